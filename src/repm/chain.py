@@ -1,0 +1,330 @@
+"""Compile a validated Scenario once into dense, labelled arrays: the Chain.
+
+Everything the engine (and later the planner) needs is here, with named dimensions: demand by
+year × sector × grade and channel, capacity by year × feed route, the recipe tensor that turns
+a tonne of fresh alloy into tonnes of each purchasable material, import shares and spare
+capacity by origin × material, lifetime distributions by sector. One source of coefficients.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+from scipy import optimize, special, stats
+
+from repm.chemistry import ELEMENTS, Chemistry
+from repm.errors import UserError
+from repm.facts import load_facts
+from repm.scenario.schema import FEEDS, Scenario
+
+GRADES = ("n", "h")
+MATERIALS = (
+    "ndpr_oxide", "dy_oxide", "tb_oxide",
+    "ndpr_metal", "dy_metal", "tb_metal",
+    "alloy_n", "alloy_h",
+    "magnet_n", "magnet_h",
+    "embedded_n", "embedded_h",
+)  # fmt: skip
+MATERIAL_GROUP = {
+    "ndpr_oxide": "oxide", "dy_oxide": "heavy", "tb_oxide": "heavy",
+    "ndpr_metal": "metal", "dy_metal": "heavy", "tb_metal": "heavy",
+    "alloy_n": "alloy", "alloy_h": "alloy",
+    "magnet_n": "magnet", "magnet_h": "magnet",
+    "embedded_n": "embedded", "embedded_h": "embedded",
+}  # fmt: skip
+OXIDE_MATERIALS = ("ndpr_oxide", "dy_oxide", "tb_oxide")
+HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The compiled supply chain. Arrays are xarray; `.values` feed the engine's hot loop."""
+
+    name: str
+    years: np.ndarray
+    sectors: tuple[str, ...]
+    origins: tuple[str, ...]
+    demand_total: xr.DataArray  # year × sector, t/yr
+    demand_bottom_up: xr.DataArray  # year × sector, t/yr, before calibration
+    demand_bare: xr.DataArray  # year × sector × grade, t/yr
+    demand_embedded: xr.DataArray  # year × sector × grade, t/yr
+    grade_comp: xr.DataArray  # grade × element, kg/kg finished magnet
+    material_comp: xr.DataArray  # material × element, kg/kg
+    recipe: xr.DataArray  # feed × grade × material: t material per t fresh alloy
+    capacity: xr.DataArray  # year × feed, effective (ramped) magnet capacity, t/yr
+    capacity_nameplate: xr.DataArray  # year × unit, t/yr
+    capacity_effective_unit: xr.DataArray  # year × unit, t/yr
+    separation_output: xr.DataArray  # year, t NdPr oxide/yr
+    irel_to_units_max: float  # t/yr
+    monazite_per_t_oxide: float  # t monazite per t NdPr oxide separated
+    monazite_comp: xr.DataArray  # element, kg/kg monazite
+    concentrate_per_t_monazite: float  # t NdPr oxide (in REO) recovered by cracking per t monazite
+    yields: dict[str, float]
+    import_share: xr.DataArray  # origin × material
+    spare: xr.DataArray  # origin × material, t/yr
+    lifetime_pmf: xr.DataArray  # sector × age, share of a cohort leaving at that age
+    history_inflow: xr.DataArray  # sector × grade × hist_year, t/yr before the horizon
+    priority_tier: xr.DataArray  # sector -> tier index (0 first)
+    stockpile0: xr.DataArray  # material, t
+    collection_rate: float
+    recycling_recovery: float
+    chem: Chemistry
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+
+def _interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
+    """Linear between given years, flat outside them."""
+    xs = np.array(sorted(points), dtype=float)
+    ys = np.array([points[int(x)] for x in xs], dtype=float)
+    return np.interp(years.astype(float), xs, ys)
+
+
+def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarray) -> np.ndarray:
+    """Demand total: geometric between anchors, back-cast before the first with the first
+    interval's growth, and `growth_after` after the last anchor."""
+    ay = sorted(anchors)
+    out = np.empty(len(years))
+    first_growth = (
+        (anchors[ay[1]] / anchors[ay[0]]) ** (1 / (ay[1] - ay[0])) - 1 if len(ay) > 1 else growth_after
+    )
+    for i, y in enumerate(years):
+        if y <= ay[0]:
+            out[i] = anchors[ay[0]] * (1 + first_growth) ** (y - ay[0])
+        elif y >= ay[-1]:
+            out[i] = anchors[ay[-1]] * (1 + growth_after) ** (y - ay[-1])
+        else:
+            k = max(j for j in range(len(ay)) if ay[j] <= y)
+            y0, y1 = ay[k], ay[k + 1]
+            g = (anchors[y1] / anchors[y0]) ** (1 / (y1 - y0))
+            out[i] = anchors[y0] * g ** (y - y0)
+    return out
+
+
+def lifetime_pmf(mean: float, cv: float, distribution: str, n_ages: int) -> np.ndarray:
+    """Share of a cohort reaching end of life at each whole age 0..n_ages-1 (scipy.stats)."""
+    sd = mean * cv
+    if distribution == "normal":
+        dist = stats.norm(loc=mean, scale=sd)
+    elif distribution == "lognormal":
+        sigma = np.sqrt(np.log(1 + cv**2))
+        dist = stats.lognorm(s=sigma, scale=mean / np.sqrt(1 + cv**2))
+    else:  # weibull: solve the shape k for the coefficient of variation
+
+        def cv_of(k: float) -> float:
+            g1, g2 = special.gamma(1 + 1 / k), special.gamma(1 + 2 / k)
+            return np.sqrt(g2 / g1**2 - 1) - cv
+
+        k = optimize.brentq(cv_of, 0.05, 100.0)
+        dist = stats.weibull_min(c=k, scale=mean / special.gamma(1 + 1 / k))
+    edges = np.concatenate([[-np.inf], np.arange(n_ages) + 0.5])
+    cdf = dist.cdf(edges)
+    return np.diff(cdf)  # age 0 takes everything up to 0.5 (and any mass below zero)
+
+
+def compile_chain(s: Scenario) -> Chain:
+    """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
+    facts = load_facts()
+    chem = Chemistry.from_facts(facts)
+    years = np.array(s.horizon.years)
+    d = s.demand
+    sectors = tuple(d.sectors)
+    base = d.base_year
+    total = _total_path(d.anchors, d.growth_after_2030, years)
+    base_total = _total_path(d.anchors, d.growth_after_2030, np.array([base]))[0]
+
+    base_t: dict[str, float] = {}
+    for name, sec in d.sectors.items():
+        if sec.basis == "driver":
+            try:
+                base_t[name] = sec.base_tonnes()
+            except ValueError as exc:
+                raise UserError(str(exc), where=f"demand.sectors.{name}") from None
+        elif sec.basis == "share":
+            base_t[name] = sec.share * base_total  # type: ignore[operator]
+    residual = [n for n, sec in d.sectors.items() if sec.basis == "residual"]
+    if residual:
+        rest = base_total - sum(base_t.values())
+        if rest < 0:
+            raise UserError(
+                f"residual base-year demand is {rest:,.0f} t: the other sectors ({sum(base_t.values()):,.0f} t) "
+                f"exceed the {base} total of {base_total:,.0f} t; expected them to leave a non-negative rest",
+                where=f"demand.sectors.{residual[0]}",
+            )
+        base_t[residual[0]] = rest
+    bottom = np.array(
+        [[base_t[n] * (1 + d.sectors[n].growth) ** (y - base) for n in sectors] for y in years]
+    )
+    if d.calibration == "anchored":
+        sums = bottom.sum(axis=1, keepdims=True)
+        if np.any(sums <= 0):
+            raise UserError("sectors add up to zero demand; expected some demand to calibrate", where="demand.sectors")
+        dem = total[:, None] * bottom / sums
+    else:
+        dem = bottom
+
+    if d.channels.bare_base > base_total + 1e-9:
+        raise UserError(
+            f"{d.channels.bare_base:,.0f} t/yr exceeds the {base} demand of {base_total:,.0f} t/yr; "
+            "expected the bare channel to be part of demand",
+            where="demand.channels.bare_base",
+        )
+    beta = d.channels.bare_base / base_total
+    loc = _interp_path(d.channels.localization, years)
+    bare_share = beta + (1 - beta) * loc  # year
+    hre = np.array([d.sectors[n].hre_share for n in sectors])
+    grade_split = np.stack([1 - hre, hre], axis=-1)  # sector × grade
+    bare = dem[:, :, None] * bare_share[:, None, None] * grade_split[None]
+    emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split[None]
+
+    # composition
+    split = chem.ndpr_split()
+    gc = np.zeros((2, len(ELEMENTS)))
+    for gi, g in enumerate(GRADES):
+        gr = s.supply.grades[g]  # type: ignore[index]
+        gc[gi] = [gr.ndpr * split["Nd"], gr.ndpr * split["Pr"], gr.dy, gr.tb, 0.0]
+    f_ndpr = chem.ndpr_oxide_per_metal
+    f_dy, f_tb = chem.oxide_per_metal("Dy"), chem.oxide_per_metal("Tb")
+    mc = np.zeros((len(MATERIALS), len(ELEMENTS)))
+    mi = {m: i for i, m in enumerate(MATERIALS)}
+    mc[mi["ndpr_oxide"], :2] = [split["Nd"] / f_ndpr, split["Pr"] / f_ndpr]
+    mc[mi["dy_oxide"], 2] = 1 / f_dy
+    mc[mi["tb_oxide"], 3] = 1 / f_tb
+    mc[mi["ndpr_metal"], :2] = [split["Nd"], split["Pr"]]
+    mc[mi["dy_metal"], 2] = 1.0
+    mc[mi["tb_metal"], 3] = 1.0
+    for gi, g in enumerate(GRADES):
+        for kind in ("alloy", "magnet", "embedded"):
+            mc[mi[f"{kind}_{g}"]] = gc[gi]
+
+    y = s.supply.yields
+    ylds = {
+        "cracking_reo_per_t_monazite": y.cracking_reo_per_t_monazite,
+        "sx_recovery": y.sx_recovery,
+        "oxide_to_metal": y.oxide_to_metal,
+        "alloy_making": y.alloy_making,
+        "alloy_to_magnet": y.alloy_to_magnet,
+        "scrap_return": y.scrap_return,
+    }
+    mz = s.supply.monazite
+    if y.cracking_reo_per_t_monazite > mz.reo_fraction + 1e-12:
+        raise UserError(
+            f"{y.cracking_reo_per_t_monazite:g} t REO per t monazite exceeds the monazite's REO content "
+            f"{mz.reo_fraction:g}; expected recovery ≤ content",
+            where="supply.yields.cracking_reo_per_t_monazite",
+        )
+
+    # recipe: t of material per t of fresh alloy, by feed route and grade
+    recipe = np.zeros((len(FEEDS), 2, len(MATERIALS)))
+    for gi, g in enumerate(GRADES):
+        ndpr, dy, tb = gc[gi, 0] + gc[gi, 1], gc[gi, 2], gc[gi, 3]
+        metal = np.array([ndpr, dy, tb]) / y.alloy_making
+        recipe[FEEDS.index("alloy"), gi, mi[f"alloy_{g}"]] = 1.0
+        recipe[FEEDS.index("metal"), gi, [mi["ndpr_metal"], mi["dy_metal"], mi["tb_metal"]]] = metal
+        recipe[FEEDS.index("oxide"), gi, [mi["ndpr_oxide"], mi["dy_oxide"], mi["tb_oxide"]]] = (
+            metal / y.oxide_to_metal * np.array([f_ndpr, f_dy, f_tb])
+        )
+
+    # capacity
+    units = s.supply.units
+    unit_names = [u.name for u in units]
+    plate = np.zeros((len(years), len(units)))
+    eff = np.zeros_like(plate)
+    for ui, u in enumerate(units):
+        first = u.first_year
+        for yi, yr in enumerate(years):
+            if yr >= first:
+                plate[yi, ui] = u.capacity
+                eff[yi, ui] = u.capacity * min(1.0, (yr - first + 1) / u.rampup_years)
+    cap = np.zeros((len(years), len(FEEDS)))
+    for ui, u in enumerate(units):
+        cap[:, FEEDS.index(u.feed)] += eff[:, ui]
+
+    # domestic separation, limited by capacity and by monazite the mines and crackers can supply
+    conc_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo
+    oxide_per_t_monazite = conc_per_t * y.sx_recovery
+    sep = s.supply.separation
+    path = _interp_path(sep.output, years)
+    feed_limit = min(s.supply.mining_capacity, s.supply.cracking_capacity) * oxide_per_t_monazite
+    sep_out = np.minimum(np.minimum(path, sep.capacity), feed_limit)
+    th_frac = chem.mass_fraction({"Th": 1, "O": 2}, "Th")
+    monazite_comp = np.zeros(len(ELEMENTS))
+    monazite_comp[:2] = mz.reo_fraction * mz.ndpr_share_of_reo * mc[mi["ndpr_oxide"], :2]
+    monazite_comp[4] = mz.tho2_fraction * th_frac
+
+    # trade
+    origins = tuple(s.trade.origins)
+    share = np.zeros((len(origins), len(MATERIALS)))
+    spare = np.zeros_like(share)
+    for m, group in MATERIAL_GROUP.items():
+        for o, v in s.trade.shares[group].items():
+            share[origins.index(o), mi[m]] = v
+        for o, v in s.trade.spare.get(group, {}).items():
+            spare[origins.index(o), mi[m]] = v
+
+    # lifetimes and history
+    n_ages = HISTORY_YEARS + len(years) + 1
+    pmf = np.array(
+        [
+            lifetime_pmf(d.sectors[n].lifetime.mean, d.sectors[n].lifetime.cv, d.sectors[n].lifetime.distribution, n_ages)
+            for n in sectors
+        ]
+    )
+    hist_years = np.arange(years[0] - HISTORY_YEARS, years[0])
+    start_dem = dem[0][:, None] * grade_split  # sector × grade in the first year
+    hist = start_dem[:, :, None] * (1 + d.growth_before_horizon) ** (hist_years - years[0])[None, None, :]
+
+    tiers = {s_: i for i, tier in enumerate(s.policy.sector_priority) for s_ in tier}
+    tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
+    stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
+
+    yr = {"year": years}
+    return Chain(
+        name=s.name,
+        years=years,
+        sectors=sectors,
+        origins=origins,
+        demand_total=xr.DataArray(dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
+        demand_bottom_up=xr.DataArray(bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
+        demand_bare=xr.DataArray(
+            bare, dims=("year", "sector", "grade"), coords={**yr, "sector": list(sectors), "grade": list(GRADES)}
+        ),
+        demand_embedded=xr.DataArray(
+            emb, dims=("year", "sector", "grade"), coords={**yr, "sector": list(sectors), "grade": list(GRADES)}
+        ),
+        grade_comp=xr.DataArray(gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}),
+        material_comp=xr.DataArray(
+            mc, dims=("material", "element"), coords={"material": list(MATERIALS), "element": list(ELEMENTS)}
+        ),
+        recipe=xr.DataArray(
+            recipe,
+            dims=("feed", "grade", "material"),
+            coords={"feed": list(FEEDS), "grade": list(GRADES), "material": list(MATERIALS)},
+        ),
+        capacity=xr.DataArray(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
+        capacity_nameplate=xr.DataArray(plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}),
+        capacity_effective_unit=xr.DataArray(eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}),
+        separation_output=xr.DataArray(sep_out, dims=("year",), coords=yr),
+        irel_to_units_max=sep.to_units_max,
+        monazite_per_t_oxide=1.0 / oxide_per_t_monazite,
+        monazite_comp=xr.DataArray(monazite_comp, dims=("element",), coords={"element": list(ELEMENTS)}),
+        concentrate_per_t_monazite=conc_per_t,
+        yields=ylds,
+        import_share=xr.DataArray(share, dims=("origin", "material"), coords={"origin": list(origins), "material": list(MATERIALS)}),
+        spare=xr.DataArray(spare, dims=("origin", "material"), coords={"origin": list(origins), "material": list(MATERIALS)}),
+        lifetime_pmf=xr.DataArray(pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}),
+        history_inflow=xr.DataArray(
+            hist,
+            dims=("sector", "grade", "hist_year"),
+            coords={"sector": list(sectors), "grade": list(GRADES), "hist_year": hist_years},
+        ),
+        priority_tier=xr.DataArray(tier, dims=("sector",), coords={"sector": list(sectors)}),
+        stockpile0=xr.DataArray(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
+        collection_rate=s.supply.recycling.collection_rate,
+        recycling_recovery=s.supply.recycling.recovery,
+        chem=chem,
+    )

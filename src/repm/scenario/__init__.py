@@ -1,0 +1,16 @@
+"""Scenarios: YAML → validated, unit-converted `Scenario`."""
+
+from repm.scenario.load import LoadedScenario, apply_set, deep_merge, load_scenario, shipped_names
+from repm.scenario.schema import GROUPS, ORIGINS, SECTORS, Scenario
+
+__all__ = [
+    "GROUPS",
+    "ORIGINS",
+    "SECTORS",
+    "LoadedScenario",
+    "Scenario",
+    "apply_set",
+    "deep_merge",
+    "load_scenario",
+    "shipped_names",
+]

@@ -1,0 +1,225 @@
+"""Reading scenarios: shipped names or files, `extends:` merging, `--set` overrides, validation.
+
+Merge rules (DESIGN.md): mappings deep-merge, a list in the child replaces the parent's
+whole, `null` removes a key. `--set a.b.0.c=VALUE` parses VALUE as a YAML scalar.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from repm.errors import UserError, fmt_value
+from repm.facts import FactTable, load_facts
+from repm.scenario.schema import FACT_PREFIX, Scenario
+from repm.units import to_unit
+
+MAX_EXTENDS_DEPTH = 10
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario plus what it was made from."""
+
+    scenario: Scenario
+    raw: dict[str, Any]  # merged, overridden, before unit conversion
+    source: str  # shipped name or file path
+    provenance: dict[str, str] = field(default_factory=dict)  # field path -> fact id
+
+    @property
+    def name(self) -> str:
+        return self.scenario.name
+
+    @property
+    def hash(self) -> str:
+        text = json.dumps(self.raw, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def shipped_dir():
+    return resources.files("repm") / "data" / "scenarios"
+
+
+def shipped_names() -> list[str]:
+    return sorted(p.name[:-5] for p in shipped_dir().iterdir() if p.name.endswith(".yaml"))
+
+
+def _read_yaml(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        pos = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "malformed YAML"
+        raise UserError(f"malformed YAML{pos}: {problem}; expected a YAML mapping", where=where) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise UserError(f"expected a YAML mapping at the top level; got {type(data).__name__}", where=where)
+    return data
+
+
+def _locate(ref: str, base_dir: Path | None) -> tuple[str, str, Path | None]:
+    """Return (text, label, directory) for a scenario given by shipped name or file path."""
+    candidates = [Path(ref)]
+    if base_dir is not None and not Path(ref).is_absolute():
+        candidates.insert(0, base_dir / ref)
+    for p in candidates:
+        if p.suffix in (".yaml", ".yml") or p.exists():
+            if p.is_file():
+                try:
+                    return p.read_text(encoding="utf-8"), str(p), p.parent
+                except (OSError, UnicodeDecodeError) as exc:
+                    raise UserError(f"cannot read file: {exc}", where=str(p)) from None
+    if ref in shipped_names():
+        f = shipped_dir() / f"{ref}.yaml"
+        return f.read_text(encoding="utf-8"), ref, None
+    if Path(ref).suffix in (".yaml", ".yml") or "/" in ref:
+        raise UserError("file not found; expected a readable scenario YAML file", where=ref)
+    raise UserError(
+        f"no such scenario {ref!r}; expected a YAML file path or one of: {', '.join(shipped_names())}"
+    )
+
+
+def deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(parent)
+    for key, value in child.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _load_merged(ref: str, base_dir: Path | None, chain: tuple[str, ...]) -> tuple[dict, str]:
+    text, label, folder = _locate(ref, base_dir)
+    if label in chain:
+        raise UserError(f"`extends` loops back to {label!r}; expected a chain without cycles", where=chain[-1])
+    if len(chain) >= MAX_EXTENDS_DEPTH:
+        raise UserError(f"`extends` nests deeper than {MAX_EXTENDS_DEPTH}", where=label)
+    data = _read_yaml(text, label)
+    parent_ref = data.pop("extends", None)
+    if parent_ref is None:
+        data.setdefault("name", Path(label).stem if folder is not None else label)
+        return data, label
+    if not isinstance(parent_ref, str):
+        raise UserError(f"extends: expected a scenario name or file path; got {fmt_value(parent_ref)}", where=label)
+    parent, _ = _load_merged(parent_ref, folder, chain + (label,))
+    merged = deep_merge(parent, data)
+    if "name" not in data:
+        merged["name"] = Path(label).stem if folder is not None else label
+    return merged, label
+
+
+def parse_set(expr: str) -> tuple[list[str], Any]:
+    if "=" not in expr:
+        raise UserError(f"--set {expr!r}: expected PATH=VALUE, e.g. demand.growth_after_2030=0.08")
+    path, _, value_text = expr.partition("=")
+    path = path.strip()
+    if not path or any(not seg for seg in path.split(".")):
+        raise UserError(f"--set {expr!r}: expected a dotted field path before '='")
+    try:
+        value = yaml.safe_load(value_text) if value_text.strip() else None
+    except yaml.YAMLError:
+        raise UserError(f"--set {expr!r}: value is not a YAML scalar") from None
+    if isinstance(value, dict | list):
+        raise UserError(f"--set {expr!r}: expected a scalar value; got a {type(value).__name__}")
+    return path.split("."), value
+
+
+def apply_set(data: dict[str, Any], expr: str) -> None:
+    """Apply one `--set path=value` in place; list items by index, year keys as integers."""
+    segments, value = parse_set(expr)
+    node: Any = data
+    walked: list[str] = []
+    for i, seg in enumerate(segments):
+        last = i == len(segments) - 1
+        where = ".".join(walked) or "<top>"
+        if isinstance(node, list):
+            if not seg.lstrip("-").isdigit():
+                raise UserError(f"--set {'.'.join(segments)}: {where} is a list; expected an index, got {seg!r}")
+            idx = int(seg)
+            if not -len(node) <= idx < len(node):
+                raise UserError(
+                    f"--set {'.'.join(segments)}: index {idx} out of range; {where} has {len(node)} items"
+                )
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            key: Any = seg
+            if seg.isdigit() and int(seg) in node:
+                key = int(seg)
+            elif seg.isdigit() and all(isinstance(k, int) for k in node) and node:
+                key = int(seg)
+            if last:
+                node[key] = value
+            else:
+                if key not in node or node[key] is None:
+                    node[key] = {}
+                node = node[key]
+        else:
+            raise UserError(f"--set {'.'.join(segments)}: {where} is a value, not a block; unknown path")
+        walked.append(seg)
+
+
+def _provenance(data: Any, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out.update(_provenance(v, f"{prefix}.{k}" if prefix else str(k)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out.update(_provenance(v, f"{prefix}.{i}"))
+    elif isinstance(data, str) and data.strip().startswith(FACT_PREFIX):
+        out[prefix] = data.strip()[len(FACT_PREFIX):].strip()
+    return out
+
+
+def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
+    err = exc.errors()[0]
+    loc = ".".join(str(p) for p in err["loc"]) or "<top>"
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key; check the spelling against the schema (`repm scenarios --schema`)"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    value = err.get("input")
+    shown = "" if err["type"] in ("missing",) or isinstance(value, dict) else f" (got {fmt_value(value)})"
+    return f"{loc}: {msg}{shown}"
+
+
+def load_scenario(
+    ref: str, overrides: list[str] | None = None, facts: FactTable | None = None
+) -> LoadedScenario:
+    """Load, merge, override and validate a scenario. Raises UserError with a one-line message."""
+    facts = facts or load_facts()
+    merged, label = _load_merged(ref, None, ())
+    for expr in overrides or []:
+        apply_set(merged, expr)
+    fx = None
+    try:
+        econ = merged.get("economics") or {}
+        fx_raw = econ.get("fx_inr_per_usd") if isinstance(econ, dict) else None
+        if isinstance(fx_raw, str) and fx_raw.strip().startswith(FACT_PREFIX):
+            fx = facts.get(fx_raw.strip()[len(FACT_PREFIX):].strip()).central
+        elif fx_raw is not None:
+            fx = to_unit(fx_raw, "INR/USD")
+    except (ValueError, UserError):
+        fx = None  # validation below reports it with its path
+    try:
+        scenario = Scenario.model_validate(merged, context={"facts": facts, "fx": fx})
+    except ValidationError as exc:
+        raise UserError(_format_validation(exc, merged), where=label) from None
+    return LoadedScenario(scenario=scenario, raw=merged, source=label, provenance=_provenance(merged))

@@ -1,0 +1,424 @@
+"""The scenario schema: what a scenario YAML may say, with units, checked strictly.
+
+Every number may be written plain (taken in the field's unit), with a unit ('600 t/yr',
+'7,280 crore INR', '1.2 kg') or as a fact reference ('fact:scheme_outlay'), and is converted
+once, here, with pint. Unknown keys are errors everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any, Literal
+
+import pint
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from repm.units import parse_quantity, registry, to_unit
+
+SECTORS = ("ev_car", "e2w", "e3w", "wind", "electronics", "industrial", "defence")
+ORIGINS = ("China", "Japan", "Vietnam", "Malaysia", "Australia", "USA", "EU", "Others")
+GROUPS = ("oxide", "heavy", "metal", "alloy", "magnet", "embedded")
+FEEDS = ("oxide", "metal", "alloy")
+FACT_PREFIX = "fact:"
+
+
+def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and value.strip().startswith(FACT_PREFIX):
+        fid = value.strip()[len(FACT_PREFIX):].strip()
+        facts = (info.context or {}).get("facts")
+        if facts is None or fid not in facts:
+            raise ValueError(f"unknown fact id {fid!r}; expected an id listed by `repm facts`")
+        fact = facts.get(fid)
+        return f"{fact.central!r} {fact.unit}"
+    return value
+
+
+def _quantity(unit: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False):
+    def convert(value: Any, info: ValidationInfo) -> float:
+        value = _resolve_fact(value, info)
+        fx = (info.context or {}).get("fx")
+        out = to_unit(value, unit, fx_inr_per_usd=fx)
+        if lo is not None and out < lo:
+            raise ValueError(f"expected a value ≥ {lo:g} {unit}; got {out:g}")
+        if hi is not None and out > hi:
+            raise ValueError(f"expected a value ≤ {hi:g} {unit}; got {out:g}")
+        if integer and abs(out - round(out)) > 1e-9:
+            raise ValueError(f"expected a whole number; got {out:g}")
+        return float(round(out)) if integer else out
+
+    return BeforeValidator(convert)
+
+
+def _free_quantity(value: Any, info: ValidationInfo) -> pint.Quantity:
+    value = _resolve_fact(value, info)
+    ureg = registry()
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a quantity like '1.5 kg/vehicle'; got {value!r}")
+    q = ureg.Quantity(float(value), "dimensionless") if not isinstance(value, str) else parse_quantity(value)
+    if not math.isfinite(q.magnitude) or q.magnitude < 0:
+        raise ValueError(f"expected a finite, non-negative quantity; got {value!r}")
+    return q
+
+
+Tonnes = Annotated[float, _quantity("t", lo=0)]
+TonnesPerYear = Annotated[float, _quantity("t/yr", lo=0)]
+Fraction = Annotated[float, _quantity("fraction", lo=0, hi=1)]
+Rate = Annotated[float, _quantity("1/yr", lo=-0.99, hi=10)]
+Year = Annotated[float, _quantity("year", lo=1900, hi=2200, integer=True)]
+Years = Annotated[float, _quantity("year", lo=0, hi=200)]
+PositiveYears = Annotated[float, _quantity("year", lo=0.1, hi=200)]
+KgPerKg = Annotated[float, _quantity("kg/kg", lo=0, hi=1)]
+CroreINR = Annotated[float, _quantity("crore INR", lo=0)]
+INRPerKg = Annotated[float, _quantity("INR/kg", lo=0)]
+FX = Annotated[float, _quantity("INR/USD", lo=1e-6)]
+FreeQuantity = Annotated[Any, BeforeValidator(_free_quantity)]
+
+
+class Block(BaseModel):
+    """Base for every scenario block: strict, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def _check_years_within(path: dict, start: int, end: int, what: str) -> None:
+    for y in path:
+        if not start - 1 <= y <= end + 1:
+            raise ValueError(f"{what}: year {y} outside the horizon {start}–{end}")
+
+
+class Horizon(Block):
+    """First and last modelled year (inclusive)."""
+
+    start: Year
+    end: Year
+
+    @model_validator(mode="after")
+    def _order(self) -> Horizon:
+        if self.end < self.start:
+            raise ValueError(f"end {self.end:g} is before start {self.start:g}")
+        if self.end - self.start > 60:
+            raise ValueError("expected a horizon of at most 60 years")
+        return self
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(int(self.start), int(self.end) + 1))
+
+
+class Lifetime(Block):
+    """Product lifetime: a distribution from scipy.stats with this mean and cv."""
+
+    mean: PositiveYears
+    cv: Annotated[float, _quantity("fraction", lo=0.01, hi=2)]
+    distribution: Literal["normal", "lognormal", "weibull"] = "normal"
+
+
+class Sector(Block):
+    """An end-use sector's base-year magnet use and how it grows.
+
+    basis 'driver': activity × intensity × adoption (e.g. cars/yr × kg/car);
+    'share': a share of the base-year total; 'residual': what the base-year total leaves.
+    """
+
+    basis: Literal["driver", "share", "residual"]
+    activity: FreeQuantity | None = None
+    intensity: FreeQuantity | None = None
+    adoption: Fraction = 1.0
+    share: Fraction | None = None
+    growth: Rate
+    hre_share: Fraction
+    lifetime: Lifetime
+
+    @model_validator(mode="after")
+    def _basis_fields(self) -> Sector:
+        if self.basis == "driver" and (self.activity is None or self.intensity is None):
+            raise ValueError("basis 'driver' needs `activity` and `intensity`")
+        if self.basis == "share" and self.share is None:
+            raise ValueError("basis 'share' needs `share`")
+        return self
+
+    def base_tonnes(self) -> float:
+        """Driver sectors' base-year tonnage (t/yr)."""
+        q = self.activity * self.intensity * self.adoption  # type: ignore[operator]
+        try:
+            return float(q.to("t/yr").magnitude)
+        except pint.DimensionalityError as exc:
+            raise ValueError(
+                f"activity × intensity has units {q.units:~}; expected a mass per year (t/yr)"
+            ) from exc
+
+
+class Channels(Block):
+    """Bare magnets (bought by Indian makers) vs magnets embedded in imported sub-assemblies."""
+
+    bare_base: TonnesPerYear = Field(description="bare-magnet demand in the base year (≈ NdFeB imports)")
+    localization: dict[int, Fraction] = Field(
+        description="share of the base-year embedded channel localised (turned bare), by year"
+    )
+
+
+class Demand(Block):
+    """Magnet demand by sector, anchored to cited totals."""
+
+    calibration: Literal["anchored", "drivers"] = "anchored"
+    anchors: dict[int, TonnesPerYear]
+    growth_after_2030: Rate
+    growth_before_horizon: Rate
+    sectors: dict[str, Sector]
+    channels: Channels
+
+    @field_validator("sectors")
+    @classmethod
+    def _known_sectors(cls, v: dict[str, Sector]) -> dict[str, Sector]:
+        unknown = [s for s in v if s not in SECTORS]
+        if unknown:
+            raise ValueError(f"unknown sector {unknown[0]!r}; expected one of {', '.join(SECTORS)}")
+        if sum(1 for s in v.values() if s.basis == "residual") > 1:
+            raise ValueError("at most one sector may have basis 'residual'")
+        return v
+
+    @field_validator("anchors")
+    @classmethod
+    def _anchors(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("expected at least one anchor year")
+        if any(t <= 0 for t in v.values()):
+            raise ValueError("expected anchor tonnages > 0")
+        return dict(sorted(v.items()))
+
+    @property
+    def base_year(self) -> int:
+        return min(self.anchors)
+
+
+class Grade(Block):
+    """Composition of a magnet grade class, kg element per kg finished magnet."""
+
+    ndpr: KgPerKg
+    dy: KgPerKg
+    tb: KgPerKg
+
+
+class Monazite(Block):
+    reo_fraction: Fraction
+    tho2_fraction: Fraction
+    ndpr_share_of_reo: Fraction
+
+
+class Yields(Block):
+    cracking_reo_per_t_monazite: Fraction
+    sx_recovery: Fraction
+    oxide_to_metal: Fraction
+    alloy_making: Fraction
+    alloy_to_magnet: Fraction
+    scrap_return: Fraction
+
+    @model_validator(mode="after")
+    def _positive(self) -> Yields:
+        for name in ("oxide_to_metal", "alloy_making", "alloy_to_magnet"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be > 0")
+        return self
+
+
+class Separation(Block):
+    """Domestic separation (IREL): capacity and planned output are separate."""
+
+    capacity: TonnesPerYear
+    output: dict[int, TonnesPerYear]
+    to_units_max: TonnesPerYear
+
+
+class Unit(Block):
+    """A magnet plant: capacity (t/yr of magnets), when it starts, how it ramps, what it is fed."""
+
+    name: str
+    capacity: TonnesPerYear
+    start_year: Year | None = None
+    award_year: Year | None = None
+    gestation_years: Years | None = None
+    rampup_years: PositiveYears
+    feed: Literal["oxide", "metal", "alloy"] = "oxide"
+    scheme: bool = False
+
+    @model_validator(mode="after")
+    def _start(self) -> Unit:
+        if self.start_year is None and (self.award_year is None or self.gestation_years is None):
+            raise ValueError("give `start_year`, or `award_year` and `gestation_years`")
+        return self
+
+    @property
+    def first_year(self) -> int:
+        if self.start_year is not None:
+            return int(self.start_year)
+        return int(self.award_year + self.gestation_years)  # type: ignore[operator]
+
+
+class Recycling(Block):
+    collection_rate: Fraction
+    recovery: Fraction
+
+
+class Supply(Block):
+    grades: dict[Literal["n", "h"], Grade]
+    monazite: Monazite
+    yields: Yields
+    mining_capacity: TonnesPerYear
+    cracking_capacity: TonnesPerYear
+    separation: Separation
+    units: list[Unit]
+    recycling: Recycling
+
+    @field_validator("grades")
+    @classmethod
+    def _both_grades(cls, v: dict) -> dict:
+        if set(v) != {"n", "h"}:
+            raise ValueError("expected grades 'n' (no heavy rare earths) and 'h' (with Dy/Tb)")
+        return v
+
+    @field_validator("units")
+    @classmethod
+    def _unique_names(cls, v: list[Unit]) -> list[Unit]:
+        names = [u.name for u in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"unit name {sorted(dup)[0]!r} used twice; expected unique names")
+        return v
+
+
+class Trade(Block):
+    """Import origins, their shares per material group, and their spare export capacity to India."""
+
+    origins: list[str]
+    shares: dict[str, dict[str, Fraction]]
+    spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _check(self) -> Trade:
+        if len(set(self.origins)) != len(self.origins) or not self.origins:
+            raise ValueError("origins must be a non-empty list of unique names")
+        for block_name, block in (("shares", self.shares), ("spare", self.spare)):
+            for group, by_origin in block.items():
+                if group not in GROUPS:
+                    raise ValueError(
+                        f"{block_name}.{group}: unknown material group; expected one of {', '.join(GROUPS)}"
+                    )
+                for o in by_origin:
+                    if o not in self.origins:
+                        raise ValueError(f"{block_name}.{group}.{o}: unknown origin; expected one of the trade.origins")
+        missing = [g for g in GROUPS if g not in self.shares]
+        if missing:
+            raise ValueError(f"shares: missing material group {missing[0]!r}")
+        for group, by_origin in self.shares.items():
+            total = sum(by_origin.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"shares.{group}: shares sum to {total:.6g}; expected 1")
+        return self
+
+
+class Policy(Block):
+    """Policy levers: who is served first in a shortage, strategic stockpiles held."""
+
+    sector_priority: list[list[str]] = Field(default_factory=lambda: [["defence"]])
+    stockpile: dict[str, Tonnes] = Field(default_factory=dict)
+
+    @field_validator("sector_priority")
+    @classmethod
+    def _sectors(cls, v: list[list[str]]) -> list[list[str]]:
+        seen: set[str] = set()
+        for tier in v:
+            for s in tier:
+                if s not in SECTORS:
+                    raise ValueError(f"unknown sector {s!r}; expected one of {', '.join(SECTORS)}")
+                if s in seen:
+                    raise ValueError(f"sector {s!r} appears in two priority tiers")
+                seen.add(s)
+        return v
+
+
+class Scheme(Block):
+    """The incentive scheme's rules as data (compare notified rules with drafts)."""
+
+    outlay: CroreINR
+    sli_outlay: CroreINR
+    capital_subsidy_outlay: CroreINR
+    sli_cap_per_kg: INRPerKg
+    sli_cap_share_of_sales: Fraction
+    capital_subsidy_rate: Fraction
+    capital_subsidy_min: CroreINR
+    capital_subsidy_max: CroreINR
+    gestation_years: Years
+    sli_years: Years
+    reference_price: INRPerKg
+    unit_capacity_min: TonnesPerYear
+    unit_capacity_max: TonnesPerYear
+    unit_capacity_step: TonnesPerYear
+
+
+class Economics(Block):
+    """Money conventions: INR inside; USD inputs converted at this rate."""
+
+    fx_inr_per_usd: FX
+
+
+class Risk(Block):
+    """Supply-shock model. Empty until the risk model lands (issue 3); unknown keys are errors."""
+
+
+class Environment(Block):
+    """Environmental ledger settings. Empty until the ledger lands (issue 6)."""
+
+
+class Scenario(Block):
+    """A whole scenario. Top-level blocks are named here once."""
+
+    name: str
+    description: str = ""
+    horizon: Horizon
+    demand: Demand
+    supply: Supply
+    trade: Trade
+    policy: Policy = Policy()
+    scheme: Scheme | None = None
+    risk: Risk = Risk()
+    economics: Economics
+    environment: Environment = Environment()
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        start, end = int(self.horizon.start), int(self.horizon.end)
+        d = self.demand
+        for y in d.anchors:
+            if not start <= y <= end:
+                raise ValueError(f"demand.anchors: year {y} outside the horizon {start}–{end}")
+        if d.base_year < start:
+            raise ValueError(f"demand.anchors: base year {d.base_year} before the horizon start {start}")
+        _check_years_within(d.channels.localization, start, end, "demand.channels.localization")
+        _check_years_within(self.supply.separation.output, start, end, "supply.separation.output")
+        for i, u in enumerate(self.supply.units):
+            if u.first_year > end + 50:
+                raise ValueError(f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon")
+        for material in self.policy.stockpile:
+            from repm.chain import MATERIALS  # local import: chain depends on schema
+
+            if material not in MATERIALS:
+                raise ValueError(
+                    f"policy.stockpile.{material}: unknown material; expected one of {', '.join(MATERIALS)}"
+                )
+        if self.scheme is not None:
+            s = self.scheme
+            for i, u in enumerate(self.supply.units):
+                if u.scheme and not (s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9):
+                    raise ValueError(
+                        f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
+                        f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
+                    )
+        return self

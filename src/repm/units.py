@@ -1,0 +1,106 @@
+"""One pint registry for repm: tonnes, years, and Indian money words (crore, lakh).
+
+Money has two base dimensions (INR and USD) on purpose: the exchange rate is a scenario
+fact, not a constant, so USD amounts are converted to INR by the scenario loader with the
+scenario's FX, never silently by the registry.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+
+import pint
+
+from repm.errors import UserError, fmt_value
+
+_DEFINITIONS = """
+INR = [currency_inr] = rupee
+USD = [currency_usd] = dollar
+CNY = [currency_cny] = yuan
+crore = 1e7
+lakh = 1e5
+fraction = 1
+vehicle = 1
+unit = 1
+"""
+
+
+@lru_cache(maxsize=1)
+def registry() -> pint.UnitRegistry:
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    for line in _DEFINITIONS.strip().splitlines():
+        ureg.define(line)
+    return ureg
+
+
+_NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(.*)$")
+
+
+def parse_quantity(text: str) -> pint.Quantity:
+    """Parse '7,280 crore INR', '600 t/yr', '1.2 kg', '89.2 INR/USD' into a pint Quantity.
+
+    Thousands separators (Indian or Western grouping) are accepted in the number.
+    """
+    ureg = registry()
+    m = _NUMBER.match(text)
+    if not m:
+        raise ValueError(f"expected a number with an optional unit, like '600 t/yr'; got {text!r}")
+    number = float(m.group(1).replace(",", ""))
+    unit_text = m.group(2).strip() or "dimensionless"
+    try:
+        unit = ureg.parse_units(unit_text)
+    except Exception as exc:  # pint raises several types for bad units
+        raise ValueError(f"unknown unit {unit_text!r} in {text!r}") from exc
+    return ureg.Quantity(number, unit)
+
+
+def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) -> float:
+    """Convert a number or quantity string to a float in `unit` (plain numbers are taken as `unit`).
+
+    USD amounts become INR only through the scenario's FX, passed in explicitly.
+    """
+    ureg = registry()
+    if isinstance(value, bool):
+        raise ValueError(f"expected a number in {unit}; got {fmt_value(value)}")
+    if isinstance(value, int | float):
+        out = float(value)
+    elif isinstance(value, str):
+        q = parse_quantity(value)
+        target = ureg.parse_units(unit)
+        if fx_inr_per_usd is not None and "[currency_usd]" not in target.dimensionality:
+            q = _usd_to_inr(q, fx_inr_per_usd)
+        try:
+            out = float(q.to(target).magnitude)
+        except pint.DimensionalityError as exc:
+            raise ValueError(
+                f"{value!r} has units of {_units_text(q)}; expected something convertible to {unit}"
+            ) from exc
+    else:
+        raise ValueError(f"expected a number or a quantity like '1 {unit}'; got {fmt_value(value)}")
+    if not math.isfinite(out):
+        raise ValueError(f"expected a finite number; got {fmt_value(value)}")
+    return out
+
+
+def _usd_to_inr(q: pint.Quantity, fx: float) -> pint.Quantity:
+    ureg = registry()
+    dims = q.dimensionality
+    power = dims.get("[currency_usd]", 0)
+    if power == 0:
+        return q
+    # multiply by (fx INR/USD)^power to swap the currency dimension
+    return q * (ureg.Quantity(fx, "INR/USD") ** power)
+
+
+def check_unit(unit: str, *, where: str) -> None:
+    try:
+        registry().parse_units(unit)
+    except Exception as exc:
+        raise UserError(f"unknown unit {unit!r}; expected a pint unit such as 't/yr'", where=where) from exc
+
+
+def _units_text(q: pint.Quantity) -> str:
+    text = f"{q.units:~}"
+    return text or "dimensionless (a plain number)"
