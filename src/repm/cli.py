@@ -1,0 +1,255 @@
+"""The `repm` command line: run, facts, explain, scenarios, validate.
+
+User mistakes print one line on stderr and exit 2 with nothing written; internal errors exit 1
+with a short message (traceback with --debug).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from repm import __version__
+from repm.errors import UserError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=False,
+    help="repm — plan and stress-test India's sintered NdFeB magnet supply chain, every number cited.",
+    pretty_exceptions_enable=False,
+)
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+ScenarioArg = Annotated[str, typer.Argument(help="Shipped scenario name or path to a YAML file.")]
+SetOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045  (typer needs Optional here)
+    typer.Option("--set", help="Override a field: PATH=VALUE (YAML scalar). Repeatable."),
+]
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
+) -> None:
+    if version:
+        out.print(f"repm {__version__}")
+        raise typer.Exit()
+    if ctx.invoked_subcommand is None:
+        out.print(ctx.get_help())
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg = "india-baseline",
+    set_: SetOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object (the shared shape).")] = False,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write the run folder here (must not exist).")] = None,  # noqa: UP045
+    step: Annotated[str, typer.Option(help="Engine time step: monthly or yearly.")] = "monthly",
+    by_sector: Annotated[bool, typer.Option("--by-sector", help="Also print demand and unmet by sector.")] = False,
+) -> None:
+    """Simulate a scenario and print its headline indicators by year."""
+    from repm.engine import STEPS_PER_YEAR
+    from repm.results import run_scenario
+    from repm.scenario import load_scenario
+    from repm.store import check_out_dir, write_run
+
+    if step not in STEPS_PER_YEAR:
+        raise UserError(f"{step!r}; expected one of: {', '.join(STEPS_PER_YEAR)}", where="--step")
+    check_out_dir(out_dir)
+    loaded = load_scenario(scenario, set_ or [])
+    chain, results = run_scenario(loaded, step=step)
+    run_id, path = write_run(
+        results, command="run", scenario_raw=loaded.raw, scenario_hash=loaded.hash, out=out_dir,
+        extra_meta={"step": step, "source": loaded.source, "overrides": set_ or []},
+    )  # fmt: skip
+    if json_out:
+        payload = {
+            "command": "run",
+            "scenario": loaded.name,
+            "run_id": run_id,
+            "step": step,
+            "indicators": results.indicator_records(),
+        }
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    _print_headline(results, loaded.name, run_id, path)
+    if by_sector:
+        _print_sectors(results)
+
+
+def _print_headline(results, name: str, run_id: str, path: Path) -> None:
+    from repm.results import HEADLINE, UNITS
+
+    df = results.indicators
+    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
+    wide = tot.pivot(index="year", columns="name", values="value")
+    worst = float(wide["mass_balance_residual"].max())
+    caption = f"largest mass-balance residual {worst:.1e} t · run {run_id}\n→ {path}"
+    table = Table(title=f"repm run · {name}", caption=caption, header_style="bold")
+    table.add_column("year", justify="right")
+    for key, label in HEADLINE[:-1]:
+        unit = UNITS[key]
+        table.add_column(f"{label}\n[{'%' if unit == 'fraction' else unit}]", justify="right")
+    for year, row in wide.iterrows():
+        cells = [str(year)]
+        for key, _ in HEADLINE[:-1]:
+            v = row[key]
+            if UNITS[key] == "fraction":
+                cells.append(f"{v:.1%}")
+            elif key == "mass_balance_residual":
+                cells.append(f"{v:.1e}")
+            else:
+                cells.append(f"{v:,.0f}")
+        table.add_row(*cells)
+    out.print(table)
+
+
+def _print_sectors(results) -> None:
+    df = results.indicators
+    sec = df[df["sector"].notna()]
+    for name in ("magnet_demand", "unmet_demand"):
+        wide = sec[sec["name"] == name].pivot(index="year", columns="sector", values="value")
+        table = Table(title=f"{name} by sector [t]")
+        table.add_column("year", justify="right")
+        for c in wide.columns:
+            table.add_column(c, justify="right")
+        for year, row in wide.iterrows():
+            table.add_row(str(year), *[f"{v:,.0f}" for v in row])
+        out.print(table)
+
+
+@app.command()
+def facts(
+    conflicts: Annotated[bool, typer.Option("--conflicts", help="List groups of facts whose sources disagree.")] = False,
+    grep: Annotated[Optional[str], typer.Option("--grep", help="Only facts whose id or note contains this text.")] = None,  # noqa: UP045
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """The cited fact table: value, unit, year, grade and sources of every default number."""
+    from repm.facts import load_facts
+
+    table_ = load_facts()
+    if conflicts:
+        groups = table_.conflicts()
+        if json_out:
+            payload = {g: [_fact_json(f, table_) for f in fs] for g, fs in groups.items()}
+            sys.stdout.write(json.dumps({"command": "facts", "conflicts": payload}) + "\n")
+            return
+        for g, fs in groups.items():
+            t = Table(title=f"conflict: {g}", show_lines=False, header_style="bold")
+            for col in ("", "id", "value", "unit", "year", "grade", "source"):
+                t.add_column(col)
+            for f in fs:
+                t.add_row(
+                    "[green]baseline[/]" if f.baseline else "", f.id, f.shown(), f.unit, str(f.year or ""),
+                    f.grade, "; ".join(table_.sources[s].cite() for s in f.sources),
+                )  # fmt: skip
+            out.print(t)
+            chosen = next(f for f in fs if f.baseline)
+            out.print(f"  why the baseline uses {chosen.id}: {chosen.note}\n")
+        return
+    rows = [f for f in table_.facts.values() if not grep or grep.lower() in (f.id + " " + f.note).lower()]
+    if json_out:
+        sys.stdout.write(json.dumps({"command": "facts", "facts": [_fact_json(f, table_) for f in rows]}) + "\n")
+        return
+    t = Table(title=f"repm facts ({len(rows)} of {len(table_.facts)})", header_style="bold")
+    for col in ("id", "value", "unit", "year", "grade", "sources"):
+        t.add_column(col, overflow="fold")
+    for f in rows:
+        t.add_row(f.id, f.shown(), f.unit, str(f.year or ""), f.grade, ", ".join(f.sources) or "—")
+    out.print(t)
+
+
+def _fact_json(f, table_) -> dict:
+    d = f.model_dump(exclude_none=True)
+    d["central"] = f.central
+    d["citations"] = [table_.sources[s].cite() for s in f.sources]
+    return d
+
+
+@app.command()
+def explain(
+    indicator: Annotated[str, typer.Argument(help="Indicator name, e.g. magnet_demand.")],
+    year: Annotated[int, typer.Argument(help="Year within the horizon.")],
+    scenario: Annotated[str, typer.Option("--scenario", "-s", help="Scenario name or file.")] = "india-baseline",
+    set_: SetOpt = None,
+) -> None:
+    """How a number was derived, back to its facts and sources."""
+    from repm.explain import explain as do_explain
+    from repm.facts import load_facts
+    from repm.results import run_scenario
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario(scenario, set_ or [])
+    chain, results = run_scenario(loaded, step="yearly")
+    for line in do_explain(indicator, year, loaded, chain, results, load_facts()).lines:
+        out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+def scenarios(
+    schema: Annotated[bool, typer.Option("--schema", help="Print the scenario JSON schema.")] = False,
+) -> None:
+    """List the shipped scenarios (`repm validate FILE` checks your own)."""
+    from repm.scenario import Scenario, load_scenario, shipped_names
+
+    if schema:
+        sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=1) + "\n")
+        return
+    t = Table(title="shipped scenarios", header_style="bold")
+    t.add_column("name")
+    t.add_column("description", overflow="fold")
+    for n in shipped_names():
+        t.add_row(n, load_scenario(n).scenario.description)
+    out.print(t)
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+) -> None:
+    """Check a scenario file (schema, units, fact ids, compile) without running it."""
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario(scenario, set_ or [])
+    compile_chain(loaded.scenario)
+    out.print(f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})")
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv
+    try:
+        app(standalone_mode=False)
+    except UserError as exc:
+        err.print(f"error: {exc}", highlight=False, markup=False)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Exit):
+            sys.exit(exc.exit_code)
+        if debug:
+            raise
+        err.print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", markup=False)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""Explain a printed figure back to the facts and sources it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from repm.chain import Chain
+from repm.errors import UserError
+from repm.facts import FactTable
+from repm.results import UNITS, Results
+from repm.scenario.load import LoadedScenario
+
+# indicator -> (formula in words, scenario field prefixes whose facts feed it)
+RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "magnet_demand": (
+        "total path (geometric between the anchors, growth_after_2030 after the last) split by sector "
+        "in proportion to bottom-up tonnages (activity × intensity × adoption, share of the base-year "
+        "total, or the residual), each grown at its own rate",
+        ("demand.anchors", "demand.growth_after_2030", "demand.sectors"),
+    ),
+    "magnet_capacity": (
+        "Σ units: capacity × min(1, (year − first year + 1) / ramp-up years); first year = award + gestation",
+        ("supply.units",),
+    ),
+    "magnet_production_domestic": (
+        "min(capacity, bare-channel demand), cut where feed (IREL oxide, imports) runs short",
+        ("supply.units", "demand.channels", "supply.separation"),
+    ),
+    "magnet_imports": (
+        "bare-channel demand not met by domestic output + the embedded channel, from origins in trade shares",
+        ("demand.channels", "trade.shares"),
+    ),
+    "unmet_demand": ("demand − domestic − imports − stockpile draws, served by sector priority", ("trade", "policy")),
+    "self_sufficiency": ("magnet_production_domestic ÷ magnet_demand", ("supply.units", "demand.anchors")),
+    "import_share_china": ("imports from China ÷ all magnet imports (bare + embedded)", ("trade.shares.magnet", "trade.shares.embedded")),
+    "ndpr_oxide_required": (
+        "Σ grades: magnets made ÷ alloy→magnet yield × NdPr content ÷ alloy yield ÷ oxide→metal yield × "
+        "kg NdPr oxide per kg NdPr metal (oxide-equivalent of oxide, metal or alloy fed)",
+        ("supply.grades", "supply.yields", "supply.units"),
+    ),
+    "ndpr_oxide_domestic": (
+        "min(planned IREL output path, separation capacity, monazite feed × t oxide per t monazite)",
+        ("supply.separation", "supply.mining_capacity", "supply.cracking_capacity"),
+    ),
+    "monazite_processed": (
+        "domestic NdPr oxide ÷ (t REO per t monazite × NdPr share of REO × SX recovery)",
+        ("supply.separation", "supply.yields.cracking_reo_per_t_monazite", "supply.monazite.ndpr_share_of_reo", "supply.yields.sx_recovery"),
+    ),
+    "thorium_residue": (
+        "monazite processed × ThO2 share × Th/ThO2 mass ratio (CIAAW atomic weights); all Th leaves at cracking",
+        ("supply.monazite.tho2_fraction", "supply.separation"),
+    ),
+    "mass_balance_residual": (
+        "largest |inputs − outputs − Δstock| over processes, elements and draws; ~0 when the books close",
+        (),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Explanation:
+    lines: list[str]
+
+
+def explain(
+    name: str, year: int, loaded: LoadedScenario, chain: Chain, results: Results, facts: FactTable
+) -> Explanation:
+    if name not in UNITS:
+        raise UserError(f"unknown indicator {name!r}; expected one of: {', '.join(sorted(UNITS))}")
+    years = [int(y) for y in chain.years]
+    if year not in years:
+        raise UserError(f"year {year} outside the horizon {years[0]}–{years[-1]}")
+    value = results.value(name, year)
+    lines = [f"{name} {year} = {value:,.4g} {UNITS[name]}   (scenario {loaded.name})"]
+    formula, prefixes = RECIPES.get(name, ("see docs/indicators.md", ()))
+    lines.append(f"  = {formula}")
+    if name == "magnet_demand":
+        lines += _demand_detail(year, loaded, chain)
+    used = {p: f for p, f in loaded.provenance.items() if any(p == q or p.startswith(q + ".") for q in prefixes)}
+    if used:
+        lines.append("  from these facts:")
+        for path, fid in used.items():
+            f = facts.get(fid)
+            cites = "; ".join(facts.sources[s].cite() for s in f.sources) or "—"
+            lines.append(f"    {path} = {f.shown()} {f.unit}  [{fid}, grade {f.grade}]")
+            lines.append(f"        source: {cites}")
+            for parent in facts.lineage(fid)[1:]:
+                pc = "; ".join(facts.sources[s].cite() for s in parent.sources) or "—"
+                lines.append(f"        ← {parent.id} = {parent.shown()} {parent.unit} (grade {parent.grade}): {pc}")
+    overridden = [p for p in _leaf_paths(loaded.raw) if any(p == q or p.startswith(q + ".") for q in prefixes) and p not in loaded.provenance]
+    for p in overridden:
+        lines.append(f"    {p}: set in the scenario or by --set (no fact behind it)")
+    return Explanation(lines)
+
+
+def _leaf_paths(data, prefix: str = "") -> list[str]:
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _leaf_paths(v, f"{prefix}.{i}")]
+    return [prefix] if isinstance(data, int | float) and not isinstance(data, bool) else []
+
+
+def _demand_detail(year: int, loaded: LoadedScenario, chain: Chain) -> list[str]:
+    d = loaded.scenario.demand
+    tot = chain.demand_total.sel(year=year)
+    bu = chain.demand_bottom_up.sel(year=year)
+    k = float(tot.sum()) / float(bu.sum()) if float(bu.sum()) > 0 else 0.0
+    anchors = ", ".join(f"{y}: {v:,.0f} t" for y, v in d.anchors.items())
+    out = [
+        f"  anchors {anchors}; after {max(d.anchors)}: +{d.growth_after_2030:.1%}/yr",
+        f"  bottom-up {float(bu.sum()):,.0f} t × calibration factor {k:.4f} = {float(tot.sum()):,.0f} t",
+        "  by sector (bottom-up → calibrated):",
+    ]
+    for s in chain.sectors:
+        sec = d.sectors[s]
+        how = {"driver": "activity × intensity × adoption", "share": f"{sec.share:.1%} of {d.base_year} total", "residual": f"{d.base_year} total − other sectors"}[sec.basis]
+        out.append(
+            f"    {s:<12} {float(bu.sel(sector=s)):>9,.0f} → {float(tot.sel(sector=s)):>9,.0f} t"
+            f"   ({how}, +{sec.growth:.1%}/yr from {d.base_year})"
+        )
+    return out

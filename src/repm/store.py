@@ -1,0 +1,157 @@
+"""The run store: run folders written atomically, plus a DuckDB catalog of runs.
+
+A run folder is written under a temporary name and renamed into place, so a reader never sees
+half a run. The catalog is opened only for one short write at a time and retried on a lock, so a
+CLI run and the dashboard can share it (DESIGN.md, run store).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+import duckdb
+import platformdirs
+import yaml
+
+from repm import __version__
+from repm.errors import UserError
+from repm.results import Results
+
+CATALOG = "catalog.duckdb"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    command VARCHAR,
+    scenario VARCHAR,
+    scenario_hash VARCHAR,
+    seed BIGINT,
+    draws BIGINT,
+    created_at TIMESTAMP,
+    version VARCHAR,
+    path VARCHAR,
+    headline JSON
+)
+"""
+
+
+def store_root() -> Path:
+    """$REPM_HOME, else the user's data folder (never the repository)."""
+    env = os.environ.get("REPM_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("repm"))
+
+
+def new_run_id(scenario_hash: str) -> str:
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    return f"{stamp}-{scenario_hash[:8]}-{secrets.token_hex(2)}"
+
+
+def check_out_dir(out: Path | None) -> None:
+    """Fail before any work if --out points at something that already exists."""
+    if out is not None and out.exists():
+        raise UserError(f"{str(out)!r} already exists; expected a new folder for the run", where="--out")
+
+
+def write_run(
+    results: Results,
+    *,
+    command: str,
+    scenario_raw: dict,
+    scenario_hash: str,
+    seed: int | None = None,
+    draws: int = 1,
+    out: Path | None = None,
+    extra_meta: dict | None = None,
+) -> tuple[str, Path]:
+    run_id = new_run_id(scenario_hash)
+    root = store_root()
+    target = out if out is not None else root / "runs" / run_id
+    check_out_dir(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
+    try:
+        tmp.mkdir()
+        ds = results.data.copy()
+        ds.attrs = {k: str(v) for k, v in ds.attrs.items()}
+        ds.to_netcdf(tmp / "results.nc", engine="scipy")
+        con = duckdb.connect()
+        df = results.indicators  # noqa: F841  (read by DuckDB by name)
+        con.execute(f"COPY (SELECT * FROM df) TO '{(tmp / 'indicators.parquet').as_posix()}' (FORMAT parquet)")
+        con.close()
+        (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario_raw, sort_keys=False, allow_unicode=True))
+        meta = {
+            "run_id": run_id,
+            "command": command,
+            "scenario": results.scenario,
+            "scenario_hash": scenario_hash,
+            "seed": seed,
+            "draws": draws,
+            "version": __version__,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(),
+            **(extra_meta or {}),
+        }
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        os.rename(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    _catalog_insert(root, meta, target, headline(results))
+    return run_id, target
+
+
+def headline(results: Results) -> dict:
+    df = results.indicators
+    last = int(df["year"].max())
+    out = {}
+    for name in ("magnet_demand", "magnet_production_domestic", "unmet_demand", "self_sufficiency"):
+        rows = df[(df["name"] == name) & (df["year"] == last) & df["sector"].isna() & df["origin"].isna()]
+        if len(rows):
+            out[f"{name}_{last}"] = float(rows["value"].iloc[0])
+    return out
+
+
+def _connect_with_retry(path: Path, attempts: int = 50, wait: float = 0.1) -> duckdb.DuckDBPyConnection:
+    last: Exception | None = None
+    for i in range(attempts):
+        try:
+            return duckdb.connect(str(path))
+        except duckdb.IOException as exc:  # another process holds the write lock
+            last = exc
+            time.sleep(wait * (1 + i % 5))
+    raise RuntimeError(f"run store catalog {path} stayed locked: {last}")
+
+
+def _catalog_insert(root: Path, meta: dict, path: Path, head: dict) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    con = _connect_with_retry(root / CATALOG)
+    try:
+        con.execute(_SCHEMA)
+        con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                meta["run_id"], meta["command"], meta["scenario"], meta["scenario_hash"], meta["seed"],
+                meta["draws"], dt.datetime.fromisoformat(meta["created_at"]).replace(tzinfo=None),
+                meta["version"], str(path), json.dumps(head),
+            ],
+        )  # fmt: skip
+    finally:
+        con.close()
+
+
+def list_runs(limit: int = 50) -> list[dict]:
+    path = store_root() / CATALOG
+    if not path.exists():
+        return []
+    con = _connect_with_retry(path)
+    try:
+        con.execute(_SCHEMA)
+        cur = con.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", [limit])
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
