@@ -81,7 +81,7 @@ def explain(
         lines.append("  from these facts:")
         for path, fid in used.items():
             f = facts.get(fid)
-            cites = "; ".join(facts.sources[s].cite() for s in f.sources) or "—"
+            cites = "; ".join(facts.sources[s].cite() for s in f.sources) or f"({f.grade}) {f.note[:160]}"
             lines.append(f"    {path} = {f.shown()} {f.unit}  [{fid}, grade {f.grade}]")
             lines.append(f"        source: {cites}")
             for parent in facts.lineage(fid)[1:]:
@@ -114,7 +114,12 @@ def _demand_detail(year: int, loaded: LoadedScenario, chain: Chain) -> list[str]
     ]
     for s in chain.sectors:
         sec = d.sectors[s]
-        how = {"driver": "activity × intensity × adoption", "share": f"{sec.share:.1%} of {d.base_year} total", "residual": f"{d.base_year} total − other sectors"}[sec.basis]
+        if sec.basis == "driver":
+            how = f"{sec.activity:~,.6g} × {sec.intensity:~,.6g} × adoption {sec.adoption:.0%}"
+        elif sec.basis == "share":
+            how = f"{sec.share:.1%} of the {d.base_year} total"
+        else:
+            how = f"{d.base_year} total − other sectors"
         out.append(
             f"    {s:<12} {float(bu.sel(sector=s)):>9,.0f} → {float(tot.sel(sector=s)):>9,.0f} t"
             f"   ({how}, +{sec.growth:.1%}/yr from {d.base_year})"
