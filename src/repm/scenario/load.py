@@ -197,6 +197,8 @@ def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
         msg = "required field is missing"
     value = err.get("input")
     shown = "" if err["type"] in ("missing",) or isinstance(value, dict) else f" (got {fmt_value(value)})"
+    if not err["loc"]:  # a cross-field check: its message already names the field path
+        return f"{msg}"
     return f"{loc}: {msg}{shown}"
 
 

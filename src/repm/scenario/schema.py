@@ -409,10 +409,9 @@ class Scenario(Block):
         for material in self.policy.stockpile:
             from repm.chain import MATERIALS  # local import: chain depends on schema
 
-            if material not in MATERIALS:
-                raise ValueError(
-                    f"policy.stockpile.{material}: unknown material; expected one of {', '.join(MATERIALS)}"
-                )
+            if material not in MATERIALS or material.startswith("embedded"):
+                allowed = ", ".join(m for m in MATERIALS if not m.startswith("embedded"))
+                raise ValueError(f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}")
         if self.scheme is not None:
             s = self.scheme
             for i, u in enumerate(self.supply.units):
