@@ -90,7 +90,9 @@ def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarra
     ay = sorted(anchors)
     out = np.empty(len(years))
     first_growth = (
-        (anchors[ay[1]] / anchors[ay[0]]) ** (1 / (ay[1] - ay[0])) - 1 if len(ay) > 1 else growth_after
+        (anchors[ay[1]] / anchors[ay[0]]) ** (1 / (ay[1] - ay[0])) - 1
+        if len(ay) > 1
+        else growth_after
     )
     for i, y in enumerate(years):
         if y <= ay[0]:
@@ -162,7 +164,10 @@ def compile_chain(s: Scenario) -> Chain:
     if d.calibration == "anchored":
         sums = bottom.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
-            raise UserError("sectors add up to zero demand; expected some demand to calibrate", where="demand.sectors")
+            raise UserError(
+                "sectors add up to zero demand; expected some demand to calibrate",
+                where="demand.sectors",
+            )
         dem = total[:, None] * bottom / sums
     else:
         dem = bottom
@@ -270,13 +275,21 @@ def compile_chain(s: Scenario) -> Chain:
     n_ages = HISTORY_YEARS + len(years) + 1
     pmf = np.array(
         [
-            lifetime_pmf(d.sectors[n].lifetime.mean, d.sectors[n].lifetime.cv, d.sectors[n].lifetime.distribution, n_ages)
+            lifetime_pmf(
+                d.sectors[n].lifetime.mean,
+                d.sectors[n].lifetime.cv,
+                d.sectors[n].lifetime.distribution,
+                n_ages,
+            )
             for n in sectors
         ]
     )
     hist_years = np.arange(years[0] - HISTORY_YEARS, years[0])
     start_dem = dem[0][:, None] * grade_split  # sector × grade in the first year
-    hist = start_dem[:, :, None] * (1 + d.growth_before_horizon) ** (hist_years - years[0])[None, None, :]
+    hist = (
+        start_dem[:, :, None]
+        * (1 + d.growth_before_horizon) ** (hist_years - years[0])[None, None, :]
+    )
 
     tiers = {s_: i for i, tier in enumerate(s.policy.sector_priority) for s_ in tier}
     tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
@@ -288,17 +301,29 @@ def compile_chain(s: Scenario) -> Chain:
         years=years,
         sectors=sectors,
         origins=origins,
-        demand_total=xr.DataArray(dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
-        demand_bottom_up=xr.DataArray(bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
+        demand_total=xr.DataArray(
+            dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
+        ),
+        demand_bottom_up=xr.DataArray(
+            bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
+        ),
         demand_bare=xr.DataArray(
-            bare, dims=("year", "sector", "grade"), coords={**yr, "sector": list(sectors), "grade": list(GRADES)}
+            bare,
+            dims=("year", "sector", "grade"),
+            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
         ),
         demand_embedded=xr.DataArray(
-            emb, dims=("year", "sector", "grade"), coords={**yr, "sector": list(sectors), "grade": list(GRADES)}
+            emb,
+            dims=("year", "sector", "grade"),
+            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
         ),
-        grade_comp=xr.DataArray(gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}),
+        grade_comp=xr.DataArray(
+            gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
+        ),
         material_comp=xr.DataArray(
-            mc, dims=("material", "element"), coords={"material": list(MATERIALS), "element": list(ELEMENTS)}
+            mc,
+            dims=("material", "element"),
+            coords={"material": list(MATERIALS), "element": list(ELEMENTS)},
         ),
         recipe=xr.DataArray(
             recipe,
@@ -306,17 +331,33 @@ def compile_chain(s: Scenario) -> Chain:
             coords={"feed": list(FEEDS), "grade": list(GRADES), "material": list(MATERIALS)},
         ),
         capacity=xr.DataArray(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
-        capacity_nameplate=xr.DataArray(plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}),
-        capacity_effective_unit=xr.DataArray(eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}),
+        capacity_nameplate=xr.DataArray(
+            plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}
+        ),
+        capacity_effective_unit=xr.DataArray(
+            eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}
+        ),
         separation_output=xr.DataArray(sep_out, dims=("year",), coords=yr),
         irel_to_units_max=sep.to_units_max,
         monazite_per_t_oxide=1.0 / oxide_per_t_monazite,
-        monazite_comp=xr.DataArray(monazite_comp, dims=("element",), coords={"element": list(ELEMENTS)}),
+        monazite_comp=xr.DataArray(
+            monazite_comp, dims=("element",), coords={"element": list(ELEMENTS)}
+        ),
         concentrate_per_t_monazite=conc_per_t,
         yields=ylds,
-        import_share=xr.DataArray(share, dims=("origin", "material"), coords={"origin": list(origins), "material": list(MATERIALS)}),
-        spare=xr.DataArray(spare, dims=("origin", "material"), coords={"origin": list(origins), "material": list(MATERIALS)}),
-        lifetime_pmf=xr.DataArray(pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}),
+        import_share=xr.DataArray(
+            share,
+            dims=("origin", "material"),
+            coords={"origin": list(origins), "material": list(MATERIALS)},
+        ),
+        spare=xr.DataArray(
+            spare,
+            dims=("origin", "material"),
+            coords={"origin": list(origins), "material": list(MATERIALS)},
+        ),
+        lifetime_pmf=xr.DataArray(
+            pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}
+        ),
         history_inflow=xr.DataArray(
             hist,
             dims=("sector", "grade", "hist_year"),

@@ -21,7 +21,10 @@ class Chemistry:
     @classmethod
     def from_facts(cls, facts: FactTable | None = None, pr_share: float | None = None) -> Chemistry:
         facts = facts or load_facts()
-        aw = {el: facts.value(f"aw_{el.lower()}") for el in ("Nd", "Pr", "Dy", "Tb", "Fe", "B", "O", "Th", "U")}
+        aw = {
+            el: facts.value(f"aw_{el.lower()}")
+            for el in ("Nd", "Pr", "Dy", "Tb", "Fe", "B", "O", "Th", "U")
+        }
         share = facts.value("ndpr_pr_share_of_metal") if pr_share is None else pr_share
         return cls(aw=aw, pr_share=share)
 
@@ -39,7 +42,9 @@ class Chemistry:
     @property
     def ndpr_oxide_per_metal(self) -> float:
         """kg NdPr oxide per kg NdPr metal at the model's Nd:Pr split."""
-        return (1 - self.pr_share) * self.oxide_per_metal("Nd") + self.pr_share * self.oxide_per_metal("Pr")
+        return (1 - self.pr_share) * self.oxide_per_metal(
+            "Nd"
+        ) + self.pr_share * self.oxide_per_metal("Pr")
 
     @property
     def nd_in_nd2fe14b(self) -> float:

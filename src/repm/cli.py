@@ -37,7 +37,9 @@ SetOpt = Annotated[
 @app.callback(invoke_without_command=True)
 def _root(
     ctx: typer.Context,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for internal errors.")] = False,
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show tracebacks for internal errors.")
+    ] = False,
     version: Annotated[bool, typer.Option("--version", help="Print the version and exit.")] = False,
 ) -> None:
     if version:
@@ -51,10 +53,16 @@ def _root(
 def run(
     scenario: ScenarioArg = "india-baseline",
     set_: SetOpt = None,
-    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object (the shared shape).")] = False,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="Write the run folder here (must not exist).")] = None,  # noqa: UP045
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
+    ] = False,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Write the run folder here (must not exist).")
+    ] = None,  # noqa: UP045
     step: Annotated[str, typer.Option(help="Engine time step: monthly or yearly.")] = "monthly",
-    by_sector: Annotated[bool, typer.Option("--by-sector", help="Also print demand and unmet by sector.")] = False,
+    by_sector: Annotated[
+        bool, typer.Option("--by-sector", help="Also print demand and unmet by sector.")
+    ] = False,
 ) -> None:
     """Simulate a scenario and print its headline indicators by year."""
     from repm.engine import STEPS_PER_YEAR
@@ -129,8 +137,13 @@ def _print_sectors(results) -> None:
 
 @app.command()
 def facts(
-    conflicts: Annotated[bool, typer.Option("--conflicts", help="List groups of facts whose sources disagree.")] = False,
-    grep: Annotated[Optional[str], typer.Option("--grep", help="Only facts whose id or note contains this text.")] = None,  # noqa: UP045
+    conflicts: Annotated[
+        bool, typer.Option("--conflicts", help="List groups of facts whose sources disagree.")
+    ] = False,
+    grep: Annotated[
+        str | None,
+        typer.Option("--grep", help="Only facts whose id or note contains this text."),
+    ] = None,  # noqa: UP045
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """The cited fact table: value, unit, year, grade and sources of every default number."""
@@ -156,9 +169,15 @@ def facts(
             chosen = next(f for f in fs if f.baseline)
             out.print(f"  why the baseline uses {chosen.id}: {chosen.note}\n")
         return
-    rows = [f for f in table_.facts.values() if not grep or grep.lower() in (f.id + " " + f.note).lower()]
+    rows = [
+        f
+        for f in table_.facts.values()
+        if not grep or grep.lower() in (f.id + " " + f.note).lower()
+    ]
     if json_out:
-        sys.stdout.write(json.dumps({"command": "facts", "facts": [_fact_json(f, table_) for f in rows]}) + "\n")
+        sys.stdout.write(
+            json.dumps({"command": "facts", "facts": [_fact_json(f, table_) for f in rows]}) + "\n"
+        )
         return
     t = Table(title=f"repm facts ({len(rows)} of {len(table_.facts)})", header_style="bold")
     for col in ("id", "value", "unit", "year", "grade", "sources"):
@@ -179,7 +198,9 @@ def _fact_json(f, table_) -> dict:
 def explain(
     indicator: Annotated[str, typer.Argument(help="Indicator name, e.g. magnet_demand.")],
     year: Annotated[int, typer.Argument(help="Year within the horizon.")],
-    scenario: Annotated[str, typer.Option("--scenario", "-s", help="Scenario name or file.")] = "india-baseline",
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Scenario name or file.")
+    ] = "india-baseline",
     set_: SetOpt = None,
 ) -> None:
     """How a number was derived, back to its facts and sources."""
@@ -196,7 +217,9 @@ def explain(
 
 @app.command()
 def scenarios(
-    schema: Annotated[bool, typer.Option("--schema", help="Print the scenario JSON schema.")] = False,
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the scenario JSON schema.")
+    ] = False,
 ) -> None:
     """List the shipped scenarios (`repm validate FILE` checks your own)."""
     from repm.scenario import Scenario, load_scenario, shipped_names
@@ -223,7 +246,9 @@ def validate(
 
     loaded = load_scenario(scenario, set_ or [])
     compile_chain(loaded.scenario)
-    out.print(f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})")
+    out.print(
+        f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})"
+    )
 
 
 def main() -> None:
@@ -246,7 +271,10 @@ def main() -> None:
             sys.exit(exc.exit_code)
         if debug:
             raise
-        err.print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", markup=False)
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            markup=False,
+        )
         sys.exit(1)
 
 

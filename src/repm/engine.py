@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from repm.chain import GRADES, HISTORY_YEARS, MATERIAL_GROUP, MATERIALS, Chain
+from repm.chain import GRADES, HISTORY_YEARS, MATERIALS, Chain
 from repm.chemistry import ELEMENTS
 from repm.plan import Plan, default_plan
 from repm.scenario.schema import FEEDS
@@ -58,7 +58,6 @@ FLOWS: tuple[tuple[str, str, str], ...] = (
 PROCESSES = tuple(
     dict.fromkeys(p for _, a, b in FLOWS for p in (a, b) if p not in BOUNDARY)
 )  # mining … recycling, stockpile
-_STOCK_FLOW = {"oxide": "oxide", "heavy": None, "metal": "metal", "alloy": "alloy", "magnet": "magnet"}
 
 
 @dataclass(frozen=True)
@@ -97,8 +96,12 @@ def _procure(
     from_stock = np.minimum(rem, stock)
     unmet = rem - from_stock
     with np.errstate(divide="ignore", invalid="ignore"):
-        w_nom = np.where(n_tot[:, None, :] > 0, nominal / np.where(n_tot > 0, n_tot, 1.0)[:, None, :], 0.0)
-        w_sp = np.where(s_tot[:, None, :] > 0, spare_av / np.where(s_tot > 0, s_tot, 1.0)[:, None, :], 0.0)
+        w_nom = np.where(
+            n_tot[:, None, :] > 0, nominal / np.where(n_tot > 0, n_tot, 1.0)[:, None, :], 0.0
+        )
+        w_sp = np.where(
+            s_tot[:, None, :] > 0, spare_av / np.where(s_tot > 0, s_tot, 1.0)[:, None, :], 0.0
+        )
     by_origin = w_nom * from_nom[:, None, :] + w_sp * from_spare[:, None, :]
     return by_origin, from_stock, unmet, n_tot + s_tot + stock
 
@@ -113,7 +116,7 @@ def simulate(
     dt = 1.0 / spy
     D, Y = shocks.draws, chain.n_years
     S, G, E, M = len(chain.sectors), len(GRADES), len(ELEMENTS), len(MATERIALS)
-    O, F = len(chain.origins), len(FEEDS)
+    O, F = len(chain.origins), len(FEEDS)  # noqa: E741
     mi = {m: i for i, m in enumerate(MATERIALS)}
 
     # --- arrays out of the chain, once ---
@@ -139,7 +142,7 @@ def simulate(
     alloy_idx = [mi["alloy_n"], mi["alloy_h"]]
     magnet_idx = [mi["magnet_n"], mi["magnet_h"]]
     emb_idx = [mi["embedded_n"], mi["embedded_h"]]
-    f_ox, f_met, f_al = FEEDS.index("oxide"), FEEDS.index("metal"), FEEDS.index("alloy")
+    f_ox, f_met = FEEDS.index("oxide"), FEEDS.index("metal")
     oxide_per_metal = np.zeros(M)
     oxide_per_metal[ox_idx] = 1.0 / mc[ox_idx].sum(axis=1)  # t oxide per t element
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
@@ -158,7 +161,6 @@ def simulate(
     stock_draw = np.zeros((D, Y, M))
     unmet = np.zeros((D, Y, S, G))
     served = np.zeros((D, Y, S, G))
-    ndpr_oxide_eq = np.zeros((D, Y, M))  # oxide-equivalent of feed, by purchasable material
     feed_used = np.zeros((D, Y, M))
     irel_to_units = np.zeros((D, Y))
     eol = np.zeros((D, Y, S, G))
@@ -189,13 +191,19 @@ def simulate(
             need_imp = np.maximum(req[None] - dom, 0.0)
             _, _, _, obtainable = _procure(need_imp, a, share, spare, stock)
             with np.errstate(divide="ignore", invalid="ignore"):
-                ratio_m = np.where(req[None] > 0, np.minimum(1.0, (dom + obtainable) / np.where(req > 0, req, 1.0)), 1.0)
+                ratio_m = np.where(
+                    req[None] > 0,
+                    np.minimum(1.0, (dom + obtainable) / np.where(req > 0, req, 1.0)),
+                    1.0,
+                )
             ratio_fg = np.where(uses[None], ratio_m[:, None, None, :], 1.0).min(axis=3)  # D,F,G
             ratio_fg = np.where(p_star[None] > 0, ratio_fg, 0.0)
             cons = np.einsum("dfg,fgm->dm", ratio_fg, req_fg)
             from_recycled = np.minimum(cons, recycled_inv)
             recycled_inv -= from_recycled
-            from_irel = np.minimum(cons[:, mi["ndpr_oxide"]] - from_recycled[:, mi["ndpr_oxide"]], irel_avail)
+            from_irel = np.minimum(
+                cons[:, mi["ndpr_oxide"]] - from_recycled[:, mi["ndpr_oxide"]], irel_avail
+            )
             dom_used = from_recycled.copy()
             dom_used[:, mi["ndpr_oxide"]] += from_irel
             q_imp = np.maximum(cons - dom_used, 0.0)
@@ -229,7 +237,6 @@ def simulate(
             cohorts[:, :, :, H + yi] += sb + se
             feed_used[:, yi] += cons
             irel_to_units[:, yi] += from_irel
-            ndpr_oxide_eq[:, yi] += cons * 0  # filled after the loop from production
 
             el = lambda q: q @ mc  # noqa: E731  (D,M) tonnes of material -> (D,E) tonnes of element
             imp_mat = by_origin.sum(axis=1)
@@ -257,7 +264,9 @@ def simulate(
             fo["magnets_domestic"][:, yi] += P_g @ gc
             sep_step = sep[yi] * dt
             fo["oxide_domestic"][:, yi] += sep_step * mc[mi["ndpr_oxide"]]
-            fo["oxide_exports"][:, yi] += (sep_step - from_irel)[:, None] * mc[mi["ndpr_oxide"]][None]
+            fo["oxide_exports"][:, yi] += (sep_step - from_irel)[:, None] * mc[mi["ndpr_oxide"]][
+                None
+            ]
             t += 1
 
         # --- upstream of separation (draw-independent) ---
@@ -284,7 +293,9 @@ def simulate(
         flows["recycling_loss"][:, yi] += collected - recovered
         flows["recycled_oxide"][:, yi] += recovered
         rec_t = np.zeros((D, M))
-        rec_t[:, mi["ndpr_oxide"]] = (recovered[:, 0] + recovered[:, 1]) * oxide_per_metal[mi["ndpr_oxide"]]
+        rec_t[:, mi["ndpr_oxide"]] = (recovered[:, 0] + recovered[:, 1]) * oxide_per_metal[
+            mi["ndpr_oxide"]
+        ]
         rec_t[:, mi["dy_oxide"]] = recovered[:, 2] * oxide_per_metal[mi["dy_oxide"]]
         rec_t[:, mi["tb_oxide"]] = recovered[:, 3] * oxide_per_metal[mi["tb_oxide"]]
         recycled_inv += rec_t
@@ -327,7 +338,10 @@ def simulate(
             "ndpr_oxide_required": (("draw", "year"), ndpr_oxide_required),
             "separation_output": (("year",), sep),
             "monazite_processed": (("year",), sep * chain.monazite_per_t_oxide),
-            "flows": (("draw", "year", "flow", "element"), np.stack([flows[f] for f, _, _ in FLOWS], axis=2)),
+            "flows": (
+                ("draw", "year", "flow", "element"),
+                np.stack([flows[f] for f, _, _ in FLOWS], axis=2),
+            ),
         },
         coords=coords,
         attrs={"scenario": chain.name, "step": step, "draws": D},
@@ -356,5 +370,10 @@ def mass_balance(
     return xr.DataArray(
         out,
         dims=("draw", "year", "process", "element"),
-        coords={"draw": ds.draw, "year": ds.year, "process": list(PROCESSES), "element": ds.element},
+        coords={
+            "draw": ds.draw,
+            "year": ds.year,
+            "process": list(PROCESSES),
+            "element": ds.element,
+        },
     )

@@ -30,9 +30,18 @@ RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
         "bare-channel demand not met by domestic output + the embedded channel, from origins in trade shares",
         ("demand.channels", "trade.shares"),
     ),
-    "unmet_demand": ("demand − domestic − imports − stockpile draws, served by sector priority", ("trade", "policy")),
-    "self_sufficiency": ("magnet_production_domestic ÷ magnet_demand", ("supply.units", "demand.anchors")),
-    "import_share_china": ("imports from China ÷ all magnet imports (bare + embedded)", ("trade.shares.magnet", "trade.shares.embedded")),
+    "unmet_demand": (
+        "demand − domestic − imports − stockpile draws, served by sector priority",
+        ("trade", "policy"),
+    ),
+    "self_sufficiency": (
+        "magnet_production_domestic ÷ magnet_demand",
+        ("supply.units", "demand.anchors"),
+    ),
+    "import_share_china": (
+        "imports from China ÷ all magnet imports (bare + embedded)",
+        ("trade.shares.magnet", "trade.shares.embedded"),
+    ),
     "ndpr_oxide_required": (
         "Σ grades: magnets made ÷ alloy→magnet yield × NdPr content ÷ alloy yield ÷ oxide→metal yield × "
         "kg NdPr oxide per kg NdPr metal (oxide-equivalent of oxide, metal or alloy fed)",
@@ -44,7 +53,12 @@ RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "monazite_processed": (
         "domestic NdPr oxide ÷ (t REO per t monazite × NdPr share of REO × SX recovery)",
-        ("supply.separation", "supply.yields.cracking_reo_per_t_monazite", "supply.monazite.ndpr_share_of_reo", "supply.yields.sx_recovery"),
+        (
+            "supply.separation",
+            "supply.yields.cracking_reo_per_t_monazite",
+            "supply.monazite.ndpr_share_of_reo",
+            "supply.yields.sx_recovery",
+        ),
     ),
     "thorium_residue": (
         "monazite processed × ThO2 share × Th/ThO2 mass ratio (CIAAW atomic weights); all Th leaves at cracking",
@@ -76,18 +90,31 @@ def explain(
     lines.append(f"  = {formula}")
     if name == "magnet_demand":
         lines += _demand_detail(year, loaded, chain)
-    used = {p: f for p, f in loaded.provenance.items() if any(p == q or p.startswith(q + ".") for q in prefixes)}
+    used = {
+        p: f
+        for p, f in loaded.provenance.items()
+        if any(p == q or p.startswith(q + ".") for q in prefixes)
+    }
     if used:
         lines.append("  from these facts:")
         for path, fid in used.items():
             f = facts.get(fid)
-            cites = "; ".join(facts.sources[s].cite() for s in f.sources) or f"({f.grade}) {f.note[:160]}"
+            cites = (
+                "; ".join(facts.sources[s].cite() for s in f.sources)
+                or f"({f.grade}) {f.note[:160]}"
+            )
             lines.append(f"    {path} = {f.shown()} {f.unit}  [{fid}, grade {f.grade}]")
             lines.append(f"        source: {cites}")
             for parent in facts.lineage(fid)[1:]:
                 pc = "; ".join(facts.sources[s].cite() for s in parent.sources) or "—"
-                lines.append(f"        ← {parent.id} = {parent.shown()} {parent.unit} (grade {parent.grade}): {pc}")
-    overridden = [p for p in _leaf_paths(loaded.raw) if any(p == q or p.startswith(q + ".") for q in prefixes) and p not in loaded.provenance]
+                lines.append(
+                    f"        ← {parent.id} = {parent.shown()} {parent.unit} (grade {parent.grade}): {pc}"
+                )
+    overridden = [
+        p
+        for p in _leaf_paths(loaded.raw)
+        if any(p == q or p.startswith(q + ".") for q in prefixes) and p not in loaded.provenance
+    ]
     for p in overridden:
         lines.append(f"    {p}: set in the scenario or by --set (no fact behind it)")
     return Explanation(lines)
@@ -95,7 +122,11 @@ def explain(
 
 def _leaf_paths(data, prefix: str = "") -> list[str]:
     if isinstance(data, dict):
-        return [p for k, v in data.items() for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))]
+        return [
+            p
+            for k, v in data.items()
+            for p in _leaf_paths(v, f"{prefix}.{k}" if prefix else str(k))
+        ]
     if isinstance(data, list):
         return [p for i, v in enumerate(data) for p in _leaf_paths(v, f"{prefix}.{i}")]
     return [prefix] if isinstance(data, int | float) and not isinstance(data, bool) else []

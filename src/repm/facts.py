@@ -23,7 +23,9 @@ from repm.errors import UserError
 from repm.units import registry
 
 Grade = Literal["A", "B", "C", "derived", "assumption"]
-SourceKind = Literal["official", "paper", "press", "seed", "company", "vendor", "aggregator", "data"]
+SourceKind = Literal[
+    "official", "paper", "press", "seed", "company", "vendor", "aggregator", "data"
+]
 
 
 class Source(BaseModel):
@@ -190,7 +192,9 @@ def build_table(files: Iterable[tuple[str, str]]) -> FactTable:
     for group, members in table.conflicts().items():
         chosen = [m for m in members if m.baseline]
         if len(chosen) != 1:
-            raise RuntimeError(f"conflict group {group!r} must mark exactly one fact baseline: true")
+            raise RuntimeError(
+                f"conflict group {group!r} must mark exactly one fact baseline: true"
+            )
     return table
 
 

@@ -21,4 +21,6 @@ class Plan:
 
 
 def default_plan(chain: Chain) -> Plan:
-    return Plan(capacity=chain.capacity, import_share=chain.import_share, stockpile=chain.stockpile0)
+    return Plan(
+        capacity=chain.capacity, import_share=chain.import_share, stockpile=chain.stockpile0
+    )

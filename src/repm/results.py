@@ -77,7 +77,12 @@ class Results:
     def indicator_records(self) -> list[dict]:
         out = []
         for row in self.indicators.itertuples(index=False):
-            rec = {"year": int(row.year), "name": row.name, "value": float(row.value), "unit": row.unit}
+            rec = {
+                "year": int(row.year),
+                "name": row.name,
+                "value": float(row.value),
+                "unit": row.unit,
+            }
             for k in ("sector", "origin", "material"):
                 v = getattr(row, k)
                 if isinstance(v, str):
@@ -100,7 +105,9 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     def add(name: str, values, **dims: str) -> None:
         vals = np.asarray(values, dtype=float)
         for y, v in zip(years, vals, strict=True):
-            rows.append({"year": int(y), "name": name, "value": float(v), "unit": UNITS[name], **dims})
+            rows.append(
+                {"year": int(y), "name": name, "value": float(v), "unit": UNITS[name], **dims}
+            )
 
     demand = ds.demand_bare + ds.demand_embedded
     total_demand = demand.sum(["sector", "grade"]).values
@@ -125,18 +132,31 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     unmet = mean(ds.unmet)
     add("unmet_demand", unmet.sum(["sector", "grade"]).values)
     add("self_sufficiency", _safe_div(prod, total_demand))
-    china = imp_mag_origin.sel(origin="China").values if "China" in chain.origins else np.zeros(len(years))
+    china = (
+        imp_mag_origin.sel(origin="China").values
+        if "China" in chain.origins
+        else np.zeros(len(years))
+    )
     add("import_share_china", _safe_div(china, imp_total))
     add("ndpr_oxide_required", mean(ds.ndpr_oxide_required).values)
     add("ndpr_oxide_domestic", ds.separation_output.values)
     add("ndpr_oxide_to_units", mean(ds.irel_to_units).values)
-    for mat, name in (("ndpr_oxide", "ndpr_oxide_imports"), ("dy_oxide", "dy_oxide_imports"), ("tb_oxide", "tb_oxide_imports")):
+    for mat, name in (
+        ("ndpr_oxide", "ndpr_oxide_imports"),
+        ("dy_oxide", "dy_oxide_imports"),
+        ("tb_oxide", "tb_oxide_imports"),
+    ):
         add(name, imp.sel(material=mat).sum("origin").values)
     add("monazite_processed", ds.monazite_processed.values)
     add("thorium_residue", mean(ds.flows.sel(flow="cracking_residue", element="Th")).values)
     add("in_use_stock", mean(ds.in_use_stock).sum(["sector", "grade"]).values)
     add("end_of_life", mean(ds.eol).sum(["sector", "grade"]).values)
-    add("demand_calibration_factor", _safe_div(chain.demand_total.sum("sector").values, chain.demand_bottom_up.sum("sector").values))
+    add(
+        "demand_calibration_factor",
+        _safe_div(
+            chain.demand_total.sum("sector").values, chain.demand_bottom_up.sum("sector").values
+        ),
+    )
     add("mass_balance_residual", np.abs(ds.residual).max(["draw", "process", "element"]).values)
 
     for s in chain.sectors:

@@ -54,7 +54,9 @@ def new_run_id(scenario_hash: str) -> str:
 def check_out_dir(out: Path | None) -> None:
     """Fail before any work if --out points at something that already exists."""
     if out is not None and out.exists():
-        raise UserError(f"{str(out)!r} already exists; expected a new folder for the run", where="--out")
+        raise UserError(
+            f"{str(out)!r} already exists; expected a new folder for the run", where="--out"
+        )
 
 
 def write_run(
@@ -81,9 +83,13 @@ def write_run(
         ds.to_netcdf(tmp / "results.nc", engine="scipy")
         con = duckdb.connect()
         df = results.indicators  # noqa: F841  (read by DuckDB by name)
-        con.execute(f"COPY (SELECT * FROM df) TO '{(tmp / 'indicators.parquet').as_posix()}' (FORMAT parquet)")
+        con.execute(
+            f"COPY (SELECT * FROM df) TO '{(tmp / 'indicators.parquet').as_posix()}' (FORMAT parquet)"
+        )
         con.close()
-        (tmp / "scenario.yaml").write_text(yaml.safe_dump(scenario_raw, sort_keys=False, allow_unicode=True))
+        (tmp / "scenario.yaml").write_text(
+            yaml.safe_dump(scenario_raw, sort_keys=False, allow_unicode=True)
+        )
         meta = {
             "run_id": run_id,
             "command": command,
@@ -109,13 +115,17 @@ def headline(results: Results) -> dict:
     last = int(df["year"].max())
     out = {}
     for name in ("magnet_demand", "magnet_production_domestic", "unmet_demand", "self_sufficiency"):
-        rows = df[(df["name"] == name) & (df["year"] == last) & df["sector"].isna() & df["origin"].isna()]
+        rows = df[
+            (df["name"] == name) & (df["year"] == last) & df["sector"].isna() & df["origin"].isna()
+        ]
         if len(rows):
             out[f"{name}_{last}"] = float(rows["value"].iloc[0])
     return out
 
 
-def _connect_with_retry(path: Path, attempts: int = 50, wait: float = 0.1) -> duckdb.DuckDBPyConnection:
+def _connect_with_retry(
+    path: Path, attempts: int = 50, wait: float = 0.1
+) -> duckdb.DuckDBPyConnection:
     last: Exception | None = None
     for i in range(attempts):
         try:

@@ -98,7 +98,9 @@ def check_unit(unit: str, *, where: str) -> None:
     try:
         registry().parse_units(unit)
     except Exception as exc:
-        raise UserError(f"unknown unit {unit!r}; expected a pint unit such as 't/yr'", where=where) from exc
+        raise UserError(
+            f"unknown unit {unit!r}; expected a pint unit such as 't/yr'", where=where
+        ) from exc
 
 
 def _units_text(q: pint.Quantity) -> str:

@@ -59,11 +59,15 @@ def _read_yaml(text: str, where: str) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         pos = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise UserError(f"malformed YAML{pos}: {problem}; expected a YAML mapping", where=where) from None
+        raise UserError(
+            f"malformed YAML{pos}: {problem}; expected a YAML mapping", where=where
+        ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise UserError(f"expected a YAML mapping at the top level; got {type(data).__name__}", where=where)
+        raise UserError(
+            f"expected a YAML mapping at the top level; got {type(data).__name__}", where=where
+        )
     return data
 
 
@@ -104,7 +108,9 @@ def deep_merge(parent: dict[str, Any], child: dict[str, Any]) -> dict[str, Any]:
 def _load_merged(ref: str, base_dir: Path | None, chain: tuple[str, ...]) -> tuple[dict, str]:
     text, label, folder = _locate(ref, base_dir)
     if label in chain:
-        raise UserError(f"`extends` loops back to {label!r}; expected a chain without cycles", where=chain[-1])
+        raise UserError(
+            f"`extends` loops back to {label!r}; expected a chain without cycles", where=chain[-1]
+        )
     if len(chain) >= MAX_EXTENDS_DEPTH:
         raise UserError(f"`extends` nests deeper than {MAX_EXTENDS_DEPTH}", where=label)
     data = _read_yaml(text, label)
@@ -113,7 +119,10 @@ def _load_merged(ref: str, base_dir: Path | None, chain: tuple[str, ...]) -> tup
         data.setdefault("name", Path(label).stem if folder is not None else label)
         return data, label
     if not isinstance(parent_ref, str):
-        raise UserError(f"extends: expected a scenario name or file path; got {fmt_value(parent_ref)}", where=label)
+        raise UserError(
+            f"extends: expected a scenario name or file path; got {fmt_value(parent_ref)}",
+            where=label,
+        )
     parent, _ = _load_merged(parent_ref, folder, chain + (label,))
     merged = deep_merge(parent, data)
     if "name" not in data:
@@ -147,7 +156,9 @@ def apply_set(data: dict[str, Any], expr: str) -> None:
         where = ".".join(walked) or "<top>"
         if isinstance(node, list):
             if not seg.lstrip("-").isdigit():
-                raise UserError(f"--set {'.'.join(segments)}: {where} is a list; expected an index, got {seg!r}")
+                raise UserError(
+                    f"--set {'.'.join(segments)}: {where} is a list; expected an index, got {seg!r}"
+                )
             idx = int(seg)
             if not -len(node) <= idx < len(node):
                 raise UserError(
@@ -170,7 +181,9 @@ def apply_set(data: dict[str, Any], expr: str) -> None:
                     node[key] = {}
                 node = node[key]
         else:
-            raise UserError(f"--set {'.'.join(segments)}: {where} is a value, not a block; unknown path")
+            raise UserError(
+                f"--set {'.'.join(segments)}: {where} is a value, not a block; unknown path"
+            )
         walked.append(seg)
 
 
@@ -183,7 +196,7 @@ def _provenance(data: Any, prefix: str = "") -> dict[str, str]:
         for i, v in enumerate(data):
             out.update(_provenance(v, f"{prefix}.{i}"))
     elif isinstance(data, str) and data.strip().startswith(FACT_PREFIX):
-        out[prefix] = data.strip()[len(FACT_PREFIX):].strip()
+        out[prefix] = data.strip()[len(FACT_PREFIX) :].strip()
     return out
 
 
@@ -196,7 +209,11 @@ def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
     elif err["type"] == "missing":
         msg = "required field is missing"
     value = err.get("input")
-    shown = "" if err["type"] in ("missing",) or isinstance(value, dict) else f" (got {fmt_value(value)})"
+    shown = (
+        ""
+        if err["type"] in ("missing",) or isinstance(value, dict)
+        else f" (got {fmt_value(value)})"
+    )
     if not err["loc"]:  # a cross-field check: its message already names the field path
         return f"{msg}"
     return f"{loc}: {msg}{shown}"
@@ -215,7 +232,7 @@ def load_scenario(
         econ = merged.get("economics") or {}
         fx_raw = econ.get("fx_inr_per_usd") if isinstance(econ, dict) else None
         if isinstance(fx_raw, str) and fx_raw.strip().startswith(FACT_PREFIX):
-            fx = facts.get(fx_raw.strip()[len(FACT_PREFIX):].strip()).central
+            fx = facts.get(fx_raw.strip()[len(FACT_PREFIX) :].strip()).central
         elif fx_raw is not None:
             fx = to_unit(fx_raw, "INR/USD")
     except (ValueError, UserError):
@@ -224,4 +241,6 @@ def load_scenario(
         scenario = Scenario.model_validate(merged, context={"facts": facts, "fx": fx})
     except ValidationError as exc:
         raise UserError(_format_validation(exc, merged), where=label) from None
-    return LoadedScenario(scenario=scenario, raw=merged, source=label, provenance=_provenance(merged))
+    return LoadedScenario(
+        scenario=scenario, raw=merged, source=label, provenance=_provenance(merged)
+    )

@@ -32,7 +32,7 @@ FACT_PREFIX = "fact:"
 
 def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str) and value.strip().startswith(FACT_PREFIX):
-        fid = value.strip()[len(FACT_PREFIX):].strip()
+        fid = value.strip()[len(FACT_PREFIX) :].strip()
         facts = (info.context or {}).get("facts")
         if facts is None or fid not in facts:
             raise ValueError(f"unknown fact id {fid!r}; expected an id listed by `repm facts`")
@@ -41,7 +41,9 @@ def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
-def _quantity(unit: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False):
+def _quantity(
+    unit: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False
+):
     def convert(value: Any, info: ValidationInfo) -> float:
         value = _resolve_fact(value, info)
         fx = (info.context or {}).get("fx")
@@ -62,7 +64,11 @@ def _free_quantity(value: Any, info: ValidationInfo) -> pint.Quantity:
     ureg = registry()
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected a quantity like '1.5 kg/vehicle'; got {value!r}")
-    q = ureg.Quantity(float(value), "dimensionless") if not isinstance(value, str) else parse_quantity(value)
+    q = (
+        ureg.Quantity(float(value), "dimensionless")
+        if not isinstance(value, str)
+        else parse_quantity(value)
+    )
     if not math.isfinite(q.magnitude) or q.magnitude < 0:
         raise ValueError(f"expected a finite, non-negative quantity; got {value!r}")
     return q
@@ -159,7 +165,9 @@ class Sector(Block):
 class Channels(Block):
     """Bare magnets (bought by Indian makers) vs magnets embedded in imported sub-assemblies."""
 
-    bare_base: TonnesPerYear = Field(description="bare-magnet demand in the base year (≈ NdFeB imports)")
+    bare_base: TonnesPerYear = Field(
+        description="bare-magnet demand in the base year (≈ NdFeB imports)"
+    )
     localization: dict[int, Fraction] = Field(
         description="share of the base-year embedded channel localised (turned bare), by year"
     )
@@ -313,7 +321,9 @@ class Trade(Block):
                     )
                 for o in by_origin:
                     if o not in self.origins:
-                        raise ValueError(f"{block_name}.{group}.{o}: unknown origin; expected one of the trade.origins")
+                        raise ValueError(
+                            f"{block_name}.{group}.{o}: unknown origin; expected one of the trade.origins"
+                        )
         missing = [g for g in GROUPS if g not in self.shares]
         if missing:
             raise ValueError(f"shares: missing material group {missing[0]!r}")
@@ -400,22 +410,30 @@ class Scenario(Block):
             if not start <= y <= end:
                 raise ValueError(f"demand.anchors: year {y} outside the horizon {start}–{end}")
         if d.base_year < start:
-            raise ValueError(f"demand.anchors: base year {d.base_year} before the horizon start {start}")
+            raise ValueError(
+                f"demand.anchors: base year {d.base_year} before the horizon start {start}"
+            )
         _check_years_within(d.channels.localization, start, end, "demand.channels.localization")
         _check_years_within(self.supply.separation.output, start, end, "supply.separation.output")
         for i, u in enumerate(self.supply.units):
             if u.first_year > end + 50:
-                raise ValueError(f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon")
+                raise ValueError(
+                    f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"
+                )
         for material in self.policy.stockpile:
             from repm.chain import MATERIALS  # local import: chain depends on schema
 
             if material not in MATERIALS or material.startswith("embedded"):
                 allowed = ", ".join(m for m in MATERIALS if not m.startswith("embedded"))
-                raise ValueError(f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}")
+                raise ValueError(
+                    f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}"
+                )
         if self.scheme is not None:
             s = self.scheme
             for i, u in enumerate(self.supply.units):
-                if u.scheme and not (s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9):
+                if u.scheme and not (
+                    s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9
+                ):
                     raise ValueError(
                         f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
                         f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
