@@ -65,15 +65,20 @@ def run(
     ] = False,
 ) -> None:
     """Simulate a scenario and print its headline indicators by year."""
-    from repm.engine import STEPS_PER_YEAR
-    from repm.results import run_scenario
     from repm.scenario import load_scenario
-    from repm.store import check_out_dir, write_run
 
-    if step not in STEPS_PER_YEAR:
-        raise UserError(f"{step!r}; expected one of: {', '.join(STEPS_PER_YEAR)}", where="--step")
-    check_out_dir(out_dir)
+    # check the user's input before importing the numerical stack, so mistakes are reported fast
+    if step not in ("monthly", "yearly"):
+        raise UserError(f"{step!r}; expected one of: monthly, yearly", where="--step")
+    if out_dir is not None and out_dir.exists():
+        raise UserError(
+            f"{str(out_dir)!r} already exists; expected a new folder for the run", where="--out"
+        )
     loaded = load_scenario(scenario, set_ or [])
+
+    from repm.results import run_scenario
+    from repm.store import write_run
+
     chain, results = run_scenario(loaded, step=step)
     run_id, path = write_run(
         results, command="run", scenario_raw=loaded.raw, scenario_hash=loaded.hash, out=out_dir,

@@ -82,11 +82,18 @@ def _allocate(supply: np.ndarray, demand: np.ndarray, tier: np.ndarray) -> np.nd
 
 
 def _procure(
-    need: np.ndarray, avail: np.ndarray, share: np.ndarray, spare: np.ndarray, stock: np.ndarray
+    need: np.ndarray,
+    avail: np.ndarray,
+    share: np.ndarray,
+    spare: np.ndarray,
+    stock: np.ndarray,
+    order: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Import `need` (D,M): nominal shares from available origins, then other origins' spare
-    capacity, then the strategic stockpile. Returns (by_origin (D,O,M), from_stock, unmet, obtainable)."""
-    nominal = avail * share[None] * need[:, None, :]
+    capacity, then the strategic stockpile. Each origin offers its share of `order` (D,M; the
+    quantity first asked for, default `need`), so buying less than was asked for never shrinks
+    what an origin can send. Returns (by_origin (D,O,M), from_stock, unmet, obtainable)."""
+    nominal = avail * share[None] * (need if order is None else order)[:, None, :]
     spare_av = avail * spare[None] * np.ones_like(nominal)
     n_tot, s_tot = nominal.sum(axis=1), spare_av.sum(axis=1)
     from_nom = np.minimum(need, n_tot)
@@ -207,8 +214,9 @@ def simulate(
             dom_used = from_recycled.copy()
             dom_used[:, mi["ndpr_oxide"]] += from_irel
             q_imp = np.maximum(cons - dom_used, 0.0)
-            by_origin, from_stock, _, _ = _procure(q_imp, a, share, spare, stock)
-            # the feed imports were sized to be obtainable; tiny round-off goes to stock draws
+            # the feed imports were sized to be obtainable from what each origin offers against
+            # the full order `need_imp`; tiny round-off goes to stock draws
+            by_origin, from_stock, _, _ = _procure(q_imp, a, share, spare, stock, order=need_imp)
             stock -= from_stock
 
             P = p_star[None] * ratio_fg  # D,F,G magnets made

@@ -57,7 +57,8 @@ def parse_quantity(text: str) -> pint.Quantity:
 
 
 def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) -> float:
-    """Convert a number or quantity string to a float in `unit` (plain numbers are taken as `unit`).
+    """Convert a number or quantity string to a float in `unit` (plain numbers, also written as a
+    string without a unit, are taken as `unit`).
 
     USD amounts become INR only through the scenario's FX, passed in explicitly.
     """
@@ -71,12 +72,15 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
         target = ureg.parse_units(unit)
         if fx_inr_per_usd is not None and "[currency_usd]" not in target.dimensionality:
             q = _usd_to_inr(q, fx_inr_per_usd)
-        try:
-            out = float(q.to(target).magnitude)
-        except pint.DimensionalityError as exc:
-            raise ValueError(
-                f"{value!r} has units of {_units_text(q)}; expected something convertible to {unit}"
-            ) from exc
+        if q.units == ureg.dimensionless:  # a bare number in a string (YAML reads 1e-6 as one)
+            out = float(q.magnitude)
+        else:
+            try:
+                out = float(q.to(target).magnitude)
+            except pint.DimensionalityError as exc:
+                raise ValueError(
+                    f"{value!r} has units of {_units_text(q)}; expected something convertible to {unit}"
+                ) from exc
     else:
         raise ValueError(f"expected a number or a quantity like '1 {unit}'; got {fmt_value(value)}")
     if not math.isfinite(out):

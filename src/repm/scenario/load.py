@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -204,6 +205,9 @@ def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "<top>"
     msg = err["msg"].removeprefix("Value error, ")
+    head, sep, rest = msg.partition(": ")
+    if loc != "<top>" and sep and re.fullmatch(r"\w+(\.\w+)+", head):
+        loc, msg = f"{loc}.{head}", rest  # a block's check names the sub-path: join it to the path
     if err["type"] == "extra_forbidden":
         msg = "unknown key; check the spelling against the schema (`repm scenarios --schema`)"
     elif err["type"] == "missing":
@@ -211,7 +215,7 @@ def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
     value = err.get("input")
     shown = (
         ""
-        if err["type"] in ("missing",) or isinstance(value, dict)
+        if err["type"] in ("missing",) or isinstance(value, dict) or "got " in msg
         else f" (got {fmt_value(value)})"
     )
     if not err["loc"]:  # a cross-field check: its message already names the field path

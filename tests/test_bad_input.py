@@ -1,0 +1,116 @@
+"""A table of user mistakes, each run through the CLI: exit 2, one line `error: ...` naming the
+field and the value, no traceback, and nothing written."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from conftest import run_cli_many
+
+GOOD = "extends: india-baseline\n"
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    args: list[str]  # "{dir}" is replaced by the case's folder
+    expect: tuple[str, ...]  # substrings the error line must contain (field path, value, …)
+    files: dict[str, str] = field(default_factory=dict)
+    out: bool = True  # also pass `--out {dir}/out` and check it is not created (run only)
+
+
+CASES = [
+    Case("missing-file", ["run", "{dir}/missing.yaml"], ("missing.yaml", "file not found")),
+    Case("malformed-yaml", ["run", "{dir}/bad.yaml"], ("bad.yaml", "malformed YAML", "line 3"),
+         files={"bad.yaml": "extends: india-baseline\ndemand: [unclosed\n"}),
+    Case("unknown-top-level-key", ["run", "{dir}/s.yaml"], ("bogus", "unknown key"),
+         files={"s.yaml": GOOD + "bogus: 1\n"}),
+    Case("unknown-nested-key", ["run", "{dir}/s.yaml"], ("supply.yields.bogus_yield", "unknown key"),
+         files={"s.yaml": GOOD + "supply:\n  yields:\n    bogus_yield: 0.5\n"}),
+    Case("wrong-unit", ["run", "--set", 'supply.units.0.capacity="600 kg"'],
+         ("supply.units.0.capacity", "600 kg", "t/yr")),
+    Case("shares-sum-to-0.9", ["run", "{dir}/s.yaml"], ("trade.shares.heavy", "0.9", "expected 1"),
+         files={"s.yaml": GOOD + "trade:\n  shares:\n    heavy:\n      China: 0.88\n      Malaysia: 0.02\n"}),
+    Case("negative-capacity", ["run", "--set", "supply.units.0.capacity=-5"],
+         ("supply.units.0.capacity", "-5", "≥ 0")),
+    Case("nan", ["run", "--set", "supply.units.0.capacity=.nan"], ("supply.units.0.capacity", "nan", "finite")),
+    Case("inf", ["run", "--set", "demand.anchors.2030=.inf"], ("demand.anchors.2030", "inf", "finite")),
+    Case("nan-in-file", ["validate", "{dir}/s.yaml"], ("supply.yields.sx_recovery", "nan"),
+         files={"s.yaml": GOOD + "supply:\n  yields:\n    sx_recovery: .nan\n"}, out=False),
+    Case("localization-year-outside-horizon", ["run", "--set", "demand.channels.localization.2050=0.5"],
+         ("demand.channels.localization", "2050", "2024–2035")),
+    Case("separation-year-outside-horizon", ["run", "{dir}/s.yaml"], ("supply.separation.output", "2099"),
+         files={"s.yaml": GOOD + "supply:\n  separation:\n    output:\n      2099: 100\n"}),
+    Case("unknown-fact-id", ["run", "--set", "demand.growth_after_2030=fact:no_such_fact"],
+         ("demand.growth_after_2030", "no_such_fact")),
+    Case("unknown-fact-id-in-file", ["run", "{dir}/s.yaml"], ("scheme.outlay", "no_such_fact"),
+         files={"s.yaml": GOOD + "scheme:\n  outlay: fact:no_such_fact\n"}),
+    Case("unknown-set-path", ["run", "--set", "supply.no_such_field=1"], ("supply.no_such_field", "unknown key")),
+    Case("list-index-out-of-range", ["run", "--set", "supply.units.9.capacity=800"],
+         ("supply.units.9.capacity", "index 9 out of range", "6 items")),
+    Case("scheme-unit-too-big", ["run", "--set", "supply.units.0.capacity=1300"],
+         ("supply.units.0.capacity", "1300", "600–1200")),
+    Case("step-weekly", ["run", "--step", "weekly"], ("--step", "weekly", "monthly")),
+    Case("out-exists", ["run", "--out", "{dir}/exists"], ("--out", "exists", "already exists"),
+         files={"exists/.keep": ""}, out=False),
+    Case("explain-unknown-indicator", ["explain", "no_such_indicator", "2030"], ("no_such_indicator", "magnet_demand"),
+         out=False),
+    Case("explain-year-outside-horizon", ["explain", "magnet_demand", "2050"], ("2050", "2024–2035"), out=False),
+    Case("extends-cycle", ["run", "{dir}/a.yaml"], ("extends", "a.yaml", "cycle"),
+         files={"a.yaml": "extends: b.yaml\n", "b.yaml": "extends: a.yaml\n"}),
+    Case("no-such-scenario-name", ["run", "india-nowhere"], ("india-nowhere", "india-baseline")),
+]  # fmt: skip
+
+
+def _case_args(case: Case, folder: Path) -> list[str]:
+    args = [a.replace("{dir}", str(folder)) for a in case.args]
+    if case.out:
+        args += ["--out", str(folder / "out")]
+    return args
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory):
+    """Run every case at once; each gets its own folder and its own REPM_HOME."""
+    base = tmp_path_factory.mktemp("bad")
+    jobs, folders = {}, {}
+    for case in CASES:
+        folder = base / case.id
+        folder.mkdir()
+        for name, text in case.files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+        folders[case.id] = folder
+        jobs[case.id] = dict(args=_case_args(case, folder), home=folder / "home")
+    results = run_cli_many(jobs)
+    return {cid: (results[cid], folders[cid]) for cid in jobs}
+
+
+def _files_under(path: Path) -> list[Path]:
+    return [p for p in path.rglob("*")] if path.exists() else []
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_line_exit_2_nothing_written(case, outcomes, repm_home):
+    res, folder = outcomes[case.id]
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
+    lines = res.stderr.splitlines()
+    assert len(lines) == 1, res.stderr
+    line = lines[0]
+    assert line.startswith("error: ")
+    for text in case.expect:
+        assert text in line, f"{text!r} not in {line!r}"
+    assert res.stdout == ""
+    # nothing written: no run store, no --out folder, no stray files next to the inputs
+    assert _files_under(folder / "home") == []
+    assert not (folder / "out").exists()
+    expected = {folder / name for name in case.files} | {
+        (folder / name).parent for name in case.files
+    }
+    assert set(_files_under(folder)) <= expected | {folder}
+    if case.id == "out-exists":
+        assert [p.name for p in (folder / "exists").iterdir()] == [".keep"]
+    assert _files_under(repm_home) == []
