@@ -70,6 +70,8 @@ class Chain:
     stockpile0: xr.DataArray  # material, t
     collection_rate: float
     recycling_recovery: float
+    working_stock_months: float
+    working_stock_refill_months: float
     chem: Chemistry
 
     @property
@@ -367,5 +369,7 @@ def compile_chain(s: Scenario) -> Chain:
         stockpile0=xr.DataArray(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
         collection_rate=s.supply.recycling.collection_rate,
         recycling_recovery=s.supply.recycling.recovery,
+        working_stock_months=s.policy.working_stock_months,
+        working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
     )

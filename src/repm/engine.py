@@ -50,6 +50,7 @@ FLOWS: tuple[tuple[str, str, str], ...] = (
     ("magnets_domestic", "magnet", "use"),
     ("magnet_imports", "imports", "use"),
     ("magnet_stockpile_release", "stockpile", "use"),
+    ("stock_refill", "imports", "stockpile"),
     ("embedded_imports", "imports", "use"),
     ("eol_collected", "use", "recycling"),
     ("eol_landfill", "use", "landfill"),
@@ -68,49 +69,37 @@ class SimOutput:
 
 
 def _allocate(supply: np.ndarray, demand: np.ndarray, tier: np.ndarray) -> np.ndarray:
-    """Serve sectors tier by tier; pro rata within a tier. supply (D,G), demand (S,G) -> (D,S,G)."""
-    served = np.zeros((supply.shape[0],) + demand.shape)
+    """Serve sectors tier by tier; pro rata within a tier. supply (D,G), demand (D,S,G) -> (D,S,G)."""
+    served = np.zeros(demand.shape)
     remaining = supply.copy()
     for k in range(int(tier.max()) + 1):
-        mask = (tier == k).astype(float)
-        dk = (demand * mask[:, None]).sum(axis=0)
+        mask = (tier == k).astype(float)[None, :, None]
+        dk = (demand * mask).sum(axis=1)  # D,G
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(dk > 0, np.minimum(1.0, remaining / np.where(dk > 0, dk, 1.0)), 0.0)
-        served += demand[None] * mask[None, :, None] * frac[:, None, :]
+        served += demand * mask * frac[:, None, :]
         remaining = np.maximum(remaining - frac * dk, 0.0)
     return served
 
 
-def _procure(
-    need: np.ndarray,
-    avail: np.ndarray,
-    share: np.ndarray,
-    spare: np.ndarray,
-    stock: np.ndarray,
-    order: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Import `need` (D,M): nominal shares from available origins, then other origins' spare
-    capacity, then the strategic stockpile. Each origin offers its share of `order` (D,M; the
-    quantity first asked for, default `need`), so buying less than was asked for never shrinks
-    what an origin can send. Returns (by_origin (D,O,M), from_stock, unmet, obtainable)."""
-    nominal = avail * share[None] * (need if order is None else order)[:, None, :]
-    spare_av = avail * spare[None] * np.ones_like(nominal)
-    n_tot, s_tot = nominal.sum(axis=1), spare_av.sum(axis=1)
-    from_nom = np.minimum(need, n_tot)
-    rem = need - from_nom
-    from_spare = np.minimum(rem, s_tot)
-    rem = rem - from_spare
-    from_stock = np.minimum(rem, stock)
-    unmet = rem - from_stock
+def _take(q: np.ndarray, nominal: np.ndarray, spare: np.ndarray):
+    """Buy q (D,M), at most what is offered: first from origins' nominal offers (pro rata),
+    then from their spare capacity (pro rata). Returns (by_origin, bought (D,M), from nominal
+    by origin, from spare by origin)."""
+    n_tot, s_tot = nominal.sum(axis=1), spare.sum(axis=1)
+    from_nom = np.minimum(q, n_tot)
+    from_spare = np.minimum(q - from_nom, s_tot)
     with np.errstate(divide="ignore", invalid="ignore"):
-        w_nom = np.where(
-            n_tot[:, None, :] > 0, nominal / np.where(n_tot > 0, n_tot, 1.0)[:, None, :], 0.0
-        )
-        w_sp = np.where(
-            s_tot[:, None, :] > 0, spare_av / np.where(s_tot > 0, s_tot, 1.0)[:, None, :], 0.0
-        )
-    by_origin = w_nom * from_nom[:, None, :] + w_sp * from_spare[:, None, :]
-    return by_origin, from_stock, unmet, n_tot + s_tot + stock
+        w_nom = np.where(n_tot > 0, from_nom / np.where(n_tot > 0, n_tot, 1.0), 0.0)
+        w_sp = np.where(s_tot > 0, from_spare / np.where(s_tot > 0, s_tot, 1.0), 0.0)
+    took_nom, took_sp = nominal * w_nom[:, None, :], spare * w_sp[:, None, :]
+    return took_nom + took_sp, from_nom + from_spare, took_nom, took_sp
+
+
+def _el(q: np.ndarray, comp: np.ndarray) -> np.ndarray:
+    """Tonnes of material (D,X) -> tonnes of element (D,E). einsum, not BLAS, so each draw's
+    result is the same whatever the number of draws beside it."""
+    return np.einsum("dx,xe->de", q, comp)
 
 
 def simulate(
@@ -125,6 +114,7 @@ def simulate(
     S, G, E, M = len(chain.sectors), len(GRADES), len(ELEMENTS), len(MATERIALS)
     O, F = len(chain.origins), len(FEEDS)  # noqa: E741
     mi = {m: i for i, m in enumerate(MATERIALS)}
+    ndpr = mi["ndpr_oxide"]
 
     # --- arrays out of the chain, once ---
     bare = chain.demand_bare.values
@@ -149,14 +139,19 @@ def simulate(
     alloy_idx = [mi["alloy_n"], mi["alloy_h"]]
     magnet_idx = [mi["magnet_n"], mi["magnet_h"]]
     emb_idx = [mi["embedded_n"], mi["embedded_h"]]
+    is_ = {k: np.isin(np.arange(M), idx) for k, idx in
+           (("ox", ox_idx), ("metal", metal_idx), ("alloy", alloy_idx), ("magnet", magnet_idx), ("emb", emb_idx))}  # fmt: skip
     f_ox, f_met = FEEDS.index("oxide"), FEEDS.index("metal")
-    oxide_per_metal = np.zeros(M)
-    oxide_per_metal[ox_idx] = 1.0 / mc[ox_idx].sum(axis=1)  # t oxide per t element
+    oxide_per_element = np.zeros(M)
+    oxide_per_element[ox_idx] = 1.0 / mc[ox_idx].sum(axis=1)
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
+    ws_frac = chain.working_stock_months / 12.0 / dt  # working stock as a multiple of one step's use
+    refill_frac = min(1.0, dt * 12.0 / chain.working_stock_refill_months)
 
     # --- state ---
-    stock = np.broadcast_to(plan.stockpile.values, (D, M)).astype(float).copy()
-    stock[:, emb_idx] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
+    strat = np.broadcast_to(plan.stockpile.values, (D, M)).astype(float).copy()
+    strat[:, emb_idx] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
+    ws = np.zeros((D, M))
     recycled_inv = np.zeros((D, M))
     cohorts = np.zeros((D, S, G, H + Y))
     cohorts[:, :, :, :H] = chain.history_inflow.values[None]
@@ -168,132 +163,161 @@ def simulate(
     stock_draw = np.zeros((D, Y, M))
     unmet = np.zeros((D, Y, S, G))
     served = np.zeros((D, Y, S, G))
+    demand_out = np.zeros((D, Y, S, G))
     feed_used = np.zeros((D, Y, M))
     irel_to_units = np.zeros((D, Y))
+    short_steps = np.zeros((D, Y))
     eol = np.zeros((D, Y, S, G))
     in_use = np.zeros((D, Y, S, G))
     stockpile_level = np.zeros((D, Y, M))
+    stockpile_tonne_years = np.zeros((D, Y, M))
+    working_level = np.zeros((D, Y, M))
     recycled_level = np.zeros((D, Y, M))
-    stock_start = stock.copy()
+    stock_start = None
     in_use_start = np.einsum("dsgc,sc->dsg", cohorts[:, :, :, :H], sf_cum[:, H - 1 - np.arange(H)])
 
     t = 0
     for yi in range(Y):
-        Db, De = bare[yi] * dt, emb[yi] * dt  # S,G
-        A = Db.sum(axis=0)  # G
+        mult = shocks.demand(yi)[:, None, None]
+        Db, De = bare[yi][None] * mult * dt, emb[yi][None] * mult * dt  # D,S,G
+        A = Db.sum(axis=1)  # D,G
         cap_y = cap[yi] * dt  # F
         C = cap_y.sum()
+        A_tot = A.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            target_g = np.minimum(A, C * A / A.sum()) if A.sum() > 0 else np.zeros(G)
-            p_star = target_g[None, :] * (cap_y / C)[:, None] if C > 0 else np.zeros((F, G))
-        fresh_star = p_star / y_am * (1 - r_scrap * (1 - y_am))  # F,G fresh alloy at target
-        req_fg = fresh_star[:, :, None] * recipe  # F,G,M
-        req = req_fg.sum(axis=(0, 1))  # M
+            target_g = np.where(A_tot > 0, np.minimum(A, C * A / np.where(A_tot > 0, A_tot, 1.0)), 0.0)
+        p_star = target_g[:, None, :] * (cap_y / C if C > 0 else np.zeros(F))[None, :, None]  # D,F,G
+        fresh_star = p_star / y_am * (1 - r_scrap * (1 - y_am))
+        req_fg = fresh_star[..., None] * recipe[None]  # D,F,G,M
+        req = req_fg.sum(axis=(1, 2))  # D,M
         irel_avail = min(sep[yi], chain.irel_to_units_max) * dt
+        plan_mag = np.zeros((D, M))
+        plan_mag[:, magnet_idx] = np.maximum(A - p_star.sum(axis=1), 0.0)
+        if stock_start is None:
+            ws = ws_frac * (req + plan_mag)
+            stock_start = strat + ws
         for _ in range(spy):
-            a = shocks.at(t)  # D,O|1,M|1
-            a = np.broadcast_to(a, (D, O, M))
+            a = np.broadcast_to(shocks.at(t, spy), (D, O, M))
+            # feed for domestic magnets: domestic first, then imports, working stock, stockpile
             dom = recycled_inv.copy()
-            dom[:, mi["ndpr_oxide"]] += irel_avail
-            need_imp = np.maximum(req[None] - dom, 0.0)
-            _, _, _, obtainable = _procure(need_imp, a, share, spare, stock)
+            dom[:, ndpr] += irel_avail
+            need_imp = np.maximum(req - dom, 0.0)
+            nominal = a * share[None] * need_imp[:, None, :]
+            spare_av = a * spare[None]
+            offered = nominal.sum(axis=1) + spare_av.sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio_m = np.where(
-                    req[None] > 0,
-                    np.minimum(1.0, (dom + obtainable) / np.where(req > 0, req, 1.0)),
-                    1.0,
+                    req > 0, np.minimum(1.0, (dom + offered + ws + strat) / np.where(req > 0, req, 1.0)), 1.0
                 )
             ratio_fg = np.where(uses[None], ratio_m[:, None, None, :], 1.0).min(axis=3)  # D,F,G
-            ratio_fg = np.where(p_star[None] > 0, ratio_fg, 0.0)
-            cons = np.einsum("dfg,fgm->dm", ratio_fg, req_fg)
+            ratio_fg = np.where(p_star > 0, ratio_fg, 0.0)
+            cons = np.einsum("dfg,dfgm->dm", ratio_fg, req_fg)
             from_recycled = np.minimum(cons, recycled_inv)
             recycled_inv -= from_recycled
-            from_irel = np.minimum(
-                cons[:, mi["ndpr_oxide"]] - from_recycled[:, mi["ndpr_oxide"]], irel_avail
-            )
+            from_irel = np.minimum(cons[:, ndpr] - from_recycled[:, ndpr], irel_avail)
             dom_used = from_recycled.copy()
-            dom_used[:, mi["ndpr_oxide"]] += from_irel
-            q_imp = np.maximum(cons - dom_used, 0.0)
-            # the feed imports were sized to be obtainable from what each origin offers against
-            # the full order `need_imp`; tiny round-off goes to stock draws
-            by_origin, from_stock, _, _ = _procure(q_imp, a, share, spare, stock, order=need_imp)
-            stock -= from_stock
+            dom_used[:, ndpr] += from_irel
+            q = np.maximum(cons - dom_used, 0.0)
+            feed_origin, bought, feed_nom, feed_sp = _take(q, nominal, spare_av)
+            rem = q - bought
+            from_ws = np.minimum(rem, ws)
+            from_strat = np.minimum(rem - from_ws, strat)
+            ws -= from_ws
+            strat -= from_strat
+            feed_release = from_ws + from_strat
 
-            P = p_star[None] * ratio_fg  # D,F,G magnets made
+            P = p_star * ratio_fg  # D,F,G magnets made
             alloy_in = P / y_am
             ret = r_scrap * (alloy_in - P)
             fresh = alloy_in - ret
             P_g = P.sum(axis=1)  # D,G
 
-            # bare channel: what domestic output does not cover is imported
+            # magnets: what domestic output does not cover is imported, then inventories, then unmet
             need_mag = np.zeros((D, M))
-            need_mag[:, magnet_idx] = np.maximum(A[None] - P_g, 0.0)
-            need_mag[:, emb_idx] = De.sum(axis=0)[None]
-            mag_origin, mag_stock, mag_unmet, _ = _procure(need_mag, a, share, spare, stock)
-            stock -= mag_stock
-            supply_bare = P_g + mag_origin[:, :, magnet_idx].sum(axis=1) + mag_stock[:, magnet_idx]
-            supply_emb = mag_origin[:, :, emb_idx].sum(axis=1)
+            need_mag[:, magnet_idx] = np.maximum(A - P_g, 0.0)
+            need_mag[:, emb_idx] = De.sum(axis=1)
+            nominal_m = a * share[None] * need_mag[:, None, :]
+            spare_m = spare_av * (is_["magnet"] | is_["emb"])[None, None, :]
+            mag_origin, mag_bought, mag_nom, mag_sp = _take(need_mag, nominal_m, spare_m)
+            rem = need_mag - mag_bought
+            mag_ws = np.minimum(rem, ws)
+            mag_strat = np.minimum(rem - mag_ws, strat)
+            ws -= mag_ws
+            strat -= mag_strat
+            mag_release = mag_ws + mag_strat
+            supply_bare = P_g + (mag_bought + mag_release)[:, magnet_idx]
+            supply_emb = mag_bought[:, emb_idx]
             sb = _allocate(supply_bare, Db, tier)
             se = _allocate(supply_emb, De, tier)
+            short = (Db - sb) + (De - se)
+
+            # rebuild working stock from what origins still offer
+            target_ws = ws_frac * (req + need_mag * is_["magnet"][None])
+            left_spare = np.maximum(spare_av - feed_sp - mag_sp, 0.0)
+            want = np.maximum(target_ws - ws, 0.0) * refill_frac
+            want[:, emb_idx] = 0.0
+            # a new order: origins offer their usual share of it (as restricted), then spare
+            refill_origin, refill, _, _ = _take(want, a * share[None] * want[:, None, :], left_spare)
+            ws += refill
 
             # --- book-keeping (annual sums) ---
             production[:, yi] += P
-            imports[:, yi] += by_origin + mag_origin
-            stock_draw[:, yi] += from_stock + mag_stock
-            unmet[:, yi] += (Db[None] - sb) + (De[None] - se)
+            imports[:, yi] += feed_origin + mag_origin + refill_origin
+            stock_draw[:, yi] += feed_release + mag_release
+            unmet[:, yi] += short
             served[:, yi] += sb + se
+            demand_out[:, yi] += Db + De
+            short_steps[:, yi] += short.sum(axis=(1, 2)) > 1e-9
+            stockpile_tonne_years[:, yi] += strat * dt
             cohorts[:, :, :, H + yi] += sb + se
             feed_used[:, yi] += cons
             irel_to_units[:, yi] += from_irel
 
-            el = lambda q: q @ mc  # noqa: E731  (D,M) tonnes of material -> (D,E) tonnes of element
-            imp_mat = by_origin.sum(axis=1)
-            only = lambda q, idx: q * np.isin(np.arange(M), idx)[None]  # noqa: E731
             fo = flows
-            fo["oxide_imports"][:, yi] += el(only(imp_mat, ox_idx))
-            fo["metal_imports"][:, yi] += el(only(imp_mat, metal_idx))
-            fo["alloy_imports"][:, yi] += el(only(imp_mat, alloy_idx))
-            fo["oxide_stockpile_release"][:, yi] += el(only(from_stock, ox_idx))
-            fo["metal_stockpile_release"][:, yi] += el(only(from_stock, metal_idx))
-            fo["alloy_stockpile_release"][:, yi] += el(only(from_stock, alloy_idx))
-            fo["magnet_imports"][:, yi] += el(only(mag_origin.sum(axis=1), magnet_idx))
-            fo["embedded_imports"][:, yi] += el(only(mag_origin.sum(axis=1), emb_idx))
-            fo["magnet_stockpile_release"][:, yi] += el(only(mag_stock, magnet_idx))
-            ox_cons = el(only(cons, ox_idx))
+            feed_imp = feed_origin.sum(axis=1)
+            fo["oxide_imports"][:, yi] += _el(feed_imp * is_["ox"], mc)
+            fo["metal_imports"][:, yi] += _el(feed_imp * is_["metal"], mc)
+            fo["alloy_imports"][:, yi] += _el(feed_imp * is_["alloy"], mc)
+            fo["oxide_stockpile_release"][:, yi] += _el(feed_release * is_["ox"], mc)
+            fo["metal_stockpile_release"][:, yi] += _el(feed_release * is_["metal"], mc)
+            fo["alloy_stockpile_release"][:, yi] += _el(feed_release * is_["alloy"], mc)
+            fo["magnet_imports"][:, yi] += _el(mag_bought * is_["magnet"], mc)
+            fo["embedded_imports"][:, yi] += _el(mag_bought * is_["emb"], mc)
+            fo["magnet_stockpile_release"][:, yi] += _el(mag_release * is_["magnet"], mc)
+            fo["stock_refill"][:, yi] += _el(refill, mc)
+            ox_cons = _el(cons * is_["ox"], mc)
             fo["oxide_to_metal"][:, yi] += ox_cons
             fo["metal_loss"][:, yi] += ox_cons * (1 - y_om)
             fo["metal_to_alloy"][:, yi] += ox_cons * y_om
-            metal_in = ox_cons * y_om + el(only(cons, metal_idx))
+            metal_in = ox_cons * y_om + _el(cons * is_["metal"], mc)
             fo["alloy_loss"][:, yi] += metal_in * (1 - y_alloy)
             fresh_om = fresh[:, [f_ox, f_met]].sum(axis=1)  # D,G
-            fo["alloy_to_magnet"][:, yi] += (fresh_om + ret.sum(axis=1)) @ gc
-            fo["scrap_return"][:, yi] += ret.sum(axis=1) @ gc
-            fo["scrap_loss"][:, yi] += (alloy_in - P - ret).sum(axis=1) @ gc
-            fo["magnets_domestic"][:, yi] += P_g @ gc
+            fo["alloy_to_magnet"][:, yi] += _el(fresh_om + ret.sum(axis=1), gc)
+            fo["scrap_return"][:, yi] += _el(ret.sum(axis=1), gc)
+            fo["scrap_loss"][:, yi] += _el((alloy_in - P - ret).sum(axis=1), gc)
+            fo["magnets_domestic"][:, yi] += _el(P_g, gc)
             sep_step = sep[yi] * dt
-            fo["oxide_domestic"][:, yi] += sep_step * mc[mi["ndpr_oxide"]]
-            fo["oxide_exports"][:, yi] += (sep_step - from_irel)[:, None] * mc[mi["ndpr_oxide"]][
-                None
-            ]
+            fo["oxide_domestic"][:, yi] += sep_step * mc[ndpr]
+            fo["oxide_exports"][:, yi] += (sep_step - from_irel)[:, None] * mc[ndpr][None]
             t += 1
 
         # --- upstream of separation (draw-independent) ---
         oxide_t = sep[yi]
         monazite_t = oxide_t * chain.monazite_per_t_oxide
         mon_el = monazite_t * chain.monazite_comp.values
-        conc_el = monazite_t * chain.concentrate_per_t_monazite * mc[mi["ndpr_oxide"]]
+        conc_el = monazite_t * chain.concentrate_per_t_monazite * mc[ndpr]
         flows["extraction"][:, yi] += mon_el
         flows["monazite"][:, yi] += mon_el
         flows["concentrate"][:, yi] += conc_el
         flows["cracking_residue"][:, yi] += mon_el - conc_el
-        flows["sx_loss"][:, yi] += conc_el - oxide_t * mc[mi["ndpr_oxide"]]
+        flows["sx_loss"][:, yi] += conc_el - oxide_t * mc[ndpr]
 
         # --- in-use stock, end of life and recycling, once a year (slow dynamics) ---
         c_hi = H + yi + 1
         ages = (H + yi) - np.arange(c_hi)
         eol[:, yi] = np.einsum("dsgc,sc->dsg", cohorts[:, :, :, :c_hi], pmf[:, ages])
         in_use[:, yi] = np.einsum("dsgc,sc->dsg", cohorts[:, :, :, :c_hi], sf_cum[:, ages])
-        eol_el = eol[:, yi].sum(axis=1) @ gc  # D,E
+        eol_el = _el(eol[:, yi].sum(axis=1), gc)  # D,E
         collected = eol_el * chain.collection_rate
         recovered = collected * chain.recycling_recovery
         flows["eol_collected"][:, yi] += collected
@@ -301,13 +325,12 @@ def simulate(
         flows["recycling_loss"][:, yi] += collected - recovered
         flows["recycled_oxide"][:, yi] += recovered
         rec_t = np.zeros((D, M))
-        rec_t[:, mi["ndpr_oxide"]] = (recovered[:, 0] + recovered[:, 1]) * oxide_per_metal[
-            mi["ndpr_oxide"]
-        ]
-        rec_t[:, mi["dy_oxide"]] = recovered[:, 2] * oxide_per_metal[mi["dy_oxide"]]
-        rec_t[:, mi["tb_oxide"]] = recovered[:, 3] * oxide_per_metal[mi["tb_oxide"]]
+        rec_t[:, ndpr] = (recovered[:, 0] + recovered[:, 1]) * oxide_per_element[ndpr]
+        rec_t[:, mi["dy_oxide"]] = recovered[:, 2] * oxide_per_element[mi["dy_oxide"]]
+        rec_t[:, mi["tb_oxide"]] = recovered[:, 3] * oxide_per_element[mi["tb_oxide"]]
         recycled_inv += rec_t
-        stockpile_level[:, yi] = stock
+        stockpile_level[:, yi] = strat
+        working_level[:, yi] = ws
         recycled_level[:, yi] = recycled_inv
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
@@ -317,7 +340,7 @@ def simulate(
     ndpr_oxide_required = ndpr_el / y_alloy / y_om * f_ndpr
 
     coords = {
-        "draw": np.arange(D),
+        "draw": np.arange(D) if shocks.draw_ids is None else shocks.draw_ids,
         "year": chain.years,
         "sector": list(chain.sectors),
         "grade": list(GRADES),
@@ -329,6 +352,7 @@ def simulate(
     }
     ds = xr.Dataset(
         {
+            "demand": (("draw", "year", "sector", "grade"), demand_out),
             "demand_bare": (("year", "sector", "grade"), bare),
             "demand_embedded": (("year", "sector", "grade"), emb),
             "capacity": (("year", "feed"), cap),
@@ -336,23 +360,23 @@ def simulate(
             "imports": (("draw", "year", "origin", "material"), imports),
             "stockpile_draw": (("draw", "year", "material"), stock_draw),
             "stockpile_level": (("draw", "year", "material"), stockpile_level),
+            "stockpile_tonne_years": (("draw", "year", "material"), stockpile_tonne_years),
+            "working_stock": (("draw", "year", "material"), working_level),
             "recycled_inventory": (("draw", "year", "material"), recycled_level),
             "feed_used": (("draw", "year", "material"), feed_used),
             "irel_to_units": (("draw", "year"), irel_to_units),
             "unmet": (("draw", "year", "sector", "grade"), unmet),
             "served": (("draw", "year", "sector", "grade"), served),
+            "short_steps": (("draw", "year"), short_steps),
             "eol": (("draw", "year", "sector", "grade"), eol),
             "in_use_stock": (("draw", "year", "sector", "grade"), in_use),
             "ndpr_oxide_required": (("draw", "year"), ndpr_oxide_required),
             "separation_output": (("year",), sep),
             "monazite_processed": (("year",), sep * chain.monazite_per_t_oxide),
-            "flows": (
-                ("draw", "year", "flow", "element"),
-                np.stack([flows[f] for f, _, _ in FLOWS], axis=2),
-            ),
+            "flows": (("draw", "year", "flow", "element"), np.stack([flows[f] for f, _, _ in FLOWS], axis=2)),
         },
         coords=coords,
-        attrs={"scenario": chain.name, "step": step, "draws": D},
+        attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
     )
     ds["residual"] = mass_balance(ds, stock_start, in_use_start, mc, gc)
     return SimOutput(ds)
@@ -366,7 +390,7 @@ def mass_balance(
     D, Y, E = fl.sizes["draw"], fl.sizes["year"], fl.sizes["element"]
     stocks = {p: np.zeros((D, Y + 1, E)) for p in PROCESSES}
     stocks["stockpile"][:, 0] = stockpile0 @ mc
-    stocks["stockpile"][:, 1:] = ds["stockpile_level"].values @ mc
+    stocks["stockpile"][:, 1:] = (ds["stockpile_level"].values + ds["working_stock"].values) @ mc
     stocks["oxide_market"][:, 1:] = ds["recycled_inventory"].values @ mc
     stocks["use"][:, 0] = in_use0.sum(axis=1) @ gc
     stocks["use"][:, 1:] = np.einsum("dysg,ge->dye", ds["in_use_stock"].values, gc)

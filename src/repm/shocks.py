@@ -1,33 +1,190 @@
-"""Shocks: per-draw availability of each origin × material, and price multipliers.
+"""Shocks: per-draw availability of each origin × material, price multipliers, demand shifts.
 
-The risk model (issue 3) samples these with a counter-based generator keyed by (seed, draw);
-here is the container and the no-shock case the baseline uses (one draw, everything available).
+`sample(risk, chain, draws, seed)` draws them with a counter-based generator (Philox4x32-10,
+vectorised in NumPy): every random number is a pure function of (seed, draw index, stream,
+month), so a draw's path never depends on how draws are chunked or spread over workers.
+
+Events are kept factorised — a level per draw × month × event and a target weight per event ×
+origin × material — so a chunk of 10^4 draws over 144 months costs megabytes, not gigabytes; the
+engine multiplies them out one step at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 
-from repm.chain import Chain
+from repm.chain import MATERIALS, Chain
+
+MONTHS_PER_YEAR = 12
+_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
+_W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+
+LIGHT = ("ndpr_oxide", "ndpr_metal")
+HEAVY = ("dy_oxide", "tb_oxide", "dy_metal", "tb_metal")
+MAGNETS_WITH = {
+    "light": ("alloy_n", "alloy_h", "magnet_n", "magnet_h"),
+    "heavy": ("alloy_h", "magnet_h"),
+}  # finished products containing the element group (all magnets contain NdPr)
+
+
+def philox4x32(counter: tuple[np.ndarray, ...], key: tuple[int, int], rounds: int = 10) -> tuple[np.ndarray, ...]:
+    """Philox4x32-10 (Salmon et al. 2011) on arrays of 32-bit counters held in uint64."""
+    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) & _MASK for c in counter)
+    k0, k1 = np.uint64(key[0]) & _MASK, np.uint64(key[1]) & _MASK
+    for _ in range(rounds):
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        hi0, lo0 = p0 >> np.uint64(32), p0 & _MASK
+        hi1, lo1 = p1 >> np.uint64(32), p1 & _MASK
+        c0, c1, c2, c3 = (hi1 ^ c1 ^ k0) & _MASK, lo1, (hi0 ^ c3 ^ k1) & _MASK, lo0
+        k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    return c0, c1, c2, c3
+
+
+def uniforms(seed: int, draws: np.ndarray, stream: int, n: int) -> np.ndarray:
+    """Four uniforms in (0, 1) per (draw, index): array (draws, n, 4), a pure function of its keys."""
+    d = np.asarray(draws, dtype=np.uint64)[:, None]
+    idx = np.arange(n, dtype=np.uint64)[None, :]
+    words = philox4x32(
+        (idx, np.uint64(stream) + 0 * idx, d & _MASK, d >> np.uint64(32)),
+        (seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF),
+    )
+    return (np.stack(words, axis=-1).astype(np.float64) + 0.5) / 2.0**32
 
 
 @dataclass(frozen=True)
 class Shocks:
-    """availability: draw × step × origin × material in [0, 1] (broadcastable on the last two)."""
+    """What the engine needs from the risk model, for a block of draws.
 
-    availability: np.ndarray
-    price_multiplier: np.ndarray | None = None
+    Either a dense `availability` (draw × step × origin × material, broadcastable), or the
+    factorised form `event_level` (draw × month × event, share of exports refused) with
+    `event_target` (event × origin × material weights). `demand_multiplier` is draw × year.
+    """
+
+    availability: np.ndarray | None = None
+    event_level: np.ndarray | None = None
+    event_target: np.ndarray | None = None
+    event_price: np.ndarray | None = None  # event × material: multiplier − 1 while active
+    demand_multiplier: np.ndarray | None = None
+    draw_ids: np.ndarray | None = field(default=None)
 
     @property
     def draws(self) -> int:
-        return self.availability.shape[0]
+        for a in (self.availability, self.event_level, self.demand_multiplier):
+            if a is not None:
+                return a.shape[0]
+        return 1
 
-    def at(self, step: int) -> np.ndarray:
-        return self.availability[:, min(step, self.availability.shape[1] - 1)]
+    def at(self, step: int, steps_per_year: int = 12) -> np.ndarray:
+        """Availability (draw × origin × material) during one engine step."""
+        if self.availability is not None:
+            return self.availability[:, min(step, self.availability.shape[1] - 1)]
+        if self.event_level is None or self.event_level.shape[2] == 0:
+            return np.ones((self.draws, 1, 1))
+        per = MONTHS_PER_YEAR // steps_per_year
+        months = slice(step * per, (step + 1) * per)
+        level = self.event_level[:, months].astype(np.float64).mean(axis=1)  # draw × event
+        avail = np.ones((self.draws,) + self.event_target.shape[1:])
+        for e in range(level.shape[1]):
+            avail *= 1.0 - level[:, e, None, None] * self.event_target[e][None]
+        return avail
+
+    def prices_at(self, step: int, steps_per_year: int = 12) -> np.ndarray:
+        """Price multipliers (draw × material) during one step; 1 where nothing is active."""
+        if self.event_level is None or self.event_price is None:
+            return np.ones((self.draws, len(MATERIALS)))
+        per = MONTHS_PER_YEAR // steps_per_year
+        active = (self.event_level[:, step * per : (step + 1) * per] > 0).mean(axis=1)
+        return 1.0 + np.einsum("de,em->dm", active, self.event_price)
+
+    def demand(self, year_index: int) -> np.ndarray:
+        if self.demand_multiplier is None:
+            return np.ones(self.draws)
+        return self.demand_multiplier[:, year_index]
 
 
 def no_shocks(chain: Chain, draws: int = 1) -> Shocks:
-    """Everything available, every step: shape (draws, 1, 1, 1) broadcasts over the rest."""
+    """Everything available, every step."""
     return Shocks(availability=np.ones((draws, 1, 1, 1)))
+
+
+def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
+    """Per event: weight on each origin × material (1 direct, third_country_share elsewhere),
+    and price multiplier − 1 per material."""
+    O, M = len(chain.origins), len(MATERIALS)
+    target = np.zeros((len(risk.events), O, M))
+    price = np.zeros((len(risk.events), M))
+    for e, ev in enumerate(risk.events):
+        mats: set[str] = set(ev.materials or [])
+        if ev.elements in ("light", "all"):
+            mats |= set(LIGHT) | (set(MAGNETS_WITH["light"]) | {"embedded_n", "embedded_h"} if ev.include_magnets else set())
+        if ev.elements in ("heavy", "all"):
+            mats |= set(HEAVY) | (set(MAGNETS_WITH["heavy"]) if ev.include_magnets else set())
+        cols = [MATERIALS.index(m) for m in sorted(mats)]
+        o = chain.origins.index(ev.origin)
+        target[e, o, cols] = 1.0
+        if ev.third_country_share > 0:
+            finished = [MATERIALS.index(m) for m in sorted(mats) if m.startswith(("alloy", "magnet"))]
+            others = [i for i in range(O) if i != o]
+            target[np.ix_(others, finished)] = ev.third_country_share
+        for m, mult in ev.price_multiplier.items():
+            price[e, MATERIALS.index(m)] = mult - 1.0
+    return target, price
+
+
+def _durations(u: np.ndarray, dur) -> np.ndarray:
+    """Whole months ≥ 1 from uniforms, by the event's duration distribution (inverse CDF)."""
+    if dur.distribution == "fixed" or dur.cv == 0:
+        x = np.full_like(u, dur.mean_months)
+    elif dur.distribution == "exponential":
+        x = -dur.mean_months * np.log1p(-u)
+    else:
+        sigma = np.sqrt(np.log1p(dur.cv**2))
+        mu = np.log(dur.mean_months) - sigma**2 / 2
+        x = np.exp(mu + sigma * np.sqrt(2.0) * special.erfinv(2.0 * u - 1.0))
+    return np.maximum(1.0, np.round(x))
+
+
+def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
+    """Sample the scenario's risk model for the given draw indices (any subset, any order)."""
+    draw_ids = np.asarray(draw_ids, dtype=np.int64)
+    D, T = len(draw_ids), chain.n_years * MONTHS_PER_YEAR
+    E = len(risk.events)
+    level = np.zeros((D, T, E), dtype=np.float32)
+    first_year = int(chain.years[0])
+    for e, ev in enumerate(risk.events):
+        u = uniforms(seed, draw_ids, stream=e, n=T)  # onset, duration, severity, spare
+        p_month = 1.0 - (1.0 - ev.hazard) ** (1.0 / MONTHS_PER_YEAR)
+        onset = u[:, :, 0] < p_month
+        if ev.start_year is not None:
+            onset = np.zeros((D, T), dtype=bool)
+            onset[:, (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1] = True
+        dur = _durations(u[:, :, 1], ev.duration)
+        sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u[:, :, 2]
+        end = np.full(D, -1.0)
+        start = np.zeros(D)
+        s_now = np.zeros(D)
+        delay = ev.licensing_delay_months
+        for t in range(T):
+            begins = onset[:, t] & (t >= end)
+            end = np.where(begins, t + dur[:, t], end)
+            start = np.where(begins, t, start)
+            s_now = np.where(begins, sev[:, t], s_now)
+            active = t < end
+            in_delay = active & (t < start + delay)
+            level[:, t, e] = np.where(in_delay, 1.0, np.where(active, s_now, 0.0))
+    target, price = event_targets(risk, chain)
+    mult = None
+    if risk.demand_growth_sd > 0:
+        z = uniforms(seed, draw_ids, stream=1_000_003, n=1)[:, 0, :2]
+        eps = risk.demand_growth_sd * np.sqrt(-2.0 * np.log(z[:, 0])) * np.cos(2.0 * np.pi * z[:, 1])
+        base = int(min(chain.years[0], 2025))
+        age = np.maximum(chain.years - base, 0)[None, :]
+        mult = np.maximum(1.0 + eps[:, None], 0.0) ** age
+    return Shocks(
+        event_level=level, event_target=target, event_price=price, demand_multiplier=mult, draw_ids=draw_ids
+    )

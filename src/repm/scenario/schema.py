@@ -81,6 +81,10 @@ Rate = Annotated[float, _quantity("1/yr", lo=-0.99, hi=10)]
 Year = Annotated[float, _quantity("year", lo=1900, hi=2200, integer=True)]
 Years = Annotated[float, _quantity("year", lo=0, hi=200)]
 PositiveYears = Annotated[float, _quantity("year", lo=0.1, hi=200)]
+Months = Annotated[float, _quantity("month", lo=0, hi=1200)]
+PositiveMonths = Annotated[float, _quantity("month", lo=0.01, hi=1200)]
+Multiplier = Annotated[float, _quantity("dimensionless", lo=0, hi=1000)]
+GrowthSD = Annotated[float, _quantity("1/yr", lo=0, hi=1)]
 KgPerKg = Annotated[float, _quantity("kg/kg", lo=0, hi=1)]
 CroreINR = Annotated[float, _quantity("crore INR", lo=0)]
 INRPerKg = Annotated[float, _quantity("INR/kg", lo=0)]
@@ -335,10 +339,18 @@ class Trade(Block):
 
 
 class Policy(Block):
-    """Policy levers: who is served first in a shortage, strategic stockpiles held."""
+    """Policy levers: who is served first in a shortage, inventories held."""
 
     sector_priority: list[list[str]] = Field(default_factory=lambda: [["defence"]])
-    stockpile: dict[str, Tonnes] = Field(default_factory=dict)
+    stockpile: dict[str, Tonnes] = Field(
+        default_factory=dict, description="strategic stockpile by material at the start, t"
+    )
+    working_stock_months: Months = Field(
+        0.0, description="industry working stock of magnets and feed, months of current use"
+    )
+    working_stock_refill_months: PositiveMonths = Field(
+        3.0, description="months over which buyers rebuild working stock once supply returns"
+    )
 
     @field_validator("sector_priority")
     @classmethod
@@ -377,10 +389,78 @@ class Economics(Block):
     """Money conventions: INR inside; USD inputs converted at this rate."""
 
     fx_inr_per_usd: FX
+    prices: dict[str, INRPerKg] = Field(
+        default_factory=dict, description="price by material (INR/kg), to value stockpiles"
+    )
+    holding_cost_rate: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
+
+
+class Duration(Block):
+    """How long an event lasts, in months."""
+
+    mean_months: PositiveMonths
+    cv: Annotated[float, _quantity("fraction", lo=0, hi=5)] = 0.0
+    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+
+
+class Event(Block):
+    """A supply shock: an export restriction by one origin, or a supplier outage.
+
+    `hazard` is the probability per year that an episode starts (a month's chance is
+    1 − (1 − hazard)^(1/12)); `start_year` instead fixes one certain onset (a stress test).
+    While an episode lasts, `severity` (drawn uniformly in [low, high]) of the targeted exports
+    are refused; during the first `licensing_delay_months` nothing targeted ships.
+    """
+
+    name: str
+    kind: Literal["export_restriction", "outage"]
+    origin: str
+    elements: Literal["light", "heavy", "all"] | None = None
+    include_magnets: bool = True
+    materials: list[str] | None = None
+    hazard: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
+    start_year: Year | None = None
+    start_month: Annotated[float, _quantity("dimensionless", lo=1, hi=12, integer=True)] = 1
+    duration: Duration
+    severity_low: Fraction
+    severity_high: Fraction
+    licensing_delay_months: Months = 0.0
+    third_country_share: Fraction = 0.0
+    price_multiplier: dict[str, Multiplier] = Field(default_factory=dict)
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "preset" in data:
+            from repm.risk_presets import preset
+
+            data = {**preset(data["preset"]), **{k: v for k, v in data.items() if k != "preset"}}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Event:
+        if self.severity_low > self.severity_high:
+            raise ValueError(f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}")
+        if self.elements is None and not self.materials:
+            raise ValueError("give `elements` (light, heavy, all) or a list of `materials`")
+        from repm.chain import MATERIALS  # local: chain imports this module
+
+        for m in self.materials or []:
+            if m not in MATERIALS:
+                raise ValueError(f"materials: unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+        for m in self.price_multiplier:
+            if m not in MATERIALS:
+                raise ValueError(f"price_multiplier: unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+        return self
 
 
 class Risk(Block):
-    """Supply-shock model. Empty until the risk model lands (issue 3); unknown keys are errors."""
+    """Supply-shock model: events sampled per draw, and uncertainty in demand growth."""
+
+    events: list[Event] = Field(default_factory=list)
+    demand_growth_sd: GrowthSD = 0.0
+    draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8
 
 
 class Environment(Block):
@@ -428,6 +508,14 @@ class Scenario(Block):
                 raise ValueError(
                     f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}"
                 )
+        for i, ev in enumerate(self.risk.events):
+            if ev.origin not in self.trade.origins:
+                raise ValueError(f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the trade.origins")
+            if ev.start_year is not None and not start <= ev.start_year <= end:
+                raise ValueError(f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon {start}–{end}")
+        for material in self.policy.stockpile:
+            if self.policy.stockpile[material] > 0 and self.economics.holding_cost_rate > 0 and material not in self.economics.prices:
+                raise ValueError(f"economics.prices.{material}: missing; a stockpile of {material} needs a price to cost its holding")
         if self.scheme is not None:
             s = self.scheme
             for i, u in enumerate(self.supply.units):

@@ -1,0 +1,26 @@
+"""Named event presets (the April and October 2025 Chinese measures), as data with fact ids."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from repm.errors import UserError
+
+
+@lru_cache(maxsize=1)
+def presets() -> dict[str, dict]:
+    text = (resources.files("repm") / "data" / "risk_presets.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def preset(name: str) -> dict:
+    table = presets()
+    if name not in table:
+        raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(table)}")
+    return dict(table[name])
+
+
+__all__ = ["preset", "presets", "UserError"]
