@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import json
 import sys
+
+import numpy as np
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from repm import __version__
@@ -138,6 +141,208 @@ def _print_sectors(results) -> None:
         for year, row in wide.iterrows():
             table.add_row(str(year), *[f"{v:,.0f}" for v in row])
         out.print(table)
+
+
+def _progress(total: int, label: str):
+    """A draws-done progress bar on stderr (silent when stderr is not a terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    prog = Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, disable=not sys.stderr.isatty(), transient=True,
+    )  # fmt: skip
+    task = prog.add_task(label, total=total)
+    return prog, (lambda n: prog.advance(task, n))
+
+
+DrawsOpt = Annotated[int, typer.Option("--draws", help="Monte Carlo draws.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed", help="Random seed; same seed and draws → same numbers.")
+]
+ChunkOpt = Annotated[int, typer.Option("--chunk", help="Draws per chunk (bounds memory).")]
+SchedOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(
+        "--scheduler",
+        help="Dask scheduler address (tcp://HOST:8786), or 'local' for a local process cluster.",
+    ),
+]
+
+
+@app.command()
+def risk(
+    scenario: ScenarioArg = "india-baseline",
+    set_: SetOpt = None,
+    draws: DrawsOpt = 10_000,
+    seed: SeedOpt = 0,
+    chunk: ChunkOpt = 2_000,
+    scheduler: SchedOpt = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", help="Local workers (threads, or processes with --scheduler local)."
+        ),
+    ] = 2,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
+    ] = False,
+    out_dir: Annotated[
+        Optional[Path], typer.Option("--out", help="Write the run folder here (must not exist).")
+    ] = None,  # noqa: UP045
+) -> None:
+    """Monte Carlo of export controls and outages: shortage probability, unmet demand, CVaR."""
+    from repm.scenario import load_scenario
+
+    if out_dir is not None and out_dir.exists():
+        raise UserError(
+            f"{str(out_dir)!r} already exists; expected a new folder for the run", where="--out"
+        )
+    if draws < 1:
+        raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
+    if seed < 0:
+        raise UserError(f"{seed}; expected a non-negative integer seed", where="--seed")
+    loaded = load_scenario(scenario, set_ or [])
+
+    import pandas as pd
+    import xarray as xr
+
+    from repm.chain import compile_chain
+    from repm.results import Results
+    from repm.risk import metrics, run_draws
+    from repm.store import write_run
+
+    chain = compile_chain(loaded.scenario)
+    prog, advance = _progress(draws, "draws")
+    with prog:
+        summary = run_draws(
+            chain, loaded.scenario, draws=draws, seed=seed, chunk_size=chunk, scheduler=scheduler,
+            workers=workers, progress=advance,
+        )  # fmt: skip
+    df = metrics(chain, loaded.scenario, summary)
+    for k in ("origin", "material"):
+        df[k] = None
+    df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
+    total = summary.unmet.sum(axis=2)
+    ds = xr.Dataset(
+        {
+            "unmet_quantiles": (
+                ("quantile", "year"),
+                np.quantile(total, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0),
+            )
+        },
+        coords={"quantile": [0.05, 0.25, 0.5, 0.75, 0.95], "year": chain.years},
+        attrs={"scenario": loaded.name, "draws": draws, "seed": seed},
+    )
+    results = Results(data=ds, indicators=pd.DataFrame(df), scenario=loaded.name)
+    run_id, path = write_run(
+        results, command="risk", scenario_raw=loaded.raw, scenario_hash=loaded.hash, seed=seed, draws=draws,
+        out=out_dir, extra_meta={"source": loaded.source, "overrides": set_ or [], "chunk": chunk},
+    )  # fmt: skip
+    if json_out:
+        payload = {
+            "command": "risk", "scenario": loaded.name, "run_id": run_id, "draws": draws, "seed": seed,
+            "indicators": results.indicator_records(),
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
+    veh = df[df["name"].isin(["ev_cars_not_built", "e2w_not_built"])].pivot(
+        index="year", columns="name", values="value"
+    )
+    t = Table(
+        title=f"repm risk · {loaded.name} · {draws:,} draws, seed {seed}",
+        caption=f"largest mass-balance residual {float(tot['mass_balance_residual'].max()):.1e} t · run {run_id}\n→ {path}",
+        header_style="bold",
+    )
+    cols = [("p_shortage", "P(short)", "%"), ("expected_unmet", "E(unmet)", "t"), ("cvar95_unmet", "CVaR95", "t"),
+            ("unmet_p95", "P95", "t"), ("months_short", "Months short", "mo"),
+            ("stockpile_holding_cost", "Holding cost", "cr INR")]  # fmt: skip
+    t.add_column("year", justify="right")
+    for _, label, unit in cols:
+        t.add_column(escape(f"{label}\n[{unit}]"), justify="right")
+    for vname, label in (
+        ("ev_cars_not_built", "EV cars\nnot built"),
+        ("e2w_not_built", "e-2W\nnot built"),
+    ):
+        if vname in veh:
+            t.add_column(label, justify="right")
+    for year, row in tot.iterrows():
+        cells = [str(year)]
+        for key, _, unit in cols:
+            v = row[key]
+            cells.append(
+                f"{v:.1%}"
+                if unit == "%"
+                else f"{v:,.1f}"
+                if unit in ("mo", "cr INR")
+                else f"{v:,.0f}"
+            )
+        for vname in ("ev_cars_not_built", "e2w_not_built"):
+            if vname in veh:
+                cells.append(f"{veh.loc[year, vname]:,.0f}")
+        t.add_row(*cells)
+    out.print(t)
+
+
+@app.command()
+def stockpile(
+    scenario: ScenarioArg = "india-baseline",
+    set_: SetOpt = None,
+    service_level: Annotated[
+        float, typer.Option("--service-level", help="Required P(no shortage over the horizon).")
+    ] = 0.95,
+    draws: DrawsOpt = 2_000,
+    seed: SeedOpt = 0,
+    chunk: ChunkOpt = 2_000,
+    scheduler: SchedOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Smallest-holding-cost magnet stockpile meeting a service level (common random numbers)."""
+    from repm.scenario import load_scenario
+
+    if not 0 < service_level < 1:
+        raise UserError(
+            f"{service_level}; expected a probability strictly between 0 and 1",
+            where="--service-level",
+        )
+    if draws < 1:
+        raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
+    loaded = load_scenario(scenario, set_ or [])
+    from repm.chain import compile_chain
+    from repm.risk import size_stockpile
+
+    prog, advance = _progress(draws, "draws (per candidate)")
+    with prog:
+        res = size_stockpile(
+            loaded, compile_chain, service_level=service_level, draws=draws, seed=seed, chunk_size=chunk,
+            scheduler=scheduler,
+        )  # fmt: skip
+    if json_out:
+        payload = {
+            "command": "stockpile", "scenario": loaded.name, "run_id": None, "draws": draws, "seed": seed,
+            "service_level": service_level, "achieved": res.achieved, "attainable": res.attainable,
+            "stockpile": [{"material": m, "value": v, "unit": "t"} for m, v in res.stockpile.items()],
+            "indicators": [{"year": int(loaded.scenario.horizon.start), "name": "stockpile_holding_cost",
+                            "value": res.holding_cost, "unit": "crore INR"}],
+            "note": res.note,
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    t = Table(
+        title=f"repm stockpile · {loaded.name} · service level {service_level:.1%}",
+        header_style="bold",
+    )
+    t.add_column("material")
+    t.add_column("stockpile [t]", justify="right")
+    for m, v in res.stockpile.items():
+        t.add_row(m, f"{v:,.1f}")
+    out.print(t)
+    out.print(
+        f"P(no shortage 2024–2035): {res.achieved:.1%} · holding cost {res.holding_cost:,.1f} crore INR/yr · {res.note}",
+        highlight=False,
+    )
+    if not res.attainable:
+        raise typer.Exit(code=0)
 
 
 @app.command()

@@ -145,7 +145,9 @@ def simulate(
     oxide_per_element = np.zeros(M)
     oxide_per_element[ox_idx] = 1.0 / mc[ox_idx].sum(axis=1)
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
-    ws_frac = chain.working_stock_months / 12.0 / dt  # working stock as a multiple of one step's use
+    ws_frac = (
+        chain.working_stock_months / 12.0 / dt
+    )  # working stock as a multiple of one step's use
     refill_frac = min(1.0, dt * 12.0 / chain.working_stock_refill_months)
 
     # --- state ---
@@ -162,6 +164,7 @@ def simulate(
     imports = np.zeros((D, Y, O, M))
     stock_draw = np.zeros((D, Y, M))
     unmet = np.zeros((D, Y, S, G))
+    unmet_bare = np.zeros((D, Y, S, G))
     served = np.zeros((D, Y, S, G))
     demand_out = np.zeros((D, Y, S, G))
     feed_used = np.zeros((D, Y, M))
@@ -185,8 +188,12 @@ def simulate(
         C = cap_y.sum()
         A_tot = A.sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):
-            target_g = np.where(A_tot > 0, np.minimum(A, C * A / np.where(A_tot > 0, A_tot, 1.0)), 0.0)
-        p_star = target_g[:, None, :] * (cap_y / C if C > 0 else np.zeros(F))[None, :, None]  # D,F,G
+            target_g = np.where(
+                A_tot > 0, np.minimum(A, C * A / np.where(A_tot > 0, A_tot, 1.0)), 0.0
+            )
+        p_star = (
+            target_g[:, None, :] * (cap_y / C if C > 0 else np.zeros(F))[None, :, None]
+        )  # D,F,G
         fresh_star = p_star / y_am * (1 - r_scrap * (1 - y_am))
         req_fg = fresh_star[..., None] * recipe[None]  # D,F,G,M
         req = req_fg.sum(axis=(1, 2))  # D,M
@@ -207,7 +214,9 @@ def simulate(
             offered = nominal.sum(axis=1) + spare_av.sum(axis=1)
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio_m = np.where(
-                    req > 0, np.minimum(1.0, (dom + offered + ws + strat) / np.where(req > 0, req, 1.0)), 1.0
+                    req > 0,
+                    np.minimum(1.0, (dom + offered + ws + strat) / np.where(req > 0, req, 1.0)),
+                    1.0,
                 )
             ratio_fg = np.where(uses[None], ratio_m[:, None, None, :], 1.0).min(axis=3)  # D,F,G
             ratio_fg = np.where(p_star > 0, ratio_fg, 0.0)
@@ -257,7 +266,9 @@ def simulate(
             want = np.maximum(target_ws - ws, 0.0) * refill_frac
             want[:, emb_idx] = 0.0
             # a new order: origins offer their usual share of it (as restricted), then spare
-            refill_origin, refill, _, _ = _take(want, a * share[None] * want[:, None, :], left_spare)
+            refill_origin, refill, _, _ = _take(
+                want, a * share[None] * want[:, None, :], left_spare
+            )
             ws += refill
 
             # --- book-keeping (annual sums) ---
@@ -265,6 +276,7 @@ def simulate(
             imports[:, yi] += feed_origin + mag_origin + refill_origin
             stock_draw[:, yi] += feed_release + mag_release
             unmet[:, yi] += short
+            unmet_bare[:, yi] += Db - sb
             served[:, yi] += sb + se
             demand_out[:, yi] += Db + De
             short_steps[:, yi] += short.sum(axis=(1, 2)) > 1e-9
@@ -366,6 +378,7 @@ def simulate(
             "feed_used": (("draw", "year", "material"), feed_used),
             "irel_to_units": (("draw", "year"), irel_to_units),
             "unmet": (("draw", "year", "sector", "grade"), unmet),
+            "unmet_bare": (("draw", "year", "sector", "grade"), unmet_bare),
             "served": (("draw", "year", "sector", "grade"), served),
             "short_steps": (("draw", "year"), short_steps),
             "eol": (("draw", "year", "sector", "grade"), eol),
@@ -373,7 +386,10 @@ def simulate(
             "ndpr_oxide_required": (("draw", "year"), ndpr_oxide_required),
             "separation_output": (("year",), sep),
             "monazite_processed": (("year",), sep * chain.monazite_per_t_oxide),
-            "flows": (("draw", "year", "flow", "element"), np.stack([flows[f] for f, _, _ in FLOWS], axis=2)),
+            "flows": (
+                ("draw", "year", "flow", "element"),
+                np.stack([flows[f] for f, _, _ in FLOWS], axis=2),
+            ),
         },
         coords=coords,
         attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},

@@ -31,7 +31,9 @@ MAGNETS_WITH = {
 }  # finished products containing the element group (all magnets contain NdPr)
 
 
-def philox4x32(counter: tuple[np.ndarray, ...], key: tuple[int, int], rounds: int = 10) -> tuple[np.ndarray, ...]:
+def philox4x32(
+    counter: tuple[np.ndarray, ...], key: tuple[int, int], rounds: int = 10
+) -> tuple[np.ndarray, ...]:
     """Philox4x32-10 (Salmon et al. 2011) on arrays of 32-bit counters held in uint64."""
     c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) & _MASK for c in counter)
     k0, k1 = np.uint64(key[0]) & _MASK, np.uint64(key[1]) & _MASK
@@ -121,14 +123,20 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     for e, ev in enumerate(risk.events):
         mats: set[str] = set(ev.materials or [])
         if ev.elements in ("light", "all"):
-            mats |= set(LIGHT) | (set(MAGNETS_WITH["light"]) | {"embedded_n", "embedded_h"} if ev.include_magnets else set())
+            mats |= set(LIGHT) | (
+                set(MAGNETS_WITH["light"]) | {"embedded_n", "embedded_h"}
+                if ev.include_magnets
+                else set()
+            )
         if ev.elements in ("heavy", "all"):
             mats |= set(HEAVY) | (set(MAGNETS_WITH["heavy"]) if ev.include_magnets else set())
         cols = [MATERIALS.index(m) for m in sorted(mats)]
         o = chain.origins.index(ev.origin)
         target[e, o, cols] = 1.0
         if ev.third_country_share > 0:
-            finished = [MATERIALS.index(m) for m in sorted(mats) if m.startswith(("alloy", "magnet"))]
+            finished = [
+                MATERIALS.index(m) for m in sorted(mats) if m.startswith(("alloy", "magnet"))
+            ]
             others = [i for i in range(O) if i != o]
             target[np.ix_(others, finished)] = ev.third_country_share
         for m, mult in ev.price_multiplier.items():
@@ -162,7 +170,9 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         onset = u[:, :, 0] < p_month
         if ev.start_year is not None:
             onset = np.zeros((D, T), dtype=bool)
-            onset[:, (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1] = True
+            onset[
+                :, (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
+            ] = True
         dur = _durations(u[:, :, 1], ev.duration)
         sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u[:, :, 2]
         end = np.full(D, -1.0)
@@ -181,10 +191,16 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
     mult = None
     if risk.demand_growth_sd > 0:
         z = uniforms(seed, draw_ids, stream=1_000_003, n=1)[:, 0, :2]
-        eps = risk.demand_growth_sd * np.sqrt(-2.0 * np.log(z[:, 0])) * np.cos(2.0 * np.pi * z[:, 1])
+        eps = (
+            risk.demand_growth_sd * np.sqrt(-2.0 * np.log(z[:, 0])) * np.cos(2.0 * np.pi * z[:, 1])
+        )
         base = int(min(chain.years[0], 2025))
         age = np.maximum(chain.years - base, 0)[None, :]
         mult = np.maximum(1.0 + eps[:, None], 0.0) ** age
     return Shocks(
-        event_level=level, event_target=target, event_price=price, demand_multiplier=mult, draw_ids=draw_ids
+        event_level=level,
+        event_target=target,
+        event_price=price,
+        demand_multiplier=mult,
+        draw_ids=draw_ids,
     )

@@ -441,17 +441,23 @@ class Event(Block):
     @model_validator(mode="after")
     def _check(self) -> Event:
         if self.severity_low > self.severity_high:
-            raise ValueError(f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}")
+            raise ValueError(
+                f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}"
+            )
         if self.elements is None and not self.materials:
             raise ValueError("give `elements` (light, heavy, all) or a list of `materials`")
         from repm.chain import MATERIALS  # local: chain imports this module
 
         for m in self.materials or []:
             if m not in MATERIALS:
-                raise ValueError(f"materials: unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+                raise ValueError(
+                    f"materials: unknown material {m!r}; expected one of {', '.join(MATERIALS)}"
+                )
         for m in self.price_multiplier:
             if m not in MATERIALS:
-                raise ValueError(f"price_multiplier: unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+                raise ValueError(
+                    f"price_multiplier: unknown material {m!r}; expected one of {', '.join(MATERIALS)}"
+                )
         return self
 
 
@@ -510,12 +516,22 @@ class Scenario(Block):
                 )
         for i, ev in enumerate(self.risk.events):
             if ev.origin not in self.trade.origins:
-                raise ValueError(f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the trade.origins")
+                raise ValueError(
+                    f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the trade.origins"
+                )
             if ev.start_year is not None and not start <= ev.start_year <= end:
-                raise ValueError(f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon {start}–{end}")
+                raise ValueError(
+                    f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon {start}–{end}"
+                )
         for material in self.policy.stockpile:
-            if self.policy.stockpile[material] > 0 and self.economics.holding_cost_rate > 0 and material not in self.economics.prices:
-                raise ValueError(f"economics.prices.{material}: missing; a stockpile of {material} needs a price to cost its holding")
+            if (
+                self.policy.stockpile[material] > 0
+                and self.economics.holding_cost_rate > 0
+                and material not in self.economics.prices
+            ):
+                raise ValueError(
+                    f"economics.prices.{material}: missing; a stockpile of {material} needs a price to cost its holding"
+                )
         if self.scheme is not None:
             s = self.scheme
             for i, u in enumerate(self.supply.units):
