@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
-
-import numpy as np
 from pathlib import Path
 from typing import Annotated, Optional
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -187,7 +186,7 @@ def risk(
         bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
     ] = False,
     out_dir: Annotated[
-        Optional[Path], typer.Option("--out", help="Write the run folder here (must not exist).")
+        Path | None, typer.Option("--out", help="Write the run folder here (must not exist).")
     ] = None,  # noqa: UP045
 ) -> None:
     """Monte Carlo of export controls and outages: shortage probability, unmet demand, CVaR."""

@@ -117,7 +117,7 @@ def no_shocks(chain: Chain, draws: int = 1) -> Shocks:
 def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     """Per event: weight on each origin × material (1 direct, third_country_share elsewhere),
     and price multiplier − 1 per material."""
-    O, M = len(chain.origins), len(MATERIALS)
+    O, M = len(chain.origins), len(MATERIALS)  # noqa: E741
     target = np.zeros((len(risk.events), O, M))
     price = np.zeros((len(risk.events), M))
     for e, ev in enumerate(risk.events):
