@@ -77,6 +77,8 @@ def _allocate(supply: np.ndarray, demand: np.ndarray, tier: np.ndarray) -> np.nd
         dk = (demand * mask).sum(axis=1)  # D,G
         with np.errstate(divide="ignore", invalid="ignore"):
             frac = np.where(dk > 0, np.minimum(1.0, remaining / np.where(dk > 0, dk, 1.0)), 0.0)
+        # supply and demand are sums taken in different orders: within round-off, serve in full
+        frac = np.where(remaining >= dk * (1 - 1e-12), 1.0, frac)
         served += demand * mask * frac[:, None, :]
         remaining = np.maximum(remaining - frac * dk, 0.0)
     return served

@@ -51,9 +51,11 @@ class DrawSummary:
 
 
 def run_block(
-    chain: Chain, scenario: Scenario, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None
+    chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None
 ) -> DrawSummary:
-    shocks = sample(scenario.risk, chain, draw_ids, seed)
+    """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
+    remote workers (the scenario holds pint quantities of repm's own unit registry)."""
+    shocks = sample(risk, chain, draw_ids, seed)
     ds = simulate(chain, plan=plan, shocks=shocks, step=step).data
     spy = int(ds.attrs["steps_per_year"])
     unmet = ds.unmet.sum("grade").transpose("draw", "year", "sector").values
@@ -103,14 +105,14 @@ def run_draws(
         raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
     blocks = chunks(draws, chunk_size)
     if scheduler is None and len(blocks) == 1:
-        part = run_block(chain, scenario, seed, blocks[0], step, plan)
+        part = run_block(chain, scenario.risk, seed, blocks[0], step, plan)
         if progress:
             progress(draws)
         return part
     import dask
     from dask import delayed
 
-    tasks = [delayed(run_block)(chain, scenario, seed, b, step, plan) for b in blocks]
+    tasks = [delayed(run_block)(chain, scenario.risk, seed, b, step, plan) for b in blocks]
     if scheduler:
         try:
             from distributed import Client, as_completed

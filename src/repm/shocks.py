@@ -170,9 +170,8 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         onset = u[:, :, 0] < p_month
         if ev.start_year is not None:
             onset = np.zeros((D, T), dtype=bool)
-            onset[
-                :, (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
-            ] = True
+            k = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
+            onset[:, k] = u[:, k, 3] < ev.probability
         dur = _durations(u[:, :, 1], ev.duration)
         sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u[:, :, 2]
         end = np.full(D, -1.0)

@@ -407,7 +407,8 @@ class Event(Block):
     """A supply shock: an export restriction by one origin, or a supplier outage.
 
     `hazard` is the probability per year that an episode starts (a month's chance is
-    1 − (1 − hazard)^(1/12)); `start_year` instead fixes one certain onset (a stress test).
+    1 − (1 − hazard)^(1/12)); `start_year` (and `start_month`) instead fixes one onset that
+    happens with `probability` (default certain): a stress test.
     While an episode lasts, `severity` (drawn uniformly in [low, high]) of the targeted exports
     are refused; during the first `licensing_delay_months` nothing targeted ships.
     """
@@ -421,6 +422,7 @@ class Event(Block):
     hazard: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
     start_year: Year | None = None
     start_month: Annotated[float, _quantity("dimensionless", lo=1, hi=12, integer=True)] = 1
+    probability: Fraction = 1.0
     duration: Duration
     severity_low: Fraction
     severity_high: Fraction

@@ -1,0 +1,97 @@
+"""bench/risk.py's SimPy model and repm's engine agree, draw by draw, under a certain Chinese ban.
+
+The SimPy model restates the engine's supply rule for the import-only chain (imports in usual
+shares, spare capacity, working stock, strategic stockpile, priority tiers) in plain Python; if
+either side changes its rule, the two stop agreeing and this test fails.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("simpy")
+
+from repm.chain import compile_chain  # noqa: E402
+from repm.engine import simulate  # noqa: E402
+from repm.shocks import sample  # noqa: E402
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "risk.py"
+DRAWS = 20
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_risk", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+@pytest.fixture(scope="module")
+def ban():
+    """One certain, total, 12-month Chinese ban on heavy rare earths and magnets from Jan 2026;
+    a strategic stockpile and a second priority tier so every branch of the rule is used."""
+    extra = {
+        "risk": {"events": [bench.BAN_EVENT]},  # demand_growth_sd stays the baseline's
+        "policy": {
+            "sector_priority": [["defence"], ["wind"]],
+            "stockpile": {"magnet_n": 20.0, "magnet_h": 150.0},
+        },
+    }
+    loaded = bench.reduced_scenario(extra)
+    chain = compile_chain(loaded.scenario)
+    shocks = sample(loaded.scenario.risk, chain, np.arange(DRAWS), seed=0)
+    availability, demand_mult = bench.shock_inputs(shocks, chain)
+    cfg = bench.model_config(chain)
+    repm = bench.engine_result(simulate(chain, shocks=shocks).data)
+    sim = bench.simpy_unmet(cfg, availability, demand_mult)
+    return chain, cfg, availability, demand_mult, repm, sim
+
+
+def test_simpy_model_and_engine_agree_under_a_ban(ban):
+    chain, _, _, _, repm, sim = ban
+    assert bench.mismatches(chain, repm, sim) == []
+    np.testing.assert_allclose(sim.unmet, repm.unmet, rtol=bench.RTOL, atol=bench.ATOL)
+
+
+def test_the_ban_bites_where_expected(ban):
+    """Guards against agreeing on nothing: shortages in 2026 only, priority tiers served, the
+    heavy-grade stockpile drawn down."""
+    chain, _, _, _, repm, _ = ban
+    years, sectors = list(chain.years), list(chain.sectors)
+    by_year = repm.unmet.sum(axis=(2, 3))  # draw × year
+    y26 = years.index(2026)
+    assert np.all(np.delete(by_year, y26, axis=1) < bench.ATOL)
+    assert (by_year[:, y26] > 1.0).sum() >= DRAWS * 3 // 4
+    for tier_sector in ("defence", "wind"):
+        assert np.all(repm.unmet[:, :, sectors.index(tier_sector)] < bench.ATOL)
+    h = 1  # grade h
+    assert np.all(repm.stockpile[:, years.index(2025), h] == pytest.approx(150.0))
+    short = by_year[:, y26] > 1.0
+    assert np.all(repm.stockpile[short, y26, h] < bench.ATOL)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"refill_months": 6.0},  # slower working-stock rebuild
+        {"stockpile": {"magnet_n": 20.0, "magnet_h": 0.0}},  # no strategic stockpile
+        {"tiers": None},  # everyone pro rata, no priority
+    ],
+    ids=["refill", "stockpile", "priority"],
+)
+def test_a_changed_rule_is_detected(ban, change):
+    chain, cfg, availability, demand_mult, repm, _ = ban
+    if change.get("tiers", 0) is None:
+        change = {"tiers": [list(cfg.sectors)]}
+    changed = bench.simpy_unmet(replace(cfg, **change), availability, demand_mult)
+    assert bench.mismatches(chain, repm, changed) != []
