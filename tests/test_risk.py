@@ -15,7 +15,7 @@ from repm.engine import simulate
 from repm.results import build_results
 from repm.risk import metrics, p_no_shortage, run_draws, size_stockpile
 from repm.scenario import load_scenario
-from repm.shocks import philox4x32, uniforms
+from repm.shocks import philox4x32, sample, uniforms
 
 
 # --- the generator ------------------------------------------------------------------------------
@@ -227,3 +227,48 @@ def test_bad_risk_input(args, needle, tmp_path):
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
     assert "Traceback" not in r.stderr
+
+
+def test_sampled_arrays_for_a_certain_ban(tmp_path):
+    path = _write(
+        tmp_path, _no_buffers(BAN % {"year": 2026, "p": 1.0, "months": 3, "lo": 1, "hi": 1})
+    )
+    loaded = load_scenario(str(path), ["risk.events.0.price_multiplier.dy_oxide=3"])
+    chain = compile_chain(loaded.scenario)
+    avail, price = sample(loaded.scenario.risk, chain, np.arange(2), seed=9).dense(144)
+    assert avail.shape == (2, 144, len(chain.origins), 12) and price.shape == (2, 144, 12)
+    from repm.chain import MATERIALS
+
+    china = chain.origins.index("China")
+    banned = [
+        MATERIALS.index(m)
+        for m in ("dy_oxide", "tb_oxide", "dy_metal", "tb_metal", "alloy_h", "magnet_h")
+    ]
+    months = slice(24, 27)  # Jan–Mar 2026
+    assert (avail[:, months, china][:, :, banned] == 0).all()
+    assert avail[:, months, china].sum() == 2 * 3 * (12 - len(banned))  # the rest flows
+    assert (np.delete(avail, np.s_[24:27], axis=1) == 1).all()
+    assert (price[:, months, MATERIALS.index("dy_oxide")] == 3).all()
+    assert (np.delete(price, np.s_[24:27], axis=1) == 1).all()
+
+
+def test_october_preset_reaches_magnets_from_other_origins():
+    # regression: an event with third_country_share crashed (the event index was missing)
+    loaded = load_scenario("india-baseline", ["risk.events.0.preset=china_october_2025"])
+    chain = compile_chain(loaded.scenario)
+    sh = sample(loaded.scenario.risk, chain, np.arange(4), seed=1)
+    from repm.chain import MATERIALS
+
+    t = sh.event_target[0]
+    mh, dy = MATERIALS.index("magnet_h"), MATERIALS.index("dy_oxide")
+    japan, china = chain.origins.index("Japan"), chain.origins.index("China")
+    assert t[china, mh] == 1 and t[china, dy] == 1
+    assert t[japan, mh] == pytest.approx(0.5)  # fact chinese_content_share_third_country_magnets
+    assert t[japan, dy] == 0  # the content rule reaches finished products, not Japanese oxide
+
+
+def test_spare_capacity_is_split_not_duplicated_across_grades():
+    # regression: each grade used to get an origin's whole spare magnet capacity
+    chain = compile_chain(load_scenario("india-baseline").scenario)
+    magnets = float(chain.spare.sel(material=["magnet_n", "magnet_h"]).sum())
+    assert magnets == pytest.approx(50 + 20 + 30 + 10 + 20)  # spare_magnet_* facts, t/yr

@@ -267,11 +267,33 @@ def compile_chain(s: Scenario) -> Chain:
     origins = tuple(s.trade.origins)
     share = np.zeros((len(origins), len(MATERIALS)))
     spare = np.zeros_like(share)
+    # an origin's spare capacity is for its material group as a whole: split it over the group's
+    # materials (by base-year grade mix for alloys and magnets, by Dy:Tb content for heavy rare
+    # earths) so that two grades never both get the full amount
+    b = list(years).index(base) if base in years else 0
+    grade_w = {
+        "bare": bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12),
+        "emb": emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12),
+    }
+    dy_h, tb_h = gc[1, 2], gc[1, 3]
+    heavy_w = {"dy": dy_h / (dy_h + tb_h) if dy_h + tb_h > 0 else 0.5}
+    heavy_w["tb"] = 1 - heavy_w["dy"]
+
+    def spare_weight(m: str) -> float:
+        group = MATERIAL_GROUP[m]
+        if group in ("alloy", "magnet"):
+            return float(grade_w["bare"][GRADES.index(m[-1])])
+        if group == "embedded":
+            return float(grade_w["emb"][GRADES.index(m[-1])])
+        if group == "heavy":
+            return heavy_w[m[:2]]
+        return 1.0
+
     for m, group in MATERIAL_GROUP.items():
         for o, v in s.trade.shares[group].items():
             share[origins.index(o), mi[m]] = v
         for o, v in s.trade.spare.get(group, {}).items():
-            spare[origins.index(o), mi[m]] = v
+            spare[origins.index(o), mi[m]] = v * spare_weight(m)
 
     # lifetimes and history
     n_ages = HISTORY_YEARS + len(years) + 1

@@ -103,6 +103,19 @@ class Shocks:
         active = (self.event_level[:, step * per : (step + 1) * per] > 0).mean(axis=1)
         return 1.0 + np.einsum("de,em->dm", active, self.event_price)
 
+    def dense(self, months: int) -> tuple[np.ndarray, np.ndarray]:
+        """The full arrays, draw × month × origin × material availability and draw × month ×
+        material price multipliers (for small draw counts: this is what the factorised form saves)."""
+        avail = np.stack(
+            [
+                np.broadcast_to(self.at(t, 12), (self.draws,) + self.at(0, 12).shape[1:])
+                for t in range(months)
+            ],
+            axis=1,
+        )
+        prices = np.stack([self.prices_at(t, 12) for t in range(months)], axis=1)
+        return avail, prices
+
     def demand(self, year_index: int) -> np.ndarray:
         if self.demand_multiplier is None:
             return np.ones(self.draws)
@@ -138,7 +151,7 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
                 MATERIALS.index(m) for m in sorted(mats) if m.startswith(("alloy", "magnet"))
             ]
             others = [i for i in range(O) if i != o]
-            target[np.ix_(others, finished)] = ev.third_country_share
+            target[e][np.ix_(others, finished)] = ev.third_country_share
         for m, mult in ev.price_multiplier.items():
             price[e, MATERIALS.index(m)] = mult - 1.0
     return target, price
