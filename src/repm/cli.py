@@ -6,6 +6,7 @@ with a short message (traceback with --debug).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -342,6 +343,214 @@ def stockpile(
     )
     if not res.attainable:
         raise typer.Exit(code=0)
+
+
+@app.command()
+def finance(
+    scenario: ScenarioArg = "india-baseline",
+    set_: SetOpt = None,
+    unit: Annotated[
+        float | None,
+        typer.Option(
+            "--unit", help="Value one unit of this capacity (t/yr) instead of the scenario's units."
+        ),
+    ] = None,  # noqa: UP045
+    sli_bid: Annotated[
+        str | None, typer.Option("--sli-bid", help="SLI bid, e.g. '1800 INR/kg'.")
+    ] = None,  # noqa: UP045
+    breakeven: Annotated[
+        str | None, typer.Option("--breakeven", help="Solve NPV = 0 for: sli or price.")
+    ] = None,  # noqa: UP045
+    sensitivity: Annotated[
+        bool,
+        typer.Option(
+            "--sensitivity",
+            help="Tornado of NPV over price, capex, feed, FX, discount rate (±20 %).",
+        ),
+    ] = False,
+    montecarlo: Annotated[
+        int, typer.Option("--montecarlo", help="Draws of price paths from the risk model (0: off).")
+    ] = 0,
+    seed: SeedOpt = 0,
+    price: Annotated[
+        str,
+        typer.Option("--price", help="Revenue price path: reference (scheme's) or china (landed)."),
+    ] = "reference",
+    currency: Annotated[
+        str, typer.Option("--currency", help="Report in INR (crore) or USD (million).")
+    ] = "INR",
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
+    ] = False,
+) -> None:
+    """Does a unit pay under the scheme, and what does the scheme cost the treasury?"""
+    from repm.scenario import load_scenario
+    from repm.units import to_unit
+
+    if breakeven not in (None, "sli", "price"):
+        raise UserError(f"{breakeven!r}; expected sli or price", where="--breakeven")
+    if price not in ("reference", "china"):
+        raise UserError(f"{price!r}; expected reference or china", where="--price")
+    if currency not in ("INR", "USD"):
+        raise UserError(f"{currency!r}; expected INR or USD", where="--currency")
+    if montecarlo < 0:
+        raise UserError(f"{montecarlo}; expected 0 or more draws", where="--montecarlo")
+    loaded = load_scenario(scenario, set_ or [])
+    sc = loaded.scenario
+    if sc.economics.finance is not None:
+        fin = sc.economics.finance
+        if fin.discount_rate <= -1:
+            raise UserError(
+                f"{fin.discount_rate:g}; expected a discount rate > −1",
+                where="economics.finance.discount_rate",
+            )
+
+    from repm import finance as F
+    from repm.results import run_scenario
+
+    bid = None
+    if sli_bid is not None:
+        try:
+            bid = to_unit(sli_bid, "INR/kg", fx_inr_per_usd=sc.economics.fx_inr_per_usd)
+        except ValueError as exc:
+            raise UserError(f"{exc}", where="--sli-bid") from None
+    units = [F.hypothetical_unit(sc, unit, bid)] if unit is not None else F.unit_specs(sc)
+    if bid is not None:
+        F.check_bid(sc, bid)
+        units = [dataclasses.replace(u, sli_bid=bid) for u in units]
+    if not units:
+        raise UserError(
+            "no scheme units in this scenario; expected --unit CAPACITY", where="supply.units"
+        )
+    chain, results = run_scenario(loaded, step="yearly")
+    ctx = F.context(sc, chain, results)
+    fx = sc.economics.fx_inr_per_usd
+    scale, money = (1.0, "crore INR") if currency == "INR" else (10.0 / fx, "million USD")
+
+    rows, table_units = [], []
+    for u in units:
+        m = F.unit_metrics(ctx, u, price_basis=price)
+        rec = {k: v for k, v in m.items() if k != "cash_flows"}
+        for k in ("npv", "capex", "sli_total", "capital_subsidy"):
+            rec[k] = rec[k] * scale
+        rec["unit"] = money
+        if breakeven == "sli":
+            rec["breakeven_sli"], rec["breakeven_note"] = F.breakeven_sli(ctx, u)
+        if breakeven == "price":
+            rec["breakeven_price"], rec["breakeven_note"] = F.breakeven_price(ctx, u)
+        if montecarlo:
+            mc = F.montecarlo(ctx, chain, u, montecarlo, seed)
+            rec["npv_percentiles"] = {
+                k: (v * scale if k.startswith(("p", "mean")) else v) for k, v in mc.items()
+            }
+        if sensitivity:
+            tor = F.tornado(ctx, u)
+            rec["sensitivity"] = [
+                {"lever": r.lever, "npv_low": r.npv_low * scale, "npv_high": r.npv_high * scale}
+                for r in tor.itertuples()
+            ]
+        table_units.append(rec)
+        for r in m["cash_flows"].itertuples():
+            for name in ("revenue", "sli", "capital_subsidy", "net"):
+                rows.append(
+                    {
+                        "year": int(r.year),
+                        "name": f"unit_{name}",
+                        "value": float(getattr(r, name)) * scale,
+                        "unit": money,
+                        "unit_id": u.unit_id,
+                    }
+                )
+    out_df = F.outlay(ctx, units)
+    check = F.outlay_check(ctx, out_df)
+    for r in out_df.itertuples():
+        rows.append(
+            {
+                "year": int(r.year),
+                "name": "scheme_outlay",
+                "value": float(r.total) * scale,
+                "unit": money,
+            }
+        )
+
+    import pandas as pd
+    import xarray as xr
+
+    from repm.results import Results
+    from repm.store import write_run
+
+    ind = pd.DataFrame(rows)
+    for k in ("sector", "origin", "material", "unit_id"):
+        if k not in ind:
+            ind[k] = None
+    run_id, _ = write_run(
+        Results(data=xr.Dataset(attrs={"scenario": loaded.name}), indicators=ind, scenario=loaded.name),
+        command="finance", scenario_raw=loaded.raw, scenario_hash=loaded.hash,
+        extra_meta={"units": [{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units], "outlay_check": check},
+    )  # fmt: skip
+    if json_out:
+        payload = {
+            "command": "finance", "scenario": loaded.name, "run_id": run_id, "currency": currency,
+            "indicators": rows,
+            "units": table_units,
+            "outlay": [{"year": int(r.year), "value": float(r.total) * scale, "unit": money} for r in out_df.itertuples()],
+            "outlay_check": check,
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(payload, default=float) + "\n")
+        return
+    t = Table(title=f"repm finance · {loaded.name} · {price} price", header_style="bold")
+    for col in (
+        "unit",
+        "t/yr",
+        "SLI bid\n₹/kg",
+        f"NPV\n{money}",
+        "IRR",
+        "payback\nyears",
+        "LCOM\n₹/kg",
+        "subsidy\n₹/kg",
+    ):
+        t.add_column(escape(col), justify="right")
+    for r in table_units:
+        t.add_row(
+            r["unit_id"], f"{r['capacity']:,.0f}", f"{r['sli_bid']:,.0f}", f"{r['npv']:,.0f}",
+            "—" if r["irr"] is None else f"{r['irr']:.1%}",
+            "—" if r["payback_years"] is None else f"{r['payback_years']:.0f}",
+            f"{r['lcom']:,.0f}" if r["lcom"] else "—", f"{r['subsidy_per_kg']:,.0f}" if r["subsidy_per_kg"] else "—",
+        )  # fmt: skip
+    out.print(t)
+    for r in table_units:
+        if "breakeven_note" in r:
+            out.print(f"{r['unit_id']}: {r['breakeven_note']}", highlight=False)
+        if "npv_percentiles" in r:
+            p = r["npv_percentiles"]
+            out.print(
+                f"{r['unit_id']}: NPV over {p['draws']:,} price paths — P5 {p['p05']:,.0f}, P50 {p['p50']:,.0f}, P95 {p['p95']:,.0f} {money}",
+                highlight=False,
+            )
+        if "sensitivity" in r:
+            st = Table(title=f"{r['unit_id']}: NPV sensitivity (±20 %)", header_style="bold")
+            for col in ("lever", "NPV at −20 %", "NPV at +20 %"):
+                st.add_column(col, justify="right")
+            for s_ in r["sensitivity"]:
+                st.add_row(s_["lever"], f"{s_['npv_low']:,.0f}", f"{s_['npv_high']:,.0f}")
+            out.print(st)
+    ot = Table(title=escape(f"scheme outlay [{money}]"), header_style="bold")
+    for col in ("year", "SLI", "capital subsidy", "total"):
+        ot.add_column(col, justify="right")
+    for r in out_df.itertuples():
+        ot.add_row(
+            str(r.year),
+            f"{r.sli * scale:,.0f}",
+            f"{r.capital_subsidy * scale:,.0f}",
+            f"{r.total * scale:,.0f}",
+        )
+    out.print(ot)
+    flag = "[bold red]BREACH[/]" if check["breach"] else "within"
+    out.print(
+        f"total {check['total'] * scale:,.0f} of {check['outlay_cap'] * scale:,.0f} {money} ({flag}): "
+        f"SLI {check['sli'] * scale:,.0f} of {check['sli_cap'] * scale:,.0f}, capital subsidy "
+        f"{check['capital_subsidy'] * scale:,.0f} of {check['capital_subsidy_cap'] * scale:,.0f}"
+    )
 
 
 @app.command()

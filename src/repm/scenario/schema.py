@@ -260,6 +260,7 @@ class Unit(Block):
     rampup_years: PositiveYears
     feed: Literal["oxide", "metal", "alloy"] = "oxide"
     scheme: bool = False
+    sli_bid: INRPerKg | None = None
 
     @model_validator(mode="after")
     def _start(self) -> Unit:
@@ -383,6 +384,17 @@ class Scheme(Block):
     unit_capacity_min: TonnesPerYear
     unit_capacity_max: TonnesPerYear
     unit_capacity_step: TonnesPerYear
+    sli_bid: INRPerKg = Field(
+        description="default SLI bid per kg for scheme units (≤ sli_cap_per_kg)"
+    )
+
+    @model_validator(mode="after")
+    def _bid(self) -> Scheme:
+        if self.sli_bid > self.sli_cap_per_kg + 1e-9:
+            raise ValueError(
+                f"sli_bid: {self.sli_bid:g} INR/kg exceeds the cap of {self.sli_cap_per_kg:g} INR/kg"
+            )
+        return self
 
 
 class Economics(Block):
@@ -393,6 +405,43 @@ class Economics(Block):
         default_factory=dict, description="price by material (INR/kg), to value stockpiles"
     )
     holding_cost_rate: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
+    finance: Finance | None = None
+
+
+class Finance(Block):
+    """A magnet unit's economics (used by `repm finance`). Money in INR; USD converted with FX."""
+
+    discount_rate: Annotated[float, _quantity("1/yr", lo=-0.99, hi=10)]
+    tax_rate: Fraction
+    plant_life_years: PositiveYears
+    depreciation_years: PositiveYears
+    capex_reference: CroreINR = Field(description="capex of a unit of `capex_reference_capacity`")
+    capex_reference_capacity: TonnesPerYear
+    capex_scaling_exponent: Annotated[float, _quantity("dimensionless", lo=0, hi=2)]
+    eligible_investment_share: Fraction
+    re_cost_share: Annotated[float, _quantity("fraction", lo=0.01, hi=1)] = Field(
+        description="rare-earth feed as a share of production cost; sets non-feed opex"
+    )
+    magnet_price: dict[int, INRPerKg] = Field(description="revenue price path by year (INR/kg)")
+    china_price: dict[int, INRPerKg] = Field(
+        description="Chinese landed price path by year (INR/kg)"
+    )
+    feed_prices: dict[str, INRPerKg] = Field(description="import price of feed materials (INR/kg)")
+    china_landed_markup: Annotated[float, _quantity("dimensionless", lo=0, hi=10)] = 1.0
+    irel_oxide_price_ratio: Annotated[float, _quantity("dimensionless", lo=0, hi=10)] = 1.0
+
+    @field_validator("feed_prices")
+    @classmethod
+    def _materials(cls, v: dict[str, float]) -> dict[str, float]:
+        from repm.chain import MATERIALS
+
+        for m in v:
+            if m not in MATERIALS:
+                raise ValueError(f"unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+        return v
+
+
+Economics.model_rebuild()
 
 
 class Duration(Block):
@@ -543,5 +592,17 @@ class Scenario(Block):
                     raise ValueError(
                         f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
                         f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
+                    )
+                if u.scheme and s.unit_capacity_step > 0:
+                    steps = u.capacity / s.unit_capacity_step
+                    if abs(steps - round(steps)) > 1e-9:
+                        raise ValueError(
+                            f"supply.units.{i}.capacity: {u.capacity:g} t/yr is not a multiple of the "
+                            f"scheme's {s.unit_capacity_step:g} t/yr"
+                        )
+                if u.sli_bid is not None and u.sli_bid > s.sli_cap_per_kg + 1e-9:
+                    raise ValueError(
+                        f"supply.units.{i}.sli_bid: {u.sli_bid:g} INR/kg exceeds the cap of "
+                        f"{s.sli_cap_per_kg:g} INR/kg"
                     )
         return self
