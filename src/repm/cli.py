@@ -66,6 +66,10 @@ def run(
     by_sector: Annotated[
         bool, typer.Option("--by-sector", help="Also print demand and unmet by sector.")
     ] = False,
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Simulate this saved plan (from `repm plan --save-plan`)."),
+    ] = None,  # noqa: UP045
 ) -> None:
     """Simulate a scenario and print its headline indicators by year."""
     from repm.scenario import load_scenario
@@ -79,13 +83,18 @@ def run(
         )
     loaded = load_scenario(scenario, set_ or [])
 
-    from repm.results import run_scenario
+    from repm.chain import compile_chain
+    from repm.engine import simulate
+    from repm.plan import load_plan
+    from repm.results import build_results
     from repm.store import write_run
 
-    chain, results = run_scenario(loaded, step=step)
+    chain = compile_chain(loaded.scenario)
+    plan = load_plan(plan_file, chain) if plan_file is not None else None
+    results = build_results(chain, simulate(chain, plan=plan, step=step))
     run_id, path = write_run(
         results, command="run", scenario_raw=loaded.raw, scenario_hash=loaded.hash, out=out_dir,
-        extra_meta={"step": step, "source": loaded.source, "overrides": set_ or []},
+        extra_meta={"step": step, "source": loaded.source, "overrides": set_ or [], "plan": str(plan_file) if plan_file else None},
     )  # fmt: skip
     if json_out:
         payload = {
@@ -189,6 +198,10 @@ def risk(
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Write the run folder here (must not exist).")
     ] = None,  # noqa: UP045
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Simulate this saved plan (from `repm plan --save-plan`)."),
+    ] = None,  # noqa: UP045
 ) -> None:
     """Monte Carlo of export controls and outages: shortage probability, unmet demand, CVaR."""
     from repm.scenario import load_scenario
@@ -212,11 +225,14 @@ def risk(
     from repm.store import write_run
 
     chain = compile_chain(loaded.scenario)
+    from repm.plan import load_plan
+
+    plan = load_plan(plan_file, chain) if plan_file is not None else None
     prog, advance = _progress(draws, "draws")
     with prog:
         summary = run_draws(
             chain, loaded.scenario, draws=draws, seed=seed, chunk_size=chunk, scheduler=scheduler,
-            workers=workers, progress=advance,
+            workers=workers, progress=advance, plan=plan,
         )  # fmt: skip
     df = metrics(chain, loaded.scenario, summary)
     for k in ("origin", "material"):
@@ -343,6 +359,115 @@ def stockpile(
     )
     if not res.attainable:
         raise typer.Exit(code=0)
+
+
+@app.command()
+def plan(
+    scenario: ScenarioArg = "india-baseline",
+    set_: SetOpt = None,
+    scenarios: Annotated[
+        int,
+        typer.Option("--scenarios", help="Shock scenarios from the risk model (0: deterministic)."),
+    ] = 0,
+    seed: SeedOpt = 0,
+    cvar: Annotated[
+        float, typer.Option("--cvar", help="Weight of the CVaR term in the objective.")
+    ] = 0.0,
+    cvar_alpha: Annotated[float, typer.Option("--cvar-alpha", help="CVaR level.")] = 0.95,
+    save_plan: Annotated[
+        Path | None,
+        typer.Option("--save-plan", help="Write the plan as YAML for `run/risk --plan`."),
+    ] = None,  # noqa: UP045
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
+    ] = False,
+) -> None:
+    """Least-cost build-out, sourcing and stockpile (linopy + HiGHS), optionally under risk."""
+    from repm.scenario import load_scenario
+
+    if save_plan is not None and (save_plan.is_dir() or not save_plan.parent.exists()):
+        raise UserError(
+            f"{str(save_plan)!r}; expected a file path in an existing folder", where="--save-plan"
+        )
+    loaded = load_scenario(scenario, set_ or [])
+    from repm.chain import compile_chain
+    from repm.optimize import optimize
+    from repm.plan import save_plan as write_plan
+
+    chain = compile_chain(loaded.scenario)
+    res = optimize(
+        loaded.scenario,
+        chain,
+        scenarios=scenarios,
+        seed=seed,
+        cvar_weight=cvar,
+        cvar_alpha=cvar_alpha,
+    )
+    if save_plan is not None:
+        write_plan(
+            save_plan, scenario=loaded.name, objective=res.objective, capacity=res.capacity.to_dict(),
+            stockpile=res.stockpile, shares=res.import_shares,
+        )  # fmt: skip
+    rows = []
+    for y in chain.years:
+        y = int(y)
+        rows += [
+            {"year": y, "name": "magnet_capacity", "value": float(res.capacity[y]), "unit": "t/yr"},
+            {"year": y, "name": "capacity_added", "value": float(res.build[y]), "unit": "t/yr"},
+            {
+                "year": y,
+                "name": "expected_unmet",
+                "value": float(res.expected_unmet[y]),
+                "unit": "t",
+            },
+            {
+                "year": y,
+                "name": "capacity_value",
+                "value": float(res.duals["capacity"][y]),
+                "unit": "crore INR per t/yr",
+            },
+        ]
+    if json_out:
+        payload = {
+            "command": "plan", "scenario": loaded.name, "run_id": None, "scenarios": res.scenarios, "seed": seed,
+            "indicators": rows, "objective": res.objective,
+            "plan": {"capacity": {int(k): float(v) for k, v in res.capacity.items()}, "stockpile": res.stockpile, "import_shares": res.import_shares},
+            "duals": res.duals, "costs": res.costs,
+        }  # fmt: skip
+        sys.stdout.write(json.dumps(payload) + "\n")
+        return
+    t = Table(
+        title=f"repm plan · {loaded.name} · {res.scenarios} scenario(s), CVaR weight {cvar:g}",
+        header_style="bold",
+    )
+    for col in (
+        "year",
+        "capacity [t/yr]",
+        "added [t/yr]",
+        "E(unmet) [t]",
+        "value of 1 t/yr more [crore INR]",
+    ):
+        t.add_column(escape(col), justify="right")
+    for r in range(0, len(rows), 4):
+        cap, add, un, du = rows[r : r + 4]
+        t.add_row(
+            str(cap["year"]),
+            f"{cap['value']:,.0f}",
+            f"{add['value']:,.0f}",
+            f"{max(un['value'], 0.0):,.1f}",
+            f"{du['value']:,.3f}",
+        )
+    out.print(t)
+    st = ", ".join(f"{m} {v:,.0f} t" for m, v in res.stockpile.items() if v > 1e-6) or "none"
+    out.print(
+        f"objective {res.objective:,.0f} crore INR (discounted): capex {res.costs['capex']:,.0f}, stockpile {res.costs['stockpile']:,.0f}, operations {res.costs['operations_expected']:,.0f}",
+        highlight=False,
+    )
+    out.print(f"strategic stockpile: {st}", highlight=False)
+    china = ", ".join(f"{m} {v.get('China', 0):.0%}" for m, v in res.import_shares.items())
+    out.print(f"China's share of imports: {china}", highlight=False)
+    if save_plan is not None:
+        out.print(f"plan written to {save_plan}", highlight=False)
 
 
 @app.command()

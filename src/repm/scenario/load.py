@@ -176,7 +176,10 @@ def apply_set(data: dict[str, Any], expr: str) -> None:
             elif seg.isdigit() and all(isinstance(k, int) for k in node) and node:
                 key = int(seg)
             if last:
-                node[key] = value
+                if value is None:
+                    node.pop(key, None)  # null removes a key, as in `extends`
+                else:
+                    node[key] = value
             else:
                 if key not in node or node[key] is None:
                     node[key] = {}

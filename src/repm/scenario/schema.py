@@ -313,12 +313,15 @@ class Trade(Block):
     origins: list[str]
     shares: dict[str, dict[str, Fraction]]
     spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
+    price_factor: dict[str, dict[str, Multiplier]] = Field(
+        default_factory=dict, description="price of a material group from an origin, × the base price"
+    )
 
     @model_validator(mode="after")
     def _check(self) -> Trade:
         if len(set(self.origins)) != len(self.origins) or not self.origins:
             raise ValueError("origins must be a non-empty list of unique names")
-        for block_name, block in (("shares", self.shares), ("spare", self.spare)):
+        for block_name, block in (("shares", self.shares), ("spare", self.spare), ("price_factor", self.price_factor)):
             for group, by_origin in block.items():
                 if group not in GROUPS:
                     raise ValueError(
@@ -352,6 +355,11 @@ class Policy(Block):
     working_stock_refill_months: PositiveMonths = Field(
         3.0, description="months over which buyers rebuild working stock once supply returns"
     )
+    max_origin_share: Fraction = Field(1.0, description="planner: max share of any one origin per material")
+    min_domestic_share: Fraction = Field(0.0, description="planner: min domestic output as a share of demand")
+    capex_budget: CroreINR | None = Field(None, description="planner: cap on capacity investment")
+    allow_unmet: bool = Field(True, description="planner: may leave demand unmet (at unmet_penalty)")
+    unmet_penalty: INRPerKg = Field(0.0, description="planner: cost of a kg of unmet demand")
 
     @field_validator("sector_priority")
     @classmethod

@@ -1,0 +1,437 @@
+"""Least-cost build-out and sourcing under risk: a two-stage stochastic LP in linopy + HiGHS.
+
+First stage (one decision for all scenarios): domestic magnet capacity added each year, strategic
+stockpile per material. Second stage (per shock scenario k and year y): magnets made at home,
+imports by origin × material, stockpile draws, IREL oxide used, unmet demand. Coefficients come
+from the compiled chain — the same recipe (t of NdPr, Dy, Tb oxide per t of magnet), demand,
+import shares and spare capacity the engine uses.
+
+Objective (crore INR, discounted to the first year):
+    Σ_y d_y · capex · build_y                       investment
+  + Σ_m hold_m · stock_m · Σ_y d_y                  holding the stockpile
+  + Σ_k p_k · C_k                                   expected operating cost, where
+      C_k = Σ_y d_y (opex · made + Σ price · imports + penalty · unmet)
+  + λ · CVaR_α(C)                                   tail risk (Rockafellar–Uryasev)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import linopy
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from repm.chain import GRADES, MATERIALS, Chain
+from repm.errors import UserError
+from repm.plan import Plan
+from repm.scenario.schema import FEEDS, Scenario
+
+linopy.options["semantics"] = "v1"  # misaligned labels raise instead of silently filling
+logging.getLogger("linopy").setLevel(logging.ERROR)  # solver status goes into our own messages
+
+LP_MATERIALS = (
+    "ndpr_oxide",
+    "dy_oxide",
+    "tb_oxide",
+    "magnet_n",
+    "magnet_h",
+    "embedded_n",
+    "embedded_h",
+)
+OXIDES = ("ndpr_oxide", "dy_oxide", "tb_oxide")
+STOCKABLE = ("ndpr_oxide", "dy_oxide", "tb_oxide", "magnet_n", "magnet_h")
+CRORE_PER_T_AT = 1000.0 / 1e7  # INR/kg × t → crore INR
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: Plan
+    objective: float  # crore INR
+    build: pd.Series  # year → t/yr added
+    capacity: pd.Series  # year → t/yr available
+    stockpile: dict[str, float]
+    import_shares: dict[str, dict[str, float]]
+    expected_unmet: pd.Series  # year → t (mean over scenarios)
+    duals: dict[str, object]
+    costs: dict[str, float]
+    scenarios: int
+
+
+def scenario_inputs(
+    scenario: Scenario, chain: Chain, n: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Annual mean availability (k × year × origin × material) and price multipliers
+    (k × year × material) from the risk model; one scenario with no shocks when n = 0."""
+    Y, O, M = chain.n_years, len(chain.origins), len(MATERIALS)
+    if n == 0:
+        return np.ones((1, Y, O, M)), np.ones((1, Y, M))
+    from repm.shocks import sample
+
+    sh = sample(scenario.risk, chain, np.arange(n), seed)
+    avail = np.stack(
+        [
+            np.mean([np.broadcast_to(sh.at(12 * y + m, 12), (n, O, M)) for m in range(12)], axis=0)
+            for y in range(Y)
+        ],
+        axis=1,
+    )
+    price = np.stack(
+        [np.mean([sh.prices_at(12 * y + m, 12) for m in range(12)], axis=0) for y in range(Y)],
+        axis=1,
+    )
+    return avail, price
+
+
+def _base_prices(scenario: Scenario) -> dict[str, float]:
+    """INR/kg by material: economics.prices, with feed prices from economics.finance where missing."""
+    prices = dict(scenario.economics.prices)
+    fin = scenario.economics.finance
+    if fin is not None:
+        for m, v in fin.feed_prices.items():
+            prices.setdefault(m, v)
+    for m in ("embedded_n", "embedded_h"):
+        prices.setdefault(m, prices.get(f"magnet_{m[-1]}", 0.0))
+    return prices
+
+
+def build_model(
+    scenario: Scenario,
+    chain: Chain,
+    avail: np.ndarray,
+    price_mult: np.ndarray,
+    *,
+    cvar_weight: float = 0.0,
+    cvar_alpha: float = 0.95,
+    elastic: bool = False,
+) -> tuple[linopy.Model, dict]:
+    pol, fin = scenario.policy, scenario.economics.finance
+    if fin is None:
+        raise UserError(
+            "missing; the planner needs capex, opex and the discount rate",
+            where="economics.finance",
+        )
+    K = avail.shape[0]
+    years = pd.Index(chain.years, name="year")
+    ks = pd.Index(np.arange(K), name="k")
+    grades = pd.Index(list(GRADES), name="grade")
+    origins = pd.Index(list(chain.origins), name="origin")
+    mats = pd.Index(list(LP_MATERIALS), name="material")
+    oxides = pd.Index(list(OXIDES), name="material")
+    stockable = pd.Index(list(STOCKABLE), name="material")
+    mi = [MATERIALS.index(m) for m in LP_MATERIALS]
+
+    bare = xr.DataArray(chain.demand_bare.sum("sector").values, coords=[years, grades])
+    emb = xr.DataArray(chain.demand_embedded.sum("sector").values, coords=[years, grades])
+    y_am, r = chain.yields["alloy_to_magnet"], chain.yields["scrap_return"]
+    per_magnet = 1.0 / y_am * (1 - r * (1 - y_am))
+    recipe = xr.DataArray(
+        chain.recipe.sel(feed="oxide", material=list(OXIDES)).values * per_magnet,
+        coords=[grades, oxides],
+    )
+    existing = xr.DataArray(
+        chain.capacity_effective_unit.values[:, [not u.scheme for u in scenario.supply.units]].sum(
+            axis=1
+        ),
+        coords=[years],
+    )
+    first_build = min(
+        (u.first_year for u in scenario.supply.units if u.scheme), default=int(years[0])
+    )
+    irel = xr.DataArray(
+        np.minimum(chain.separation_output.values, chain.irel_to_units_max), coords=[years]
+    )
+
+    # what each origin can send: its usual share of the need plus its spare capacity, × availability
+    need = np.zeros((len(years), len(LP_MATERIALS)))
+    for j, m in enumerate(LP_MATERIALS):
+        if m in OXIDES:
+            need[:, j] = (bare.values * recipe.sel(material=m).values[None, :]).sum(axis=1)
+        elif m.startswith("magnet"):
+            need[:, j] = bare.values[:, GRADES.index(m[-1])]
+        else:
+            need[:, j] = emb.values[:, GRADES.index(m[-1])]
+    share = chain.import_share.values[:, mi]  # origin × material
+    spare = chain.spare.values[:, mi]
+    limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
+    limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
+
+    base = _base_prices(scenario)
+    pf = np.ones((len(origins), len(LP_MATERIALS)))
+    from repm.chain import MATERIAL_GROUP
+
+    for j, m in enumerate(LP_MATERIALS):
+        for o, f in scenario.trade.price_factor.get(MATERIAL_GROUP[m], {}).items():
+            pf[list(chain.origins).index(o), j] = f
+    unit_price = np.array([base.get(m, 0.0) for m in LP_MATERIALS]) * CRORE_PER_T_AT  # crore per t
+    price = xr.DataArray(
+        unit_price[None, None, None, :] * pf[None, None] * price_mult[:, :, None, mi],
+        coords=[ks, years, origins, mats],
+    )
+    disc = xr.DataArray((1 + fin.discount_rate) ** -np.arange(len(years)), coords=[years])
+    capex = fin.capex_reference / fin.capex_reference_capacity  # crore per t/yr
+    n_grade_feed = float(
+        (
+            recipe.sel(grade="n")
+            * xr.DataArray([base.get(m, 0.0) for m in OXIDES], coords=[oxides])
+        ).sum()
+    )
+    opex = (
+        n_grade_feed * (1 - fin.re_cost_share) / fin.re_cost_share * CRORE_PER_T_AT
+    )  # crore per t
+    penalty = pol.unmet_penalty * CRORE_PER_T_AT
+    value = xr.DataArray([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE], coords=[stockable])
+    hold = value * scenario.economics.holding_cost_rate
+    p_k = 1.0 / K
+
+    mdl = linopy.Model()
+    can_build = xr.DataArray(years.values >= first_build, coords=[years])
+    build = mdl.add_variables(
+        lower=0, upper=xr.where(can_build, np.inf, 0.0), coords=[years], name="build"
+    )
+    stock = mdl.add_variables(lower=0, coords=[stockable], name="stock")
+    made = mdl.add_variables(lower=0, coords=[ks, years, grades], name="made")
+    imp = mdl.add_variables(lower=0, upper=limit, coords=[ks, years, origins, mats], name="imports")
+    draw = mdl.add_variables(lower=0, coords=[ks, years, stockable], name="draw")
+    irel_used = mdl.add_variables(
+        lower=0,
+        upper=irel.broadcast_like(xr.DataArray(np.zeros((K, len(years))), coords=[ks, years])),
+        coords=[ks, years],
+        name="irel_oxide",
+    )
+    unmet_ub = np.inf if pol.allow_unmet else 0.0
+    unmet_b = mdl.add_variables(
+        lower=0, upper=unmet_ub, coords=[ks, years, grades], name="unmet_bare"
+    )
+    unmet_e = mdl.add_variables(
+        lower=0, upper=unmet_ub, coords=[ks, years, grades], name="unmet_embedded"
+    )
+
+    # capacity: existing plants plus everything built so far
+    built_so_far = sum(
+        build.sel(year=y) * xr.DataArray((years.values >= y).astype(float), coords=[years])
+        for y in years.values
+    )
+    mdl.add_constraints(made.sum("grade") <= built_so_far + existing, name="capacity")
+    mdl.add_constraints(made <= bare, name="bare_market")
+    mag = imp.sel(material=["magnet_n", "magnet_h"]).sum("origin").rename({"material": "grade"})
+    mag = mag.assign_coords(grade=list(GRADES))
+    drw = (
+        draw.sel(material=["magnet_n", "magnet_h"])
+        .rename({"material": "grade"})
+        .assign_coords(grade=list(GRADES))
+    )
+    embi = (
+        imp.sel(material=["embedded_n", "embedded_h"])
+        .sum("origin")
+        .rename({"material": "grade"})
+        .assign_coords(grade=list(GRADES))
+    )
+    slack = {}
+    if elastic:
+        for name in ("bare_balance", "embedded_balance", "min_domestic", "budget"):
+            slack[name] = mdl.add_variables(
+                lower=0, coords=[ks, years] if name != "budget" else None, name=f"slack_{name}"
+            )
+    sb = slack["bare_balance"] if elastic else 0
+    se = slack["embedded_balance"] if elastic else 0
+    mdl.add_constraints(made + mag + drw + unmet_b + sb == bare, name="bare_balance")
+    mdl.add_constraints(embi + unmet_e + se == emb, name="embedded_balance")
+    feed_need = (made * recipe).sum("grade")  # k × year × oxide
+    ox_in = imp.sel(material=list(OXIDES)).sum("origin") + draw.sel(material=list(OXIDES))
+    irel_term = irel_used * xr.DataArray([1.0, 0.0, 0.0], coords=[oxides])
+    mdl.add_constraints(feed_need == ox_in + irel_term, name="feed_balance")
+    mdl.add_constraints(draw.sum("year") <= stock, name="stockpile")
+    if pol.max_origin_share < 1.0:
+        mdl.add_constraints(imp <= pol.max_origin_share * imp.sum("origin"), name="origin_share")
+    if pol.min_domestic_share > 0:
+        total = (bare + emb).sum("grade")
+        sd = slack["min_domestic"] if elastic else 0
+        mdl.add_constraints(
+            made.sum("grade") + sd >= pol.min_domestic_share * total, name="min_domestic"
+        )
+    if pol.capex_budget is not None:
+        sbud = slack["budget"] if elastic else 0
+        mdl.add_constraints(capex * build.sum() - sbud <= pol.capex_budget, name="budget")
+
+    op = (
+        opex * made.sum("grade")
+        + (price * imp).sum(["origin", "material"])
+        + penalty * (unmet_b.sum("grade") + unmet_e.sum("grade"))
+    )
+    scen_cost = (op * disc).sum("year")  # per k
+    # the stockpile is bought in the first year and held throughout (no salvage value counted)
+    first = (
+        capex * (build * disc).sum()
+        + (value * stock).sum()
+        + (hold * stock).sum() * float(disc.sum())
+    )
+    obj = first + p_k * scen_cost.sum("k")
+    if cvar_weight > 0:
+        eta = mdl.add_variables(name="var_eta")
+        z = mdl.add_variables(lower=0, coords=[ks], name="cvar_excess")
+        mdl.add_constraints(z >= scen_cost - eta, name="cvar")
+        obj = obj + cvar_weight * (eta + (p_k / (1 - cvar_alpha)) * z.sum())
+    if elastic:
+        big = 1e6
+        obj = sum(big * s.sum() for s in slack.values())
+    mdl.add_objective(obj)
+    info = {
+        "value": value,
+        "hold": hold,
+        "years": years,
+        "ks": ks,
+        "capex": capex,
+        "disc": disc,
+        "existing": existing,
+        "slack": slack,
+        "first_build": first_build,
+    }
+    return mdl, info
+
+
+FIELDS = {
+    "bare_balance": "demand (demand.anchors, demand.channels) exceeds domestic capacity + imports (trade.shares, trade.spare) + stockpiles, with policy.allow_unmet = false",
+    "embedded_balance": "embedded-channel demand (demand.channels.localization) exceeds what origins can send (trade.spare, risk.events), with policy.allow_unmet = false",
+    "min_domestic": "policy.min_domestic_share cannot be met within the bare-magnet market (demand.channels) and the capex budget (policy.capex_budget)",
+    "budget": "policy.capex_budget is too small for what the other constraints require (policy.min_domestic_share)",
+}
+
+
+def solve(mdl: linopy.Model) -> str:
+    """Solve with HiGHS through its direct API, keeping its banner off stdout (JSON lives there)."""
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            status, condition = mdl.solve(solver_name="highs", io_api="direct", output_flag=False)
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+    return condition
+
+
+def explain_infeasible(scenario, chain, avail, price_mult, **kw) -> str:
+    mdl, info = build_model(scenario, chain, avail, price_mult, elastic=True, **kw)
+    cond = solve(mdl)
+    if cond != "optimal":
+        return f"the model is {cond} even with every demand and policy constraint relaxed"
+    parts = []
+    for name, var in info["slack"].items():
+        sol = var.solution
+        amount = float(sol.sum()) if sol.size else 0.0
+        if amount > 1e-6:
+            where = ""
+            if "year" in sol.dims:
+                yrs = sol.sum("k").to_series()
+                yrs = yrs[yrs > 1e-6]
+                where = (
+                    f" in {', '.join(str(y) for y in yrs.index[:4])}{'…' if len(yrs) > 4 else ''}"
+                )
+            unit = "crore INR" if name == "budget" else "t (mean over scenarios)"
+            parts.append(
+                f"{name}{where} short by {amount / max(1, len(info['ks'])):,.1f} {unit}: {FIELDS[name]}"
+            )
+    return "; ".join(parts) or "infeasible for a reason the elastic model could not locate"
+
+
+def optimize(
+    scenario: Scenario,
+    chain: Chain,
+    *,
+    scenarios: int = 0,
+    seed: int = 0,
+    cvar_weight: float = 0.0,
+    cvar_alpha: float = 0.95,
+) -> PlanResult:
+    if not 0 < cvar_alpha < 1:
+        raise UserError(
+            f"{cvar_alpha}; expected a level strictly between 0 and 1", where="--cvar-alpha"
+        )
+    if cvar_weight < 0:
+        raise UserError(f"{cvar_weight}; expected a weight ≥ 0", where="--cvar")
+    if scenarios < 0:
+        raise UserError(
+            f"{scenarios}; expected 0 (deterministic) or more scenarios", where="--scenarios"
+        )
+    avail, pm = scenario_inputs(scenario, chain, scenarios, seed)
+    mdl, info = build_model(
+        scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
+    )
+    cond = solve(mdl)
+    if cond in ("infeasible", "infeasible_or_unbounded"):
+        raise UserError(
+            "infeasible: "
+            + explain_infeasible(
+                scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
+            )
+        )
+    if cond != "optimal":
+        raise UserError(
+            f"the planning model is {cond}; check prices (economics.prices) and penalties (policy.unmet_penalty)"
+        )
+    years = info["years"]
+    build = mdl.variables["build"].solution.to_series()
+    capacity = build.cumsum() + info["existing"].to_series()
+    stock = mdl.variables["stock"].solution.to_series().to_dict()
+    imp = mdl.variables["imports"].solution  # k × year × origin × material
+    tot = imp.sum(["k", "year"])
+    shares = {}
+    for m in LP_MATERIALS:
+        t = float(tot.sel(material=m).sum())
+        if t > 1e-9:
+            shares[m] = {o: float(tot.sel(material=m, origin=o)) / t for o in chain.origins}
+    unmet = (
+        (
+            mdl.variables["unmet_bare"].solution.sum("grade")
+            + mdl.variables["unmet_embedded"].solution.sum("grade")
+        )
+        .mean("k")
+        .to_series()
+    )
+    cap_dual = (
+        mdl.constraints["capacity"].dual.sum("k").to_series()
+    )  # crore INR per t/yr (discounted)
+    duals = {"capacity": {int(y): -float(v) for y, v in cap_dual.items()}}
+    if "origin_share" in mdl.constraints:
+        d = mdl.constraints["origin_share"].dual.sum(["k", "year"])
+        duals["origin_share"] = {
+            f"{o}/{m}": -float(d.sel(origin=o, material=m))
+            for o in chain.origins
+            for m in LP_MATERIALS
+            if abs(float(d.sel(origin=o, material=m))) > 1e-9
+        }
+    costs = {
+        "capex": float(info["capex"] * (mdl.variables["build"].solution * info["disc"]).sum()),
+        "stockpile": float(
+            (info["value"] * mdl.variables["stock"].solution).sum()
+            + (info["hold"] * mdl.variables["stock"].solution).sum() * float(info["disc"].sum())
+        ),
+    }
+    costs["operations_expected"] = float(mdl.objective.value) - costs["capex"] - costs["stockpile"]
+
+    # the plan the engine simulates: capacity on the oxide route, sourcing shares, stockpiles
+    cap_feed = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
+    cap_feed.loc[{"feed": "oxide"}] = capacity.values
+    share = chain.import_share.copy()
+    for m, by_o in shares.items():
+        for o, v in by_o.items():
+            share.loc[{"origin": o, "material": m}] = v
+    stock0 = chain.stockpile0.copy()
+    for m, v in stock.items():
+        stock0.loc[{"material": m}] = v
+    plan = Plan(capacity=cap_feed, import_share=share, stockpile=stock0)
+    return PlanResult(
+        plan=plan, objective=float(mdl.objective.value), build=build, capacity=capacity, stockpile=stock,
+        import_shares=shares, expected_unmet=unmet, duals=duals, costs=costs, scenarios=max(1, scenarios),
+    )  # fmt: skip
+
+
+__all__ = ["FEEDS", "PlanResult", "optimize"]
