@@ -65,7 +65,7 @@ def scenario_inputs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Annual mean availability (k × year × origin × material) and price multipliers
     (k × year × material) from the risk model; one scenario with no shocks when n = 0."""
-    Y, O, M = chain.n_years, len(chain.origins), len(MATERIALS)
+    Y, O, M = chain.n_years, len(chain.origins), len(MATERIALS)  # noqa: E741
     if n == 0:
         return np.ones((1, Y, O, M)), np.ones((1, Y, M))
     from repm.shocks import sample
@@ -377,7 +377,6 @@ def optimize(
         raise UserError(
             f"the planning model is {cond}; check prices (economics.prices) and penalties (policy.unmet_penalty)"
         )
-    years = info["years"]
     build = mdl.variables["build"].solution.to_series()
     capacity = build.cumsum() + info["existing"].to_series()
     stock = mdl.variables["stock"].solution.to_series().to_dict()
