@@ -408,9 +408,35 @@ def plan(
             save_plan, scenario=loaded.name, objective=res.objective, capacity=res.capacity.to_dict(),
             stockpile=res.stockpile, shares=res.import_shares,
         )  # fmt: skip
+    sim_unmet = None
+    if scenarios > 0:
+        # the LP saw each scenario's whole path; simulating its plan on the same draws shows the
+        # value of that foresight (simulated unmet ≥ the LP's)
+        from repm.risk import run_draws
+
+        summ = run_draws(
+            chain,
+            loaded.scenario,
+            draws=scenarios,
+            seed=seed,
+            plan=res.plan,
+            chunk_size=max(scenarios, 1),
+        )
+        sim_unmet = dict(
+            zip([int(y) for y in chain.years], summ.unmet.sum(axis=2).mean(axis=0), strict=True)
+        )
     rows = []
     for y in chain.years:
         y = int(y)
+        if sim_unmet is not None:
+            rows.append(
+                {
+                    "year": y,
+                    "name": "expected_unmet_simulated",
+                    "value": float(sim_unmet[y]),
+                    "unit": "t",
+                }
+            )
         rows += [
             {"year": y, "name": "magnet_capacity", "value": float(res.capacity[y]), "unit": "t/yr"},
             {"year": y, "name": "capacity_added", "value": float(res.build[y]), "unit": "t/yr"},
@@ -448,15 +474,19 @@ def plan(
         "value of 1 t/yr more [crore INR]",
     ):
         t.add_column(escape(col), justify="right")
-    for r in range(0, len(rows), 4):
-        cap, add, un, du = rows[r : r + 4]
-        t.add_row(
-            str(cap["year"]),
-            f"{cap['value']:,.0f}",
-            f"{add['value']:,.0f}",
-            f"{max(un['value'], 0.0):,.1f}",
-            f"{du['value']:,.3f}",
-        )
+    if sim_unmet is not None:
+        t.add_column(escape("E(unmet) simulated [t]"), justify="right")
+    by: dict[int, dict[str, float]] = {}
+    for r in rows:
+        by.setdefault(r["year"], {})[r["name"]] = r["value"]
+    for year, v in by.items():
+        cells = [
+            str(year), f"{v['magnet_capacity']:,.0f}", f"{v['capacity_added']:,.0f}",
+            f"{max(v['expected_unmet'], 0.0):,.1f}", f"{v['capacity_value']:,.3f}",
+        ]  # fmt: skip
+        if sim_unmet is not None:
+            cells.append(f"{v['expected_unmet_simulated']:,.1f}")
+        t.add_row(*cells)
     out.print(t)
     st = ", ".join(f"{m} {v:,.0f} t" for m, v in res.stockpile.items() if v > 1e-6) or "none"
     out.print(

@@ -244,6 +244,11 @@ def build_model(
     irel_term = irel_used * xr.DataArray([1.0, 0.0, 0.0], coords=[oxides])
     mdl.add_constraints(feed_need == ox_in + irel_term, name="feed_balance")
     mdl.add_constraints(draw.sum("year") <= stock, name="stockpile")
+    # the release rule: a stockpile only covers what origins cannot send (as in the engine), so
+    # the planner cannot use it to dodge prices or origin caps in normal times
+    gap = np.maximum(need[None] - limit.sum("origin").values, 0.0)  # k × year × material
+    gap = xr.DataArray(gap, coords=[ks, years, mats]).sel(material=list(STOCKABLE))
+    mdl.add_constraints(draw <= gap, name="release_rule")
     if pol.max_origin_share < 1.0:
         mdl.add_constraints(imp <= pol.max_origin_share * imp.sum("origin"), name="origin_share")
     if pol.min_domestic_share > 0:
