@@ -145,3 +145,16 @@ def test_infeasible_plans_say_why(sets, needle):
 def test_bad_plan_input(args, needle):
     r = run_cli(["plan", *args])
     assert r.returncode == 2 and needle in r.stderr and "Traceback" not in r.stderr
+
+
+def test_whole_units_follow_the_scheme_rule_and_cost_at_least_the_lp():
+    loaded = load_scenario("india-baseline")
+    chain = compile_chain(loaded.scenario)
+    lp = optimize(loaded.scenario, chain)
+    milp = optimize(loaded.scenario, chain, units=True)
+    assert milp.units, "the baseline builds at least one unit"
+    for u in milp.units:
+        assert 600 <= u["capacity"] <= 1200 and u["capacity"] % 100 == 0
+        assert u["online"] >= 2028  # award 2026 + 2-year gestation
+    assert float(milp.build.sum()) == pytest.approx(sum(u["capacity"] for u in milp.units))
+    assert milp.objective >= lp.objective - 1e-6 * abs(lp.objective)  # integrality only adds cost

@@ -381,6 +381,12 @@ def plan(
     json_out: Annotated[
         bool, typer.Option("--json", help="Print one JSON object (the shared shape).")
     ] = False,
+    units: Annotated[
+        bool,
+        typer.Option(
+            "--units", help="Build whole scheme units: 600–1,200 t/yr in 100 t steps (MILP)."
+        ),
+    ] = False,
 ) -> None:
     """Least-cost build-out, sourcing and stockpile (linopy + HiGHS), optionally under risk."""
     from repm.scenario import load_scenario
@@ -402,6 +408,7 @@ def plan(
         seed=seed,
         cvar_weight=cvar,
         cvar_alpha=cvar_alpha,
+        units=units,
     )
     if save_plan is not None:
         write_plan(
@@ -458,7 +465,7 @@ def plan(
             "command": "plan", "scenario": loaded.name, "run_id": None, "scenarios": res.scenarios, "seed": seed,
             "indicators": rows, "objective": res.objective,
             "plan": {"capacity": {int(k): float(v) for k, v in res.capacity.items()}, "stockpile": res.stockpile, "import_shares": res.import_shares},
-            "duals": res.duals, "costs": res.costs,
+            "duals": res.duals, "costs": res.costs, "units": list(res.units),
         }  # fmt: skip
         sys.stdout.write(json.dumps(payload) + "\n")
         return
@@ -494,6 +501,14 @@ def plan(
         highlight=False,
     )
     out.print(f"strategic stockpile: {st}", highlight=False)
+    if units:
+        built = (
+            "; ".join(
+                f"unit {u['unit']}: {u['capacity']:,.0f} t/yr from {u['online']}" for u in res.units
+            )
+            or "none"
+        )
+        out.print(f"units built: {built}", highlight=False)
     china = ", ".join(f"{m} {v.get('China', 0):.0%}" for m, v in res.import_shares.items())
     out.print(f"China's share of imports: {china}", highlight=False)
     if save_plan is not None:

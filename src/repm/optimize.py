@@ -58,6 +58,7 @@ class PlanResult:
     duals: dict[str, object]
     costs: dict[str, float]
     scenarios: int
+    units: tuple | list = ()  # with --units: [{unit, online, capacity}]
 
 
 def scenario_inputs(
@@ -106,6 +107,8 @@ def build_model(
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
     elastic: bool = False,
+    units: bool = False,
+    fixed_blocks: xr.DataArray | None = None,
 ) -> tuple[linopy.Model, dict]:
     pol, fin = scenario.policy, scenario.economics.finance
     if fin is None:
@@ -210,6 +213,31 @@ def build_model(
     )
 
     # capacity: existing plants plus everything built so far
+    blocks = None
+    if units or fixed_blocks is not None:
+        # the scheme's rule: each new unit is 600–1,200 t/yr in 100 t steps and comes online once
+        sch = scenario.scheme
+        if sch is None:
+            raise UserError(
+                "--units needs the scheme's unit sizes; this scenario has no `scheme` block",
+                where="scheme",
+            )
+        step = sch.unit_capacity_step or 100.0
+        lo, hi = int(round(sch.unit_capacity_min / step)), int(round(sch.unit_capacity_max / step))
+        n_units = int(sum(1 for u in scenario.supply.units if u.scheme)) or 5
+        uidx = pd.Index(np.arange(n_units), name="unit")
+        if fixed_blocks is None:
+            blocks = mdl.add_variables(
+                lower=0, upper=hi, integer=True, coords=[uidx, years], name="unit_blocks"
+            )
+            online = mdl.add_variables(binary=True, coords=[uidx, years], name="unit_online")
+            mdl.add_constraints(blocks <= hi * online, name="unit_max")
+            mdl.add_constraints(blocks >= lo * online, name="unit_min")
+            mdl.add_constraints(online.sum("year") <= 1, name="unit_once")
+            mdl.add_constraints(online <= can_build.astype(float), name="unit_lead_time")
+            mdl.add_constraints(build == step * blocks.sum("unit"), name="unit_build")
+        else:  # the MILP's choice, fixed, so the LP's duals price capacity
+            mdl.add_constraints(build == step * fixed_blocks.sum("unit"), name="unit_build")
     built_so_far = sum(
         build.sel(year=y) * xr.DataArray((years.values >= y).astype(float), coords=[years])
         for y in years.values
@@ -355,6 +383,7 @@ def optimize(
     seed: int = 0,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
+    units: bool = False,
 ) -> PlanResult:
     if not 0 < cvar_alpha < 1:
         raise UserError(
@@ -368,9 +397,35 @@ def optimize(
         )
     avail, pm = scenario_inputs(scenario, chain, scenarios, seed)
     mdl, info = build_model(
-        scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
+        scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha, units=units
     )
     cond = solve(mdl)
+    unit_list: list[dict] = []
+    if units and cond == "optimal":
+        blocks = mdl.variables["unit_blocks"].solution.round()
+        step = scenario.scheme.unit_capacity_step or 100.0
+        for u in blocks.unit.values:
+            b = blocks.sel(unit=u)
+            yrs = [int(y) for y in b.year.values if float(b.sel(year=y)) > 0]
+            if yrs:
+                unit_list.append(
+                    {
+                        "unit": int(u) + 1,
+                        "online": yrs[0],
+                        "capacity": float(b.sel(year=yrs[0])) * step,
+                    }
+                )
+        # duals come from the LP with the integer choices fixed
+        mdl, info = build_model(
+            scenario,
+            chain,
+            avail,
+            pm,
+            cvar_weight=cvar_weight,
+            cvar_alpha=cvar_alpha,
+            fixed_blocks=blocks,
+        )
+        cond = solve(mdl)
     if cond in ("infeasible", "infeasible_or_unbounded"):
         raise UserError(
             "infeasible: "
@@ -435,6 +490,7 @@ def optimize(
     return PlanResult(
         plan=plan, objective=float(mdl.objective.value), build=build, capacity=capacity, stockpile=stock,
         import_shares=shares, expected_unmet=unmet, duals=duals, costs=costs, scenarios=max(1, scenarios),
+        units=unit_list,
     )  # fmt: skip
 
 
