@@ -488,7 +488,7 @@ def plan(
         by.setdefault(r["year"], {})[r["name"]] = r["value"]
     for year, v in by.items():
         cells = [
-            str(year), f"{v['magnet_capacity']:,.0f}", f"{v['capacity_added']:,.0f}",
+            str(year), f"{v['magnet_capacity']:,.0f}", f"{max(v['capacity_added'], 0.0):,.0f}",
             f"{max(v['expected_unmet'], 0.0):,.1f}", f"{v['capacity_value']:,.3f}",
         ]  # fmt: skip
         if sim_unmet is not None:
