@@ -238,10 +238,12 @@ def build_model(
             mdl.add_constraints(build == step * blocks.sum("unit"), name="unit_build")
         else:  # the MILP's choice, fixed, so the LP's duals price capacity
             mdl.add_constraints(build == step * fixed_blocks.sum("unit"), name="unit_build")
-    built_so_far = sum(
-        build.sel(year=y) * xr.DataArray((years.values >= y).astype(float), coords=[years])
-        for y in years.values
+    # capacity built so far: one product with a lower-triangular matrix, not a Python loop
+    since = pd.Index(years.values, name="since")
+    lower = xr.DataArray(
+        (years.values[:, None] >= years.values[None, :]).astype(float), coords=[years, since]
     )
+    built_so_far = (build.rename({"year": "since"}) * lower).sum("since")
     mdl.add_constraints(made.sum("grade") <= built_so_far + existing, name="capacity")
     mdl.add_constraints(made <= bare, name="bare_market")
     mag = imp.sel(material=["magnet_n", "magnet_h"]).sum("origin").rename({"material": "grade"})
@@ -280,7 +282,10 @@ def build_model(
     if pol.max_origin_share < 1.0:
         mdl.add_constraints(imp <= pol.max_origin_share * imp.sum("origin"), name="origin_share")
     if pol.min_domestic_share > 0:
-        total = (bare + emb).sum("grade")
+        # from the first year new units can produce; before that nothing can be built to meet it
+        total = (bare + emb).sum("grade") * xr.DataArray(
+            (years.values >= first_build).astype(float), coords=[years]
+        )
         sd = slack["min_domestic"] if elastic else 0
         mdl.add_constraints(
             made.sum("grade") + sd >= pol.min_domestic_share * total, name="min_domestic"

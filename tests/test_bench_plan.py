@@ -1,0 +1,109 @@
+"""bench/plan.py's Pyomo model and repm's linopy planning model are the same LP.
+
+The Pyomo model restates `repm.optimize.build_model` from NumPy arrays; if either side changes a
+variable, bound, coefficient or constraint, the objectives or the term-by-term comparison stop
+agreeing and these tests fail.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pyomo")
+
+from repm.chain import compile_chain  # noqa: E402
+from repm.optimize import build_model, scenario_inputs  # noqa: E402
+from repm.scenario import load_scenario  # noqa: E402
+
+BENCH = Path(__file__).resolve().parents[1] / "bench" / "plan.py"
+N = 2
+
+
+def _load_bench():
+    spec = importlib.util.spec_from_file_location("bench_plan", BENCH)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load_bench()
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    loaded = load_scenario("india-baseline")
+    return loaded.scenario, compile_chain(loaded.scenario)
+
+
+def _both(scenario, chain, cvar_weight=0.0):
+    """The linopy and Pyomo models for N scenarios, built but not solved."""
+    avail, pm = scenario_inputs(scenario, chain, N, seed=0)
+    mdl, _ = build_model(scenario, chain, avail, pm, cvar_weight=cvar_weight)
+    arrays = bench.plan_arrays(scenario, chain, avail, pm, cvar_weight=cvar_weight)
+    return mdl, arrays
+
+
+def test_objectives_agree_for_two_scenarios(baseline):
+    row = bench.compare(*baseline, N)  # exits if the sizes differ
+    assert row.n == N and row.variables > 0 and row.constraints > 0
+    assert row.rel_diff <= bench.RTOL, (row.linopy_objective, row.pyomo_objective)
+
+
+@pytest.mark.parametrize(
+    ("sets", "cvar"),
+    [
+        ([], 0.0),
+        ([], 0.5),  # CVaR rows and variables
+        (["policy.max_origin_share=0.6"], 0.0),
+        (["policy.min_domestic_share=0.05", "policy.allow_unmet=false"], 0.0),
+        (["policy.capex_budget=20000"], 0.0),
+    ],
+    ids=["baseline", "cvar", "origin_share", "min_domestic", "budget"],
+)
+def test_same_lp_term_by_term(baseline, sets, cvar):
+    """Every bound, objective coefficient and constraint row, for every optional branch (these
+    need not be feasible: nothing is solved)."""
+    if sets:
+        loaded = load_scenario("india-baseline", sets)
+        scenario, chain = loaded.scenario, compile_chain(loaded.scenario)
+    else:
+        scenario, chain = baseline
+    mdl, arrays = _both(scenario, chain, cvar)
+    lin, pyo = bench.linopy_lp(mdl), bench.pyomo_lp(bench.build_pyomo(arrays))
+    assert len(lin.rows) > 0 and len(lin.bounds) > 0
+    assert bench.lp_differences(lin, pyo) == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda a: replace(a, opex=a.opex * 1.001),  # one cost
+        lambda a: replace(a, limit=a.limit * 1.001),  # import caps
+        lambda a: replace(a, recipe=a.recipe[::-1]),  # grades swapped in the recipe
+        lambda a: replace(a, gap=a.gap + 1.0),  # the release rule
+    ],
+    ids=["opex", "limit", "recipe", "gap"],
+)
+def test_a_changed_coefficient_is_detected(baseline, change):
+    mdl, arrays = _both(*baseline)
+    lin, pyo = bench.linopy_lp(mdl), bench.pyomo_lp(bench.build_pyomo(change(arrays)))
+    assert bench.lp_differences(lin, pyo) != []
+
+
+def test_the_script_fails_when_objectives_differ(baseline, monkeypatch, capsys):
+    solve_pyomo = bench.solve_pyomo
+
+    def off(m):
+        obj, own = solve_pyomo(m)
+        return obj * (1 + 10 * bench.RTOL), own
+
+    monkeypatch.setattr(bench, "solve_pyomo", off)
+    assert bench.main(["--scenarios", "1", "--repeat", "1"]) == 1
+    out = capsys.readouterr()
+    assert "objectives differ" in out.err and "N=1" in out.err
