@@ -378,3 +378,28 @@ def test_partial_feed_shortage_keeps_the_books_closed(ban_scenario):
     )
     assert ox_in > 0 and ox > ox_in  # IREL and recycling supply the rest
     assert float(np.abs(shocked.residual).max()) < 1e-6
+
+
+def test_hhi_by_hand():
+    from repm.results import hhi
+
+    assert hhi(np.array([5.0])) == pytest.approx(1.0)
+    assert hhi(np.array([0.0, 7.0, 0.0])) == pytest.approx(1.0)
+    for n in (2, 4, 8):
+        assert hhi(np.full(n, 3.0)) == pytest.approx(1 / n)
+    assert hhi(np.array([0.876, 0.124])) == pytest.approx(0.876**2 + 0.124**2)
+    assert hhi(np.zeros(3)) == 0.0
+
+
+def test_import_dependence_is_zero_without_imports_and_one_without_production(baseline):
+    _, _, res = baseline
+    # 2025: 3 t domestic (IREL Vizag) of 4,010 t — dependence is everything else
+    assert res.value("import_dependence_magnets", 2025) == pytest.approx(
+        res.value("magnet_imports", 2025) / (res.value("magnet_imports", 2025) + VIZAG)
+    )
+    # no units feed on imported NdPr oxide before 2028: IREL covers Vizag's few tonnes
+    assert res.value("import_dependence_ndpr_oxide", 2025) == 0.0
+    assert res.value("hhi_magnet_imports", 2025) == pytest.approx(
+        CHINA_MAGNET_SHARE**2 + sum(x**2 for x in (0.043, 0.031, 0.019, 0.006, 0.006, 0.019)),
+        rel=1e-6,
+    )

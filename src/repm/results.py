@@ -55,7 +55,20 @@ UNITS = {
     "end_of_life": "t",
     "demand_calibration_factor": "1",
     "mass_balance_residual": "t",
+    "import_dependence_magnets": "fraction",
+    "import_dependence_ndpr_oxide": "fraction",
+    "hhi_magnet_imports": "1",
+    "hhi_ndpr_oxide_imports": "1",
 }
+
+
+def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Herfindahl–Hirschman index of supply shares along `axis` (1 = one source, 1/n = n equal
+    sources); 0 where nothing is supplied."""
+    v = np.asarray(volumes, dtype=float)
+    total = v.sum(axis=axis, keepdims=True)
+    shares = np.divide(v, total, out=np.zeros_like(v), where=total > 0)
+    return (shares**2).sum(axis=axis)
 
 
 @dataclass(frozen=True)
@@ -158,6 +171,16 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
         ),
     )
     add("mass_balance_residual", np.abs(ds.residual).max(["draw", "process", "element"]).values)
+    # supply-risk indicators: how much comes from abroad, and how concentrated the sources are
+    add("import_dependence_magnets", _safe_div(imp_total, imp_total + prod))
+    ndpr_imp = imp.sel(material="ndpr_oxide").sum("origin").values
+    ndpr_used = mean(ds.feed_used.sel(material="ndpr_oxide")).values
+    add("import_dependence_ndpr_oxide", _safe_div(ndpr_imp, ndpr_used))
+    add("hhi_magnet_imports", hhi(imp_mag_origin.transpose("year", "origin").values))
+    add(
+        "hhi_ndpr_oxide_imports",
+        hhi(imp.sel(material="ndpr_oxide").transpose("year", "origin").values),
+    )
 
     for s in chain.sectors:
         add("magnet_demand", demand.sel(sector=s).sum("grade").values, sector=s)
