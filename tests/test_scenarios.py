@@ -291,3 +291,16 @@ def test_number_without_unit_in_a_string_is_taken_in_the_field_unit():
     )
     # a dimensionless unit that is not 1 still converts: 50 percent = 0.5
     assert to_unit("50 percent", "fraction") == pytest.approx(0.5)
+
+
+def test_low_dy_scenario_halves_dy_and_keeps_ndpr():
+    from repm.chain import compile_chain
+
+    base = compile_chain(load_scenario("india-baseline").scenario)
+    low = compile_chain(load_scenario("india-low-dy").scenario)
+    r_b = base.recipe.sel(feed="oxide", grade="h")
+    r_l = low.recipe.sel(feed="oxide", grade="h")
+    # Dy oxide per t of h-grade alloy: 0.0306 / 0.0612 of the baseline's, by hand
+    assert float(r_l.sel(material="dy_oxide")) == pytest.approx(float(r_b.sel(material="dy_oxide")) * 0.5, rel=1e-12)
+    assert float(r_l.sel(material="ndpr_oxide")) == pytest.approx(float(r_b.sel(material="ndpr_oxide")), rel=1e-12)
+    assert float(r_l.sel(material="tb_oxide")) == pytest.approx(float(r_b.sel(material="tb_oxide")), rel=1e-12)
