@@ -201,13 +201,7 @@ def cash_flows(
         feed_per_kg = np.einsum("yg,gm,ym->y", ctx.grade_mix[idx], per_kg_feed_grade, fmult)
     else:
         feed_per_kg = np.einsum("yg,gm->y", ctx.grade_mix[idx], per_kg_feed_grade)
-    # non-feed opex from the rare-earth cost share of an ordinary (no heavy RE) magnet at base
-    # prices: the 60–70 % share is quoted for N grades, and Dy does not raise conversion costs
-    base_feed = float(
-        ctx.oxide_per_kg[GRADES.index("n")]
-        @ np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS])
-    )
-    non_feed_per_kg = base_feed * (1 - fin.re_cost_share) / fin.re_cost_share
+    non_feed_per_kg = non_feed_opex_per_kg(s, ctx.oxide_per_kg)
 
     revenue = kg * price
     feed = kg * feed_per_kg
@@ -274,6 +268,18 @@ def cash_flows(
         df[c] = df[c] / CRORE  # crore INR
     df.attrs["capex_total"] = capex_total / CRORE
     return df
+
+
+def non_feed_opex_per_kg(s: Scenario, oxide_per_kg: np.ndarray) -> float:
+    """Conversion cost (INR/kg magnet) from the rare-earth share of cost of an ordinary (no heavy
+    RE) magnet at base feed prices: the 60–70 % share is quoted for N grades, and Dy does not
+    raise conversion costs. One rule, used by finance and the planner. oxide_per_kg: grade ×
+    material, kg oxide per kg magnet."""
+    fin = s.economics.finance
+    base_feed = float(
+        oxide_per_kg[GRADES.index("n")] @ np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS])
+    )
+    return base_feed * (1 - fin.re_cost_share) / fin.re_cost_share
 
 
 def npv(rate: float, flows: np.ndarray) -> float:

@@ -175,15 +175,10 @@ def build_model(
     )
     disc = xr.DataArray((1 + fin.discount_rate) ** -np.arange(len(years)), coords=[years])
     capex = fin.capex_reference / fin.capex_reference_capacity  # crore per t/yr
-    n_grade_feed = float(
-        (
-            recipe.sel(grade="n")
-            * xr.DataArray([base.get(m, 0.0) for m in OXIDES], coords=[oxides])
-        ).sum()
-    )
-    opex = (
-        n_grade_feed * (1 - fin.re_cost_share) / fin.re_cost_share * CRORE_PER_T_AT
-    )  # crore per t
+    from repm.finance import non_feed_opex_per_kg
+
+    per_kg_all = chain.recipe.sel(feed="oxide").values * per_magnet  # grade × all materials
+    opex = non_feed_opex_per_kg(scenario, per_kg_all) * CRORE_PER_T_AT  # crore per t
     penalty = pol.unmet_penalty * CRORE_PER_T_AT
     value = xr.DataArray([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE], coords=[stockable])
     hold = value * scenario.economics.holding_cost_rate
