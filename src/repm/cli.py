@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
-import numpy as np
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -72,39 +71,16 @@ def run(
     ] = None,  # noqa: UP045
 ) -> None:
     """Simulate a scenario and print its headline indicators by year."""
+    from repm.execute import check_options, execute_run
     from repm.scenario import load_scenario
 
     # check the user's input before importing the numerical stack, so mistakes are reported fast
-    if step not in ("monthly", "yearly"):
-        raise UserError(f"{step!r}; expected one of: monthly, yearly", where="--step")
-    if out_dir is not None and out_dir.exists():
-        raise UserError(
-            f"{str(out_dir)!r} already exists; expected a new folder for the run", where="--out"
-        )
+    check_options(step=step, out=out_dir)
     loaded = load_scenario(scenario, set_ or [])
-
-    from repm.chain import compile_chain
-    from repm.engine import simulate
-    from repm.plan import load_plan
-    from repm.results import build_results
-    from repm.store import write_run
-
-    chain = compile_chain(loaded.scenario)
-    plan = load_plan(plan_file, chain) if plan_file is not None else None
-    results = build_results(chain, simulate(chain, plan=plan, step=step))
-    run_id, path = write_run(
-        results, command="run", scenario_raw=loaded.raw, scenario_hash=loaded.hash, out=out_dir,
-        extra_meta={"step": step, "source": loaded.source, "overrides": set_ or [], "plan": str(plan_file) if plan_file else None},
-    )  # fmt: skip
+    done = execute_run(loaded, set_ or [], step=step, out=out_dir, plan_file=plan_file)
+    results, run_id, path = done.results, done.run_id, done.path
     if json_out:
-        payload = {
-            "command": "run",
-            "scenario": loaded.name,
-            "run_id": run_id,
-            "step": step,
-            "indicators": results.indicator_records(),
-        }
-        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.write(json.dumps(done.payload) + "\n")
         return
     _print_headline(results, loaded.name, run_id, path)
     if by_sector:
@@ -204,62 +180,20 @@ def risk(
     ] = None,  # noqa: UP045
 ) -> None:
     """Monte Carlo of export controls and outages: shortage probability, unmet demand, CVaR."""
+    from repm.execute import check_options, execute_risk
     from repm.scenario import load_scenario
 
-    if out_dir is not None and out_dir.exists():
-        raise UserError(
-            f"{str(out_dir)!r} already exists; expected a new folder for the run", where="--out"
-        )
-    if draws < 1:
-        raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
-    if seed < 0:
-        raise UserError(f"{seed}; expected a non-negative integer seed", where="--seed")
+    check_options(draws=draws, seed=seed, out=out_dir)
     loaded = load_scenario(scenario, set_ or [])
-
-    import pandas as pd
-    import xarray as xr
-
-    from repm.chain import compile_chain
-    from repm.results import Results
-    from repm.risk import metrics, run_draws
-    from repm.store import write_run
-
-    chain = compile_chain(loaded.scenario)
-    from repm.plan import load_plan
-
-    plan = load_plan(plan_file, chain) if plan_file is not None else None
     prog, advance = _progress(draws, "draws")
     with prog:
-        summary = run_draws(
-            chain, loaded.scenario, draws=draws, seed=seed, chunk_size=chunk, scheduler=scheduler,
-            workers=workers, progress=advance, plan=plan,
+        done = execute_risk(
+            loaded, set_ or [], draws=draws, seed=seed, chunk=chunk, scheduler=scheduler,
+            workers=workers, progress=advance, out=out_dir, plan_file=plan_file,
         )  # fmt: skip
-    df = metrics(chain, loaded.scenario, summary)
-    for k in ("origin", "material"):
-        df[k] = None
-    df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
-    total = summary.unmet.sum(axis=2)
-    ds = xr.Dataset(
-        {
-            "unmet_quantiles": (
-                ("quantile", "year"),
-                np.quantile(total, [0.05, 0.25, 0.5, 0.75, 0.95], axis=0),
-            )
-        },
-        coords={"quantile": [0.05, 0.25, 0.5, 0.75, 0.95], "year": chain.years},
-        attrs={"scenario": loaded.name, "draws": draws, "seed": seed},
-    )
-    results = Results(data=ds, indicators=pd.DataFrame(df), scenario=loaded.name)
-    run_id, path = write_run(
-        results, command="risk", scenario_raw=loaded.raw, scenario_hash=loaded.hash, seed=seed, draws=draws,
-        out=out_dir, extra_meta={"source": loaded.source, "overrides": set_ or [], "chunk": chunk},
-    )  # fmt: skip
+    df, run_id, path = done.results.indicators, done.run_id, done.path
     if json_out:
-        payload = {
-            "command": "risk", "scenario": loaded.name, "run_id": run_id, "draws": draws, "seed": seed,
-            "indicators": results.indicator_records(),
-        }  # fmt: skip
-        sys.stdout.write(json.dumps(payload) + "\n")
+        sys.stdout.write(json.dumps(done.payload) + "\n")
         return
     tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
     veh = df[df["name"].isin(["ev_cars_not_built", "e2w_not_built"])].pivot(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import secrets
 import shutil
 import time
@@ -69,7 +70,10 @@ def write_run(
     draws: int = 1,
     out: Path | None = None,
     extra_meta: dict | None = None,
+    files: dict[str, str] | None = None,
 ) -> tuple[str, Path]:
+    """Write a run folder atomically and record it in the catalog. `files` are small text files
+    stored beside the results (a plan the run simulated)."""
     run_id = new_run_id(scenario_hash)
     root = store_root()
     target = out if out is not None else root / "runs" / run_id
@@ -80,6 +84,7 @@ def write_run(
         tmp.mkdir()
         ds = results.data.copy()
         ds.attrs = {k: str(v) for k, v in ds.attrs.items()}
+        ds = _label_flows(ds)
         ds.to_netcdf(tmp / "results.nc", engine="scipy")
         con = duckdb.connect()
         df = results.indicators  # noqa: F841  (read by DuckDB by name)
@@ -102,12 +107,29 @@ def write_run(
             **(extra_meta or {}),
         }
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text)
         os.rename(tmp, target)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     _catalog_insert(root, meta, target, headline(results))
     return run_id, target
+
+
+def _label_flows(ds):
+    """Store each flow's source and target process beside it, so a report draws the run's own
+    network even after the engine's flow table changes."""
+    if "flow" not in ds.coords or "flow_source" in ds.coords:
+        return ds
+    from repm.kernel import FLOWS
+
+    ends = {name: (a, b) for name, a, b in FLOWS}
+    flows = [str(f) for f in ds["flow"].values]
+    return ds.assign_coords(
+        flow_source=("flow", [ends[f][0] for f in flows]),
+        flow_target=("flow", [ends[f][1] for f in flows]),
+    )
 
 
 def headline(results: Results) -> dict:
@@ -146,7 +168,7 @@ def _catalog_insert(root: Path, meta: dict, path: Path, head: dict) -> None:
             [
                 meta["run_id"], meta["command"], meta["scenario"], meta["scenario_hash"], meta["seed"],
                 meta["draws"], dt.datetime.fromisoformat(meta["created_at"]).replace(tzinfo=None),
-                meta["version"], str(path), json.dumps(head),
+                meta["version"], str(path.resolve()), json.dumps(head),
             ],
         )  # fmt: skip
     finally:
@@ -163,5 +185,50 @@ def list_runs(limit: int = 50) -> list[dict]:
         cur = con.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", [limit])
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+    finally:
+        con.close()
+
+
+RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}-[0-9a-f]{4}$")
+
+
+def find_run(run_id: str | None = None) -> tuple[str, Path]:
+    """(run id, folder) of a stored run; the newest when `run_id` is None."""
+    if run_id is not None and not RUN_ID.match(run_id):
+        raise UserError(
+            f"{run_id!r}; expected a run id like 20260101T120000-0123abcd-4f5e", where="run id"
+        )
+    path = store_root() / CATALOG
+    row = None
+    if path.exists():
+        con = _connect_with_retry(path)
+        try:
+            con.execute(_SCHEMA)
+            if run_id is None:
+                row = con.execute(
+                    "SELECT run_id, path FROM runs ORDER BY created_at DESC LIMIT 1"
+                ).fetchone()
+            else:
+                row = con.execute(
+                    "SELECT run_id, path FROM runs WHERE run_id = ?", [run_id]
+                ).fetchone()
+        finally:
+            con.close()
+    if row is None:
+        what = "no runs yet" if run_id is None else f"no run {run_id!r}"
+        raise UserError(
+            f"{what} in the run store {store_root()}; expected the id of a stored run (`repm run` prints it)"
+        )
+    folder = Path(row[1])
+    if not (folder / "meta.json").is_file():
+        raise UserError(f"run folder {folder} is gone; expected a stored run", where=row[0])
+    return row[0], folder
+
+
+def read_indicators(folder: Path):
+    """A run folder's indicator table as a DataFrame (DuckDB reads the Parquet file)."""
+    con = duckdb.connect()
+    try:
+        return con.execute(f"SELECT * FROM '{(folder / 'indicators.parquet').as_posix()}'").df()
     finally:
         con.close()
