@@ -773,6 +773,97 @@ def validate(
     )
 
 
+# --- see it: report, compare, serve (issue 7) -------------------------------------------------
+
+
+@app.command()
+def report(
+    run_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="Run id (default: the newest run in the store)."),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="HTML file to write (default: ./report-RUN_ID.html)."),
+    ] = None,  # noqa: UP045
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of the flow Sankey (default: the last).")
+    ] = None,  # noqa: UP045
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+) -> None:
+    """One stored run as one self-contained HTML file (charts work offline); prints its path."""
+    from repm.report import load_run, write_report
+
+    path = write_report(load_run(run_id), out_file, year)
+    out.print(str(path.resolve()), highlight=False, soft_wrap=True)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+@app.command()
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    year: Annotated[
+        int | None, typer.Option("--year", help="Year of the table (default: the last shared).")
+    ] = None,  # noqa: UP045
+    html_file: Annotated[
+        Path | None, typer.Option("--html", help="Also write an HTML diff chart here.")
+    ] = None,  # noqa: UP045
+    json_out: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+) -> None:
+    """Stored runs side by side: total indicators in a year and their differences from run 1."""
+    from repm.compare import compare_table, payload, write_html
+    from repm.report import load_run
+
+    if len(run_ids) < 2:
+        raise UserError(f"{len(run_ids)} run given; expected two or more run ids", where="compare")
+    runs = [load_run(r) for r in run_ids]
+    year_, table = compare_table(runs, year)
+    if html_file is not None:
+        write_html(runs, year_, table, html_file)
+    if json_out:
+        sys.stdout.write(json.dumps(payload(runs, year_, table)) + "\n")
+        return
+    from repm.compare import num
+
+    caption = "\n".join(
+        f"{i + 1}: {r.run_id} ({r.meta.get('command')})" for i, r in enumerate(runs)
+    )
+    t = Table(title=f"repm compare · {year_}", caption=caption, header_style="bold")
+    t.add_column("indicator")
+    t.add_column("unit")
+    for i, r in enumerate(runs):
+        t.add_column(f"{i + 1}: {r.meta.get('scenario')}", justify="right")
+    for i in range(2, len(runs) + 1):
+        t.add_column(f"Δ {i} − 1", justify="right")
+    for (name, unit), row in table.iterrows():
+        t.add_row(name, escape(str(unit)), *[num(v) for v in row.values])
+    out.print(t)
+    if html_file is not None:
+        out.print(f"diff chart written to {html_file.resolve()}", highlight=False)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8050,
+) -> None:
+    """The dashboard and its JSON API (OpenAPI at /docs) on http://HOST:PORT."""
+    from repm.web.app import serve as run_server
+
+    if not 0 < port < 65536:
+        raise UserError(f"{port}; expected a port between 1 and 65535", where="--port")
+    out.print(
+        f"repm dashboard on http://{host}:{port}  (API: /api, OpenAPI: /openapi.json)",
+        highlight=False,
+    )
+    run_server(host, port)
+
+
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
