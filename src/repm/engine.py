@@ -98,7 +98,9 @@ def _process_flows(flow_names: list[str]) -> tuple[np.ndarray, np.ndarray, np.nd
     for pi in range(len(PROCESSES)):
         inflows[pi, : len(ins[pi])] = ins[pi]
         outflows[pi, : len(outs[pi])] = outs[pi]
-    stocked = np.array([PROCESSES.index(p) for p in ("stockpile", "oxide_market", "use")])
+    stocked = np.array(
+        [PROCESSES.index(p) for p in ("stockpile", "oxide_market", "use", "tolling")]
+    )
     return inflows, outflows, stocked
 
 
@@ -184,6 +186,15 @@ def simulate(
     hist = chain.history_inflow.values
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
     inflows, outflows, stocked = _process_flows([f for f, _, _ in FLOWS])
+    # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
+    fresh = (1 - r_scrap * (1 - y_am)) / y_am  # t fresh alloy per t magnet (scrap re-melted)
+    ox_per_mag = chain.recipe.sel(feed="oxide", material="ndpr_oxide").values * fresh
+    el_per_mag = gc * fresh / (y_alloy * y_om)
+    tl = chain.tolling
+    lead = np.rint(tl["lead_months"].values / (12 / spy)).astype(np.int64)
+    ov = chain.overseas
+    ov_mixed = ov["mixed"].values.astype(np.bool_)
+    ov_recovery = np.where(ov_mixed, chain.yields["sx_recovery"], 1.0).astype(float)
 
     inp = kernel.Inputs(
         spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=_f64(dmult), cap=_f64(cap),
@@ -206,9 +217,20 @@ def simulate(
         upstream=_f64(np.stack(list(upstream.values()), axis=1)),
         up_flows=np.array([FLOW_INDEX[f] for f in upstream], dtype=np.int64),
         inflows=inflows, outflows=outflows, stocked=stocked, in_use0=_f64(in_use0),
+        toll_cap=_f64(chain.tolling_capacity.values.reshape(Y, -1)),
+        toll_grade=tl["grade"].values.astype(np.int64), toll_lead=lead,
+        toll_partner=tl["partner"].values.astype(np.int64),
+        toll_exposure=_f64(tl["exposure"].values.reshape(-1, O)),
+        toll_first=tl["first"].values.astype(np.bool_),
+        ox_per_mag=_f64(ox_per_mag), el_per_mag=_f64(el_per_mag),
+        ov_oxide=_f64(chain.overseas_oxide.values.reshape(Y, -1)),
+        ov_country=ov["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
+        ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
     )  # fmt: skip
     out = kernel.outputs(
-        dict(D=D, Y=Y, S=S, G=G, F=F, O=O, M=M, E=E, P=len(PROCESSES)), _BUFFERS.empty
+        dict(D=D, Y=Y, S=S, G=G, F=F, O=O, M=M, E=E, P=len(PROCESSES),
+             R=len(tl.route), K=len(ov.source)),
+        _BUFFERS.empty,
     )
     if _KERNEL_LOCK.acquire(blocking=False):
         try:
@@ -235,6 +257,8 @@ def simulate(
         "feed": list(FEEDS),
         "flow": [f for f, _, _ in FLOWS],
         "process": list(PROCESSES),
+        "route": list(tl.route.values),
+        "source": list(ov.source.values),
     }
     ds = xr.Dataset(
         {
@@ -262,6 +286,12 @@ def simulate(
             "monazite_processed": (("year",), sep * chain.monazite_per_t_oxide),
             "flows": (("draw", "year", "flow", "element"), out.flows),
             "residual": (("draw", "year", "process", "element"), out.residual),
+            "tolled": (("draw", "year", "route"), out.tolled),
+            "toll_oxide": (("draw", "year"), out.toll_oxide),
+            "tolling_transit": (("draw", "year", "grade"), out.transit),
+            "overseas_used": (("draw", "year", "source"), out.overseas_used),
+            "oxide_exports": (("draw", "year"), out.exports),
+            "oxide_retained": (("draw", "year"), out.retained),
         },
         coords=coords,
         attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
@@ -282,7 +312,9 @@ def mass_balance(
     inflows, outflows, stocked = _process_flows([str(n) for n in ds["flow"].values])
     stocks = tuple(
         _f64(ds[v].values)
-        for v in ("stockpile_level", "working_stock", "recycled_inventory", "in_use_stock")
+        for v in (
+            "stockpile_level", "working_stock", "recycled_inventory", "in_use_stock", "tolling_transit"
+        )
     )
     out = np.empty((D, Y, len(PROCESSES), E))
     kernel.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),

@@ -69,6 +69,16 @@ FLOWS: tuple[tuple[str, str, str], ...] = (
     ("eol_collected", "use", "recycling"),
     ("eol_landfill", "use", "landfill"),
     ("recycling_loss", "recycling", "losses"),
+    # routes (issue 6): tolling abroad and overseas sources
+    ("oxide_tolled", "oxide_market", "tolling"),
+    ("tolling_heavy_inputs", "imports", "tolling"),
+    ("tolling_loss", "tolling", "losses"),
+    ("tolled_magnets", "tolling", "use"),
+    ("tolled_to_stock", "tolling", "stockpile"),
+    ("overseas_oxide", "imports", "oxide_market"),
+    ("overseas_reo", "imports", "separation"),
+    ("overseas_separated", "separation", "oxide_market"),
+    ("overseas_sx_loss", "separation", "losses"),
 )
 _FI = {name: i for i, (name, _, _) in enumerate(FLOWS)}
 # the flows the kernel books (module-level ints: numba freezes them as constants)
@@ -96,6 +106,15 @@ EMBEDDED_IMPORTS = _FI["embedded_imports"]
 EOL_COLLECTED = _FI["eol_collected"]
 EOL_LANDFILL = _FI["eol_landfill"]
 RECYCLING_LOSS = _FI["recycling_loss"]
+OXIDE_TOLLED = _FI["oxide_tolled"]
+TOLLING_HEAVY_INPUTS = _FI["tolling_heavy_inputs"]
+TOLLING_LOSS = _FI["tolling_loss"]
+TOLLED_MAGNETS = _FI["tolled_magnets"]
+TOLLED_TO_STOCK = _FI["tolled_to_stock"]
+OVERSEAS_OXIDE = _FI["overseas_oxide"]
+OVERSEAS_REO = _FI["overseas_reo"]
+OVERSEAS_SEPARATED = _FI["overseas_separated"]
+OVERSEAS_SX_LOSS = _FI["overseas_sx_loss"]
 
 # material groups (Inputs.group)
 OXIDE, METAL, ALLOY, MAGNET, EMBEDDED = 0, 1, 2, 3, 4
@@ -151,6 +170,19 @@ Inputs = namedtuple(
         "outflows",
         "stocked",  # process indexes of the stocks: stockpile, oxide market, use
         "in_use0",  # sector × grade, magnets in use when the horizon opens, t
+        "toll_cap",  # year × route, magnets a tolling partner makes for India, t/yr
+        "toll_grade",  # route -> grade
+        "toll_lead",  # route -> lead time, steps
+        "toll_partner",  # route -> origin index
+        "toll_exposure",  # route × origin, share of returns needing that origin's licence
+        "toll_first",  # route -> True: takes IREL oxide before the units
+        "ox_per_mag",  # grade -> t NdPr oxide per t magnet made from oxide
+        "el_per_mag",  # grade × element, t element put in per t magnet made from oxide
+        "ov_oxide",  # year × source, NdPr oxide an overseas source can deliver, t/yr
+        "ov_country",  # source -> origin index
+        "ov_recovery",  # source -> t oxide per t NdPr oxide shipped (separation in India)
+        "ov_mixed",  # source -> True: mixed oxide separated in India
+        "retention",  # year, share of IREL's unused oxide kept in India
     ],
 )
 
@@ -176,6 +208,12 @@ Outputs = namedtuple(
         "flows",  # draw × year × flow × element
         "stock_start",  # draw × material: strategic + working stock at the start
         "residual",  # draw × year × process × element: mass balance, t
+        "tolled",  # draw × year × route, magnets returned by tolling partners
+        "toll_oxide",  # draw × year, NdPr oxide sent to them
+        "transit",  # draw × year × grade, tolled magnets not yet back (end of year)
+        "overseas_used",  # draw × year × source, NdPr oxide used from overseas sources
+        "exports",  # draw × year, IREL NdPr oxide exported
+        "retained",  # draw × year, IREL NdPr oxide kept in India instead
     ],
 )
 
@@ -183,9 +221,10 @@ Outputs = namedtuple(
 def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
     """Output arrays from `empty(shape)`, uninitialised: `run` zeroes each draw's part before it
     starts on it (on the thread that computes it, while it is in cache). dims: D draws, Y years,
-    S sectors, G grades, F feeds, O origins, M materials, E elements, P processes."""
+    S sectors, G grades, F feeds, O origins, M materials, E elements, P processes, R tolling
+    routes, K overseas sources."""
     z = empty
-    D, Y, S, G, F, O, M, E, P = (dims[k] for k in "DYSGFOMEP")  # noqa: E741
+    D, Y, S, G, F, O, M, E, P, R, K = (dims[k] for k in "DYSGFOMEPRK")  # noqa: E741
     return Outputs(
         demand=z((D, Y, S, G)),
         production=z((D, Y, F, G)),
@@ -206,6 +245,12 @@ def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
         flows=z((D, Y, len(FLOWS), E)),
         stock_start=z((D, M)),
         residual=z((D, Y, P, E)),
+        tolled=z((D, Y, R)),
+        toll_oxide=z((D, Y)),
+        transit=z((D, Y, G)),
+        overseas_used=z((D, Y, K)),
+        exports=z((D, Y)),
+        retained=z((D, Y)),
     )
 
 
@@ -285,6 +330,38 @@ def _book(flows, d, y, f, q, mc, group, which):
         if (which == ALL or group[m] == which) and q[m] != 0.0:
             for e in range(mc.shape[1]):
                 flows[d, y, f, e] += q[m] * mc[m, e]
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_lead, toll_partner,
+                 toll_exposure, toll_first, ox_per_mag, av, magnet, dt, pipe, ordered_g, order_y):  # fmt: skip
+    """Magnets ordered this step from the tolling partners that take IREL oxide `first` (or
+    from what the units left): each up to its capacity, less what restrictions stop (its
+    partner's, and those of origins whose licence its returns need), up to the oxide left and
+    the magnets domestic units leave to buy. Orders arrive `toll_lead` steps later. Returns
+    the oxide still left."""
+    for r in range(toll_cap.shape[1]):
+        if toll_first[r] != first or toll_cap[yi, r] == 0.0:
+            continue
+        g = toll_grade[r]
+        mg = magnet[g]
+        factor = av[toll_partner[r], mg]
+        for o in range(av.shape[0]):
+            if toll_exposure[r, o] != 0.0:
+                factor *= 1.0 - toll_exposure[r, o] * (1.0 - av[o, mg])
+        planned = 0.0
+        for f in range(p_star.shape[0]):
+            planned += p_star[f, g]
+        gap = max(A[g] - planned - ordered_g[g], 0.0)
+        q = min(toll_cap[yi, r] * dt * factor, gap)
+        if ox_per_mag[g] > 0:
+            q = min(q, ox_left / ox_per_mag[g])
+        if q > 0.0:
+            pipe[r, (t + toll_lead[r]) % (toll_lead[r] + 1)] += q
+            ox_left -= q * ox_per_mag[g]
+            ordered_g[g] += q
+            order_y[g] += q
+    return max(ox_left, 0.0)
 
 
 @nb.njit(parallel=True, fastmath=False, cache=True, nogil=True, error_model="numpy")
@@ -373,6 +450,27 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     outflows = inp.outflows
     stocked = inp.stocked
     in_use0 = inp.in_use0
+    toll_cap = inp.toll_cap
+    toll_grade = inp.toll_grade
+    toll_lead = inp.toll_lead
+    toll_partner = inp.toll_partner
+    toll_exposure = inp.toll_exposure
+    toll_first = inp.toll_first
+    ox_per_mag = inp.ox_per_mag
+    el_per_mag = inp.el_per_mag
+    ov_oxide = inp.ov_oxide
+    ov_country = inp.ov_country
+    ov_recovery = inp.ov_recovery
+    ov_mixed = inp.ov_mixed
+    retention = inp.retention
+    o_tolled = out.tolled
+    o_toll_oxide = out.toll_oxide
+    o_transit = out.transit
+    o_overseas_used = out.overseas_used
+    o_exports = out.exports
+    o_retained = out.retained
+    R = toll_cap.shape[1]
+    K = ov_oxide.shape[1]
     _, Y, S, G = o_unmet.shape
     O, M = share.shape  # noqa: E741
     F = cap.shape[1]
@@ -451,7 +549,19 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     eol_g = np.empty(G)
     el = np.empty(E)
     rec_t = np.empty(M)
-    bal_stock = np.empty((Y + 1, 3, E))
+    bal_stock = np.empty((Y + 1, 4, E))
+    # routes: availability by origin × material (1 unless restricted), tolling pipeline
+    av = np.ones((O, M))
+    W = 1
+    for r in range(R):
+        W = max(W, toll_lead[r] + 1)
+    pipe = np.zeros((max(R, 1), W))  # magnets ordered, by the step (mod W) they arrive
+    ordered_g = np.zeros(G)
+    arrive_g = np.zeros(G)
+    order_y = np.zeros(G)  # this year: magnets ordered, used on arrival, put in stock
+    toll_used_y = np.zeros(G)
+    toll_stock_y = np.zeros(G)
+    ov_av = np.zeros(max(K, 1))
 
     for d in range(lo, hi):
         o_production[d] = 0.0
@@ -465,6 +575,13 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         o_served[d] = 0.0
         o_short_steps[d] = 0.0
         o_flows[d] = 0.0
+        o_tolled[d] = 0.0
+        o_toll_oxide[d] = 0.0
+        o_overseas_used[d] = 0.0
+        o_exports[d] = 0.0
+        o_retained[d] = 0.0
+        pipe[:] = 0.0
+        av[:] = 1.0
         dm = d if dmult.shape[0] > 1 else 0
         for m in range(M):
             strat[m] = stock0[m]
@@ -544,6 +661,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 refill_y[m] = 0.0
             sep_y = 0.0
             exports_y = 0.0
+            for g in range(G):
+                order_y[g] = 0.0
+                toll_used_y[g] = 0.0
+                toll_stock_y[g] = 0.0
             n_full = 0  # steps where every sector was served in full
 
             for _ in range(spy):
@@ -556,6 +677,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                         oa = o if avail.shape[2] > 1 else 0
                         for m in range(M):
                             x = avail[da, ta, oa, m if avail.shape[3] > 1 else 0]
+                            av[o, m] = x
                             a_share[o, m] = x * share[o, m]
                             a_spare[o, m] = x * spare[o, m]
                     _column_sums(a_share, a_spare, cs_share, cs_spare)
@@ -575,6 +697,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                                 x = 1.0
                                 for e in range(EV):
                                     x *= 1.0 - lv[e] * target[e, o, m]
+                                av[o, m] = x
                                 a_share[o, m] = x * share[o, m]
                                 a_spare[o, m] = x * spare[o, m]
                         _column_sums(a_share, a_spare, cs_share, cs_spare)
@@ -583,12 +706,27 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                         _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
                         _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
                         all_available = True
+                        av[:] = 1.0
+
+                # --- 0. routes: overseas oxide on offer; tolling that takes IREL oxide first ---
+                ox_left = sep[yi] * dt  # IREL's oxide this step not yet spoken for
+                ov_tot = 0.0
+                for k in range(K):
+                    ov_av[k] = ov_oxide[yi, k] * dt * av[ov_country[k], ndpr]
+                    ov_tot += ov_av[k]
+                for g in range(G):
+                    ordered_g[g] = 0.0
+                if R > 0:
+                    ox_left = _toll_orders(True, yi, t, ox_left, A, p_star, toll_cap, toll_grade,
+                                           toll_lead, toll_partner, toll_exposure, toll_first,
+                                           ox_per_mag, av, magnet, dt, pipe, ordered_g, order_y)  # fmt: skip
+                irel_units = min(irel_avail, ox_left)
 
                 # --- 1. feed: domestic first, then imports, working stock, stockpile ---
                 enough = True  # every feed within reach: units make their plan
                 for i in range(n_feed):
                     m = feed[i]
-                    dom = recycled_inv[m] + (irel_avail if m == ndpr else 0.0)
+                    dom = recycled_inv[m] + (irel_units + ov_tot if m == ndpr else 0.0)
                     need_imp[m] = max(req[m] - dom, 0.0)
                     offered = need_imp[m] * cs_share[m] + cs_spare[m]  # usual shares, then spare
                     within = dom + offered + ws[m] + strat[m]
@@ -619,10 +757,15 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     m = feed[i]
                     from_rec[m] = min(cons[m], recycled_inv[m])
                     recycled_inv[m] -= from_rec[m]
-                from_irel = min(cons[ndpr] - from_rec[ndpr], irel_avail)
+                from_irel = min(cons[ndpr] - from_rec[ndpr], irel_units)
+                from_ov = 0.0
+                if K > 0 and ov_tot > 0:  # overseas sources pro rata to what each offers
+                    from_ov = min(max(cons[ndpr] - from_rec[ndpr] - from_irel, 0.0), ov_tot)
+                    for k in range(K):
+                        o_overseas_used[d, yi, k] += from_ov * (ov_av[k] / ov_tot)
                 for i in range(n_feed):
                     m = feed[i]
-                    used = from_rec[m] + (from_irel if m == ndpr else 0.0)
+                    used = from_rec[m] + (from_irel + from_ov if m == ndpr else 0.0)
                     q = max(cons[m] - used, 0.0)
                     bought = 0.0
                     sp_feed[m] = 0.0
@@ -651,11 +794,37 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                             o_production[d, yi, f, g] += P
                         P_g[g] += P
 
-                # --- 2. magnets: imports, then working stock and stockpile ---
+                # --- 1b. tolling from the oxide the units left; then retention or export ---
+                ox_left -= from_irel
                 for g in range(G):
-                    need_mag[magnet[g]] = max(A[g] - P_g[g], 0.0)
+                    arrive_g[g] = 0.0
+                if R > 0:
+                    ox_left = _toll_orders(False, yi, t, ox_left, A, p_star, toll_cap, toll_grade,
+                                           toll_lead, toll_partner, toll_exposure, toll_first,
+                                           ox_per_mag, av, magnet, dt, pipe, ordered_g, order_y)  # fmt: skip
+                    for r in range(R):  # what arrives this step (ordered toll_lead steps ago)
+                        slot = t % (toll_lead[r] + 1)
+                        arrive_g[toll_grade[r]] += pipe[r, slot]
+                        o_tolled[d, yi, r] += pipe[r, slot]
+                        pipe[r, slot] = 0.0
+                    o_toll_oxide[d, yi] += sep[yi] * dt - from_irel - ox_left
+                keep = retention[yi] * max(ox_left, 0.0)
+                if keep != 0.0:
+                    recycled_inv[ndpr] += keep  # held in India for the units
+                    o_retained[d, yi] += keep
+                exports_y += ox_left - keep
+
+                # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
+                for g in range(G):
+                    gap = max(A[g] - P_g[g], 0.0)
+                    t_used = min(arrive_g[g], gap)
+                    if arrive_g[g] != 0.0:
+                        toll_used_y[g] += t_used
+                        toll_stock_y[g] += arrive_g[g] - t_used  # more than needed: stocked
+                        ws[magnet[g]] += arrive_g[g] - t_used
+                    need_mag[magnet[g]] = gap - t_used
                     need_mag[embedded[g]] = De_sum[g]
-                    sup_bare[g] = P_g[g]
+                    sup_bare[g] = P_g[g] + t_used
                     sup_emb[g] = 0.0
                     for j in range(2):
                         m = magnet[g] if j == 0 else embedded[g]
@@ -738,7 +907,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 o_irel[d, yi] += from_irel
                 sep_step = sep[yi] * dt
                 sep_y += sep_step
-                exports_y += sep_step - from_irel
                 t += 1
 
             _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
@@ -798,6 +966,36 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 o_flows[d, yi, OXIDE_EXPORTS, e] = exports_y * mc[ndpr, e]
                 for k in range(up_flows.shape[0]):
                     o_flows[d, yi, up_flows[k], e] = upstream[yi, k, e]
+            o_exports[d, yi] = exports_y
+            if R > 0:
+                for g in range(G):
+                    o_transit[d, yi, g] = 0.0
+                for r in range(R):
+                    for k in range(W):
+                        o_transit[d, yi, toll_grade[r]] += pipe[r, k]
+                for e in range(E):
+                    for g in range(G):
+                        inp_e = order_y[g] * el_per_mag[g, e]
+                        if mc[ndpr, e] > 0:  # Nd, Pr: IREL's oxide; Dy, Tb: the partner's
+                            o_flows[d, yi, OXIDE_TOLLED, e] += inp_e
+                        else:
+                            o_flows[d, yi, TOLLING_HEAVY_INPUTS, e] += inp_e
+                        o_flows[d, yi, TOLLING_LOSS, e] += inp_e - order_y[g] * gc[g, e]
+                        o_flows[d, yi, TOLLED_MAGNETS, e] += toll_used_y[g] * gc[g, e]
+                        o_flows[d, yi, TOLLED_TO_STOCK, e] += toll_stock_y[g] * gc[g, e]
+            else:
+                for g in range(G):
+                    o_transit[d, yi, g] = 0.0
+            for k in range(K):
+                used = o_overseas_used[d, yi, k]
+                for e in range(E):
+                    if not ov_mixed[k]:  # separated oxide
+                        o_flows[d, yi, OVERSEAS_OXIDE, e] += used * mc[ndpr, e]
+                    else:  # mixed oxide separated in India
+                        shipped = used / ov_recovery[k] * mc[ndpr, e]
+                        o_flows[d, yi, OVERSEAS_REO, e] += shipped
+                        o_flows[d, yi, OVERSEAS_SEPARATED, e] += used * mc[ndpr, e]
+                        o_flows[d, yi, OVERSEAS_SX_LOSS, e] += shipped - used * mc[ndpr, e]
 
             # --- in-use stock, end of life and recycling, once a year (slow dynamics) ---
             for g in range(G):
@@ -834,7 +1032,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 o_recycled[d, yi, m] = recycled_inv[m]
 
         # --- the draw's books, checked while they are in cache ---
-        stocks = (o_stockpile_level, o_working, o_recycled, o_in_use)
+        stocks = (o_stockpile_level, o_working, o_recycled, o_in_use, o_transit)
         _balance(d, o_flows, inflows, outflows, stocks, o_stock_start, in_use0, mc, gc, stocked,
                  o_residual, bal_stock)  # fmt: skip
 
@@ -844,12 +1042,13 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
     """Mass balance of draw d, per year × process × element: inflows − outflows − Δstock.
 
     flows: draw × year × flow × element; inflows, outflows: process × flow indexes, −1 padded.
-    stocks: (strategic stockpile, working stock, recycled oxide), each draw × year × material at
-    the end of each year, and magnets in use, draw × year × sector × grade; held0 (strategic +
-    working, by material) and in_use0 (sector × grade) when the horizon opens, a row per draw or
-    one for all. stocked: the process indexes of the stockpile, the oxide market and use.
-    Writes out[d]; `stock` is scratch, year + 1 × 3 × element."""
-    strat, working, recycled, in_use = stocks
+    stocks: (strategic stockpile, working stock, recycled and retained oxide), each draw × year ×
+    material at the end of each year, magnets in use, draw × year × sector × grade, and tolled
+    magnets in transit, draw × year × grade; held0 (strategic + working, by material) and in_use0
+    (sector × grade) when the horizon opens, a row per draw or one for all (nothing is in
+    transit then). stocked: the process indexes of the stockpile, the oxide market, use and
+    tolling. Writes out[d]; `stock` is scratch, year + 1 × 4 × element."""
+    strat, working, recycled, in_use, transit = stocks
     Y, P, E = out.shape[1], out.shape[2], out.shape[3]
     M = mc.shape[0]
     S, G = in_use.shape[2], in_use.shape[3]
@@ -871,6 +1070,8 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
             for s in range(S):
                 for g in range(G):
                     stock[y + 1, 2, e] += in_use[d, y, s, g] * gc[g, e]
+            for g in range(G):
+                stock[y + 1, 3, e] += transit[d, y, g] * gc[g, e]
     for y in range(Y):
         for p in range(P):
             for e in range(E):
@@ -887,7 +1088,7 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
                     break
                 for e in range(E):
                     out[d, y, p, e] -= flows[d, y, f, e]
-        for k in range(3):
+        for k in range(4):
             for e in range(E):
                 out[d, y, stocked[k], e] -= stock[y + 1, k, e] - stock[y, k, e]
 
@@ -895,6 +1096,6 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
 @nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
 def balance(flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out):
     """`_balance` for every draw of a finished run (`run` checks each draw as it finishes it)."""
-    stock = np.empty((flows.shape[1] + 1, 3, flows.shape[3]))
+    stock = np.empty((flows.shape[1] + 1, 4, flows.shape[3]))
     for d in range(flows.shape[0]):
         _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out, stock)

@@ -59,7 +59,35 @@ UNITS = {
     "import_dependence_ndpr_oxide": "fraction",
     "hhi_magnet_imports": "1",
     "hhi_ndpr_oxide_imports": "1",
+    # routes
+    "magnet_tolled": "t",
+    "ndpr_oxide_tolled": "t",
+    "tolling_in_transit": "t",
+    "ndpr_oxide_overseas": "t",
+    "ndpr_oxide_domestic_feed": "t",
+    "ndpr_oxide_exports": "t",
+    "ndpr_oxide_retained": "t",
+    "tolling_fee_cost": "crore INR",
+    "overseas_cost": "crore INR",
+    "consumer_incentive_cost": "crore INR",
+    # heavy rare earths: element content of magnet demand
+    "ndpr_in_demand": "t",
+    "dy_in_demand": "t",
+    "tb_in_demand": "t",
+    # supply risk: world concentration × governance-weighted import shares
+    "geopolrisk_magnets": "1",
+    "geopolrisk_ndpr_oxide": "1",
+    "geopolrisk_heavy": "1",
+    # environmental ledger
+    "env_uranium_residue": "t",
 }
+ENV_UNITS = {"energy": "MWh", "water": "m³", "acid": "t", "co2e": "t CO2e"}
+ENV_STAGES = ("cracking", "separation", "metal", "magnet")
+for _q, _u in ENV_UNITS.items():
+    for _where in (*ENV_STAGES, "domestic", "imports"):
+        UNITS[f"env_{_q}_{_where}"] = _u
+    UNITS[f"env_{_q}_per_t_magnet"] = f"{_u}/t"
+CRORE = 1e7  # INR
 
 
 def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -182,6 +210,11 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
         hhi(imp.sel(material="ndpr_oxide").transpose("year", "origin").values),
     )
 
+    _routes(chain, ds, add, prod, imp)
+    _heavy(chain, ds, add)
+    _geopolrisk(chain, ds, add, prod, imp)
+    _ledger(chain, ds, add, prod, imp)
+
     for s in chain.sectors:
         add("magnet_demand", demand.sel(sector=s).sum("grade").values, sector=s)
         add("unmet_demand", unmet.sel(sector=s).sum("grade").values, sector=s)
@@ -194,6 +227,133 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
             df[k] = None
     df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
     return Results(data=ds, indicators=df, scenario=chain.name)
+
+
+def _mean(da: xr.DataArray) -> xr.DataArray:
+    return da.mean("draw") if "draw" in da.dims else da
+
+
+def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+    """Tolling, overseas sources, export retention and the buyer incentive: tonnes and costs."""
+    tolled = _mean(ds.tolled)  # year × route
+    add("magnet_tolled", tolled.sum("route").values)
+    add("ndpr_oxide_tolled", _mean(ds.toll_oxide).values)
+    add("tolling_in_transit", _mean(ds.tolling_transit).sum("grade").values)
+    fee = chain.tolling["fee"]
+    add("tolling_fee_cost", (tolled * fee).sum("route").values * 1000 / CRORE)
+    partners = chain.tolling["partner"].values
+    for o in sorted(set(int(p) for p in partners)):
+        routes = [r for r, p in zip(chain.tolling.route.values, partners, strict=True) if p == o]
+        add("magnet_tolled", tolled.sel(route=routes).sum("route").values, origin=chain.origins[o])
+    used = _mean(ds.overseas_used)  # year × source, t NdPr oxide
+    ov = chain.overseas
+    add("ndpr_oxide_overseas", used.sum("source").values)
+    add("ndpr_oxide_domestic_feed", chain.separation_output.values + chain.overseas_oxide.sum("source").values)
+    product = used * ov["product_per_oxide"]  # t of what is bought (oxide, or mixed REO)
+    stake = np.array(
+        [[c if y == s - 1 else 0.0 for c, s in zip(ov["stake_cost"].values, ov["start_year"].values, strict=True)]
+         for y in chain.years]
+    ).reshape(len(chain.years), -1).sum(axis=1)  # fmt: skip
+    add("overseas_cost", (product * ov["price"]).sum("source").values * 1000 / CRORE + stake)
+    for o in sorted(set(int(c) for c in ov["country"].values)):
+        srcs = [k for k, c in zip(ov.source.values, ov["country"].values, strict=True) if c == o]
+        add("ndpr_oxide_overseas", used.sel(source=srcs).sum("source").values, origin=chain.origins[o])
+    add("ndpr_oxide_exports", _mean(ds.oxide_exports).values)
+    add("ndpr_oxide_retained", _mean(ds.oxide_retained).values)
+    inc = chain.incentive
+    cost = inc["per_kg"].values * prod * 1000 / CRORE  # paid on every Indian magnet bought
+    budget = inc.attrs["budget"]
+    paid_before = np.concatenate([[0.0], np.cumsum(cost)[:-1]])
+    add("consumer_incentive_cost", np.clip(budget - paid_before, 0.0, cost))
+
+
+def _heavy(chain: Chain, ds: xr.Dataset, add) -> None:
+    """Element content of magnet demand (bare + embedded), total and by sector."""
+    demand = ds.demand_bare + ds.demand_embedded  # year × sector × grade
+    gc = chain.grade_comp
+    for name, els in (("ndpr_in_demand", ["Nd", "Pr"]), ("dy_in_demand", ["Dy"]), ("tb_in_demand", ["Tb"])):
+        el = (demand * gc.sel(element=els).sum("element")).sum("grade")
+        add(name, el.sum("sector").values)
+        for s_ in chain.sectors:
+            add(name, el.sel(sector=s_).values, sector=s_)
+
+
+def _geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+    """GeoPolRisk-style score per supply: HHI of world output × Σ origin governance risk ×
+    origin's share of India's supply (domestic output counts as supply with no import risk)."""
+    gov = chain.governance_risk
+    groups = {
+        "geopolrisk_magnets": (["magnet_n", "magnet_h", "embedded_n", "embedded_h"],
+                               prod + _mean(ds.tolled).sum("route").values),
+        "geopolrisk_ndpr_oxide": (["ndpr_oxide"], _mean(ds.irel_to_units).values
+                                  + _mean(ds.overseas_used).sum("source").values),
+        "geopolrisk_heavy": (["dy_oxide", "tb_oxide"], np.zeros(len(chain.years))),
+    }  # fmt: skip
+    for name, (mats, domestic) in groups.items():
+        by_origin = imp.sel(material=mats).sum("material").transpose("year", "origin")
+        total = by_origin.sum("origin").values + domestic
+        weighted = (by_origin * gov).sum("origin").values
+        hhi_world = float(chain.world_hhi.sel(material=mats[0]))
+        add(name, hhi_world * _safe_div(weighted, total))
+
+
+def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+    """The environmental ledger: burdens by stage in India, and embodied in what is imported
+    (at the same intensities), by year and per tonne of magnet supplied."""
+    inten = chain.env_intensity  # stage × quantity, per t of stage output
+    flows = _mean(ds.flows)
+    metal_made = flows.sel(flow="metal_to_alloy").sum("element").values  # reduced in India
+    sep_domestic = ds.separation_output.values + flows.sel(flow="overseas_separated").sum("element").values / (
+        chain.material_comp.sel(material="ndpr_oxide").sum("element").item()
+    )
+    domestic = {
+        "cracking": ds.monazite_processed.values,
+        "separation": sep_domestic,
+        "metal": metal_made,
+        "magnet": prod,
+    }
+    # cradle-to-gate burden per t of what is imported, with India's own chain coefficients
+    per_ox = chain.monazite_per_t_oxide * inten.sel(stage="cracking") + inten.sel(stage="separation")
+    ndpr_ox_per_metal = chain.chem.ndpr_oxide_per_metal / chain.yields["oxide_to_metal"]
+    per_metal = ndpr_ox_per_metal * per_ox + inten.sel(stage="metal")
+    fresh = (1 - chain.yields["scrap_return"] * (1 - chain.yields["alloy_to_magnet"])) / chain.yields["alloy_to_magnet"]
+    metal_per_mag = (
+        chain.grade_comp.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element") * fresh / chain.yields["alloy_making"]
+    )
+    imp_y = imp.sum("origin")  # year × material
+    by_route = _mean(ds.tolled)
+    grades = chain.tolling["grade"].values
+    tolled_g = [by_route.isel(route=np.flatnonzero(grades == gi)).sum("route").values for gi in (0, 1)]
+    tolled = tolled_g[0] + tolled_g[1]
+    oxides = ["ndpr_oxide", "dy_oxide", "tb_oxide"]
+    metals = ["ndpr_metal", "dy_metal", "tb_metal"]
+    supplied = prod + tolled + imp_y.sel(material=["magnet_n", "magnet_h", "embedded_n", "embedded_h"]).sum("material").values
+    for q, _u in ENV_UNITS.items():
+        dom = np.zeros(len(chain.years))
+        for st, t_out in domestic.items():
+            v = np.asarray(t_out) * float(inten.sel(stage=st, quantity=q))
+            add(f"env_{q}_{st}", v)
+            dom += v
+        # tolled magnets: metal and magnet making happen abroad (their oxide is India's)
+        emb = np.zeros(len(chain.years))
+        for gi, g in enumerate(("n", "h")):
+            emb = emb + tolled_g[gi] * (
+                float(metal_per_mag.sel(grade=g)) * float(inten.sel(stage="metal", quantity=q))
+                + float(inten.sel(stage="magnet", quantity=q))
+            )
+        emb = emb + imp_y.sel(material=oxides).sum("material").values * float(per_ox.sel(quantity=q))
+        emb = emb + imp_y.sel(material=metals).sum("material").values * float(per_metal.sel(quantity=q))
+        for g in ("n", "h"):
+            per_mag = float(metal_per_mag.sel(grade=g)) * float(per_metal.sel(quantity=q)) + float(
+                inten.sel(stage="magnet", quantity=q)
+            )
+            t_mag = imp_y.sel(material=[f"alloy_{g}", f"magnet_{g}", f"embedded_{g}"]).sum("material").values
+            emb = emb + t_mag * per_mag
+        add(f"env_{q}_domestic", dom)
+        add(f"env_{q}_imports", emb)
+        add(f"env_{q}_per_t_magnet", _safe_div(dom + emb, supplied))
+    u_frac = chain.chem.mass_fraction({"U": 3, "O": 8}, "U")
+    add("env_uranium_residue", ds.monazite_processed.values * chain.u3o8_fraction * u_frac)
 
 
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:
