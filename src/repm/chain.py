@@ -76,7 +76,9 @@ class Chain:
     # routes (issue 6): tolling abroad, overseas sources, export retention, buyer support
     tolling_capacity: xr.DataArray  # year × route, magnets a partner makes for India, t/yr
     tolling: xr.Dataset  # per route: grade, lead_months, partner, first, fee (INR/kg); exposure
-    overseas_oxide: xr.DataArray  # year × source, NdPr oxide it can deliver (after separation), t/yr
+    overseas_oxide: (
+        xr.DataArray
+    )  # year × source, NdPr oxide it can deliver (after separation), t/yr
     overseas: xr.Dataset  # per source: country, product tonnes per t oxide, price, stake_cost
     retention: xr.DataArray  # year, share of IREL's unused oxide kept in India
     incentive: xr.Dataset  # year: per_kg (INR/kg), pass_through; attrs: budget (crore INR)
@@ -198,10 +200,14 @@ def compile_chain(s: Scenario) -> Chain:
     grade_split = np.stack([1 - hre, hre], axis=-1)  # sector × grade
     ci = s.routes.consumer_incentive
     ci_on = (
-        (years >= ci.start_year) & (years <= ci.end_year) if ci is not None else np.zeros(len(years), bool)
+        (years >= ci.start_year) & (years <= ci.end_year)
+        if ci is not None
+        else np.zeros(len(years), bool)
     )
     if ci is not None:  # buyers supported to buy Indian magnets bring sub-assembly imports home
-        bare_share = np.where(ci_on, bare_share + ci.localization_shift * (1 - bare_share), bare_share)
+        bare_share = np.where(
+            ci_on, bare_share + ci.localization_shift * (1 - bare_share), bare_share
+        )
     bare = dem[:, :, None] * bare_share[:, None, None] * grade_split[None]
     emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split[None]
 
@@ -338,7 +344,8 @@ def compile_chain(s: Scenario) -> Chain:
 
     routes = _routes(s, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
     yr = {"year": years}
-    return Chain(**routes,
+    return Chain(
+        **routes,
         name=s.name,
         years=years,
         sectors=sectors,
@@ -431,7 +438,10 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
     yr = {"year": years}
     names = [t.name for t in r.tolling]
     cap = np.array(
-        [[t.capacity * _active(years, t.start_year, t.end_year)[i] for t in r.tolling] for i in range(len(years))]
+        [
+            [t.capacity * _active(years, t.start_year, t.end_year)[i] for t in r.tolling]
+            for i in range(len(years))
+        ]
     ).reshape(len(years), len(names))
     exposure = np.zeros((len(names), len(origins)))
     for i, t in enumerate(r.tolling):
@@ -439,10 +449,22 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
             exposure[i, origins.index(o)] = v
     tolling = xr.Dataset(
         {
-            "grade": ("route", np.array([GRADES.index(t.grade) for t in r.tolling], dtype=np.int64)),
-            "lead_months": ("route", np.array([t.lead_time_months for t in r.tolling], dtype=float)),
-            "partner": ("route", np.array([origins.index(t.partner) for t in r.tolling], dtype=np.int64)),
-            "first": ("route", np.array([t.oxide_priority == "first" for t in r.tolling], dtype=bool)),
+            "grade": (
+                "route",
+                np.array([GRADES.index(t.grade) for t in r.tolling], dtype=np.int64),
+            ),
+            "lead_months": (
+                "route",
+                np.array([t.lead_time_months for t in r.tolling], dtype=float),
+            ),
+            "partner": (
+                "route",
+                np.array([origins.index(t.partner) for t in r.tolling], dtype=np.int64),
+            ),
+            "first": (
+                "route",
+                np.array([t.oxide_priority == "first" for t in r.tolling], dtype=bool),
+            ),
             "fee": ("route", np.array([t.fee for t in r.tolling], dtype=float)),
             "exposure": (("route", "origin"), exposure),
         },
@@ -451,7 +473,10 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
     src = [m.name for m in r.overseas]
     # t of NdPr oxide per t of product: separated oxide 1; mixed REO separated in India
     ox_per_t = np.array(
-        [1.0 if m.product == "ndpr_oxide" else m.ndpr_share_of_reo * y.sx_recovery for m in r.overseas]
+        [
+            1.0 if m.product == "ndpr_oxide" else m.ndpr_share_of_reo * y.sx_recovery
+            for m in r.overseas
+        ]
     )
     ov = np.array(
         [[m.tonnes * ox_per_t[k] * _active(years, m.start_year, m.end_year)[i] for k, m in enumerate(r.overseas)]
@@ -459,9 +484,18 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
     ).reshape(len(years), len(src))  # fmt: skip
     overseas = xr.Dataset(
         {
-            "country": ("source", np.array([origins.index(m.country) for m in r.overseas], dtype=np.int64)),
-            "mixed": ("source", np.array([m.product == "mixed_reo" for m in r.overseas], dtype=bool)),
-            "product_per_oxide": ("source", np.divide(1.0, ox_per_t, out=np.zeros_like(ox_per_t), where=ox_per_t > 0)),
+            "country": (
+                "source",
+                np.array([origins.index(m.country) for m in r.overseas], dtype=np.int64),
+            ),
+            "mixed": (
+                "source",
+                np.array([m.product == "mixed_reo" for m in r.overseas], dtype=bool),
+            ),
+            "product_per_oxide": (
+                "source",
+                np.divide(1.0, ox_per_t, out=np.zeros_like(ox_per_t), where=ox_per_t > 0),
+            ),
             "price": ("source", np.array([m.price for m in r.overseas], dtype=float)),
             "stake_cost": ("source", np.array([m.stake_cost for m in r.overseas], dtype=float)),
             "start_year": ("source", np.array([m.start_year for m in r.overseas], dtype=float)),
@@ -469,7 +503,9 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
         coords={"source": src},
     )
     er = r.export_retention
-    retention = np.where(_active(years, er.start_year, None), er.share, 0.0) if er else np.zeros(len(years))
+    retention = (
+        np.where(_active(years, er.start_year, None), er.share, 0.0) if er else np.zeros(len(years))
+    )
     ci = r.consumer_incentive
     incentive = xr.Dataset(
         {
@@ -480,7 +516,9 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
         attrs={"budget": float(ci.budget) if ci is not None and ci.budget is not None else np.inf},
     )
     gov = np.array([s.trade.governance_risk.get(o, 0.0) for o in origins])
-    whhi = np.array([_world_hhi(s.trade.world_production.get(MATERIAL_GROUP[m], {})) for m in MATERIALS])
+    whhi = np.array(
+        [_world_hhi(s.trade.world_production.get(MATERIAL_GROUP[m], {})) for m in MATERIALS]
+    )
     quantities = ("energy", "water", "acid", "co2e")
     stages = ("cracking", "separation", "metal", "magnet")
     inten = np.array(
@@ -488,7 +526,9 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
          for st in stages]
     )  # fmt: skip
     return {
-        "tolling_capacity": xr.DataArray(cap, dims=("year", "route"), coords={**yr, "route": names}),
+        "tolling_capacity": xr.DataArray(
+            cap, dims=("year", "route"), coords={**yr, "route": names}
+        ),
         "tolling": tolling,
         "overseas_oxide": xr.DataArray(ov, dims=("year", "source"), coords={**yr, "source": src}),
         "overseas": overseas,
@@ -497,7 +537,9 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
         "governance_risk": xr.DataArray(gov, dims=("origin",), coords={"origin": list(origins)}),
         "world_hhi": xr.DataArray(whhi, dims=("material",), coords={"material": list(MATERIALS)}),
         "env_intensity": xr.DataArray(
-            inten, dims=("stage", "quantity"), coords={"stage": list(stages), "quantity": list(quantities)}
+            inten,
+            dims=("stage", "quantity"),
+            coords={"stage": list(stages), "quantity": list(quantities)},
         ),
         "u3o8_fraction": float(s.environment.u3o8_fraction),
     }

@@ -228,8 +228,19 @@ def simulate(
         ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
     )  # fmt: skip
     out = kernel.outputs(
-        dict(D=D, Y=Y, S=S, G=G, F=F, O=O, M=M, E=E, P=len(PROCESSES),
-             R=len(tl.route), K=len(ov.source)),
+        dict(
+            D=D,
+            Y=Y,
+            S=S,
+            G=G,
+            F=F,
+            O=O,
+            M=M,
+            E=E,
+            P=len(PROCESSES),
+            R=len(tl.route),
+            K=len(ov.source),
+        ),
         _BUFFERS.empty,
     )
     if _KERNEL_LOCK.acquire(blocking=False):
@@ -313,7 +324,11 @@ def mass_balance(
     stocks = tuple(
         _f64(ds[v].values)
         for v in (
-            "stockpile_level", "working_stock", "recycled_inventory", "in_use_stock", "tolling_transit"
+            "stockpile_level",
+            "working_stock",
+            "recycled_inventory",
+            "in_use_stock",
+            "tolling_transit",
         )
     )
     out = np.empty((D, Y, len(PROCESSES), E))

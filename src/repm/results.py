@@ -248,7 +248,10 @@ def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     used = _mean(ds.overseas_used)  # year × source, t NdPr oxide
     ov = chain.overseas
     add("ndpr_oxide_overseas", used.sum("source").values)
-    add("ndpr_oxide_domestic_feed", chain.separation_output.values + chain.overseas_oxide.sum("source").values)
+    add(
+        "ndpr_oxide_domestic_feed",
+        chain.separation_output.values + chain.overseas_oxide.sum("source").values,
+    )
     product = used * ov["product_per_oxide"]  # t of what is bought (oxide, or mixed REO)
     stake = np.array(
         [[c if y == s - 1 else 0.0 for c, s in zip(ov["stake_cost"].values, ov["start_year"].values, strict=True)]
@@ -257,7 +260,11 @@ def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     add("overseas_cost", (product * ov["price"]).sum("source").values * 1000 / CRORE + stake)
     for o in sorted(set(int(c) for c in ov["country"].values)):
         srcs = [k for k, c in zip(ov.source.values, ov["country"].values, strict=True) if c == o]
-        add("ndpr_oxide_overseas", used.sel(source=srcs).sum("source").values, origin=chain.origins[o])
+        add(
+            "ndpr_oxide_overseas",
+            used.sel(source=srcs).sum("source").values,
+            origin=chain.origins[o],
+        )
     add("ndpr_oxide_exports", _mean(ds.oxide_exports).values)
     add("ndpr_oxide_retained", _mean(ds.oxide_retained).values)
     inc = chain.incentive
@@ -271,7 +278,11 @@ def _heavy(chain: Chain, ds: xr.Dataset, add) -> None:
     """Element content of magnet demand (bare + embedded), total and by sector."""
     demand = ds.demand_bare + ds.demand_embedded  # year × sector × grade
     gc = chain.grade_comp
-    for name, els in (("ndpr_in_demand", ["Nd", "Pr"]), ("dy_in_demand", ["Dy"]), ("tb_in_demand", ["Tb"])):
+    for name, els in (
+        ("ndpr_in_demand", ["Nd", "Pr"]),
+        ("dy_in_demand", ["Dy"]),
+        ("tb_in_demand", ["Tb"]),
+    ):
         el = (demand * gc.sel(element=els).sum("element")).sum("grade")
         add(name, el.sum("sector").values)
         for s_ in chain.sectors:
@@ -303,9 +314,9 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     inten = chain.env_intensity  # stage × quantity, per t of stage output
     flows = _mean(ds.flows)
     metal_made = flows.sel(flow="metal_to_alloy").sum("element").values  # reduced in India
-    sep_domestic = ds.separation_output.values + flows.sel(flow="overseas_separated").sum("element").values / (
-        chain.material_comp.sel(material="ndpr_oxide").sum("element").item()
-    )
+    sep_domestic = ds.separation_output.values + flows.sel(flow="overseas_separated").sum(
+        "element"
+    ).values / (chain.material_comp.sel(material="ndpr_oxide").sum("element").item())
     domestic = {
         "cracking": ds.monazite_processed.values,
         "separation": sep_domestic,
@@ -313,21 +324,35 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
         "magnet": prod,
     }
     # cradle-to-gate burden per t of what is imported, with India's own chain coefficients
-    per_ox = chain.monazite_per_t_oxide * inten.sel(stage="cracking") + inten.sel(stage="separation")
+    per_ox = chain.monazite_per_t_oxide * inten.sel(stage="cracking") + inten.sel(
+        stage="separation"
+    )
     ndpr_ox_per_metal = chain.chem.ndpr_oxide_per_metal / chain.yields["oxide_to_metal"]
     per_metal = ndpr_ox_per_metal * per_ox + inten.sel(stage="metal")
-    fresh = (1 - chain.yields["scrap_return"] * (1 - chain.yields["alloy_to_magnet"])) / chain.yields["alloy_to_magnet"]
+    fresh = (
+        1 - chain.yields["scrap_return"] * (1 - chain.yields["alloy_to_magnet"])
+    ) / chain.yields["alloy_to_magnet"]
     metal_per_mag = (
-        chain.grade_comp.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element") * fresh / chain.yields["alloy_making"]
+        chain.grade_comp.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element")
+        * fresh
+        / chain.yields["alloy_making"]
     )
     imp_y = imp.sum("origin")  # year × material
     by_route = _mean(ds.tolled)
     grades = chain.tolling["grade"].values
-    tolled_g = [by_route.isel(route=np.flatnonzero(grades == gi)).sum("route").values for gi in (0, 1)]
+    tolled_g = [
+        by_route.isel(route=np.flatnonzero(grades == gi)).sum("route").values for gi in (0, 1)
+    ]
     tolled = tolled_g[0] + tolled_g[1]
     oxides = ["ndpr_oxide", "dy_oxide", "tb_oxide"]
     metals = ["ndpr_metal", "dy_metal", "tb_metal"]
-    supplied = prod + tolled + imp_y.sel(material=["magnet_n", "magnet_h", "embedded_n", "embedded_h"]).sum("material").values
+    supplied = (
+        prod
+        + tolled
+        + imp_y.sel(material=["magnet_n", "magnet_h", "embedded_n", "embedded_h"])
+        .sum("material")
+        .values
+    )
     for q, _u in ENV_UNITS.items():
         dom = np.zeros(len(chain.years))
         for st, t_out in domestic.items():
@@ -341,13 +366,21 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
                 float(metal_per_mag.sel(grade=g)) * float(inten.sel(stage="metal", quantity=q))
                 + float(inten.sel(stage="magnet", quantity=q))
             )
-        emb = emb + imp_y.sel(material=oxides).sum("material").values * float(per_ox.sel(quantity=q))
-        emb = emb + imp_y.sel(material=metals).sum("material").values * float(per_metal.sel(quantity=q))
+        emb = emb + imp_y.sel(material=oxides).sum("material").values * float(
+            per_ox.sel(quantity=q)
+        )
+        emb = emb + imp_y.sel(material=metals).sum("material").values * float(
+            per_metal.sel(quantity=q)
+        )
         for g in ("n", "h"):
             per_mag = float(metal_per_mag.sel(grade=g)) * float(per_metal.sel(quantity=q)) + float(
                 inten.sel(stage="magnet", quantity=q)
             )
-            t_mag = imp_y.sel(material=[f"alloy_{g}", f"magnet_{g}", f"embedded_{g}"]).sum("material").values
+            t_mag = (
+                imp_y.sel(material=[f"alloy_{g}", f"magnet_{g}", f"embedded_{g}"])
+                .sum("material")
+                .values
+            )
             emb = emb + t_mag * per_mag
         add(f"env_{q}_domestic", dom)
         add(f"env_{q}_imports", emb)

@@ -314,7 +314,8 @@ class Trade(Block):
     shares: dict[str, dict[str, Fraction]]
     spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
     price_factor: dict[str, dict[str, Multiplier]] = Field(
-        default_factory=dict, description="price of a material group from an origin, × the base price"
+        default_factory=dict,
+        description="price of a material group from an origin, × the base price",
     )
     governance_risk: dict[str, Fraction] = Field(
         default_factory=dict,
@@ -329,7 +330,11 @@ class Trade(Block):
     def _check(self) -> Trade:
         if len(set(self.origins)) != len(self.origins) or not self.origins:
             raise ValueError("origins must be a non-empty list of unique names")
-        for block_name, block in (("shares", self.shares), ("spare", self.spare), ("price_factor", self.price_factor)):
+        for block_name, block in (
+            ("shares", self.shares),
+            ("spare", self.spare),
+            ("price_factor", self.price_factor),
+        ):
             for group, by_origin in block.items():
                 if group not in GROUPS:
                     raise ValueError(
@@ -377,10 +382,16 @@ class Policy(Block):
     working_stock_refill_months: PositiveMonths = Field(
         3.0, description="months over which buyers rebuild working stock once supply returns"
     )
-    max_origin_share: Fraction = Field(1.0, description="planner: max share of any one origin per material")
-    min_domestic_share: Fraction = Field(0.0, description="planner: min domestic output as a share of demand")
+    max_origin_share: Fraction = Field(
+        1.0, description="planner: max share of any one origin per material"
+    )
+    min_domestic_share: Fraction = Field(
+        0.0, description="planner: min domestic output as a share of demand"
+    )
     capex_budget: CroreINR | None = Field(None, description="planner: cap on capacity investment")
-    allow_unmet: bool = Field(True, description="planner: may leave demand unmet (at unmet_penalty)")
+    allow_unmet: bool = Field(
+        True, description="planner: may leave demand unmet (at unmet_penalty)"
+    )
     unmet_penalty: INRPerKg = Field(0.0, description="planner: cost of a kg of unmet demand")
 
     @field_validator("sector_priority")
@@ -612,7 +623,9 @@ class Overseas(Block):
     end_year: Year | None = None
     ndpr_share_of_reo: Fraction = Field(1.0, description="NdPr oxide per t mixed REO")
     price: INRPerKg = Field(description="cost per kg of product delivered")
-    stake_cost: CroreINR = Field(0.0, description="equity or prepayment, paid the year before start")
+    stake_cost: CroreINR = Field(
+        0.0, description="equity or prepayment, paid the year before start"
+    )
 
 
 class ExportRetention(Block):
@@ -650,7 +663,9 @@ class Routes(Block):
             names = [x.name for x in items]
             dup = {n for n in names if names.count(n) > 1}
             if dup:
-                raise ValueError(f"{what}: name {sorted(dup)[0]!r} used twice; expected unique names")
+                raise ValueError(
+                    f"{what}: name {sorted(dup)[0]!r} used twice; expected unique names"
+                )
         return self
 
 
