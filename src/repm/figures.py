@@ -182,25 +182,39 @@ def ndpr(run: RunData) -> go.Figure | None:
     return _layout(fig, "NdPr oxide: need vs domestic supply", "t of NdPr oxide")
 
 
-def environment(run: RunData) -> list[go.Figure]:
-    """Every indicator named env_* or thorium*, one chart per unit, lines by name (and dimension):
-    new environmental indicators appear without a change here."""
+def environment(run: RunData) -> go.Figure | None:
+    """Every indicator named env_* or thorium*, lines by name (and dimension), one unit at a time
+    with a unit selector: new environmental indicators appear without a change here."""
     df = run.indicators
     rows = df[df["name"].str.startswith(ENV_PREFIXES)].copy()
+    if rows.empty:
+        return None
     keys = [k for k in DIMS if k in rows]
     rows["label"] = [
         " · ".join([r["name"]] + [r[k] for k in keys if isinstance(r[k], str)])
         for _, r in rows.iterrows()
     ]
-    figs = []
-    for unit, g in rows.groupby("unit", sort=True):
-        fig = go.Figure()
-        for label, h in g.groupby("label", sort=True):
+    units = sorted(rows["unit"].unique(), key=lambda u: (u != "t", u))  # Th residue's unit first
+    fig = go.Figure()
+    owner: list[str] = []
+    for unit in units:
+        for label, h in rows[rows["unit"] == unit].groupby("label", sort=True):
             h = h.sort_values("year")
-            fig.add_scatter(x=h["year"], y=h["value"], name=label, mode="lines+markers")
-        fig.update_layout(showlegend=True)
-        figs.append(_layout(fig, f"Environment: indicators in {unit}", str(unit)))
-    return figs
+            fig.add_scatter(x=h["year"], y=h["value"], name=label, mode="lines+markers",
+                            visible=unit == units[0])  # fmt: skip
+            owner.append(unit)
+    buttons = [
+        {"label": str(u), "method": "update",
+         "args": [{"visible": [o == u for o in owner]}, {"yaxis": {"title": {"text": str(u)}}}]}
+        for u in units
+    ]  # fmt: skip
+    fig.update_layout(
+        showlegend=True, height=480, legend_orientation="v",
+        updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}],
+    )  # fmt: skip
+    fig = _layout(fig, "Environment: pick a unit", str(units[0]))
+    fig.update_layout(legend_orientation="v", height=480)
+    return fig
 
 
 def risk_fan(run: RunData) -> go.Figure | None:
@@ -316,12 +330,11 @@ OPTIONAL: tuple[tuple[str, str, Callable[[RunData], go.Figure | None]], ...] = (
 
 
 def build_all(run: RunData, year: int) -> dict[str, go.Figure | None]:
-    """Every figure by key (None where the run lacks the data); env_0, env_1… per unit."""
+    """Every figure by key, None where the run lacks the data."""
     figs: dict[str, go.Figure | None] = {"sankey": sankey(run, year)}
     for key, _, build in CORE:
         figs[key] = build(run)
-    for i, fig in enumerate(environment(run)):
-        figs[f"env_{i}"] = fig
+    figs["environment"] = environment(run)
     for key, _, build in OPTIONAL:
         figs[key] = build(run)
     return figs

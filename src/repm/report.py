@@ -143,9 +143,7 @@ def _table_html(run: RunData) -> str:
         + "</tr>"
         for (name, unit), row in wide.iterrows()
     )
-    return (
-        f"<table><tr><th class='l'>indicator</th><th class='l'>unit</th>{head}</tr>{body}</table>"
-    )
+    return f"<table><tr><th class='l'>indicator</th><th class='l'>unit</th>{head}</tr>{body}</table></div>"
 
 
 def _provenance_html(rows: list[dict]) -> str:
@@ -168,13 +166,11 @@ def render(run: RunData, year: int | None = None) -> str:
     """The whole report as one HTML string; plotly.js is inlined once, with the first chart."""
     year = pick_year(run, year)
     figs = build_all(run, year)
-    titles = {"sankey": f"Element flows, {year}"} | {k: t for k, t, _ in CORE + OPTIONAL}
-    for k in figs:
-        if k.startswith("env_"):
-            titles[k] = "Environment"
-    missing = [titles[k] for k in ("sankey", *(k for k, _, _ in CORE)) if figs[k] is None]
-    if not any(k.startswith("env_") for k in figs):
-        missing.append("Environment")
+    titles = {"sankey": f"Element flows, {year}", "environment": "Environment"}
+    titles |= {k: t for k, t, _ in CORE + OPTIONAL}
+    missing = [
+        titles[k] for k in ("sankey", *(k for k, _, _ in CORE), "environment") if figs[k] is None
+    ]
     parts, first = [], True
     for key, fig in figs.items():
         if fig is None:

@@ -85,6 +85,9 @@ def write_run(
         ds = results.data.copy()
         ds.attrs = {k: str(v) for k, v in ds.attrs.items()}
         ds = _label_flows(ds)
+        # NetCDF3 reads a zero-length dimension as its one unlimited dimension, and a second one
+        # makes the file unreadable: drop empty dimensions (no routes, no overseas sources)
+        ds = ds.drop_dims([d for d, n in ds.sizes.items() if n == 0])
         ds.to_netcdf(tmp / "results.nc", engine="scipy")
         con = duckdb.connect()
         df = results.indicators  # noqa: F841  (read by DuckDB by name)

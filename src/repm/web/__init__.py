@@ -1,0 +1,1 @@
+"""The dashboard (`repm serve`): a FastAPI app and its one static page."""

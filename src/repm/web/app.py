@@ -1,0 +1,364 @@
+"""The dashboard: a FastAPI app serving one static page and a JSON API scripts can use too.
+
+FastAPI because the page is small and the API is the product: request bodies are validated by
+pydantic models (a bad field is a 422 naming it), the OpenAPI schema is served at
+/openapi.json for free, and the page needs nothing but plotly.js — served from the copy inside
+the plotly package, so the dashboard works offline. Runs go through `repm.execute`, the same
+functions as `repm run/risk --json`, on a small thread pool with job ids and progress, so a long
+Monte Carlo does not block other users; every run lands in the same run store as CLI runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import secrets
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from repm.errors import UserError, fmt_value
+
+MAX_YAML_BYTES = 256 * 1024  # a scenario is ~10 KB; a quarter megabyte is generous
+MAX_BODY_BYTES = 2 * MAX_YAML_BYTES
+MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's run short
+WORKERS = 2
+JOBS_KEPT = 200
+
+
+class RunRequest(BaseModel):
+    """A run: a shipped scenario by name, or scenario YAML text; overrides as `--set` paths."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = Field(None, description="shipped scenario name (see GET /api/scenarios)")
+    yaml: str | None = Field(None, description="scenario YAML text (may `extends:` a shipped one)")
+    overrides: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        description="field path → value, as `--set PATH=VALUE`, e.g. {'supply.units.0.capacity': 800}",
+    )
+    kind: Literal["run", "risk"] = "run"
+    draws: int = Field(1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kind risk)")
+    seed: int = Field(0, ge=0, description="random seed (kind risk)")
+    step: Literal["monthly", "yearly"] = "monthly"
+    wait: bool = Field(
+        True, description="true: answer with the run's JSON; false: answer 202 with a job id"
+    )
+
+
+class ScenarioText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    yaml: str
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    total: int
+    status: str = "queued"  # queued → running → done | failed
+    done: int = 0
+    result: dict | None = None
+    error: str | None = None
+    code: int = 200
+    created: float = field(default_factory=time.time)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def view(self) -> dict:
+        out = {"job_id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
+               "total": self.total, "progress": self.done / self.total if self.total else 0.0}  # fmt: skip
+        if self.result is not None:
+            out["run_id"] = self.result.get("run_id")
+            out["result"] = self.result
+        if self.error is not None:
+            out["error"] = self.error
+        return out
+
+
+def override_args(overrides: dict[str, Any]) -> list[str]:
+    """The `--set PATH=VALUE` strings an overrides mapping stands for."""
+    out = []
+    for path, value in overrides.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{value!r}; expected a finite number", where=f"overrides.{path}")
+        else:
+            text = str(value)
+        out.append(f"{path}={text}")
+    return out
+
+
+def _load(req_scenario: str | None, yaml_text: str | None, sets: list[str]):
+    """Load and validate a scenario exactly as the CLI does (uploads go through a temp file)."""
+    from repm.scenario import load_scenario
+
+    if (req_scenario is None) == (yaml_text is None):
+        raise UserError("expected exactly one of `scenario` (a shipped name) or `yaml` (text)")
+    if yaml_text is None:
+        from repm.scenario import shipped_names
+
+        if req_scenario not in shipped_names():
+            raise UserError(
+                f"no such scenario {req_scenario!r}; expected one of: {', '.join(shipped_names())}",
+                where="scenario",
+            )
+        return load_scenario(req_scenario, sets)
+    size = len(yaml_text.encode())
+    if size > MAX_YAML_BYTES:
+        raise _TooLarge(size)
+    with tempfile.TemporaryDirectory(prefix="repm-upload-") as tmp:
+        path = Path(tmp) / "upload.yaml"
+        path.write_text(yaml_text, encoding="utf-8")
+        try:
+            loaded = load_scenario(str(path), sets)
+        except UserError as exc:  # name the upload, not the temporary file
+            raise UserError(str(exc).replace(str(path), "upload")) from None
+    import dataclasses
+
+    return dataclasses.replace(loaded, source="upload")
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int):
+        super().__init__(f"scenario YAML is {size:,} bytes; expected at most {MAX_YAML_BYTES:,}")
+
+
+def levers(loaded) -> dict:
+    """What the page's levers start from: the scenario's units, events, stockpile and SLI bid."""
+    from repm.chain import MATERIALS
+
+    sc = loaded.scenario
+    units = [
+        {"index": i, "name": u.name, "capacity": u.capacity, "first_year": u.first_year,
+         "award_year": None if u.award_year is None else int(u.award_year), "scheme": u.scheme}
+        for i, u in enumerate(sc.supply.units)
+    ]  # fmt: skip
+    events = [
+        {"index": i, "name": e.name, "origin": e.origin, "kind": e.kind, "hazard": e.hazard,
+         "duration": {"mean_months": e.duration.mean_months, "cv": e.duration.cv,
+                      "distribution": e.duration.distribution}}
+        for i, e in enumerate(sc.risk.events)
+    ]  # fmt: skip
+    stock = [m for m in MATERIALS if not m.startswith("embedded")]
+    s = sc.scheme
+    return {
+        "name": loaded.name, "description": sc.description, "horizon": sc.horizon.years,
+        "units": units, "events": events,
+        "stockpile": {m: sc.policy.stockpile.get(m, 0.0) for m in stock},
+        "stockpile_priced": sorted(sc.economics.prices),
+        "scheme": None if s is None else {
+            "sli_bid": s.sli_bid, "sli_cap_per_kg": s.sli_cap_per_kg, "unit_capacity_min": s.unit_capacity_min,
+            "unit_capacity_max": s.unit_capacity_max, "unit_capacity_step": s.unit_capacity_step,
+        },
+    }  # fmt: skip
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="repm dashboard API",
+        version=__import__("repm").__version__,
+        description="Run scenarios of India's NdFeB magnet supply chain and read stored runs. "
+        "POST /api/run answers with the same JSON object as `repm run --json` / `repm risk --json`.",
+    )
+    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="repm-run")
+    jobs: dict[str, Job] = {}
+    jobs_lock = threading.Lock()
+    static = resources.files("repm.web") / "static"
+
+    @app.exception_handler(UserError)
+    async def _user_error(request: Request, exc: UserError) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # one line naming the field, the value and what was expected, like the CLI
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"] if p != "body") or "body"
+        got = first.get("input")
+        shown = "" if isinstance(got, dict) or got is None else f" (got {fmt_value(got)})"
+        return JSONResponse({"error": f"{where}: {first['msg']}{shown}"}, status_code=422)
+
+    @app.exception_handler(_TooLarge)
+    async def _too_large(request: Request, exc: _TooLarge) -> JSONResponse:
+        return JSONResponse({"error": str(exc)}, status_code=413)
+
+    @app.middleware("http")
+    async def _limit_body(request: Request, call_next):
+        # refuse oversized bodies before reading them (an upload is text inside a JSON body)
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
+            return JSONResponse(
+                {"error": f"request body of {length} bytes; expected at most {MAX_BODY_BYTES:,}"},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    @app.get("/", include_in_schema=False)
+    def index() -> HTMLResponse:
+        return HTMLResponse((static / "index.html").read_text(encoding="utf-8"))
+
+    @app.get("/static/plotly.min.js", include_in_schema=False)
+    def plotly_js() -> FileResponse:
+        import plotly
+
+        path = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+        return FileResponse(path, media_type="application/javascript")
+
+    @app.get("/api/scenarios", summary="Shipped scenarios")
+    def scenarios() -> list[dict]:
+        from repm.scenario import load_scenario, shipped_names
+
+        return [
+            {"name": n, "description": load_scenario(n).scenario.description}
+            for n in shipped_names()
+        ]
+
+    @app.get("/api/scenarios/{name}", summary="A shipped scenario's lever values")
+    async def scenario(name: str) -> dict:
+        return levers(await run_in_threadpool(_load, name, None, []))
+
+    @app.post("/api/scenarios/check", summary="Validate uploaded YAML; answer its lever values")
+    async def check(body: ScenarioText) -> dict:
+        return levers(await run_in_threadpool(_load, None, body.yaml, []))
+
+    def _execute(job: Job, loaded, sets: list[str], req: RunRequest) -> None:
+        from repm.execute import execute_risk, execute_run
+
+        job.status = "running"
+
+        def advance(n: int) -> None:
+            with job.lock:
+                job.done += n
+
+        try:
+            if req.kind == "run":
+                done = execute_run(loaded, sets, step=req.step)
+                job.done = 1
+            else:
+                # ~10 chunks so progress moves; results do not depend on the chunking
+                chunk = max(50, -(-req.draws // 10))
+                done = execute_risk(
+                    loaded, sets, draws=req.draws, seed=req.seed, chunk=chunk, workers=1,
+                    progress=advance,
+                )  # fmt: skip
+            job.result, job.status = done.payload, "done"
+        except UserError as exc:
+            job.error, job.code, job.status = str(exc), 400, "failed"
+        except Exception as exc:  # a bug: report it without a traceback in the page
+            job.error, job.code, job.status = (
+                f"internal error: {type(exc).__name__}: {exc}",
+                500,
+                "failed",
+            )
+
+    @app.post("/api/run", summary="Run a scenario (same JSON as `repm run/risk --json`)")
+    async def run(req: RunRequest) -> Response:
+        from repm.execute import check_options
+
+        sets = override_args(req.overrides)
+        check_options(step=req.step, draws=req.draws, seed=req.seed)
+        loaded = await run_in_threadpool(_load, req.scenario, req.yaml, sets)
+        job = Job(
+            id=secrets.token_hex(8), kind=req.kind, total=req.draws if req.kind == "risk" else 1
+        )
+        with jobs_lock:
+            jobs[job.id] = job
+            for old in sorted(jobs.values(), key=lambda j: j.created)[:-JOBS_KEPT]:
+                jobs.pop(old.id, None)
+        future = pool.submit(_execute, job, loaded, sets, req)
+        if not req.wait:
+            return JSONResponse(job.view() | {"status_url": f"/api/jobs/{job.id}"}, status_code=202)
+        import asyncio
+
+        await asyncio.wrap_future(future)
+        if job.status == "failed":
+            return JSONResponse({"error": job.error}, status_code=job.code)
+        return JSONResponse(job.result)
+
+    @app.get("/api/jobs/{job_id}", summary="A job's status and progress; its result when done")
+    def job(job_id: str) -> dict:
+        j = jobs.get(job_id)
+        if j is None:
+            raise HTTPException(404, f"no job {job_id!r}; expected an id from POST /api/run")
+        return j.view()
+
+    @app.get("/api/runs", summary="Stored runs, newest first")
+    def runs(limit: int = 50) -> list[dict]:
+        from repm.store import list_runs
+
+        if not 1 <= limit <= 1000:
+            raise UserError(f"{limit}; expected 1–1000", where="limit")
+        rows = list_runs(limit)
+        for r in rows:
+            r["created_at"] = r["created_at"].isoformat() if r["created_at"] else None
+            r["headline"] = json.loads(r["headline"]) if r["headline"] else {}
+            r.pop("path", None)  # the server's file system is not the client's business
+        return rows
+
+    def _run(run_id: str):
+        from repm.report import load_run
+
+        try:
+            return load_run(run_id)
+        except UserError as exc:
+            raise HTTPException(404, str(exc)) from None
+
+    @app.get("/api/runs/{run_id}", summary="A stored run: metadata and indicators")
+    async def get_run(run_id: str) -> dict:
+        r = await run_in_threadpool(_run, run_id)
+        rows = []
+        for rec in r.indicators.to_dict("records"):
+            rows.append({k: v for k, v in rec.items() if not (v is None or v != v)})
+        meta = dict(r.meta)
+        return {"command": meta.get("command"), "scenario": meta.get("scenario"), "run_id": r.run_id,
+                "meta": meta, "indicators": rows}  # fmt: skip
+
+    @app.get("/api/runs/{run_id}/figures", summary="The report's figures as plotly JSON")
+    async def figures(run_id: str, year: int | None = None) -> Response:
+        from repm.figures import build_all
+        from repm.report import pick_year
+
+        def make() -> str:
+            import plotly.io as pio
+
+            r = _run(run_id)
+            figs = build_all(r, pick_year(r, year))
+            body = ",".join(f'"{k}":{pio.to_json(f)}' for k, f in figs.items() if f is not None)
+            return "{" + body + "}"
+
+        return Response(await run_in_threadpool(make), media_type="application/json")
+
+    @app.get("/api/runs/{run_id}/report", summary="The run's self-contained HTML report")
+    async def report(run_id: str, year: int | None = None) -> HTMLResponse:
+        from repm.report import render
+
+        r = await run_in_threadpool(_run, run_id)
+        return HTMLResponse(await run_in_threadpool(render, r, year))
+
+    app.state.pool = pool
+    return app
+
+
+def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
+    import uvicorn
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
