@@ -61,6 +61,19 @@ CASES = [
     Case("extends-cycle", ["run", "{dir}/a.yaml"], ("extends", "a.yaml", "cycle"),
          files={"a.yaml": "extends: b.yaml\n", "b.yaml": "extends: a.yaml\n"}),
     Case("no-such-scenario-name", ["run", "india-nowhere"], ("india-nowhere", "india-baseline")),
+    # routes (issue 6)
+    Case("tolling-negative-fee", ["run", "india-tolling-japan", "--set", "routes.tolling.0.fee=-5"],
+         ("routes.tolling.0.fee", "-5", "≥ 0")),
+    Case("tolling-unknown-partner", ["run", "india-tolling-japan", "--set", "routes.tolling.0.partner=Mars"],
+         ("routes.tolling.0.partner", "Mars", "trade.origins")),
+    Case("overseas-start-outside-horizon", ["run", "india-overseas-mines", "--set", "routes.overseas.0.start_year=2050"],
+         ("routes.overseas.0.start_year", "2050", "2024–2035")),
+    Case("retention-share-over-1", ["run", "india-tolling-japan", "--set", "routes.export_retention.share=1.5"],
+         ("routes.export_retention.share", "1.5", "≤ 1")),
+    Case("incentive-ends-before-it-starts", ["run", "india-buyer-incentive", "--set", "routes.consumer_incentive.end_year=2027"],
+         ("routes.consumer_incentive.end_year", "2027", "before")),
+    Case("world-production-over-1", ["run", "--set", "trade.world_production.magnet.Japan=0.5"],
+         ("trade.world_production.magnet", "1.4", "at most 1")),
 ]  # fmt: skip
 
 
