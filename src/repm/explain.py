@@ -68,7 +68,85 @@ RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
         "largest |inputs − outputs − Δstock| over processes, elements and draws; ~0 when the books close",
         (),
     ),
+    # routes (issue 6)
+    "magnet_tolled": (
+        "magnets a tolling partner returns: each step min(capacity × what restrictions leave "
+        "(partner's, and origins its returns need licences from), IREL oxide available ÷ oxide per "
+        "t magnet, magnets the units leave to buy), arriving after the lead time",
+        ("routes.tolling", "supply.separation"),
+    ),
+    "ndpr_oxide_tolled": (
+        "magnets ordered × NdPr oxide per t magnet (the oxide route's recipe: NdPr content ÷ alloy "
+        "and oxide→metal yields × oxide per metal, scrap re-melted)",
+        ("routes.tolling", "supply.grades", "supply.yields"),
+    ),
+    "tolling_fee_cost": ("magnets returned × fee per kg", ("routes.tolling",)),
+    "ndpr_oxide_overseas": (
+        "NdPr oxide used from overseas sources (after domestic oxide, before imports), pro rata to "
+        "what each offers: tonnes × (1, or NdPr share of REO × SX recovery) × its country's availability",
+        ("routes.overseas", "supply.yields.sx_recovery"),
+    ),
+    "ndpr_oxide_domestic_feed": (
+        "IREL's NdPr oxide + what overseas sources can deliver (tonnes × yields)",
+        ("supply.separation", "routes.overseas", "supply.yields.sx_recovery"),
+    ),
+    "overseas_cost": (
+        "product bought × price + equity paid the year before first output",
+        ("routes.overseas",),
+    ),
+    "ndpr_oxide_exports": (
+        "IREL oxide the units and tolling do not take × (1 − retention share)",
+        ("supply.separation", "routes.export_retention"),
+    ),
+    "ndpr_oxide_retained": (
+        "IREL oxide the units and tolling do not take × retention share; held for the units",
+        ("supply.separation", "routes.export_retention"),
+    ),
+    "consumer_incentive_cost": (
+        "support per kg × Indian magnets made, while it runs, until the budget is spent",
+        ("routes.consumer_incentive",),
+    ),
+    "dy_in_demand": (
+        "Σ sectors, grades: magnet demand × grade share (hre_share) × Dy per kg of the grade",
+        ("demand.sectors", "supply.grades"),
+    ),
+    "geopolrisk_magnets": (
+        "HHI of world magnet output × Σ origins governance risk × origin's share of India's magnet "
+        "supply (imports + domestic + tolled)",
+        ("trade.world_production", "trade.governance_risk", "trade.shares"),
+    ),
+    "env_uranium_residue": (
+        "monazite processed × U3O8 share × U/U3O8 mass ratio",
+        ("environment.u3o8_fraction", "supply.separation"),
+    ),
 }
+for _n, _el in (("ndpr_in_demand", "NdPr"), ("tb_in_demand", "Tb")):
+    RECIPES[_n] = (RECIPES["dy_in_demand"][0].replace("Dy", _el), RECIPES["dy_in_demand"][1])
+for _n, _what in (("geopolrisk_ndpr_oxide", "NdPr oxide"), ("geopolrisk_heavy", "Dy/Tb oxide")):
+    RECIPES[_n] = (
+        RECIPES["geopolrisk_magnets"][0]
+        .replace("world magnet", "world refined")
+        .replace("magnet", _what),
+        RECIPES["geopolrisk_magnets"][1],
+    )
+for _q in ("energy", "water", "acid", "co2e"):
+    for _st in ("cracking", "separation", "metal", "magnet"):
+        RECIPES[f"env_{_q}_{_st}"] = (
+            f"the stage's output in India × its {_q} per tonne",
+            (f"environment.intensity.{_st}.{_q}",),
+        )
+    RECIPES[f"env_{_q}_domestic"] = (
+        f"Σ stages in India: output × {_q} per tonne",
+        ("environment.intensity",),
+    )
+    RECIPES[f"env_{_q}_imports"] = (
+        f"imports × cradle-to-gate {_q} per tonne with India's chain coefficients (origin figures are not sourced)",
+        ("environment.intensity",),
+    )
+    RECIPES[f"env_{_q}_per_t_magnet"] = (
+        f"(env_{_q}_domestic + env_{_q}_imports) ÷ magnets supplied",
+        ("environment.intensity",),
+    )
 
 
 @dataclass(frozen=True)
