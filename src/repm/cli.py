@@ -69,8 +69,14 @@ def run(
         Path | None,
         typer.Option("--plan", help="Simulate this saved plan (from `repm plan --save-plan`)."),
     ] = None,  # noqa: UP045
+    ledger: Annotated[
+        bool,
+        typer.Option(
+            "--ledger", help="Also print supply-risk indicators and the environmental ledger."
+        ),
+    ] = False,
 ) -> None:
-    """Simulate a scenario and print its headline indicators by year."""
+    """Simulate a scenario and print its headline indicators by year (and its routes, if any)."""
     from repm.execute import check_options, execute_run
     from repm.scenario import load_scenario
 
@@ -83,8 +89,76 @@ def run(
         sys.stdout.write(json.dumps(done.payload) + "\n")
         return
     _print_headline(results, loaded.name, run_id, path)
+    _print_block(
+        results,
+        ROUTE_ROWS,
+        "routes: tolling, overseas sources, retention, buyer support",
+        skip_zero=True,
+    )
+    if ledger:
+        _print_block(results, RISK_ROWS, "supply risk")
+        _print_block(
+            results, LEDGER_ROWS, "environmental ledger (mostly assumed intensities: docs/model.md)"
+        )
     if by_sector:
         _print_sectors(results)
+
+
+ROUTE_ROWS = (
+    ("magnet_tolled", "Tolled", "{:,.0f}"),
+    ("ndpr_oxide_tolled", "Ox. tolled", "{:,.0f}"),
+    ("ndpr_oxide_overseas", "Ox. overseas", "{:,.0f}"),
+    ("ndpr_oxide_retained", "Ox. retained", "{:,.0f}"),
+    ("ndpr_oxide_exports", "Ox. exported", "{:,.0f}"),
+    ("tolling_fee_cost", "Toll fees", "{:,.1f}"),
+    ("overseas_cost", "Overseas cost", "{:,.1f}"),
+    ("consumer_incentive_cost", "Buyer support", "{:,.1f}"),
+)
+RISK_ROWS = (
+    ("import_dependence_magnets", "Import dep.\nmagnets", "{:.1%}"),
+    ("import_dependence_ndpr_oxide", "Import dep.\nNdPr ox.", "{:.1%}"),
+    ("hhi_magnet_imports", "HHI magnet\nimports", "{:.3f}"),
+    ("hhi_ndpr_oxide_imports", "HHI NdPr ox.\nimports", "{:.3f}"),
+    ("geopolrisk_magnets", "GeoPolRisk\nmagnets", "{:.3f}"),
+    ("geopolrisk_ndpr_oxide", "GeoPolRisk\nNdPr ox.", "{:.3f}"),
+    ("geopolrisk_heavy", "GeoPolRisk\nDy/Tb ox.", "{:.3f}"),
+    ("ndpr_in_demand", "NdPr in\ndemand", "{:,.0f}"),
+    ("dy_in_demand", "Dy in\ndemand", "{:,.0f}"),
+    ("tb_in_demand", "Tb in\ndemand", "{:,.0f}"),
+)
+LEDGER_ROWS = (
+    ("thorium_residue", "Th residue", "{:,.1f}"),
+    ("env_uranium_residue", "U residue", "{:,.1f}"),
+    ("env_co2e_domestic", "CO2e India", "{:,.0f}"),
+    ("env_co2e_imports", "CO2e in imports", "{:,.0f}"),
+    ("env_co2e_per_t_magnet", "CO2e per t magnet", "{:,.1f}"),
+    ("env_energy_domestic", "Energy India", "{:,.0f}"),
+    ("env_water_domestic", "Water India", "{:,.0f}"),
+    ("env_acid_domestic", "Acid India", "{:,.0f}"),
+)
+
+
+def _print_block(results, rows, title: str, skip_zero: bool = False) -> None:
+    """Indicators as columns by year; with skip_zero, columns that are zero throughout are left
+    out (and nothing is printed when all are)."""
+    from repm.results import UNITS
+
+    df = results.indicators
+    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
+    wide = tot.pivot(index="year", columns="name", values="value")
+    rows = [r for r in rows if r[0] in wide and not (skip_zero and (wide[r[0]] == 0).all())]
+    if not rows:
+        return
+    table = Table(title=title, header_style="bold")
+    table.add_column("year", justify="right")
+    for key, label, _ in rows:
+        unit = UNITS[key]
+        table.add_column(
+            escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]"), justify="right"
+        )
+    for year, row in wide.iterrows():
+        table.add_row(str(year), *[fmt.format(row[key]) for key, _, fmt in rows])
+    out.print(table)
 
 
 def _print_headline(results, name: str, run_id: str, path: Path) -> None:
@@ -99,7 +173,9 @@ def _print_headline(results, name: str, run_id: str, path: Path) -> None:
     table.add_column("year", justify="right")
     for key, label in HEADLINE[:-1]:
         unit = UNITS[key]
-        table.add_column(f"{label}\n[{'%' if unit == 'fraction' else unit}]", justify="right")
+        table.add_column(
+            escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]"), justify="right"
+        )
     for year, row in wide.iterrows():
         cells = [str(year)]
         for key, _ in HEADLINE[:-1]:

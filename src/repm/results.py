@@ -200,7 +200,8 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     )
     add("mass_balance_residual", np.abs(ds.residual).max(["draw", "process", "element"]).values)
     # supply-risk indicators: how much comes from abroad, and how concentrated the sources are
-    add("import_dependence_magnets", _safe_div(imp_total, imp_total + prod))
+    tolled = mean(ds.tolled).sum("route").values  # India's oxide, made abroad: not an import
+    add("import_dependence_magnets", _safe_div(imp_total, imp_total + prod + tolled))
     ndpr_imp = imp.sel(material="ndpr_oxide").sum("origin").values
     ndpr_used = mean(ds.feed_used.sel(material="ndpr_oxide")).values
     add("import_dependence_ndpr_oxide", _safe_div(ndpr_imp, ndpr_used))
