@@ -159,3 +159,35 @@ def test_bad_finance_input(args, needle):
     assert r.returncode == 2, (r.stdout, r.stderr)
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and needle in lines[0], r.stderr
+
+
+def test_buyer_incentive_reaches_the_maker_by_its_pass_through_share():
+    from repm.facts import load_facts
+
+    f = load_facts()
+    loaded = load_scenario("india-buyer-incentive")
+    chain, results = run_scenario(loaded, step="yearly")
+    ctx = F.context(loaded.scenario, chain, results)
+    unit = F.unit_specs(loaded.scenario)[0]
+    with_support = F.cash_flows(ctx, unit)
+    without = F.cash_flows(replace(ctx, incentive_price=np.zeros(len(ctx.years))), unit)
+    support = f.value("consumer_incentive_per_kg") * f.value("consumer_incentive_pass_through")
+    on = (with_support["year"] >= 2029) & (with_support["year"] <= 2035)
+    kg = with_support["production"] * 1000
+    extra = (with_support["revenue"] - without["revenue"]) * 1e7  # INR
+    np.testing.assert_allclose(extra[on], kg[on] * support, rtol=1e-12)
+    assert (extra[~on] == 0).all() and extra[on].min() > 0
+
+
+def test_route_costs_are_the_runs_cost_indicators():
+    loaded = load_scenario("india-overseas-mines")
+    _, results = run_scenario(loaded, step="yearly")
+    costs = F.route_costs(results)
+    assert list(costs.columns) == ["year", "overseas_cost"]  # no tolling, no buyer support here
+    assert costs["year"].min() == 2028
+    for r in costs.itertuples():
+        assert r.overseas_cost == pytest.approx(results.value("overseas_cost", int(r.year)))
+    # the stake's equity is paid the year before Malawi's first output (2030)
+    from repm.facts import load_facts
+
+    assert results.value("overseas_cost", 2029) > load_facts().value("stake_malawi_equity")

@@ -652,6 +652,17 @@ def finance(
                 "unit": money,
             }
         )
+    routes_df = F.route_costs(results)
+    for r in routes_df.to_dict("records"):
+        for name in (c for c in routes_df.columns if c != "year"):
+            rows.append(
+                {
+                    "year": int(r["year"]),
+                    "name": name,
+                    "value": float(r[name]) * scale,
+                    "unit": money,
+                }
+            )
 
     import pandas as pd
     import xarray as xr
@@ -675,6 +686,10 @@ def finance(
             "units": table_units,
             "outlay": [{"year": int(r.year), "value": float(r.total) * scale, "unit": money} for r in out_df.itertuples()],
             "outlay_check": check,
+            "route_costs": [
+                {"year": int(r["year"]), **{k: float(v) * scale for k, v in r.items() if k != "year"}}
+                for r in routes_df.to_dict("records")
+            ],
         }  # fmt: skip
         sys.stdout.write(json.dumps(payload, default=float) + "\n")
         return
@@ -731,6 +746,16 @@ def finance(
         f"SLI {check['sli'] * scale:,.0f} of {check['sli_cap'] * scale:,.0f}, capital subsidy "
         f"{check['capital_subsidy'] * scale:,.0f} of {check['capital_subsidy_cap'] * scale:,.0f}"
     )
+    if len(routes_df):
+        labels = dict(F.ROUTE_COSTS)
+        rt = Table(title=escape(f"beside the scheme: routes [{money}]"), header_style="bold")
+        rt.add_column("year", justify="right")
+        cols = [c for c in routes_df.columns if c != "year"]
+        for c in cols:
+            rt.add_column(labels[c], justify="right")
+        for r in routes_df.to_dict("records"):
+            rt.add_row(str(int(r["year"])), *[f"{r[c] * scale:,.1f}" for c in cols])
+        out.print(rt)
 
 
 @app.command()

@@ -141,6 +141,9 @@ class Context:
     utilisation: np.ndarray  # per modelled year
     grade_mix: np.ndarray  # modelled year × grade (of domestic production)
     oxide_per_kg: np.ndarray  # grade × material: kg oxide per kg magnet (oxide-fed units)
+    incentive_price: np.ndarray | None = (
+        None  # per modelled year: buyer support reaching makers, INR/kg
+    )
 
 
 def context(s: Scenario, chain: Chain, results: Results) -> Context:
@@ -162,7 +165,8 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     y_am, r = chain.yields["alloy_to_magnet"], chain.yields["scrap_return"]
     fresh_per_magnet = 1.0 / y_am * (1 - r * (1 - y_am))
     oxide = chain.recipe.sel(feed="oxide").values * fresh_per_magnet  # grade × material
-    return Context(s, chain.years, np.clip(util, 0, 1), mix, oxide)
+    support = (chain.incentive["per_kg"] * chain.incentive["pass_through"]).values
+    return Context(s, chain.years, np.clip(util, 0, 1), mix, oxide, support)
 
 
 def cash_flows(
@@ -191,6 +195,8 @@ def cash_flows(
     price = _path(price_pts, years) * lv.price * (lv.fx if price_basis == "china" else 1.0)
     if lv.price_path is not None:
         price = price * np.where(in_h, lv.price_path[idx], 1.0)
+    if ctx.incentive_price is not None:  # the part of a buyer incentive that reaches the maker
+        price = price + np.where(in_h, ctx.incentive_price[idx], 0.0)
     feed_p = (
         np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS]) * lv.feed * lv.fx
     )  # INR/kg (USD-priced)
@@ -388,6 +394,26 @@ def outlay(ctx: Context, units: list[UnitSpec]) -> pd.DataFrame:
     allf = pd.concat(frames).groupby("year", as_index=False).sum()
     allf["total"] = allf["sli"] + allf["capital_subsidy"]
     return allf[allf["total"] > 0].reset_index(drop=True)
+
+
+ROUTE_COSTS = (
+    ("tolling_fee_cost", "tolling fees"),
+    ("overseas_cost", "overseas sources"),
+    ("consumer_incentive_cost", "buyer support"),
+)
+
+
+def route_costs(results: Results) -> pd.DataFrame:
+    """What the routes cost by year (crore INR), beside the scheme: tolling fees and overseas
+    purchases (paid by whoever takes them), the buyer incentive (paid by the treasury). Only
+    columns and years with something in them."""
+    df = results.indicators
+    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
+    wide = tot.pivot(index="year", columns="name", values="value")
+    cols = [name for name, _ in ROUTE_COSTS if name in wide and (wide[name] != 0).any()]
+    out = wide[cols].reset_index()
+    out.columns.name = None
+    return out[(out[cols] != 0).any(axis=1)].reset_index(drop=True) if cols else out.iloc[0:0]
 
 
 def outlay_check(ctx: Context, out: pd.DataFrame) -> dict:
