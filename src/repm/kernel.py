@@ -9,13 +9,18 @@ results are reproducible bit for bit.
 
 The rule, per step (DESIGN.md):
 
+0. routes (issue 6): overseas oxide on offer this step (each source × its country's
+   availability); tolling partners that take IREL oxide first place their orders;
 1. feed for domestic magnet making (capacity × ramp-up, Leontief ratios of the feed recipe):
-   recycled oxide and IREL's oxide first, then imports — origins' usual shares of the order,
-   less what their restrictions refuse, then spare capacity pro rata — then industry working
-   stock, then the strategic stockpile; units make what their scarcest feed allows;
-2. magnets domestic output does not cover: imported (usual shares, then spare), then working
-   stock, then the strategic stockpile (magnets embedded in imported sub-assemblies are only
-   imported);
+   recycled (and retained) oxide, IREL's oxide and overseas oxide first, then imports —
+   origins' usual shares of the order, less what their restrictions refuse, then spare capacity
+   pro rata — then industry working stock, then the strategic stockpile; units make what their
+   scarcest feed allows; then tolling partners order from the IREL oxide left, and what is
+   still left is kept (export retention) or exported;
+2. magnets domestic output does not cover: tolled magnets arriving this step (ordered a lead
+   time ago; any surplus to working stock), then imported (usual shares, then spare), then
+   working stock, then the strategic stockpile (magnets embedded in imported sub-assemblies are
+   only imported);
 3. supply is allocated to sectors by priority tier, pro rata within a tier; the rest is unmet;
 4. working stock is rebuilt from a new order and the spare capacity left over.
 
