@@ -13,7 +13,9 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -161,11 +163,25 @@ def _connect_with_retry(
     raise RuntimeError(f"run store catalog {path} stayed locked: {last}")
 
 
+# Threads of one process (the dashboard's workers) share one DuckDB instance per file, where two
+# concurrent `CREATE TABLE IF NOT EXISTS` or inserts conflict instead of waiting: take turns.
+_CATALOG_LOCK = threading.RLock()
+
+
+@contextmanager
+def _catalog(path: Path):
+    with _CATALOG_LOCK:
+        con = _connect_with_retry(path)
+        try:
+            con.execute(_SCHEMA)
+            yield con
+        finally:
+            con.close()
+
+
 def _catalog_insert(root: Path, meta: dict, path: Path, head: dict) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    con = _connect_with_retry(root / CATALOG)
-    try:
-        con.execute(_SCHEMA)
+    with _catalog(root / CATALOG) as con:
         con.execute(
             "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -174,22 +190,16 @@ def _catalog_insert(root: Path, meta: dict, path: Path, head: dict) -> None:
                 meta["version"], str(path.resolve()), json.dumps(head),
             ],
         )  # fmt: skip
-    finally:
-        con.close()
 
 
 def list_runs(limit: int = 50) -> list[dict]:
     path = store_root() / CATALOG
     if not path.exists():
         return []
-    con = _connect_with_retry(path)
-    try:
-        con.execute(_SCHEMA)
+    with _catalog(path) as con:
         cur = con.execute("SELECT * FROM runs ORDER BY created_at DESC LIMIT ?", [limit])
         cols = [c[0] for c in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-    finally:
-        con.close()
 
 
 RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}-[0-9a-f]{4}$")
@@ -204,9 +214,7 @@ def find_run(run_id: str | None = None) -> tuple[str, Path]:
     path = store_root() / CATALOG
     row = None
     if path.exists():
-        con = _connect_with_retry(path)
-        try:
-            con.execute(_SCHEMA)
+        with _catalog(path) as con:
             if run_id is None:
                 row = con.execute(
                     "SELECT run_id, path FROM runs ORDER BY created_at DESC LIMIT 1"
@@ -215,8 +223,6 @@ def find_run(run_id: str | None = None) -> tuple[str, Path]:
                 row = con.execute(
                     "SELECT run_id, path FROM runs WHERE run_id = ?", [run_id]
                 ).fetchone()
-        finally:
-            con.close()
     if row is None:
         what = "no runs yet" if run_id is None else f"no run {run_id!r}"
         raise UserError(

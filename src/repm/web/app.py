@@ -121,6 +121,7 @@ def _load(req_scenario: str | None, yaml_text: str | None, sets: list[str]):
     size = len(yaml_text.encode())
     if size > MAX_YAML_BYTES:
         raise _TooLarge(size)
+    _check_extends(yaml_text)
     with tempfile.TemporaryDirectory(prefix="repm-upload-") as tmp:
         path = Path(tmp) / "upload.yaml"
         path.write_text(yaml_text, encoding="utf-8")
@@ -131,6 +132,24 @@ def _load(req_scenario: str | None, yaml_text: str | None, sets: list[str]):
     import dataclasses
 
     return dataclasses.replace(loaded, source="upload")
+
+
+def _check_extends(text: str) -> None:
+    """An upload may extend a shipped scenario, never a path on the server."""
+    import yaml
+
+    from repm.scenario import shipped_names
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return  # load_scenario reports it with line and column
+    parent = data.get("extends") if isinstance(data, dict) else None
+    if parent is not None and parent not in shipped_names():
+        raise UserError(
+            f"{fmt_value(parent)}; expected a shipped scenario name ({', '.join(shipped_names())})",
+            where="upload: extends",
+        )
 
 
 class _TooLarge(Exception):
@@ -166,6 +185,11 @@ def levers(loaded) -> dict:
             "unit_capacity_max": s.unit_capacity_max, "unit_capacity_step": s.unit_capacity_step,
         },
     }  # fmt: skip
+
+
+def _json(obj: dict) -> Response:
+    """Serialised as the CLI's --json is (json.dumps), so the bytes match what it prints."""
+    return Response(json.dumps(obj), media_type="application/json")
 
 
 def create_app() -> FastAPI:
@@ -292,14 +316,14 @@ def create_app() -> FastAPI:
         await asyncio.wrap_future(future)
         if job.status == "failed":
             return JSONResponse({"error": job.error}, status_code=job.code)
-        return JSONResponse(job.result)
+        return _json(job.result)
 
     @app.get("/api/jobs/{job_id}", summary="A job's status and progress; its result when done")
-    def job(job_id: str) -> dict:
+    def job(job_id: str) -> Response:
         j = jobs.get(job_id)
         if j is None:
             raise HTTPException(404, f"no job {job_id!r}; expected an id from POST /api/run")
-        return j.view()
+        return _json(j.view())
 
     @app.get("/api/runs", summary="Stored runs, newest first")
     def runs(limit: int = 50) -> list[dict]:
