@@ -13,7 +13,16 @@ from scipy import stats
 from repm.chain import compile_chain
 from repm.engine import simulate
 from repm.results import build_results
-from repm.risk import metrics, p_no_shortage, run_draws, size_stockpile
+from repm.risk import (
+    UNMET_EPS,
+    Block,
+    Reduction,
+    cvar,
+    metrics,
+    p_no_shortage,
+    run_draws,
+    size_stockpile,
+)
 from repm.scenario import load_scenario
 from repm.shocks import philox4x32, sample, uniforms
 
@@ -38,6 +47,36 @@ from repm.shocks import philox4x32, sample, uniforms
 def test_philox_known_answers(ctr, key, expected):
     out = philox4x32(tuple(np.array([c]) for c in ctr), key)
     assert tuple(int(w[0]) for w in out) == expected
+
+
+def _philox_reference(ctr, key):
+    """Philox4x32-10 in plain Python integers (the paper's definition), for the compiled one."""
+    c, k = list(ctr), list(key)
+    for _ in range(10):
+        p0, p1 = 0xD2511F53 * c[0], 0xCD9E8D57 * c[2]
+        c = [(p1 >> 32) ^ c[1] ^ k[0], p1 & 0xFFFFFFFF, (p0 >> 32) ^ c[3] ^ k[1], p0 & 0xFFFFFFFF]
+        k = [(k[0] + 0x9E3779B9) & 0xFFFFFFFF, (k[1] + 0xBB67AE85) & 0xFFFFFFFF]
+    return tuple(c)
+
+
+def test_philox_matches_the_definition_on_random_counters():
+    rng = np.random.default_rng(4)
+    ctr = rng.integers(0, 2**32, size=(4, 200), dtype=np.uint64)
+    key = (int(rng.integers(0, 2**32)), int(rng.integers(0, 2**32)))
+    words = philox4x32(tuple(ctr), key)
+    for i in range(200):
+        expected = _philox_reference([int(c) for c in ctr[:, i]], key)
+        assert tuple(int(w[i]) for w in words) == expected
+
+
+def test_uniforms_are_the_philox_words_of_their_counter():
+    seed, draws, stream = 2**33 + 5, np.array([3, 2**32 + 1]), 7
+    u = uniforms(seed, draws, stream, 4)
+    for di, d in enumerate(draws):
+        for i in range(4):
+            ctr = (i, stream, int(d) & 0xFFFFFFFF, int(d) >> 32)
+            w = _philox_reference(ctr, (seed & 0xFFFFFFFF, seed >> 32))
+            assert tuple(u[di, i]) == tuple((x + 0.5) / 2**32 for x in w)
 
 
 def test_a_draws_numbers_do_not_depend_on_its_neighbours():
@@ -81,7 +120,7 @@ def test_zero_hazard_gives_the_deterministic_baseline(tmp_path):
     summary = run_draws(chain, loaded.scenario, draws=64, seed=5, chunk_size=64)
     base = build_results(chain, simulate(chain))
     det = np.array([base.value("unmet_demand", int(y)) for y in chain.years])
-    assert np.array_equal(summary.unmet.sum(axis=2), np.broadcast_to(det, (64, len(det))))
+    assert np.array_equal(summary.total, np.broadcast_to(det, (64, len(det))))
     assert det.max() == 0.0
 
 
@@ -96,11 +135,11 @@ def test_certain_total_12_month_ban_unmet_by_hand(tmp_path):
     # share of the 2026 h-grade bare demand; nobody else can add supply, nothing is stocked
     china = (0.848 + 0.904) / 2
     h_bare_2026 = float(chain.demand_bare.sel(year=2026, grade="h").sum())
-    unmet = s.unmet.sum(axis=2)
+    unmet = s.total
     yi = list(chain.years).index(2026)
     assert unmet[:, yi] == pytest.approx(china * h_bare_2026, rel=1e-9)
     assert unmet[:, [i for i in range(len(chain.years)) if i != yi]].max() == 0.0
-    assert s.short_months[:, yi] == pytest.approx(12.0)
+    assert s.months_short[yi] == pytest.approx(12.0)  # the mean of three draws, each ≤ 12
 
 
 # --- reproducibility ----------------------------------------------------------------------------
@@ -127,7 +166,81 @@ def test_distributed_cluster_gives_the_same_numbers():
     cluster = run_draws(
         chain, loaded.scenario, draws=60, seed=2, chunk_size=20, scheduler="local", workers=2
     )
-    assert np.array_equal(local.unmet, cluster.unmet)
+    assert np.array_equal(local.total, cluster.total)
+    ref, got = (metrics(chain, loaded.scenario, x) for x in (local, cluster))
+    assert np.array_equal(ref["value"].values, got["value"].values)
+
+
+def _old_cvar(x, alpha=0.95):
+    """CVaR as first written: a full sort, then the mean of the worst k."""
+    n = x.shape[0]
+    k = max(1, int(np.ceil((1 - alpha) * n)))
+    return np.take(np.sort(x, axis=0), np.arange(n - k, n), axis=0).mean(axis=0)
+
+
+def test_cvar_is_the_mean_of_the_worst_tail_bit_for_bit():
+    rng = np.random.default_rng(8)
+    x = np.round(rng.exponential(size=(5001, 7)) * (rng.random((5001, 7)) < 0.3), 2)  # ties, zeros
+    assert np.array_equal(cvar(x), _old_cvar(x))
+    assert np.array_equal(cvar(x[:3]), _old_cvar(x[:3]))  # k = 1
+    assert cvar(np.arange(90.0)[:, None])[0] == 87.0  # k = ⌈4.5⌉: the mean of 85 … 89
+
+
+def _draw_order_mean(x):
+    """The mean over axis 0, adding rows one after another in draw order."""
+    return np.cumsum(x, axis=0)[-1] / x.shape[0]
+
+
+@pytest.mark.parametrize("years", [1, 12, 27])
+def test_reduction_equals_the_statistics_of_every_draw(years):
+    """Chunks folded in any arrival order give, bit for bit, the statistics of the whole draw ×
+    year × sector arrays: means add draws in draw order (as NumPy's mean over the draw axis does
+    when there is more than one year; with one it sums pairwise)."""
+    rng = np.random.default_rng(years)
+    n, S, M = 1237, 7, 12
+    unmet = rng.exponential(10, (n, years, S)) * (rng.random((n, years, S)) < 0.2)
+    unmet[rng.random(n) < 0.05] = 3.0  # ties in the tail
+    short = rng.integers(0, 13, (n, years)).astype(float)
+    ty = rng.random((n, years, M)) * (rng.random((n, years, M)) < 0.5)
+    rel = rng.random((n, M))
+    res = rng.random((n, years))
+    price = rng.random(M)
+
+    def hold(t):
+        return (t * price[None, None, :]).sum(axis=2) * 1000.0 * 0.05 / 1e7
+
+    red = Reduction(n, years, S, hold)
+    cuts = [0, 1, 2, 300, 301, 800, n]
+    blocks = [
+        Block(np.arange(a, b), unmet[a:b], short[a:b], ty[a:b], rel[a:b], res[a:b].max(axis=0))
+        for a, b in zip(cuts[:-1], cuts[1:], strict=True)
+    ]
+    for i in rng.permutation(len(blocks)):
+        red.add(blocks[i])
+    s = red.result()
+    assert np.array_equal(s.total, unmet.sum(axis=2))
+    assert np.array_equal(s.horizon, unmet.sum(axis=(1, 2)))
+    assert np.array_equal(s.holding, hold(ty))
+    assert np.array_equal(s.released, rel)
+    assert np.array_equal(s.months_short, _draw_order_mean(short))
+    assert np.array_equal(s.max_residual, res.max(axis=0))
+    for si in range(S):
+        u = unmet[:, :, si]
+        assert np.array_equal(s.sector_mean[:, si], _draw_order_mean(u))
+        assert np.array_equal(s.sector_p_short[:, si], (u > UNMET_EPS).mean(axis=0))
+        assert np.array_equal(s.sector_cvar[:, si], _old_cvar(u))
+    assert np.array_equal(s.unmet.sum(axis=2), s.total)
+    if years > 1:  # then NumPy's mean over draws adds them in draw order too: the same bits
+        assert np.array_equal(s.months_short, short.mean(axis=0))
+        assert np.array_equal(s.sector_mean, unmet.mean(axis=0))
+
+
+def test_reduction_refuses_gaps_in_the_draws():
+    red = Reduction(4, 1, 1, lambda t: t.sum(axis=2))
+    z = np.zeros
+    red.add(Block(np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1)))
+    with pytest.raises(ValueError, match="2 of 4|0 of 4"):
+        red.result()
 
 
 # --- stockpile sizing against the closed form ----------------------------------------------------
@@ -162,7 +275,9 @@ def test_stockpile_matches_the_closed_form(tmp_path, prob):
         assert res.achieved >= P
     else:  # the right answer is zero
         assert res.stockpile["magnet_h"] == 0.0
-    assert res.stockpile["magnet_n"] == 0.0
+    # nothing is made at home here, so no feed stockpile is needed
+    assert set(res.stockpile) >= {"magnet_n", "ndpr_oxide", "dy_oxide", "tb_oxide"}
+    assert all(v == 0.0 for m, v in res.stockpile.items() if m != "magnet_h")
 
 
 def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
@@ -187,6 +302,44 @@ def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
     s2 = run_draws(compile_chain(less.scenario), less.scenario, draws=1000, seed=1, chunk_size=1000)
     assert p_no_shortage(s2) < 0.9  # and it is the least that does
     assert chain is not None
+
+
+OXIDE_BAN = (
+    "extends: india-baseline\n"
+    "trade:\n  spare: null\n"
+    "policy:\n  working_stock_months: 0\n"
+    "risk:\n  demand_growth_sd: 0\n  events:\n"
+    "    - {name: ban, kind: export_restriction, origin: China, elements: heavy, include_magnets: true,\n"
+    "       start_year: 2030, start_month: 1, probability: 1.0,\n"
+    "       duration: {mean_months: 12, distribution: fixed}, severity_low: 1, severity_high: 1}\n"
+)
+
+
+def test_stockpile_of_oxides_replaces_what_a_ban_withholds(tmp_path):
+    """A certain year-long Chinese ban on Dy, Tb and the magnets containing them, in a year when
+    India imports no bare magnets: the domestic units need a Dy and a Tb oxide stockpile of
+    exactly what China would have shipped that year — its 2030 imports in a run without shocks —
+    and no magnet or NdPr stockpile (a magnet stockpile standing in for the lost output would
+    cost more to hold)."""
+    loaded = load_scenario(str(_write(tmp_path, OXIDE_BAN)))
+    chain = compile_chain(loaded.scenario)
+    res = size_stockpile(loaded, compile_chain, service_level=0.9, draws=20, seed=0, chunk_size=20)
+    calm = simulate(chain).data.imports.sel(draw=0, year=2030, origin="China")
+    assert float(calm.sel(material=["magnet_h", "alloy_h"]).sum()) == 0.0
+    for m in ("dy_oxide", "tb_oxide"):
+        assert float(calm.sel(material=m)) > 1.0  # the units do buy them from China
+        assert res.stockpile[m] == pytest.approx(float(calm.sel(material=m)), rel=1e-6)
+    assert res.stockpile["magnet_n"] == res.stockpile["magnet_h"] == 0.0
+    assert res.stockpile["ndpr_oxide"] == 0.0
+    assert res.attainable and res.achieved == 1.0 and res.holding_cost > 0
+    # without the Dy stockpile the same draws fall short
+    less = load_scenario(
+        str(tmp_path / "s.yaml"),
+        [f"policy.stockpile.dy_oxide={res.stockpile['dy_oxide'] * 0.9}",
+         f"policy.stockpile.tb_oxide={res.stockpile['tb_oxide']}"],
+    )  # fmt: skip
+    s = run_draws(compile_chain(less.scenario), less.scenario, draws=20, seed=0, chunk_size=20)
+    assert p_no_shortage(s) == 0.0
 
 
 # --- the command line -----------------------------------------------------------------------------
@@ -250,6 +403,29 @@ def test_sampled_arrays_for_a_certain_ban(tmp_path):
     assert (np.delete(avail, np.s_[24:27], axis=1) == 1).all()
     assert (price[:, months, MATERIALS.index("dy_oxide")] == 3).all()
     assert (np.delete(price, np.s_[24:27], axis=1) == 1).all()
+
+
+def test_sampled_levels_do_not_depend_on_the_other_draws_sampled():
+    loaded = load_scenario("india-baseline", ["risk.events.0.preset=china_october_2025"])
+    chain = compile_chain(loaded.scenario)
+    full = sample(loaded.scenario.risk, chain, np.arange(300), seed=3)
+    part = sample(loaded.scenario.risk, chain, np.array([299, 4, 150]), seed=3)
+    assert np.array_equal(part.event_level, full.event_level[[299, 4, 150]])
+    assert np.array_equal(part.demand_multiplier, full.demand_multiplier[[299, 4, 150]])
+    assert 0 < (full.event_level > 0).mean() < 1  # episodes start in some draws, not all
+
+
+def test_licensing_delay_refuses_everything_then_severity(tmp_path):
+    path = _write(
+        tmp_path, _no_buffers(BAN % {"year": 2026, "p": 1.0, "months": 4, "lo": 0.5, "hi": 0.5})
+    )
+    loaded = load_scenario(str(path), ["risk.events.0.licensing_delay_months=1.5"])
+    chain = compile_chain(loaded.scenario)
+    level = sample(loaded.scenario.risk, chain, np.arange(3), seed=1).event_level[:, :, 0]
+    expected = np.zeros(level.shape[1], dtype=np.float32)
+    expected[24:26] = 1.0  # Jan, Feb 2026: months 24 and 25 are < 24 + 1.5
+    expected[26:28] = 0.5  # then the severity until the 4 months are over
+    assert np.array_equal(level, np.broadcast_to(expected, level.shape))
 
 
 def test_october_preset_reaches_magnets_from_other_origins():

@@ -10,7 +10,7 @@ order before any statistic is computed, so the numbers are bit-identical however
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -27,52 +27,151 @@ VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w":
 
 
 @dataclass(frozen=True)
-class DrawSummary:
-    """Per-draw annual summaries for a block of draws (draw order)."""
+class Block:
+    """One chunk's per-draw annual results (draws in order), as `run_block` returns them."""
 
     draw_ids: np.ndarray
     unmet: np.ndarray  # draw × year × sector, t
     short_months: np.ndarray  # draw × year
     tonne_years: np.ndarray  # draw × year × material (strategic stockpile held)
-    gap: np.ndarray  # draw × material: stockpile releases needed (t) to avoid every shortage
+    released: np.ndarray  # draw × material: strategic stockpile released over the horizon, t
     max_residual: np.ndarray  # year: largest mass-balance residual over the block
 
+
+@dataclass(frozen=True)
+class DrawSummary:
+    """A Monte Carlo run, reduced: per draw only what the metrics need, the rest already summed.
+
+    Kept per draw (draw order): the total unmet demand by year (for quantiles, CVaR and
+    P(shortage)), the horizon total (P(no shortage)), the holding cost by year and the stockpile
+    released per material (stockpile sizing). Reduced over draws as the chunks come in, in draw
+    order, with the same floating-point operations in the same order as over the whole array:
+    months short, and by sector the share of draws short, the mean and the CVaR (from the worst
+    draws only). So the figures are bit-identical to computing them from every draw's full
+    results, and bit-identical for any chunking — while 10^6 draws need ~0.3 GB, not ~2 GB."""
+
+    draws: int
+    alpha: float  # the CVaR level the sector tails were kept for
+    total: np.ndarray  # draw × year: unmet demand, all sectors, t
+    horizon: np.ndarray  # draw: unmet demand over the horizon, t
+    holding: np.ndarray  # draw × year: strategic stockpile holding cost, crore INR
+    released: np.ndarray  # draw × material: strategic stockpile released over the horizon, t
+    months_short: np.ndarray  # year: mean over draws
+    sector_p_short: np.ndarray  # year × sector: share of draws with unmet demand
+    sector_mean: np.ndarray  # year × sector: mean unmet demand, t
+    sector_cvar: np.ndarray  # year × sector: CVaR_alpha of unmet demand, t
+    max_residual: np.ndarray  # year: largest mass-balance residual over all draws
+
+    @property
+    def unmet(self) -> np.ndarray:
+        """draw × year × 1: `total` with a one-long sector axis, for callers that sum unmet demand
+        over sectors (`unmet.sum(axis=2)` is `total`). Per-sector figures are in `sector_*`."""
+        return self.total[:, :, None]
+
+
+class Reduction:
+    """Folds chunks (`Block`s, any arrival order) into a `DrawSummary`, in draw order.
+
+    Sums over draws continue one sequence across chunks (the running sum is the first row of the
+    next chunk's reduction): draws are added one after another in draw order — the order NumPy's
+    `mean(axis=0)` over a draw × year array uses too, when there is more than one year. The
+    sector CVaR keeps each year's k worst draws (k = ⌈(1 − alpha) n⌉, as `cvar`), drops the rest."""
+
+    def __init__(self, draws: int, years: int, sectors: int, hold, alpha: float = 0.95) -> None:
+        self.n, self.alpha, self.hold = draws, alpha, hold
+        self.k = max(1, int(np.ceil((1 - alpha) * draws)))
+        self.total = np.empty((draws, years))
+        self.horizon = np.empty(draws)
+        self.holding = np.empty((draws, years))
+        self.released = np.empty((draws, len(MATERIALS)))
+        self.short_sum: np.ndarray | None = None  # year
+        self.sector_sum: np.ndarray | None = None  # year × sector
+        self.sector_count = np.zeros((years, sectors), dtype=np.int64)
+        self.worst = np.empty((0, years, sectors))  # candidates for each year × sector's k worst
+        self.max_residual = np.full(years, -np.inf)
+        self.done = 0
+        self.pending: dict[int, Block] = {}
+
     @staticmethod
-    def concat(parts: list[DrawSummary]) -> DrawSummary:
-        parts = sorted(parts, key=lambda p: int(p.draw_ids[0]) if len(p.draw_ids) else 0)
-        return DrawSummary(
-            draw_ids=np.concatenate([p.draw_ids for p in parts]),
-            unmet=np.concatenate([p.unmet for p in parts]),
-            short_months=np.concatenate([p.short_months for p in parts]),
-            tonne_years=np.concatenate([p.tonne_years for p in parts]),
-            gap=np.concatenate([p.gap for p in parts]),
-            max_residual=np.max([p.max_residual for p in parts], axis=0),
+    def _continue(acc: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+        if acc is None:
+            return rows.sum(axis=0)
+        return np.concatenate([acc[None], rows]).sum(axis=0)
+
+    def add(self, block: Block) -> None:
+        self.pending[int(block.draw_ids[0])] = block
+        while self.done in self.pending:
+            self._fold(self.pending.pop(self.done))
+
+    def _fold(self, b: Block) -> None:
+        lo, hi = self.done, self.done + len(b.draw_ids)
+        if not np.array_equal(b.draw_ids, np.arange(lo, hi)):
+            raise ValueError("chunks must cover draws 0 … n − 1 in consecutive ranges")
+        u = b.unmet
+        self.total[lo:hi] = u.sum(axis=2)
+        self.horizon[lo:hi] = u.sum(axis=(1, 2))
+        self.holding[lo:hi] = self.hold(b.tonne_years)
+        self.released[lo:hi] = b.released
+        self.short_sum = self._continue(self.short_sum, b.short_months)
+        self.sector_sum = self._continue(self.sector_sum, u)
+        self.sector_count += (u > UNMET_EPS).sum(axis=0)
+        self.worst = np.concatenate([self.worst, u])
+        if len(self.worst) >= 2 * self.k + 1:
+            self.worst = _largest(self.worst, self.k)
+        self.max_residual = np.maximum(self.max_residual, b.max_residual)
+        self.done = hi
+
+    def result(self) -> DrawSummary:
+        if self.done != self.n or self.pending:
+            raise ValueError(f"{self.done} of {self.n} draws reduced")
+        # each sector's k worst, sorted, as the (k × year) array `cvar` would take its mean of:
+        # NumPy's summation order depends on the layout, so the layout is the same too
+        worst = np.sort(_largest(self.worst, self.k), axis=0)
+        tail = np.stack(
+            [np.ascontiguousarray(worst[:, :, s]).mean(axis=0) for s in range(worst.shape[2])],
+            axis=1,
         )
+        return DrawSummary(
+            draws=self.n,
+            alpha=self.alpha,
+            total=self.total,
+            horizon=self.horizon,
+            holding=self.holding,
+            released=self.released,
+            months_short=self.short_sum / self.n,
+            sector_p_short=self.sector_count / self.n,
+            sector_mean=self.sector_sum / self.n,
+            sector_cvar=tail,
+            max_residual=self.max_residual,
+        )
+
+
+def _largest(x: np.ndarray, k: int) -> np.ndarray:
+    """The k largest values along axis 0, for every other index (unordered)."""
+    n = x.shape[0]
+    if n <= k:
+        return x
+    return np.partition(x, n - k, axis=0)[n - k :]
 
 
 def run_block(
     chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None
-) -> DrawSummary:
+) -> Block:
     """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
     remote workers (the scenario holds pint quantities of repm's own unit registry)."""
     shocks = sample(risk, chain, draw_ids, seed)
     ds = simulate(chain, plan=plan, shocks=shocks, step=step).data
     spy = int(ds.attrs["steps_per_year"])
-    unmet = ds.unmet.sum("grade").transpose("draw", "year", "sector").values
-    # what magnet stockpiles would have had to release to avoid every bare-channel shortage: the
-    # unmet bare demand by grade plus releases already made (sizing re-simulates to confirm)
-    bare_unmet = np.zeros((len(draw_ids), len(MATERIALS)))
-    by_grade = ds.unmet_bare.sum(["year", "sector"]).values  # draw × grade (bare channel only)
-    bare_unmet[:, MATERIALS.index("magnet_n")] = by_grade[:, 0]
-    bare_unmet[:, MATERIALS.index("magnet_h")] = by_grade[:, 1]
-    gap = bare_unmet + ds.stockpile_draw.sum("year").values
-    return DrawSummary(
+    unmet = ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
+    return Block(
         draw_ids=np.asarray(draw_ids),
         unmet=unmet,
-        short_months=ds.short_steps.values * (12 / spy),
-        tonne_years=ds.stockpile_tonne_years.values,
-        gap=gap,
-        max_residual=np.abs(ds.residual).max(["draw", "process", "element"]).values,
+        short_months=ds.short_steps.transpose("draw", "year").values * (12 / spy),
+        tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values,
+        released=ds.stockpile_draw.transpose("draw", "year", "material").values.sum(axis=1),
+        max_residual=np.abs(ds.residual.transpose("year", "draw", "process", "element").values)
+        .reshape(ds.sizes["year"], -1)
+        .max(axis=1),
     )
 
 
@@ -92,8 +191,9 @@ def run_draws(
     workers: int | None = None,
     plan: Plan | None = None,
     progress: Callable[[int], None] | None = None,
+    alpha: float = 0.95,
 ) -> DrawSummary:
-    """Run `draws` draws in chunks through Dask and concatenate their summaries in draw order."""
+    """Run `draws` draws in chunks through Dask, folding each chunk's results in draw order."""
     if draws < 1:
         raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
     if draws > scenario.risk.draws_max:
@@ -104,11 +204,18 @@ def run_draws(
     if chunk_size < 1:
         raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
     blocks = chunks(draws, chunk_size)
-    if scheduler is None and len(blocks) == 1:
-        part = run_block(chain, scenario.risk, seed, blocks[0], step, plan)
+    red = Reduction(
+        draws, chain.n_years, len(chain.sectors), lambda ty: holding_cost(scenario, ty), alpha
+    )
+
+    def take(part: Block) -> None:
+        red.add(part)
         if progress:
-            progress(draws)
-        return part
+            progress(len(part.draw_ids))
+
+    if scheduler is None and len(blocks) == 1:
+        take(run_block(chain, scenario.risk, seed, blocks[0], step, plan))
+        return red.result()
     import dask
     from dask import delayed
 
@@ -126,33 +233,25 @@ def run_draws(
             )
         )
         try:
-            futures = client.compute(tasks)
-            parts = []
-            for fut in as_completed(futures):
-                part = fut.result()
-                parts.append(part)
-                if progress:
-                    progress(len(part.draw_ids))
+            for fut in as_completed(client.compute(tasks)):
+                take(fut.result())
         finally:
             client.close()
-        return DrawSummary.concat(parts)
-    parts = []
+        return red.result()
     # the threaded local scheduler, a few chunks at a time so memory stays bounded
     batch = max(1, workers or 2)
     for i in range(0, len(tasks), batch):
-        done = dask.compute(*tasks[i : i + batch], scheduler="threads", num_workers=batch)
-        parts.extend(done)
-        if progress:
-            progress(sum(len(p.draw_ids) for p in done))
-    return DrawSummary.concat(parts)
+        for part in dask.compute(*tasks[i : i + batch], scheduler="threads", num_workers=batch):
+            take(part)
+    return red.result()
 
 
 def cvar(x: np.ndarray, alpha: float = 0.95, axis: int = 0) -> np.ndarray:
     """Mean of the worst (1 − alpha) share of outcomes along `axis` (at least one outcome)."""
     n = x.shape[axis]
     k = max(1, int(np.ceil((1 - alpha) * n)))
-    srt = np.sort(x, axis=axis)
-    return np.take(srt, np.arange(n - k, n), axis=axis).mean(axis=axis)
+    worst = np.sort(_largest(np.moveaxis(x, axis, 0), k), axis=0)  # the tail of a full sort
+    return worst.mean(axis=0)
 
 
 def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
@@ -167,9 +266,14 @@ def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
 
 
 def metrics(
-    chain: Chain, scenario: Scenario, summary: DrawSummary, alpha: float = 0.95
+    chain: Chain, scenario: Scenario, summary: DrawSummary, alpha: float | None = None
 ) -> pd.DataFrame:
-    """The risk indicator table: by year, totals and by sector."""
+    """The risk indicator table: by year, totals and by sector. The sector CVaRs are at the level
+    the summary kept tails for (`run_draws(alpha=…)`); `alpha`, if given, must be that level."""
+    if alpha is None:
+        alpha = summary.alpha
+    elif alpha != summary.alpha:
+        raise ValueError(f"the summary kept sector tails for alpha {summary.alpha}, not {alpha}")
     years = chain.years
     rows: list[dict] = []
 
@@ -177,28 +281,24 @@ def metrics(
         for y, v in zip(years, np.asarray(values, dtype=float), strict=True):
             rows.append({"year": int(y), "name": name, "value": float(v), "unit": unit, **dims})
 
-    total = summary.unmet.sum(axis=2)  # draw × year
+    total = summary.total  # draw × year
     add("p_shortage", "fraction", (total > UNMET_EPS).mean(axis=0))
     add("expected_unmet", "t", total.mean(axis=0))
     add("cvar95_unmet", "t", cvar(total, alpha))
     for q in (5, 50, 95):
         add(f"unmet_p{q:02d}", "t", np.quantile(total, q / 100, axis=0, method="inverted_cdf"))
-    add("months_short", "month", summary.short_months.mean(axis=0))
-    add(
-        "stockpile_holding_cost",
-        "crore INR",
-        holding_cost(scenario, summary.tonne_years).mean(axis=0),
-    )
+    add("months_short", "month", summary.months_short)
+    add("stockpile_holding_cost", "crore INR", summary.holding.mean(axis=0))
     add("mass_balance_residual", "t", summary.max_residual)
     for si, s in enumerate(chain.sectors):
-        u = summary.unmet[:, :, si]
-        add("p_shortage", "fraction", (u > UNMET_EPS).mean(axis=0), sector=s)
-        add("expected_unmet", "t", u.mean(axis=0), sector=s)
-        add("cvar95_unmet", "t", cvar(u, alpha), sector=s)
+        mean = summary.sector_mean[:, si]
+        add("p_shortage", "fraction", summary.sector_p_short[:, si], sector=s)
+        add("expected_unmet", "t", mean, sector=s)
+        add("cvar95_unmet", "t", summary.sector_cvar[:, si], sector=s)
         if s in VEHICLE_SECTORS:
             kg = _kg_per_vehicle(scenario, s)
             if kg:
-                add(VEHICLE_SECTORS[s], "vehicles", u.mean(axis=0) * 1000.0 / kg)
+                add(VEHICLE_SECTORS[s], "vehicles", mean * 1000.0 / kg)
     df = pd.DataFrame(rows)
     if "sector" not in df:
         df["sector"] = None
@@ -217,7 +317,7 @@ def _kg_per_vehicle(scenario: Scenario, sector: str) -> float | None:
 
 def p_no_shortage(summary: DrawSummary) -> float:
     """Share of draws with no shortage in any year of the horizon."""
-    return float((summary.unmet.sum(axis=(1, 2)) <= UNMET_EPS * summary.unmet.shape[1]).mean())
+    return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())
 
 
 @dataclass(frozen=True)
@@ -230,7 +330,17 @@ class StockpileResult:
     note: str
 
 
-SIZED_MATERIALS = ("magnet_n", "magnet_h")
+SIZABLE = (
+    "ndpr_oxide", "dy_oxide", "tb_oxide", "ndpr_metal", "dy_metal", "tb_metal", "magnet_n", "magnet_h",
+)  # fmt: skip
+UNLIMITED = 1e9  # t: a stockpile no draw can empty, to measure what each draw would release
+
+
+def sized_materials(scenario: Scenario) -> tuple[str, ...]:
+    """The materials `size_stockpile` sizes: magnets, NdPr/Dy/Tb oxide and metal — those with a
+    price (economics.prices), since a stockpile's holding cost is what is minimised."""
+    prices = scenario.economics.prices
+    return tuple(m for m in SIZABLE if prices.get(m, 0.0) > 0)
 
 
 def size_stockpile(
@@ -246,96 +356,131 @@ def size_stockpile(
     progress: Callable[[int], None] | None = None,
     iterations: int = 12,
 ) -> StockpileResult:
-    """Least-holding-cost magnet stockpile with P(no shortage over the horizon) ≥ service level.
+    """Least-holding-cost stockpile per material (magnets, NdPr/Dy/Tb oxide and metal) with
+    P(no shortage over the horizon) ≥ service level.
 
-    Common random numbers: every candidate is simulated on the same draws (same seed). The gap
-    each draw would need covered is measured once with no stockpile; candidates take the same
-    quantile q of each material's gap, and q is bisected in [P, 1] — at q = P on a one-node
-    system this is the closed-form answer (the P-quantile of the shortfall over a ban).
+    Common random numbers: every candidate is simulated on the same draws (same seed). Two
+    families of candidates are searched and the cheaper kept: magnets alone (they cover a
+    bare-magnet shortage whatever caused it), and magnets with feed (oxide, metal: it keeps
+    domestic magnet making going when feed is cut off). In each, what every draw needs from each
+    material's stockpile — its gap — is measured once, by simulating with stockpiles no draw can
+    empty and reading what each draw releases. Candidates take the same quantile q of every
+    material's gap, and q is bisected in [P, 1] — at q = P on a one-node system this is the
+    closed-form answer (the P-quantile of the shortfall over a ban). The candidate is then scaled
+    down as a whole, and material by material (dearest to hold first), while the level holds.
+    A heuristic, not an exact optimum: the note says which family won and what the other cost.
     """
     if not 0 < service_level < 1:
         raise UserError(
             f"{service_level}; expected a probability strictly between 0 and 1",
             where="--service-level",
         )
-
-    def evaluate(stock: dict[str, float]) -> tuple[DrawSummary, Scenario, Chain]:
-        sc = _scenario_with(loaded, stock)
-        ch = chain_builder(sc)
-        return (
-            run_draws(
-                ch,
-                sc,
-                draws=draws,
-                seed=seed,
-                step=step,
-                chunk_size=chunk_size,
-                scheduler=scheduler,
-                progress=progress,
-            ),
-            sc,
-            ch,
+    sized = sized_materials(loaded.scenario)
+    if not sized:
+        raise UserError(
+            "no stockpile material has a price; expected prices for magnets or oxides",
+            where="economics.prices",
         )
 
-    zero = {m: 0.0 for m in SIZED_MATERIALS}
-    base, sc0, ch0 = evaluate(zero)
+    def evaluate(stock: dict[str, float]) -> tuple[DrawSummary, Scenario]:
+        sc = _scenario_with(loaded, stock)
+        summary = run_draws(
+            chain_builder(sc), sc, draws=draws, seed=seed, step=step, chunk_size=chunk_size,
+            scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+        return summary, sc
+
+    def cost(summary: DrawSummary) -> float:
+        return float(summary.holding.mean())
+
+    zero = {m: 0.0 for m in sized}
+    base, _ = evaluate(zero)
     p0 = p_no_shortage(base)
-    cols = [MATERIALS.index(m) for m in SIZED_MATERIALS]
-    gap = base.gap[:, cols]
     if p0 >= service_level:
         return StockpileResult(
-            service_level,
-            p0,
-            zero,
-            0.0,
-            True,
+            service_level, p0, zero, 0.0, True,
             f"no stockpile needed: {p0:.1%} of draws have no shortage",
-        )
-
-    def candidate(q: float) -> dict[str, float]:
-        return {
-            m: float(np.quantile(gap[:, i], q, method="inverted_cdf"))
-            for i, m in enumerate(SIZED_MATERIALS)
-        }
-
-    top, sc_top, ch_top = evaluate(candidate(1.0))
-    if p_no_shortage(top) < service_level:
-        return StockpileResult(
-            service_level, p_no_shortage(top), candidate(1.0), float(holding_cost(sc_top, top.tonne_years).mean()), False,
-            "not attainable with magnet stockpiles: the remaining shortages are in magnets embedded in imported "
-            "sub-assemblies or feed, which a bare-magnet stockpile cannot cover",
         )  # fmt: skip
-    lo, hi = service_level, 1.0
-    best = (candidate(1.0), top, sc_top)
-    lo_s, _, _ = evaluate(candidate(lo))
-    if p_no_shortage(lo_s) >= service_level:
-        hi, best = lo, (candidate(lo), lo_s, _scenario_with(loaded, candidate(lo)))
-    else:
-        for _ in range(iterations):
-            mid = (lo + hi) / 2
-            s_mid, sc_mid, _ = evaluate(candidate(mid))
-            if p_no_shortage(s_mid) >= service_level:
-                hi, best = mid, (candidate(mid), s_mid, sc_mid)
-            else:
-                lo = mid
-    # the same quantile of every grade can overshoot (gaps are correlated): shrink the candidate
-    # uniformly while the service level still holds
-    stock, summ, sc = best
-    lo_l, hi_l = 0.0, 1.0
-    for _ in range(iterations):
-        lam = (lo_l + hi_l) / 2
-        trial = {m: v * lam for m, v in stock.items()}
-        s_t, sc_t, _ = evaluate(trial)
-        if p_no_shortage(s_t) >= service_level:
-            hi_l, best = lam, (trial, s_t, sc_t)
+
+    def search(family: tuple[str, ...]) -> StockpileResult:
+        """The least-cost candidate stocking only `family` (the others at zero)."""
+        cols = [MATERIALS.index(m) for m in family]
+        gap = evaluate({**zero, **{m: UNLIMITED for m in family}})[0].released[:, cols]
+
+        def candidate(q: float) -> dict[str, float]:
+            at = {m: float(np.quantile(gap[:, i], q, method="inverted_cdf")) for i, m in enumerate(family)}  # fmt: skip
+            return {**zero, **at}
+
+        top, _ = evaluate(candidate(1.0))
+        if p_no_shortage(top) < service_level:
+            return StockpileResult(
+                service_level, p_no_shortage(top), candidate(1.0), cost(top), False,
+                "not attainable with stockpiles: the remaining shortages are in magnets embedded in "
+                "imported sub-assemblies, which no stockpile can cover",
+            )  # fmt: skip
+        lo, hi = service_level, 1.0
+        best = (candidate(1.0), top)
+        lo_s, _ = evaluate(candidate(lo))
+        if p_no_shortage(lo_s) >= service_level:
+            hi, best = lo, (candidate(lo), lo_s)
         else:
-            lo_l = lam
-    stock, summ, sc = best
-    return StockpileResult(
-        service_level, p_no_shortage(summ), stock, float(holding_cost(sc, summ.tonne_years).mean()), True,
-        f"common random numbers over {draws:,} draws (seed {seed}); quantile {hi:.4f} of each grade's gap, "
-        f"scaled by {hi_l:.3f}",
-    )  # fmt: skip
+            for _ in range(iterations):
+                mid = (lo + hi) / 2
+                s_mid, _ = evaluate(candidate(mid))
+                if p_no_shortage(s_mid) >= service_level:
+                    hi, best = mid, (candidate(mid), s_mid)
+                else:
+                    lo = mid
+        # the same quantile of every material can overshoot (gaps are correlated): shrink the
+        # candidate as a whole, then each material on its own, dearest to hold first
+        stock, summ, scale = shrink(*best, family)
+        held = [m for m in family if stock[m] > 0]
+        notes = []
+        if len(held) > 1:
+            price = loaded.scenario.economics.prices
+            for m in sorted(held, key=lambda m: -price.get(m, 0.0)):
+                stock, summ, f = shrink(stock, summ, (m,))
+                if f < 1.0:
+                    notes.append(f"{m} ×{f:.3f}")
+        return StockpileResult(
+            service_level, p_no_shortage(summ), stock, cost(summ), True,
+            f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
+            + (f", then {', '.join(notes)}" if notes else ""),
+        )  # fmt: skip
+
+    def shrink(stock: dict[str, float], current: DrawSummary, which: tuple[str, ...]) -> tuple:
+        """Scale the `which` materials of `stock` by the least factor in [0, 1] that still meets
+        the service level (bisection); returns (stock, its summary, factor)."""
+        lo_l, hi_l, found = 0.0, 1.0, (stock, current)
+        for _ in range(iterations):
+            lam = (lo_l + hi_l) / 2
+            trial = {m: v * lam if m in which else v for m, v in stock.items()}
+            s_t, _ = evaluate(trial)
+            if p_no_shortage(s_t) >= service_level:
+                hi_l, found = lam, (trial, s_t)
+            else:
+                lo_l = lam
+        return (*found, hi_l)
+
+    # magnets alone cover any bare-magnet shortage, whatever caused it; feed stockpiles (oxide,
+    # metal) beside them keep domestic magnet making going — cheaper or dearer depending on prices
+    magnets = tuple(m for m in sized if m.startswith("magnet"))
+    families = [f for f in (magnets, sized) if f]
+    results = [search(f) for f in dict.fromkeys(families)]
+    ok = [r for r in results if r.attainable]
+    if not ok:
+        return max(results, key=lambda r: r.achieved)
+    best = min(ok, key=lambda r: r.holding_cost)
+    others = "; ".join(
+        f"{'+'.join(m for m, v in r.stockpile.items() if v > 0) or 'none'} would cost {r.holding_cost:,.1f}"
+        for r in ok
+        if r is not best
+    )
+    return replace(
+        best,
+        note=f"common random numbers over {draws:,} draws (seed {seed}); {best.note}"
+        + (f" (the least-cost family; {others} crore INR/yr)" if others else ""),
+    )
 
 
 def _scenario_with(loaded, stock: dict[str, float]) -> Scenario:

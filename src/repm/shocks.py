@@ -1,8 +1,9 @@
 """Shocks: per-draw availability of each origin × material, price multipliers, demand shifts.
 
 `sample(risk, chain, draws, seed)` draws them with a counter-based generator (Philox4x32-10,
-vectorised in NumPy): every random number is a pure function of (seed, draw index, stream,
-month), so a draw's path never depends on how draws are chunked or spread over workers.
+compiled with Numba in `repm.philox`): every random number is a pure function of (seed, draw
+index, stream, month), so a draw's path never depends on how draws are chunked or spread over
+workers. Only the months where an episode may begin get a duration and a severity.
 
 Events are kept factorised — a level per draw × month × event and a target weight per event ×
 origin × material — so a chunk of 10^4 draws over 144 months costs megabytes, not gigabytes; the
@@ -16,11 +17,10 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import special
 
+from repm import philox
 from repm.chain import MATERIALS, Chain
 
 MONTHS_PER_YEAR = 12
-_M0, _M1 = np.uint64(0xD2511F53), np.uint64(0xCD9E8D57)
-_W0, _W1 = np.uint64(0x9E3779B9), np.uint64(0xBB67AE85)
 _MASK = np.uint64(0xFFFFFFFF)
 
 LIGHT = ("ndpr_oxide", "ndpr_metal")
@@ -34,28 +34,33 @@ MAGNETS_WITH = {
 def philox4x32(
     counter: tuple[np.ndarray, ...], key: tuple[int, int], rounds: int = 10
 ) -> tuple[np.ndarray, ...]:
-    """Philox4x32-10 (Salmon et al. 2011) on arrays of 32-bit counters held in uint64."""
-    c0, c1, c2, c3 = (np.asarray(c, dtype=np.uint64) & _MASK for c in counter)
-    k0, k1 = np.uint64(key[0]) & _MASK, np.uint64(key[1]) & _MASK
-    for _ in range(rounds):
-        p0 = _M0 * c0
-        p1 = _M1 * c2
-        hi0, lo0 = p0 >> np.uint64(32), p0 & _MASK
-        hi1, lo1 = p1 >> np.uint64(32), p1 & _MASK
-        c0, c1, c2, c3 = (hi1 ^ c1 ^ k0) & _MASK, lo1, (hi0 ^ c3 ^ k1) & _MASK, lo0
-        k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
-    return c0, c1, c2, c3
+    """Philox4x32-10 (Salmon et al. 2011) on arrays of 32-bit counters (any shape, broadcast):
+    the four output words, each an array of uint64 holding 32 bits (compiled, `repm.philox`)."""
+    if rounds != 10:
+        raise ValueError("only Philox4x32-10 is implemented")
+    arrays = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64) for c in counter))
+    shape = arrays[0].shape
+    c0, c1, c2, c3 = (np.ascontiguousarray(a).ravel() & _MASK for a in arrays)
+    out = np.empty((c0.size, 4), dtype=np.uint64)
+    philox.philox_array(c0, c1, c2, c3, *_key(key), out)
+    return tuple(out[:, j].reshape(shape) for j in range(4))
+
+
+def _key(key: tuple[int, int]) -> tuple[np.uint64, np.uint64]:
+    return np.uint64(int(key[0]) & 0xFFFFFFFF), np.uint64(int(key[1]) & 0xFFFFFFFF)
+
+
+def _seed_key(seed: int) -> tuple[np.uint64, np.uint64]:
+    return _key((seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF))
 
 
 def uniforms(seed: int, draws: np.ndarray, stream: int, n: int) -> np.ndarray:
-    """Four uniforms in (0, 1) per (draw, index): array (draws, n, 4), a pure function of its keys."""
-    d = np.asarray(draws, dtype=np.uint64)[:, None]
-    idx = np.arange(n, dtype=np.uint64)[None, :]
-    words = philox4x32(
-        (idx, np.uint64(stream) + 0 * idx, d & _MASK, d >> np.uint64(32)),
-        (seed & 0xFFFFFFFF, (seed >> 32) & 0xFFFFFFFF),
-    )
-    return (np.stack(words, axis=-1).astype(np.float64) + 0.5) / 2.0**32
+    """Four uniforms in (0, 1) per (draw, index): array (draws, n, 4), a pure function of its keys
+    (counter (index, stream, draw low word, draw high word), key the seed's two words)."""
+    d = np.ascontiguousarray(draws, dtype=np.int64).ravel()
+    out = np.empty((len(d), n, 4))
+    philox.uniform_block(*_seed_key(seed), d, int(stream), int(n), out)
+    return out
 
 
 @dataclass(frozen=True)
@@ -177,28 +182,23 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
     E = len(risk.events)
     level = np.zeros((D, T, E), dtype=np.float32)
     first_year = int(chain.years[0])
+    key = _seed_key(seed)
     for e, ev in enumerate(risk.events):
-        u = uniforms(seed, draw_ids, stream=e, n=T)  # onset, duration, severity, spare
+        # only the months where an episode may begin need a duration and a severity: the
+        # candidates (in draw, month order) with their uniforms, then the same float operations
+        # as on the whole draw × month array, element by element
         p_month = 1.0 - (1.0 - ev.hazard) ** (1.0 / MONTHS_PER_YEAR)
-        onset = u[:, :, 0] < p_month
+        fixed = -1
         if ev.start_year is not None:
-            onset = np.zeros((D, T), dtype=bool)
-            k = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
-            onset[:, k] = u[:, k, 3] < ev.probability
-        dur = _durations(u[:, :, 1], ev.duration)
-        sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u[:, :, 2]
-        end = np.full(D, -1.0)
-        start = np.zeros(D)
-        s_now = np.zeros(D)
-        delay = ev.licensing_delay_months
-        for t in range(T):
-            begins = onset[:, t] & (t >= end)
-            end = np.where(begins, t + dur[:, t], end)
-            start = np.where(begins, t, start)
-            s_now = np.where(begins, sev[:, t], s_now)
-            active = t < end
-            in_delay = active & (t < start + delay)
-            level[:, t, e] = np.where(in_delay, 1.0, np.where(active, s_now, 0.0))
+            fixed = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
+            if not 0 <= fixed < T:
+                continue  # the event's date is outside the horizon: it never starts
+        pos, u1, u2 = philox.onsets(
+            *key, draw_ids, e, T, float(p_month), fixed, float(ev.probability)
+        )
+        dur = _durations(u1, ev.duration)
+        sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u2
+        philox.event_levels(pos, dur, sev, D, T, float(ev.licensing_delay_months), level, e)
     target, price = event_targets(risk, chain)
     mult = None
     if risk.demand_growth_sd > 0:

@@ -1,0 +1,135 @@
+"""Philox4x32-10 (Salmon et al. 2011), compiled with Numba, and the event-level loop built on it.
+
+Every random number the risk model uses is a pure function of (seed, draw index, stream, month):
+the counter is (month, stream, draw low word, draw high word) and the key is the seed's two 32-bit
+words. The functions here compute exactly what the earlier NumPy version did (the same 32-bit
+words, the same uniforms (w + 0.5) / 2^32, the same float operations in the same order), one
+counter at a time, without the (draw × month × 4) temporaries — `shocks.sample` calls them.
+
+All of it is serial (`nogil`, no `parallel=True`): chunks already run side by side on Dask's
+threads, and numba's workqueue threading layer must not be entered from two threads at once.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+_M0 = np.uint64(0xD2511F53)
+_M1 = np.uint64(0xCD9E8D57)
+_W0 = np.uint64(0x9E3779B9)
+_W1 = np.uint64(0xBB67AE85)
+_MASK = np.uint64(0xFFFFFFFF)
+_S32 = np.uint64(32)
+_SCALE = 2.0**32
+
+_JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+
+@nb.njit(**_JIT)
+def philox_words(c0, c1, c2, c3, k0, k1):
+    """The four 32-bit output words (as uint64) for one counter and key, ten rounds."""
+    for _ in range(10):
+        p0 = _M0 * c0
+        p1 = _M1 * c2
+        hi0, lo0 = p0 >> _S32, p0 & _MASK
+        hi1, lo1 = p1 >> _S32, p1 & _MASK
+        c0, c1, c2, c3 = (hi1 ^ c1 ^ k0) & _MASK, lo1, (hi0 ^ c3 ^ k1) & _MASK, lo0
+        k0, k1 = (k0 + _W0) & _MASK, (k1 + _W1) & _MASK
+    return c0, c1, c2, c3
+
+
+@nb.njit(**_JIT)
+def philox_array(c0, c1, c2, c3, k0, k1, out):
+    """Philox over 1-d counter arrays (uint64, already masked to 32 bits): out is n × 4."""
+    for i in range(c0.shape[0]):
+        w0, w1, w2, w3 = philox_words(c0[i], c1[i], c2[i], c3[i], k0, k1)
+        out[i, 0] = w0
+        out[i, 1] = w1
+        out[i, 2] = w2
+        out[i, 3] = w3
+
+
+@nb.njit(**_JIT)
+def uniform_block(k0, k1, draws, stream, n, out):
+    """out[d, i, j] = (word j of counter (i, stream, draw lo, draw hi) + 0.5) / 2^32."""
+    s = np.uint64(stream) & _MASK
+    for d in range(draws.shape[0]):
+        dl = np.uint64(draws[d]) & _MASK
+        dh = (np.uint64(draws[d]) >> _S32) & _MASK
+        for i in range(n):
+            w0, w1, w2, w3 = philox_words(np.uint64(i), s, dl, dh, k0, k1)
+            out[d, i, 0] = (np.float64(w0) + 0.5) / _SCALE
+            out[d, i, 1] = (np.float64(w1) + 0.5) / _SCALE
+            out[d, i, 2] = (np.float64(w2) + 0.5) / _SCALE
+            out[d, i, 3] = (np.float64(w3) + 0.5) / _SCALE
+
+
+@nb.njit(**_JIT)
+def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
+    """Where an episode may begin, with the uniforms its duration and severity are drawn from.
+
+    Hazard mode (fixed_month < 0): month t of a draw is a candidate when u0 < p_month. Fixed date:
+    only month `fixed_month`, when u3 < probability. Returns the candidates in draw-then-month
+    order: flat positions d * T + t, u1 (duration) and u2 (severity)."""
+    D = draws.shape[0]
+    s = np.uint64(stream) & _MASK
+    cap = 64
+    pos = np.empty(cap, dtype=np.int64)
+    u1 = np.empty(cap)
+    u2 = np.empty(cap)
+    n = 0
+    lo_t, hi_t = (0, T) if fixed_month < 0 else (fixed_month, fixed_month + 1)
+    for d in range(D):
+        dl = np.uint64(draws[d]) & _MASK
+        dh = (np.uint64(draws[d]) >> _S32) & _MASK
+        for t in range(lo_t, hi_t):
+            w0, w1, w2, w3 = philox_words(np.uint64(t), s, dl, dh, k0, k1)
+            if fixed_month < 0:
+                hit = (np.float64(w0) + 0.5) / _SCALE < p_month
+            else:
+                hit = (np.float64(w3) + 0.5) / _SCALE < probability
+            if hit:
+                if n == cap:
+                    cap *= 2
+                    pos2 = np.empty(cap, dtype=np.int64)
+                    a2 = np.empty(cap)
+                    b2 = np.empty(cap)
+                    pos2[:n] = pos[:n]
+                    a2[:n] = u1[:n]
+                    b2[:n] = u2[:n]
+                    pos, u1, u2 = pos2, a2, b2
+                pos[n] = d * T + t
+                u1[n] = (np.float64(w1) + 0.5) / _SCALE
+                u2[n] = (np.float64(w2) + 0.5) / _SCALE
+                n += 1
+    return pos[:n], u1[:n], u2[:n]
+
+
+@nb.njit(**_JIT)
+def event_levels(pos, dur, sev, D, T, delay, level, e):
+    """Share of exports refused, per draw × month, for event e (written into level[:, :, e]).
+
+    An episode begins at a candidate month when the previous one has ended (t ≥ end); it lasts
+    `dur` months, refuses everything during the licensing delay and `sev` afterwards."""
+    j = 0
+    n = pos.shape[0]
+    for d in range(D):
+        end = -1.0
+        start = 0.0
+        s_now = 0.0
+        base = d * T
+        for t in range(T):
+            if j < n and pos[j] == base + t:
+                if t >= end:
+                    end = t + dur[j]
+                    start = np.float64(t)
+                    s_now = sev[j]
+                j += 1
+            if t < end:
+                if t < start + delay:
+                    level[d, t, e] = np.float32(1.0)
+                else:
+                    level[d, t, e] = np.float32(s_now)
+            else:
+                level[d, t, e] = np.float32(0.0)
