@@ -200,7 +200,7 @@ def render(run: RunData, year: int | None = None) -> str:
         f"<a href='#{k}'>{html.escape(titles[k])}</a>" for k, f in figs.items() if f is not None
     )
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>repm report · {html.escape(str(m.get("scenario")))} · {run.run_id}</title>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>repm report · {html.escape(str(m.get("scenario")))} · {run.run_id}</title>
 <style>{_CSS}</style></head><body>
 <h1>repm report · {html.escape(str(m.get("scenario")))}</h1>
 <p class="note">Written {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")} from the run folder {html.escape(str(run.path))}.
