@@ -264,3 +264,36 @@ def test_environmental_ledger_by_hand(baseline):
     # an imported magnet carries at least its own making plus its oxide's separation
     floor = F.value("env_magnet_co2e") + 0.2 * F.value("env_separation_co2e")
     assert _series(res, "env_co2e_imports")[0] > floor * _series(res, "magnet_imports")[0]
+
+
+# --- the planner chooses routes (repm plan) ---------------------------------------------------
+
+
+def _plan(ref: str, sets=()):
+    from repm.optimize import optimize
+
+    loaded = load_scenario(ref, list(sets))
+    return optimize(loaded.scenario, compile_chain(loaded.scenario))
+
+
+@pytest.mark.parametrize(("fee", "used"), [("fact:tolling_fee_japan", 500.0), (100_000, 0.0)])
+def test_planner_tolls_when_the_fee_beats_imported_magnets(fee, used):
+    # N-grade magnets import at ₹5,000/kg × 0.876 China + 1.25 × the rest: a ₹2,188/kg fee on
+    # IREL's own oxide is cheaper, a ₹100,000/kg fee is not
+    res = _plan("india-tolling-japan", [f"routes.tolling.0.fee={fee}"])
+    tolled = res.routes["tolled_expected"]
+    assert tolled[2026] == 0.0  # before the contract starts
+    assert tolled[2027] == pytest.approx(used, abs=1e-6)
+    assert res.routes["tolled_contract"]["toyotsu-japan"] == pytest.approx(used, abs=1e-6)
+
+
+def test_planner_buys_overseas_oxide_only_when_cheaper_than_imports():
+    dear = _plan("india-overseas-mines")  # US$70/kg offtake vs US$56/kg imports: unused
+    assert sum(dear.routes["overseas_oxide_expected"].values()) == pytest.approx(0.0, abs=1e-6)
+    cheap = _plan("india-overseas-mines", ["routes.overseas.0.price=1", "routes.overseas.1.price=1",
+                                           "routes.overseas.1.stake_cost=0"])  # fmt: skip
+    use = cheap.routes["overseas_oxide_expected"]
+    sx = F.value("sx_recovery")
+    full = 500 + 1000 * F.value("stake_malawi_ndpr_share") * sx
+    assert use[2027] == 0.0 and use[2035] == pytest.approx(full, rel=1e-9)
+    assert cheap.objective < dear.objective

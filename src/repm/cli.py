@@ -476,6 +476,7 @@ def plan(
             "indicators": rows, "objective": res.objective,
             "plan": {"capacity": {int(k): float(v) for k, v in res.capacity.items()}, "stockpile": res.stockpile, "import_shares": res.import_shares},
             "duals": res.duals, "costs": res.costs, "units": list(res.units),
+            "routes": res.routes or {},
         }  # fmt: skip
         sys.stdout.write(json.dumps(payload) + "\n")
         return
@@ -521,6 +522,18 @@ def plan(
         out.print(f"units built: {built}", highlight=False)
     china = ", ".join(f"{m} {v.get('China', 0):.0%}" for m, v in res.import_shares.items())
     out.print(f"China's share of imports: {china}", highlight=False)
+    for key, what, unit in (
+        ("tolled", "tolling", "t/yr of magnets"),
+        ("overseas_oxide", "overseas", "t/yr of NdPr oxide"),
+    ):
+        if f"{key}_contract" in (res.routes or {}):
+            peak = ", ".join(f"{n} {v:,.0f}" for n, v in res.routes[f"{key}_contract"].items())
+            use = res.routes[f"{key}_expected"]
+            total = sum(use.values())
+            out.print(
+                f"{what}: contract needed {peak} {unit}; expected use {total:,.0f} t over the horizon",
+                highlight=False,
+            )
     if save_plan is not None:
         out.print(f"plan written to {save_plan}", highlight=False)
 

@@ -59,6 +59,7 @@ class PlanResult:
     costs: dict[str, float]
     scenarios: int
     units: tuple | list = ()  # with --units: [{unit, online, capacity}]
+    routes: dict | None = None  # contracts chosen and expected use (issue 6 routes)
 
 
 def scenario_inputs(
@@ -262,12 +263,18 @@ def build_model(
             )
     sb = slack["bare_balance"] if elastic else 0
     se = slack["embedded_balance"] if elastic else 0
-    mdl.add_constraints(made + mag + drw + unmet_b + sb == bare, name="bare_balance")
+    from repm.plan_routes import add_routes
+
+    rt = add_routes(mdl, chain, avail, ks, years, disc, recipe.sel(material="ndpr_oxide"))
+    mdl.add_constraints(made + mag + drw + unmet_b + sb + rt.bare == bare, name="bare_balance")
     mdl.add_constraints(embi + unmet_e + se == emb, name="embedded_balance")
     feed_need = (made * recipe).sum("grade")  # k × year × oxide
     ox_in = imp.sel(material=list(OXIDES)).sum("origin") + draw.sel(material=list(OXIDES))
-    irel_term = irel_used * xr.DataArray([1.0, 0.0, 0.0], coords=[oxides])
+    irel_term = (irel_used + rt.ndpr_feed) * xr.DataArray([1.0, 0.0, 0.0], coords=[oxides])
     mdl.add_constraints(feed_need == ox_in + irel_term, name="feed_balance")
+    if chain.tolling.sizes.get("route", 0):  # IREL oxide to the units and to tolling partners
+        sep = xr.DataArray(chain.separation_output.values, coords=[years])
+        mdl.add_constraints(irel_used + rt.irel_oxide <= sep, name="irel_oxide_split")
     mdl.add_constraints(draw.sum("year") <= stock, name="stockpile")
     # the release rule: a stockpile only covers what origins cannot send (as in the engine), so
     # the planner cannot use it to dodge prices or origin caps in normal times
@@ -294,12 +301,13 @@ def build_model(
         + (price * imp).sum(["origin", "material"])
         + penalty * (unmet_b.sum("grade") + unmet_e.sum("grade"))
     )
-    scen_cost = (op * disc).sum("year")  # per k
+    scen_cost = (op * disc).sum("year") + rt.cost  # per k
     # the stockpile is bought in the first year and held throughout (no salvage value counted)
     first = (
         capex * (build * disc).sum()
         + (value * stock).sum()
         + (hold * stock).sum() * float(disc.sum())
+        + rt.first_cost
     )
     obj = first + p_k * scen_cost.sum("k")
     if cvar_weight > 0:
@@ -475,6 +483,9 @@ def optimize(
         ),
     }
     costs["operations_expected"] = float(mdl.objective.value) - costs["capex"] - costs["stockpile"]
+    from repm.plan_routes import route_summary
+
+    routes = route_summary(mdl)
 
     # the plan the engine simulates: capacity on the oxide route, sourcing shares, stockpiles
     cap_feed = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
@@ -490,7 +501,7 @@ def optimize(
     return PlanResult(
         plan=plan, objective=float(mdl.objective.value), build=build, capacity=capacity, stockpile=stock,
         import_shares=shares, expected_unmet=unmet, duals=duals, costs=costs, scenarios=max(1, scenarios),
-        units=unit_list,
+        units=unit_list, routes=routes,
     )  # fmt: skip
 
 
