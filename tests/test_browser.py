@@ -115,7 +115,14 @@ def test_dashboard_lever_run_chart_changes(browser, server):
     page.wait_for_selector("#fig-risk .main-svg", timeout=120_000)
     assert page.evaluate("document.getElementById('progress').value") == 1
     assert "risk.events.0.hazard=0.9" in page.text_content("#sets")
-    assert page.locator("#runs-table tr").count() == 4  # header + three runs in the store
+
+    page.check("input[name=kind][value=finance]")
+    page.fill("#sli-bid", "1500")  # the SLI bid lever moves the units' NPVs
+    page.click("#run")
+    page.wait_for_selector("#fig-npv .main-svg", timeout=120_000)
+    assert "--set scheme.sli_bid=1500" in page.text_content("#sets")
+    assert page.locator("#fig-outlay .main-svg").count() >= 1
+    assert page.locator("#runs-table tr").count() == 5  # header + four runs in the store
 
     ARTIFACTS.mkdir(exist_ok=True)
     shot = ARTIFACTS / "dashboard.png"

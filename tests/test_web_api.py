@@ -85,9 +85,9 @@ def test_override_args_are_set_strings():
         ),
         ({"scenario": "india-baseline", "overrides": {"a": [1, 2]}}, 422, "overrides.a"),
         (
-            {"scenario": "india-baseline", "kind": "finance"},
+            {"scenario": "india-baseline", "kind": "plan"},
             422,
-            "kind: Input should be 'run' or 'risk'",
+            "kind: Input should be 'run', 'risk' or 'finance'",
         ),
         (
             {"scenario": "india-baseline", "kind": "risk", "draws": 0},
@@ -206,6 +206,30 @@ def test_two_api_runs_and_a_cli_run_at_once(client, repm_home):
     assert jobs[0]["result"]["command"] == "risk" and jobs[0]["result"]["draws"] == 120
     figs = client.get(f"/api/runs/{jobs[0]['run_id']}/figures").json()
     assert "risk" in figs and "sankey" not in figs
+
+
+def test_sli_bid_lever_moves_unit_npv(client):
+    npv = {}
+    for bid in (2150, 1500):
+        res = client.post("/api/run", json={"scenario": "india-baseline", "kind": "finance",
+                                            "overrides": {"scheme.sli_bid": bid}})  # fmt: skip
+        assert res.status_code == 200, res.text
+        obj = res.json()
+        assert obj["command"] == "finance" and {u["sli_bid"] for u in obj["units"]} == {bid}
+        npv[bid] = obj["units"][0]["npv"]
+    # SLI is capped at 40 % of sales (≈ ₹2,000/kg here): a bid of 1,500 earns less
+    assert npv[1500] < npv[2150]
+    figs = client.get(f"/api/runs/{obj['run_id']}/figures").json()
+    assert {"npv", "outlay"} <= set(figs)
+    res = client.post(
+        "/api/run",
+        json={
+            "scenario": "india-baseline",
+            "kind": "finance",
+            "overrides": {"scheme.sli_bid": 9999},
+        },
+    )
+    assert res.status_code == 400 and "sli_bid: 9999 INR/kg exceeds the cap" in res.json()["error"]
 
 
 def test_run_figures_report_and_openapi(client):

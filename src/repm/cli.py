@@ -6,7 +6,6 @@ with a short message (traceback with --debug).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -578,7 +577,6 @@ def finance(
 ) -> None:
     """Does a unit pay under the scheme, and what does the scheme cost the treasury?"""
     from repm.scenario import load_scenario
-    from repm.units import to_unit
 
     if breakeven not in (None, "sli", "price"):
         raise UserError(f"{breakeven!r}; expected sli or price", where="--breakeven")
@@ -589,123 +587,18 @@ def finance(
     if montecarlo < 0:
         raise UserError(f"{montecarlo}; expected 0 or more draws", where="--montecarlo")
     loaded = load_scenario(scenario, set_ or [])
-    sc = loaded.scenario
-    if sc.economics.finance is not None:
-        fin = sc.economics.finance
-        if fin.discount_rate <= -1:
-            raise UserError(
-                f"{fin.discount_rate:g}; expected a discount rate > −1",
-                where="economics.finance.discount_rate",
-            )
+    from repm.execute import execute_finance
 
-    from repm import finance as F
-    from repm.results import run_scenario
-
-    bid = None
-    if sli_bid is not None:
-        try:
-            bid = to_unit(sli_bid, "INR/kg", fx_inr_per_usd=sc.economics.fx_inr_per_usd)
-        except ValueError as exc:
-            raise UserError(f"{exc}", where="--sli-bid") from None
-    units = [F.hypothetical_unit(sc, unit, bid)] if unit is not None else F.unit_specs(sc)
-    if bid is not None:
-        F.check_bid(sc, bid)
-        units = [dataclasses.replace(u, sli_bid=bid) for u in units]
-    if not units:
-        raise UserError(
-            "no scheme units in this scenario; expected --unit CAPACITY", where="supply.units"
-        )
-    chain, results = run_scenario(loaded, step="yearly")
-    ctx = F.context(sc, chain, results)
-    fx = sc.economics.fx_inr_per_usd
-    scale, money = (1.0, "crore INR") if currency == "INR" else (10.0 / fx, "million USD")
-
-    rows, table_units = [], []
-    for u in units:
-        m = F.unit_metrics(ctx, u, price_basis=price)
-        rec = {k: v for k, v in m.items() if k != "cash_flows"}
-        for k in ("npv", "capex", "sli_total", "capital_subsidy"):
-            rec[k] = rec[k] * scale
-        rec["unit"] = money
-        if breakeven == "sli":
-            rec["breakeven_sli"], rec["breakeven_note"] = F.breakeven_sli(ctx, u)
-        if breakeven == "price":
-            rec["breakeven_price"], rec["breakeven_note"] = F.breakeven_price(ctx, u)
-        if montecarlo:
-            mc = F.montecarlo(ctx, chain, u, montecarlo, seed)
-            rec["npv_percentiles"] = {
-                k: (v * scale if k.startswith(("p", "mean")) else v) for k, v in mc.items()
-            }
-        if sensitivity:
-            tor = F.tornado(ctx, u)
-            rec["sensitivity"] = [
-                {"lever": r.lever, "npv_low": r.npv_low * scale, "npv_high": r.npv_high * scale}
-                for r in tor.itertuples()
-            ]
-        table_units.append(rec)
-        for r in m["cash_flows"].itertuples():
-            for name in ("revenue", "sli", "capital_subsidy", "net"):
-                rows.append(
-                    {
-                        "year": int(r.year),
-                        "name": f"unit_{name}",
-                        "value": float(getattr(r, name)) * scale,
-                        "unit": money,
-                        "unit_id": u.unit_id,
-                    }
-                )
-    out_df = F.outlay(ctx, units)
-    check = F.outlay_check(ctx, out_df)
-    for r in out_df.itertuples():
-        rows.append(
-            {
-                "year": int(r.year),
-                "name": "scheme_outlay",
-                "value": float(r.total) * scale,
-                "unit": money,
-            }
-        )
-    routes_df = F.route_costs(results)
-    for r in routes_df.to_dict("records"):
-        for name in (c for c in routes_df.columns if c != "year"):
-            rows.append(
-                {
-                    "year": int(r["year"]),
-                    "name": name,
-                    "value": float(r[name]) * scale,
-                    "unit": money,
-                }
-            )
-
-    import pandas as pd
-    import xarray as xr
-
-    from repm.results import Results
-    from repm.store import write_run
-
-    ind = pd.DataFrame(rows)
-    for k in ("sector", "origin", "material", "unit_id"):
-        if k not in ind:
-            ind[k] = None
-    run_id, _ = write_run(
-        Results(data=xr.Dataset(attrs={"scenario": loaded.name}), indicators=ind, scenario=loaded.name),
-        command="finance", scenario_raw=loaded.raw, scenario_hash=loaded.hash,
-        extra_meta={"units": [{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units], "outlay_check": check},
+    done = execute_finance(
+        loaded, set_ or [], unit=unit, sli_bid=sli_bid, breakeven=breakeven, sensitivity=sensitivity,
+        montecarlo=montecarlo, seed=seed, price=price, currency=currency,
     )  # fmt: skip
     if json_out:
-        payload = {
-            "command": "finance", "scenario": loaded.name, "run_id": run_id, "currency": currency,
-            "indicators": rows,
-            "units": table_units,
-            "outlay": [{"year": int(r.year), "value": float(r.total) * scale, "unit": money} for r in out_df.itertuples()],
-            "outlay_check": check,
-            "route_costs": [
-                {"year": int(r["year"]), **{k: float(v) * scale for k, v in r.items() if k != "year"}}
-                for r in routes_df.to_dict("records")
-            ],
-        }  # fmt: skip
-        sys.stdout.write(json.dumps(payload, default=float) + "\n")
+        sys.stdout.write(json.dumps(done.payload, default=float) + "\n")
         return
+    x = done.extra
+    table_units, out_df, check, routes_df = x["units"], x["outlay"], x["check"], x["routes"]
+    scale, money = x["scale"], x["money"]
     t = Table(title=f"repm finance · {loaded.name} · {price} price", header_style="bold")
     for col in (
         "unit",
@@ -760,7 +653,7 @@ def finance(
         f"{check['capital_subsidy'] * scale:,.0f} of {check['capital_subsidy_cap'] * scale:,.0f}"
     )
     if len(routes_df):
-        labels = dict(F.ROUTE_COSTS)
+        labels = x["route_labels"]
         rt = Table(title=escape(f"beside the scheme: routes [{money}]"), header_style="bold")
         rt.add_column("year", justify="right")
         cols = [c for c in routes_df.columns if c != "year"]

@@ -26,6 +26,7 @@ class Executed:
     results: object  # repm.results.Results (imported lazily: the numerical stack is slow to load)
     run_id: str
     path: Path
+    extra: dict | None = None  # what a command prints beyond the payload
 
 
 def check_options(
@@ -138,3 +139,141 @@ def execute_risk(
         "indicators": results.indicator_records(),
     }  # fmt: skip
     return Executed(payload, results, run_id, path)
+
+
+def execute_finance(
+    loaded: LoadedScenario,
+    overrides: list[str],
+    *,
+    unit: float | None = None,
+    sli_bid: str | None = None,
+    breakeven: str | None = None,
+    sensitivity: bool = False,
+    montecarlo: int = 0,
+    seed: int = 0,
+    price: str = "reference",
+    currency: str = "INR",
+) -> Executed:
+    """Value the scheme units (or one hypothetical unit) and the treasury's outlay, store the run,
+    return `repm finance --json`'s object; `extra` holds what the CLI prints as tables."""
+    import dataclasses
+
+    from repm.units import to_unit
+
+    sc = loaded.scenario
+    if sc.economics.finance is not None:
+        fin = sc.economics.finance
+        if fin.discount_rate <= -1:
+            raise UserError(
+                f"{fin.discount_rate:g}; expected a discount rate > −1",
+                where="economics.finance.discount_rate",
+            )
+
+    from repm import finance as F
+    from repm.results import run_scenario
+
+    bid = None
+    if sli_bid is not None:
+        try:
+            bid = to_unit(sli_bid, "INR/kg", fx_inr_per_usd=sc.economics.fx_inr_per_usd)
+        except ValueError as exc:
+            raise UserError(f"{exc}", where="--sli-bid") from None
+    units = [F.hypothetical_unit(sc, unit, bid)] if unit is not None else F.unit_specs(sc)
+    if bid is not None:
+        F.check_bid(sc, bid)
+        units = [dataclasses.replace(u, sli_bid=bid) for u in units]
+    if not units:
+        raise UserError(
+            "no scheme units in this scenario; expected --unit CAPACITY", where="supply.units"
+        )
+    chain, results = run_scenario(loaded, step="yearly")
+    ctx = F.context(sc, chain, results)
+    fx = sc.economics.fx_inr_per_usd
+    scale, money = (1.0, "crore INR") if currency == "INR" else (10.0 / fx, "million USD")
+
+    rows, table_units = [], []
+    for u in units:
+        m = F.unit_metrics(ctx, u, price_basis=price)
+        rec = {k: v for k, v in m.items() if k != "cash_flows"}
+        for k in ("npv", "capex", "sli_total", "capital_subsidy"):
+            rec[k] = rec[k] * scale
+        rec["unit"] = money
+        if breakeven == "sli":
+            rec["breakeven_sli"], rec["breakeven_note"] = F.breakeven_sli(ctx, u)
+        if breakeven == "price":
+            rec["breakeven_price"], rec["breakeven_note"] = F.breakeven_price(ctx, u)
+        if montecarlo:
+            mc = F.montecarlo(ctx, chain, u, montecarlo, seed)
+            rec["npv_percentiles"] = {
+                k: (v * scale if k.startswith(("p", "mean")) else v) for k, v in mc.items()
+            }
+        if sensitivity:
+            tor = F.tornado(ctx, u)
+            rec["sensitivity"] = [
+                {"lever": r.lever, "npv_low": r.npv_low * scale, "npv_high": r.npv_high * scale}
+                for r in tor.itertuples()
+            ]
+        table_units.append(rec)
+        for r in m["cash_flows"].itertuples():
+            for name in ("revenue", "sli", "capital_subsidy", "net"):
+                rows.append(
+                    {
+                        "year": int(r.year),
+                        "name": f"unit_{name}",
+                        "value": float(getattr(r, name)) * scale,
+                        "unit": money,
+                        "unit_id": u.unit_id,
+                    }
+                )
+    out_df = F.outlay(ctx, units)
+    check = F.outlay_check(ctx, out_df)
+    for r in out_df.itertuples():
+        rows.append(
+            {
+                "year": int(r.year),
+                "name": "scheme_outlay",
+                "value": float(r.total) * scale,
+                "unit": money,
+            }
+        )
+    routes_df = F.route_costs(results)
+    for r in routes_df.to_dict("records"):
+        for name in (c for c in routes_df.columns if c != "year"):
+            rows.append(
+                {
+                    "year": int(r["year"]),
+                    "name": name,
+                    "value": float(r[name]) * scale,
+                    "unit": money,
+                }
+            )
+
+    import pandas as pd
+    import xarray as xr
+
+    from repm.results import Results
+    from repm.store import write_run
+
+    ind = pd.DataFrame(rows)
+    for k in ("sector", "origin", "material", "unit_id"):
+        if k not in ind:
+            ind[k] = None
+    run_id, path = write_run(
+        Results(data=xr.Dataset(attrs={"scenario": loaded.name}), indicators=ind, scenario=loaded.name),
+        command="finance", scenario_raw=loaded.raw, scenario_hash=loaded.hash,
+        extra_meta={"source": loaded.source, "overrides": overrides, "units": [{k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units], "outlay_check": check},
+    )  # fmt: skip
+    payload = {
+        "command": "finance", "scenario": loaded.name, "run_id": run_id, "currency": currency,
+        "indicators": rows,
+        "units": table_units,
+        "outlay": [{"year": int(r.year), "value": float(r.total) * scale, "unit": money} for r in out_df.itertuples()],
+        "outlay_check": check,
+        "route_costs": [
+            {"year": int(r["year"]), **{k: float(v) * scale for k, v in r.items() if k != "year"}}
+            for r in routes_df.to_dict("records")
+        ],
+    }  # fmt: skip
+    extra = {"units": table_units, "outlay": out_df, "check": check, "routes": routes_df,
+             "scale": scale, "money": money, "route_labels": dict(F.ROUTE_COSTS)}  # fmt: skip
+    return Executed(payload, None, run_id, path, extra)

@@ -49,7 +49,10 @@ class RunRequest(BaseModel):
         default_factory=dict,
         description="field path → value, as `--set PATH=VALUE`, e.g. {'supply.units.0.capacity': 800}",
     )
-    kind: Literal["run", "risk"] = "run"
+    kind: Literal["run", "risk", "finance"] = Field(
+        "run",
+        description="run: one path; risk: Monte Carlo; finance: the scheme units' NPVs and outlay",
+    )
     draws: int = Field(1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kind risk)")
     seed: int = Field(0, ge=0, description="random seed (kind risk)")
     step: Literal["monthly", "yearly"] = "monthly"
@@ -189,7 +192,7 @@ def levers(loaded) -> dict:
 
 def _json(obj: dict) -> Response:
     """Serialised as the CLI's --json is (json.dumps), so the bytes match what it prints."""
-    return Response(json.dumps(obj), media_type="application/json")
+    return Response(json.dumps(obj, default=float), media_type="application/json")
 
 
 def create_app() -> FastAPI:
@@ -197,7 +200,7 @@ def create_app() -> FastAPI:
         title="repm dashboard API",
         version=__import__("repm").__version__,
         description="Run scenarios of India's NdFeB magnet supply chain and read stored runs. "
-        "POST /api/run answers with the same JSON object as `repm run --json` / `repm risk --json`.",
+        "POST /api/run answers with the same JSON object as `repm run/risk/finance --json`.",
     )
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="repm-run")
     jobs: dict[str, Job] = {}
@@ -265,7 +268,7 @@ def create_app() -> FastAPI:
         return levers(await run_in_threadpool(_load, None, body.yaml, []))
 
     def _execute(job: Job, loaded, sets: list[str], req: RunRequest) -> None:
-        from repm.execute import execute_risk, execute_run
+        from repm.execute import execute_finance, execute_risk, execute_run
 
         job.status = "running"
 
@@ -276,6 +279,9 @@ def create_app() -> FastAPI:
         try:
             if req.kind == "run":
                 done = execute_run(loaded, sets, step=req.step)
+                job.done = 1
+            elif req.kind == "finance":
+                done = execute_finance(loaded, sets)
                 job.done = 1
             else:
                 # ~10 chunks so progress moves; results do not depend on the chunking
@@ -294,7 +300,7 @@ def create_app() -> FastAPI:
                 "failed",
             )
 
-    @app.post("/api/run", summary="Run a scenario (same JSON as `repm run/risk --json`)")
+    @app.post("/api/run", summary="Run a scenario (same JSON as `repm run/risk/finance --json`)")
     async def run(req: RunRequest) -> Response:
         from repm.execute import check_options
 
