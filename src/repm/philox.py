@@ -71,39 +71,42 @@ def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
 
     Hazard mode (fixed_month < 0): month t of a draw is a candidate when u0 < p_month. Fixed date:
     only month `fixed_month`, when u3 < probability. Returns the candidates in draw-then-month
-    order: flat positions d * T + t, u1 (duration) and u2 (severity)."""
+    order: flat positions d * T + t, u1 (duration) and u2 (severity). Two passes: every counter
+    in a loop the compiler vectorises, then the few candidates again for their other words."""
     D = draws.shape[0]
     s = np.uint64(stream) & _MASK
-    cap = 64
-    pos = np.empty(cap, dtype=np.int64)
-    u1 = np.empty(cap)
-    u2 = np.empty(cap)
-    n = 0
     lo_t, hi_t = (0, T) if fixed_month < 0 else (fixed_month, fixed_month + 1)
+    W = hi_t - lo_t
+    hit = np.empty((D, W), dtype=np.bool_)
     for d in range(D):
         dl = np.uint64(draws[d]) & _MASK
         dh = (np.uint64(draws[d]) >> _S32) & _MASK
-        for t in range(lo_t, hi_t):
-            w0, w1, w2, w3 = philox_words(np.uint64(t), s, dl, dh, k0, k1)
+        for j in range(W):
+            w0, _, _, w3 = philox_words(np.uint64(lo_t + j), s, dl, dh, k0, k1)
             if fixed_month < 0:
-                hit = (np.float64(w0) + 0.5) / _SCALE < p_month
+                hit[d, j] = (np.float64(w0) + 0.5) / _SCALE < p_month
             else:
-                hit = (np.float64(w3) + 0.5) / _SCALE < probability
-            if hit:
-                if n == cap:
-                    cap *= 2
-                    pos2 = np.empty(cap, dtype=np.int64)
-                    a2 = np.empty(cap)
-                    b2 = np.empty(cap)
-                    pos2[:n] = pos[:n]
-                    a2[:n] = u1[:n]
-                    b2[:n] = u2[:n]
-                    pos, u1, u2 = pos2, a2, b2
-                pos[n] = d * T + t
-                u1[n] = (np.float64(w1) + 0.5) / _SCALE
-                u2[n] = (np.float64(w2) + 0.5) / _SCALE
-                n += 1
-    return pos[:n], u1[:n], u2[:n]
+                hit[d, j] = (np.float64(w3) + 0.5) / _SCALE < probability
+    n = 0
+    for d in range(D):
+        for j in range(W):
+            n += hit[d, j]
+    pos = np.empty(n, dtype=np.int64)
+    u1 = np.empty(n)
+    u2 = np.empty(n)
+    i = 0
+    for d in range(D):
+        dl = np.uint64(draws[d]) & _MASK
+        dh = (np.uint64(draws[d]) >> _S32) & _MASK
+        for j in range(W):
+            if hit[d, j]:
+                t = lo_t + j
+                _, w1, w2, _ = philox_words(np.uint64(t), s, dl, dh, k0, k1)
+                pos[i] = d * T + t
+                u1[i] = (np.float64(w1) + 0.5) / _SCALE
+                u2[i] = (np.float64(w2) + 0.5) / _SCALE
+                i += 1
+    return pos, u1, u2
 
 
 @nb.njit(**_JIT)

@@ -87,7 +87,12 @@ class Reduction:
         self.short_sum: np.ndarray | None = None  # year
         self.sector_sum: np.ndarray | None = None  # year × sector
         self.sector_count = np.zeros((years, sectors), dtype=np.int64)
-        self.worst = np.empty((0, years, sectors))  # candidates for each year × sector's k worst
+        # candidates for each year × sector's k worst draws: a row per year × sector (so the
+        # partition that keeps the k largest runs along contiguous memory), filled chunk by chunk
+        # and cut back to k when full — each value is copied a bounded number of times
+        self.cap = 3 * self.k
+        self.worst = np.empty((years * sectors, self.cap))
+        self.filled = 0
         self.max_residual = np.full(years, -np.inf)
         self.done = 0
         self.pending: dict[int, Block] = {}
@@ -115,9 +120,18 @@ class Reduction:
         self.short_sum = self._continue(self.short_sum, b.short_months)
         self.sector_sum = self._continue(self.sector_sum, u)
         self.sector_count += (u > UNMET_EPS).sum(axis=0)
-        self.worst = np.concatenate([self.worst, u])
-        if len(self.worst) >= 2 * self.k + 1:
-            self.worst = _largest(self.worst, self.k)
+        rows = u.reshape(len(u), -1).T  # year·sector × draw
+        if self.filled + rows.shape[1] > self.cap:
+            if self.filled > self.k:
+                part = np.partition(self.worst[:, : self.filled], self.filled - self.k, axis=1)
+                self.worst[:, : self.k] = part[:, self.filled - self.k :]
+                self.filled = self.k
+            if self.filled + rows.shape[1] > self.cap:  # a chunk larger than the buffer
+                grown = np.empty((len(self.worst), self.filled + rows.shape[1]))
+                grown[:, : self.filled] = self.worst[:, : self.filled]
+                self.worst, self.cap = grown, grown.shape[1]
+        self.worst[:, self.filled : self.filled + rows.shape[1]] = rows
+        self.filled += rows.shape[1]
         self.max_residual = np.maximum(self.max_residual, b.max_residual)
         self.done = hi
 
@@ -126,11 +140,12 @@ class Reduction:
             raise ValueError(f"{self.done} of {self.n} draws reduced")
         # each sector's k worst, sorted, as the (k × year) array `cvar` would take its mean of:
         # NumPy's summation order depends on the layout, so the layout is the same too
-        worst = np.sort(_largest(self.worst, self.k), axis=0)
-        tail = np.stack(
-            [np.ascontiguousarray(worst[:, :, s]).mean(axis=0) for s in range(worst.shape[2])],
-            axis=1,
-        )
+        Y, S = self.sector_count.shape
+        kept = self.worst[:, : self.filled]
+        if self.filled > self.k:
+            kept = np.partition(kept, self.filled - self.k, axis=1)[:, self.filled - self.k :]
+        worst = np.sort(kept, axis=1).reshape(Y, S, -1)  # year × sector × k, ascending
+        tail = np.stack([np.ascontiguousarray(worst[:, s].T).mean(axis=0) for s in range(S)], 1)
         return DrawSummary(
             draws=self.n,
             alpha=self.alpha,
@@ -163,15 +178,14 @@ def run_block(
     ds = simulate(chain, plan=plan, shocks=shocks, step=step).data
     spy = int(ds.attrs["steps_per_year"])
     unmet = ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
+    res = ds.residual.transpose("draw", "year", "process", "element").values
     return Block(
         draw_ids=np.asarray(draw_ids),
         unmet=unmet,
         short_months=ds.short_steps.transpose("draw", "year").values * (12 / spy),
         tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values,
         released=ds.stockpile_draw.transpose("draw", "year", "material").values.sum(axis=1),
-        max_residual=np.abs(ds.residual.transpose("year", "draw", "process", "element").values)
-        .reshape(ds.sizes["year"], -1)
-        .max(axis=1),
+        max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
     )
 
 
@@ -238,10 +252,12 @@ def run_draws(
         finally:
             client.close()
         return red.result()
-    # the threaded local scheduler, a few chunks at a time so memory stays bounded
-    batch = max(1, workers or 2)
+    # the threaded local scheduler, a few chunks per worker at a time so memory stays bounded
+    # and a worker that finishes early takes the next chunk instead of waiting for the others
+    nw = max(1, workers or 2)
+    batch = 4 * nw
     for i in range(0, len(tasks), batch):
-        for part in dask.compute(*tasks[i : i + batch], scheduler="threads", num_workers=batch):
+        for part in dask.compute(*tasks[i : i + batch], scheduler="threads", num_workers=nw):
             take(part)
     return red.result()
 
