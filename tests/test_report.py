@@ -276,3 +276,17 @@ def test_report_with_no_runs_says_so(tmp_path, capsys, monkeypatch):
     code, _, err = _repm(["report"], capsys, monkeypatch)
     assert code == 2 and "no runs yet" in err
     assert not (tmp_path / "empty").exists()  # nothing written, not even a store
+
+
+def test_plan_command_stores_a_run_whose_report_draws_the_plan(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("REPM_HOME", str(tmp_path / "home"))
+    code, out, err = _repm(["plan", "--json"], capsys, monkeypatch)
+    assert code == 0, err
+    obj = json.loads(out)
+    run = load_run(obj["run_id"])
+    assert run.meta["command"] == "plan"
+    cap = {int(y): v for y, v in obj["plan"]["capacity"].items()}
+    assert {int(y): v for y, v in run.plan["capacity"].items()} == pytest.approx(cap)
+    fig = F.plan_capacity(run)
+    assert list(fig.data[0].y) == pytest.approx([cap[y] for y in sorted(cap)])
+    assert "Plan" in render(run)

@@ -469,9 +469,12 @@ def plan(
                 "unit": "crore INR per t/yr",
             },
         ]
+    from repm.execute import store_plan
+
+    run_id, run_path = store_plan(loaded, set_ or [], res, rows, seed=seed, scenarios=scenarios)
     if json_out:
         payload = {
-            "command": "plan", "scenario": loaded.name, "run_id": None, "scenarios": res.scenarios, "seed": seed,
+            "command": "plan", "scenario": loaded.name, "run_id": run_id, "scenarios": res.scenarios, "seed": seed,
             "indicators": rows, "objective": res.objective,
             "plan": {"capacity": {int(k): float(v) for k, v in res.capacity.items()}, "stockpile": res.stockpile, "import_shares": res.import_shares},
             "duals": res.duals, "costs": res.costs, "units": list(res.units),
@@ -535,6 +538,7 @@ def plan(
             )
     if save_plan is not None:
         out.print(f"plan written to {save_plan}", highlight=False)
+    out.print(f"run {run_id} → {run_path}", highlight=False)
 
 
 @app.command()

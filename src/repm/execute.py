@@ -277,3 +277,41 @@ def execute_finance(
     extra = {"units": table_units, "outlay": out_df, "check": check, "routes": routes_df,
              "scale": scale, "money": money, "route_labels": dict(F.ROUTE_COSTS)}  # fmt: skip
     return Executed(payload, None, run_id, path, extra)
+
+
+def store_plan(
+    loaded: LoadedScenario,
+    overrides: list[str],
+    res,
+    rows: list[dict],
+    *,
+    seed: int,
+    scenarios: int,
+) -> tuple[str, Path]:
+    """Store a `repm plan` result as a run: its indicator rows, and the plan itself as the
+    plan.yaml that `--save-plan` writes (so its report draws the capacities and stockpile)."""
+    import tempfile
+
+    import pandas as pd
+    import xarray as xr
+
+    from repm.plan import save_plan
+    from repm.results import Results
+    from repm.store import write_run
+
+    with tempfile.TemporaryDirectory(prefix="repm-plan-") as tmp:
+        f = Path(tmp) / "plan.yaml"
+        save_plan(
+            f, scenario=loaded.name, objective=res.objective, capacity=res.capacity.to_dict(),
+            stockpile=res.stockpile, shares=res.import_shares,
+        )  # fmt: skip
+        text = f.read_text()
+    ind = pd.DataFrame(rows)
+    for k in ("sector", "origin", "material"):
+        ind[k] = None
+    return write_run(
+        Results(data=xr.Dataset(attrs={"scenario": loaded.name}), indicators=ind, scenario=loaded.name),
+        command="plan", scenario_raw=loaded.raw, scenario_hash=loaded.hash, seed=seed, draws=max(scenarios, 1),
+        extra_meta={"source": loaded.source, "overrides": overrides, "objective": res.objective, "costs": res.costs},
+        files={"plan.yaml": text},
+    )  # fmt: skip

@@ -248,8 +248,13 @@ def risk_fan(run: RunData) -> go.Figure | None:
                         mode="lines", line={"color": "#1f77b4"})  # fmt: skip
         fig.update_layout(yaxis2={"overlaying": "y", "side": "right", "range": [0, 1],
                                   "tickformat": ".0%", "showgrid": False})  # fmt: skip
-    draws = run.meta.get("draws")
-    return _layout(fig, f"Unmet magnet demand over {draws:,} draws", "t of magnets")
+    draws = run.meta.get("draws") or 1
+    title = (
+        f"Unmet magnet demand over {draws:,} draws"
+        if q is not None
+        else "Expected unmet magnet demand"
+    )
+    return _layout(fig, title, "t of magnets")
 
 
 def stockpile(run: RunData) -> go.Figure | None:
