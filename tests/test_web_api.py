@@ -257,3 +257,20 @@ def test_serve_binds_localhost_by_default():
     from repm.cli import serve
 
     assert inspect.signature(serve).parameters["host"].default == "127.0.0.1"
+
+
+def test_serve_refuses_a_busy_port_in_one_line():
+    import socket
+
+    from repm.errors import UserError
+    from repm.web.app import check_address
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        with pytest.raises(
+            UserError,
+            match=rf"--port: cannot listen on 127.0.0.1:{port} \(Address already in use\)",
+        ):
+            check_address("127.0.0.1", port)
+    with pytest.raises(UserError, match="expected a port between 1 and 65535"):
+        check_address("127.0.0.1", 70000)

@@ -864,10 +864,10 @@ def serve(
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8050,
 ) -> None:
     """The dashboard and its JSON API (OpenAPI at /docs) on http://HOST:PORT."""
+    from repm.web.app import check_address
     from repm.web.app import serve as run_server
 
-    if not 0 < port < 65536:
-        raise UserError(f"{port}; expected a port between 1 and 65535", where="--port")
+    check_address(host, port)
     out.print(
         f"repm dashboard on http://{host}:{port}  (API: /api, OpenAPI: /openapi.json)",
         highlight=False,

@@ -388,6 +388,23 @@ def create_app() -> FastAPI:
     return app
 
 
+def check_address(host: str, port: int) -> None:
+    """Fail in one line, before start-up, when the address cannot be served."""
+    import socket
+
+    if not 0 < port < 65536:
+        raise UserError(f"{port}; expected a port between 1 and 65535", where="--port")
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        reason = (exc.strerror or str(exc)).split(" (while")[0]
+        raise UserError(
+            f"cannot listen on {host}:{port} ({reason}); expected a free port and a local address",
+            where="--port" if exc.errno == 98 else "--host",
+        ) from None
+
+
 def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
     import uvicorn
 
