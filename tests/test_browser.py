@@ -89,6 +89,18 @@ def test_dashboard_lever_run_chart_changes(browser, server):
     errors = _watch(page)
     page.goto(url)
     page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    # an uploaded scenario is validated and its levers read; a broken one is a one-line error
+    bad = ARTIFACTS.parent / "artifacts" / "broken.yaml"
+    bad.parent.mkdir(exist_ok=True)
+    bad.write_text("extends: india-baseline\nsupply: {units: [{name: X}]}\n")
+    page.set_input_files("#upload", str(bad))
+    page.wait_for_selector("#status.error", timeout=30_000)
+    assert "supply.units.0" in page.text_content("#status")
+    assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    errors.clear()  # that 400 was the point; anything after it is not
+    page.select_option("#scenario", "india-no-scheme")
+    page.select_option("#scenario", "india-baseline")
+    page.wait_for_function("document.getElementById('n-units').value === '5'", timeout=30_000)
     assert page.input_value("#n-units") == "5"  # the baseline's five scheme units
 
     page.click("#run")

@@ -109,6 +109,10 @@ def test_plan_run_stores_its_plan_and_the_report_draws_it(stored, in_store):
     # the simulated capacity is the plan's, not the scenario's units
     assert stored["plan"].results.value("magnet_capacity", 2030) == pytest.approx(700.0)
     assert F.plan_capacity(load_run(stored["base"].run_id)) is None  # no plan: no plan chart
+    # the plan's 50 t of Dy/Tb-grade magnets are held all along (no shocks draw on them)
+    held = {t.name: list(t.y) for t in F.stockpile(run).data}
+    assert set(held) == {"magnet_h"} and held["magnet_h"] == pytest.approx([50.0] * 12)
+    assert F.stockpile(load_run(stored["base"].run_id)) is None  # nothing held: no chart
 
 
 def test_risk_fan_is_the_stored_quantiles(stored, in_store):

@@ -27,8 +27,14 @@ def load_run(run_id: str | None = None) -> RunData:
     """Read a stored run (the newest when run_id is None)."""
     run_id, folder = find_run(run_id)
     meta = json.loads((folder / "meta.json").read_text())
-    with xr.open_dataset(folder / "results.nc", engine="scipy") as ds:
-        data = ds.load()
+    try:
+        with xr.open_dataset(folder / "results.nc", engine="scipy") as ds:
+            data = ds.load()
+    except Exception as exc:  # a damaged or foreign file: say which, without a traceback
+        raise UserError(
+            f"cannot read results.nc ({type(exc).__name__}); expected a run folder written by repm",
+            where=str(folder),
+        ) from None
     raw = yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
     plan_file = folder / "plan.yaml"
     plan = (
