@@ -203,12 +203,16 @@ def build_pyomo(a: PlanArrays):
     nonneg = pyo.NonNegativeReals
     m.build = pyo.Var(m.year, within=nonneg, bounds=lambda m, y: (0, None if can_build[y] else 0.0))
     m.stock = pyo.Var(m.stockable, within=nonneg)
-    m.made = pyo.Var(m.k, m.year, m.grade, within=nonneg)
+    m.made = pyo.Var(  # at most the bare-magnet market
+        m.k, m.year, m.grade, within=nonneg, bounds=lambda m, k, y, g: (0, bare[y, g])
+    )
     m.imports = pyo.Var(
         m.k, m.year, m.origin, m.material, within=nonneg,
         bounds=lambda m, k, y, o, mt: (0, limit[k, y, o, mt]),
     )  # fmt: skip
-    m.draw = pyo.Var(m.k, m.year, m.stockable, within=nonneg)
+    m.draw = pyo.Var(  # the release rule: a stockpile only covers what origins cannot send
+        m.k, m.year, m.stockable, within=nonneg, bounds=lambda m, k, y, s: (0, gap[k, y, s])
+    )
     m.irel_oxide = pyo.Var(m.k, m.year, within=nonneg, bounds=lambda m, k, y: (0, irel[y]))
     m.unmet_bare = pyo.Var(m.k, m.year, m.grade, within=nonneg, bounds=(0, unmet_ub))
     m.unmet_embedded = pyo.Var(m.k, m.year, m.grade, within=nonneg, bounds=(0, unmet_ub))
@@ -219,9 +223,6 @@ def build_pyomo(a: PlanArrays):
         rule=lambda m, k, y: qs(m.made[k, y, g] for g in m.grade)
         <= qs(m.build[b] for b in m.year if b <= y) + existing[y],
     )  # fmt: skip
-    m.bare_market = pyo.Constraint(
-        m.k, m.year, m.grade, rule=lambda m, k, y, g: m.made[k, y, g] <= bare[y, g]
-    )
     m.bare_balance = pyo.Constraint(
         m.k, m.year, m.grade,
         rule=lambda m, k, y, g: m.made[k, y, g]
@@ -246,10 +247,6 @@ def build_pyomo(a: PlanArrays):
         m.k,
         m.stockable,
         rule=lambda m, k, s: qs(m.draw[k, y, s] for y in m.year) <= m.stock[s],
-    )
-    # the release rule: a stockpile only covers what origins cannot send
-    m.release_rule = pyo.Constraint(
-        m.k, m.year, m.stockable, rule=lambda m, k, y, s: m.draw[k, y, s] <= gap[k, y, s]
     )
     if a.max_origin_share < 1.0:
         m.origin_share = pyo.Constraint(

@@ -191,9 +191,16 @@ def build_model(
         lower=0, upper=xr.where(can_build, np.inf, 0.0), coords=[years], name="build"
     )
     stock = mdl.add_variables(lower=0, coords=[stockable], name="stock")
-    made = mdl.add_variables(lower=0, coords=[ks, years, grades], name="made")
+    # magnets made at home: at most the bare-magnet market (a bound, not a row)
+    made = mdl.add_variables(lower=0, upper=bare.expand_dims(k=ks), name="made")
     imp = mdl.add_variables(lower=0, upper=limit, coords=[ks, years, origins, mats], name="imports")
-    draw = mdl.add_variables(lower=0, coords=[ks, years, stockable], name="draw")
+    # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
+    # engine), so the planner cannot use it to dodge prices or origin caps in normal times
+    gap = np.maximum(need[None] - limit.sum("origin").values, 0.0)  # k × year × material
+    gap = xr.DataArray(
+        gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
+    )
+    draw = mdl.add_variables(lower=0, upper=gap, name="draw")
     irel_used = mdl.add_variables(
         lower=0,
         upper=irel.broadcast_like(xr.DataArray(np.zeros((K, len(years))), coords=[ks, years])),
@@ -264,12 +271,6 @@ def build_model(
     lower = (years.values[:, None] >= years.values[None, :]).astype(float)  # year × since
     cap_lhs = _rows(mdl, ky, (1.0, L_made), (-lower[None], L_build[None, None, :]))
     mdl.add_constraints(cap_lhs, "<=", _grid(ky, existing.values[None, :]), name="capacity")
-    mdl.add_constraints(
-        _rows(mdl, kyg, (1.0, L_made[..., None])),
-        "<=",
-        _grid(kyg, bare.values[None]),
-        name="bare_market",
-    )
     terms = [
         (1.0, L_made[..., None]),
         (1.0, np.moveaxis(L_imp[:, :, :, mag_j], 2, 3)),  # k × year × grade × origin
@@ -307,13 +308,6 @@ def build_model(
     k_st = [ks, stockable]
     lhs = _rows(mdl, k_st, (1.0, np.moveaxis(L_draw, 1, 2)), (-1.0, L_stock[None, :, None]))
     mdl.add_constraints(lhs, "<=", 0.0, name="stockpile")
-    # the release rule: a stockpile only covers what origins cannot send (as in the engine), so
-    # the planner cannot use it to dodge prices or origin caps in normal times
-    gap = np.maximum(need[None] - limit.sum("origin").values, 0.0)  # k × year × material
-    gap = gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]]
-    k_y_st = [ks, years, stockable]
-    rule = _rows(mdl, k_y_st, (1.0, L_draw[..., None]))
-    mdl.add_constraints(rule, "<=", _grid(k_y_st, gap), name="release_rule")
     if pol.max_origin_share < 1.0:
         all_o = np.broadcast_to(np.moveaxis(L_imp, 2, 3)[:, :, None], (K, Y, O, len(mats), O))
         lhs = _rows(
