@@ -187,13 +187,12 @@ def build_model(
 
     mdl = linopy.Model()
     can_build = xr.DataArray(years.values >= first_build, coords=[years])
-    build = mdl.add_variables(
-        lower=0, upper=xr.where(can_build, np.inf, 0.0), coords=[years], name="build"
-    )
-    stock = mdl.add_variables(lower=0, coords=[stockable], name="stock")
+    # bounds as labelled arrays of the variable's full shape: linopy then has nothing to align
+    build = mdl.add_variables(lower=0, upper=xr.where(can_build, np.inf, 0.0), name="build")
+    stock = mdl.add_variables(lower=_grid([stockable], 0.0), name="stock")
     # magnets made at home: at most the bare-magnet market (a bound, not a row)
     made = mdl.add_variables(lower=0, upper=bare.expand_dims(k=ks), name="made")
-    imp = mdl.add_variables(lower=0, upper=limit, coords=[ks, years, origins, mats], name="imports")
+    imp = mdl.add_variables(lower=0, upper=limit, name="imports")
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
     gap = np.maximum(need[None] - limit.sum("origin").values, 0.0)  # k × year × material
@@ -202,17 +201,14 @@ def build_model(
     )
     draw = mdl.add_variables(lower=0, upper=gap, name="draw")
     irel_used = mdl.add_variables(
-        lower=0,
-        upper=irel.broadcast_like(xr.DataArray(np.zeros((K, len(years))), coords=[ks, years])),
-        coords=[ks, years],
-        name="irel_oxide",
+        lower=0, upper=_grid([ks, years], irel.values[None]), name="irel_oxide"
     )
     unmet_ub = np.inf if pol.allow_unmet else 0.0
     unmet_b = mdl.add_variables(
-        lower=0, upper=unmet_ub, coords=[ks, years, grades], name="unmet_bare"
+        lower=0, upper=_grid([ks, years, grades], unmet_ub), name="unmet_bare"
     )
     unmet_e = mdl.add_variables(
-        lower=0, upper=unmet_ub, coords=[ks, years, grades], name="unmet_embedded"
+        lower=0, upper=_grid([ks, years, grades], unmet_ub), name="unmet_embedded"
     )
 
     # capacity: existing plants plus everything built so far
@@ -269,8 +265,8 @@ def build_model(
 
     # capacity: existing plants plus everything built so far (a lower-triangular matrix)
     lower = (years.values[:, None] >= years.values[None, :]).astype(float)  # year × since
-    cap_lhs = _rows(mdl, ky, (1.0, L_made), (-lower[None], L_build[None, None, :]))
-    mdl.add_constraints(cap_lhs, "<=", _grid(ky, existing.values[None, :]), name="capacity")
+    cap_terms = [(1.0, L_made), (-lower[None], L_build[None, None, :])]
+    _constrain(mdl, "capacity", ky, cap_terms, "<=", existing.values[None, :])
     terms = [
         (1.0, L_made[..., None]),
         (1.0, np.moveaxis(L_imp[:, :, :, mag_j], 2, 3)),  # k × year × grade × origin
@@ -279,59 +275,46 @@ def build_model(
     ]
     if elastic:
         terms.append((1.0, slack["bare_balance"].labels.values[:, :, None, None]))
-    lhs = _rows(mdl, kyg, *terms)
-    if not isinstance(rt.bare, int):
-        lhs = lhs + rt.bare
-    mdl.add_constraints(lhs, "=", _grid(kyg, bare.values[None]), name="bare_balance")
+    _constrain(mdl, "bare_balance", kyg, terms, "=", bare.values[None], extra=rt.bare)
     terms = [(1.0, np.moveaxis(L_imp[:, :, :, emb_j], 2, 3)), (1.0, L_ue[..., None])]
     if elastic:
         terms.append((1.0, slack["embedded_balance"].labels.values[:, :, None, None]))
-    mdl.add_constraints(
-        _rows(mdl, kyg, *terms), "=", _grid(kyg, emb.values[None]), name="embedded_balance"
-    )
+    _constrain(mdl, "embedded_balance", kyg, terms, "=", emb.values[None])
     # feed: oxide for what is made = imports + stockpile draws + IREL's oxide (NdPr only)
     k_y_x = [ks, years, oxides]
     irel_coef = np.array([1.0, 0.0, 0.0])
-    lhs = _rows(
-        mdl, k_y_x,
+    terms = [
         (recipe.values.T[None, None], grade_terms),  # oxide × grade recipe, per grade term
         (-1.0, np.moveaxis(L_imp[:, :, :, ox_j], 2, 3)),
         (-1.0, L_draw[:, :, st_ox, None]),
         (-irel_coef[None, None, :, None], L_irel[:, :, None, None]),
-    )  # fmt: skip
+    ]
+    extra = 0
     if not isinstance(rt.ndpr_feed, int):
-        lhs = lhs - rt.ndpr_feed * xr.DataArray(irel_coef, coords=[oxides])
-    mdl.add_constraints(lhs, "=", 0.0, name="feed_balance")
+        extra = -rt.ndpr_feed * xr.DataArray(irel_coef, coords=[oxides])
+    _constrain(mdl, "feed_balance", k_y_x, terms, "=", 0.0, extra=extra)
     if chain.tolling.sizes.get("route", 0):  # IREL oxide to the units and to tolling partners
         sep = xr.DataArray(chain.separation_output.values, coords=[years])
         mdl.add_constraints(irel_used + rt.irel_oxide <= sep, name="irel_oxide_split")
     k_st = [ks, stockable]
-    lhs = _rows(mdl, k_st, (1.0, np.moveaxis(L_draw, 1, 2)), (-1.0, L_stock[None, :, None]))
-    mdl.add_constraints(lhs, "<=", 0.0, name="stockpile")
+    terms = [(1.0, np.moveaxis(L_draw, 1, 2)), (-1.0, L_stock[None, :, None])]
+    _constrain(mdl, "stockpile", k_st, terms, "<=", 0.0)
     if pol.max_origin_share < 1.0:
         all_o = np.broadcast_to(np.moveaxis(L_imp, 2, 3)[:, :, None], (K, Y, O, len(mats), O))
-        lhs = _rows(
-            mdl, [ks, years, origins, mats],
-            (1.0, L_imp[..., None]), (-pol.max_origin_share, all_o),
-        )  # fmt: skip
-        mdl.add_constraints(lhs, "<=", 0.0, name="origin_share")
+        terms = [(1.0, L_imp[..., None]), (-pol.max_origin_share, all_o)]
+        _constrain(mdl, "origin_share", [ks, years, origins, mats], terms, "<=", 0.0)
     if pol.min_domestic_share > 0:
         # from the first year new units can produce; before that nothing can be built to meet it
         total = (bare + emb).sum("grade").values * (years.values >= first_build).astype(float)
         terms = [(1.0, L_made)]
         if elastic:
             terms.append((1.0, slack["min_domestic"].labels.values[..., None]))
-        mdl.add_constraints(
-            _rows(mdl, ky, *terms),
-            ">=",
-            _grid(ky, pol.min_domestic_share * total[None]),
-            name="min_domestic",
-        )
+        _constrain(mdl, "min_domestic", ky, terms, ">=", pol.min_domestic_share * total[None])
     if pol.capex_budget is not None:
         terms = [(capex, L_build)]
         if elastic:
             terms.append((-1.0, slack["budget"].labels.values.reshape(1)))
-        mdl.add_constraints(_rows(mdl, [], *terms), "<=", pol.capex_budget, name="budget")
+        _constrain(mdl, "budget", [], terms, "<=", pol.capex_budget)
 
     # the objective: discounted capex and stockpile (first stage), then each scenario's cost
     d = disc.values
@@ -354,13 +337,9 @@ def build_model(
             (-np.broadcast_to(c, lab.shape).reshape(K, -1), lab.reshape(K, -1))
             for c, lab in scen_terms
         ]
-        lhs = _rows(
-            mdl, [ks], (1.0, z.labels.values[:, None]), (1.0, eta.labels.values.reshape(1, 1)),
-            *per_k,
-        )  # fmt: skip
-        if not isinstance(rt.cost, int):
-            lhs = lhs - rt.cost
-        mdl.add_constraints(lhs, ">=", 0.0, name="cvar")
+        terms = [(1.0, z.labels.values[:, None]), (1.0, eta.labels.values.reshape(1, 1)), *per_k]
+        extra = 0 if isinstance(rt.cost, int) else -rt.cost
+        _constrain(mdl, "cvar", [ks], terms, ">=", 0.0, extra=extra)
         obj_terms += [
             (cvar_weight, eta.labels.values.reshape(1)),
             (cvar_weight * (p_k / (1 - cvar_alpha)), z.labels.values),
@@ -395,12 +374,11 @@ def _grid(coords: list[pd.Index], values) -> xr.DataArray:
     return xr.DataArray(np.broadcast_to(values, tuple(len(c) for c in coords)), coords=coords)
 
 
-def _rows(mdl: linopy.Model, coords: list[pd.Index], *terms) -> linopy.LinearExpression:
-    """A linear expression over the grid `coords` from (coefficients, labels) pairs.
-
-    Each pair's arrays have the grid's dimensions plus a trailing term axis (NumPy broadcasting
-    fills the rest); the pairs' terms are put side by side. Labels are the variables' own
-    (`var.labels`), so the expression is exactly what linopy's operators would build, without
+def _terms(coords: list[pd.Index], *terms) -> xr.Dataset:
+    """linopy's data for a linear expression over the grid `coords`, from (coefficients, labels)
+    pairs. Each pair's arrays have the grid's dimensions plus a trailing term axis (NumPy
+    broadcasting fills the rest); the pairs' terms are put side by side. Labels are the variables'
+    own (`var.labels`), so the expression is exactly what linopy's operators would build, without
     aligning and merging an xarray object per operator."""
     shape = tuple(len(c) for c in coords)
     cs, vs = [], []
@@ -410,14 +388,34 @@ def _rows(mdl: linopy.Model, coords: list[pd.Index], *terms) -> linopy.LinearExp
         vs.append(np.broadcast_to(labels, full))
         cs.append(np.broadcast_to(np.asarray(coef, dtype=float), full))
     dims = [c.name for c in coords] + ["_term"]
-    data = xr.Dataset(
+    return xr.Dataset(
         {
             "coeffs": (dims, np.concatenate(cs, axis=-1)),
             "vars": (dims, np.concatenate(vs, axis=-1)),
         },
         coords={c.name: c for c in coords},
     )
-    return linopy.LinearExpression(data, mdl)
+
+
+def _rows(mdl: linopy.Model, coords: list[pd.Index], *terms) -> linopy.LinearExpression:
+    """The linear expression of `_terms`."""
+    return linopy.LinearExpression(_terms(coords, *terms), mdl)
+
+
+def _constrain(mdl, name, coords, terms, sign, rhs, extra=None) -> None:
+    """Add `Σ terms (+ extra) sign rhs` over the grid `coords` as constraint `name`. Without
+    `extra` (a linopy expression, e.g. a route's) the constraint's data is written directly —
+    half of `add_constraints`' cost is turning an expression and a right-hand side into it."""
+    if extra is not None and not isinstance(extra, int):
+        mdl.add_constraints(_rows(mdl, coords, *terms) + extra, sign, _grid(coords, rhs), name=name)
+        return
+    shape = tuple(len(c) for c in coords)
+    dims = [c.name for c in coords]
+    data = _terms(coords, *terms).assign(
+        sign=(dims, np.full(shape, sign)),
+        rhs=(dims, np.broadcast_to(np.asarray(rhs, dtype=float), shape)),
+    )
+    mdl.add_constraints(linopy.Constraint(data, mdl), name=name)
 
 
 FIELDS = {
