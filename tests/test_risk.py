@@ -174,7 +174,7 @@ def test_distributed_cluster_gives_the_same_numbers():
 def _old_cvar(x, alpha=0.95):
     """CVaR as first written: a full sort, then the mean of the worst k."""
     n = x.shape[0]
-    k = max(1, int(np.ceil((1 - alpha) * n)))
+    k = max(1, int(np.ceil(round((1 - alpha) * n, 9))))
     return np.take(np.sort(x, axis=0), np.arange(n - k, n), axis=0).mean(axis=0)
 
 
@@ -184,6 +184,7 @@ def test_cvar_is_the_mean_of_the_worst_tail_bit_for_bit():
     assert np.array_equal(cvar(x), _old_cvar(x))
     assert np.array_equal(cvar(x[:3]), _old_cvar(x[:3]))  # k = 1
     assert cvar(np.arange(90.0)[:, None])[0] == 87.0  # k = ⌈4.5⌉: the mean of 85 … 89
+    assert cvar(np.arange(100.0)[:, None])[0] == 97.0  # k = 5, not 6: the mean of 95 … 99
 
 
 def _draw_order_mean(x):

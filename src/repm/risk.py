@@ -79,7 +79,7 @@ class Reduction:
 
     def __init__(self, draws: int, years: int, sectors: int, hold, alpha: float = 0.95) -> None:
         self.n, self.alpha, self.hold = draws, alpha, hold
-        self.k = max(1, int(np.ceil((1 - alpha) * draws)))
+        self.k = tail_size(alpha, draws)
         self.total = np.empty((draws, years))
         self.horizon = np.empty(draws)
         self.holding = np.empty((draws, years))
@@ -268,10 +268,15 @@ def run_draws(
     return red.result()
 
 
+def tail_size(alpha: float, n: int) -> int:
+    """k = ⌈(1 − alpha) n⌉ outcomes in the tail, at least one. Rounded to 9 decimals first:
+    (1 − 0.95) × 100 is 5.000000000000004 in floating point, and its ceiling would be 6."""
+    return max(1, int(np.ceil(round((1 - alpha) * n, 9))))
+
+
 def cvar(x: np.ndarray, alpha: float = 0.95, axis: int = 0) -> np.ndarray:
     """Mean of the worst (1 − alpha) share of outcomes along `axis` (at least one outcome)."""
-    n = x.shape[axis]
-    k = max(1, int(np.ceil((1 - alpha) * n)))
+    k = tail_size(alpha, x.shape[axis])
     worst = np.sort(_largest(np.moveaxis(x, axis, 0), k), axis=0)  # the tail of a full sort
     return worst.mean(axis=0)
 
