@@ -1,6 +1,6 @@
 """Benchmark: `repm plan`'s linopy model against the same LP written in Pyomo, both solved by HiGHS.
 
-    uv run python bench/plan.py [--scenarios 1 10 100] [--seed 0] [--cvar 0] [--repeat 3]
+    uv run python bench/plan.py [--scenarios 1 10 100 400] [--seed 0] [--cvar 0] [--repeat 3]
 
 For each scenario count N the script
 
@@ -54,6 +54,10 @@ RTOL = 1e-6  # objectives must agree to this relative tolerance
 GOAL_VS_PYOMO = 0.40  # linopy build+solve ≤ 40 % of Pyomo build+solve, at 100 scenarios
 GOAL_VS_HIGHS = 1.3  # linopy build+solve ≤ 1.3 × HiGHS's own solve time, at 100 scenarios
 GOAL_N = 100
+# the issue sizes its goal on a model of ~325k variables (its "for scale" shape); repm's model at
+# 100 scenarios is ~82k, so the fixed cost of building, exporting and reading back weighs 4× more
+# against HiGHS's run there. The goals are also shown at the issue's model size.
+REFERENCE_VARS = 325_000
 DIMS = ("k", "year", "origin", "material", "grade")  # canonical order of labels in LP keys
 
 
@@ -543,23 +547,33 @@ def goals(rows: list[Row]) -> str:
     if at is None:
         at = max(rows, key=lambda r: r.n)
         note = f" (the goals are set at N={GOAL_N}, which was not run; showing N={at.n})"
+    lines = [f"goals at N={at.n}{note}:", *_goal_lines(at)]
+    ref = [r for r in rows if r.variables >= 0.9 * REFERENCE_VARS and r is not at]
+    if ref:
+        r = min(ref, key=lambda r: r.variables)
+        lines += [
+            f"at the issue's reference model size (~{REFERENCE_VARS:,} variables): N={r.n}, "
+            f"{r.variables:,} variables:",
+            *_goal_lines(r),
+        ]
+    return "\n".join(lines)
+
+
+def _goal_lines(at: Row) -> list[str]:
     vs_pyomo = at.linopy_total / at.pyomo_total
     vs_highs = at.linopy_total / at.highs_own
     mark = lambda ok: "met" if ok else "NOT met"  # noqa: E731
-    return "\n".join(
-        [
-            f"goals at N={at.n}{note}:",
-            f"  linopy build+solve = {at.linopy_total:.3f} s = {vs_pyomo:.1%} of Pyomo build+solve "
-            f"({at.pyomo_total:.3f} s); goal ≤ {GOAL_VS_PYOMO:.0%}: {mark(vs_pyomo <= GOAL_VS_PYOMO)}",
-            f"  linopy build+solve = {vs_highs:.2f} × HiGHS's own solve time ({at.highs_own:.3f} s); "
-            f"goal ≤ {GOAL_VS_HIGHS}×: {mark(vs_highs <= GOAL_VS_HIGHS)}",
-        ]
-    )
+    return [
+        f"  linopy build+solve = {at.linopy_total:.3f} s = {vs_pyomo:.1%} of Pyomo build+solve "
+        f"({at.pyomo_total:.3f} s); goal ≤ {GOAL_VS_PYOMO:.0%}: {mark(vs_pyomo <= GOAL_VS_PYOMO)}",
+        f"  linopy build+solve = {vs_highs:.2f} × HiGHS's own solve time ({at.highs_own:.3f} s); "
+        f"goal ≤ {GOAL_VS_HIGHS}×: {mark(vs_highs <= GOAL_VS_HIGHS)}",
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scenarios", type=int, nargs="+", default=[1, 10, 100], metavar="N")
+    p.add_argument("--scenarios", type=int, nargs="+", default=[1, 10, 100, 400], metavar="N")
     p.add_argument("--scenario", default="india-baseline", help="scenario name or file")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cvar", type=float, default=0.0, help="CVaR weight, as `repm plan --cvar`")
