@@ -439,7 +439,7 @@ def plan(
             chunk_size=max(scenarios, 1),
         )
         sim_unmet = dict(
-            zip([int(y) for y in chain.years], summ.unmet.sum(axis=2).mean(axis=0), strict=True)
+            zip([int(y) for y in chain.years], summ.total.mean(axis=0), strict=True)
         )
     rows = []
     for y in chain.years:

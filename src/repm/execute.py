@@ -121,7 +121,7 @@ def execute_risk(
     for k in ("origin", "material"):
         df[k] = None
     df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
-    total = summary.unmet.sum(axis=2)
+    total = summary.total
     quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
     ds = xr.Dataset(
         {"unmet_quantiles": (("quantile", "year"), np.quantile(total, quantiles, axis=0))},

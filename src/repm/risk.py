@@ -62,11 +62,6 @@ class DrawSummary:
     sector_cvar: np.ndarray  # year × sector: CVaR_alpha of unmet demand, t
     max_residual: np.ndarray  # year: largest mass-balance residual over all draws
 
-    @property
-    def unmet(self) -> np.ndarray:
-        """draw × year × 1: `total` with a one-long sector axis, for callers that sum unmet demand
-        over sectors (`unmet.sum(axis=2)` is `total`). Per-sector figures are in `sector_*`."""
-        return self.total[:, :, None]
 
 
 class Reduction:
