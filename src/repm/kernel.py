@@ -592,6 +592,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
             strat[m] = stock0[m]
             ws[m] = 0.0
             recycled_inv[m] = 0.0
+        ret_inv = 0.0  # IREL NdPr oxide kept in India (export retention), t
         cohorts[:] = 0.0
         t = 0
         for yi in range(Y):
@@ -731,7 +732,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 enough = True  # every feed within reach: units make their plan
                 for i in range(n_feed):
                     m = feed[i]
-                    dom = recycled_inv[m] + (irel_units + ov_tot if m == ndpr else 0.0)
+                    dom = recycled_inv[m] + (ret_inv + irel_units + ov_tot if m == ndpr else 0.0)
                     need_imp[m] = max(req[m] - dom, 0.0)
                     offered = need_imp[m] * cs_share[m] + cs_spare[m]  # usual shares, then spare
                     within = dom + offered + ws[m] + strat[m]
@@ -762,15 +763,19 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     m = feed[i]
                     from_rec[m] = min(cons[m], recycled_inv[m])
                     recycled_inv[m] -= from_rec[m]
-                from_irel = min(cons[ndpr] - from_rec[ndpr], irel_units)
+                from_ret = min(cons[ndpr] - from_rec[ndpr], ret_inv)  # retained before fresh
+                ret_inv -= from_ret
+                from_irel = min(cons[ndpr] - from_rec[ndpr] - from_ret, irel_units)
                 from_ov = 0.0
                 if K > 0 and ov_tot > 0:  # overseas sources pro rata to what each offers
-                    from_ov = min(max(cons[ndpr] - from_rec[ndpr] - from_irel, 0.0), ov_tot)
+                    from_ov = min(
+                        max(cons[ndpr] - from_rec[ndpr] - from_ret - from_irel, 0.0), ov_tot
+                    )
                     for k in range(K):
                         o_overseas_used[d, yi, k] += from_ov * (ov_av[k] / ov_tot)
                 for i in range(n_feed):
                     m = feed[i]
-                    used = from_rec[m] + (from_irel + from_ov if m == ndpr else 0.0)
+                    used = from_rec[m] + (from_ret + from_irel + from_ov if m == ndpr else 0.0)
                     q = max(cons[m] - used, 0.0)
                     bought = 0.0
                     sp_feed[m] = 0.0
@@ -815,7 +820,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     o_toll_oxide[d, yi] += sep[yi] * dt - from_irel - ox_left
                 keep = retention[yi] * max(ox_left, 0.0)
                 if keep != 0.0:
-                    recycled_inv[ndpr] += keep  # held in India for the units
+                    ret_inv += keep  # held in India for the units
                     o_retained[d, yi] += keep
                 exports_y += ox_left - keep
 
@@ -909,7 +914,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     for m in range(M):
                         if strat[m] != 0.0:
                             o_tonne_years[d, yi, m] += strat[m] * dt
-                o_irel[d, yi] += from_irel
+                o_irel[d, yi] += from_irel + from_ret  # IREL's oxide to the units, kept or fresh
                 sep_step = sep[yi] * dt
                 sep_y += sep_step
                 t += 1
@@ -1034,7 +1039,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 recycled_inv[m] += rec_t[m] * oxide_per[m]
                 o_stockpile_level[d, yi, m] = strat[m]
                 o_working[d, yi, m] = ws[m]
-                o_recycled[d, yi, m] = recycled_inv[m]
+                o_recycled[d, yi, m] = recycled_inv[m] + (ret_inv if m == ndpr else 0.0)
 
         # --- the draw's books, checked while they are in cache ---
         stocks = (o_stockpile_level, o_working, o_recycled, o_in_use, o_transit)
