@@ -181,6 +181,10 @@ def test_export_retention_keeps_oxide_home_and_cuts_imports_by_as_much(baseline)
     # the units, short of oxide later, use every tonne that used to leave instead of an import
     drop = _series(base, "ndpr_oxide_imports").sum() - _series(kept, "ndpr_oxide_imports").sum()
     assert drop == pytest.approx(exports[1:].sum(), rel=1e-9)
+    # … and the kept oxide counts as IREL's oxide to the units when they draw it
+    gain = _series(kept, "ndpr_oxide_to_units").sum() - _series(base, "ndpr_oxide_to_units").sum()
+    assert gain == pytest.approx(exports[1:].sum(), rel=1e-9)
+    assert _series(kept, "ndpr_oxide_to_units").max() > F.value("irel_oxide_to_scheme_units")
     assert float(np.abs(ds.residual).max()) < 1e-9
 
 
