@@ -301,3 +301,16 @@ def test_planner_buys_overseas_oxide_only_when_cheaper_than_imports():
     full = 500 + 1000 * F.value("stake_malawi_ndpr_share") * sx
     assert use[2027] == 0.0 and use[2035] == pytest.approx(full, rel=1e-9)
     assert cheap.objective < dear.objective
+
+
+def test_every_indicator_explains_itself_back_to_facts(baseline):
+    from repm.explain import RECIPES, explain
+    from repm.results import UNITS
+
+    assert set(UNITS) <= set(RECIPES)
+    chain, _, res = baseline
+    loaded = load_scenario("india-baseline")
+    lines = explain("ndpr_oxide_to_units", 2030, loaded, chain, res, F).lines
+    assert "supply.separation.to_units_max = 500" in "\n".join(lines)
+    lines = explain("geopolrisk_magnets", 2030, loaded, chain, res, F).lines
+    assert any("governance_risk_china" in line for line in lines)

@@ -120,6 +120,83 @@ RECIPES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("environment.u3o8_fraction", "supply.separation"),
     ),
 }
+RECIPES.update(
+    {
+        "magnet_demand_bare": (
+            "magnet_demand × bare share (bare_base ÷ base-year demand, plus the localised part of "
+            "the rest)",
+            ("demand.channels", "demand.anchors"),
+        ),
+        "magnet_demand_embedded": (
+            "magnet_demand − magnet_demand_bare: magnets inside imported sub-assemblies",
+            ("demand.channels", "demand.anchors"),
+        ),
+        "magnet_imports_bare": (
+            "bare-channel demand not met by domestic output or tolled returns, bought from origins "
+            "in trade shares (then spare capacity), including working-stock build-up",
+            ("trade.shares.magnet", "trade.spare.magnet", "policy.working_stock_months"),
+        ),
+        "magnet_imports_embedded": (
+            "the embedded channel, from origins in trade shares",
+            ("trade.shares.embedded", "demand.channels"),
+        ),
+        "magnet_capacity_nameplate": (
+            "Σ units online: nameplate capacity (no ramp-up)",
+            ("supply.units",),
+        ),
+        "ndpr_oxide_to_units": (
+            "IREL NdPr oxide the units use: up to min(separation output, to_units_max) a year, "
+            "plus oxide kept in India by export retention",
+            ("supply.separation", "routes.export_retention"),
+        ),
+        "ndpr_oxide_imports": (
+            "NdPr oxide the units need beyond recycled, IREL and overseas oxide, from origins in "
+            "trade shares, including working-stock build-up",
+            ("trade.shares.oxide", "supply.grades", "supply.yields"),
+        ),
+        "dy_oxide_imports": (
+            "Dy oxide for Dy/Tb-grade magnets made in India: all imported (Indian monazite "
+            "yields no Dy)",
+            ("trade.shares.heavy", "supply.grades.h"),
+        ),
+        "in_use_stock": (
+            "cohorts of magnets put in use × share surviving to this year (lifetime distributions)",
+            ("demand.sectors",),
+        ),
+        "end_of_life": (
+            "cohorts × share of each reaching end of life this year",
+            ("demand.sectors",),
+        ),
+        "demand_calibration_factor": (
+            "anchored total ÷ bottom-up sector sum (activity × intensity × adoption, shares)",
+            ("demand.anchors", "demand.sectors"),
+        ),
+        "import_dependence_magnets": (
+            "magnet imports ÷ (imports + domestic output + tolled returns)",
+            ("trade.shares", "supply.units", "routes.tolling"),
+        ),
+        "import_dependence_ndpr_oxide": (
+            "NdPr oxide imports ÷ NdPr oxide the units used",
+            ("trade.shares.oxide", "supply.separation"),
+        ),
+        "hhi_magnet_imports": (
+            "Σ origins (origin's share of magnet imports)²: 1 for one source, 1/n for n equal",
+            ("trade.shares.magnet", "trade.shares.embedded"),
+        ),
+        "hhi_ndpr_oxide_imports": (
+            "Σ origins (origin's share of NdPr oxide imports)²",
+            ("trade.shares.oxide",),
+        ),
+        "tolling_in_transit": (
+            "tolled magnets ordered but not yet back at the year's end (the lead time's orders)",
+            ("routes.tolling",),
+        ),
+    }
+)
+RECIPES["tb_oxide_imports"] = (
+    RECIPES["dy_oxide_imports"][0].replace("Dy oxide", "Tb oxide").replace("no Dy", "no Tb"),
+    RECIPES["dy_oxide_imports"][1],
+)
 for _n, _el in (("ndpr_in_demand", "NdPr"), ("tb_in_demand", "Tb")):
     RECIPES[_n] = (RECIPES["dy_in_demand"][0].replace("Dy", _el), RECIPES["dy_in_demand"][1])
 for _n, _what in (("geopolrisk_ndpr_oxide", "NdPr oxide"), ("geopolrisk_heavy", "Dy/Tb oxide")):
@@ -164,7 +241,7 @@ def explain(
         raise UserError(f"year {year} outside the horizon {years[0]}–{years[-1]}")
     value = results.value(name, year)
     lines = [f"{name} {year} = {value:,.4g} {UNITS[name]}   (scenario {loaded.name})"]
-    formula, prefixes = RECIPES.get(name, ("see docs/indicators.md", ()))
+    formula, prefixes = RECIPES[name]
     lines.append(f"  = {formula}")
     if name == "magnet_demand":
         lines += _demand_detail(year, loaded, chain)
