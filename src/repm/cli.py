@@ -137,24 +137,24 @@ LEDGER_ROWS = (
 )
 
 
+def _header(label: str, unit: str) -> str:
+    """A column title with its unit underneath (escaped: rich would eat `[t]` as markup)."""
+    return escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]")
+
+
 def _print_block(results, rows, title: str, skip_zero: bool = False) -> None:
     """Indicators as columns by year; with skip_zero, columns that are zero throughout are left
     out (and nothing is printed when all are)."""
     from repm.results import UNITS
 
-    df = results.indicators
-    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
-    wide = tot.pivot(index="year", columns="name", values="value")
+    wide = results.wide_totals()
     rows = [r for r in rows if r[0] in wide and not (skip_zero and (wide[r[0]] == 0).all())]
     if not rows:
         return
     table = Table(title=title, header_style="bold")
     table.add_column("year", justify="right")
     for key, label, _ in rows:
-        unit = UNITS[key]
-        table.add_column(
-            escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]"), justify="right"
-        )
+        table.add_column(_header(label, UNITS[key]), justify="right")
     for year, row in wide.iterrows():
         table.add_row(str(year), *[fmt.format(row[key]) for key, _, fmt in rows])
     out.print(table)
@@ -163,18 +163,13 @@ def _print_block(results, rows, title: str, skip_zero: bool = False) -> None:
 def _print_headline(results, name: str, run_id: str, path: Path) -> None:
     from repm.results import HEADLINE, UNITS
 
-    df = results.indicators
-    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
-    wide = tot.pivot(index="year", columns="name", values="value")
+    wide = results.wide_totals()
     worst = float(wide["mass_balance_residual"].max())
     caption = f"largest mass-balance residual {worst:.1e} t · run {run_id}\n→ {path}"
     table = Table(title=f"repm run · {name}", caption=caption, header_style="bold")
     table.add_column("year", justify="right")
     for key, label in HEADLINE[:-1]:
-        unit = UNITS[key]
-        table.add_column(
-            escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]"), justify="right"
-        )
+        table.add_column(_header(label, UNITS[key]), justify="right")
     for year, row in wide.iterrows():
         cells = [str(year)]
         for key, _ in HEADLINE[:-1]:
@@ -438,9 +433,7 @@ def plan(
             plan=res.plan,
             chunk_size=max(scenarios, 1),
         )
-        sim_unmet = dict(
-            zip([int(y) for y in chain.years], summ.total.mean(axis=0), strict=True)
-        )
+        sim_unmet = dict(zip([int(y) for y in chain.years], summ.total.mean(axis=0), strict=True))
     rows = []
     for y in chain.years:
         y = int(y)

@@ -407,9 +407,7 @@ def route_costs(results: Results) -> pd.DataFrame:
     """What the routes cost by year (crore INR), beside the scheme: tolling fees and overseas
     purchases (paid by whoever takes them), the buyer incentive (paid by the treasury). Only
     columns and years with something in them."""
-    df = results.indicators
-    tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
-    wide = tot.pivot(index="year", columns="name", values="value")
+    wide = results.wide_totals()
     cols = [name for name, _ in ROUTE_COSTS if name in wide and (wide[name] != 0).any()]
     out = wide[cols].reset_index()
     out.columns.name = None

@@ -115,6 +115,12 @@ class Results:
             raise KeyError(f"no single indicator {name} {year} {dims}")
         return float(rows["value"].iloc[0])
 
+    def wide_totals(self) -> pd.DataFrame:
+        """year × name: the indicators without a dimension key (the totals)."""
+        df = self.indicators
+        tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
+        return tot.pivot(index="year", columns="name", values="value")
+
     def indicator_records(self) -> list[dict]:
         out = []
         for row in self.indicators.itertuples(index=False):
