@@ -269,6 +269,17 @@ def _take(q, n_tot, s_tot):
 
 
 @nb.njit(cache=True, fastmath=False, error_model="numpy")
+def _release(rem, m, ws, strat):
+    """Cover `rem` t of material m from industry working stock, then the strategic stockpile;
+    returns what they gave."""
+    from_ws = min(rem, ws[m])
+    from_strat = min(rem - from_ws, strat[m])
+    ws[m] -= from_ws
+    strat[m] -= from_strat
+    return from_ws + from_strat
+
+
+@nb.njit(cache=True, fastmath=False, error_model="numpy")
 def _flush(imports, d, y, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp):
     """Book by origin the tonnes bought since the availability last changed: k_nom of each
     material from origins' offers (each ships its part a_share / cs_share), k_sp from spare
@@ -785,12 +796,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                         k_nom[m] += nom
                         k_sp[m] += sp_feed[m]
                         feed_imp_y[m] += bought
-                    rem = q - bought
-                    from_ws = min(rem, ws[m])
-                    from_strat = min(rem - from_ws, strat[m])
-                    ws[m] -= from_ws
-                    strat[m] -= from_strat
-                    release = from_ws + from_strat
+                    release = _release(q - bought, m, ws, strat)
                     if release != 0.0:
                         feed_rel_y[m] += release
                         o_stock_draw[d, yi, m] += release
@@ -848,12 +854,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                             k_nom[m] += nom
                             k_sp[m] += sp_mag[m]
                             mag_bought_y[m] += bought
-                        rem = need_mag[m] - bought
-                        mag_ws = min(rem, ws[m])
-                        mag_strat = min(rem - mag_ws, strat[m])
-                        ws[m] -= mag_ws
-                        strat[m] -= mag_strat
-                        release = mag_ws + mag_strat
+                        release = _release(need_mag[m] - bought, m, ws, strat)
                         if release != 0.0:
                             mag_rel_y[m] += release
                             o_stock_draw[d, yi, m] += release
