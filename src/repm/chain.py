@@ -426,6 +426,14 @@ def _active(years: np.ndarray, start: float, end: float | None) -> np.ndarray:
     return (years >= start) & (years <= (end if end is not None else np.inf))
 
 
+def _by_year(years: np.ndarray, items, amounts) -> np.ndarray:
+    """year × item: each item's amount in the years it runs (start_year … end_year), else 0."""
+    out = np.zeros((len(years), len(items)))
+    for k, (x, amount) in enumerate(zip(items, amounts, strict=True)):
+        out[:, k] = amount * _active(years, x.start_year, x.end_year)
+    return out
+
+
 def _world_hhi(shares: dict[str, float]) -> float:
     """HHI of world output from the listed producers' shares (what is not listed counts as
     many small producers, adding nothing)."""
@@ -437,12 +445,7 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
     r = s.routes
     yr = {"year": years}
     names = [t.name for t in r.tolling]
-    cap = np.array(
-        [
-            [t.capacity * _active(years, t.start_year, t.end_year)[i] for t in r.tolling]
-            for i in range(len(years))
-        ]
-    ).reshape(len(years), len(names))
+    cap = _by_year(years, r.tolling, [t.capacity for t in r.tolling])
     exposure = np.zeros((len(names), len(origins)))
     for i, t in enumerate(r.tolling):
         for o, v in t.exposed_to.items():
@@ -478,10 +481,7 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
             for m in r.overseas
         ]
     )
-    ov = np.array(
-        [[m.tonnes * ox_per_t[k] * _active(years, m.start_year, m.end_year)[i] for k, m in enumerate(r.overseas)]
-         for i in range(len(years))]
-    ).reshape(len(years), len(src))  # fmt: skip
+    ov = _by_year(years, r.overseas, [m.tonnes * ox_per_t[k] for k, m in enumerate(r.overseas)])
     overseas = xr.Dataset(
         {
             "country": (
