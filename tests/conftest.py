@@ -56,3 +56,16 @@ def run_cli_many(jobs: dict[str, dict]) -> dict[str, CliResult]:
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = {key: pool.submit(run_cli, **kw) for key, kw in jobs.items()}
         return {key: fut.result() for key, fut in futures.items()}
+
+
+def load_bench(name: str):
+    """bench/NAME.py as a module (the benchmarks are scripts, not part of the package)."""
+    import importlib.util
+    import sys
+
+    path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module

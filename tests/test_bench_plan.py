@@ -7,12 +7,10 @@ agreeing and these tests fail.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from conftest import load_bench
 
 pytest.importorskip("pyomo")
 
@@ -20,19 +18,9 @@ from repm.chain import compile_chain  # noqa: E402
 from repm.optimize import build_model, scenario_inputs  # noqa: E402
 from repm.scenario import load_scenario  # noqa: E402
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "plan.py"
 N = 2
 
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_plan", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("plan")
 
 
 @pytest.fixture(scope="module")

@@ -7,13 +7,11 @@ either side changes its rule, the two stop agreeing and this test fails.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import load_bench
 
 pytest.importorskip("simpy")
 
@@ -21,19 +19,9 @@ from repm.chain import compile_chain  # noqa: E402
 from repm.engine import simulate  # noqa: E402
 from repm.shocks import sample  # noqa: E402
 
-BENCH = Path(__file__).resolve().parents[1] / "bench" / "risk.py"
 DRAWS = 20
 
-
-def _load_bench():
-    spec = importlib.util.spec_from_file_location("bench_risk", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
-    spec.loader.exec_module(module)
-    return module
-
-
-bench = _load_bench()
+bench = load_bench("risk")
 
 
 @pytest.fixture(scope="module")
