@@ -91,6 +91,18 @@ class Chain:
     def n_years(self) -> int:
         return len(self.years)
 
+    @property
+    def fresh_alloy_per_magnet(self) -> float:
+        """t of fresh alloy per t of finished magnet: 1 / alloy→magnet yield, less the machining
+        scrap re-melted into alloy."""
+        y_am, r = self.yields["alloy_to_magnet"], self.yields["scrap_return"]
+        return (1 - r * (1 - y_am)) / y_am
+
+    @property
+    def oxide_per_magnet(self) -> xr.DataArray:
+        """grade × material: t per t of magnet made from oxide (the oxide route's recipe)."""
+        return self.recipe.sel(feed="oxide", drop=True) * self.fresh_alloy_per_magnet
+
 
 def _interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
     """Linear between given years, flat outside them."""

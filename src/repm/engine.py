@@ -187,9 +187,8 @@ def simulate(
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
     inflows, outflows, stocked = _process_flows([f for f, _, _ in FLOWS])
     # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
-    fresh = (1 - r_scrap * (1 - y_am)) / y_am  # t fresh alloy per t magnet (scrap re-melted)
-    ox_per_mag = chain.recipe.sel(feed="oxide", material="ndpr_oxide").values * fresh
-    el_per_mag = gc * fresh / (y_alloy * y_om)
+    ox_per_mag = chain.oxide_per_magnet.sel(material="ndpr_oxide").values
+    el_per_mag = gc * chain.fresh_alloy_per_magnet / (y_alloy * y_om)
     tl = chain.tolling
     lead = np.rint(tl["lead_months"].values / (12 / spy)).astype(np.int64)
     ov = chain.overseas
@@ -253,7 +252,7 @@ def simulate(
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
     f_ndpr = chain.chem.ndpr_oxide_per_metal
-    fresh_all = out.production / y_am * (1 - r_scrap * (1 - y_am))  # D,Y,F,G
+    fresh_all = out.production * chain.fresh_alloy_per_magnet  # D,Y,F,G
     ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, 0] + gc[:, 1])
     ndpr_oxide_required = ndpr_el / y_alloy / y_om * f_ndpr
 

@@ -162,9 +162,7 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     # years without production: the mix of the bare channel's demand
     bare = chain.demand_bare.sum("sector").values
     mix = np.where(np.isnan(mix), bare / bare.sum(axis=1, keepdims=True), mix)
-    y_am, r = chain.yields["alloy_to_magnet"], chain.yields["scrap_return"]
-    fresh_per_magnet = 1.0 / y_am * (1 - r * (1 - y_am))
-    oxide = chain.recipe.sel(feed="oxide").values * fresh_per_magnet  # grade × material
+    oxide = chain.oxide_per_magnet.values  # grade × material
     support = (chain.incentive["per_kg"] * chain.incentive["pass_through"]).values
     return Context(s, chain.years, np.clip(util, 0, 1), mix, oxide, support)
 

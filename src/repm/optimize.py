@@ -129,10 +129,8 @@ def build_model(
 
     bare = xr.DataArray(chain.demand_bare.sum("sector").values, coords=[years, grades])
     emb = xr.DataArray(chain.demand_embedded.sum("sector").values, coords=[years, grades])
-    y_am, r = chain.yields["alloy_to_magnet"], chain.yields["scrap_return"]
-    per_magnet = 1.0 / y_am * (1 - r * (1 - y_am))
     recipe = xr.DataArray(
-        chain.recipe.sel(feed="oxide", material=list(OXIDES)).values * per_magnet,
+        chain.oxide_per_magnet.sel(material=list(OXIDES)).values,
         coords=[grades, oxides],
     )
     existing = xr.DataArray(
@@ -178,7 +176,7 @@ def build_model(
     capex = fin.capex_reference / fin.capex_reference_capacity  # crore per t/yr
     from repm.finance import non_feed_opex_per_kg
 
-    per_kg_all = chain.recipe.sel(feed="oxide").values * per_magnet  # grade × all materials
+    per_kg_all = chain.oxide_per_magnet.values  # grade × all materials
     opex = non_feed_opex_per_kg(scenario, per_kg_all) * CRORE_PER_T_AT  # crore per t
     penalty = pol.unmet_penalty * CRORE_PER_T_AT
     value = xr.DataArray([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE], coords=[stockable])

@@ -336,12 +336,9 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     )
     ndpr_ox_per_metal = chain.chem.ndpr_oxide_per_metal / chain.yields["oxide_to_metal"]
     per_metal = ndpr_ox_per_metal * per_ox + inten.sel(stage="metal")
-    fresh = (
-        1 - chain.yields["scrap_return"] * (1 - chain.yields["alloy_to_magnet"])
-    ) / chain.yields["alloy_to_magnet"]
     metal_per_mag = (
         chain.grade_comp.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element")
-        * fresh
+        * chain.fresh_alloy_per_magnet
         / chain.yields["alloy_making"]
     )
     imp_y = imp.sum("origin")  # year × material

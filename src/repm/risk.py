@@ -63,7 +63,6 @@ class DrawSummary:
     max_residual: np.ndarray  # year: largest mass-balance residual over all draws
 
 
-
 class Reduction:
     """Folds chunks (`Block`s, any arrival order) into a `DrawSummary`, in draw order.
 
