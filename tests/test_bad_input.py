@@ -72,6 +72,10 @@ CASES = [
          ("routes.export_retention.share", "1.5", "≤ 1")),
     Case("incentive-ends-before-it-starts", ["run", "india-buyer-incentive", "--set", "routes.consumer_incentive.end_year=2027"],
          ("routes.consumer_incentive.end_year", "2027", "before")),
+    Case("sx-recovery-zero", ["run", "--set", "supply.yields.sx_recovery=0"],
+         ("supply.yields", "sx_recovery", "0", "> 0")),
+    Case("mixed-reo-without-ndpr", ["run", "india-overseas-mines", "--set", "routes.overseas.1.ndpr_share_of_reo=0"],
+         ("routes.overseas.1", "ndpr_share_of_reo", "> 0")),
     Case("world-production-over-1", ["run", "--set", "trade.world_production.magnet.Japan=0.5"],
          ("trade.world_production.magnet", "1.4", "at most 1")),
 ]  # fmt: skip

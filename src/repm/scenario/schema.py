@@ -224,6 +224,12 @@ class Monazite(Block):
     tho2_fraction: Fraction
     ndpr_share_of_reo: Fraction
 
+    @model_validator(mode="after")
+    def _ndpr(self) -> Monazite:
+        if self.ndpr_share_of_reo <= 0:
+            raise ValueError(f"ndpr_share_of_reo: {self.ndpr_share_of_reo:g}; expected > 0")
+        return self
+
 
 class Yields(Block):
     cracking_reo_per_t_monazite: Fraction
@@ -235,9 +241,12 @@ class Yields(Block):
 
     @model_validator(mode="after")
     def _positive(self) -> Yields:
-        for name in ("oxide_to_metal", "alloy_making", "alloy_to_magnet"):
+        for name in (
+            "cracking_reo_per_t_monazite", "sx_recovery", "oxide_to_metal", "alloy_making",
+            "alloy_to_magnet",
+        ):  # fmt: skip
             if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be > 0")
+                raise ValueError(f"{name}: {getattr(self, name):g}; expected a yield > 0")
         return self
 
 
@@ -626,6 +635,14 @@ class Overseas(Block):
     stake_cost: CroreINR = Field(
         0.0, description="equity or prepayment, paid the year before start"
     )
+
+    @model_validator(mode="after")
+    def _ndpr(self) -> Overseas:
+        if self.product == "mixed_reo" and self.ndpr_share_of_reo <= 0:
+            raise ValueError(
+                f"ndpr_share_of_reo: {self.ndpr_share_of_reo:g}; expected > 0 for mixed_reo"
+            )
+        return self
 
 
 class ExportRetention(Block):
