@@ -96,7 +96,9 @@ def test_dashboard_lever_run_chart_changes(browser, server):
     page.set_input_files("#upload", str(bad))
     page.wait_for_selector("#status.error", timeout=30_000)
     assert "supply.units.0" in page.text_content("#status")
-    assert errors == ["Failed to load resource: the server responded with a status of 400 (Bad Request)"]
+    assert errors == [
+        "Failed to load resource: the server responded with a status of 400 (Bad Request)"
+    ]
     errors.clear()  # that 400 was the point; anything after it is not
     page.select_option("#scenario", "india-no-scheme")
     page.select_option("#scenario", "india-baseline")

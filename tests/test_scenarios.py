@@ -301,6 +301,12 @@ def test_low_dy_scenario_halves_dy_and_keeps_ndpr():
     r_b = base.recipe.sel(feed="oxide", grade="h")
     r_l = low.recipe.sel(feed="oxide", grade="h")
     # Dy oxide per t of h-grade alloy: 0.0306 / 0.0612 of the baseline's, by hand
-    assert float(r_l.sel(material="dy_oxide")) == pytest.approx(float(r_b.sel(material="dy_oxide")) * 0.5, rel=1e-12)
-    assert float(r_l.sel(material="ndpr_oxide")) == pytest.approx(float(r_b.sel(material="ndpr_oxide")), rel=1e-12)
-    assert float(r_l.sel(material="tb_oxide")) == pytest.approx(float(r_b.sel(material="tb_oxide")), rel=1e-12)
+    assert float(r_l.sel(material="dy_oxide")) == pytest.approx(
+        float(r_b.sel(material="dy_oxide")) * 0.5, rel=1e-12
+    )
+    assert float(r_l.sel(material="ndpr_oxide")) == pytest.approx(
+        float(r_b.sel(material="ndpr_oxide")), rel=1e-12
+    )
+    assert float(r_l.sel(material="tb_oxide")) == pytest.approx(
+        float(r_b.sel(material="tb_oxide")), rel=1e-12
+    )
