@@ -30,9 +30,9 @@ from repm.chain import GRADES, MATERIALS, Chain
 from repm.errors import UserError
 from repm.results import Results
 from repm.scenario.schema import Scenario
+from repm.units import INR_PER_CRORE, KG_PER_T
 
-CRORE = 1e7
-KG_PER_T = 1000.0
+CRORE = INR_PER_CRORE
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from repm.chain import GRADES, MATERIALS, Chain
 from repm.errors import UserError
 from repm.plan import Plan
 from repm.scenario.schema import FEEDS, Scenario
+from repm.units import CRORE_PER_T_AT
 
 linopy.options["semantics"] = "v1"  # misaligned labels raise instead of silently filling
 logging.getLogger("linopy").setLevel(logging.ERROR)  # solver status goes into our own messages
@@ -43,7 +44,6 @@ LP_MATERIALS = (
 )
 OXIDES = ("ndpr_oxide", "dy_oxide", "tb_oxide")
 STOCKABLE = ("ndpr_oxide", "dy_oxide", "tb_oxide", "magnet_n", "magnet_h")
-CRORE_PER_T_AT = 1000.0 / 1e7  # INR/kg × t → crore INR
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import GRADES, MATERIALS, Chain
-
-CRORE_PER_T_AT = 1000.0 / 1e7  # INR/kg × t → crore INR
+from repm.units import CRORE_PER_T_AT
 
 
 @dataclass

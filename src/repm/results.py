@@ -14,6 +14,7 @@ import xarray as xr
 
 from repm.chain import Chain
 from repm.engine import SimOutput
+from repm.units import CRORE_PER_T_AT
 
 HEADLINE = (
     ("magnet_demand", "Demand"),
@@ -87,7 +88,6 @@ for _q, _u in ENV_UNITS.items():
     for _where in (*ENV_STAGES, "domestic", "imports"):
         UNITS[f"env_{_q}_{_where}"] = _u
     UNITS[f"env_{_q}_per_t_magnet"] = f"{_u}/t"
-CRORE = 1e7  # INR
 
 
 def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -247,7 +247,7 @@ def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     add("ndpr_oxide_tolled", _mean(ds.toll_oxide).values)
     add("tolling_in_transit", _mean(ds.tolling_transit).sum("grade").values)
     fee = chain.tolling["fee"]
-    add("tolling_fee_cost", (tolled * fee).sum("route").values * 1000 / CRORE)
+    add("tolling_fee_cost", (tolled * fee).sum("route").values * CRORE_PER_T_AT)
     partners = chain.tolling["partner"].values
     for o in sorted(set(int(p) for p in partners)):
         routes = [r for r, p in zip(chain.tolling.route.values, partners, strict=True) if p == o]
@@ -264,7 +264,7 @@ def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
         [[c if y == s - 1 else 0.0 for c, s in zip(ov["stake_cost"].values, ov["start_year"].values, strict=True)]
          for y in chain.years]
     ).reshape(len(chain.years), -1).sum(axis=1)  # fmt: skip
-    add("overseas_cost", (product * ov["price"]).sum("source").values * 1000 / CRORE + stake)
+    add("overseas_cost", (product * ov["price"]).sum("source").values * CRORE_PER_T_AT + stake)
     for o in sorted(set(int(c) for c in ov["country"].values)):
         srcs = [k for k, c in zip(ov.source.values, ov["country"].values, strict=True) if c == o]
         add(
@@ -275,7 +275,7 @@ def _routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     add("ndpr_oxide_exports", _mean(ds.oxide_exports).values)
     add("ndpr_oxide_retained", _mean(ds.oxide_retained).values)
     inc = chain.incentive
-    cost = inc["per_kg"].values * prod * 1000 / CRORE  # paid on every Indian magnet bought
+    cost = inc["per_kg"].values * prod * CRORE_PER_T_AT  # paid on every Indian magnet bought
     budget = inc.attrs["budget"]
     paid_before = np.concatenate([[0.0], np.cumsum(cost)[:-1]])
     add("consumer_incentive_cost", np.clip(budget - paid_before, 0.0, cost))

@@ -21,6 +21,7 @@ from repm.errors import UserError
 from repm.plan import Plan
 from repm.scenario.schema import Scenario
 from repm.shocks import sample
+from repm.units import INR_PER_CRORE
 
 UNMET_EPS = 1e-6  # t: below this a year counts as fully served (round-off)
 VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}
@@ -283,7 +284,7 @@ def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
         * 1000.0
         * scenario.economics.holding_cost_rate
     )
-    return inr / 1e7
+    return inr / INR_PER_CRORE
 
 
 def metrics(

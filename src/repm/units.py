@@ -15,11 +15,15 @@ import pint
 
 from repm.errors import UserError, fmt_value
 
-_DEFINITIONS = """
+INR_PER_CRORE = 1e7
+KG_PER_T = 1000.0
+CRORE_PER_T_AT = KG_PER_T / INR_PER_CRORE  # INR/kg × t → crore INR
+
+_DEFINITIONS = f"""
 INR = [currency_inr] = rupee
 USD = [currency_usd] = dollar
 CNY = [currency_cny] = yuan
-crore = 1e7
+crore = {INR_PER_CRORE:g}
 lakh = 1e5
 fraction = 1
 vehicle = 1
