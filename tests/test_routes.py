@@ -314,3 +314,19 @@ def test_every_indicator_explains_itself_back_to_facts(baseline):
     assert "supply.separation.to_units_max = 500" in "\n".join(lines)
     lines = explain("geopolrisk_magnets", 2030, loaded, chain, res, F).lines
     assert any("governance_risk_china" in line for line in lines)
+
+
+def test_run_prints_routes_only_for_a_scenario_with_routes_and_the_ledger_on_request(repm_home):
+    from conftest import run_cli_many
+
+    jobs = {
+        "tolling": dict(args=["run", "india-tolling-japan", "--step", "yearly", "--ledger"]),
+        "baseline": dict(args=["run", "--step", "yearly"]),
+    }
+    res = run_cli_many(jobs)
+    toll, base = res["tolling"], res["baseline"]
+    assert toll.returncode == 0 and base.returncode == 0, (toll.stderr, base.stderr)
+    assert "routes:" in toll.stdout and "Toll fees" in toll.stdout
+    assert "supply risk" in toll.stdout and "environmental ledger" in toll.stdout
+    assert "[crore INR]" in toll.stdout  # units survive rich's markup
+    assert "routes:" not in base.stdout and "environmental ledger" not in base.stdout

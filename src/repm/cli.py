@@ -88,12 +88,13 @@ def run(
         sys.stdout.write(json.dumps(done.payload) + "\n")
         return
     _print_headline(results, loaded.name, run_id, path)
-    _print_block(
-        results,
-        ROUTE_ROWS,
-        "routes: tolling, overseas sources, retention, buyer support",
-        skip_zero=True,
-    )
+    if loaded.scenario.routes.model_dump(exclude_defaults=True):  # the scenario uses a route
+        _print_block(
+            results,
+            ROUTE_ROWS,
+            "routes: tolling, overseas sources, retention, buyer support",
+            skip_zero=True,
+        )
     if ledger:
         _print_block(results, RISK_ROWS, "supply risk")
         _print_block(
