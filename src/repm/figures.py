@@ -8,12 +8,12 @@ Nothing is recomputed: figures read the run's Dataset and indicator table.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
 import xarray as xr
+
+from repm.store import RunData  # what a run folder holds (the store reads it)
 
 ELEMENT_COLORS = {
     "Nd": "rgba(31,119,180,0.55)",
@@ -24,25 +24,6 @@ ELEMENT_COLORS = {
 }
 ENV_PREFIXES = ("env_", "thorium")
 DIMS = ("sector", "origin", "material", "unit_id")
-
-
-@dataclass(frozen=True)
-class RunData:
-    """What a run folder holds, read once."""
-
-    run_id: str
-    path: Path
-    meta: dict
-    indicators: pd.DataFrame
-    data: xr.Dataset
-    scenario_raw: dict
-    plan: dict | None  # the plan file a `--plan` run simulated
-
-    @property
-    def years(self) -> list[int]:
-        if "year" in self.data.coords:
-            return [int(y) for y in self.data["year"].values]
-        return sorted(int(y) for y in self.indicators["year"].unique())
 
 
 def totals(run: RunData) -> pd.DataFrame:

@@ -10,37 +10,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 from pathlib import Path
 
 import plotly.graph_objects as go
-import xarray as xr
-import yaml
 
 from repm.errors import UserError
 from repm.facts import FactTable, load_facts
-from repm.figures import CORE, OPTIONAL, RunData, build_all, totals
-from repm.store import find_run, read_indicators
-
-
-def load_run(run_id: str | None = None) -> RunData:
-    """Read a stored run (the newest when run_id is None)."""
-    run_id, folder = find_run(run_id)
-    meta = json.loads((folder / "meta.json").read_text())
-    try:
-        with xr.open_dataset(folder / "results.nc", engine="scipy") as ds:
-            data = ds.load()
-    except Exception as exc:  # a damaged or foreign file: say which, without a traceback
-        raise UserError(
-            f"cannot read results.nc ({type(exc).__name__}); expected a run folder written by repm",
-            where=str(folder),
-        ) from None
-    raw = yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
-    plan_file = folder / "plan.yaml"
-    plan = (
-        (yaml.safe_load(plan_file.read_text()) or {}).get("plan") if plan_file.is_file() else None
-    )
-    return RunData(run_id, folder, meta, read_indicators(folder), data, raw, plan)
+from repm.figures import CORE, OPTIONAL, build_all, totals
+from repm.store import RunData, load_run  # noqa: F401  (reading a stored run belongs to the store)
 
 
 def pick_year(run: RunData, year: int | None) -> int:

@@ -1,4 +1,5 @@
-"""The run store: run folders written atomically, plus a DuckDB catalog of runs.
+"""The run store: run folders written atomically, plus a DuckDB catalog of runs; and reading a
+stored run back (`load_run`), which the report, `compare`, the dashboard and the Python API share.
 
 A run folder is written under a temporary name and renamed into place, so a reader never sees
 half a run. The catalog is opened only for one short write at a time and retried on a lock, so a
@@ -16,10 +17,13 @@ import shutil
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import platformdirs
+import xarray as xr
 import yaml
 
 from repm import __version__
@@ -241,3 +245,42 @@ def read_indicators(folder: Path):
         return con.execute(f"SELECT * FROM '{(folder / 'indicators.parquet').as_posix()}'").df()
     finally:
         con.close()
+
+
+@dataclass(frozen=True)
+class RunData:
+    """What a run folder holds, read once."""
+
+    run_id: str
+    path: Path
+    meta: dict
+    indicators: pd.DataFrame
+    data: xr.Dataset
+    scenario_raw: dict
+    plan: dict | None  # the plan file a `--plan` run simulated (or a `repm plan` run made)
+
+    @property
+    def years(self) -> list[int]:
+        if "year" in self.data.coords:
+            return [int(y) for y in self.data["year"].values]
+        return sorted(int(y) for y in self.indicators["year"].unique())
+
+
+def load_run(run_id: str | None = None) -> RunData:
+    """Read a stored run (the newest when run_id is None)."""
+    run_id, folder = find_run(run_id)
+    meta = json.loads((folder / "meta.json").read_text())
+    try:
+        with xr.open_dataset(folder / "results.nc", engine="scipy") as ds:
+            data = ds.load()
+    except Exception as exc:  # a damaged or foreign file: say which, without a traceback
+        raise UserError(
+            f"cannot read results.nc ({type(exc).__name__}); expected a run folder written by repm",
+            where=str(folder),
+        ) from None
+    raw = yaml.safe_load((folder / "scenario.yaml").read_text()) or {}
+    plan_file = folder / "plan.yaml"
+    plan = (
+        (yaml.safe_load(plan_file.read_text()) or {}).get("plan") if plan_file.is_file() else None
+    )
+    return RunData(run_id, folder, meta, read_indicators(folder), data, raw, plan)

@@ -1,0 +1,31 @@
+"""The application layer: one function per command, a validated request in, an outcome out.
+
+    requests.py  what each command is asked (frozen dataclasses, checked when made)
+    commands.py  run, risk, stockpile, plan → Outcome (payload, results, stored run, tables)
+    finance.py   finance → Outcome
+    stored.py    compare, report: commands that read stored runs
+
+The CLI (`repm.cli`), the dashboard (`repm.web.app`) and the Python API (`repm.api`) build
+requests, call these, and only parse and render.
+"""
+
+from repm.app.commands import Outcome, explain, plan, risk, run, stockpile
+from repm.app.finance import finance
+from repm.app.requests import (
+    CompareRequest,
+    FinanceRequest,
+    PlanRequest,
+    ReportRequest,
+    Request,
+    RiskRequest,
+    RunRequest,
+    StockpileRequest,
+    override_args,
+)
+from repm.app.stored import Compared, compare, report
+
+__all__ = [
+    "CompareRequest", "Compared", "FinanceRequest", "explain", "Outcome", "PlanRequest", "ReportRequest",
+    "Request", "RiskRequest", "RunRequest", "StockpileRequest", "compare", "finance",
+    "override_args", "plan", "report", "risk", "run", "stockpile",
+]  # fmt: skip

@@ -1,0 +1,238 @@
+"""What each command is asked: small frozen requests, checked when they are made.
+
+A request holds only data — the scenario (a shipped name, a file path, or an already loaded
+scenario), its `--set` overrides, and the command's options. Building one checks every option
+that needs no scenario, so a mistake is reported in one line (field, value, what was expected)
+before anything slow is imported and before anything is written. The CLI, the dashboard and the
+Python API all build these; `repm.app.commands` carries them out.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from repm.errors import UserError
+
+if TYPE_CHECKING:
+    from repm.scenario.load import LoadedScenario
+
+STEPS = ("monthly", "yearly")
+BREAKEVEN = ("sli", "price")
+PRICES = ("reference", "china")
+CURRENCIES = ("INR", "USD")
+DEFAULT_SCENARIO = "india-baseline"
+
+
+def override_args(
+    overrides: dict[str, Any] | list[str] | tuple[str, ...] | None,
+) -> tuple[str, ...]:
+    """The `--set PATH=VALUE` strings a mapping of overrides stands for (strings pass through)."""
+    if overrides is None:
+        return ()
+    if isinstance(overrides, list | tuple):
+        return tuple(str(s) for s in overrides)
+    out = []
+    for path, value in overrides.items():
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif value is None:
+            text = "null"
+        elif isinstance(value, float) and not math.isfinite(value):
+            raise UserError(f"{value!r}; expected a finite number", where=f"overrides.{path}")
+        else:
+            text = str(value)
+        out.append(f"{path}={text}")
+    return tuple(out)
+
+
+def check_out(out: Path | None) -> None:
+    if out is not None and Path(out).exists():
+        raise UserError(
+            f"{str(out)!r} already exists; expected a new folder for the run", where="--out"
+        )
+
+
+def check_draws(draws: int, where: str = "--draws") -> None:
+    if draws < 1:
+        raise UserError(f"{draws}; expected at least 1 draw", where=where)
+
+
+def check_seed(seed: int) -> None:
+    if seed < 0:
+        raise UserError(f"{seed}; expected a non-negative integer seed", where="--seed")
+
+
+def check_choice(value: object, choices: tuple, where: str) -> None:
+    if value not in choices:
+        raise UserError(f"{value!r}; expected one of: {', '.join(choices)}", where=where)
+
+
+def check_new_file(path: Path | None, where: str) -> None:
+    if path is not None and (Path(path).is_dir() or not Path(path).parent.exists()):
+        raise UserError(f"{str(path)!r}; expected a file path in an existing folder", where=where)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Request:
+    """What every command that simulates a scenario takes: the scenario and its overrides,
+    whether to store the run, and the run folder (`--out`; default: a new folder in the store)."""
+
+    scenario: str | LoadedScenario = DEFAULT_SCENARIO
+    sets: tuple[str, ...] = ()
+    out: Path | None = None
+    store: bool = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sets", override_args(self.sets))
+        if self.out is not None:
+            object.__setattr__(self, "out", Path(self.out))
+        check_out(self.out)
+
+    def load(self) -> LoadedScenario:
+        """The scenario, loaded and validated (as given, if it was already loaded)."""
+        if not isinstance(self.scenario, str):
+            return self.scenario
+        from repm.scenario import load_scenario
+
+        return load_scenario(self.scenario, list(self.sets))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Draws:
+    """Options of a Monte Carlo: draws, seed, draws per chunk, Dask scheduler."""
+
+    draws: int = 2_000
+    seed: int = 0
+    chunk: int = 2_000
+    scheduler: str | None = None
+
+    def check_draws(self) -> None:
+        check_draws(self.draws)
+        check_seed(self.seed)
+        if self.chunk < 1:
+            raise UserError(f"{self.chunk}; expected at least 1 draw per chunk", where="--chunk")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunRequest(Request):
+    """`repm run`: one path without shocks, optionally of a saved plan."""
+
+    step: str = "monthly"
+    plan_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        check_choice(self.step, STEPS, "--step")
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class RiskRequest(Draws, Request):
+    """`repm risk`: Monte Carlo of export controls and outages."""
+
+    draws: int = 10_000
+    workers: int = 2
+    plan_file: Path | None = None
+
+    def __post_init__(self) -> None:
+        self.check_draws()
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class StockpileRequest(Draws, Request):
+    """`repm stockpile`: least-holding-cost stockpile for a service level."""
+
+    service_level: float = 0.95
+
+    def __post_init__(self) -> None:
+        if not 0 < self.service_level < 1:
+            raise UserError(
+                f"{self.service_level}; expected a probability strictly between 0 and 1",
+                where="--service-level",
+            )
+        self.check_draws()
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanRequest(Request):
+    """`repm plan`: least-cost build-out, sourcing and stockpile, optionally under risk."""
+
+    scenarios: int = 0
+    seed: int = 0
+    cvar: float = 0.0
+    cvar_alpha: float = 0.95
+    units: bool = False
+    save_plan: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.scenarios < 0:
+            raise UserError(
+                f"{self.scenarios}; expected 0 (deterministic) or more shock scenarios",
+                where="--scenarios",
+            )
+        check_seed(self.seed)
+        if not (math.isfinite(self.cvar) and self.cvar >= 0):
+            raise UserError(f"{self.cvar}; expected a weight ≥ 0", where="--cvar")
+        if not 0 < self.cvar_alpha < 1:
+            raise UserError(
+                f"{self.cvar_alpha}; expected a level strictly between 0 and 1",
+                where="--cvar-alpha",
+            )
+        if self.save_plan is not None:
+            object.__setattr__(self, "save_plan", Path(self.save_plan))
+        check_new_file(self.save_plan, "--save-plan")
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinanceRequest(Request):
+    """`repm finance`: does a unit pay under the scheme, and what does the treasury pay?"""
+
+    unit: float | None = None
+    sli_bid: str | None = None
+    breakeven: str | None = None
+    sensitivity: bool = False
+    montecarlo: int = 0
+    seed: int = 0
+    price: str = "reference"
+    currency: str = "INR"
+
+    def __post_init__(self) -> None:
+        if self.breakeven is not None:
+            check_choice(self.breakeven, BREAKEVEN, "--breakeven")
+        check_choice(self.price, PRICES, "--price")
+        check_choice(self.currency, CURRENCIES, "--currency")
+        if self.montecarlo < 0:
+            raise UserError(f"{self.montecarlo}; expected 0 or more draws", where="--montecarlo")
+        check_seed(self.seed)
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareRequest:
+    """`repm compare`: two or more stored runs side by side in one year."""
+
+    run_ids: tuple[str, ...] = field(default_factory=tuple)
+    year: int | None = None
+    html: Path | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "run_ids", tuple(self.run_ids))
+        if len(self.run_ids) < 2:
+            raise UserError(
+                f"{len(self.run_ids)} run given; expected two or more run ids", where="compare"
+            )
+        check_new_file(self.html, "--html")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportRequest:
+    """`repm report`: one stored run (the newest by default) as a self-contained HTML file."""
+
+    run_id: str | None = None
+    out: Path | None = None
+    year: int | None = None

@@ -1,0 +1,38 @@
+"""Commands that read stored runs rather than make one: `compare` and `report`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from repm.app.requests import CompareRequest, ReportRequest
+
+
+@dataclass(frozen=True)
+class Compared:
+    """`repm compare`'s outcome: the JSON object, the year, the table (name, unit) × runs and
+    differences, the runs read, and the HTML chart's path if one was written."""
+
+    payload: dict
+    year: int
+    table: object  # pandas DataFrame
+    runs: list = field(default_factory=list)  # repm.store.RunData
+    html: Path | None = None
+
+
+def compare(req: CompareRequest) -> Compared:
+    from repm.compare import compare_table, payload, write_html
+    from repm.store import load_run
+
+    runs = [load_run(r) for r in req.run_ids]
+    year, table = compare_table(runs, req.year)
+    html = write_html(runs, year, table, req.html) if req.html is not None else None
+    return Compared(payload(runs, year, table), year, table, runs, html)
+
+
+def report(req: ReportRequest) -> Path:
+    """Write the run's self-contained HTML report; returns its path."""
+    from repm.report import write_report
+    from repm.store import load_run
+
+    return write_report(load_run(req.run_id), req.out, req.year)

@@ -1,0 +1,5 @@
+"""`python -m repm.cli`: the same as the `repm` command."""
+
+from repm.cli import main
+
+main()

@@ -1,0 +1,196 @@
+"""The commands that look things up or read stored runs: facts, explain, scenarios, validate,
+report, compare, serve (registered on the same typer app as run, risk, …)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from repm.cli import DEFAULT, JsonOpt, ScenarioArg, SetOpt, _emit, app, render
+from repm.cli.render import out
+
+
+@app.command()
+def facts(
+    conflicts: Annotated[
+        bool, typer.Option("--conflicts", help="List groups of facts whose sources disagree.")
+    ] = False,
+    grep: Annotated[
+        str | None,
+        typer.Option("--grep", help="Only facts whose id or note contains this text."),
+    ] = None,  # noqa: UP045
+    json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
+) -> None:
+    """The cited fact table: value, unit, year, grade and sources of every default number."""
+    from repm.facts import load_facts
+
+    table_ = load_facts()
+    if conflicts:
+        groups = table_.conflicts()
+        if json_out:
+            payload = {g: [_fact_json(f, table_) for f in fs] for g, fs in groups.items()}
+            sys.stdout.write(json.dumps({"command": "facts", "conflicts": payload}) + "\n")
+            return
+        for g, fs in groups.items():
+            t = Table(title=f"conflict: {g}", show_lines=False, header_style="bold")
+            for col in ("", "id", "value", "unit", "year", "grade", "source"):
+                t.add_column(col)
+            for f in fs:
+                t.add_row(
+                    "[green]baseline[/]" if f.baseline else "", f.id, f.shown(), f.unit, str(f.year or ""),
+                    f.grade, "; ".join(table_.sources[s].cite() for s in f.sources),
+                )  # fmt: skip
+            out.print(t)
+            chosen = next(f for f in fs if f.baseline)
+            out.print(f"  why the baseline uses {chosen.id}: {chosen.note}\n")
+        return
+    rows = [
+        f
+        for f in table_.facts.values()
+        if not grep or grep.lower() in (f.id + " " + f.note).lower()
+    ]
+    if json_out:
+        sys.stdout.write(
+            json.dumps({"command": "facts", "facts": [_fact_json(f, table_) for f in rows]}) + "\n"
+        )
+        return
+    t = Table(title=f"repm facts ({len(rows)} of {len(table_.facts)})", header_style="bold")
+    for col in ("id", "value", "unit", "year", "grade", "sources"):
+        t.add_column(col, overflow="fold")
+    for f in rows:
+        t.add_row(f.id, f.shown(), f.unit, str(f.year or ""), f.grade, ", ".join(f.sources) or "—")
+    out.print(t)
+
+
+def _fact_json(f, table_) -> dict:
+    d = f.model_dump(exclude_none=True)
+    d["central"] = f.central
+    d["citations"] = [table_.sources[s].cite() for s in f.sources]
+    return d
+
+
+@app.command()
+def explain(
+    indicator: Annotated[str, typer.Argument(help="Indicator name, e.g. magnet_demand.")],
+    year: Annotated[int, typer.Argument(help="Year within the horizon.")],
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Scenario name or file.")
+    ] = DEFAULT,
+    set_: SetOpt = None,
+) -> None:
+    """How a number was derived, back to its facts and sources."""
+    from repm.app import explain as do
+
+    for line in do(indicator, year, scenario=scenario, sets=set_ or ()).lines:
+        out.print(line, highlight=False, markup=False)
+
+
+@app.command()
+def scenarios(
+    schema: Annotated[
+        bool, typer.Option("--schema", help="Print the scenario JSON schema.")
+    ] = False,
+) -> None:
+    """List the shipped scenarios (`repm validate FILE` checks your own)."""
+    from repm.scenario import Scenario, load_scenario, shipped_names
+
+    if schema:
+        sys.stdout.write(json.dumps(Scenario.model_json_schema(), indent=1) + "\n")
+        return
+    t = Table(title="shipped scenarios", header_style="bold")
+    t.add_column("name")
+    t.add_column("description", overflow="fold")
+    for n in shipped_names():
+        t.add_row(n, load_scenario(n).scenario.description)
+    out.print(t)
+
+
+@app.command()
+def validate(
+    scenario: ScenarioArg,
+    set_: SetOpt = None,
+) -> None:
+    """Check a scenario file (schema, units, fact ids, compile) without running it."""
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario(scenario, set_ or [])
+    compile_chain(loaded.scenario)
+    out.print(
+        f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})"
+    )
+
+
+@app.command()
+def report(
+    run_id: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Argument(help="Run id (default: the newest run in the store)."),
+    ] = None,
+    out_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--out", help="HTML file to write (default: ./report-RUN_ID.html)."),
+    ] = None,
+    year: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--year", help="Year of the flow Sankey (default: the last)."),
+    ] = None,
+    open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+) -> None:
+    """One stored run as one self-contained HTML file (charts work offline); prints its path."""
+    from repm.app import ReportRequest
+    from repm.app import report as do
+
+    path = do(ReportRequest(run_id=run_id, out=out_file, year=year))
+    out.print(str(path.resolve()), highlight=False, soft_wrap=True)
+    if open_:
+        import webbrowser
+
+        webbrowser.open(path.resolve().as_uri())
+
+
+@app.command()
+def compare(
+    run_ids: Annotated[list[str], typer.Argument(help="Two or more run ids.")],
+    year: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--year", help="Year of the table (default: the last shared)."),
+    ] = None,
+    html_file: Annotated[
+        Optional[Path],  # noqa: UP045
+        typer.Option("--html", help="Also write an HTML diff chart here."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Stored runs side by side: total indicators in a year and their differences from run 1."""
+    from repm.app import CompareRequest
+    from repm.app import compare as do
+
+    done = do(CompareRequest(run_ids=run_ids, year=year, html=html_file))
+    if json_out:
+        return _emit(done.payload)
+    render.compare(done)
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to bind (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="Port.")] = 8050,
+) -> None:
+    """The dashboard and its JSON API (OpenAPI at /docs) on http://HOST:PORT."""
+    from repm.web.app import check_address
+    from repm.web.app import serve as run_server
+
+    check_address(host, port)
+    out.print(
+        f"repm dashboard on http://{host}:{port}  (API: /api, OpenAPI: /openapi.json)",
+        highlight=False,
+    )
+    run_server(host, port)

@@ -1,0 +1,353 @@
+"""How the CLI shows a command's outcome: rich tables and one-line notes, nothing computed.
+
+Every function takes what a `repm.app` command returned and prints it; the numbers are the ones
+in the outcome's `--json` payload and indicator table.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def note(text: str) -> None:
+    """One plain line (no markup, no highlighting)."""
+    out.print(text, highlight=False)
+
+
+def progress(total: int, label: str):
+    """A draws-done progress bar on stderr (silent when stderr is not a terminal). With total 0
+    the bar counts without an end (the stockpile search runs an unknown number of candidates)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    prog = Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+        console=err, disable=not sys.stderr.isatty(), transient=True,
+    )  # fmt: skip
+    task = prog.add_task(label, total=total or None)
+    return prog, (lambda n: prog.advance(task, n))
+
+
+# --- run ---------------------------------------------------------------------------------------
+
+ROUTE_ROWS = (
+    ("magnet_tolled", "Tolled", "{:,.0f}"),
+    ("ndpr_oxide_tolled", "Ox. tolled", "{:,.0f}"),
+    ("ndpr_oxide_overseas", "Ox. overseas", "{:,.0f}"),
+    ("ndpr_oxide_retained", "Ox. retained", "{:,.0f}"),
+    ("ndpr_oxide_exports", "Ox. exported", "{:,.0f}"),
+    ("tolling_fee_cost", "Toll fees", "{:,.1f}"),
+    ("overseas_cost", "Overseas cost", "{:,.1f}"),
+    ("consumer_incentive_cost", "Buyer support", "{:,.1f}"),
+)
+RISK_ROWS = (
+    ("import_dependence_magnets", "Import dep.\nmagnets", "{:.1%}"),
+    ("import_dependence_ndpr_oxide", "Import dep.\nNdPr ox.", "{:.1%}"),
+    ("hhi_magnet_imports", "HHI magnet\nimports", "{:.3f}"),
+    ("hhi_ndpr_oxide_imports", "HHI NdPr ox.\nimports", "{:.3f}"),
+    ("geopolrisk_magnets", "GeoPolRisk\nmagnets", "{:.3f}"),
+    ("geopolrisk_ndpr_oxide", "GeoPolRisk\nNdPr ox.", "{:.3f}"),
+    ("geopolrisk_heavy", "GeoPolRisk\nDy/Tb ox.", "{:.3f}"),
+    ("ndpr_in_demand", "NdPr in\ndemand", "{:,.0f}"),
+    ("dy_in_demand", "Dy in\ndemand", "{:,.0f}"),
+    ("tb_in_demand", "Tb in\ndemand", "{:,.0f}"),
+)
+LEDGER_ROWS = (
+    ("thorium_residue", "Th residue", "{:,.1f}"),
+    ("env_uranium_residue", "U residue", "{:,.1f}"),
+    ("env_co2e_domestic", "CO2e India", "{:,.0f}"),
+    ("env_co2e_imports", "CO2e in imports", "{:,.0f}"),
+    ("env_co2e_per_t_magnet", "CO2e per t magnet", "{:,.1f}"),
+    ("env_energy_domestic", "Energy India", "{:,.0f}"),
+    ("env_water_domestic", "Water India", "{:,.0f}"),
+    ("env_acid_domestic", "Acid India", "{:,.0f}"),
+)
+
+
+def _header(label: str, unit: str) -> str:
+    """A column title with its unit underneath (escaped: rich would eat `[t]` as markup)."""
+    return escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]")
+
+
+def block(results, rows, title: str, skip_zero: bool = False) -> None:
+    """Indicators as columns by year; with skip_zero, columns that are zero throughout are left
+    out (and nothing is printed when all are)."""
+    from repm.results import UNITS
+
+    wide = results.wide_totals()
+    rows = [r for r in rows if r[0] in wide and not (skip_zero and (wide[r[0]] == 0).all())]
+    if not rows:
+        return
+    table = Table(title=title, header_style="bold")
+    table.add_column("year", justify="right")
+    for key, label, _ in rows:
+        table.add_column(_header(label, UNITS[key]), justify="right")
+    for year, row in wide.iterrows():
+        table.add_row(str(year), *[fmt.format(row[key]) for key, _, fmt in rows])
+    out.print(table)
+
+
+def headline(results, name: str, run_id: str | None, path: Path | None) -> None:
+    from repm.results import HEADLINE, UNITS
+
+    wide = results.wide_totals()
+    worst = float(wide["mass_balance_residual"].max())
+    caption = f"largest mass-balance residual {worst:.1e} t · run {run_id}\n→ {path}"
+    table = Table(title=f"repm run · {name}", caption=caption, header_style="bold")
+    table.add_column("year", justify="right")
+    for key, label in HEADLINE[:-1]:
+        table.add_column(_header(label, UNITS[key]), justify="right")
+    for year, row in wide.iterrows():
+        cells = [str(year)]
+        for key, _ in HEADLINE[:-1]:
+            v = row[key]
+            if UNITS[key] == "fraction":
+                cells.append(f"{v:.1%}")
+            elif key == "mass_balance_residual":
+                cells.append(f"{v:.1e}")
+            else:
+                cells.append(f"{v:,.0f}")
+        table.add_row(*cells)
+    out.print(table)
+
+
+def sectors(results) -> None:
+    df = results.indicators
+    sec = df[df["sector"].notna()]
+    for name in ("magnet_demand", "unmet_demand"):
+        wide = sec[sec["name"] == name].pivot(index="year", columns="sector", values="value")
+        table = Table(title=f"{name} by sector [t]")
+        table.add_column("year", justify="right")
+        for c in wide.columns:
+            table.add_column(c, justify="right")
+        for year, row in wide.iterrows():
+            table.add_row(str(year), *[f"{v:,.0f}" for v in row])
+        out.print(table)
+
+
+def run(done, by_sector: bool = False, ledger: bool = False) -> None:
+    results, loaded = done.results, done.loaded
+    headline(results, loaded.name, done.run_id, done.path)
+    if loaded.scenario.routes.model_dump(exclude_defaults=True):  # the scenario uses a route
+        block(results, ROUTE_ROWS, "routes: tolling, overseas sources, retention, buyer support",
+              skip_zero=True)  # fmt: skip
+    if ledger:
+        block(results, RISK_ROWS, "supply risk")
+        block(results, LEDGER_ROWS,
+              "environmental ledger (mostly assumed intensities: docs/model.md)")  # fmt: skip
+    if by_sector:
+        sectors(results)
+
+
+def stored(done) -> str:
+    """Where the run went, for a caption."""
+    return f"run {done.run_id}\n→ {done.path}" if done.run_id else "not stored"
+
+
+# --- risk, stockpile ---------------------------------------------------------------------------
+
+RISK_COLUMNS = (
+    ("p_shortage", "P(short)", "%"), ("expected_unmet", "E(unmet)", "t"),
+    ("cvar95_unmet", "CVaR95", "t"), ("unmet_p95", "P95", "t"),
+    ("months_short", "Months short", "mo"), ("stockpile_holding_cost", "Holding cost", "cr INR"),
+)  # fmt: skip
+VEHICLES = (("ev_cars_not_built", "EV cars\nnot built"), ("e2w_not_built", "e-2W\nnot built"))
+
+
+def risk(done) -> None:
+    df, p = done.results.indicators, done.payload
+    tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
+    veh = df[df["name"].isin([v for v, _ in VEHICLES])].pivot(
+        index="year", columns="name", values="value"
+    )
+    worst = float(tot["mass_balance_residual"].max())
+    t = Table(
+        title=f"repm risk · {p['scenario']} · {p['draws']:,} draws, seed {p['seed']}",
+        caption=f"largest mass-balance residual {worst:.1e} t · {stored(done)}",
+        header_style="bold",
+    )
+    t.add_column("year", justify="right")
+    for _, label, unit in RISK_COLUMNS:
+        t.add_column(escape(f"{label}\n[{unit}]"), justify="right")
+    shown = [(v, label) for v, label in VEHICLES if v in veh]
+    for _, label in shown:
+        t.add_column(label, justify="right")
+    for year, row in tot.iterrows():
+        cells = [str(year)]
+        for key, _, unit in RISK_COLUMNS:
+            v = row[key]
+            cells.append(
+                f"{v:.1%}"
+                if unit == "%"
+                else f"{v:,.1f}"
+                if unit in ("mo", "cr INR")
+                else f"{v:,.0f}"
+            )
+        cells += [f"{veh.loc[year, v]:,.0f}" for v, _ in shown]
+        t.add_row(*cells)
+    out.print(t)
+
+
+def stockpile(done) -> None:
+    p, res = done.payload, done.tables["sized"]
+    t = Table(
+        title=f"repm stockpile · {p['scenario']} · service level {p['service_level']:.1%}",
+        header_style="bold",
+    )
+    t.add_column("material")
+    t.add_column("stockpile [t]", justify="right")
+    for m, v in res.stockpile.items():
+        t.add_row(m, f"{v:,.1f}")
+    out.print(t)
+    note(
+        f"P(no shortage {done.tables['horizon']}): {res.achieved:.1%} · holding cost "
+        f"{res.holding_cost:,.1f} crore INR/yr · {res.note}"
+    )
+    note(stored(done).replace("\n", " "))
+
+
+# --- plan --------------------------------------------------------------------------------------
+
+
+def plan(done, cvar: float, units: bool, save_plan: Path | None) -> None:
+    p, res, sim = done.payload, done.tables["plan"], done.tables["simulated"]
+    t = Table(
+        title=f"repm plan · {p['scenario']} · {res.scenarios} scenario(s), CVaR weight {cvar:g}",
+        header_style="bold",
+    )
+    cols = ["year", "capacity [t/yr]", "added [t/yr]", "E(unmet) [t]",
+            "value of 1 t/yr more [crore INR]"] + (["E(unmet) simulated [t]"] if sim else [])  # fmt: skip
+    for col in cols:
+        t.add_column(escape(col), justify="right")
+    by: dict[int, dict[str, float]] = {}
+    for r in p["indicators"]:
+        by.setdefault(r["year"], {})[r["name"]] = r["value"]
+    for year, v in by.items():
+        cells = [
+            str(year), f"{v['magnet_capacity']:,.0f}", f"{max(v['capacity_added'], 0.0):,.0f}",
+            f"{max(v['expected_unmet'], 0.0):,.1f}", f"{v['capacity_value']:,.3f}",
+        ]  # fmt: skip
+        if sim:
+            cells.append(f"{v['expected_unmet_simulated']:,.1f}")
+        t.add_row(*cells)
+    out.print(t)
+    c = res.costs
+    note(
+        f"objective {res.objective:,.0f} crore INR (discounted): capex {c['capex']:,.0f}, "
+        f"stockpile {c['stockpile']:,.0f}, operations {c['operations_expected']:,.0f}"
+    )
+    held = ", ".join(f"{m} {v:,.0f} t" for m, v in res.stockpile.items() if v > 1e-6)
+    note(f"strategic stockpile: {held or 'none'}")
+    if units:
+        built = "; ".join(
+            f"unit {u['unit']}: {u['capacity']:,.0f} t/yr from {u['online']}" for u in res.units
+        )
+        note(f"units built: {built or 'none'}")
+    china = ", ".join(f"{m} {v.get('China', 0):.0%}" for m, v in res.import_shares.items())
+    note(f"China's share of imports: {china}")
+    routes = res.routes or {}
+    for key, what, unit in (
+        ("tolled", "tolling", "t/yr of magnets"),
+        ("overseas_oxide", "overseas", "t/yr of NdPr oxide"),
+    ):
+        if f"{key}_contract" in routes:
+            peak = ", ".join(f"{n} {v:,.0f}" for n, v in routes[f"{key}_contract"].items())
+            total = sum(routes[f"{key}_expected"].values())
+            note(
+                f"{what}: contract needed {peak} {unit}; expected use {total:,.0f} t over the horizon"
+            )
+    if save_plan is not None:
+        note(f"plan written to {save_plan}")
+    note(stored(done).replace("\n", " "))
+
+
+# --- finance -----------------------------------------------------------------------------------
+
+
+def finance(done) -> None:
+    x, p = done.tables, done.payload
+    scale, money, check = x["scale"], x["money"], x["check"]
+    t = Table(title=f"repm finance · {p['scenario']} · {x['price']} price", header_style="bold")
+    for col in ("unit", "t/yr", "SLI bid\n₹/kg", f"NPV\n{money}", "IRR", "payback\nyears",
+                "LCOM\n₹/kg", "subsidy\n₹/kg"):  # fmt: skip
+        t.add_column(escape(col), justify="right")
+    for r in x["units"]:
+        t.add_row(
+            r["unit_id"], f"{r['capacity']:,.0f}", f"{r['sli_bid']:,.0f}", f"{r['npv']:,.0f}",
+            "—" if r["irr"] is None else f"{r['irr']:.1%}",
+            "—" if r["payback_years"] is None else f"{r['payback_years']:.0f}",
+            f"{r['lcom']:,.0f}" if r["lcom"] else "—", f"{r['subsidy_per_kg']:,.0f}" if r["subsidy_per_kg"] else "—",
+        )  # fmt: skip
+    out.print(t)
+    for r in x["units"]:
+        if "breakeven_note" in r:
+            note(f"{r['unit_id']}: {r['breakeven_note']}")
+        if "npv_percentiles" in r:
+            q = r["npv_percentiles"]
+            note(
+                f"{r['unit_id']}: NPV over {q['draws']:,} price paths — P5 {q['p05']:,.0f}, "
+                f"P50 {q['p50']:,.0f}, P95 {q['p95']:,.0f} {money}"
+            )
+        if "sensitivity" in r:
+            st = Table(title=f"{r['unit_id']}: NPV sensitivity (±20 %)", header_style="bold")
+            for col in ("lever", "NPV at −20 %", "NPV at +20 %"):
+                st.add_column(col, justify="right")
+            for s_ in r["sensitivity"]:
+                st.add_row(s_["lever"], f"{s_['npv_low']:,.0f}", f"{s_['npv_high']:,.0f}")
+            out.print(st)
+    ot = Table(title=escape(f"scheme outlay [{money}]"), header_style="bold")
+    for col in ("year", "SLI", "capital subsidy", "total"):
+        ot.add_column(col, justify="right")
+    for r in x["outlay"].itertuples():
+        ot.add_row(str(r.year), f"{r.sli * scale:,.0f}", f"{r.capital_subsidy * scale:,.0f}",
+                   f"{r.total * scale:,.0f}")  # fmt: skip
+    out.print(ot)
+    flag = "[bold red]BREACH[/]" if check["breach"] else "within"
+    out.print(
+        f"total {check['total'] * scale:,.0f} of {check['outlay_cap'] * scale:,.0f} {money} ({flag}): "
+        f"SLI {check['sli'] * scale:,.0f} of {check['sli_cap'] * scale:,.0f}, capital subsidy "
+        f"{check['capital_subsidy'] * scale:,.0f} of {check['capital_subsidy_cap'] * scale:,.0f}"
+    )
+    routes_df = x["routes"]
+    if len(routes_df):
+        labels = x["route_labels"]
+        rt = Table(title=escape(f"beside the scheme: routes [{money}]"), header_style="bold")
+        rt.add_column("year", justify="right")
+        cols = [c for c in routes_df.columns if c != "year"]
+        for c in cols:
+            rt.add_column(labels[c], justify="right")
+        for r in routes_df.to_dict("records"):
+            rt.add_row(str(int(r["year"])), *[f"{r[c] * scale:,.1f}" for c in cols])
+        out.print(rt)
+    note(stored(done).replace("\n", " "))
+
+
+# --- compare -----------------------------------------------------------------------------------
+
+
+def compare(done) -> None:
+    from repm.compare import num
+
+    runs = done.runs
+    caption = "\n".join(
+        f"{i + 1}: {r.run_id} ({r.meta.get('command')})" for i, r in enumerate(runs)
+    )
+    t = Table(title=f"repm compare · {done.year}", caption=caption, header_style="bold")
+    t.add_column("indicator")
+    t.add_column("unit")
+    for i, r in enumerate(runs):
+        t.add_column(f"{i + 1}: {r.meta.get('scenario')}", justify="right")
+    for i in range(2, len(runs) + 1):
+        t.add_column(f"Δ {i} − 1", justify="right")
+    for (name, unit), row in done.table.iterrows():
+        t.add_row(name, escape(str(unit)), *[num(v) for v in row.values])
+    out.print(t)
+    if done.html is not None:
+        note(f"diff chart written to {done.html.resolve()}")
