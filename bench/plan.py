@@ -36,12 +36,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from repm.chain import GRADES, MATERIAL_GROUP, MATERIALS, Chain, compile_chain
+from repm.chain import Chain, compile_chain
+from repm.model import default_definition
 from repm.optimize import (
     CRORE_PER_T_AT,
-    LP_MATERIALS,
-    OXIDES,
-    STOCKABLE,
     _base_prices,
     build_model,
     scenario_inputs,
@@ -49,6 +47,13 @@ from repm.optimize import (
 )
 from repm.scenario import load_scenario
 from repm.scenario.schema import Scenario
+
+# the chain's structure (names only: the coefficients below are this file's own)
+_MODEL = default_definition()
+GRADES, MATERIALS = _MODEL.grade_names, _MODEL.material_names
+MATERIAL_GROUP = _MODEL.material_group
+LP_MATERIALS, OXIDES = _MODEL.names(in_plan=True), _MODEL.names(kind="oxide")
+STOCKABLE = _MODEL.names(stockable=True)
 
 RTOL = 1e-6  # objectives must agree to this relative tolerance
 GOAL_VS_PYOMO = 0.40  # linopy build+solve ≤ 40 % of Pyomo build+solve, at 100 scenarios

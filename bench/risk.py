@@ -37,11 +37,14 @@ import numpy as np
 import simpy
 import yaml
 
-from repm.chain import GRADES, MATERIALS, Chain, compile_chain
+from repm.chain import Chain, compile_chain
 from repm.engine import simulate
+from repm.model import default_definition
 from repm.risk import run_draws
 from repm.scenario import LoadedScenario, deep_merge, load_scenario
 from repm.shocks import Shocks, sample
+
+GRADES, MATERIALS = default_definition().grade_names, default_definition().material_names
 
 MONTHS_PER_YEAR = 12
 DT = 1.0 / MONTHS_PER_YEAR

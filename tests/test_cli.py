@@ -12,8 +12,10 @@ import yaml
 from conftest import run_cli, run_cli_many
 
 from repm.facts import load_facts
-from repm.scenario import SECTORS
+from repm.model import default_definition
 from repm.store import list_runs
+
+SECTORS = default_definition().sectors
 
 YEARS = list(range(2024, 2036))
 HEADLINE = (

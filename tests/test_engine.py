@@ -10,12 +10,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from repm.chain import MATERIALS, compile_chain
+from repm.chain import compile_chain
 from repm.engine import STEPS_PER_YEAR, simulate
 from repm.facts import load_facts
+from repm.model import default_definition
 from repm.results import build_results, run_scenario
-from repm.scenario import SECTORS, load_scenario
+from repm.scenario import load_scenario
 from repm.shocks import Shocks
+
+MATERIALS = default_definition().material_names
+SECTORS = default_definition().sectors
 
 YEARS = list(range(2024, 2036))
 MAGNETS = ("magnet_n", "magnet_h", "embedded_n", "embedded_h")

@@ -8,8 +8,11 @@ import pytest
 from repm.chain import compile_chain
 from repm.engine import simulate
 from repm.facts import load_facts
+from repm.model import default_definition
 from repm.results import build_results
-from repm.scenario import SECTORS, load_scenario
+from repm.scenario import load_scenario
+
+SECTORS = default_definition().sectors
 
 ND, PR, DY, TB, OX = 144.242, 140.90766, 162.500, 158.925354, 15.999
 F_ND = (2 * ND + 3 * OX) / (2 * ND)  # kg Nd2O3 per kg Nd = 1.166377

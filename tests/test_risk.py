@@ -390,7 +390,9 @@ def test_sampled_arrays_for_a_certain_ban(tmp_path):
     chain = compile_chain(loaded.scenario)
     avail, price = sample(loaded.scenario.risk, chain, np.arange(2), seed=9).dense(144)
     assert avail.shape == (2, 144, len(chain.origins), 12) and price.shape == (2, 144, 12)
-    from repm.chain import MATERIALS
+    from repm.model import default_definition
+
+    MATERIALS = default_definition().material_names
 
     china = chain.origins.index("China")
     banned = [
@@ -433,7 +435,9 @@ def test_october_preset_reaches_magnets_from_other_origins():
     loaded = load_scenario("india-baseline", ["risk.events.0.preset=china_october_2025"])
     chain = compile_chain(loaded.scenario)
     sh = sample(loaded.scenario.risk, chain, np.arange(4), seed=1)
-    from repm.chain import MATERIALS
+    from repm.model import default_definition
+
+    MATERIALS = default_definition().material_names
 
     t = sh.event_target[0]
     mh, dy = MATERIALS.index("magnet_h"), MATERIALS.index("dy_oxide")

@@ -9,12 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from repm.chain import MATERIALS, compile_chain
+from repm.chain import compile_chain
 from repm.engine import STEPS_PER_YEAR, simulate
 from repm.facts import load_facts
+from repm.model import default_definition
 from repm.results import build_results
 from repm.scenario import load_scenario
 from repm.shocks import Shocks
+
+MATERIALS = default_definition().material_names
 
 YEARS = list(range(2024, 2036))
 F = load_facts()

@@ -14,27 +14,12 @@ import numpy as np
 import xarray as xr
 from scipy import optimize, special, stats
 
-from repm.chemistry import ELEMENTS, Chemistry
+from repm.chemistry import Chemistry
 from repm.errors import UserError
 from repm.facts import load_facts
+from repm.model import ModelDefinition
 from repm.scenario.schema import FEEDS, Scenario
 
-GRADES = ("n", "h")
-MATERIALS = (
-    "ndpr_oxide", "dy_oxide", "tb_oxide",
-    "ndpr_metal", "dy_metal", "tb_metal",
-    "alloy_n", "alloy_h",
-    "magnet_n", "magnet_h",
-    "embedded_n", "embedded_h",
-)  # fmt: skip
-MATERIAL_GROUP = {
-    "ndpr_oxide": "oxide", "dy_oxide": "heavy", "tb_oxide": "heavy",
-    "ndpr_metal": "metal", "dy_metal": "heavy", "tb_metal": "heavy",
-    "alloy_n": "alloy", "alloy_h": "alloy",
-    "magnet_n": "magnet", "magnet_h": "magnet",
-    "embedded_n": "embedded", "embedded_h": "embedded",
-}  # fmt: skip
-OXIDE_MATERIALS = ("ndpr_oxide", "dy_oxide", "tb_oxide")
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
 
 
@@ -43,6 +28,7 @@ class Chain:
     """The compiled supply chain. Arrays are xarray; `.values` feed the engine's hot loop."""
 
     name: str
+    model: ModelDefinition  # what the chain is made of: grades, materials, elements, flows
     years: np.ndarray
     sectors: tuple[str, ...]
     origins: tuple[str, ...]
@@ -90,6 +76,18 @@ class Chain:
     @property
     def n_years(self) -> int:
         return len(self.years)
+
+    @property
+    def grades(self) -> tuple[str, ...]:
+        return self.model.grade_names
+
+    @property
+    def materials(self) -> tuple[str, ...]:
+        return self.model.material_names
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return self.model.element_names
 
     @property
     def fresh_alloy_per_magnet(self) -> float:
@@ -159,6 +157,8 @@ def compile_chain(s: Scenario) -> Chain:
     """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
     facts = load_facts()
     chem = Chemistry.from_facts(facts)
+    model = s.definition
+    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)
     d = s.demand
     sectors = tuple(d.sectors)
@@ -208,8 +208,9 @@ def compile_chain(s: Scenario) -> Chain:
     beta = d.channels.bare_base / base_total
     loc = _interp_path(d.channels.localization, years)
     bare_share = beta + (1 - beta) * loc  # year
-    hre = np.array([d.sectors[n].hre_share for n in sectors])
-    grade_split = np.stack([1 - hre, hre], axis=-1)  # sector × grade
+    grade_split = np.array(
+        [list(d.sectors[n].mix(model).values()) for n in sectors]
+    )  # sector × grade
     ci = s.routes.consumer_incentive
     ci_on = (
         (years >= ci.start_year) & (years <= ci.end_year)
@@ -223,25 +224,24 @@ def compile_chain(s: Scenario) -> Chain:
     bare = dem[:, :, None] * bare_share[:, None, None] * grade_split[None]
     emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split[None]
 
-    # composition
-    split = chem.ndpr_split()
-    gc = np.zeros((2, len(ELEMENTS)))
+    # composition: a grade's content of each separated product (kg/kg), split into its elements
+    ei = {e: i for i, e in enumerate(ELEMENTS)}
+    gc = np.zeros((len(GRADES), len(ELEMENTS)))
     for gi, g in enumerate(GRADES):
-        gr = s.supply.grades[g]  # type: ignore[index]
-        gc[gi] = [gr.ndpr * split["Nd"], gr.ndpr * split["Pr"], gr.dy, gr.tb, 0.0]
-    f_ndpr = chem.ndpr_oxide_per_metal
-    f_dy, f_tb = chem.oxide_per_metal("Dy"), chem.oxide_per_metal("Tb")
+        gr = s.supply.grades[g]
+        for p, sep in model.separated.items():
+            for e, share in _element_shares(chem, sep.elements).items():
+                gc[gi, ei[e]] = getattr(gr, p) * share if len(sep.elements) > 1 else getattr(gr, p)
     mc = np.zeros((len(MATERIALS), len(ELEMENTS)))
     mi = {m: i for i, m in enumerate(MATERIALS)}
-    mc[mi["ndpr_oxide"], :2] = [split["Nd"] / f_ndpr, split["Pr"] / f_ndpr]
-    mc[mi["dy_oxide"], 2] = 1 / f_dy
-    mc[mi["tb_oxide"], 3] = 1 / f_tb
-    mc[mi["ndpr_metal"], :2] = [split["Nd"], split["Pr"]]
-    mc[mi["dy_metal"], 2] = 1.0
-    mc[mi["tb_metal"], 3] = 1.0
+    f_ox = {p: _oxide_per_metal(chem, sep.elements) for p, sep in model.separated.items()}
+    for p, sep in model.separated.items():
+        for e, share in _element_shares(chem, sep.elements).items():
+            mc[mi[f"{p}_oxide"], ei[e]] = share / f_ox[p]
+            mc[mi[f"{p}_metal"], ei[e]] = share
     for gi, g in enumerate(GRADES):
-        for kind in ("alloy", "magnet", "embedded"):
-            mc[mi[f"{kind}_{g}"]] = gc[gi]
+        for kind in model.grade_forms:
+            mc[mi[model.form(kind, g)]] = gc[gi]
 
     y = s.supply.yields
     ylds = {
@@ -261,14 +261,15 @@ def compile_chain(s: Scenario) -> Chain:
         )
 
     # recipe: t of material per t of fresh alloy, by feed route and grade
-    recipe = np.zeros((len(FEEDS), 2, len(MATERIALS)))
+    recipe = np.zeros((len(FEEDS), len(GRADES), len(MATERIALS)))
+    products = list(model.separated)
     for gi, g in enumerate(GRADES):
-        ndpr, dy, tb = gc[gi, 0] + gc[gi, 1], gc[gi, 2], gc[gi, 3]
-        metal = np.array([ndpr, dy, tb]) / y.alloy_making
-        recipe[FEEDS.index("alloy"), gi, mi[f"alloy_{g}"]] = 1.0
-        recipe[FEEDS.index("metal"), gi, [mi["ndpr_metal"], mi["dy_metal"], mi["tb_metal"]]] = metal
-        recipe[FEEDS.index("oxide"), gi, [mi["ndpr_oxide"], mi["dy_oxide"], mi["tb_oxide"]]] = (
-            metal / y.oxide_to_metal * np.array([f_ndpr, f_dy, f_tb])
+        content = [_content(gc[gi], ei, model.separated[p].elements) for p in products]
+        metal = np.array(content) / y.alloy_making
+        recipe[FEEDS.index("alloy"), gi, mi[model.form("alloy", g)]] = 1.0
+        recipe[FEEDS.index("metal"), gi, [mi[f"{p}_metal"] for p in products]] = metal
+        recipe[FEEDS.index("oxide"), gi, [mi[f"{p}_oxide"] for p in products]] = (
+            metal / y.oxide_to_metal * np.array([f_ox[p] for p in products])
         )
 
     # capacity
@@ -294,9 +295,8 @@ def compile_chain(s: Scenario) -> Chain:
     feed_limit = min(s.supply.mining_capacity, s.supply.cracking_capacity) * oxide_per_t_monazite
     sep_out = np.minimum(np.minimum(path, sep.capacity), feed_limit)
     th_frac = chem.mass_fraction({"Th": 1, "O": 2}, "Th")
-    monazite_comp = np.zeros(len(ELEMENTS))
-    monazite_comp[:2] = mz.reo_fraction * mz.ndpr_share_of_reo * mc[mi["ndpr_oxide"], :2]
-    monazite_comp[4] = mz.tho2_fraction * th_frac
+    monazite_comp = mz.reo_fraction * mz.ndpr_share_of_reo * mc[mi["ndpr_oxide"]]
+    monazite_comp[ei["Th"]] = mz.tho2_fraction * th_frac
 
     # trade
     origins = tuple(s.trade.origins)
@@ -310,25 +310,31 @@ def compile_chain(s: Scenario) -> Chain:
         "bare": bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12),
         "emb": emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12),
     }
-    dy_h, tb_h = gc[1, 2], gc[1, 3]
-    heavy_w = {"dy": dy_h / (dy_h + tb_h) if dy_h + tb_h > 0 else 0.5}
-    heavy_w["tb"] = 1 - heavy_w["dy"]
+    # separated products sharing a group (Dy and Tb: 'heavy') split it by their content, summed
+    # over grade classes
+    content = {p: _content(gc.sum(axis=0), ei, sep.elements) for p, sep in model.separated.items()}
 
-    def spare_weight(m: str) -> float:
-        group = MATERIAL_GROUP[m]
-        if group in ("alloy", "magnet"):
-            return float(grade_w["bare"][GRADES.index(m[-1])])
-        if group == "embedded":
-            return float(grade_w["emb"][GRADES.index(m[-1])])
-        if group == "heavy":
-            return heavy_w[m[:2]]
-        return 1.0
+    def spare_weight(mat) -> float:
+        if mat.grade is not None:
+            w = grade_w["emb" if mat.kind == "embedded" else "bare"]
+            return float(w[GRADES.index(mat.grade)])
+        peers = [
+            p for p in model.separated if f"{p}_{mat.kind}" in mi
+            and model.material_group[f"{p}_{mat.kind}"] == mat.trade_group
+        ]  # fmt: skip
+        if len(peers) == 1:
+            return 1.0
+        total = sum(content[p] for p in peers)
+        weights = [content[p] / total if total > 0 else 1.0 / len(peers) for p in peers]
+        weights[-1] = 1 - sum(weights[:-1])  # the shares add up to exactly 1
+        return weights[peers.index(mat.name.removesuffix(f"_{mat.kind}"))]
 
-    for m, group in MATERIAL_GROUP.items():
+    for mat in model.materials:
+        m, group = mat.name, mat.trade_group
         for o, v in s.trade.shares[group].items():
             share[origins.index(o), mi[m]] = v
         for o, v in s.trade.spare.get(group, {}).items():
-            spare[origins.index(o), mi[m]] = v * spare_weight(m)
+            spare[origins.index(o), mi[m]] = v * spare_weight(mat)
 
     # lifetimes and history
     n_ages = HISTORY_YEARS + len(years) + 1
@@ -354,11 +360,12 @@ def compile_chain(s: Scenario) -> Chain:
     tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
     stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
 
-    routes = _routes(s, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
+    routes = _routes(s, model, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
     yr = {"year": years}
     return Chain(
         **routes,
         name=s.name,
+        model=model,
         years=years,
         sectors=sectors,
         origins=origins,
@@ -452,8 +459,35 @@ def _world_hhi(shares: dict[str, float]) -> float:
     return float(sum(v * v for v in shares.values()))
 
 
-def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins) -> dict:
+def _element_shares(chem: Chemistry, elements) -> dict[str, float]:
+    """Each element's share by mass of a separated product (NdPr at the model's Nd:Pr split)."""
+    if len(elements) == 1:
+        return {elements[0]: 1.0}
+    if set(elements) == {"Nd", "Pr"}:
+        return chem.ndpr_split()
+    raise UserError(f"no composition rule for a product of {'+'.join(elements)}", where="model")
+
+
+def _oxide_per_metal(chem: Chemistry, elements) -> float:
+    """kg of the product's oxide per kg of its metal."""
+    if set(elements) == {"Nd", "Pr"}:
+        return chem.ndpr_oxide_per_metal
+    return chem.oxide_per_metal(elements[0])
+
+
+def _content(row: np.ndarray, ei: dict[str, int], elements) -> float:
+    """kg of a separated product per kg, from its elements' contents (summed in element order)."""
+    total = 0.0
+    for e in sorted(elements, key=ei.__getitem__):
+        total = total + row[ei[e]]
+    return float(total)
+
+
+def _routes(
+    s: Scenario, model: ModelDefinition, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins
+) -> dict:
     """The route, supply-risk and ledger arrays of the Chain."""
+    GRADES, MATERIALS = model.grade_names, model.material_names
     r = s.routes
     yr = {"year": years}
     names = [t.name for t in r.tolling]
@@ -529,10 +563,10 @@ def _routes(s: Scenario, years, ci_on, y, oxide_per_t_monazite, conc_per_t, orig
     )
     gov = np.array([s.trade.governance_risk.get(o, 0.0) for o in origins])
     whhi = np.array(
-        [_world_hhi(s.trade.world_production.get(MATERIAL_GROUP[m], {})) for m in MATERIALS]
+        [_world_hhi(s.trade.world_production.get(model.material_group[m], {})) for m in MATERIALS]
     )
     quantities = ("energy", "water", "acid", "co2e")
-    stages = ("cracking", "separation", "metal", "magnet")
+    stages = model.stages
     inten = np.array(
         [[getattr(s.environment.intensity[st], q) if st in s.environment.intensity else 0.0 for q in quantities]
          for st in stages]

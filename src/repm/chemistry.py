@@ -10,8 +10,6 @@ from dataclasses import dataclass
 
 from repm.facts import FactTable, load_facts
 
-ELEMENTS = ("Nd", "Pr", "Dy", "Tb", "Th")
-
 
 @dataclass(frozen=True)
 class Chemistry:

@@ -23,26 +23,14 @@ import numpy as np
 import xarray as xr
 
 from repm import kernel
-from repm.chain import GRADES, HISTORY_YEARS, MATERIALS, Chain
-from repm.chemistry import ELEMENTS
+from repm.chain import HISTORY_YEARS, Chain
 from repm.kernel import FLOWS
+from repm.model import KINDS, ModelDefinition, default_definition
 from repm.plan import Plan, default_plan
 from repm.scenario.schema import FEEDS
 from repm.shocks import Shocks, no_shocks
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
-BOUNDARY = ("nature", "imports", "residue", "losses", "exports", "landfill")
-PROCESSES = tuple(
-    dict.fromkeys(p for _, a, b in FLOWS for p in (a, b) if p not in BOUNDARY)
-)  # mining … recycling, stockpile
-GROUP = {
-    "ndpr_oxide": kernel.OXIDE, "dy_oxide": kernel.OXIDE, "tb_oxide": kernel.OXIDE,
-    "ndpr_metal": kernel.METAL, "dy_metal": kernel.METAL, "tb_metal": kernel.METAL,
-    "alloy_n": kernel.ALLOY, "alloy_h": kernel.ALLOY,
-    "magnet_n": kernel.MAGNET, "magnet_h": kernel.MAGNET,
-    "embedded_n": kernel.EMBEDDED, "embedded_h": kernel.EMBEDDED,
-}  # fmt: skip
-RECYCLED_INTO = {"Nd": "ndpr_oxide", "Pr": "ndpr_oxide", "Dy": "dy_oxide", "Tb": "tb_oxide"}
 
 # One parallel kernel at a time: it already uses every core, and numba's fallback threading layer
 # (workqueue, when neither TBB nor OpenMP is installed) must not be entered from two threads.
@@ -86,21 +74,22 @@ _BUFFERS = _Buffers()
 FLOW_INDEX = {name: i for i, (name, _, _) in enumerate(FLOWS)}
 
 
-def _process_flows(flow_names: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _process_flows(
+    model: ModelDefinition, flow_names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For the mass balance: per process, the indexes (in flow_names) of the flows into it and
-    out of it (−1 padded), and the process indexes of the stockpile, oxide market and use."""
+    out of it (−1 padded), and the process indexes of the stocks (the definition's `stocks`)."""
+    PROCESSES = model.processes
     index = {n: i for i, n in enumerate(flow_names)}
-    ins = [[index[n] for n, _, b in FLOWS if b == p] for p in PROCESSES]
-    outs = [[index[n] for n, a, _ in FLOWS if a == p] for p in PROCESSES]
+    ins = [[index[f.name] for f in model.flow_list if f.target == p] for p in PROCESSES]
+    outs = [[index[f.name] for f in model.flow_list if f.source == p] for p in PROCESSES]
     width = max(len(x) for x in ins + outs)
     inflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
     outflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
     for pi in range(len(PROCESSES)):
         inflows[pi, : len(ins[pi])] = ins[pi]
         outflows[pi, : len(outs[pi])] = outs[pi]
-    stocked = np.array(
-        [PROCESSES.index(p) for p in ("stockpile", "oxide_market", "use", "tolling")]
-    )
+    stocked = np.array([PROCESSES.index(p) for p in model.stocks])
     return inflows, outflows, stocked
 
 
@@ -141,6 +130,12 @@ def simulate(
     """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis."""
     plan = plan or default_plan(chain)
     shocks = shocks or no_shocks(chain)
+    model = chain.model
+    if model.flow_names != tuple(f for f, _, _ in FLOWS):
+        raise ValueError(
+            "the model definition's flows differ from the engine's flow table (repm.kernel.FLOWS)"
+        )
+    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
     dt = 1.0 / spy
     D, Y = shocks.draws, chain.n_years
@@ -163,9 +158,9 @@ def simulate(
     pmf = chain.lifetime_pmf.values
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
     tier = chain.priority_tier.values.astype(np.int64)
-    emb_idx = [mi["embedded_n"], mi["embedded_h"]]
+    emb_idx = [mi[model.form("embedded", g)] for g in GRADES]
     oxide_per = np.zeros(M)
-    for m in ("ndpr_oxide", "dy_oxide", "tb_oxide"):
+    for m in model.names(kind="oxide"):
         oxide_per[mi[m]] = 1.0 / mc[mi[m]].sum()
     stock0 = np.broadcast_to(plan.stockpile.values, (M,)).astype(float).copy()
     stock0[emb_idx] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
@@ -185,7 +180,7 @@ def simulate(
     # the processes of the mass balance, and the stocks they hold
     hist = chain.history_inflow.values
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
-    inflows, outflows, stocked = _process_flows([f for f, _, _ in FLOWS])
+    inflows, outflows, stocked = _process_flows(model, [f for f, _, _ in FLOWS])
     # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
     ox_per_mag = chain.oxide_per_magnet.sel(material="ndpr_oxide").values
     el_per_mag = gc * chain.fresh_alloy_per_magnet / (y_alloy * y_om)
@@ -207,11 +202,13 @@ def simulate(
         tier=tier, n_tiers=int(tier.max()) + 1, pmf=_f64(pmf), sf_cum=_f64(sf_cum),
         history=_f64(chain.history_inflow.values), collection=float(chain.collection_rate),
         recovery=float(chain.recycling_recovery), mc=_f64(mc), gc=_f64(gc),
-        group=np.array([GROUP[m] for m in MATERIALS], dtype=np.int64), ndpr=ndpr,
-        magnet=np.array([mi["magnet_n"], mi["magnet_h"]], dtype=np.int64),
+        group=np.array([KINDS.index(m.kind) for m in model.materials], dtype=np.int64), ndpr=ndpr,
+        magnet=np.array([mi[model.form("magnet", g)] for g in GRADES], dtype=np.int64),
         embedded=np.array(emb_idx, dtype=np.int64),
         f_ox=FEEDS.index("oxide"), f_met=FEEDS.index("metal"),
-        rec_to=np.array([mi.get(RECYCLED_INTO.get(e, ""), -1) for e in ELEMENTS], dtype=np.int64),
+        rec_to=np.array(
+            [mi.get(model.recycled_into.get(e, ""), -1) for e in ELEMENTS], dtype=np.int64
+        ),
         oxide_per=oxide_per,
         upstream=_f64(np.stack(list(upstream.values()), axis=1)),
         up_flows=np.array([FLOW_INDEX[f] for f in upstream], dtype=np.int64),
@@ -236,7 +233,7 @@ def simulate(
             O=O,
             M=M,
             E=E,
-            P=len(PROCESSES),
+            P=len(model.processes),
             R=len(tl.route),
             K=len(ov.source),
         ),
@@ -253,7 +250,8 @@ def simulate(
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
     f_ndpr = chain.chem.ndpr_oxide_per_metal
     fresh_all = out.production * chain.fresh_alloy_per_magnet  # D,Y,F,G
-    ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, 0] + gc[:, 1])
+    nd, pr = ELEMENTS.index("Nd"), ELEMENTS.index("Pr")
+    ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, nd] + gc[:, pr])
     ndpr_oxide_required = ndpr_el / y_alloy / y_om * f_ndpr
 
     coords = {
@@ -266,7 +264,7 @@ def simulate(
         "material": list(MATERIALS),
         "feed": list(FEEDS),
         "flow": [f for f, _, _ in FLOWS],
-        "process": list(PROCESSES),
+        "process": list(model.processes),
         "route": list(tl.route.values),
         "source": list(ov.source.values),
     }
@@ -319,7 +317,8 @@ def mass_balance(
     grade) are the stocks when the horizon opens, a row per draw or one for all."""
     fl = _f64(ds["flows"].transpose("draw", "year", "flow", "element").values)
     D, Y, _, E = fl.shape
-    inflows, outflows, stocked = _process_flows([str(n) for n in ds["flow"].values])
+    model = default_definition()  # the flow table is the kernel's, whatever the grades
+    inflows, outflows, stocked = _process_flows(model, [str(n) for n in ds["flow"].values])
     stocks = tuple(
         _f64(ds[v].values)
         for v in (
@@ -330,7 +329,7 @@ def mass_balance(
             "tolling_transit",
         )
     )
-    out = np.empty((D, Y, len(PROCESSES), E))
+    out = np.empty((D, Y, len(model.processes), E))
     kernel.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
                    _f64(gc), stocked, out)  # fmt: skip
     return xr.DataArray(
@@ -339,7 +338,7 @@ def mass_balance(
         coords={
             "draw": ds.draw,
             "year": ds.year,
-            "process": list(PROCESSES),
+            "process": list(model.processes),
             "element": ds.element,
         },
     )

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from repm.chain import GRADES, MATERIALS, Chain
+from repm.chain import Chain
 from repm.errors import UserError
 from repm.results import Results
 from repm.scenario.schema import Scenario
@@ -195,6 +195,7 @@ def cash_flows(
         price = price * np.where(in_h, lv.price_path[idx], 1.0)
     if ctx.incentive_price is not None:  # the part of a buyer incentive that reaches the maker
         price = price + np.where(in_h, ctx.incentive_price[idx], 0.0)
+    MATERIALS = ctx.scenario.definition.material_names
     feed_p = (
         np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS]) * lv.feed * lv.fx
     )  # INR/kg (USD-priced)
@@ -280,8 +281,11 @@ def non_feed_opex_per_kg(s: Scenario, oxide_per_kg: np.ndarray) -> float:
     raise conversion costs. One rule, used by finance and the planner. oxide_per_kg: grade ×
     material, kg oxide per kg magnet."""
     fin = s.economics.finance
+    model = s.definition
+    light = next(g for g in model.grade_names if g not in model.heavy_grades)
     base_feed = float(
-        oxide_per_kg[GRADES.index("n")] @ np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS])
+        oxide_per_kg[model.grade_names.index(light)]
+        @ np.array([fin.feed_prices.get(m, 0.0) for m in model.material_names])
     )
     return base_feed * (1 - fin.re_cost_share) / fin.re_cost_share
 
@@ -468,11 +472,10 @@ def montecarlo(ctx: Context, chain: Chain, unit: UnitSpec, draws: int, seed: int
         [np.mean([sh.prices_at(12 * y + m, 12) for m in range(12)], axis=0) for y in range(Y)],
         axis=1,
     )
-    mh, mn = MATERIALS.index("magnet_h"), MATERIALS.index("magnet_n")
-    hmix = ctx.grade_mix[:, GRADES.index("h")]
+    mags = [chain.materials.index(chain.model.form("magnet", g)) for g in chain.grades]
     values = []
     for d in range(draws):
-        rev = hmix * mult[d, :, mh] + (1 - hmix) * mult[d, :, mn]
+        rev = np.einsum("yg,yg->y", ctx.grade_mix, mult[d][:, mags])  # revenue-weighted by grade
         values.append(unit_metrics(ctx, unit, Levers(price_path=rev, feed_path=mult[d]))["npv"])
     v = np.array(values)
     return {

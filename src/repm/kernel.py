@@ -43,47 +43,13 @@ from collections import namedtuple
 import numba as nb
 import numpy as np
 
-# flow name, source process, target process
-FLOWS: tuple[tuple[str, str, str], ...] = (
-    ("extraction", "nature", "mining"),
-    ("monazite", "mining", "cracking"),
-    ("concentrate", "cracking", "separation"),
-    ("cracking_residue", "cracking", "residue"),
-    ("oxide_domestic", "separation", "oxide_market"),
-    ("sx_loss", "separation", "losses"),
-    ("oxide_imports", "imports", "oxide_market"),
-    ("oxide_stockpile_release", "stockpile", "oxide_market"),
-    ("recycled_oxide", "recycling", "oxide_market"),
-    ("oxide_to_metal", "oxide_market", "metal"),
-    ("oxide_exports", "oxide_market", "exports"),
-    ("metal_loss", "metal", "losses"),
-    ("metal_to_alloy", "metal", "alloy"),
-    ("metal_imports", "imports", "alloy"),
-    ("metal_stockpile_release", "stockpile", "alloy"),
-    ("alloy_loss", "alloy", "losses"),
-    ("alloy_to_magnet", "alloy", "magnet"),
-    ("alloy_imports", "imports", "magnet"),
-    ("alloy_stockpile_release", "stockpile", "magnet"),
-    ("scrap_return", "magnet", "alloy"),
-    ("scrap_loss", "magnet", "losses"),
-    ("magnets_domestic", "magnet", "use"),
-    ("magnet_imports", "imports", "use"),
-    ("magnet_stockpile_release", "stockpile", "use"),
-    ("stock_refill", "imports", "stockpile"),
-    ("embedded_imports", "imports", "use"),
-    ("eol_collected", "use", "recycling"),
-    ("eol_landfill", "use", "landfill"),
-    ("recycling_loss", "recycling", "losses"),
-    # routes (issue 6): tolling abroad and overseas sources
-    ("oxide_tolled", "oxide_market", "tolling"),
-    ("tolling_heavy_inputs", "imports", "tolling"),
-    ("tolling_loss", "tolling", "losses"),
-    ("tolled_magnets", "tolling", "use"),
-    ("tolled_to_stock", "tolling", "stockpile"),
-    ("overseas_oxide", "imports", "oxide_market"),
-    ("overseas_reo", "imports", "separation"),
-    ("overseas_separated", "separation", "oxide_market"),
-    ("overseas_sx_loss", "separation", "losses"),
+from repm.model import KINDS, default_definition
+
+# flow name, source process, target process: the definition's flow table (data/model.yaml).
+# The kernel books named flows, so their indexes are frozen here as constants for numba; a
+# definition must keep these flows (it may add grades, sectors and materials freely).
+FLOWS: tuple[tuple[str, str, str], ...] = tuple(
+    (f.name, f.source, f.target) for f in default_definition().flow_list
 )
 _FI = {name: i for i, (name, _, _) in enumerate(FLOWS)}
 # the flows the kernel books (module-level ints: numba freezes them as constants)
@@ -121,8 +87,10 @@ OVERSEAS_REO = _FI["overseas_reo"]
 OVERSEAS_SEPARATED = _FI["overseas_separated"]
 OVERSEAS_SX_LOSS = _FI["overseas_sx_loss"]
 
-# material groups (Inputs.group)
-OXIDE, METAL, ALLOY, MAGNET, EMBEDDED = 0, 1, 2, 3, 4
+# material kinds (Inputs.group), in the definition's order
+OXIDE, METAL, ALLOY, MAGNET, EMBEDDED = (
+    KINDS.index(k) for k in ("oxide", "metal", "alloy", "magnet", "embedded")
+)
 ALL = -1
 
 BLOCK = 16  # draws per parallel task; scratch arrays are allocated once per block

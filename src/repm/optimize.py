@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from repm.chain import GRADES, MATERIALS, Chain
+from repm.chain import Chain
 from repm.errors import UserError
 from repm.plan import Plan
 from repm.scenario.schema import FEEDS, Scenario
@@ -32,18 +32,6 @@ from repm.units import CRORE_PER_T_AT
 
 linopy.options["semantics"] = "v1"  # misaligned labels raise instead of silently filling
 logging.getLogger("linopy").setLevel(logging.ERROR)  # solver status goes into our own messages
-
-LP_MATERIALS = (
-    "ndpr_oxide",
-    "dy_oxide",
-    "tb_oxide",
-    "magnet_n",
-    "magnet_h",
-    "embedded_n",
-    "embedded_h",
-)
-OXIDES = ("ndpr_oxide", "dy_oxide", "tb_oxide")
-STOCKABLE = ("ndpr_oxide", "dy_oxide", "tb_oxide", "magnet_n", "magnet_h")
 
 
 @dataclass(frozen=True)
@@ -67,7 +55,7 @@ def scenario_inputs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Annual mean availability (k × year × origin × material) and price multipliers
     (k × year × material) from the risk model; one scenario with no shocks when n = 0."""
-    Y, O, M = chain.n_years, len(chain.origins), len(MATERIALS)  # noqa: E741
+    Y, O, M = chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
     if n == 0:
         return np.ones((1, Y, O, M)), np.ones((1, Y, M))
     from repm.shocks import sample
@@ -94,8 +82,9 @@ def _base_prices(scenario: Scenario) -> dict[str, float]:
     if fin is not None:
         for m, v in fin.feed_prices.items():
             prices.setdefault(m, v)
-    for m in ("embedded_n", "embedded_h"):
-        prices.setdefault(m, prices.get(f"magnet_{m[-1]}", 0.0))
+    model = scenario.definition
+    for g in model.grade_names:  # a magnet costs the same bare or inside a sub-assembly
+        prices.setdefault(model.form("embedded", g), prices.get(model.form("magnet", g), 0.0))
     return prices
 
 
@@ -118,6 +107,10 @@ def build_model(
             where="economics.finance",
         )
     K = avail.shape[0]
+    model = chain.model
+    GRADES, MATERIALS = model.grade_names, model.material_names
+    LP_MATERIALS, OXIDES = model.names(in_plan=True), model.names(kind="oxide")
+    STOCKABLE = model.names(stockable=True)
     years = pd.Index(chain.years, name="year")
     ks = pd.Index(np.arange(K), name="k")
     grades = pd.Index(list(GRADES), name="grade")
@@ -149,12 +142,13 @@ def build_model(
     # what each origin can send: its usual share of the need plus its spare capacity, × availability
     need = np.zeros((len(years), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
+        mat = model.material(m)
         if m in OXIDES:
             need[:, j] = (bare.values * recipe.sel(material=m).values[None, :]).sum(axis=1)
-        elif m.startswith("magnet"):
-            need[:, j] = bare.values[:, GRADES.index(m[-1])]
+        elif mat.kind == "magnet":
+            need[:, j] = bare.values[:, GRADES.index(mat.grade)]
         else:
-            need[:, j] = emb.values[:, GRADES.index(m[-1])]
+            need[:, j] = emb.values[:, GRADES.index(mat.grade)]
     share = chain.import_share.values[:, mi]  # origin × material
     spare = chain.spare.values[:, mi]
     limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
@@ -162,10 +156,8 @@ def build_model(
 
     base = _base_prices(scenario)
     pf = np.ones((len(origins), len(LP_MATERIALS)))
-    from repm.chain import MATERIAL_GROUP
-
     for j, m in enumerate(LP_MATERIALS):
-        for o, f in scenario.trade.price_factor.get(MATERIAL_GROUP[m], {}).items():
+        for o, f in scenario.trade.price_factor.get(model.material_group[m], {}).items():
             pf[list(chain.origins).index(o), j] = f
     unit_price = np.array([base.get(m, 0.0) for m in LP_MATERIALS]) * CRORE_PER_T_AT  # crore per t
     price = xr.DataArray(
@@ -254,10 +246,10 @@ def build_model(
     L_build, L_stock = build.labels.values, stock.labels.values
     ones = np.ones
     kyg, ky = [ks, years, grades], [ks, years]
-    mag_j = [LP_MATERIALS.index(f"magnet_{g}") for g in GRADES]
-    emb_j = [LP_MATERIALS.index(f"embedded_{g}") for g in GRADES]
+    mag_j = [LP_MATERIALS.index(model.form("magnet", g)) for g in GRADES]
+    emb_j = [LP_MATERIALS.index(model.form("embedded", g)) for g in GRADES]
     ox_j = [LP_MATERIALS.index(m) for m in OXIDES]
-    st_mag = [STOCKABLE.index(f"magnet_{g}") for g in GRADES]
+    st_mag = [STOCKABLE.index(model.form("magnet", g)) for g in GRADES]
     st_ox = [STOCKABLE.index(m) for m in OXIDES]
     grade_terms = L_made.reshape(K, Y, 1, G)  # k × year × (1) × grade as terms
 
@@ -540,6 +532,7 @@ def optimize(
     imp = mdl.variables["imports"].solution  # k × year × origin × material
     tot = imp.sum(["k", "year"])
     shares = {}
+    LP_MATERIALS = chain.model.names(in_plan=True)
     for m in LP_MATERIALS:
         t = float(tot.sel(material=m).sum())
         if t > 1e-9:

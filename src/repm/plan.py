@@ -103,10 +103,9 @@ def load_plan(path: Path, chain: Chain) -> Plan:
             raise UserError(
                 f"plan.capacity.{y}: {v}; expected a non-negative number of t/yr", where=where
             )
-    from repm.chain import MATERIALS
-
+    MATERIALS = chain.materials
     for m, v in pf.stockpile.items():
-        if m not in MATERIALS or m.startswith("embedded"):
+        if m not in MATERIALS or chain.model.material(m).kind == "embedded":
             raise UserError(f"plan.stockpile.{m}: unknown stockpile material", where=where)
         if v < 0:
             raise UserError(f"plan.stockpile.{m}: {v}; expected ≥ 0 t", where=where)

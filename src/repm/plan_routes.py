@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from repm.chain import GRADES, MATERIALS, Chain
+from repm.chain import Chain
 from repm.units import CRORE_PER_T_AT
 
 
@@ -41,12 +41,13 @@ def add_routes(
     """Add route variables and their bounds to `mdl`; return the terms the balances and the
     objective need. avail: k × year × origin × material (annual means)."""
     terms = RouteTerms()
+    GRADES, MATERIALS = chain.grades, chain.materials
     tl, ov = chain.tolling, chain.overseas
     R, S = len(tl.route), len(ov.source)
     if R:
         routes = pd.Index(list(tl.route.values), name="route")
         g = tl["grade"].values
-        mag = np.array([MATERIALS.index(f"magnet_{GRADES[i]}") for i in g])
+        mag = np.array([MATERIALS.index(chain.model.form("magnet", GRADES[i])) for i in g])
         part = avail[:, :, tl["partner"].values, mag]  # k × year × route
         factor = part.copy()
         expo = tl["exposure"].values  # route × origin

@@ -14,6 +14,7 @@ import xarray as xr
 
 from repm.chain import Chain
 from repm.engine import SimOutput
+from repm.model import default_definition
 from repm.units import CRORE_PER_T_AT
 
 HEADLINE = (
@@ -83,7 +84,7 @@ UNITS = {
     "env_uranium_residue": "t",
 }
 ENV_UNITS = {"energy": "MWh", "water": "m³", "acid": "t", "co2e": "t CO2e"}
-ENV_STAGES = ("cracking", "separation", "metal", "magnet")
+ENV_STAGES = tuple(default_definition().stages)
 for _q, _u in ENV_UNITS.items():
     for _where in (*ENV_STAGES, "domestic", "imports"):
         UNITS[f"env_{_q}_{_where}"] = _u
@@ -160,8 +161,8 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     total_demand = demand.sum(["sector", "grade"]).values
     prod = mean(ds.production.sum(["feed", "grade"])).values
     imp = mean(ds.imports)
-    mag_mats = ["magnet_n", "magnet_h"]
-    emb_mats = ["embedded_n", "embedded_h"]
+    mag_mats = list(chain.model.names(kind="magnet"))
+    emb_mats = list(chain.model.names(kind="embedded"))
     imp_bare = imp.sel(material=mag_mats).sum(["material", "origin"]).values
     imp_emb = imp.sel(material=emb_mats).sum(["material", "origin"]).values
     imp_mag_origin = imp.sel(material=mag_mats + emb_mats).sum("material")
@@ -300,12 +301,14 @@ def _geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.Dat
     """GeoPolRisk-style score per supply: HHI of world output × Σ origin governance risk ×
     origin's share of India's supply (domestic output counts as supply with no import risk)."""
     gov = chain.governance_risk
+    model = chain.model
+    heavy_oxides = [m.name for m in model.materials if m.kind == "oxide" and m.heavy]
     groups = {
-        "geopolrisk_magnets": (["magnet_n", "magnet_h", "embedded_n", "embedded_h"],
+        "geopolrisk_magnets": ([*model.names(kind="magnet"), *model.names(kind="embedded")],
                                prod + _mean(ds.tolled).sum("route").values),
         "geopolrisk_ndpr_oxide": (["ndpr_oxide"], _mean(ds.irel_to_units).values
                                   + _mean(ds.overseas_used).sum("source").values),
-        "geopolrisk_heavy": (["dy_oxide", "tb_oxide"], np.zeros(len(chain.years))),
+        "geopolrisk_heavy": (heavy_oxides, np.zeros(len(chain.years))),
     }  # fmt: skip
     for name, (mats, domestic) in groups.items():
         by_origin = imp.sel(material=mats).sum("material").transpose("year", "origin")
@@ -319,6 +322,7 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     """The environmental ledger: burdens by stage in India, and embodied in what is imported
     (at the same intensities), by year and per tonne of magnet supplied."""
     inten = chain.env_intensity  # stage × quantity, per t of stage output
+    model = chain.model
     flows = _mean(ds.flows)
     metal_made = flows.sel(flow="metal_to_alloy").sum("element").values  # reduced in India
     sep_domestic = ds.separation_output.values + flows.sel(flow="overseas_separated").sum(
@@ -337,7 +341,9 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     ndpr_ox_per_metal = chain.chem.ndpr_oxide_per_metal / chain.yields["oxide_to_metal"]
     per_metal = ndpr_ox_per_metal * per_ox + inten.sel(stage="metal")
     metal_per_mag = (
-        chain.grade_comp.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element")
+        chain.grade_comp.sel(
+            element=[e for e, v in model.elements.items() if v.group != "actinide"]
+        ).sum("element")
         * chain.fresh_alloy_per_magnet
         / chain.yields["alloy_making"]
     )
@@ -345,15 +351,18 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
     by_route = _mean(ds.tolled)
     grades = chain.tolling["grade"].values
     tolled_g = [
-        by_route.isel(route=np.flatnonzero(grades == gi)).sum("route").values for gi in (0, 1)
+        by_route.isel(route=np.flatnonzero(grades == gi)).sum("route").values
+        for gi in range(len(chain.grades))
     ]
-    tolled = tolled_g[0] + tolled_g[1]
-    oxides = ["ndpr_oxide", "dy_oxide", "tb_oxide"]
-    metals = ["ndpr_metal", "dy_metal", "tb_metal"]
+    tolled = tolled_g[0]
+    for t in tolled_g[1:]:
+        tolled = tolled + t
+    oxides = list(model.names(kind="oxide"))
+    metals = list(model.names(kind="metal"))
     supplied = (
         prod
         + tolled
-        + imp_y.sel(material=["magnet_n", "magnet_h", "embedded_n", "embedded_h"])
+        + imp_y.sel(material=[*model.names(kind="magnet"), *model.names(kind="embedded")])
         .sum("material")
         .values
     )
@@ -365,7 +374,7 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
             dom += v
         # tolled magnets: metal and magnet making happen abroad (their oxide is India's)
         emb = np.zeros(len(chain.years))
-        for gi, g in enumerate(("n", "h")):
+        for gi, g in enumerate(chain.grades):
             emb = emb + tolled_g[gi] * (
                 float(metal_per_mag.sel(grade=g)) * float(inten.sel(stage="metal", quantity=q))
                 + float(inten.sel(stage="magnet", quantity=q))
@@ -376,12 +385,12 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
         emb = emb + imp_y.sel(material=metals).sum("material").values * float(
             per_metal.sel(quantity=q)
         )
-        for g in ("n", "h"):
+        for g in chain.grades:
             per_mag = float(metal_per_mag.sel(grade=g)) * float(per_metal.sel(quantity=q)) + float(
                 inten.sel(stage="magnet", quantity=q)
             )
             t_mag = (
-                imp_y.sel(material=[f"alloy_{g}", f"magnet_{g}", f"embedded_{g}"])
+                imp_y.sel(material=[model.form(k, g) for k in ("alloy", "magnet", "embedded")])
                 .sum("material")
                 .values
             )

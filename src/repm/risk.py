@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from repm.chain import MATERIALS, Chain
+from repm.chain import Chain
 from repm.engine import simulate
 from repm.errors import UserError
 from repm.plan import Plan
@@ -72,13 +72,15 @@ class Reduction:
     `mean(axis=0)` over a draw × year array uses too, when there is more than one year. The
     sector CVaR keeps each year's k worst draws (k = ⌈(1 − alpha) n⌉, as `cvar`), drops the rest."""
 
-    def __init__(self, draws: int, years: int, sectors: int, hold, alpha: float = 0.95) -> None:
+    def __init__(
+        self, draws: int, years: int, sectors: int, materials: int, hold, alpha: float = 0.95
+    ) -> None:
         self.n, self.alpha, self.hold = draws, alpha, hold
         self.k = tail_size(alpha, draws)
         self.total = np.empty((draws, years))
         self.horizon = np.empty(draws)
         self.holding = np.empty((draws, years))
-        self.released = np.empty((draws, len(MATERIALS)))
+        self.released = np.empty((draws, materials))
         self.short_sum: np.ndarray | None = None  # year
         self.sector_sum: np.ndarray | None = None  # year × sector
         self.sector_count = np.zeros((years, sectors), dtype=np.int64)
@@ -214,8 +216,9 @@ def run_draws(
         raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
     blocks = chunks(draws, chunk_size)
     red = Reduction(
-        draws, chain.n_years, len(chain.sectors), lambda ty: holding_cost(scenario, ty), alpha
-    )
+        draws, chain.n_years, len(chain.sectors), len(chain.materials),
+        lambda ty: holding_cost(scenario, ty), alpha,
+    )  # fmt: skip
 
     def take(part: Block) -> None:
         red.add(part)
@@ -278,7 +281,9 @@ def cvar(x: np.ndarray, alpha: float = 0.95, axis: int = 0) -> np.ndarray:
 
 def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
     """crore INR per draw × year: tonne-years held × price × holding rate."""
-    price = np.array([scenario.economics.prices.get(m, 0.0) for m in MATERIALS])  # INR/kg
+    price = np.array(
+        [scenario.economics.prices.get(m, 0.0) for m in scenario.definition.material_names]
+    )  # INR/kg
     inr = (
         (tonne_years * price[None, None, :]).sum(axis=2)
         * 1000.0
@@ -352,9 +357,6 @@ class StockpileResult:
     note: str
 
 
-SIZABLE = (
-    "ndpr_oxide", "dy_oxide", "tb_oxide", "ndpr_metal", "dy_metal", "tb_metal", "magnet_n", "magnet_h",
-)  # fmt: skip
 UNLIMITED = 1e9  # t: a stockpile no draw can empty, to measure what each draw would release
 
 
@@ -362,7 +364,7 @@ def sized_materials(scenario: Scenario) -> tuple[str, ...]:
     """The materials `size_stockpile` sizes: magnets, NdPr/Dy/Tb oxide and metal — those with a
     price (economics.prices), since a stockpile's holding cost is what is minimised."""
     prices = scenario.economics.prices
-    return tuple(m for m in SIZABLE if prices.get(m, 0.0) > 0)
+    return tuple(m for m in scenario.definition.names(sizable=True) if prices.get(m, 0.0) > 0)
 
 
 def size_stockpile(
@@ -426,7 +428,7 @@ def size_stockpile(
 
     def search(family: tuple[str, ...]) -> StockpileResult:
         """The least-cost candidate stocking only `family` (the others at zero)."""
-        cols = [MATERIALS.index(m) for m in family]
+        cols = [loaded.scenario.definition.material_names.index(m) for m in family]
         gap = evaluate({**zero, **{m: UNLIMITED for m in family}})[0].released[:, cols]
 
         def candidate(q: float) -> dict[str, float]:

@@ -18,17 +18,10 @@ import numpy as np
 from scipy import special
 
 from repm import philox
-from repm.chain import MATERIALS, Chain
+from repm.chain import Chain
 
 MONTHS_PER_YEAR = 12
 _MASK = np.uint64(0xFFFFFFFF)
-
-LIGHT = ("ndpr_oxide", "ndpr_metal")
-HEAVY = ("dy_oxide", "tb_oxide", "dy_metal", "tb_metal")
-MAGNETS_WITH = {
-    "light": ("alloy_n", "alloy_h", "magnet_n", "magnet_h"),
-    "heavy": ("alloy_h", "magnet_h"),
-}  # finished products containing the element group (all magnets contain NdPr)
 
 
 def philox4x32(
@@ -78,6 +71,7 @@ class Shocks:
     event_price: np.ndarray | None = None  # event × material: multiplier − 1 while active
     demand_multiplier: np.ndarray | None = None
     draw_ids: np.ndarray | None = field(default=None)
+    n_materials: int = 1  # the material axis of `prices_at` when no event sets prices
 
     @property
     def draws(self) -> int:
@@ -103,7 +97,7 @@ class Shocks:
     def prices_at(self, step: int, steps_per_year: int = 12) -> np.ndarray:
         """Price multipliers (draw × material) during one step; 1 where nothing is active."""
         if self.event_level is None or self.event_price is None:
-            return np.ones((self.draws, len(MATERIALS)))
+            return np.ones((self.draws, self.n_materials))
         per = MONTHS_PER_YEAR // steps_per_year
         active = (self.event_level[:, step * per : (step + 1) * per] > 0).mean(axis=1)
         return 1.0 + np.einsum("de,em->dm", active, self.event_price)
@@ -129,32 +123,30 @@ class Shocks:
 
 def no_shocks(chain: Chain, draws: int = 1) -> Shocks:
     """Everything available, every step."""
-    return Shocks(availability=np.ones((draws, 1, 1, 1)))
+    return Shocks(availability=np.ones((draws, 1, 1, 1)), n_materials=len(chain.materials))
 
 
 def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     """Per event: weight on each origin × material (1 direct, third_country_share elsewhere),
     and price multiplier − 1 per material."""
+    model = chain.model
+    MATERIALS = model.material_names
     O, M = len(chain.origins), len(MATERIALS)  # noqa: E741
     target = np.zeros((len(risk.events), O, M))
     price = np.zeros((len(risk.events), M))
     for e, ev in enumerate(risk.events):
         mats: set[str] = set(ev.materials or [])
-        if ev.elements in ("light", "all"):
-            mats |= set(LIGHT) | (
-                set(MAGNETS_WITH["light"]) | {"embedded_n", "embedded_h"}
-                if ev.include_magnets
-                else set()
-            )
-        if ev.elements in ("heavy", "all"):
-            mats |= set(HEAVY) | (set(MAGNETS_WITH["heavy"]) if ev.include_magnets else set())
+        for group in ("light", "heavy"):
+            if ev.elements in (group, "all"):
+                mats |= model.restricted_by(group, ev.include_magnets)
         cols = [MATERIALS.index(m) for m in sorted(mats)]
         o = chain.origins.index(ev.origin)
         target[e, o, cols] = 1.0
         if ev.third_country_share > 0:
             finished = [
-                MATERIALS.index(m) for m in sorted(mats) if m.startswith(("alloy", "magnet"))
-            ]
+                MATERIALS.index(m) for m in sorted(mats)
+                if model.material(m).kind in ("alloy", "magnet")
+            ]  # fmt: skip
             others = [i for i in range(O) if i != o]
             target[e][np.ix_(others, finished)] = ev.third_country_share
         for m, mult in ev.price_multiplier.items():
@@ -215,4 +207,5 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         event_price=price,
         demand_multiplier=mult,
         draw_ids=draw_ids,
+        n_materials=len(chain.materials),
     )

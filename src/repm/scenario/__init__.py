@@ -1,12 +1,9 @@
 """Scenarios: YAML → validated, unit-converted `Scenario`."""
 
 from repm.scenario.load import LoadedScenario, apply_set, deep_merge, load_scenario, shipped_names
-from repm.scenario.schema import GROUPS, ORIGINS, SECTORS, Scenario
+from repm.scenario.schema import Scenario
 
 __all__ = [
-    "GROUPS",
-    "ORIGINS",
-    "SECTORS",
     "LoadedScenario",
     "Scenario",
     "apply_set",

@@ -227,9 +227,13 @@ def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
 
 
 def load_scenario(
-    ref: str, overrides: list[str] | None = None, facts: FactTable | None = None
+    ref: str,
+    overrides: list[str] | None = None,
+    facts: FactTable | None = None,
+    definition=None,
 ) -> LoadedScenario:
-    """Load, merge, override and validate a scenario. Raises UserError with a one-line message."""
+    """Load, merge, override and validate a scenario against a model definition (default: the
+    shipped one, `repm.model`). Raises UserError with a one-line message."""
     facts = facts or load_facts()
     merged, label = _load_merged(ref, None, ())
     for expr in overrides or []:
@@ -245,7 +249,9 @@ def load_scenario(
     except (ValueError, UserError):
         fx = None  # validation below reports it with its path
     try:
-        scenario = Scenario.model_validate(merged, context={"facts": facts, "fx": fx})
+        scenario = Scenario.model_validate(
+            merged, context={"facts": facts, "fx": fx, "definition": definition}
+        )
     except ValidationError as exc:
         raise UserError(_format_validation(exc, merged), where=label) from None
     return LoadedScenario(

@@ -16,18 +16,28 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from repm.model import ModelDefinition, default_definition
 from repm.units import parse_quantity, registry, to_unit
 
-SECTORS = ("ev_car", "e2w", "e3w", "wind", "electronics", "industrial", "defence")
-ORIGINS = ("China", "Japan", "Vietnam", "Malaysia", "Australia", "USA", "EU", "Others")
-GROUPS = ("oxide", "heavy", "metal", "alloy", "magnet", "embedded")
 FEEDS = ("oxide", "metal", "alloy")
 FACT_PREFIX = "fact:"
+
+
+def definition_of(info: ValidationInfo | None) -> ModelDefinition:
+    """The model definition a scenario is validated against (the context's, else the shipped)."""
+    d = (info.context or {}).get("definition") if info is not None else None
+    return d or default_definition()
+
+
+def _one_of(value: str, allowed, what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
 
 
 def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
@@ -144,7 +154,12 @@ class Sector(Block):
     adoption: Fraction = 1.0
     share: Fraction | None = None
     growth: Rate
-    hre_share: Fraction
+    hre_share: Fraction | None = Field(
+        None, description="share of Dy/Tb-bearing grades (the rest N); or give grade_mix"
+    )
+    grade_mix: dict[str, Fraction] | None = Field(
+        None, description="share of each grade class in the sector's magnets (sums to 1)"
+    )
     lifetime: Lifetime
 
     @model_validator(mode="after")
@@ -153,7 +168,25 @@ class Sector(Block):
             raise ValueError("basis 'driver' needs `activity` and `intensity`")
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")
+        if (self.hre_share is None) == (self.grade_mix is None):
+            raise ValueError("give `hre_share` or `grade_mix` (one of them)")
+        if self.grade_mix is not None and abs(sum(self.grade_mix.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
+            )
         return self
+
+    def mix(self, model: ModelDefinition) -> dict[str, float]:
+        """Share of each grade class, in the definition's grade order. `hre_share` goes to the
+        first Dy/Tb-bearing grade, the rest to the first grade without heavy rare earths."""
+        if self.grade_mix is not None:
+            return {g: self.grade_mix.get(g, 0.0) for g in model.grade_names}
+        light = next(g for g in model.grade_names if g not in model.heavy_grades)
+        hre = self.hre_share or 0.0
+        return {
+            g: (1 - hre if g == light else hre if g == model.heavy_grades[0] else 0.0)
+            for g in model.grade_names
+        }
 
     def base_tonnes(self) -> float:
         """Driver sectors' base-year tonnage (t/yr)."""
@@ -189,10 +222,12 @@ class Demand(Block):
 
     @field_validator("sectors")
     @classmethod
-    def _known_sectors(cls, v: dict[str, Sector]) -> dict[str, Sector]:
-        unknown = [s for s in v if s not in SECTORS]
-        if unknown:
-            raise ValueError(f"unknown sector {unknown[0]!r}; expected one of {', '.join(SECTORS)}")
+    def _known_sectors(cls, v: dict[str, Sector], info: ValidationInfo) -> dict[str, Sector]:
+        model = definition_of(info)
+        for s, sec in v.items():
+            _one_of(s, model.sectors, "sector")
+            for g in sec.grade_mix or {}:
+                _one_of(g, model.grade_names, f"grade in sectors.{s}.grade_mix:")
         if sum(1 for s in v.values() if s.basis == "residual") > 1:
             raise ValueError("at most one sector may have basis 'residual'")
         return v
@@ -290,7 +325,7 @@ class Recycling(Block):
 
 
 class Supply(Block):
-    grades: dict[Literal["n", "h"], Grade]
+    grades: dict[str, Grade]
     monazite: Monazite
     yields: Yields
     mining_capacity: TonnesPerYear
@@ -301,9 +336,11 @@ class Supply(Block):
 
     @field_validator("grades")
     @classmethod
-    def _both_grades(cls, v: dict) -> dict:
-        if set(v) != {"n", "h"}:
-            raise ValueError("expected grades 'n' (no heavy rare earths) and 'h' (with Dy/Tb)")
+    def _every_grade(cls, v: dict, info: ValidationInfo) -> dict:
+        model = definition_of(info)
+        if set(v) != set(model.grade_names):
+            want = ", ".join(f"{g!r} ({model.grades[g].label})" for g in model.grade_names)
+            raise ValueError(f"expected the composition of every grade class: {want}")
         return v
 
     @field_validator("units")
@@ -336,7 +373,8 @@ class Trade(Block):
     )
 
     @model_validator(mode="after")
-    def _check(self) -> Trade:
+    def _check(self, info: ValidationInfo) -> Trade:
+        GROUPS = definition_of(info).trade_groups
         if len(set(self.origins)) != len(self.origins) or not self.origins:
             raise ValueError("origins must be a non-empty list of unique names")
         for block_name, block in (
@@ -405,12 +443,12 @@ class Policy(Block):
 
     @field_validator("sector_priority")
     @classmethod
-    def _sectors(cls, v: list[list[str]]) -> list[list[str]]:
+    def _sectors(cls, v: list[list[str]], info: ValidationInfo) -> list[list[str]]:
         seen: set[str] = set()
+        sectors = definition_of(info).sectors
         for tier in v:
             for s in tier:
-                if s not in SECTORS:
-                    raise ValueError(f"unknown sector {s!r}; expected one of {', '.join(SECTORS)}")
+                _one_of(s, sectors, "sector")
                 if s in seen:
                     raise ValueError(f"sector {s!r} appears in two priority tiers")
                 seen.add(s)
@@ -482,12 +520,9 @@ class Finance(Block):
 
     @field_validator("feed_prices")
     @classmethod
-    def _materials(cls, v: dict[str, float]) -> dict[str, float]:
-        from repm.chain import MATERIALS
-
+    def _materials(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
         for m in v:
-            if m not in MATERIALS:
-                raise ValueError(f"unknown material {m!r}; expected one of {', '.join(MATERIALS)}")
+            _one_of(m, definition_of(info).material_names, "material")
         return v
 
 
@@ -540,15 +575,14 @@ class Event(Block):
         return data
 
     @model_validator(mode="after")
-    def _check(self) -> Event:
+    def _check(self, info: ValidationInfo) -> Event:
+        MATERIALS = definition_of(info).material_names
         if self.severity_low > self.severity_high:
             raise ValueError(
                 f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}"
             )
         if self.elements is None and not self.materials:
             raise ValueError("give `elements` (light, heavy, all) or a list of `materials`")
-        from repm.chain import MATERIALS  # local: chain imports this module
-
         for m in self.materials or []:
             if m not in MATERIALS:
                 raise ValueError(
@@ -584,9 +618,6 @@ class Intensity(Block):
     co2e: PerTonne = Field(0.0, description="greenhouse gases, t CO2e per t")
 
 
-STAGES = ("cracking", "separation", "metal", "magnet")
-
-
 class Environment(Block):
     """The environmental ledger: uranium in monazite and burdens per tonne by stage
     (cracking per t monazite, separation per t NdPr oxide, metal per t metal, magnet per t
@@ -594,9 +625,14 @@ class Environment(Block):
     not sourced)."""
 
     u3o8_fraction: Fraction = Field(0.0, description="U3O8 in monazite, kg/kg")
-    intensity: dict[Literal["cracking", "separation", "metal", "magnet"], Intensity] = Field(
-        default_factory=dict
-    )
+    intensity: dict[str, Intensity] = Field(default_factory=dict)
+
+    @field_validator("intensity")
+    @classmethod
+    def _stages(cls, v: dict[str, Intensity], info: ValidationInfo) -> dict[str, Intensity]:
+        for stage in v:
+            _one_of(stage, definition_of(info).stages, "stage")
+        return v
 
 
 class Tolling(Block):
@@ -607,7 +643,7 @@ class Tolling(Block):
     capacity: TonnesPerYear = Field(description="magnets the partner makes for India, t/yr")
     start_year: Year
     end_year: Year | None = None
-    grade: Literal["n", "h"] = "n"
+    grade: str = "n"
     lead_time_months: Months = 3.0
     fee: INRPerKg = Field(description="tolling fee per kg of magnet returned")
     oxide_priority: Literal["surplus", "first"] = Field(
@@ -701,9 +737,23 @@ class Scenario(Block):
     economics: Economics
     environment: Environment = Environment()
     routes: Routes = Routes()
+    _definition: ModelDefinition | None = PrivateAttr(default=None)
+
+    @property
+    def definition(self) -> ModelDefinition:
+        """The model definition this scenario was validated against."""
+        return self._definition or default_definition()
 
     @model_validator(mode="after")
-    def _cross_checks(self) -> Scenario:
+    def _cross_checks(self, info: ValidationInfo) -> Scenario:
+        model = definition_of(info)
+        self._definition = model
+        for i, t in enumerate(self.routes.tolling):
+            if t.grade not in model.grade_names:
+                raise ValueError(
+                    f"routes.tolling.{i}.grade: unknown grade {t.grade!r}; expected one of "
+                    f"{', '.join(model.grade_names)}"
+                )
         start, end = int(self.horizon.start), int(self.horizon.end)
         d = self.demand
         for y in d.anchors:
@@ -721,10 +771,9 @@ class Scenario(Block):
                     f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"
                 )
         for material in self.policy.stockpile:
-            from repm.chain import MATERIALS  # local import: chain depends on schema
-
-            if material not in MATERIALS or material.startswith("embedded"):
-                allowed = ", ".join(m for m in MATERIALS if not m.startswith("embedded"))
+            allowed_m = [m.name for m in model.materials if m.kind != "embedded"]
+            if material not in allowed_m:
+                allowed = ", ".join(allowed_m)
                 raise ValueError(
                     f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}"
                 )

@@ -162,8 +162,6 @@ class _TooLarge(Exception):
 
 def levers(loaded) -> dict:
     """What the page's levers start from: the scenario's units, events, stockpile and SLI bid."""
-    from repm.chain import MATERIALS
-
     sc = loaded.scenario
     units = [
         {"index": i, "name": u.name, "capacity": u.capacity, "first_year": u.first_year,
@@ -176,7 +174,7 @@ def levers(loaded) -> dict:
                       "distribution": e.duration.distribution}}
         for i, e in enumerate(sc.risk.events)
     ]  # fmt: skip
-    stock = [m for m in MATERIALS if not m.startswith("embedded")]
+    stock = [m.name for m in sc.definition.materials if m.kind != "embedded"]
     s = sc.scheme
     return {
         "name": loaded.name, "description": sc.description, "horizon": sc.horizon.years,

@@ -1,0 +1,19 @@
+"""What the supply chain is made of, declared once: the model definition (`definition.py`)."""
+
+from repm.model.definition import (
+    KINDS,
+    Flow,
+    Material,
+    ModelDefinition,
+    default_definition,
+    load_definition,
+)
+
+__all__ = [
+    "KINDS",
+    "Flow",
+    "Material",
+    "ModelDefinition",
+    "default_definition",
+    "load_definition",
+]

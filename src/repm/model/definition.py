@@ -1,0 +1,258 @@
+"""The model definition, in the manner of flodym's `MFADefinition`: dimensions, elements, grade
+classes, sectors, materials, processes, flows and stocks declared as validated data
+(`data/model.yaml`). Everything that indexes an array — the engine's material kinds and flow
+table, the planner's sets, the scenario's closed lists, the result coordinates — is derived
+from one `ModelDefinition`, so a sector, a grade class or an element is added in one place.
+
+Materials are not listed one by one: each separated product (NdPr, Dy, Tb) has an oxide and a
+metal form, and each grade class an alloy, a bare magnet and a magnet embedded in imported
+sub-assemblies (`magnet_h`, …), in that order.
+"""
+
+from __future__ import annotations
+
+from functools import cache, cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+KINDS = ("oxide", "metal", "alloy", "magnet", "embedded")  # the engine's material kinds, in order
+ElementGroup = Literal["light", "heavy", "actinide"]
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Element(_Frozen):
+    group: ElementGroup
+
+
+class Grade(_Frozen):
+    label: str
+    heavy: bool  # contains Dy/Tb: a heavy-rare-earth export control reaches it
+
+
+class Separated(_Frozen):
+    """A separated product (NdPr, Dy, Tb), bought and stocked as oxide or metal."""
+
+    elements: list[str] = Field(min_length=1)
+    trade_group: dict[Literal["oxide", "metal"], str]
+
+
+class GradeForm(_Frozen):
+    trade_group: str
+
+
+class Material(_Frozen):
+    """A tradable or stockable material, derived from the definition."""
+
+    name: str
+    kind: str  # one of KINDS
+    trade_group: str  # the scenario's material group for shares, spare capacity and prices
+    elements: tuple[str, ...] = ()  # separated materials: the elements they carry
+    grade: str | None = None  # alloys and magnets: their grade class
+    heavy: bool = False  # reached by heavy-rare-earth controls (Dy/Tb or a Dy/Tb-bearing grade)
+
+    @property
+    def stockable(self) -> bool:
+        """The planner may hold a strategic stockpile of it (oxides and bare magnets)."""
+        return self.kind in ("oxide", "magnet")
+
+    @property
+    def sizable(self) -> bool:
+        """`repm stockpile` may size a stockpile of it (oxides, metals, bare magnets)."""
+        return self.kind in ("oxide", "metal", "magnet")
+
+    @property
+    def in_plan(self) -> bool:
+        """The planner buys it (oxide for domestic units, bare and embedded magnets)."""
+        return self.kind in ("oxide", "magnet", "embedded")
+
+
+class Flow(_Frozen):
+    name: str
+    source: str
+    target: str
+
+
+class ModelDefinition(_Frozen):
+    """The chain's structure. Built from `data/model.yaml` by `load_definition`."""
+
+    dimensions: dict[str, str]
+    elements: dict[str, Element]
+    grades: dict[str, Grade]
+    sectors: list[str] = Field(min_length=1)
+    channels: list[str]
+    feeds: list[Literal["oxide", "metal", "alloy"]]
+    stages: list[str]
+    separated: dict[str, Separated]
+    grade_forms: dict[Literal["alloy", "magnet", "embedded"], GradeForm]
+    processes: list[str]
+    boundary: list[str]
+    stocks: list[str]
+    flows: dict[str, tuple[str, str]]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelDefinition:
+        """Like flodym's dimension checks: nothing refers to what is not declared."""
+        import re
+
+        errors: list[str] = []
+        for what, names in (
+            ("grades", list(self.grades)), ("sectors", self.sectors), ("separated", list(self.separated)),
+        ):  # fmt: skip
+            bad = [n for n in names if not re.match(_NAME, n)]
+            if bad:
+                errors.append(f"{what}: {bad[0]!r}; expected lower-case letters, digits and _")
+        if len(set(self.sectors)) != len(self.sectors):
+            errors.append("sectors: a name appears twice")
+        if not any(g.heavy for g in self.grades.values()) or all(
+            g.heavy for g in self.grades.values()
+        ):
+            errors.append("grades: expected at least one grade with heavy: true and one without")
+        for name, sep in self.separated.items():
+            unknown = [e for e in sep.elements if e not in self.elements]
+            if unknown:
+                errors.append(f"separated.{name}.elements: unknown element {unknown[0]!r}")
+        nodes = set(self.processes) | set(self.boundary)
+        for name, (a, b) in self.flows.items():
+            for end in (a, b):
+                if end not in nodes:
+                    errors.append(f"flows.{name}: {end!r} is neither a process nor the boundary")
+        seen = list(dict.fromkeys(p for a, b in self.flows.values() for p in (a, b)))
+        order = [p for p in seen if p in self.processes]
+        if order != self.processes:
+            errors.append(
+                f"processes: {self.processes}; expected every process, in the order the flows "
+                f"first reach them: {order}"
+            )
+        for s in self.stocks:
+            if s not in self.processes:
+                errors.append(f"stocks: {s!r} is not a process")
+        if errors:
+            raise ValueError("; ".join(errors))
+        return self
+
+    # --- derived tables -------------------------------------------------------------------
+    @cached_property
+    def element_names(self) -> tuple[str, ...]:
+        return tuple(self.elements)
+
+    @cached_property
+    def grade_names(self) -> tuple[str, ...]:
+        return tuple(self.grades)
+
+    @cached_property
+    def heavy_grades(self) -> tuple[str, ...]:
+        return tuple(g for g, v in self.grades.items() if v.heavy)
+
+    @cached_property
+    def materials(self) -> tuple[Material, ...]:
+        out: list[Material] = []
+        for form in ("oxide", "metal"):
+            for name, sep in self.separated.items():
+                heavy = any(self.elements[e].group == "heavy" for e in sep.elements)
+                out.append(
+                    Material(
+                        name=f"{name}_{form}", kind=form, trade_group=sep.trade_group[form],
+                        elements=tuple(sep.elements), heavy=heavy,
+                    )
+                )  # fmt: skip
+        for form, spec in self.grade_forms.items():
+            for g, grade in self.grades.items():
+                out.append(
+                    Material(
+                        name=f"{form}_{g}", kind=form, trade_group=spec.trade_group, grade=g,
+                        heavy=grade.heavy,
+                    )
+                )  # fmt: skip
+        return tuple(out)
+
+    @cached_property
+    def material_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.materials)
+
+    def material(self, name: str) -> Material:
+        return self.materials[self.material_names.index(name)]
+
+    def names(self, **where) -> tuple[str, ...]:
+        """Material names whose attributes equal `where` (e.g. kind='oxide', stockable=True)."""
+        return tuple(
+            m.name for m in self.materials if all(getattr(m, k) == v for k, v in where.items())
+        )
+
+    def form(self, kind: str, grade: str) -> str:
+        """The material of a grade class in one form: form('magnet', 'h') → 'magnet_h'."""
+        return f"{kind}_{grade}"
+
+    @cached_property
+    def trade_groups(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(m.trade_group for m in self.materials))
+
+    @cached_property
+    def material_group(self) -> dict[str, str]:
+        return {m.name: m.trade_group for m in self.materials}
+
+    @cached_property
+    def recycled_into(self) -> dict[str, str]:
+        """element → the oxide it is recovered into at end of life (elements with no oxide
+        material, e.g. Th, are not recovered)."""
+        return {e: m.name for m in self.materials if m.kind == "oxide" for e in m.elements}
+
+    def restricted_by(self, group: str, include_magnets: bool) -> set[str]:
+        """Materials an export control on `group` ('light' or 'heavy') reaches: the separated
+        materials of that group and, with `include_magnets`, alloys and bare magnets of every
+        grade (light: every magnet contains NdPr; heavy: Dy/Tb-bearing grades) — and for light
+        controls also magnets embedded in sub-assemblies."""
+        heavy = group == "heavy"
+        mats = {m.name for m in self.materials if m.kind in ("oxide", "metal") and m.heavy == heavy}
+        if include_magnets:
+            mats |= {
+                m.name
+                for m in self.materials
+                if (m.kind in ("alloy", "magnet") and (m.heavy or not heavy))
+                or (m.kind == "embedded" and not heavy)
+            }
+        return mats
+
+    @cached_property
+    def flow_list(self) -> tuple[Flow, ...]:
+        return tuple(Flow(name=n, source=a, target=b) for n, (a, b) in self.flows.items())
+
+    @cached_property
+    def flow_names(self) -> tuple[str, ...]:
+        return tuple(self.flows)
+
+    def with_changes(self, **changes) -> ModelDefinition:
+        """A validated copy with some fields replaced (e.g. a sector or grade added)."""
+        data = self.model_dump()
+        data.update(changes)
+        return ModelDefinition.model_validate(data)
+
+
+DEFAULT_FILE = Path(__file__).resolve().parents[1] / "data" / "model.yaml"
+
+
+def load_definition(path: Path | str | None = None) -> ModelDefinition:
+    """Read and validate a definition file (default: the shipped `data/model.yaml`)."""
+    if path is None:
+        return default_definition()
+    return _read(Path(path))
+
+
+@cache
+def default_definition() -> ModelDefinition:
+    return _read(DEFAULT_FILE)
+
+
+def _read(path: Path) -> ModelDefinition:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with open(path, encoding="utf-8") as fh:
+        data = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+    data["flows"] = {k: tuple(v) for k, v in data["flows"].items()}
+    return ModelDefinition.model_validate(data)
