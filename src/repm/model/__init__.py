@@ -3,6 +3,7 @@
 from repm.model.definition import (
     KINDS,
     Flow,
+    Grade,
     Material,
     ModelDefinition,
     default_definition,
@@ -12,6 +13,7 @@ from repm.model.definition import (
 __all__ = [
     "KINDS",
     "Flow",
+    "Grade",
     "Material",
     "ModelDefinition",
     "default_definition",
