@@ -85,9 +85,9 @@ def test_override_args_are_set_strings():
         ),
         ({"scenario": "india-baseline", "overrides": {"a": [1, 2]}}, 422, "overrides.a"),
         (
-            {"scenario": "india-baseline", "kind": "plan"},
+            {"scenario": "india-baseline", "kind": "dance"},
             422,
-            "kind: Input should be 'run', 'risk' or 'finance'",
+            "kind: Input should be 'run', 'risk', 'stockpile', 'plan' or 'finance'",
         ),
         (
             {"scenario": "india-baseline", "kind": "risk", "draws": 0},

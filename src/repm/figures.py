@@ -242,6 +242,10 @@ def stockpile(run: RunData) -> go.Figure | None:
     """Strategic stockpile held at year end by material, else its holding cost (risk runs)."""
     ds = run.data
     fig = go.Figure()
+    if "stockpile_size" in ds and "stockpile_level" not in ds:  # a sized stockpile (stockpile, plan)
+        size = ds["stockpile_size"]
+        fig.add_bar(x=[str(m) for m in size["material"].values], y=size.values, name="stockpile")
+        return _layout(fig, "Strategic stockpile to hold", "t")
     if "stockpile_level" in ds:
         lvl = _draw_mean(ds["stockpile_level"])
         for m in (str(x) for x in lvl["material"].values):

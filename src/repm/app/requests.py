@@ -45,7 +45,7 @@ def override_args(
         else:
             text = str(value)
         out.append(f"{path}={text}")
-    return tuple(out)
+    return out
 
 
 def check_out(out: Path | None) -> None:
@@ -86,7 +86,7 @@ class Request:
     store: bool = True
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "sets", override_args(self.sets))
+        object.__setattr__(self, "sets", tuple(override_args(self.sets)))
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
         check_out(self.out)

@@ -3,15 +3,15 @@
 FastAPI because the page is small and the API is the product: request bodies are validated by
 pydantic models (a bad field is a 422 naming it), the OpenAPI schema is served at
 /openapi.json for free, and the page needs nothing but plotly.js — served from the copy inside
-the plotly package, so the dashboard works offline. Runs go through `repm.execute`, the same
-functions as `repm run/risk --json`, on a small thread pool with job ids and progress, so a long
-Monte Carlo does not block other users; every run lands in the same run store as CLI runs.
+the plotly package, so the dashboard works offline. Every command (run, risk, stockpile, plan,
+finance; compare over stored runs) goes through `repm.app`, the same functions as the CLI's
+`--json`, on a small thread pool with job ids and progress, so a long Monte Carlo does not block
+other users; every run lands in the same run store as CLI runs.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import secrets
 import tempfile
 import threading
@@ -20,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
@@ -29,17 +29,25 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from repm.app.requests import override_args
 from repm.errors import UserError, fmt_value
+
+__all__ = ["MAX_YAML_BYTES", "check_address", "create_app", "override_args", "serve"]
 
 MAX_YAML_BYTES = 256 * 1024  # a scenario is ~10 KB; a quarter megabyte is generous
 MAX_BODY_BYTES = 2 * MAX_YAML_BYTES
 MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's run short
+MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
 WORKERS = 2
 JOBS_KEPT = 200
 
 
+Kind = Literal["run", "risk", "stockpile", "plan", "finance"]
+
+
 class RunRequest(BaseModel):
-    """A run: a shipped scenario by name, or scenario YAML text; overrides as `--set` paths."""
+    """A command to run: a shipped scenario by name, or scenario YAML text; overrides as `--set`
+    paths; the options of the command `kind` (others are ignored)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,16 +57,57 @@ class RunRequest(BaseModel):
         default_factory=dict,
         description="field path → value, as `--set PATH=VALUE`, e.g. {'supply.units.0.capacity': 800}",
     )
-    kind: Literal["run", "risk", "finance"] = Field(
+    kind: Kind = Field(
         "run",
-        description="run: one path; risk: Monte Carlo; finance: the scheme units' NPVs and outlay",
+        description="run: one path; risk: Monte Carlo; stockpile: size a stockpile for a service "
+        "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay",
     )
-    draws: int = Field(1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kind risk)")
-    seed: int = Field(0, ge=0, description="random seed (kind risk)")
+    draws: int = Field(
+        1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kinds risk, stockpile)"
+    )
+    seed: int = Field(0, ge=0, description="random seed (kinds risk, stockpile, plan)")
     step: Literal["monthly", "yearly"] = "monthly"
+    service_level: float = Field(
+        0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
+    )
+    scenarios: int = Field(
+        0, ge=0, le=MAX_SCENARIOS, description="shock scenarios in the LP; 0: none (kind plan)"
+    )
+    cvar: float = Field(0.0, ge=0, description="weight of the CVaR term (kind plan)")
+    units: bool = Field(False, description="build whole scheme units, a MILP (kind plan)")
     wait: bool = Field(
         True, description="true: answer with the run's JSON; false: answer 202 with a job id"
     )
+
+    def command(self, loaded, sets: list[str]):
+        """The `repm.app` request this body stands for."""
+        from repm import app as A
+
+        common = {"scenario": loaded, "sets": sets}
+        if self.kind == "run":
+            return A.RunRequest(**common, step=self.step)
+        if self.kind == "risk":
+            # ~10 chunks so progress moves; results do not depend on the chunking
+            chunk = max(50, -(-self.draws // 10))
+            return A.RiskRequest(**common, draws=self.draws, seed=self.seed, chunk=chunk, workers=1)
+        if self.kind == "stockpile":
+            return A.StockpileRequest(
+                **common, draws=self.draws, seed=self.seed, service_level=self.service_level
+            )
+        if self.kind == "plan":
+            return A.PlanRequest(
+                **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar, units=self.units
+            )
+        return A.FinanceRequest(**common)
+
+
+class CompareBody(BaseModel):
+    """Stored runs to compare (as `repm compare`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_ids: list[str] = Field(..., min_length=2, description="two or more run ids")
+    year: int | None = Field(None, description="year of the table (default: the last shared)")
 
 
 class ScenarioText(BaseModel):
@@ -88,22 +137,6 @@ class Job:
         if self.error is not None:
             out["error"] = self.error
         return out
-
-
-def override_args(overrides: dict[str, Any]) -> list[str]:
-    """The `--set PATH=VALUE` strings an overrides mapping stands for."""
-    out = []
-    for path, value in overrides.items():
-        if isinstance(value, bool):
-            text = "true" if value else "false"
-        elif value is None:
-            text = "null"
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise UserError(f"{value!r}; expected a finite number", where=f"overrides.{path}")
-        else:
-            text = str(value)
-        out.append(f"{path}={text}")
-    return out
 
 
 def _load(req_scenario: str | None, yaml_text: str | None, sets: list[str]):
@@ -198,7 +231,8 @@ def create_app() -> FastAPI:
         title="repm dashboard API",
         version=__import__("repm").__version__,
         description="Run scenarios of India's NdFeB magnet supply chain and read stored runs. "
-        "POST /api/run answers with the same JSON object as `repm run/risk/finance --json`.",
+        "POST /api/run answers with the same JSON object as `repm run/risk/stockpile/plan/finance "
+        "--json`, POST /api/compare as `repm compare --json`.",
     )
     pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="repm-run")
     jobs: dict[str, Job] = {}
@@ -265,8 +299,8 @@ def create_app() -> FastAPI:
     async def check(body: ScenarioText) -> dict:
         return levers(await run_in_threadpool(_load, None, body.yaml, []))
 
-    def _execute(job: Job, loaded, sets: list[str], req: RunRequest) -> None:
-        from repm.execute import execute_finance, execute_risk, execute_run
+    def _execute(job: Job, request) -> None:
+        from repm import app as A
 
         job.status = "running"
 
@@ -275,19 +309,15 @@ def create_app() -> FastAPI:
                 job.done += n
 
         try:
-            if req.kind == "run":
-                done = execute_run(loaded, sets, step=req.step)
-                job.done = 1
-            elif req.kind == "finance":
-                done = execute_finance(loaded, sets)
-                job.done = 1
+            if isinstance(request, A.RiskRequest | A.StockpileRequest):
+                done = (A.risk if isinstance(request, A.RiskRequest) else A.stockpile)(
+                    request, advance
+                )
             else:
-                # ~10 chunks so progress moves; results do not depend on the chunking
-                chunk = max(50, -(-req.draws // 10))
-                done = execute_risk(
-                    loaded, sets, draws=req.draws, seed=req.seed, chunk=chunk, workers=1,
-                    progress=advance,
-                )  # fmt: skip
+                done = {A.RunRequest: A.run, A.PlanRequest: A.plan, A.FinanceRequest: A.finance}[
+                    type(request)
+                ](request)
+                job.done = 1
             job.result, job.status = done.payload, "done"
         except UserError as exc:
             job.error, job.code, job.status = str(exc), 400, "failed"
@@ -298,21 +328,22 @@ def create_app() -> FastAPI:
                 "failed",
             )
 
-    @app.post("/api/run", summary="Run a scenario (same JSON as `repm run/risk/finance --json`)")
+    @app.post(
+        "/api/run",
+        summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance --json`)",
+    )
     async def run(req: RunRequest) -> Response:
-        from repm.execute import check_options
-
-        sets = override_args(req.overrides)
-        check_options(step=req.step, draws=req.draws, seed=req.seed)
+        sets = list(override_args(req.overrides))
         loaded = await run_in_threadpool(_load, req.scenario, req.yaml, sets)
-        job = Job(
-            id=secrets.token_hex(8), kind=req.kind, total=req.draws if req.kind == "risk" else 1
-        )
+        request = req.command(loaded, sets)
+        # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
+        total = {"risk": req.draws, "stockpile": 0}.get(req.kind, 1)
+        job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
         with jobs_lock:
             jobs[job.id] = job
             for old in sorted(jobs.values(), key=lambda j: j.created)[:-JOBS_KEPT]:
                 jobs.pop(old.id, None)
-        future = pool.submit(_execute, job, loaded, sets, req)
+        future = pool.submit(_execute, job, request)
         if not req.wait:
             return JSONResponse(job.view() | {"status_url": f"/api/jobs/{job.id}"}, status_code=202)
         import asyncio
@@ -343,7 +374,7 @@ def create_app() -> FastAPI:
         return rows
 
     def _run(run_id: str):
-        from repm.report import load_run
+        from repm.store import load_run
 
         try:
             return load_run(run_id)
@@ -359,6 +390,23 @@ def create_app() -> FastAPI:
         meta = dict(r.meta)
         return {"command": meta.get("command"), "scenario": meta.get("scenario"), "run_id": r.run_id,
                 "meta": meta, "indicators": rows}  # fmt: skip
+
+    @app.post(
+        "/api/compare", summary="Stored runs side by side (same JSON as `repm compare --json`)"
+    )
+    async def compare(body: CompareBody) -> Response:
+        from repm.app import CompareRequest
+        from repm.app import compare as do
+
+        def make() -> dict:
+            try:
+                return do(CompareRequest(run_ids=body.run_ids, year=body.year)).payload
+            except UserError as exc:
+                if "no run" in str(exc) or "expected a run id" in str(exc):
+                    raise HTTPException(404, str(exc)) from None
+                raise
+
+        return _json(await run_in_threadpool(make))
 
     @app.get("/api/runs/{run_id}/figures", summary="The report's figures as plotly JSON")
     async def figures(run_id: str, year: int | None = None) -> Response:
