@@ -40,11 +40,11 @@ from repm.chain import Chain, compile_chain
 from repm.model import default_definition
 from repm.optimize import (
     CRORE_PER_T_AT,
-    _base_prices,
     build_model,
     scenario_inputs,
     solve,
 )
+from repm.rules import stock_prices
 from repm.scenario import load_scenario
 from repm.scenario.schema import Scenario
 
@@ -142,7 +142,7 @@ def plan_arrays(
     spare = chain.spare.values[:, mi]
     limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
 
-    base = _base_prices(scenario)
+    base = stock_prices(scenario)
     pf = np.ones((len(origins), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         for o, f in scenario.trade.price_factor.get(MATERIAL_GROUP[m], {}).items():

@@ -18,6 +18,7 @@ from repm.chemistry import Chemistry
 from repm.errors import UserError
 from repm.facts import load_facts
 from repm.model import ModelDefinition
+from repm.rules import fresh_alloy_per_magnet, interp_path, ramp_share
 from repm.scenario.schema import FEEDS, Scenario
 
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
@@ -93,20 +94,12 @@ class Chain:
     def fresh_alloy_per_magnet(self) -> float:
         """t of fresh alloy per t of finished magnet: 1 / alloy→magnet yield, less the machining
         scrap re-melted into alloy."""
-        y_am, r = self.yields["alloy_to_magnet"], self.yields["scrap_return"]
-        return (1 - r * (1 - y_am)) / y_am
+        return fresh_alloy_per_magnet(self.yields["alloy_to_magnet"], self.yields["scrap_return"])
 
     @property
     def oxide_per_magnet(self) -> xr.DataArray:
         """grade × material: t per t of magnet made from oxide (the oxide route's recipe)."""
         return self.recipe.sel(feed="oxide", drop=True) * self.fresh_alloy_per_magnet
-
-
-def _interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
-    """Linear between given years, flat outside them."""
-    xs = np.array(sorted(points), dtype=float)
-    ys = np.array([points[int(x)] for x in xs], dtype=float)
-    return np.interp(years.astype(float), xs, ys)
 
 
 def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarray) -> np.ndarray:
@@ -206,7 +199,7 @@ def compile_chain(s: Scenario) -> Chain:
             where="demand.channels.bare_base",
         )
     beta = d.channels.bare_base / base_total
-    loc = _interp_path(d.channels.localization, years)
+    loc = interp_path(d.channels.localization, years)
     bare_share = beta + (1 - beta) * loc  # year
     grade_split = np.array(
         [list(d.sectors[n].mix(model).values()) for n in sectors]
@@ -278,11 +271,8 @@ def compile_chain(s: Scenario) -> Chain:
     plate = np.zeros((len(years), len(units)))
     eff = np.zeros_like(plate)
     for ui, u in enumerate(units):
-        first = u.first_year
-        for yi, yr in enumerate(years):
-            if yr >= first:
-                plate[yi, ui] = u.capacity
-                eff[yi, ui] = u.capacity * min(1.0, (yr - first + 1) / u.rampup_years)
+        plate[:, ui] = np.where(years >= u.first_year, u.capacity, 0.0)
+        eff[:, ui] = u.capacity * ramp_share(years, u.first_year, u.rampup_years)
     cap = np.zeros((len(years), len(FEEDS)))
     for ui, u in enumerate(units):
         cap[:, FEEDS.index(u.feed)] += eff[:, ui]
@@ -291,7 +281,7 @@ def compile_chain(s: Scenario) -> Chain:
     conc_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo
     oxide_per_t_monazite = conc_per_t * y.sx_recovery
     sep = s.supply.separation
-    path = _interp_path(sep.output, years)
+    path = interp_path(sep.output, years)
     feed_limit = min(s.supply.mining_capacity, s.supply.cracking_capacity) * oxide_per_t_monazite
     sep_out = np.minimum(np.minimum(path, sep.capacity), feed_limit)
     th_frac = chem.mass_fraction({"Th": 1, "O": 2}, "Th")

@@ -29,6 +29,7 @@ from scipy import optimize
 from repm.chain import Chain
 from repm.errors import UserError
 from repm.results import Results
+from repm.rules import annual_mean, interp_path, ramp_share
 from repm.scenario.schema import Scenario
 from repm.units import INR_PER_CRORE, KG_PER_T
 
@@ -57,11 +58,6 @@ class Levers:
     discount: float = 1.0
     price_path: np.ndarray | None = None  # per modelled year, revenue multiplier
     feed_path: np.ndarray | None = None  # per modelled year × material, feed price multiplier
-
-
-def _path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
-    xs = np.array(sorted(points), dtype=float)
-    return np.interp(years.astype(float), xs, [points[int(x)] for x in xs])
 
 
 def unit_specs(s: Scenario) -> list[UnitSpec]:
@@ -180,17 +176,17 @@ def cash_flows(
     idx = np.clip(years - hor[0], 0, len(hor) - 1)  # beyond the horizon: the last modelled year
     in_h = (years >= hor[0]) & (years <= hor[-1])
 
-    ramp = np.clip((years - unit.first_year + 1) / unit.rampup_years, 0, 1) * (
-        years >= unit.first_year
+    # the chain's ramp rule, over the unit's whole life (the horizon may end before it does)
+    q_t = (
+        unit.capacity * ramp_share(years, unit.first_year, unit.rampup_years) * ctx.utilisation[idx]
     )
-    q_t = unit.capacity * ramp * ctx.utilisation[idx]  # t sold
     kg = q_t * KG_PER_T
     price_pts = (
         fin.magnet_price
         if price_basis == "reference"
         else {y: v * fin.china_landed_markup for y, v in fin.china_price.items()}
     )
-    price = _path(price_pts, years) * lv.price * (lv.fx if price_basis == "china" else 1.0)
+    price = interp_path(price_pts, years) * lv.price * (lv.fx if price_basis == "china" else 1.0)
     if lv.price_path is not None:
         price = price * np.where(in_h, lv.price_path[idx], 1.0)
     if ctx.incentive_price is not None:  # the part of a buyer incentive that reaches the maker
@@ -356,7 +352,7 @@ def breakeven_sli(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     f = lambda b: unit_metrics(ctx, replace(unit, sli_bid=b))["npv"]  # noqa: E731
     lo, hi = f(0.0), f(sch.sli_cap_per_kg)
     price0 = float(
-        _path(ctx.scenario.economics.finance.magnet_price, np.array([unit.first_year]))[0]
+        interp_path(ctx.scenario.economics.finance.magnet_price, np.array([unit.first_year]))[0]
     )
     eff = min(sch.sli_cap_per_kg, sch.sli_cap_share_of_sales * price0)
     if lo >= 0:
@@ -374,7 +370,7 @@ def breakeven_sli(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
 def breakeven_price(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     """The magnet price (first production year, INR/kg) at which NPV = 0."""
     fin = ctx.scenario.economics.finance
-    p0 = float(_path(fin.magnet_price, np.array([unit.first_year]))[0])
+    p0 = float(interp_path(fin.magnet_price, np.array([unit.first_year]))[0])
     f = lambda k: unit_metrics(ctx, unit, Levers(price=k))["npv"]  # noqa: E731
     if f(1e-6) > 0:
         return 0.0, "the unit pays at any price"
@@ -468,10 +464,7 @@ def montecarlo(ctx: Context, chain: Chain, unit: UnitSpec, draws: int, seed: int
     sh = sample(ctx.scenario.risk, chain, np.arange(draws), seed)
     Y = len(ctx.years)
     # annual mean price multiplier per draw × year × material
-    mult = np.stack(
-        [np.mean([sh.prices_at(12 * y + m, 12) for m in range(12)], axis=0) for y in range(Y)],
-        axis=1,
-    )
+    mult = annual_mean(sh.prices_at, Y)
     mags = [chain.materials.index(chain.model.form("magnet", g)) for g in chain.grades]
     values = []
     for d in range(draws):

@@ -44,6 +44,7 @@ import numba as nb
 import numpy as np
 
 from repm.model import KINDS, default_definition
+from repm.rules import toll_factor
 
 # flow name, source process, target process: the definition's flow table (data/model.yaml).
 # The kernel books named flows, so their indexes are frozen here as constants for numba; a
@@ -329,10 +330,7 @@ def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_le
             continue
         g = toll_grade[r]
         mg = magnet[g]
-        factor = av[toll_partner[r], mg]
-        for o in range(av.shape[0]):
-            if toll_exposure[r, o] != 0.0:
-                factor *= 1.0 - toll_exposure[r, o] * (1.0 - av[o, mg])
+        factor = toll_factor(av[:, mg], toll_partner[r], toll_exposure[r])
         planned = 0.0
         for f in range(p_star.shape[0]):
             planned += p_star[f, g]

@@ -27,6 +27,7 @@ import xarray as xr
 from repm.chain import Chain
 from repm.errors import UserError
 from repm.plan import Plan
+from repm.rules import annual_mean, stock_prices
 from repm.scenario.schema import FEEDS, Scenario
 from repm.units import CRORE_PER_T_AT
 
@@ -61,31 +62,8 @@ def scenario_inputs(
     from repm.shocks import sample
 
     sh = sample(scenario.risk, chain, np.arange(n), seed)
-    avail = np.stack(
-        [
-            np.mean([np.broadcast_to(sh.at(12 * y + m, 12), (n, O, M)) for m in range(12)], axis=0)
-            for y in range(Y)
-        ],
-        axis=1,
-    )
-    price = np.stack(
-        [np.mean([sh.prices_at(12 * y + m, 12) for m in range(12)], axis=0) for y in range(Y)],
-        axis=1,
-    )
-    return avail, price
-
-
-def _base_prices(scenario: Scenario) -> dict[str, float]:
-    """INR/kg by material: economics.prices, with feed prices from economics.finance where missing."""
-    prices = dict(scenario.economics.prices)
-    fin = scenario.economics.finance
-    if fin is not None:
-        for m, v in fin.feed_prices.items():
-            prices.setdefault(m, v)
-    model = scenario.definition
-    for g in model.grade_names:  # a magnet costs the same bare or inside a sub-assembly
-        prices.setdefault(model.form("embedded", g), prices.get(model.form("magnet", g), 0.0))
-    return prices
+    avail = annual_mean(lambda t: np.broadcast_to(sh.at(t, 12), (n, O, M)), Y)
+    return avail, annual_mean(sh.prices_at, Y)
 
 
 def build_model(
@@ -154,7 +132,7 @@ def build_model(
     limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
 
-    base = _base_prices(scenario)
+    base = stock_prices(scenario)
     pf = np.ones((len(origins), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         for o, f in scenario.trade.price_factor.get(model.material_group[m], {}).items():

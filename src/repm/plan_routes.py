@@ -22,6 +22,7 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
+from repm.rules import toll_factor
 from repm.units import CRORE_PER_T_AT
 
 
@@ -48,12 +49,12 @@ def add_routes(
         routes = pd.Index(list(tl.route.values), name="route")
         g = tl["grade"].values
         mag = np.array([MATERIALS.index(chain.model.form("magnet", GRADES[i])) for i in g])
-        part = avail[:, :, tl["partner"].values, mag]  # k × year × route
-        factor = part.copy()
-        expo = tl["exposure"].values  # route × origin
-        for r in range(R):
-            a = avail[:, :, :, mag[r]]  # k × year × origin
-            factor[:, :, r] *= np.prod(1.0 - expo[r][None, None, :] * (1.0 - a), axis=2)
+        factor = np.empty(avail.shape[:2] + (R,))  # k × year × route: the engine's rule
+        expo = np.ascontiguousarray(tl["exposure"].values, dtype=float)  # route × origin
+        partner = tl["partner"].values
+        for k, y, r in np.ndindex(factor.shape):
+            a = np.ascontiguousarray(avail[k, y, :, mag[r]], dtype=float)
+            factor[k, y, r] = toll_factor(a, int(partner[r]), expo[r])
         cap = chain.tolling_capacity.values.max(axis=0)  # route
         on = (chain.tolling_capacity.values > 0).astype(float)  # year × route
         contract = mdl.add_variables(lower=0, upper=xr.DataArray(cap, coords=[routes]), coords=[routes],

@@ -19,6 +19,7 @@ from repm.chain import Chain
 from repm.engine import simulate
 from repm.errors import UserError
 from repm.plan import Plan
+from repm.rules import stock_prices
 from repm.scenario.schema import Scenario
 from repm.shocks import sample
 from repm.units import INR_PER_CRORE
@@ -281,9 +282,8 @@ def cvar(x: np.ndarray, alpha: float = 0.95, axis: int = 0) -> np.ndarray:
 
 def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
     """crore INR per draw × year: tonne-years held × price × holding rate."""
-    price = np.array(
-        [scenario.economics.prices.get(m, 0.0) for m in scenario.definition.material_names]
-    )  # INR/kg
+    prices = stock_prices(scenario)  # the planner's holding price too
+    price = np.array([prices.get(m, 0.0) for m in scenario.definition.material_names])  # INR/kg
     inr = (
         (tonne_years * price[None, None, :]).sum(axis=2)
         * 1000.0
