@@ -1,0 +1,126 @@
+"""The dashboard's API offers every command: stockpile and plan answer what the CLI's --json
+prints, POST /api/compare what `repm compare --json` prints; and the page runs them."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from repm.cli import app as cli_app
+from repm.web.app import create_app
+
+
+@pytest.fixture
+def client(repm_home):
+    with TestClient(create_app()) as c:
+        yield c
+
+
+def cli_json(argv: list[str]) -> dict:
+    res = CliRunner().invoke(cli_app, argv, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    return json.loads(res.stdout)
+
+
+def same(api: dict, cli: dict) -> None:
+    assert api["run_id"] != cli["run_id"] and isinstance(api["run_id"], str)
+    assert {k: v for k, v in api.items() if k != "run_id"} == {
+        k: v for k, v in cli.items() if k != "run_id"
+    }
+
+
+def test_stockpile_answers_the_cli_json_and_stores_a_run(client):
+    body = {"scenario": "india-baseline", "kind": "stockpile", "draws": 60, "seed": 3,
+            "service_level": 0.9, "wait": False}  # fmt: skip
+    job = client.post("/api/run", json=body)
+    assert job.status_code == 202 and job.json()["total"] == 0  # candidates × draws: no end known
+    job_id = job.json()["job_id"]
+    end = time.time() + 280
+    while (view := client.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.time() < end
+        time.sleep(0.2)
+    assert view["status"] == "done", view.get("error")
+    assert view["done"] >= 60  # at least one candidate's draws were counted
+    api = view["result"]
+    same(
+        api,
+        cli_json(["stockpile", "--draws", "60", "--seed", "3", "--service-level", "0.9", "--json"]),
+    )
+    assert api["achieved"] >= 0.9
+    stored = client.get(f"/api/runs/{api['run_id']}").json()
+    assert stored["command"] == "stockpile" and stored["meta"]["stockpile"] == {
+        s["material"]: s["value"] for s in api["stockpile"]
+    }
+    figs = client.get(f"/api/runs/{api['run_id']}/figures").json()
+    bars = figs["stockpile"]["data"][0]
+    assert bars["x"] == [s["material"] for s in api["stockpile"]]
+
+
+def test_plan_answers_the_cli_json_and_its_report_draws_the_plan(client):
+    res = client.post("/api/run", json={"scenario": "india-baseline", "kind": "plan"})
+    assert res.status_code == 200, res.text
+    api = res.json()
+    same(api, cli_json(["plan", "--json"]))
+    figs = client.get(f"/api/runs/{api['run_id']}/figures").json()
+    assert {"plan", "stockpile"} <= set(figs)
+    cap = figs["plan"]["data"][0]
+    assert cap["x"][-1] == 2035 and cap["y"][-1] == pytest.approx(api["plan"]["capacity"]["2035"])
+
+
+def test_compare_answers_the_cli_json(client):
+    a = client.post("/api/run", json={"scenario": "india-baseline", "step": "yearly"}).json()
+    b = client.post(
+        "/api/run",
+        json={"scenario": "india-baseline", "step": "yearly",
+              "overrides": {"supply.units.0.capacity": 600}},
+    ).json()  # fmt: skip
+    res = client.post("/api/compare", json={"run_ids": [a["run_id"], b["run_id"]], "year": 2035})
+    assert res.status_code == 200, res.text
+    cli = cli_json(["compare", a["run_id"], b["run_id"], "--year", "2035", "--json"])
+    assert res.json() == cli
+    delta = {d["name"]: d["delta"] for d in cli["differences"]}
+    assert delta["magnet_capacity_nameplate"] == pytest.approx(-600.0)
+
+
+@pytest.mark.parametrize(
+    "body, status, message",
+    [
+        (
+            {"run_ids": ["20990101T000000-00000000-0000"]},
+            422,
+            "run_ids: List should have at least 2",
+        ),
+        (
+            {"run_ids": ["20990101T000000-00000000-0000", "20990101T000000-00000000-0001"]},
+            404,
+            "no run",
+        ),
+        ({"run_ids": ["../etc", "x"]}, 404, "expected a run id"),
+        ({"run_ids": ["a", "b"], "colour": 1}, 422, "colour: Extra inputs are not permitted"),
+    ],
+)
+def test_compare_bad_input_is_one_line(client, body, status, message):
+    res = client.post("/api/compare", json=body)
+    assert res.status_code == status, res.text
+    assert message in res.json()["error"] and "\n" not in res.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"kind": "stockpile", "service_level": 1.0}, "service_level: Input should be less than 1"),
+        (
+            {"kind": "plan", "scenarios": -1},
+            "scenarios: Input should be greater than or equal to 0",
+        ),
+        ({"kind": "plan", "cvar": -0.5}, "cvar: Input should be greater than or equal to 0"),
+    ],
+)
+def test_new_kinds_bad_options_are_422(client, repm_home, body, message):
+    res = client.post("/api/run", json={"scenario": "india-baseline", **body})
+    assert res.status_code == 422 and message in res.json()["error"], res.text
+    assert not (repm_home / "runs").exists()
