@@ -68,24 +68,57 @@ def test_two_origins_split_by_hand(two_origins, cap, china_share, cost_factor):
 
 
 def test_origin_cap_has_a_shadow_price(two_origins):
-    loaded = load_scenario(str(two_origins), ["policy.max_origin_share=0.5"])
+    """China's cap row is imports_China − cap × (imports_China + imports_Japan) ≤ 0. All 4,010 t
+    of magnets are imported, so the sum is fixed and relaxing the row by one unit lets China send
+    one more tonne in Japan's place, saving the Japan premium on it: (1.25 − 1) × ₹5,000/kg ×
+    1,000 kg/t = ₹12.5 lakh = 0.125 crore INR per tonne, for each magnet grade (one year, one
+    deterministic scenario, undiscounted). At a 0.6 cap Japan's row (0.4 ≤ 0.6) is slack: its
+    price is 0, and China's is unique."""
+    cap, premium, price = 0.6, 0.25, 5000.0  # price: INR/kg, the scheme reference price
+    assert loaded_prices(two_origins) == (price, price, 1 + premium)
+    loaded = load_scenario(str(two_origins), [f"policy.max_origin_share={cap}"])
     res = optimize(loaded.scenario, compile_chain(loaded.scenario))
-    # relaxing China's cap by one tonne saves the Japan premium: 0.25 × ₹5,000/kg = ₹1,250 per kg
-    # of the extra tonne… spread over the cap's definition (share of the total); it must be > 0
-    assert any(v > 0 for v in res.duals["origin_share"].values())
+    expected = premium * price * 1000 / 1e7  # crore INR per tonne
+    duals = res.duals["origin_share"]
+    for m in ("magnet_n", "magnet_h"):
+        assert res.import_shares[m]["China"] == pytest.approx(cap, abs=1e-9)
+        assert duals[f"China/{m}"] == pytest.approx(0.125, rel=1e-9)
+        assert duals[f"China/{m}"] == pytest.approx(expected, rel=1e-9)
+        assert f"Japan/{m}" not in duals  # a slack row has no price
+    # and it is what the objective says: a cap one point looser moves 1 % of each grade's imports
+    # (the two grades' 4,010 t together) from Japan to China at 0.125 crore INR a tonne
+    looser = load_scenario(str(two_origins), [f"policy.max_origin_share={cap + 0.01}"])
+    saved = res.objective - optimize(looser.scenario, compile_chain(looser.scenario)).objective
+    assert saved == pytest.approx(0.01 * 4010 * expected, rel=1e-9)
+
+
+def loaded_prices(path: Path) -> tuple[float, float, float]:
+    """The scenario's magnet prices (n, h) and Japan's magnet price factor, as the hand case uses."""
+    s = load_scenario(str(path)).scenario
+    return (
+        s.economics.prices["magnet_n"],
+        s.economics.prices["magnet_h"],
+        s.trade.price_factor["magnet"]["Japan"],
+    )
 
 
 def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
+    """The LP sees each scenario's shocks in advance, as yearly means, and may draw its whole
+    stockpile in every year; the engine simulates the LP's plan month by month on the same draws.
+    With unmet demand priced far above any import and stock dear to hold (100 %/yr) the LP leaves
+    some demand unmet, and the simulated plan can only leave more, in every year."""
     loaded = load_scenario(
-        "india-baseline", ["policy.working_stock_months=0", "risk.events.0.hazard=0.5"]
+        "india-baseline", ["policy.working_stock_months=0", "economics.holding_cost_rate=1"]
     )
     chain = compile_chain(loaded.scenario)
     n, seed = 12, 4
     res = optimize(loaded.scenario, chain, scenarios=n, seed=seed)
     sim = run_draws(chain, loaded.scenario, draws=n, seed=seed, plan=res.plan, chunk_size=n)
-    lp_unmet = float(res.expected_unmet.sum())
-    sim_unmet = float(sim.total.mean(axis=0).sum())
-    assert sim_unmet >= lp_unmet - 1e-6
+    lp_unmet = res.expected_unmet.reindex(list(chain.years)).to_numpy()
+    sim_unmet = sim.total.mean(axis=0)
+    assert lp_unmet.sum() > 10.0 and (lp_unmet > 1.0).sum() >= 3  # not the bound 0 ≤ x
+    assert res.stockpile["magnet_h"] > 0  # the plan's stockpile is part of what is simulated
+    assert np.all(sim_unmet >= lp_unmet - 1e-6), (sim_unmet, lp_unmet)
 
 
 def test_saved_plan_round_trips_into_the_engine(tmp_path):
