@@ -24,6 +24,7 @@ import xarray as xr
 
 from repm import kernel
 from repm.chain import HISTORY_YEARS, Chain
+from repm.errors import MassBalanceError
 from repm.kernel import FLOWS
 from repm.model import KINDS, ModelDefinition, default_definition
 from repm.plan import Plan, default_plan
@@ -246,6 +247,7 @@ def simulate(
             _KERNEL_LOCK.release()
     else:  # another chunk has the cores: this one on its own thread, alongside
         kernel.run_serial(inp, out)
+    check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
     f_ndpr = chain.chem.ndpr_oxide_per_metal
@@ -305,6 +307,27 @@ def simulate(
         attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
     )
     return SimOutput(ds)
+
+
+BALANCE_ATOL = 1e-6  # t: far above round-off (~1e-11 t here), far below anything that matters
+BALANCE_RTOL = 1e-9  # of the largest flow: round-off grows with the tonnes summed
+
+
+def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:
+    """Raise if any process leaks or makes mass (as flodym's check does): |inputs − outputs −
+    Δstock| above BALANCE_ATOL + BALANCE_RTOL × the largest flow, for any draw, year, process
+    and element. residual: draw × year × process × element; flows: draw × year × flow × element."""
+    if residual.size == 0:
+        return
+    worst = np.unravel_index(np.argmax(np.abs(residual)), residual.shape)
+    value = float(residual[worst])
+    tol = BALANCE_ATOL + BALANCE_RTOL * float(np.abs(flows).max(initial=0.0))
+    if not abs(value) <= tol:  # NaN fails too
+        d, y, p, e = (int(i) for i in worst)
+        raise MassBalanceError(
+            f"mass balance broken: {value:.3g} t of {elements[e]} at process {processes[p]!r} "
+            f"(draw {d}, year index {y}); tolerance {tol:.1g} t"
+        )
 
 
 def mass_balance(

@@ -11,6 +11,10 @@ class UserError(Exception):
         super().__init__(f"{where}: {message}" if where else message)
 
 
+class MassBalanceError(RuntimeError):
+    """The engine lost or made mass: a bug, never a user's mistake (exit 1)."""
+
+
 def fmt_value(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

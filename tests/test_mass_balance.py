@@ -1,0 +1,34 @@
+"""A broken mass balance raises (as flodym's check does) instead of only being printed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repm.engine import BALANCE_ATOL, check_mass_balance
+from repm.errors import MassBalanceError
+
+PROCESSES, ELEMENTS = ("mining", "use"), ("Nd", "Dy")
+
+
+def test_round_off_passes_and_a_leak_raises_naming_where() -> None:
+    flows = np.full((3, 2, 4, 2), 1000.0)
+    residual = np.full((3, 2, 2, 2), 1e-11)
+    check_mass_balance(residual, flows, PROCESSES, ELEMENTS)  # round-off: no error
+    residual[2, 1, 1, 1] = -0.5  # half a tonne of Dy lost at `use`, draw 2, second year
+    with pytest.raises(
+        MassBalanceError, match=r"-0.5 t of Dy at process 'use' \(draw 2, year index 1\)"
+    ):
+        check_mass_balance(residual, flows, PROCESSES, ELEMENTS)
+
+
+def test_the_tolerance_grows_with_the_tonnes_summed_and_nan_fails() -> None:
+    residual = np.zeros((1, 1, 2, 2))
+    residual[0, 0, 0, 0] = 2 * BALANCE_ATOL
+    small, large = np.full((1, 1, 1, 2), 1.0), np.full((1, 1, 1, 2), 1e7)
+    with pytest.raises(MassBalanceError):
+        check_mass_balance(residual, small, PROCESSES, ELEMENTS)
+    check_mass_balance(residual, large, PROCESSES, ELEMENTS)  # 2e-6 t in 1e7 t: round-off
+    residual[0, 0, 1, 1] = np.nan
+    with pytest.raises(MassBalanceError):
+        check_mass_balance(residual, large, PROCESSES, ELEMENTS)
