@@ -12,13 +12,10 @@ from plotly.subplots import make_subplots
 
 from repm.errors import UserError
 from repm.figures import RunData, totals
+from repm.indicators import TABLES
 
 # indicators drawn in the diff chart when runs have them (the rest are in the table)
-KEY_INDICATORS = (
-    "magnet_demand", "magnet_production_domestic", "magnet_imports", "unmet_demand",
-    "self_sufficiency", "import_share_china", "ndpr_oxide_domestic", "thorium_residue",
-    "expected_unmet", "p_shortage", "cvar95_unmet", "scheme_outlay",
-)  # fmt: skip
+KEY_INDICATORS = TABLES["compare"]
 
 
 def compare_table(runs: list[RunData], year: int | None = None) -> tuple[int, pd.DataFrame]:

@@ -12,83 +12,15 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from repm import indicators
 from repm.chain import Chain
 from repm.engine import SimOutput
-from repm.model import default_definition
+from repm.indicators import IndicatorTable
 from repm.units import CRORE_PER_T_AT
 
-HEADLINE = (
-    ("magnet_demand", "Demand"),
-    ("magnet_capacity", "Capacity"),
-    ("magnet_production_domestic", "Domestic"),
-    ("magnet_imports", "Imports"),
-    ("unmet_demand", "Unmet"),
-    ("self_sufficiency", "Self-suff."),
-    ("import_share_china", "China share"),
-    ("ndpr_oxide_required", "NdPr ox. need"),
-    ("ndpr_oxide_domestic", "NdPr ox. dom."),
-    ("monazite_processed", "Monazite"),
-    ("thorium_residue", "Th residue"),
-    ("mass_balance_residual", "Max residual"),
-)
-
-UNITS = {
-    "magnet_demand": "t",
-    "magnet_demand_bare": "t",
-    "magnet_demand_embedded": "t",
-    "magnet_production_domestic": "t",
-    "magnet_imports": "t",
-    "magnet_imports_bare": "t",
-    "magnet_imports_embedded": "t",
-    "magnet_capacity": "t/yr",
-    "magnet_capacity_nameplate": "t/yr",
-    "unmet_demand": "t",
-    "self_sufficiency": "fraction",
-    "import_share_china": "fraction",
-    "ndpr_oxide_required": "t",
-    "ndpr_oxide_domestic": "t",
-    "ndpr_oxide_to_units": "t",
-    "ndpr_oxide_imports": "t",
-    "dy_oxide_imports": "t",
-    "tb_oxide_imports": "t",
-    "monazite_processed": "t",
-    "thorium_residue": "t",
-    "in_use_stock": "t",
-    "end_of_life": "t",
-    "demand_calibration_factor": "1",
-    "mass_balance_residual": "t",
-    "import_dependence_magnets": "fraction",
-    "import_dependence_ndpr_oxide": "fraction",
-    "hhi_magnet_imports": "1",
-    "hhi_ndpr_oxide_imports": "1",
-    # routes
-    "magnet_tolled": "t",
-    "ndpr_oxide_tolled": "t",
-    "tolling_in_transit": "t",
-    "ndpr_oxide_overseas": "t",
-    "ndpr_oxide_domestic_feed": "t",
-    "ndpr_oxide_exports": "t",
-    "ndpr_oxide_retained": "t",
-    "tolling_fee_cost": "crore INR",
-    "overseas_cost": "crore INR",
-    "consumer_incentive_cost": "crore INR",
-    # heavy rare earths: element content of magnet demand
-    "ndpr_in_demand": "t",
-    "dy_in_demand": "t",
-    "tb_in_demand": "t",
-    # supply risk: world concentration × governance-weighted import shares
-    "geopolrisk_magnets": "1",
-    "geopolrisk_ndpr_oxide": "1",
-    "geopolrisk_heavy": "1",
-    # environmental ledger
-    "env_uranium_residue": "t",
-}
-ENV_UNITS = {"energy": "MWh", "water": "m³", "acid": "t", "co2e": "t CO2e"}
-ENV_STAGES = tuple(default_definition().stages)
-for _q, _u in ENV_UNITS.items():
-    for _where in (*ENV_STAGES, "domestic", "imports"):
-        UNITS[f"env_{_q}_{_where}"] = _u
-    UNITS[f"env_{_q}_per_t_magnet"] = f"{_u}/t"
+# the tables and units are declared once, in repm.indicators
+HEADLINE = tuple((i.name, i.label) for i in indicators.table("headline"))
+UNITS = {n: i.unit for n, i in indicators.REGISTRY.items()}
 
 
 def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -106,37 +38,23 @@ class Results:
     indicators: pd.DataFrame
     scenario: str
 
+    @property
+    def table(self) -> IndicatorTable:
+        return IndicatorTable(self.indicators)
+
     def value(self, name: str, year: int, **dims: str) -> float:
-        df = self.indicators
-        mask = (df["name"] == name) & (df["year"] == year)
-        for k in ("sector", "origin", "material"):
-            mask &= df[k].isna() if k not in dims else df[k] == dims[k]
-        rows = df[mask]
+        rows = self.table.select(name, **dims)
+        rows = rows[rows["year"] == year]
         if len(rows) != 1:
             raise KeyError(f"no single indicator {name} {year} {dims}")
         return float(rows["value"].iloc[0])
 
     def wide_totals(self) -> pd.DataFrame:
         """year × name: the indicators without a dimension key (the totals)."""
-        df = self.indicators
-        tot = df[df["sector"].isna() & df["origin"].isna() & df["material"].isna()]
-        return tot.pivot(index="year", columns="name", values="value")
+        return self.table.wide()
 
     def indicator_records(self) -> list[dict]:
-        out = []
-        for row in self.indicators.itertuples(index=False):
-            rec = {
-                "year": int(row.year),
-                "name": row.name,
-                "value": float(row.value),
-                "unit": row.unit,
-            }
-            for k in ("sector", "origin", "material"):
-                v = getattr(row, k)
-                if isinstance(v, str):
-                    rec[k] = v
-            out.append(rec)
-        return out
+        return self.table.records()
 
 
 def _safe_div(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -229,12 +147,7 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     for o in chain.origins:
         add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
 
-    df = pd.DataFrame(rows)
-    for k in ("sector", "origin", "material"):
-        if k not in df:
-            df[k] = None
-    df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
-    return Results(data=ds, indicators=df, scenario=chain.name)
+    return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=chain.name)
 
 
 def _mean(da: xr.DataArray) -> xr.DataArray:
@@ -366,7 +279,7 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
         .sum("material")
         .values
     )
-    for q, _u in ENV_UNITS.items():
+    for q in indicators.ENV_QUANTITIES:
         dom = np.zeros(len(chain.years))
         for st, t_out in domestic.items():
             v = np.asarray(t_out) * float(inten.sel(stage=st, quantity=q))
