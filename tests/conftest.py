@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import os
-import subprocess
+import runpy
+import subprocess as sp
 import sys
+import tempfile
+import threading
+import traceback
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +18,7 @@ from pathlib import Path
 import pytest
 
 CLI = [sys.executable, "-m", "repm.cli"]
+CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls the same main()
 
 
 @pytest.fixture(autouse=True)
@@ -29,15 +36,35 @@ class CliResult:
     stderr: str
 
 
-def run_cli(args: list[str], *, home: Path | None = None, cwd: Path | None = None) -> CliResult:
-    """Run `repm ARGS` in a fresh interpreter. REPM_HOME is `home` if given, else the current
-    environment's (which the autouse fixture has pointed at the test's tmp_path)."""
-    env = dict(os.environ)
-    if home is not None:
-        env["REPM_HOME"] = str(home)
-    assert env.get("REPM_HOME"), "tests must never touch the user's run store"
-    env["PYTHONIOENCODING"] = "utf-8"
-    proc = subprocess.run(
+def run_cli(
+    args: list[str],
+    *,
+    home: Path | None = None,
+    cwd: Path | None = None,
+    subprocess: bool = False,
+) -> CliResult:
+    """Run `repm ARGS` and return its exit code, stdout and stderr. REPM_HOME is `home` if given,
+    else the current environment's (which the autouse fixture has pointed at the test's tmp_path).
+
+    By default the command runs in this interpreter, the way `python -m repm.cli ARGS` would run
+    it in a fresh one (a subprocess costs seconds of imports): same argv, same entry point and
+    error handling (`UserError` → one line, exit 2), stdout and stderr captured at the file
+    descriptor (so C-level output such as a solver banner is caught too), the CLI package
+    imported afresh (its rich consoles see a non-terminal stdout, as in a pipe), Python's default
+    warning filters with warnings printed on stderr. With `subprocess=True`, or when called from
+    a thread other than the main one (the in-process run swaps process-wide state: file
+    descriptors, sys.stdout, cwd), it runs in a fresh interpreter instead: use that where the
+    process is the point (start-up, imports, a real exit code, several processes at once)."""
+    env_home = str(home) if home is not None else os.environ.get("REPM_HOME")
+    assert env_home, "tests must never touch the user's run store"
+    if subprocess or threading.current_thread() is not threading.main_thread():
+        return _run_subprocess(args, env_home, cwd)
+    return _run_in_process(args, env_home, cwd)
+
+
+def _run_subprocess(args: list[str], home: str, cwd: Path | None) -> CliResult:
+    env = dict(os.environ, REPM_HOME=home, PYTHONIOENCODING="utf-8")
+    proc = sp.run(
         CLI + list(args),
         capture_output=True,
         text=True,
@@ -49,19 +76,136 @@ def run_cli(args: list[str], *, home: Path | None = None, cwd: Path | None = Non
     return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
 
+# Python's own filters in a fresh interpreter started without -W (see the `warnings` docs)
+_DEFAULT_FILTERS = (
+    ("default", DeprecationWarning, "__main__"),
+    ("ignore", DeprecationWarning, ""),
+    ("ignore", PendingDeprecationWarning, ""),
+    ("ignore", ImportWarning, ""),
+    ("ignore", ResourceWarning, ""),
+)
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
+
+
+def _exit_status(exc: SystemExit) -> int:
+    """The process exit status `raise SystemExit(code)` gives (the interpreter's rule)."""
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code & 0xFF
+    print(exc.code, file=sys.stderr)
+    return 1
+
+
+def _call_cli(args: list[str]) -> int:
+    """`python -m repm.cli ARGS` minus the interpreter: the CLI package freshly imported and its
+    __main__ run as __main__ (so click names the program as it would), returning the exit status."""
+    saved_modules = {
+        k: m for k, m in sys.modules.items() if k == CLI_MODULE or k.startswith(CLI_MODULE + ".")
+    }
+    parent = sys.modules.get(CLI_MODULE.rpartition(".")[0])
+    had_attr = parent is not None and hasattr(parent, "cli")
+    saved_attr = getattr(parent, "cli", None)
+    for k in saved_modules:
+        del sys.modules[k]
+    sys.argv = ["repm", *args]  # runpy puts the module's path in argv[0], as `-m` does
+    try:
+        with warnings.catch_warnings():
+            warnings.resetwarnings()
+            for action, category, module in reversed(_DEFAULT_FILTERS):
+                warnings.filterwarnings(action, category=category, module=module)
+            warnings.showwarning = _show_warning
+            runpy.run_module(CLI_MODULE, run_name="__main__", alter_sys=True)
+        return 0
+    except SystemExit as exc:
+        return _exit_status(exc)
+    except KeyboardInterrupt:
+        raise
+    except BaseException:
+        traceback.print_exc()  # what the interpreter prints for an uncaught exception
+        return 1
+    finally:
+        for k in [k for k in sys.modules if k == CLI_MODULE or k.startswith(CLI_MODULE + ".")]:
+            del sys.modules[k]
+        sys.modules.update(saved_modules)
+        if parent is not None:
+            if had_attr:
+                parent.cli = saved_attr
+            elif hasattr(parent, "cli"):
+                del parent.cli
+
+
+def _text_stream(fd: int, **kw) -> io.TextIOWrapper:
+    """A text stream on file descriptor `fd` (left open), as the interpreter makes sys.stdout."""
+    raw = io.FileIO(fd, "w", closefd=False)
+    return io.TextIOWrapper(io.BufferedWriter(raw), encoding="utf-8", **kw)
+
+
+def _run_in_process(args: list[str], home: str, cwd: Path | None) -> CliResult:
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        try:
+            stream.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+    saved_env = os.environ.get("REPM_HOME")
+    saved_argv, saved_cwd = sys.argv, os.getcwd()
+    saved_streams = sys.stdout, sys.stderr
+    with tempfile.TemporaryFile() as out_f, tempfile.TemporaryFile() as err_f:
+        saved_fds = os.dup(1), os.dup(2)
+        try:
+            os.dup2(out_f.fileno(), 1)
+            os.dup2(err_f.fileno(), 2)
+            # what a fresh interpreter writing into pipes has (PYTHONIOENCODING=utf-8)
+            sys.stdout = _text_stream(1)
+            sys.stderr = _text_stream(2, errors="backslashreplace", line_buffering=True)
+            os.environ["REPM_HOME"] = home
+            if cwd is not None:
+                os.chdir(cwd)
+            code = _call_cli(list(args))
+        finally:
+            for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+                try:
+                    stream.flush()
+                except (AttributeError, ValueError, OSError):
+                    pass
+            sys.stdout, sys.stderr = saved_streams
+            os.dup2(saved_fds[0], 1)
+            os.dup2(saved_fds[1], 2)
+            os.close(saved_fds[0])
+            os.close(saved_fds[1])
+            sys.argv = saved_argv
+            os.chdir(saved_cwd)
+            if saved_env is None:
+                os.environ.pop("REPM_HOME", None)
+            else:
+                os.environ["REPM_HOME"] = saved_env
+        texts = []
+        for f in (out_f, err_f):
+            f.seek(0)
+            # decoded as subprocess.run(text=True) does: UTF-8, universal newlines
+            texts.append(io.TextIOWrapper(io.BytesIO(f.read()), encoding="utf-8").read())
+    return CliResult(code, texts[0], texts[1])
+
+
 def run_cli_many(jobs: dict[str, dict]) -> dict[str, CliResult]:
-    """Run several CLI invocations at once (each is mostly interpreter start-up and imports).
-    `jobs` maps a key to run_cli keyword arguments."""
+    """Run several CLI invocations at once, each in its own interpreter (for what only separate
+    processes show: several writers to one run store, say). `jobs` maps a key to run_cli keyword
+    arguments. Where running at once is not the point, call `run_cli` for each instead: in this
+    process that is faster than any number of interpreters."""
     workers = max(2, (os.cpu_count() or 2) + 1)
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = {key: pool.submit(run_cli, **kw) for key, kw in jobs.items()}
+        futures = {
+            key: pool.submit(run_cli, **{**kw, "subprocess": True}) for key, kw in jobs.items()
+        }
         return {key: fut.result() for key, fut in futures.items()}
 
 
 def load_bench(name: str):
     """bench/NAME.py as a module (the benchmarks are scripts, not part of the package)."""
     import importlib.util
-    import sys
 
     path = Path(__file__).resolve().parents[1] / "bench" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"bench_{name}", path)

@@ -1,5 +1,6 @@
-"""A table of user mistakes, each run through the CLI: exit 2, one line `error: ...` naming the
-field and the value, no traceback, and nothing written."""
+"""A table of user mistakes, each run through the CLI (in this interpreter, as `python -m repm.cli`
+would run it; one also in a fresh one): exit 2, one line `error: ...` naming the field and the
+value, no traceback, and nothing written."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from conftest import run_cli_many
+from conftest import run_cli
 
 GOOD = "extends: india-baseline\n"
 
@@ -90,7 +91,7 @@ def _case_args(case: Case, folder: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def outcomes(tmp_path_factory):
-    """Run every case at once; each gets its own folder and its own REPM_HOME."""
+    """Run every case; each gets its own folder and its own REPM_HOME."""
     base = tmp_path_factory.mktemp("bad")
     jobs, folders = {}, {}
     for case in CASES:
@@ -101,8 +102,7 @@ def outcomes(tmp_path_factory):
             (folder / name).write_text(text)
         folders[case.id] = folder
         jobs[case.id] = dict(args=_case_args(case, folder), home=folder / "home")
-    results = run_cli_many(jobs)
-    return {cid: (results[cid], folders[cid]) for cid in jobs}
+    return {cid: (run_cli(**job), folders[cid]) for cid, job in jobs.items()}
 
 
 def _files_under(path: Path) -> list[Path]:
@@ -112,6 +112,22 @@ def _files_under(path: Path) -> list[Path]:
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input_is_one_line_exit_2_nothing_written(case, outcomes, repm_home):
     res, folder = outcomes[case.id]
+    _check(case, res, folder, repm_home)
+
+
+@pytest.mark.parametrize("case_id", ["wrong-unit"])
+def test_a_real_process_exits_2_with_one_line(case_id, tmp_path, repm_home):
+    """The same checks on a fresh interpreter: the exit status and streams a user's shell sees."""
+    case = next(c for c in CASES if c.id == case_id)
+    folder = tmp_path / case.id
+    folder.mkdir()
+    for name, text in case.files.items():
+        (folder / name).write_text(text)
+    res = run_cli(_case_args(case, folder), home=folder / "home", subprocess=True)
+    _check(case, res, folder, repm_home)
+
+
+def _check(case: Case, res, folder: Path, repm_home: Path) -> None:
     assert res.returncode == 2, (res.stdout, res.stderr)
     assert "Traceback" not in res.stderr and "Traceback" not in res.stdout
     lines = res.stderr.splitlines()

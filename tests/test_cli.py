@@ -1,4 +1,5 @@
-"""The `repm` command line, run as a user would: a fresh interpreter per command."""
+"""The `repm` command line, run as a user would: `python -m repm.cli ARGS`, in this interpreter
+(conftest.run_cli) except where a fresh interpreter is the point."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import duckdb
 import pytest
 import xarray as xr
 import yaml
-from conftest import run_cli, run_cli_many
+from conftest import run_cli
 
 from repm.facts import load_facts
 from repm.model import default_definition
@@ -45,7 +46,8 @@ def _totals(payload: dict) -> dict[tuple[str, int], float]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The CLI runs several tests read, started together (each is mostly interpreter start-up)."""
+    """The CLI runs several tests read, one after another in this interpreter; `validate` in a
+    fresh one, so one command is also seen to exit 0 with nothing on stderr as a real process."""
     base = tmp_path_factory.mktemp("cli")
     my = base / "my.yaml"
     my.write_text("extends: india-baseline\n")
@@ -59,10 +61,9 @@ def runs(tmp_path_factory):
         "conflicts": dict(args=["facts", "--conflicts"], home=base / "home-conflicts"),
         "explain": dict(args=["explain", "magnet_demand", "2030"], home=base / "home-explain"),
         "scenarios": dict(args=["scenarios"], home=base / "home-scenarios"),
-        "validate": dict(args=["validate", str(my)], home=base / "home-validate"),
+        "validate": dict(args=["validate", str(my)], home=base / "home-validate", subprocess=True),
     }
-    results = run_cli_many(jobs)
-    return {k: (results[k], jobs[k]["home"]) for k in jobs}
+    return {k: (run_cli(**job), job["home"]) for k, job in jobs.items()}
 
 
 def test_run_json_prints_one_object_in_the_shared_shape(runs):
@@ -193,6 +194,6 @@ def test_run_out_dir_is_the_run_folder(tmp_path, repm_home):
         "meta.json",
     }
     assert json.loads((out / "meta.json").read_text())["step"] == "yearly"
-    rows = list_runs()  # REPM_HOME from the autouse fixture, shared with the subprocess
+    rows = list_runs()  # REPM_HOME from the autouse fixture, shared with the command
     assert len(rows) == 1 and Path(rows[0]["path"]) == out
     assert not (repm_home / "runs").exists()

@@ -319,14 +319,10 @@ def test_every_indicator_explains_itself_back_to_facts(baseline):
 
 
 def test_run_prints_routes_only_for_a_scenario_with_routes_and_the_ledger_on_request(repm_home):
-    from conftest import run_cli_many
+    from conftest import run_cli
 
-    jobs = {
-        "tolling": dict(args=["run", "india-tolling-japan", "--step", "yearly", "--ledger"]),
-        "baseline": dict(args=["run", "--step", "yearly"]),
-    }
-    res = run_cli_many(jobs)
-    toll, base = res["tolling"], res["baseline"]
+    toll = run_cli(["run", "india-tolling-japan", "--step", "yearly", "--ledger"])
+    base = run_cli(["run", "--step", "yearly"])
     assert toll.returncode == 0 and base.returncode == 0, (toll.stderr, base.stderr)
     assert "routes:" in toll.stdout and "Toll fees" in toll.stdout
     assert "supply risk" in toll.stdout and "environmental ledger" in toll.stdout
