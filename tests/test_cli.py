@@ -54,7 +54,7 @@ def runs(tmp_path_factory):
     jobs = {
         "baseline": dict(args=["run", "--json"], home=base / "home-baseline"),
         "my": dict(
-            args=["run", str(my), "--set", "demand.growth_after_2030=0.08", "--json"],
+            args=["run", str(my), "--set", "demand.growth_after_anchors=0.08", "--json"],
             home=base / "home-my",
         ),
         "facts": dict(args=["facts"], home=base / "home-facts"),

@@ -167,7 +167,7 @@ def test_invariants_under_random_scenarios_and_shocks(
     collection, stockpile, draws, zero_frac, step, seed,
 ):  # fmt: skip
     sets = [
-        f"demand.growth_after_2030={growth_after}",
+        f"demand.growth_after_anchors={growth_after}",
         f"demand.channels.localization.2030={loc2030}",
         f"demand.channels.localization.2035={loc2035}",
         f"supply.yields.scrap_return={scrap_return}",

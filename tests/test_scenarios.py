@@ -114,14 +114,14 @@ def test_no_scheme_scenario_inherits_and_removes():
 
 def test_extends_from_a_file_chain(tmp_path):
     (tmp_path / "mid.yaml").write_text(
-        "extends: india-baseline\ndemand:\n  growth_after_2030: 0.05\n"
+        "extends: india-baseline\ndemand:\n  growth_after_anchors: 0.05\n"
     )
     (tmp_path / "leaf.yaml").write_text(
         "extends: mid.yaml\nsupply:\n  units:\n    - {name: X, capacity: 700, start_year: 2030, rampup_years: 1}\n"
     )
     s = load_scenario(str(tmp_path / "leaf.yaml")).scenario
     assert s.name == "leaf"
-    assert s.demand.growth_after_2030 == 0.05
+    assert s.demand.growth_after_anchors == 0.05
     assert [(u.name, u.capacity, u.feed) for u in s.supply.units] == [("X", 700.0, "oxide")]
 
 
@@ -129,9 +129,9 @@ def test_extends_from_a_file_chain(tmp_path):
 
 
 def test_apply_set_nested_key():
-    d = {"demand": {"growth_after_2030": 0.1}}
-    apply_set(d, "demand.growth_after_2030=0.08")
-    assert d == {"demand": {"growth_after_2030": 0.08}}
+    d = {"demand": {"growth_after_anchors": 0.1}}
+    apply_set(d, "demand.growth_after_anchors=0.08")
+    assert d == {"demand": {"growth_after_anchors": 0.08}}
     apply_set(d, "policy.stockpile.magnet_h=100")  # missing blocks are created
     assert d["policy"] == {"stockpile": {"magnet_h": 100}}
 
@@ -285,8 +285,8 @@ def test_number_without_unit_in_a_string_is_taken_in_the_field_unit():
     assert to_unit("600", "t/yr") == 600.0
     assert (
         load_scenario(
-            "india-baseline", ["demand.growth_after_2030=1e-2"]
-        ).scenario.demand.growth_after_2030
+            "india-baseline", ["demand.growth_after_anchors=1e-2"]
+        ).scenario.demand.growth_after_anchors
         == 0.01
     )
     # a dimensionless unit that is not 1 still converts: 50 percent = 0.5

@@ -31,6 +31,7 @@ class Chain:
     name: str
     model: ModelDefinition  # what the chain is made of: grades, materials, elements, flows
     years: np.ndarray
+    base_year: int  # the demand's first anchor year: growth shocks compound from it
     sectors: tuple[str, ...]
     origins: tuple[str, ...]
     demand_total: xr.DataArray  # year × sector, t/yr
@@ -156,8 +157,8 @@ def compile_chain(s: Scenario) -> Chain:
     d = s.demand
     sectors = tuple(d.sectors)
     base = d.base_year
-    total = _total_path(d.anchors, d.growth_after_2030, years)
-    base_total = _total_path(d.anchors, d.growth_after_2030, np.array([base]))[0]
+    total = _total_path(d.anchors, d.growth_after_anchors, years)
+    base_total = _total_path(d.anchors, d.growth_after_anchors, np.array([base]))[0]
 
     base_t: dict[str, float] = {}
     for name, sec in d.sectors.items():
@@ -357,6 +358,7 @@ def compile_chain(s: Scenario) -> Chain:
         name=s.name,
         model=model,
         years=years,
+        base_year=int(base),
         sectors=sectors,
         origins=origins,
         demand_total=xr.DataArray(

@@ -87,7 +87,7 @@ def _demand_detail(year: int, loaded: LoadedScenario, chain: Chain) -> list[str]
     k = float(tot.sum()) / float(bu.sum()) if float(bu.sum()) > 0 else 0.0
     anchors = ", ".join(f"{y}: {v:,.0f} t" for y, v in d.anchors.items())
     out = [
-        f"  anchors {anchors}; after {max(d.anchors)}: +{d.growth_after_2030:.1%}/yr",
+        f"  anchors {anchors}; after {max(d.anchors)}: +{d.growth_after_anchors:.1%}/yr",
         f"  bottom-up {float(bu.sum()):,.0f} t × calibration factor {k:.4f} = {float(tot.sum()):,.0f} t",
         "  by sector (bottom-up → calibrated):",
     ]

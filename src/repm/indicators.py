@@ -46,8 +46,8 @@ def _declared() -> list[Indicator]:
             "Demand",
             check="magnet_demand_bare + magnet_demand_embedded",
             dims=("sector",),
-            recipe="total path (geometric between the anchors, growth_after_2030 after the last) split by sector in proportion to bottom-up tonnages (activity × intensity × adoption, share of the base-year total, or the residual), each grown at its own rate",
-            inputs=("demand.anchors", "demand.growth_after_2030", "demand.sectors"),
+            recipe="total path (geometric between the anchors, growth_after_anchors after the last) split by sector in proportion to bottom-up tonnages (activity × intensity × adoption, share of the base-year total, or the residual), each grown at its own rate",
+            inputs=("demand.anchors", "demand.growth_after_anchors", "demand.sectors"),
         ),
         Indicator(
             "magnet_demand_bare",

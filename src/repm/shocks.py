@@ -198,7 +198,7 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         eps = (
             risk.demand_growth_sd * np.sqrt(-2.0 * np.log(z[:, 0])) * np.cos(2.0 * np.pi * z[:, 1])
         )
-        base = int(min(chain.years[0], 2025))
+        base = int(min(chain.years[0], chain.base_year))
         age = np.maximum(chain.years - base, 0)[None, :]
         mult = np.maximum(1.0 + eps[:, None], 0.0) ** age
     return Shocks(

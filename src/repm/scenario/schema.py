@@ -215,10 +215,20 @@ class Demand(Block):
 
     calibration: Literal["anchored", "drivers"] = "anchored"
     anchors: dict[int, TonnesPerYear]
-    growth_after_2030: Rate
+    growth_after_anchors: Rate = Field(description="growth of the total after the last anchor")
     growth_before_horizon: Rate
     sectors: dict[str, Sector]
     channels: Channels
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "growth_after_2030" in data:
+            raise ValueError(
+                "growth_after_2030 is now growth_after_anchors (the growth after the last anchor "
+                "year, whatever it is); rename the key"
+            )
+        return data
 
     @field_validator("sectors")
     @classmethod
