@@ -65,20 +65,17 @@ def store(
     )  # fmt: skip
 
 
-def table_results(loaded: LoadedScenario, rows: list[dict], data=None, dims=()):
-    """Results from indicator rows (the shape every `--json` carries) and an optional Dataset."""
-    import pandas as pd
+def table_results(loaded: LoadedScenario, rows: list[dict], data=None):
+    """Results from indicator rows (the shape every `--json` carries) and an optional Dataset;
+    the table has the registry's fixed columns (repm.indicators.COLUMNS)."""
     import xarray as xr
 
+    from repm.indicators import IndicatorTable
     from repm.results import Results
 
-    ind = pd.DataFrame(rows)
-    for k in ("sector", "origin", "material", *dims):
-        if k not in ind:
-            ind[k] = None
     ds = data if data is not None else xr.Dataset()
     ds.attrs.setdefault("scenario", loaded.name)
-    return Results(data=ds, indicators=ind, scenario=loaded.name)
+    return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=loaded.name)
 
 
 def _plan(plan_file: Path | None, chain):
@@ -127,10 +124,10 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     (not every draw). `progress(n)` hears of n more draws done."""
     loaded = req.load()
     import numpy as np
-    import pandas as pd
     import xarray as xr
 
     from repm.chain import compile_chain
+    from repm.indicators import IndicatorTable
     from repm.results import Results
     from repm.risk import metrics, run_draws
 
@@ -140,17 +137,14 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
         chain, loaded.scenario, draws=req.draws, seed=req.seed, chunk_size=req.chunk,
         scheduler=req.scheduler, workers=req.workers, progress=progress, plan=plan,
     )  # fmt: skip
-    df = metrics(chain, loaded.scenario, summary)
-    for k in ("origin", "material"):
-        df[k] = None
-    df = df[["year", "name", "value", "unit", "sector", "origin", "material"]]
+    df = IndicatorTable(metrics(chain, loaded.scenario, summary)).frame
     quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
     ds = xr.Dataset(
         {"unmet_quantiles": (("quantile", "year"), np.quantile(summary.total, quantiles, axis=0))},
         coords={"quantile": quantiles, "year": chain.years},
         attrs={"scenario": loaded.name, "draws": req.draws, "seed": req.seed},
     )
-    results = Results(data=ds, indicators=pd.DataFrame(df), scenario=loaded.name)
+    results = Results(data=ds, indicators=df, scenario=loaded.name)
     run_id, path = store(
         req, loaded, results, "risk", seed=req.seed, draws=req.draws, files=files,
         meta={"chunk": req.chunk, "plan": str(req.plan_file) if req.plan_file else None},

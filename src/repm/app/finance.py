@@ -85,7 +85,7 @@ def finance(req: FinanceRequest) -> Outcome:
             rows.append({"year": int(r["year"]), "name": name, "value": float(r[name]) * scale,
                          "unit": money})  # fmt: skip
 
-    stored = table_results(loaded, rows, dims=("unit_id",))
+    stored = table_results(loaded, rows)
     flat_units = [
         {k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units
     ]

@@ -37,38 +37,14 @@ def progress(total: int, label: str):
 
 # --- run ---------------------------------------------------------------------------------------
 
-ROUTE_ROWS = (
-    ("magnet_tolled", "Tolled", "{:,.0f}"),
-    ("ndpr_oxide_tolled", "Ox. tolled", "{:,.0f}"),
-    ("ndpr_oxide_overseas", "Ox. overseas", "{:,.0f}"),
-    ("ndpr_oxide_retained", "Ox. retained", "{:,.0f}"),
-    ("ndpr_oxide_exports", "Ox. exported", "{:,.0f}"),
-    ("tolling_fee_cost", "Toll fees", "{:,.1f}"),
-    ("overseas_cost", "Overseas cost", "{:,.1f}"),
-    ("consumer_incentive_cost", "Buyer support", "{:,.1f}"),
-)
-RISK_ROWS = (
-    ("import_dependence_magnets", "Import dep.\nmagnets", "{:.1%}"),
-    ("import_dependence_ndpr_oxide", "Import dep.\nNdPr ox.", "{:.1%}"),
-    ("hhi_magnet_imports", "HHI magnet\nimports", "{:.3f}"),
-    ("hhi_ndpr_oxide_imports", "HHI NdPr ox.\nimports", "{:.3f}"),
-    ("geopolrisk_magnets", "GeoPolRisk\nmagnets", "{:.3f}"),
-    ("geopolrisk_ndpr_oxide", "GeoPolRisk\nNdPr ox.", "{:.3f}"),
-    ("geopolrisk_heavy", "GeoPolRisk\nDy/Tb ox.", "{:.3f}"),
-    ("ndpr_in_demand", "NdPr in\ndemand", "{:,.0f}"),
-    ("dy_in_demand", "Dy in\ndemand", "{:,.0f}"),
-    ("tb_in_demand", "Tb in\ndemand", "{:,.0f}"),
-)
-LEDGER_ROWS = (
-    ("thorium_residue", "Th residue", "{:,.1f}"),
-    ("env_uranium_residue", "U residue", "{:,.1f}"),
-    ("env_co2e_domestic", "CO2e India", "{:,.0f}"),
-    ("env_co2e_imports", "CO2e in imports", "{:,.0f}"),
-    ("env_co2e_per_t_magnet", "CO2e per t magnet", "{:,.1f}"),
-    ("env_energy_domestic", "Energy India", "{:,.0f}"),
-    ("env_water_domestic", "Water India", "{:,.0f}"),
-    ("env_acid_domestic", "Acid India", "{:,.0f}"),
-)
+
+def _wrap(label: str, width: int = 12) -> str:
+    """A long column label on two lines, broken at the space nearest its middle."""
+    if len(label) <= width or " " not in label:
+        return label
+    mid = len(label) / 2
+    at = min((i for i, c in enumerate(label) if c == " "), key=lambda i: abs(i - mid))
+    return label[:at] + "\n" + label[at + 1 :]
 
 
 def _header(label: str, unit: str) -> str:
@@ -76,21 +52,24 @@ def _header(label: str, unit: str) -> str:
     return escape(f"{label}\n[{'%' if unit == 'fraction' else unit}]")
 
 
-def block(results, rows, title: str, skip_zero: bool = False) -> None:
-    """Indicators as columns by year; with skip_zero, columns that are zero throughout are left
-    out (and nothing is printed when all are)."""
-    from repm.results import UNITS
+def block(results, table_name: str, title: str, skip_zero: bool = False) -> None:
+    """The registry's table `table_name` (repm.indicators.TABLES) as columns by year; with
+    skip_zero, columns that are zero throughout are left out (nothing printed when all are)."""
+    from repm.indicators import table as declared
 
     wide = results.wide_totals()
-    rows = [r for r in rows if r[0] in wide and not (skip_zero and (wide[r[0]] == 0).all())]
-    if not rows:
+    shown = [
+        i for i in declared(table_name)
+        if i.name in wide and not (skip_zero and (wide[i.name] == 0).all())
+    ]  # fmt: skip
+    if not shown:
         return
     table = Table(title=title, header_style="bold")
     table.add_column("year", justify="right")
-    for key, label, _ in rows:
-        table.add_column(_header(label, UNITS[key]), justify="right")
+    for i in shown:
+        table.add_column(_header(_wrap(i.label), i.unit), justify="right")
     for year, row in wide.iterrows():
-        table.add_row(str(year), *[fmt.format(row[key]) for key, _, fmt in rows])
+        table.add_row(str(year), *[i.format(row[i.name]) for i in shown])
     out.print(table)
 
 
@@ -136,11 +115,11 @@ def run(done, by_sector: bool = False, ledger: bool = False) -> None:
     results, loaded = done.results, done.loaded
     headline(results, loaded.name, done.run_id, done.path)
     if loaded.scenario.routes.model_dump(exclude_defaults=True):  # the scenario uses a route
-        block(results, ROUTE_ROWS, "routes: tolling, overseas sources, retention, buyer support",
+        block(results, "routes", "routes: tolling, overseas sources, retention, buyer support",
               skip_zero=True)  # fmt: skip
     if ledger:
-        block(results, RISK_ROWS, "supply risk")
-        block(results, LEDGER_ROWS,
+        block(results, "supply_risk", "supply risk")
+        block(results, "ledger",
               "environmental ledger (mostly assumed intensities: docs/model.md)")  # fmt: skip
     if by_sector:
         sectors(results)
