@@ -26,7 +26,7 @@ import xarray as xr
 
 from repm.chain import Chain
 from repm.errors import UserError
-from repm.plan import Plan
+from repm.plan import Plan, build_plan
 from repm.rules import annual_mean, stock_prices
 from repm.scenario.schema import FEEDS, Scenario
 from repm.units import CRORE_PER_T_AT
@@ -548,16 +548,7 @@ def optimize(
     routes = route_summary(mdl)
 
     # the plan the engine simulates: capacity on the oxide route, sourcing shares, stockpiles
-    cap_feed = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
-    cap_feed.loc[{"feed": "oxide"}] = capacity.values
-    share = chain.import_share.copy()
-    for m, by_o in shares.items():
-        for o, v in by_o.items():
-            share.loc[{"origin": o, "material": m}] = v
-    stock0 = chain.stockpile0.copy()
-    for m, v in stock.items():
-        stock0.loc[{"material": m}] = v
-    plan = Plan(capacity=cap_feed, import_share=share, stockpile=stock0)
+    plan = build_plan(chain, {int(y): float(v) for y, v in capacity.items()}, shares, stock)
     return PlanResult(
         plan=plan, objective=float(mdl.objective.value), build=build, capacity=capacity, stockpile=stock,
         import_shares=shares, expected_unmet=unmet, duals=duals, costs=costs, scenarios=max(1, scenarios),

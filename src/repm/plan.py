@@ -20,6 +20,30 @@ class Plan:
     stockpile: xr.DataArray  # material, t held at the start
 
 
+def build_plan(
+    chain: Chain,
+    capacity: dict[int, float],
+    shares: dict[str, dict[str, float]],
+    stockpile: dict[str, float],
+) -> Plan:
+    """The one way a Plan is made from decisions: effective capacity by year on the oxide route
+    (years not given: none), import shares by material × origin (a material given replaces its
+    shares whole; others keep the scenario's), strategic stockpile by material (others keep
+    the scenario's). The planner's result and a saved plan file both come through here."""
+    cap = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
+    for y in chain.years:
+        cap.loc[{"year": y, "feed": "oxide"}] = capacity.get(int(y), 0.0)
+    share = chain.import_share.copy()
+    for m, by in shares.items():
+        share.loc[{"material": m}] = 0.0
+        for o, v in by.items():
+            share.loc[{"material": m, "origin": o}] = v
+    stock = chain.stockpile0.copy()
+    for m, v in stockpile.items():
+        stock.loc[{"material": m}] = v
+    return Plan(capacity=cap, import_share=share, stockpile=stock)
+
+
 def default_plan(chain: Chain) -> Plan:
     return Plan(
         capacity=chain.capacity, import_share=chain.import_share, stockpile=chain.stockpile0
@@ -109,10 +133,6 @@ def load_plan(path: Path, chain: Chain) -> Plan:
             raise UserError(f"plan.stockpile.{m}: unknown stockpile material", where=where)
         if v < 0:
             raise UserError(f"plan.stockpile.{m}: {v}; expected ≥ 0 t", where=where)
-    cap = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
-    for y in years:
-        cap.loc[{"year": y, "feed": "oxide"}] = pf.capacity.get(y, 0.0)
-    share = chain.import_share.copy()
     for m, by in pf.import_shares.items():
         if m not in MATERIALS:
             raise UserError(f"plan.import_shares.{m}: unknown material", where=where)
@@ -121,12 +141,7 @@ def load_plan(path: Path, chain: Chain) -> Plan:
                 f"plan.import_shares.{m}: shares sum to {sum(by.values()):.6g}; expected 1",
                 where=where,
             )
-        share.loc[{"material": m}] = 0.0
-        for o, v in by.items():
+        for o in by:
             if o not in chain.origins:
                 raise UserError(f"plan.import_shares.{m}.{o}: unknown origin", where=where)
-            share.loc[{"material": m, "origin": o}] = v
-    stock = chain.stockpile0.copy()
-    for m, v in pf.stockpile.items():
-        stock.loc[{"material": m}] = v
-    return Plan(capacity=cap, import_share=share, stockpile=stock)
+    return build_plan(chain, pf.capacity, pf.import_shares, pf.stockpile)
