@@ -27,7 +27,7 @@ import xarray as xr
 from repm.chain import Chain
 from repm.errors import UserError
 from repm.plan import Plan, build_plan
-from repm.rules import annual_mean, stock_prices
+from repm.rules import annual_mean, origin_offer, release_gap, stock_prices
 from repm.scenario.schema import FEEDS, Scenario
 from repm.units import CRORE_PER_T_AT
 
@@ -129,7 +129,9 @@ def build_model(
             need[:, j] = emb.values[:, GRADES.index(mat.grade)]
     share = chain.import_share.values[:, mi]  # origin × material
     spare = chain.spare.values[:, mi]
-    limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
+    limit = origin_offer(
+        need[None, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi]
+    )
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
 
     base = stock_prices(scenario)
@@ -163,7 +165,7 @@ def build_model(
     imp = mdl.add_variables(lower=0, upper=limit, name="imports")
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
-    gap = np.maximum(need[None] - limit.sum("origin").values, 0.0)  # k × year × material
+    gap = release_gap(need[None], limit.sum("origin").values)  # k × year × material
     gap = xr.DataArray(
         gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
     )

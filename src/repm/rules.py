@@ -67,3 +67,17 @@ def toll_factor(avail, partner, exposure):
         if exposure[o] != 0.0:
             factor *= 1.0 - exposure[o] * (1.0 - avail[o])
     return factor
+
+
+def origin_offer(need, share, spare, avail):
+    """What an origin sends of a material when `need` is ordered: its usual share of the order
+    plus its spare capacity, both × its availability (1 unless restricted). Arrays broadcast.
+    The engine takes the same offer summed over origins, with the sums (Σ avail × share and
+    Σ avail × spare) formed once each time availability changes: `need × Σ + Σ`."""
+    return avail * (share * need + spare)
+
+
+def release_gap(need, offered):
+    """What a strategic stockpile may release: only what origins cannot send (the release rule;
+    in the engine, what is left after buying)."""
+    return np.maximum(need - offered, 0.0)
