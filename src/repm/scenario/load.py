@@ -133,7 +133,9 @@ def _load_merged(ref: str, base_dir: Path | None, chain: tuple[str, ...]) -> tup
 
 def parse_set(expr: str) -> tuple[list[str], Any]:
     if "=" not in expr:
-        raise UserError(f"--set {expr!r}: expected PATH=VALUE, e.g. demand.growth_after_anchors=0.08")
+        raise UserError(
+            f"--set {expr!r}: expected PATH=VALUE, e.g. demand.growth_after_anchors=0.08"
+        )
     path, _, value_text = expr.partition("=")
     path = path.strip()
     if not path or any(not seg for seg in path.split(".")):

@@ -1,0 +1,100 @@
+"""The scenario's field types: quantities with units (converted once, with pint), fact
+references ('fact:scheme_outlay'), and the strict, frozen base of every block."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+import pint
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
+
+from repm.model import ModelDefinition, default_definition
+from repm.units import parse_quantity, registry, to_unit
+
+FACT_PREFIX = "fact:"
+
+
+def definition_of(info: ValidationInfo | None) -> ModelDefinition:
+    """The model definition a scenario is validated against (the context's, else the shipped)."""
+    d = (info.context or {}).get("definition") if info is not None else None
+    return d or default_definition()
+
+
+def _one_of(value: str, allowed, what: str) -> None:
+    if value not in allowed:
+        raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
+
+
+def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
+    if isinstance(value, str) and value.strip().startswith(FACT_PREFIX):
+        fid = value.strip()[len(FACT_PREFIX) :].strip()
+        facts = (info.context or {}).get("facts")
+        if facts is None or fid not in facts:
+            raise ValueError(f"unknown fact id {fid!r}; expected an id listed by `repm facts`")
+        fact = facts.get(fid)
+        return f"{fact.central!r} {fact.unit}"
+    return value
+
+
+def _quantity(
+    unit: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False
+):
+    def convert(value: Any, info: ValidationInfo) -> float:
+        value = _resolve_fact(value, info)
+        fx = (info.context or {}).get("fx")
+        out = to_unit(value, unit, fx_inr_per_usd=fx)
+        if lo is not None and out < lo:
+            raise ValueError(f"expected a value ≥ {lo:g} {unit}; got {out:g}")
+        if hi is not None and out > hi:
+            raise ValueError(f"expected a value ≤ {hi:g} {unit}; got {out:g}")
+        if integer and abs(out - round(out)) > 1e-9:
+            raise ValueError(f"expected a whole number; got {out:g}")
+        return float(round(out)) if integer else out
+
+    return BeforeValidator(convert)
+
+
+def _free_quantity(value: Any, info: ValidationInfo) -> pint.Quantity:
+    value = _resolve_fact(value, info)
+    ureg = registry()
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"expected a quantity like '1.5 kg/vehicle'; got {value!r}")
+    q = (
+        ureg.Quantity(float(value), "dimensionless")
+        if not isinstance(value, str)
+        else parse_quantity(value)
+    )
+    if not math.isfinite(q.magnitude) or q.magnitude < 0:
+        raise ValueError(f"expected a finite, non-negative quantity; got {value!r}")
+    return q
+
+
+Tonnes = Annotated[float, _quantity("t", lo=0)]
+TonnesPerYear = Annotated[float, _quantity("t/yr", lo=0)]
+Fraction = Annotated[float, _quantity("fraction", lo=0, hi=1)]
+Rate = Annotated[float, _quantity("1/yr", lo=-0.99, hi=10)]
+Year = Annotated[float, _quantity("year", lo=1900, hi=2200, integer=True)]
+Years = Annotated[float, _quantity("year", lo=0, hi=200)]
+PositiveYears = Annotated[float, _quantity("year", lo=0.1, hi=200)]
+Months = Annotated[float, _quantity("month", lo=0, hi=1200)]
+PositiveMonths = Annotated[float, _quantity("month", lo=0.01, hi=1200)]
+Multiplier = Annotated[float, _quantity("dimensionless", lo=0, hi=1000)]
+GrowthSD = Annotated[float, _quantity("1/yr", lo=0, hi=1)]
+KgPerKg = Annotated[float, _quantity("kg/kg", lo=0, hi=1)]
+CroreINR = Annotated[float, _quantity("crore INR", lo=0)]
+INRPerKg = Annotated[float, _quantity("INR/kg", lo=0)]
+FX = Annotated[float, _quantity("INR/USD", lo=1e-6)]
+FreeQuantity = Annotated[Any, BeforeValidator(_free_quantity)]
+
+
+class Block(BaseModel):
+    """Base for every scenario block: strict, immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
+
+
+def _check_years_within(path: dict, start: int, end: int, what: str) -> None:
+    for y in path:
+        if not start - 1 <= y <= end + 1:
+            raise ValueError(f"{what}: year {y} outside the horizon {start}–{end}")

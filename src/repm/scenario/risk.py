@@ -1,0 +1,94 @@
+"""Scenario blocks: the risk model — supply-shock events and demand-growth uncertainty."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, ValidationInfo, model_validator
+
+from repm.scenario.fields import (
+    Block,
+    Fraction,
+    GrowthSD,
+    Months,
+    Multiplier,
+    PositiveMonths,
+    Year,
+    _quantity,
+    definition_of,
+)  # fmt: skip
+
+
+class Duration(Block):
+    """How long an event lasts, in months."""
+
+    mean_months: PositiveMonths
+    cv: Annotated[float, _quantity("fraction", lo=0, hi=5)] = 0.0
+    distribution: Literal["lognormal", "exponential", "fixed"] = "lognormal"
+
+
+class Event(Block):
+    """A supply shock: an export restriction by one origin, or a supplier outage.
+
+    `hazard` is the probability per year that an episode starts (a month's chance is
+    1 − (1 − hazard)^(1/12)); `start_year` (and `start_month`) instead fixes one onset that
+    happens with `probability` (default certain): a stress test.
+    While an episode lasts, `severity` (drawn uniformly in [low, high]) of the targeted exports
+    are refused; during the first `licensing_delay_months` nothing targeted ships.
+    """
+
+    name: str
+    kind: Literal["export_restriction", "outage"]
+    origin: str
+    elements: Literal["light", "heavy", "all"] | None = None
+    include_magnets: bool = True
+    materials: list[str] | None = None
+    hazard: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
+    start_year: Year | None = None
+    start_month: Annotated[float, _quantity("dimensionless", lo=1, hi=12, integer=True)] = 1
+    probability: Fraction = 1.0
+    duration: Duration
+    severity_low: Fraction
+    severity_high: Fraction
+    licensing_delay_months: Months = 0.0
+    third_country_share: Fraction = 0.0
+    price_multiplier: dict[str, Multiplier] = Field(default_factory=dict)
+    source: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _preset(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "preset" in data:
+            from repm.risk_presets import preset
+
+            data = {**preset(data["preset"]), **{k: v for k, v in data.items() if k != "preset"}}
+        return data
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> Event:
+        MATERIALS = definition_of(info).material_names
+        if self.severity_low > self.severity_high:
+            raise ValueError(
+                f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}"
+            )
+        if self.elements is None and not self.materials:
+            raise ValueError("give `elements` (light, heavy, all) or a list of `materials`")
+        for m in self.materials or []:
+            if m not in MATERIALS:
+                raise ValueError(
+                    f"materials: unknown material {m!r}; expected one of {', '.join(MATERIALS)}"
+                )
+        for m in self.price_multiplier:
+            if m not in MATERIALS:
+                raise ValueError(
+                    f"price_multiplier: unknown material {m!r}; expected one of {', '.join(MATERIALS)}"
+                )
+        return self
+
+
+class Risk(Block):
+    """Supply-shock model: events sampled per draw, and uncertainty in demand growth."""
+
+    events: list[Event] = Field(default_factory=list)
+    demand_growth_sd: GrowthSD = 0.0
+    draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8

@@ -1,0 +1,121 @@
+"""Scenario blocks: trade (origins, shares, spare capacity, prices, risk) and policy levers."""
+
+from __future__ import annotations
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+
+from repm.scenario.fields import (
+    Block,
+    CroreINR,
+    Fraction,
+    INRPerKg,
+    Months,
+    Multiplier,
+    PositiveMonths,
+    Tonnes,
+    TonnesPerYear,
+    _one_of,
+    definition_of,
+)  # fmt: skip
+
+
+class Trade(Block):
+    """Import origins, their shares per material group, and their spare export capacity to India."""
+
+    origins: list[str]
+    shares: dict[str, dict[str, Fraction]]
+    spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
+    price_factor: dict[str, dict[str, Multiplier]] = Field(
+        default_factory=dict,
+        description="price of a material group from an origin, × the base price",
+    )
+    governance_risk: dict[str, Fraction] = Field(
+        default_factory=dict,
+        description="origin → political risk, 0 (stable) … 1, for the GeoPolRisk score",
+    )
+    world_production: dict[str, dict[str, Fraction]] = Field(
+        default_factory=dict,
+        description="material group → producing country → share of world output (HHI of supply)",
+    )
+
+    @model_validator(mode="after")
+    def _check(self, info: ValidationInfo) -> Trade:
+        GROUPS = definition_of(info).trade_groups
+        if len(set(self.origins)) != len(self.origins) or not self.origins:
+            raise ValueError("origins must be a non-empty list of unique names")
+        for block_name, block in (
+            ("shares", self.shares),
+            ("spare", self.spare),
+            ("price_factor", self.price_factor),
+        ):
+            for group, by_origin in block.items():
+                if group not in GROUPS:
+                    raise ValueError(
+                        f"{block_name}.{group}: unknown material group; expected one of {', '.join(GROUPS)}"
+                    )
+                for o in by_origin:
+                    if o not in self.origins:
+                        raise ValueError(
+                            f"{block_name}.{group}.{o}: unknown origin; expected one of the trade.origins"
+                        )
+        for o in self.governance_risk:
+            if o not in self.origins:
+                raise ValueError(
+                    f"governance_risk.{o}: unknown origin; expected one of the trade.origins"
+                )
+        for group, by_country in self.world_production.items():
+            if group not in GROUPS:
+                raise ValueError(
+                    f"world_production.{group}: unknown material group; expected one of {', '.join(GROUPS)}"
+                )
+            if sum(by_country.values()) > 1 + 1e-6:
+                raise ValueError(
+                    f"world_production.{group}: shares add up to {sum(by_country.values()):.3g}; expected at most 1"
+                )
+        missing = [g for g in GROUPS if g not in self.shares]
+        if missing:
+            raise ValueError(f"shares: missing material group {missing[0]!r}")
+        for group, by_origin in self.shares.items():
+            total = sum(by_origin.values())
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"shares.{group}: shares sum to {total:.6g}; expected 1")
+        return self
+
+
+class Policy(Block):
+    """Policy levers: who is served first in a shortage, inventories held."""
+
+    sector_priority: list[list[str]] = Field(default_factory=lambda: [["defence"]])
+    stockpile: dict[str, Tonnes] = Field(
+        default_factory=dict, description="strategic stockpile by material at the start, t"
+    )
+    working_stock_months: Months = Field(
+        0.0, description="industry working stock of magnets and feed, months of current use"
+    )
+    working_stock_refill_months: PositiveMonths = Field(
+        3.0, description="months over which buyers rebuild working stock once supply returns"
+    )
+    max_origin_share: Fraction = Field(
+        1.0, description="planner: max share of any one origin per material"
+    )
+    min_domestic_share: Fraction = Field(
+        0.0, description="planner: min domestic output as a share of demand"
+    )
+    capex_budget: CroreINR | None = Field(None, description="planner: cap on capacity investment")
+    allow_unmet: bool = Field(
+        True, description="planner: may leave demand unmet (at unmet_penalty)"
+    )
+    unmet_penalty: INRPerKg = Field(0.0, description="planner: cost of a kg of unmet demand")
+
+    @field_validator("sector_priority")
+    @classmethod
+    def _sectors(cls, v: list[list[str]], info: ValidationInfo) -> list[list[str]]:
+        seen: set[str] = set()
+        sectors = definition_of(info).sectors
+        for tier in v:
+            for s in tier:
+                _one_of(s, sectors, "sector")
+                if s in seen:
+                    raise ValueError(f"sector {s!r} appears in two priority tiers")
+                seen.add(s)
+        return v
