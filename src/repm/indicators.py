@@ -1,4 +1,4 @@
-"""The indicators, each declared once: name, unit, label, number format, dimensions, the
+"""The indicators, each declared once (data/indicators.yaml): name, unit, label, number format, dimensions, the
 command that computes it, its recipe in words and the scenario fields that feed it, and — where
 the recipe is arithmetic over other indicators — that arithmetic (`check`), which the tests
 evaluate against the computed values.
@@ -11,7 +11,9 @@ report and the dashboard. `IndicatorTable` is the tidy table every command retur
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,406 +34,41 @@ class Indicator:
     recipe: str = ""  # how it is computed, in words (`repm explain`)
     inputs: tuple[str, ...] = ()  # scenario field prefixes whose facts feed it
     check: str | None = None  # the recipe as arithmetic over other indicators (tested)
-    also: tuple[str, ...] = field(default=())  # other commands that report it too
 
     def format(self, value: float) -> str:
         return self.fmt.format(value)
 
 
+DATA = Path(__file__).resolve().parent / "data" / "indicators.yaml"
+
+
+@cache
+def _data() -> dict:
+    import yaml
+
+    with open(DATA, encoding="utf-8") as fh:
+        return yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+
+
 def _declared() -> list[Indicator]:
-    return [
-        Indicator(
-            "magnet_demand",
-            "t",
-            "Demand",
-            check="magnet_demand_bare + magnet_demand_embedded",
-            dims=("sector",),
-            recipe="total path (geometric between the anchors, growth_after_anchors after the last) split by sector in proportion to bottom-up tonnages (activity × intensity × adoption, share of the base-year total, or the residual), each grown at its own rate",
-            inputs=("demand.anchors", "demand.growth_after_anchors", "demand.sectors"),
-        ),
-        Indicator(
-            "magnet_demand_bare",
-            "t",
-            "Magnet demand bare",
-            recipe="magnet_demand × bare share (bare_base ÷ base-year demand, plus the localised part of the rest)",
-            inputs=("demand.channels", "demand.anchors"),
-        ),
-        Indicator(
-            "magnet_demand_embedded",
-            "t",
-            "Magnet demand embedded",
-            check="magnet_demand - magnet_demand_bare",
-            recipe="magnet_demand − magnet_demand_bare: magnets inside imported sub-assemblies",
-            inputs=("demand.channels", "demand.anchors"),
-        ),
-        Indicator(
-            "magnet_production_domestic",
-            "t",
-            "Domestic",
-            recipe="min(capacity, bare-channel demand), cut where feed (IREL oxide, imports) runs short",
-            inputs=("supply.units", "demand.channels", "supply.separation"),
-        ),
-        Indicator(
-            "magnet_imports",
-            "t",
-            "Imports",
-            check="magnet_imports_bare + magnet_imports_embedded",
-            dims=("origin",),
-            recipe="bare-channel demand not met by domestic output + the embedded channel, from origins in trade shares",
-            inputs=("demand.channels", "trade.shares"),
-        ),
-        Indicator(
-            "magnet_imports_bare",
-            "t",
-            "Magnet imports bare",
-            recipe="bare-channel demand not met by domestic output or tolled returns, bought from origins in trade shares (then spare capacity), including working-stock build-up",
-            inputs=("trade.shares.magnet", "trade.spare.magnet", "policy.working_stock_months"),
-        ),
-        Indicator(
-            "magnet_imports_embedded",
-            "t",
-            "Magnet imports embedded",
-            recipe="the embedded channel, from origins in trade shares",
-            inputs=("trade.shares.embedded", "demand.channels"),
-        ),
-        Indicator(
-            "magnet_capacity",
-            "t/yr",
-            "Capacity",
-            recipe="Σ units: capacity × min(1, (year − first year + 1) / ramp-up years); first year = award + gestation",
-            inputs=("supply.units",),
-        ),
-        Indicator(
-            "magnet_capacity_nameplate",
-            "t/yr",
-            "Magnet capacity nameplate",
-            recipe="Σ units online: nameplate capacity (no ramp-up)",
-            inputs=("supply.units",),
-        ),
-        Indicator(
-            "unmet_demand",
-            "t",
-            "Unmet",
-            dims=("sector",),
-            recipe="demand − domestic − imports − stockpile draws, served by sector priority",
-            inputs=("trade", "policy"),
-        ),
-        Indicator(
-            "self_sufficiency",
-            "fraction",
-            "Self-suff.",
-            check="magnet_production_domestic / magnet_demand",
-            fmt="{:.1%}",
-            recipe="magnet_production_domestic ÷ magnet_demand",
-            inputs=("supply.units", "demand.anchors"),
-        ),
-        Indicator(
-            "import_share_china",
-            "fraction",
-            "China share",
-            fmt="{:.1%}",
-            recipe="imports from China ÷ all magnet imports (bare + embedded)",
-            inputs=("trade.shares.magnet", "trade.shares.embedded"),
-        ),
-        Indicator(
-            "ndpr_oxide_required",
-            "t",
-            "NdPr ox. need",
-            recipe="Σ grades: magnets made ÷ alloy→magnet yield × NdPr content ÷ alloy yield ÷ oxide→metal yield × kg NdPr oxide per kg NdPr metal (oxide-equivalent of oxide, metal or alloy fed)",
-            inputs=("supply.grades", "supply.yields", "supply.units"),
-        ),
-        Indicator(
-            "ndpr_oxide_domestic",
-            "t",
-            "NdPr ox. dom.",
-            recipe="min(planned IREL output path, separation capacity, monazite feed × t oxide per t monazite)",
-            inputs=("supply.separation", "supply.mining_capacity", "supply.cracking_capacity"),
-        ),
-        Indicator(
-            "ndpr_oxide_to_units",
-            "t",
-            "Ndpr oxide to units",
-            recipe="IREL NdPr oxide the units use: up to min(separation output, to_units_max) a year, plus oxide kept in India by export retention",
-            inputs=("supply.separation", "routes.export_retention"),
-        ),
-        Indicator(
-            "ndpr_oxide_imports",
-            "t",
-            "Ndpr oxide imports",
-            recipe="NdPr oxide the units need beyond recycled, IREL and overseas oxide, from origins in trade shares, including working-stock build-up",
-            inputs=("trade.shares.oxide", "supply.grades", "supply.yields"),
-        ),
-        Indicator(
-            "dy_oxide_imports",
-            "t",
-            "Dy oxide imports",
-            recipe="Dy oxide for Dy/Tb-grade magnets made in India: all imported (Indian monazite yields no Dy)",
-            inputs=("trade.shares.heavy", "supply.grades.h"),
-        ),
-        Indicator(
-            "tb_oxide_imports",
-            "t",
-            "Tb oxide imports",
-            recipe="Tb oxide for Dy/Tb-grade magnets made in India: all imported (Indian monazite yields no Tb)",
-            inputs=("trade.shares.heavy", "supply.grades.h"),
-        ),
-        Indicator(
-            "monazite_processed",
-            "t",
-            "Monazite",
-            recipe="domestic NdPr oxide ÷ (t REO per t monazite × NdPr share of REO × SX recovery)",
-            inputs=(
-                "supply.separation",
-                "supply.yields.cracking_reo_per_t_monazite",
-                "supply.monazite.ndpr_share_of_reo",
-                "supply.yields.sx_recovery",
-            ),
-        ),
-        Indicator(
-            "thorium_residue",
-            "t",
-            "Th residue",
-            fmt="{:,.1f}",
-            recipe="monazite processed × ThO2 share × Th/ThO2 mass ratio (CIAAW atomic weights); all Th leaves at cracking",
-            inputs=("supply.monazite.tho2_fraction", "supply.separation"),
-        ),
-        Indicator(
-            "in_use_stock",
-            "t",
-            "In use stock",
-            recipe="cohorts of magnets put in use × share surviving to this year (lifetime distributions)",
-            inputs=("demand.sectors",),
-        ),
-        Indicator(
-            "end_of_life",
-            "t",
-            "End of life",
-            recipe="cohorts × share of each reaching end of life this year",
-            inputs=("demand.sectors",),
-        ),
-        Indicator(
-            "demand_calibration_factor",
-            "1",
-            "Demand calibration factor",
-            fmt="{:.3f}",
-            recipe="anchored total ÷ bottom-up sector sum (activity × intensity × adoption, shares)",
-            inputs=("demand.anchors", "demand.sectors"),
-        ),
-        Indicator(
-            "mass_balance_residual",
-            "t",
-            "Max residual",
-            recipe="largest |inputs − outputs − Δstock| over processes, elements and draws; ~0 when the books close",
-        ),
-        Indicator(
-            "import_dependence_magnets",
-            "fraction",
-            "Import dep. magnets",
-            check="magnet_imports / (magnet_imports + magnet_production_domestic + magnet_tolled)",
-            fmt="{:.1%}",
-            recipe="magnet imports ÷ (imports + domestic output + tolled returns)",
-            inputs=("trade.shares", "supply.units", "routes.tolling"),
-        ),
-        Indicator(
-            "import_dependence_ndpr_oxide",
-            "fraction",
-            "Import dep. NdPr ox.",
-            fmt="{:.1%}",
-            recipe="NdPr oxide imports ÷ NdPr oxide the units used",
-            inputs=("trade.shares.oxide", "supply.separation"),
-        ),
-        Indicator(
-            "hhi_magnet_imports",
-            "1",
-            "HHI magnet imports",
-            fmt="{:.3f}",
-            recipe="Σ origins (origin's share of magnet imports)²: 1 for one source, 1/n for n equal",
-            inputs=("trade.shares.magnet", "trade.shares.embedded"),
-        ),
-        Indicator(
-            "hhi_ndpr_oxide_imports",
-            "1",
-            "HHI NdPr ox. imports",
-            fmt="{:.3f}",
-            recipe="Σ origins (origin's share of NdPr oxide imports)²",
-            inputs=("trade.shares.oxide",),
-        ),
-        Indicator(
-            "magnet_tolled",
-            "t",
-            "Tolled",
-            dims=("origin",),
-            recipe="magnets a tolling partner returns: each step min(capacity × what restrictions leave (partner's, and origins its returns need licences from), IREL oxide available ÷ oxide per t magnet, magnets the units leave to buy), arriving after the lead time",
-            inputs=("routes.tolling", "supply.separation"),
-        ),
-        Indicator(
-            "ndpr_oxide_tolled",
-            "t",
-            "Ox. tolled",
-            recipe="magnets ordered × NdPr oxide per t magnet (the oxide route's recipe: NdPr content ÷ alloy and oxide→metal yields × oxide per metal, scrap re-melted)",
-            inputs=("routes.tolling", "supply.grades", "supply.yields"),
-        ),
-        Indicator(
-            "tolling_in_transit",
-            "t",
-            "Tolling in transit",
-            recipe="tolled magnets ordered but not yet back at the year's end (the lead time's orders)",
-            inputs=("routes.tolling",),
-        ),
-        Indicator(
-            "ndpr_oxide_overseas",
-            "t",
-            "Ox. overseas",
-            recipe="NdPr oxide used from overseas sources (after domestic oxide, before imports), pro rata to what each offers: tonnes × (1, or NdPr share of REO × SX recovery) × its country's availability",
-            inputs=("routes.overseas", "supply.yields.sx_recovery"),
-        ),
-        Indicator(
-            "ndpr_oxide_domestic_feed",
-            "t",
-            "Ndpr oxide domestic feed",
-            recipe="IREL's NdPr oxide + what overseas sources can deliver (tonnes × yields)",
-            inputs=("supply.separation", "routes.overseas", "supply.yields.sx_recovery"),
-        ),
-        Indicator(
-            "ndpr_oxide_exports",
-            "t",
-            "Ox. exported",
-            recipe="IREL oxide the units and tolling do not take × (1 − retention share)",
-            inputs=("supply.separation", "routes.export_retention"),
-        ),
-        Indicator(
-            "ndpr_oxide_retained",
-            "t",
-            "Ox. retained",
-            recipe="IREL oxide the units and tolling do not take × retention share; held for the units",
-            inputs=("supply.separation", "routes.export_retention"),
-        ),
-        Indicator(
-            "tolling_fee_cost",
-            "crore INR",
-            "Toll fees",
-            fmt="{:,.1f}",
-            recipe="magnets returned × fee per kg",
-            inputs=("routes.tolling",),
-        ),
-        Indicator(
-            "overseas_cost",
-            "crore INR",
-            "Overseas cost",
-            fmt="{:,.1f}",
-            recipe="product bought × price + equity paid the year before first output",
-            inputs=("routes.overseas",),
-        ),
-        Indicator(
-            "consumer_incentive_cost",
-            "crore INR",
-            "Buyer support",
-            fmt="{:,.1f}",
-            recipe="support per kg × Indian magnets made, while it runs, until the budget is spent",
-            inputs=("routes.consumer_incentive",),
-        ),
-        Indicator(
-            "ndpr_in_demand",
-            "t",
-            "NdPr in demand",
-            dims=("sector",),
-            recipe="Σ sectors, grades: magnet demand × grade share (hre_share) × NdPr per kg of the grade",
-            inputs=("demand.sectors", "supply.grades"),
-        ),
-        Indicator(
-            "dy_in_demand",
-            "t",
-            "Dy in demand",
-            dims=("sector",),
-            recipe="Σ sectors, grades: magnet demand × grade share (hre_share) × Dy per kg of the grade",
-            inputs=("demand.sectors", "supply.grades"),
-        ),
-        Indicator(
-            "tb_in_demand",
-            "t",
-            "Tb in demand",
-            dims=("sector",),
-            recipe="Σ sectors, grades: magnet demand × grade share (hre_share) × Tb per kg of the grade",
-            inputs=("demand.sectors", "supply.grades"),
-        ),
-        Indicator(
-            "geopolrisk_magnets",
-            "1",
-            "GeoPolRisk magnets",
-            fmt="{:.3f}",
-            recipe="HHI of world magnet output × Σ origins governance risk × origin's share of India's magnet supply (imports + domestic + tolled)",
-            inputs=("trade.world_production", "trade.governance_risk", "trade.shares"),
-        ),
-        Indicator(
-            "geopolrisk_ndpr_oxide",
-            "1",
-            "GeoPolRisk NdPr ox.",
-            fmt="{:.3f}",
-            recipe="HHI of world refined output × Σ origins governance risk × origin's share of India's NdPr oxide supply (imports + domestic + tolled)",
-            inputs=("trade.world_production", "trade.governance_risk", "trade.shares"),
-        ),
-        Indicator(
-            "geopolrisk_heavy",
-            "1",
-            "GeoPolRisk Dy/Tb ox.",
-            fmt="{:.3f}",
-            recipe="HHI of world refined output × Σ origins governance risk × origin's share of India's Dy/Tb oxide supply (imports + domestic + tolled)",
-            inputs=("trade.world_production", "trade.governance_risk", "trade.shares"),
-        ),
-        Indicator(
-            "env_uranium_residue",
-            "t",
-            "U residue",
-            fmt="{:,.1f}",
-            recipe="monazite processed × U3O8 share × U/U3O8 mass ratio",
-            inputs=("environment.u3o8_fraction", "supply.separation"),
-        ),
-        Indicator(
-            "unit_revenue",
-            "crore INR",
-            "Unit revenue",
-            fmt="{:,.1f}",
-            dims=("unit_id",),
-            command="finance",
-        ),
-        Indicator(
-            "unit_sli", "crore INR", "Unit sli", fmt="{:,.1f}", dims=("unit_id",), command="finance"
-        ),
-        Indicator(
-            "unit_capital_subsidy",
-            "crore INR",
-            "Unit capital subsidy",
-            fmt="{:,.1f}",
-            dims=("unit_id",),
-            command="finance",
-        ),
-        Indicator(
-            "unit_net", "crore INR", "Unit net", fmt="{:,.1f}", dims=("unit_id",), command="finance"
-        ),
-        Indicator("scheme_outlay", "crore INR", "Scheme outlay", fmt="{:,.1f}", command="finance"),
-        Indicator("expected_unmet_simulated", "t", "Expected unmet simulated", command="plan"),
-        Indicator("capacity_added", "t/yr", "Capacity added", command="plan"),
-        Indicator("expected_unmet", "t", "Expected unmet", dims=("sector",), command="plan"),
-        Indicator("capacity_value", "crore INR per t/yr", "Capacity value", command="plan"),
-        Indicator(
-            "p_shortage", "fraction", "P shortage", fmt="{:.1%}", dims=("sector",), command="risk"
-        ),
-        Indicator("cvar95_unmet", "t", "Cvar95 unmet", dims=("sector",), command="risk"),
-        Indicator("unmet_p05", "t", "Unmet p05", command="risk"),
-        Indicator("unmet_p50", "t", "Unmet p50", command="risk"),
-        Indicator("unmet_p95", "t", "Unmet p95", command="risk"),
-        Indicator("months_short", "month", "Months short", command="risk"),
-        Indicator(
-            "stockpile_holding_cost",
-            "crore INR",
-            "Stockpile holding cost",
-            fmt="{:,.1f}",
-            command="risk",
-        ),
-        Indicator("ev_cars_not_built", "vehicles", "Ev cars not built", command="risk"),
-        Indicator("e2w_not_built", "vehicles", "E2w not built", command="risk"),
-        Indicator("e3w_not_built", "vehicles", "E3w not built", command="risk"),
-    ]
+    """The indicators of data/indicators.yaml."""
+    out = []
+    allowed = {"unit", "label", "format", "dims", "command", "recipe", "inputs", "check"}
+    for name, e in _data()["indicators"].items():
+        unknown = set(e) - allowed
+        if unknown or not {"unit", "label"} <= set(e):
+            raise ValueError(
+                f"{DATA.name}: indicators.{name}: keys {sorted(set(e))}; expected unit and label, "
+                f"optionally {', '.join(sorted(allowed - {'unit', 'label'}))}"
+            )
+        out.append(
+            Indicator(
+                name, e["unit"], e["label"], fmt=e.get("format", "{:,.0f}"),
+                dims=tuple(e.get("dims", ())), command=e.get("command", "run"),
+                recipe=e.get("recipe", ""), inputs=tuple(e.get("inputs", ())), check=e.get("check"),
+            )
+        )  # fmt: skip
+    return out
 
 
 ENV_QUANTITIES = {"energy": "MWh", "water": "m³", "acid": "t", "co2e": "t CO2e"}
@@ -478,35 +115,7 @@ def _environment() -> list[Indicator]:
 REGISTRY: dict[str, Indicator] = {i.name: i for i in _declared() + _environment()}
 
 # the printed tables: which indicators, in which order
-TABLES: dict[str, tuple[str, ...]] = {
-    "headline": (
-        "magnet_demand", "magnet_capacity", "magnet_production_domestic", "magnet_imports",
-        "unmet_demand", "self_sufficiency", "import_share_china", "ndpr_oxide_required",
-        "ndpr_oxide_domestic", "monazite_processed", "thorium_residue", "mass_balance_residual",
-    ),
-    "routes": (
-        "magnet_tolled", "ndpr_oxide_tolled", "ndpr_oxide_overseas", "ndpr_oxide_retained",
-        "ndpr_oxide_exports", "tolling_fee_cost", "overseas_cost", "consumer_incentive_cost",
-    ),
-    "supply_risk": (
-        "import_dependence_magnets", "import_dependence_ndpr_oxide", "hhi_magnet_imports",
-        "hhi_ndpr_oxide_imports", "geopolrisk_magnets", "geopolrisk_ndpr_oxide",
-        "geopolrisk_heavy", "ndpr_in_demand", "dy_in_demand", "tb_in_demand",
-    ),
-    "ledger": (
-        "thorium_residue", "env_uranium_residue", "env_co2e_domestic", "env_co2e_imports",
-        "env_co2e_per_t_magnet", "env_energy_domestic", "env_water_domestic", "env_acid_domestic",
-    ),
-    "risk": (
-        "p_shortage", "expected_unmet", "cvar95_unmet", "unmet_p95", "months_short",
-        "stockpile_holding_cost",
-    ),
-    "compare": (
-        "magnet_demand", "magnet_production_domestic", "magnet_imports", "unmet_demand",
-        "self_sufficiency", "import_share_china", "ndpr_oxide_domestic", "thorium_residue",
-        "expected_unmet", "p_shortage", "cvar95_unmet", "scheme_outlay",
-    ),
-}  # fmt: skip
+TABLES: dict[str, tuple[str, ...]] = {k: tuple(v) for k, v in _data()["tables"].items()}
 
 
 def get(name: str) -> Indicator:
