@@ -1,0 +1,91 @@
+"""The compiled supply chain: the scenario as dense, labelled arrays (`compile_chain` builds it)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import xarray as xr
+
+from repm.chemistry import Chemistry
+from repm.model import ModelDefinition
+from repm.rules import fresh_alloy_per_magnet
+
+
+@dataclass(frozen=True)
+class Chain:
+    """The compiled supply chain. Arrays are xarray; `.values` feed the engine's hot loop."""
+
+    name: str
+    model: ModelDefinition  # what the chain is made of: grades, materials, elements, flows
+    years: np.ndarray
+    base_year: int  # the demand's first anchor year: growth shocks compound from it
+    sectors: tuple[str, ...]
+    origins: tuple[str, ...]
+    demand_total: xr.DataArray  # year × sector, t/yr
+    demand_bottom_up: xr.DataArray  # year × sector, t/yr, before calibration
+    demand_bare: xr.DataArray  # year × sector × grade, t/yr
+    demand_embedded: xr.DataArray  # year × sector × grade, t/yr
+    grade_comp: xr.DataArray  # grade × element, kg/kg finished magnet
+    material_comp: xr.DataArray  # material × element, kg/kg
+    recipe: xr.DataArray  # feed × grade × material: t material per t fresh alloy
+    capacity: xr.DataArray  # year × feed, effective (ramped) magnet capacity, t/yr
+    capacity_nameplate: xr.DataArray  # year × unit, t/yr
+    capacity_effective_unit: xr.DataArray  # year × unit, t/yr
+    separation_output: xr.DataArray  # year, t NdPr oxide/yr
+    irel_to_units_max: float  # t/yr
+    monazite_per_t_oxide: float  # t monazite per t NdPr oxide separated
+    monazite_comp: xr.DataArray  # element, kg/kg monazite
+    concentrate_per_t_monazite: float  # t NdPr oxide (in REO) recovered by cracking per t monazite
+    yields: dict[str, float]
+    import_share: xr.DataArray  # origin × material
+    spare: xr.DataArray  # origin × material, t/yr
+    lifetime_pmf: xr.DataArray  # sector × age, share of a cohort leaving at that age
+    history_inflow: xr.DataArray  # sector × grade × hist_year, t/yr before the horizon
+    priority_tier: xr.DataArray  # sector -> tier index (0 first)
+    stockpile0: xr.DataArray  # material, t
+    collection_rate: float
+    recycling_recovery: float
+    working_stock_months: float
+    working_stock_refill_months: float
+    chem: Chemistry
+    # routes (issue 6): tolling abroad, overseas sources, export retention, buyer support
+    tolling_capacity: xr.DataArray  # year × route, magnets a partner makes for India, t/yr
+    tolling: xr.Dataset  # per route: grade, lead_months, partner, first, fee (INR/kg); exposure
+    overseas_oxide: (
+        xr.DataArray
+    )  # year × source, NdPr oxide it can deliver (after separation), t/yr
+    overseas: xr.Dataset  # per source: country, product tonnes per t oxide, price, stake_cost
+    retention: xr.DataArray  # year, share of IREL's unused oxide kept in India
+    incentive: xr.Dataset  # year: per_kg (INR/kg), pass_through; attrs: budget (crore INR)
+    governance_risk: xr.DataArray  # origin, 0 … 1
+    world_hhi: xr.DataArray  # material, HHI of world output of its group
+    env_intensity: xr.DataArray  # stage × quantity, per t of the stage's output
+    u3o8_fraction: float
+
+    @property
+    def n_years(self) -> int:
+        return len(self.years)
+
+    @property
+    def grades(self) -> tuple[str, ...]:
+        return self.model.grade_names
+
+    @property
+    def materials(self) -> tuple[str, ...]:
+        return self.model.material_names
+
+    @property
+    def elements(self) -> tuple[str, ...]:
+        return self.model.element_names
+
+    @property
+    def fresh_alloy_per_magnet(self) -> float:
+        """t of fresh alloy per t of finished magnet: 1 / alloy→magnet yield, less the machining
+        scrap re-melted into alloy."""
+        return fresh_alloy_per_magnet(self.yields["alloy_to_magnet"], self.yields["scrap_return"])
+
+    @property
+    def oxide_per_magnet(self) -> xr.DataArray:
+        """grade × material: t per t of magnet made from oxide (the oxide route's recipe)."""
+        return self.recipe.sel(feed="oxide", drop=True) * self.fresh_alloy_per_magnet

@@ -1,0 +1,132 @@
+"""Compile a validated Scenario once into dense, labelled arrays: the Chain.
+
+Everything the engine, the planner and finance need is here, with named dimensions: demand by
+year × sector × grade and channel, capacity by year × feed route, the recipe tensor that turns
+a tonne of fresh alloy into tonnes of each purchasable material, import shares and spare
+capacity by origin × material, lifetime distributions by sector. One source of coefficients;
+each part is built by its own module (demand, composition, supply, routes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from repm.chain.chain import Chain
+from repm.chain.composition import composition, recipe
+from repm.chain.demand import demand, history
+from repm.chain.routes import routes
+from repm.chain.supply import capacity, separation, trade, yields
+from repm.chemistry import Chemistry
+from repm.facts import load_facts
+from repm.scenario.schema import FEEDS, Scenario
+
+
+def compile_chain(s: Scenario) -> Chain:
+    """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
+    facts = load_facts()
+    chem = Chemistry.from_facts(facts)
+    model = s.definition
+    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
+    years = np.array(s.horizon.years)
+    dm = demand(s, model, years)
+    sectors, base, dem, bottom = dm["sectors"], dm["base"], dm["dem"], dm["bottom"]
+    bare, emb, grade_split, ci_on = dm["bare"], dm["emb"], dm["grade_split"], dm["ci_on"]
+    cp = composition(s, model, chem)
+    gc, mc, ei, mi = cp["gc"], cp["mc"], cp["ei"], cp["mi"]
+    ylds = yields(s)
+    y = s.supply.yields
+    recipe_ = recipe(s, model, gc, ei, mi, cp["f_ox"])
+    ca = capacity(s, years)
+    unit_names, plate, eff, cap = ca["unit_names"], ca["plate"], ca["eff"], ca["cap"]
+    sp = separation(s, chem, years, mc, mi, ei)
+    sep, sep_out, monazite_comp = sp["sep"], sp["sep_out"], sp["monazite_comp"]
+    oxide_per_t_monazite, conc_per_t = sp["oxide_per_t_monazite"], sp["conc_per_t"]
+    tr = trade(s, model, years, base, bare, emb, gc, ei, mi)
+    origins, share, spare = tr["origins"], tr["share"], tr["spare"]
+    hs = history(s, years, dem, grade_split)
+    pmf, n_ages, hist, hist_years = hs["pmf"], hs["n_ages"], hs["hist"], hs["hist_years"]
+
+    tiers = {s_: i for i, tier in enumerate(s.policy.sector_priority) for s_ in tier}
+    tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
+    stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
+
+    rt = routes(s, model, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
+    yr = {"year": years}
+    return Chain(
+        **rt,
+        name=s.name,
+        model=model,
+        years=years,
+        base_year=int(base),
+        sectors=sectors,
+        origins=origins,
+        demand_total=xr.DataArray(
+            dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
+        ),
+        demand_bottom_up=xr.DataArray(
+            bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
+        ),
+        demand_bare=xr.DataArray(
+            bare,
+            dims=("year", "sector", "grade"),
+            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
+        ),
+        demand_embedded=xr.DataArray(
+            emb,
+            dims=("year", "sector", "grade"),
+            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
+        ),
+        grade_comp=xr.DataArray(
+            gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
+        ),
+        material_comp=xr.DataArray(
+            mc,
+            dims=("material", "element"),
+            coords={"material": list(MATERIALS), "element": list(ELEMENTS)},
+        ),
+        recipe=xr.DataArray(
+            recipe_,
+            dims=("feed", "grade", "material"),
+            coords={"feed": list(FEEDS), "grade": list(GRADES), "material": list(MATERIALS)},
+        ),
+        capacity=xr.DataArray(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
+        capacity_nameplate=xr.DataArray(
+            plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}
+        ),
+        capacity_effective_unit=xr.DataArray(
+            eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}
+        ),
+        separation_output=xr.DataArray(sep_out, dims=("year",), coords=yr),
+        irel_to_units_max=sep.to_units_max,
+        monazite_per_t_oxide=1.0 / oxide_per_t_monazite,
+        monazite_comp=xr.DataArray(
+            monazite_comp, dims=("element",), coords={"element": list(ELEMENTS)}
+        ),
+        concentrate_per_t_monazite=conc_per_t,
+        yields=ylds,
+        import_share=xr.DataArray(
+            share,
+            dims=("origin", "material"),
+            coords={"origin": list(origins), "material": list(MATERIALS)},
+        ),
+        spare=xr.DataArray(
+            spare,
+            dims=("origin", "material"),
+            coords={"origin": list(origins), "material": list(MATERIALS)},
+        ),
+        lifetime_pmf=xr.DataArray(
+            pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}
+        ),
+        history_inflow=xr.DataArray(
+            hist,
+            dims=("sector", "grade", "hist_year"),
+            coords={"sector": list(sectors), "grade": list(GRADES), "hist_year": hist_years},
+        ),
+        priority_tier=xr.DataArray(tier, dims=("sector",), coords={"sector": list(sectors)}),
+        stockpile0=xr.DataArray(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
+        collection_rate=s.supply.recycling.collection_rate,
+        recycling_recovery=s.supply.recycling.recovery,
+        working_stock_months=s.policy.working_stock_months,
+        working_stock_refill_months=s.policy.working_stock_refill_months,
+        chem=chem,
+    )

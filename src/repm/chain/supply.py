@@ -1,0 +1,117 @@
+"""Supply: unit capacity with its ramp, domestic separation, and what each origin ships and can
+add (import shares and spare capacity by origin × material)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from repm.chain.composition import _content
+from repm.chemistry import Chemistry
+from repm.errors import UserError
+from repm.model import ModelDefinition
+from repm.rules import interp_path, ramp_share
+from repm.scenario.schema import FEEDS, Scenario
+
+
+def yields(s: Scenario) -> dict[str, float]:
+    """The scenario's yields, checked against the monazite's REO content."""
+    y = s.supply.yields
+    ylds = {
+        "cracking_reo_per_t_monazite": y.cracking_reo_per_t_monazite,
+        "sx_recovery": y.sx_recovery,
+        "oxide_to_metal": y.oxide_to_metal,
+        "alloy_making": y.alloy_making,
+        "alloy_to_magnet": y.alloy_to_magnet,
+        "scrap_return": y.scrap_return,
+    }
+    mz = s.supply.monazite
+    if y.cracking_reo_per_t_monazite > mz.reo_fraction + 1e-12:
+        raise UserError(
+            f"{y.cracking_reo_per_t_monazite:g} t REO per t monazite exceeds the monazite's REO content "
+            f"{mz.reo_fraction:g}; expected recovery ≤ content",
+            where="supply.yields.cracking_reo_per_t_monazite",
+        )
+
+    return ylds
+
+
+def capacity(s: Scenario, years: np.ndarray) -> dict:
+    """Nameplate and effective (ramped) capacity by year × unit, and effective by feed route."""
+    # capacity
+    units = s.supply.units
+    unit_names = [u.name for u in units]
+    plate = np.zeros((len(years), len(units)))
+    eff = np.zeros_like(plate)
+    for ui, u in enumerate(units):
+        plate[:, ui] = np.where(years >= u.first_year, u.capacity, 0.0)
+        eff[:, ui] = u.capacity * ramp_share(years, u.first_year, u.rampup_years)
+    cap = np.zeros((len(years), len(FEEDS)))
+    for ui, u in enumerate(units):
+        cap[:, FEEDS.index(u.feed)] += eff[:, ui]
+
+    return dict(unit_names=unit_names, plate=plate, eff=eff, cap=cap)
+
+
+def separation(s: Scenario, chem: Chemistry, years: np.ndarray, mc, mi, ei) -> dict:
+    """IREL's NdPr oxide by year (planned path, capacity, monazite the mines and crackers can
+    supply) and the monazite behind a tonne of it."""
+    y, mz = s.supply.yields, s.supply.monazite
+    # domestic separation, limited by capacity and by monazite the mines and crackers can supply
+    conc_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo
+    oxide_per_t_monazite = conc_per_t * y.sx_recovery
+    sep = s.supply.separation
+    path = interp_path(sep.output, years)
+    feed_limit = min(s.supply.mining_capacity, s.supply.cracking_capacity) * oxide_per_t_monazite
+    sep_out = np.minimum(np.minimum(path, sep.capacity), feed_limit)
+    th_frac = chem.mass_fraction({"Th": 1, "O": 2}, "Th")
+    monazite_comp = mz.reo_fraction * mz.ndpr_share_of_reo * mc[mi["ndpr_oxide"]]
+    monazite_comp[ei["Th"]] = mz.tho2_fraction * th_frac
+
+    return dict(
+        conc_per_t=conc_per_t, oxide_per_t_monazite=oxide_per_t_monazite, sep=sep,
+        sep_out=sep_out, monazite_comp=monazite_comp,
+    )  # fmt: skip
+
+
+def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, mi) -> dict:
+    """Usual import shares and spare capacity by origin × material."""
+    GRADES, MATERIALS = model.grade_names, model.material_names
+    # trade
+    origins = tuple(s.trade.origins)
+    share = np.zeros((len(origins), len(MATERIALS)))
+    spare = np.zeros_like(share)
+    # an origin's spare capacity is for its material group as a whole: split it over the group's
+    # materials (by base-year grade mix for alloys and magnets, by Dy:Tb content for heavy rare
+    # earths) so that two grades never both get the full amount
+    b = list(years).index(base) if base in years else 0
+    grade_w = {
+        "bare": bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12),
+        "emb": emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12),
+    }
+    # separated products sharing a group (Dy and Tb: 'heavy') split it by their content, summed
+    # over grade classes
+    content = {p: _content(gc.sum(axis=0), ei, sep.elements) for p, sep in model.separated.items()}
+
+    def spare_weight(mat) -> float:
+        if mat.grade is not None:
+            w = grade_w["emb" if mat.kind == "embedded" else "bare"]
+            return float(w[GRADES.index(mat.grade)])
+        peers = [
+            p for p in model.separated if f"{p}_{mat.kind}" in mi
+            and model.material_group[f"{p}_{mat.kind}"] == mat.trade_group
+        ]  # fmt: skip
+        if len(peers) == 1:
+            return 1.0
+        total = sum(content[p] for p in peers)
+        weights = [content[p] / total if total > 0 else 1.0 / len(peers) for p in peers]
+        weights[-1] = 1 - sum(weights[:-1])  # the shares add up to exactly 1
+        return weights[peers.index(mat.name.removesuffix(f"_{mat.kind}"))]
+
+    for mat in model.materials:
+        m, group = mat.name, mat.trade_group
+        for o, v in s.trade.shares[group].items():
+            share[origins.index(o), mi[m]] = v
+        for o, v in s.trade.spare.get(group, {}).items():
+            spare[origins.index(o), mi[m]] = v * spare_weight(mat)
+
+    return dict(origins=origins, share=share, spare=spare)
