@@ -33,11 +33,6 @@ from repm.shocks import Shocks, no_shocks
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
 
-# One parallel kernel at a time: it already uses every core, and numba's fallback threading layer
-# (workqueue, when neither TBB nor OpenMP is installed) must not be entered from two threads.
-# A chunk that finds it busy (run_draws' other thread) runs the same kernel on its own thread.
-_KERNEL_LOCK = threading.Lock()
-
 
 class _Buffers:
     """Output arrays of earlier runs, handed out again once nothing refers to them any more.
@@ -240,13 +235,7 @@ def simulate(
         ),
         _BUFFERS.empty,
     )
-    if _KERNEL_LOCK.acquire(blocking=False):
-        try:
-            kernel.run(inp, out)  # every core
-        finally:
-            _KERNEL_LOCK.release()
-    else:  # another chunk has the cores: this one on its own thread, alongside
-        kernel.run_serial(inp, out)
+    kernel.run(inp, out)  # blocks of draws on every core (one thread in a risk chunk)
     check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)

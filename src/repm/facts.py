@@ -10,17 +10,23 @@ recorded as separate facts in one `conflict` group; exactly one of them carries
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import pickle
+import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
+import pydantic
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from repm.errors import UserError
-from repm.units import registry
 
 Grade = Literal["A", "B", "C", "derived", "assumption"]
 SourceKind = Literal[
@@ -124,6 +130,8 @@ class FactTable:
         fact = self.get(fact_id)
         if unit is None or unit == fact.unit:
             return fact.central
+        from repm.units import registry  # pint is slow to load: only when converting
+
         ureg = registry()
         return float(ureg.Quantity(fact.central, fact.unit).to(unit).magnitude)
 
@@ -163,7 +171,7 @@ def build_table(files: Iterable[tuple[str, str]]) -> FactTable:
     origin: dict[str, str] = {}
     for name, text in files:
         try:
-            raw = yaml.safe_load(text) or {}
+            raw = yaml.load(text, Loader=SAFE_LOADER) or {}
             parsed = _FactFile.model_validate(raw)
         except (yaml.YAMLError, ValidationError) as exc:
             raise RuntimeError(f"shipped fact file {name} is invalid: {exc}") from exc
@@ -176,6 +184,8 @@ def build_table(files: Iterable[tuple[str, str]]) -> FactTable:
                 raise RuntimeError(f"{name}: fact id {f.id!r} defined twice")
             facts[f.id] = f
             origin[f.id] = name
+    from repm.units import registry
+
     ureg = registry()
     for f in facts.values():
         for sid in f.sources:
@@ -198,10 +208,72 @@ def build_table(files: Iterable[tuple[str, str]]) -> FactTable:
     return table
 
 
+# libyaml's parser where PyYAML was built with it (~5× faster); both refuse `!!python/…` tags
+SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_CACHE_FORMAT = b"repm facts cache 1"
+
+
+def cache_dir() -> Path:
+    """Where compiled tables are kept: $REPM_CACHE_DIR, else the user's cache folder (not the run
+    store: a cache may be deleted at any time)."""
+    folder = os.environ.get("REPM_CACHE_DIR")
+    if folder:
+        return Path(folder)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("repm"))
+
+
+def _content_key(files: list[tuple[str, str]]) -> str:
+    """Hash of everything the built table depends on: the fact files, this module's source (the
+    models pickled), and the Python and pydantic versions (their pickle formats)."""
+    h = hashlib.sha256(_CACHE_FORMAT)
+    h.update(Path(__file__).read_bytes())
+    h.update(f"{sys.version_info[:2]} {pydantic.VERSION}".encode())
+    for name, text in files:
+        h.update(f"\0{name}\0{len(text)}\0".encode())
+        h.update(text.encode())
+    return h.hexdigest()[:32]
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Write `data` to path through a temporary file renamed over it, so a concurrent reader sees
+    the old file or the whole new one, and two writers simply both write the same content."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cached_table(files: list[tuple[str, str]]) -> FactTable:
+    """`build_table(files)`, kept compiled (pickled) in `cache_dir()` under the hash of its inputs:
+    parsing, validating and unit-checking the YAML takes ~0.5 s, loading the pickle ~5 ms. A
+    missing, unreadable or stale cache file is rebuilt; a cache folder that cannot be written
+    only costs the time."""
+    path = cache_dir() / f"facts-{_content_key(files)}.pickle"
+    try:
+        table = pickle.loads(path.read_bytes())
+        if isinstance(table, FactTable):
+            return table
+    except Exception:  # noqa: S110 - absent or unreadable: build it again
+        pass
+    table = build_table(files)
+    try:
+        _write_atomically(path, pickle.dumps(table, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError:
+        pass
+    return table
+
+
 @lru_cache(maxsize=1)
 def load_facts() -> FactTable:
-    """The shipped fact table (cached; immutable)."""
-    return build_table(_data_files())
+    """The shipped fact table (cached in memory and, compiled, on disk; immutable)."""
+    return cached_table(list(_data_files()))
 
 
 def today() -> str:

@@ -3,7 +3,7 @@
 `run(inp, out)` walks each draw through all years and steps (months or years) and writes its
 annual sums into `out`; `repm.engine.simulate` prepares the inputs and labels the outputs.
 Draws are independent — nothing of one draw is ever combined with another's — so a draw's
-numbers are the same whatever draws share its chunk and however many threads run; `prange`
+numbers are the same whatever draws share its chunk and however many threads run; `run`
 spreads blocks of draws over threads. `fastmath` stays off: every sum keeps its order and
 results are reproducible bit for bit.
 
@@ -38,11 +38,17 @@ relative.
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from collections import namedtuple
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
-import numba as nb
 import numpy as np
 
+from repm import jit
+from repm.jit import njit
 from repm.model import KINDS, default_definition
 from repm.rules import toll_factor
 
@@ -95,6 +101,10 @@ OXIDE, METAL, ALLOY, MAGNET, EMBEDDED = (
 ALL = -1
 
 BLOCK = 16  # draws per parallel task; scratch arrays are allocated once per block
+# `fastmath` off: every sum keeps its order, so results are reproducible bit for bit — and the
+# same run uncompiled (`run` on a few draws); `nogil`: blocks of draws run on threads side by side
+_JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+PY_DRAW_STEPS = 8 * 144  # draws × steps run uncompiled when the compiled kernel is not loaded
 
 Inputs = namedtuple(
     "Inputs",
@@ -228,7 +238,7 @@ def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
     )
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _take(q, n_tot, s_tot):
     """Buy q of one material, at most what is offered: first from origins' nominal offers (n_tot
     in all, pro rata), then from their spare capacity (s_tot in all, pro rata). Returns the
@@ -237,7 +247,7 @@ def _take(q, n_tot, s_tot):
     return from_nom, min(q - from_nom, s_tot)
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _release(rem, m, ws, strat):
     """Cover `rem` t of material m from industry working stock, then the strategic stockpile;
     returns what they gave."""
@@ -248,7 +258,7 @@ def _release(rem, m, ws, strat):
     return from_ws + from_strat
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _flush(imports, d, y, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp):
     """Book by origin the tonnes bought since the availability last changed: k_nom of each
     material from origins' offers (each ships its part a_share / cs_share), k_sp from spare
@@ -266,7 +276,7 @@ def _flush(imports, d, y, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp):
             k_sp[m] = 0.0
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _tiers(supply, dk, g, frac):
     """Serve sectors tier by tier, pro rata within a tier: `supply` of grade g, `dk` tier × grade
     demand. Writes the share of demand served per tier into frac[:, g]; returns True when every
@@ -285,7 +295,7 @@ def _tiers(supply, dk, g, frac):
     return full
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _column_sums(a_share, a_spare, cs_share, cs_spare):
     """Sums over origins (the first axis): what is offered of each material per unit ordered,
     and spare capacity."""
@@ -298,7 +308,7 @@ def _column_sums(a_share, a_spare, cs_share, cs_spare):
             cs_spare[m] += a_spare[o, m]
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _all_available(share, spare, a_share, a_spare, cs_share, cs_spare):
     """Every origin ships all it usually does: a_share = share, a_spare = spare."""
     for o in range(share.shape[0]):
@@ -308,7 +318,7 @@ def _all_available(share, spare, a_share, a_spare, cs_share, cs_spare):
     _column_sums(a_share, a_spare, cs_share, cs_spare)
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy")
+@njit(**_JIT)
 def _book(flows, d, y, f, q, mc, group, which):
     """flows[d, y, f, :] += tonnes of element in q (material) of one group (ALL: every one)."""
     for m in range(q.shape[0]):
@@ -317,7 +327,7 @@ def _book(flows, d, y, f, q, mc, group, which):
                 flows[d, y, f, e] += q[m] * mc[m, e]
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+@njit(**_JIT)
 def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_lead, toll_partner,
                  toll_exposure, toll_first, ox_per_mag, av, magnet, dt, pipe, ordered_g, order_y):  # fmt: skip
     """Magnets ordered this step from the tolling partners that take IREL oxide `first` (or
@@ -346,25 +356,61 @@ def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_le
     return max(ox_left, 0.0)
 
 
-@nb.njit(parallel=True, fastmath=False, cache=True, nogil=True, error_model="numpy")
-def run(inp, out):
+def run(inp, out, threads: int | None = None) -> None:
     """Simulate every draw of `out` through all years and steps of the rule (module docstring).
-    Blocks of BLOCK draws run in parallel; each draw's numbers depend on its own inputs only."""
+
+    A few draws (at most PY_DRAW_STEPS draw-steps) run as plain Python when this process has not
+    loaded the compiled kernel yet: the same numbers bit for bit, in less time than loading it
+    (~0.4 s) and no compiler on a first run. Otherwise the compiled kernel (`nogil`) runs blocks of
+    draws on `threads` threads (default: every core); each draw depends on its own inputs only,
+    so the numbers are the same for any split."""
     D = out.unmet.shape[0]
-    for bp in nb.prange((D + BLOCK - 1) // BLOCK):
-        b = np.int64(bp)
-        # a call, not the body inline: numba drops writes to arrays reached through a tuple
-        # attribute directly inside a prange body
-        _block(b * BLOCK, min(D, (b + 1) * BLOCK), inp, out)
+    if D * out.unmet.shape[1] * inp.spy <= PY_DRAW_STEPS and not jit.is_compiled(__name__):
+        try:
+            with np.errstate(all="ignore"):
+                _block(0, D, inp, out)
+            return
+        except (ZeroDivisionError, OverflowError):  # Python floats raise where NumPy's give inf
+            pass
+    block = compiled()._block
+    if getattr(_SERIAL, "on", False):
+        threads = 1
+    n = min(threads or os.cpu_count() or 1, (D + BLOCK - 1) // BLOCK)
+    if n <= 1:
+        block(0, D, inp, out)
+        return
+    per = -(-D // n)
+    with ThreadPoolExecutor(n, thread_name_prefix="repm-kernel") as pool:
+        for f in [pool.submit(block, lo, min(D, lo + per), inp, out) for lo in range(0, D, per)]:
+            f.result()
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
-def run_serial(inp, out):
+def run_serial(inp, out) -> None:
     """`run` on the calling thread only (the same numbers: each draw on its own)."""
-    _block(0, out.unmet.shape[0], inp, out)
+    run(inp, out, threads=1)
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+_SERIAL = threading.local()
+
+
+@contextmanager
+def serial():
+    """Within this block, `run` on this thread uses this thread only (chunks already run side by
+    side on threads of their own: `repm.risk.run_draws`)."""
+    before = getattr(_SERIAL, "on", False)
+    _SERIAL.on = True
+    try:
+        yield
+    finally:
+        _SERIAL.on = before
+
+
+def compiled():
+    """The compiled kernel (`repm.jit.compiled`: loaded from Numba's cache, or compiled once)."""
+    return jit.compiled(sys.modules[__name__])
+
+
+@njit(**_JIT)
 def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     """Draws lo … hi − 1, one after another."""
     # every array out of the tuples once: numba then keeps no reference counts in the loops
@@ -1014,7 +1060,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                  o_residual, bal_stock)  # fmt: skip
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+@njit(**_JIT)
 def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out, stock):
     """Mass balance of draw d, per year × process × element: inflows − outflows − Δstock.
 
@@ -1070,9 +1116,14 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
                 out[d, y, stocked[k], e] -= stock[y + 1, k, e] - stock[y, k, e]
 
 
-@nb.njit(cache=True, fastmath=False, nogil=True, error_model="numpy")
-def balance(flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out):
+@njit(**_JIT)
+def _balance_all(flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out):
     """`_balance` for every draw of a finished run (`run` checks each draw as it finishes it)."""
     stock = np.empty((flows.shape[1] + 1, 4, flows.shape[3]))
     for d in range(flows.shape[0]):
         _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out, stock)
+
+
+def balance(flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out) -> None:
+    """`_balance` for every draw of a finished run (`run` checks each draw as it finishes it)."""
+    compiled()._balance_all(flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out)

@@ -6,14 +6,18 @@ words. The functions here compute exactly what the earlier NumPy version did (th
 words, the same uniforms (w + 0.5) / 2^32, the same float operations in the same order), one
 counter at a time, without the (draw × month × 4) temporaries — `shocks.sample` calls them.
 
-All of it is serial (`nogil`, no `parallel=True`): chunks already run side by side on Dask's
-threads, and numba's workqueue threading layer must not be entered from two threads at once.
+All of it is serial (`nogil`, no `parallel=True`): chunks already run side by side on threads.
+The functions are compiled the first time one of them is called (`repm.jit`); importing this
+module does not import Numba.
 """
 
 from __future__ import annotations
 
-import numba as nb
+import sys
+
 import numpy as np
+
+from repm import jit
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -26,8 +30,8 @@ _SCALE = 2.0**32
 _JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
 
-@nb.njit(**_JIT)
-def philox_words(c0, c1, c2, c3, k0, k1):
+@jit.njit(**_JIT)
+def _philox_words(c0, c1, c2, c3, k0, k1):
     """The four 32-bit output words (as uint64) for one counter and key, ten rounds."""
     for _ in range(10):
         p0 = _M0 * c0
@@ -39,34 +43,34 @@ def philox_words(c0, c1, c2, c3, k0, k1):
     return c0, c1, c2, c3
 
 
-@nb.njit(**_JIT)
-def philox_array(c0, c1, c2, c3, k0, k1, out):
+@jit.njit(**_JIT)
+def _philox_array(c0, c1, c2, c3, k0, k1, out):
     """Philox over 1-d counter arrays (uint64, already masked to 32 bits): out is n × 4."""
     for i in range(c0.shape[0]):
-        w0, w1, w2, w3 = philox_words(c0[i], c1[i], c2[i], c3[i], k0, k1)
+        w0, w1, w2, w3 = _philox_words(c0[i], c1[i], c2[i], c3[i], k0, k1)
         out[i, 0] = w0
         out[i, 1] = w1
         out[i, 2] = w2
         out[i, 3] = w3
 
 
-@nb.njit(**_JIT)
-def uniform_block(k0, k1, draws, stream, n, out):
+@jit.njit(**_JIT)
+def _uniform_block(k0, k1, draws, stream, n, out):
     """out[d, i, j] = (word j of counter (i, stream, draw lo, draw hi) + 0.5) / 2^32."""
     s = np.uint64(stream) & _MASK
     for d in range(draws.shape[0]):
         dl = np.uint64(draws[d]) & _MASK
         dh = (np.uint64(draws[d]) >> _S32) & _MASK
         for i in range(n):
-            w0, w1, w2, w3 = philox_words(np.uint64(i), s, dl, dh, k0, k1)
+            w0, w1, w2, w3 = _philox_words(np.uint64(i), s, dl, dh, k0, k1)
             out[d, i, 0] = (np.float64(w0) + 0.5) / _SCALE
             out[d, i, 1] = (np.float64(w1) + 0.5) / _SCALE
             out[d, i, 2] = (np.float64(w2) + 0.5) / _SCALE
             out[d, i, 3] = (np.float64(w3) + 0.5) / _SCALE
 
 
-@nb.njit(**_JIT)
-def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
+@jit.njit(**_JIT)
+def _onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
     """Where an episode may begin, with the uniforms its duration and severity are drawn from.
 
     Hazard mode (fixed_month < 0): month t of a draw is a candidate when u0 < p_month. Fixed date:
@@ -82,7 +86,7 @@ def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
         dl = np.uint64(draws[d]) & _MASK
         dh = (np.uint64(draws[d]) >> _S32) & _MASK
         for j in range(W):
-            w0, _, _, w3 = philox_words(np.uint64(lo_t + j), s, dl, dh, k0, k1)
+            w0, _, _, w3 = _philox_words(np.uint64(lo_t + j), s, dl, dh, k0, k1)
             if fixed_month < 0:
                 hit[d, j] = (np.float64(w0) + 0.5) / _SCALE < p_month
             else:
@@ -101,7 +105,7 @@ def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
         for j in range(W):
             if hit[d, j]:
                 t = lo_t + j
-                _, w1, w2, _ = philox_words(np.uint64(t), s, dl, dh, k0, k1)
+                _, w1, w2, _ = _philox_words(np.uint64(t), s, dl, dh, k0, k1)
                 pos[i] = d * T + t
                 u1[i] = (np.float64(w1) + 0.5) / _SCALE
                 u2[i] = (np.float64(w2) + 0.5) / _SCALE
@@ -109,8 +113,8 @@ def onsets(k0, k1, draws, stream, T, p_month, fixed_month, probability):
     return pos, u1, u2
 
 
-@nb.njit(**_JIT)
-def event_levels(pos, dur, sev, D, T, delay, level, e):
+@jit.njit(**_JIT)
+def _event_levels(pos, dur, sev, D, T, delay, level, e):
     """Share of exports refused, per draw × month, for event e (written into level[:, :, e]).
 
     An episode begins at a candidate month when the previous one has ended (t ≥ end); it lasts
@@ -136,3 +140,19 @@ def event_levels(pos, dur, sev, D, T, delay, level, e):
                     level[d, t, e] = np.float32(s_now)
             else:
                 level[d, t, e] = np.float32(0.0)
+
+
+def _compiled_call(name: str):
+    def call(*args):
+        return getattr(jit.compiled(sys.modules[__name__]), name)(*args)
+
+    call.__name__ = call.__qualname__ = name[1:]
+    return call
+
+
+# the public names: the compiled twins of the functions above
+philox_words = _compiled_call("_philox_words")
+philox_array = _compiled_call("_philox_array")
+uniform_block = _compiled_call("_uniform_block")
+onsets = _compiled_call("_onsets")
+event_levels = _compiled_call("_event_levels")

@@ -9,12 +9,14 @@ order before any statistic is computed, so the numbers are bit-identical however
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
+from repm import kernel
 from repm.chain import Chain
 from repm.engine import simulate
 from repm.errors import UserError
@@ -216,6 +218,8 @@ def run_draws(
     if chunk_size < 1:
         raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
     blocks = chunks(draws, chunk_size)
+    if draws * chain.n_years * 12 > kernel.PY_DRAW_STEPS:
+        kernel.compiled()  # more than a few draws: the compiled kernel for every chunk, however small
     red = Reduction(
         draws, chain.n_years, len(chain.sectors), len(chain.materials),
         lambda ty: holding_cost(scenario, ty), alpha,
@@ -249,21 +253,24 @@ def run_draws(
         finally:
             client.close()
         return red.result()
-    # Dask's threaded scheduler, given the task graph directly (`dask.compute` would first import
-    # dask.distributed to look for a client, ~0.7 s, and unpack every delayed call), a few chunks
-    # per worker at a time so memory stays bounded and a worker that finishes early takes the
-    # next chunk instead of waiting for the others
-    from dask.threaded import get as threaded_get
+    # chunks side by side on a pool of threads, each chunk's compiled kernel on its own thread
+    # (`nogil`: the threads run at once), at most two chunks per thread in flight so memory stays
+    # bounded; a thread that finishes takes the next chunk at once, whatever the others do
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    def serial_block(b: np.ndarray) -> Block:
+        with kernel.serial():
+            return run_block(chain, scenario.risk, seed, b, step, plan)
 
     nw = max(1, workers or 2)
-    batch = 4 * nw
-    for i in range(0, len(blocks), batch):
-        graph = {
-            ("chunk", j): (run_block, chain, scenario.risk, seed, blocks[j], step, plan)
-            for j in range(i, min(i + batch, len(blocks)))
-        }
-        for part in threaded_get(graph, list(graph), num_workers=nw):
-            take(part)
+    todo = iter(blocks)
+    with ThreadPoolExecutor(nw, thread_name_prefix="repm-risk") as pool:
+        running = {pool.submit(serial_block, b) for b in itertools.islice(todo, 2 * nw)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                take(f.result())
+                running |= {pool.submit(serial_block, b) for b in itertools.islice(todo, 1)}
     return red.result()
 
 

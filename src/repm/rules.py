@@ -7,8 +7,9 @@ compute their own coefficients from the facts, so they check the rules, not only
 
 from __future__ import annotations
 
-import numba as nb
 import numpy as np
+
+from repm import jit
 
 
 def interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
@@ -57,11 +58,11 @@ def stock_prices(scenario) -> dict[str, float]:
     return prices
 
 
-@nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+@jit.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
 def toll_factor(avail, partner, exposure):
     """Share of a tolling partner's returns that reach India: the partner's own availability ×
     Π over the origins whose licence the returns need (1 − exposure × (1 − availability)).
-    avail, exposure: by origin, for the route's magnet. Compiled: the engine calls it each step."""
+    avail, exposure: by origin, for the route's magnet. Compiled with the engine (`repm.jit`)."""
     factor = avail[partner]
     for o in range(avail.shape[0]):
         if exposure[o] != 0.0:

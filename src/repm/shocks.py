@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 from repm import philox
 from repm.chain import Chain
@@ -163,6 +162,8 @@ def _durations(u: np.ndarray, dur) -> np.ndarray:
     else:
         sigma = np.sqrt(np.log1p(dur.cv**2))
         mu = np.log(dur.mean_months) - sigma**2 / 2
+        from scipy import special  # only here: scipy is slow to import
+
         x = np.exp(mu + sigma * np.sqrt(2.0) * special.erfinv(2.0 * u - 1.0))
     return np.maximum(1.0, np.round(x))
 

@@ -33,10 +33,27 @@ unit = 1
 
 @lru_cache(maxsize=1)
 def registry() -> pint.UnitRegistry:
-    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg = _cached_registry()
     for line in _DEFINITIONS.strip().splitlines():
         ureg.define(line)
     return ureg
+
+
+def _cached_registry() -> pint.UnitRegistry:
+    """pint's registry with its parsed definitions kept in repm's cache folder (~0.3 s → ~0.03
+    s); parsed afresh if that folder cannot be used or holds a file another process is still
+    writing (the folder is then emptied, and refilled by a later run)."""
+    import shutil
+
+    from repm.facts import cache_dir
+
+    folder = cache_dir() / f"pint-{pint.__version__}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True, cache_folder=folder)
+    except Exception:
+        shutil.rmtree(folder, ignore_errors=True)
+        return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(.*)$")

@@ -19,11 +19,13 @@ import yaml
 from pydantic import ValidationError
 
 from repm.errors import UserError, fmt_value
-from repm.facts import FactTable, load_facts
+from repm.facts import SAFE_LOADER, FactTable, load_facts
 from repm.scenario.schema import FACT_PREFIX, Scenario
 from repm.units import to_unit
 
 MAX_EXTENDS_DEPTH = 10
+# a scenario is a few hundred values; aliases may not make it expand beyond this ("YAML bomb")
+MAX_YAML_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -53,9 +55,34 @@ def shipped_names() -> list[str]:
     return sorted(p.name[:-5] for p in shipped_dir().iterdir() if p.name.endswith(".yaml"))
 
 
+def _expanded_size(data: Any, limit: int) -> int:
+    """How many values `data` holds once every alias is written out (a shared block counts each
+    time it is referred to); a block that contains itself counts as more than `limit`."""
+    memo: dict[int, int] = {}
+
+    def size(x: Any) -> int:
+        if not isinstance(x, dict | list):
+            return 1
+        if id(x) in memo:
+            return memo[id(x)]
+        memo[id(x)] = limit + 1  # reached again while still being counted: a cycle
+        items = [*x.keys(), *x.values()] if isinstance(x, dict) else x
+        n = 1
+        for v in items:
+            n += size(v)
+            if n > limit:
+                break
+        memo[id(x)] = n
+        return n
+
+    return size(data)
+
+
 def _read_yaml(text: str, where: str) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader (C if built)
+    except RecursionError:
+        raise UserError("YAML nests too deeply; expected a scenario mapping", where=where) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         pos = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -68,6 +95,16 @@ def _read_yaml(text: str, where: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise UserError(
             f"expected a YAML mapping at the top level; got {type(data).__name__}", where=where
+        )
+    try:
+        too_big = _expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES
+    except RecursionError:
+        too_big = True
+    if too_big:
+        raise UserError(
+            f"the YAML expands to more than {MAX_YAML_VALUES:,} values (through aliases, or "
+            "an alias to itself); expected a scenario of ordinary size",
+            where=where,
         )
     return data
 
@@ -141,7 +178,7 @@ def parse_set(expr: str) -> tuple[list[str], Any]:
     if not path or any(not seg for seg in path.split(".")):
         raise UserError(f"--set {expr!r}: expected a dotted field path before '='")
     try:
-        value = yaml.safe_load(value_text) if value_text.strip() else None
+        value = yaml.load(value_text, Loader=SAFE_LOADER) if value_text.strip() else None  # noqa: S506
     except yaml.YAMLError:
         raise UserError(f"--set {expr!r}: value is not a YAML scalar") from None
     if isinstance(value, dict | list):

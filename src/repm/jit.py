@@ -1,0 +1,101 @@
+"""Compile on demand: functions marked `@njit(...)` stay plain Python until their compiled twins
+are asked for, so a process that does not need them never imports Numba.
+
+`compiled(module)` compiles (or loads from Numba's cache) every marked function of a module, in a
+namespace of their own where each refers to the others' compiled twins; the module's own names
+stay the Python functions. Numba's cache is keyed by the source file and the function's name and
+line, as with `@numba.njit(cache=True)`. Before compiling what the cache does not hold, one line
+goes to stderr ("compiling the engine once for this machine …"), so a first run does not look hung;
+a cached load prints nothing.
+
+The Python functions compute what the compiled ones do, bit for bit, as long as they keep to
+float64 arithmetic on array elements in a fixed order (no NumPy reductions, no `fastmath`): the
+engine runs a handful of draws uncompiled (`repm.kernel.run`), which is faster than loading the
+compiled kernel, and a first `repm run` needs no compiler at all.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import types
+from collections.abc import Callable
+
+# module name -> {function name: Python function}, in definition order
+_MARKED: dict[str, dict[str, Callable]] = {}
+_COMPILED: dict[str, types.SimpleNamespace] = {}
+_CACHED: dict[str, bool] = {}
+_NOTICED = False
+_LOCK = threading.RLock()
+# the compiling notice's estimate, by module (CPU seconds measured on a 2-core machine)
+ESTIMATE_S = {"repm.kernel": 40, "repm.philox": 10, "repm.rules": 1}
+
+
+def njit(**options) -> Callable[[Callable], Callable]:
+    """Mark a function for compilation with these `numba.njit` options; returns it unchanged."""
+
+    def mark(fn: Callable) -> Callable:
+        _MARKED.setdefault(fn.__module__, {})[fn.__name__] = fn
+        fn.__jit_options__ = options  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+def is_compiled(module_name: str) -> bool:
+    """Whether this process already asked for the module's compiled twins."""
+    return module_name in _COMPILED
+
+
+def _cached(dispatcher) -> bool:
+    """Whether Numba's cache holds a valid entry for this dispatcher (index matches the source)."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:  # an internal of Numba changed: assume it must compile
+        return False
+
+
+def _prepare(module: types.ModuleType) -> tuple[types.SimpleNamespace, bool]:
+    """The module's compiled twins (Numba dispatchers, not compiled yet) and whether Numba's
+    cache holds them all."""
+    name = module.__name__
+    if name not in _COMPILED:
+        import numba
+
+        scope = dict(vars(module))  # the module's constants, compiled twins for marked names
+        for k, v in list(scope.items()):  # marked functions imported from another module
+            owner = getattr(v, "__module__", None)
+            if hasattr(v, "__jit_options__") and owner != name and owner in sys.modules:
+                scope[k] = getattr(_prepare(sys.modules[owner])[0], v.__name__)
+        twins = {}
+        for fname, fn in _MARKED.get(name, {}).items():
+            twin = types.FunctionType(fn.__code__, scope, fname, fn.__defaults__, fn.__closure__)
+            twin.__qualname__, twin.__module__, twin.__doc__ = fn.__qualname__, name, fn.__doc__
+            twins[fname] = numba.njit(**fn.__jit_options__)(twin)
+        scope.update(twins)
+        _COMPILED[name] = types.SimpleNamespace(**twins)
+        _CACHED[name] = all(_cached(d) for d in twins.values())
+    return _COMPILED[name], _CACHED[name]
+
+
+def compiled(module: types.ModuleType) -> types.SimpleNamespace:
+    """The compiled twins of `module`'s marked functions (compiled once per process). Before the
+    first compilation a process prints one line on stderr, with the time all of repm's compiled
+    modules not in the cache will take."""
+    global _NOTICED
+    with _LOCK:
+        ns, cached = _prepare(module)
+        if not cached and not _NOTICED:
+            _NOTICED = True
+            est = sum(
+                ESTIMATE_S.get(m, 5)
+                for m in _MARKED
+                if m in sys.modules and not _prepare(sys.modules[m])[1]
+            )
+            print(
+                f"repm: compiling the engine once for this machine (about {est} s; later runs "
+                "load it from the cache) …",
+                file=sys.stderr,
+                flush=True,
+            )
+        return ns

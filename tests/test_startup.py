@@ -1,0 +1,93 @@
+"""Start-up (issue 11 part 8): the uncompiled kernel gives the compiled kernel's numbers bit for
+bit, so a few draws may run without loading the compiler; the compiling notice; the compiled
+fact table cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repm import engine, jit, kernel
+from repm.chain import compile_chain
+from repm.scenario import load_scenario
+from repm.shocks import sample
+
+
+def _both(monkeypatch, name: str, draws: int = 0, step: str = "monthly"):
+    """The kernel's outputs for a scenario, once as plain Python and once compiled."""
+    got = {}
+
+    def python_then_compiled(inp, out, threads=None):
+        kernel._block(0, out.unmet.shape[0], inp, out)  # the plain Python function
+        got["py"] = [a.copy() for a in out]
+        kernel.compiled()._block(0, out.unmet.shape[0], inp, out)
+        got["nb"] = [a.copy() for a in out]
+
+    monkeypatch.setattr(kernel, "run", python_then_compiled)
+    loaded = load_scenario(name, [])
+    chain = compile_chain(loaded.scenario)
+    shocks = sample(loaded.scenario.risk, chain, np.arange(draws), 3) if draws else None
+    engine.simulate(chain, shocks=shocks, step=step)
+    return got["py"], got["nb"]
+
+
+@pytest.mark.parametrize(
+    "name, draws, step",
+    [
+        ("india-baseline", 0, "monthly"),
+        ("india-baseline", 0, "yearly"),
+        ("india-tolling-japan", 0, "monthly"),
+        ("india-overseas-mines", 0, "monthly"),
+        ("india-baseline", 6, "monthly"),  # restriction episodes, demand shifts
+    ],
+)
+def test_uncompiled_kernel_is_bit_identical(monkeypatch, name, draws, step):
+    py, nb = _both(monkeypatch, name, draws, step)
+    for field, a, b in zip(kernel.Outputs._fields, py, nb, strict=True):
+        assert a.tobytes() == b.tobytes(), f"{field} differs between Python and compiled kernel"
+
+
+def test_few_draws_run_uncompiled_and_many_compiled(monkeypatch):
+    calls = []
+    monkeypatch.setattr(jit, "is_compiled", lambda name: False)
+    monkeypatch.setattr(kernel, "compiled", lambda: calls.append(1) or jit.compiled(kernel))
+    chain = compile_chain(load_scenario("india-baseline", []).scenario)
+    engine.simulate(chain)
+    assert calls == []  # one draw: plain Python
+    loaded = load_scenario("india-baseline", [])
+    engine.simulate(chain, shocks=sample(loaded.scenario.risk, chain, np.arange(40), 0))
+    assert calls  # 40 draws: compiled
+
+
+def test_compiling_notice_once_on_stderr(monkeypatch, capsys):
+    monkeypatch.setattr(jit, "_NOTICED", False)
+    monkeypatch.setattr(jit, "_COMPILED", {})
+    monkeypatch.setattr(jit, "_CACHED", {})
+    monkeypatch.setattr(jit, "_cached", lambda d: False)  # as on a fresh install
+    jit.compiled(kernel)
+    jit.compiled(kernel)
+    err = capsys.readouterr()
+    assert err.out == ""
+    assert err.err.count("compiling the engine once for this machine") == 1
+    monkeypatch.setattr(jit, "_NOTICED", False)
+    monkeypatch.setattr(jit, "_COMPILED", {})
+    monkeypatch.setattr(jit, "_cached", lambda d: True)  # a warm cache: nothing printed
+    jit.compiled(kernel)
+    assert capsys.readouterr().err == ""
+
+
+def test_fact_table_cache_is_keyed_by_content(tmp_path, monkeypatch):
+    from repm import facts
+
+    monkeypatch.setenv("REPM_CACHE_DIR", str(tmp_path / "cache"))
+    files = list(facts._data_files())
+    first = facts.cached_table(files)
+    cached = list((tmp_path / "cache").glob("facts-*.pickle"))
+    assert len(cached) == 1
+    again = facts.cached_table(files)  # from the pickle
+    assert again.facts == first.facts and again.sources == first.sources
+    cached[0].write_bytes(b"not a pickle")  # a damaged file is rebuilt
+    assert facts.cached_table(files).facts == first.facts
+    changed = files[:-1] + [(files[-1][0], files[-1][1] + "\n# edited\n")]
+    facts.cached_table(changed)
+    assert len(list((tmp_path / "cache").glob("facts-*.pickle"))) == 2
