@@ -1,22 +1,4 @@
-"""Scheme finance: a unit's cash flows under the notified rules, and what the treasury pays.
-
-Everything is read from the scenario (`scheme` rules, `economics.finance`) and the engine's run
-(how much the units actually sell, year by year). Money is INR inside and crore INR in reports.
-
-Cash flow of a unit, per year from award to the end of its life:
-    revenue + SLI + capital subsidy − capex − feed − non-feed opex − tax
-- capex: ₹1,000 crore × (capacity / 1,200 t)^exponent, spread over the gestation years;
-- production: the unit's ramped capacity × the year's utilisation of all domestic units in the
-  engine's run (demand- and feed-limited); after the horizon, the last year's utilisation;
-- feed: the recipe (t of NdPr, Dy, Tb oxide per t of magnet, same coefficients as the engine) ×
-  feed prices; non-feed opex = feed cost at base prices × (1 − s) / s, with s the rare-earth share
-  of production cost;
-- SLI: for `sli_years` from first production, min(bid × kg sold, 40 % of net sales), and in total
-  at most capacity × sli_years × the per-kg cap;
-- capital subsidy: 15 % of eligible investment, at most ₹150 crore × capacity / 1,200 t, paid in
-  the first production year, not taxed;
-- tax: on revenue + SLI − feed − opex − straight-line depreciation, losses carried forward.
-"""
+"""A unit's cash flows under the notified rules, NPV, IRR, payback, LCOM and breakevens."""
 
 from __future__ import annotations
 
@@ -28,104 +10,15 @@ from scipy import optimize
 
 from repm.chain import Chain
 from repm.errors import UserError
+from repm.finance.units import Levers, UnitSpec
 from repm.results import Results
-from repm.rules import annual_mean, interp_path, ramp_share
+from repm.rules import interp_path, ramp_share
 from repm.scenario.schema import Scenario
 from repm.units import INR_PER_CRORE, KG_PER_T
 
 CRORE = INR_PER_CRORE
 
-
-@dataclass(frozen=True)
-class UnitSpec:
-    unit_id: str
-    capacity: float  # t/yr
-    award_year: int
-    first_year: int
-    rampup_years: float
-    sli_bid: float  # INR/kg
-    scheme: bool = True
-
-
-@dataclass(frozen=True)
-class Levers:
-    """Multipliers for sensitivity and Monte Carlo (1 = as in the scenario)."""
-
-    price: float = 1.0
-    capex: float = 1.0
-    feed: float = 1.0
-    fx: float = 1.0
-    discount: float = 1.0
-    price_path: np.ndarray | None = None  # per modelled year, revenue multiplier
-    feed_path: np.ndarray | None = None  # per modelled year × material, feed price multiplier
-
-
-def unit_specs(s: Scenario) -> list[UnitSpec]:
-    if s.scheme is None:
-        raise UserError(
-            "this scenario has no `scheme` block; expected the scheme's rules to value units",
-            where="scheme",
-        )
-    out = []
-    for u in s.supply.units:
-        if not u.scheme:
-            continue
-        award = int(
-            u.award_year if u.award_year is not None else u.first_year - s.scheme.gestation_years
-        )
-        out.append(
-            UnitSpec(
-                u.name,
-                u.capacity,
-                award,
-                u.first_year,
-                u.rampup_years,
-                u.sli_bid if u.sli_bid is not None else s.scheme.sli_bid,
-            )
-        )
-    return out
-
-
-def hypothetical_unit(s: Scenario, capacity: float, sli_bid: float | None = None) -> UnitSpec:
-    """A unit of the given size on the scenario's scheme timing (the first scheme unit's, or the
-    scheme's gestation from the horizon start)."""
-    if s.scheme is None:
-        raise UserError(
-            "this scenario has no `scheme` block; expected scheme rules", where="scheme"
-        )
-    sch = s.scheme
-    if not sch.unit_capacity_min - 1e-9 <= capacity <= sch.unit_capacity_max + 1e-9:
-        raise UserError(
-            f"{capacity:g} t/yr; expected {sch.unit_capacity_min:g}–{sch.unit_capacity_max:g} t/yr under the scheme",
-            where="--unit",
-        )
-    if (
-        sch.unit_capacity_step > 0
-        and abs(capacity / sch.unit_capacity_step - round(capacity / sch.unit_capacity_step)) > 1e-9
-    ):
-        raise UserError(
-            f"{capacity:g} t/yr; expected a multiple of {sch.unit_capacity_step:g} t/yr",
-            where="--unit",
-        )
-    ref = next((u for u in s.supply.units if u.scheme), None)
-    award = (
-        int(ref.award_year)
-        if ref is not None and ref.award_year is not None
-        else int(s.horizon.start)
-    )
-    first = ref.first_year if ref is not None else int(award + sch.gestation_years)
-    ramp = ref.rampup_years if ref is not None else 1.0
-    bid = sch.sli_bid if sli_bid is None else sli_bid
-    return UnitSpec(f"unit-{capacity:g}t", capacity, award, first, ramp, bid)
-
-
-def check_bid(s: Scenario, bid: float) -> float:
-    cap = s.scheme.sli_cap_per_kg  # type: ignore[union-attr]
-    if bid < 0 or bid > cap + 1e-9:
-        raise UserError(
-            f"{bid:g} INR/kg; expected 0–{cap:g} INR/kg (the scheme's cap)", where="--sli-bid"
-        )
-    return bid
+AS_WRITTEN = Levers()  # every lever at 1: the scenario as written
 
 
 @dataclass(frozen=True)
@@ -164,7 +57,7 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
 
 
 def cash_flows(
-    ctx: Context, unit: UnitSpec, lv: Levers = Levers(), price_basis: str = "reference"
+    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "reference"
 ) -> pd.DataFrame:
     s = ctx.scenario
     fin, sch = s.economics.finance, s.scheme
@@ -307,7 +200,7 @@ def irr(flows: np.ndarray) -> float | None:
 
 
 def unit_metrics(
-    ctx: Context, unit: UnitSpec, lv: Levers = Levers(), price_basis: str = "reference"
+    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "reference"
 ) -> dict:
     fin = ctx.scenario.economics.finance
     df = cash_flows(ctx, unit, lv, price_basis)
@@ -380,102 +273,3 @@ def breakeven_price(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     return float(
         k * p0
     ), f"NPV = 0 at a magnet price of ₹{k * p0:,.0f}/kg (reference ₹{p0:,.0f}/kg)"
-
-
-def outlay(ctx: Context, units: list[UnitSpec]) -> pd.DataFrame:
-    """Treasury outlay by year (crore INR): SLI and capital subsidy over all scheme units."""
-    frames = []
-    for u in units:
-        df = cash_flows(ctx, u)[["year", "sli", "capital_subsidy"]]
-        df.attrs = {}
-        frames.append(df)
-    allf = pd.concat(frames).groupby("year", as_index=False).sum()
-    allf["total"] = allf["sli"] + allf["capital_subsidy"]
-    return allf[allf["total"] > 0].reset_index(drop=True)
-
-
-ROUTE_COSTS = (
-    ("tolling_fee_cost", "tolling fees"),
-    ("overseas_cost", "overseas sources"),
-    ("consumer_incentive_cost", "buyer support"),
-)
-
-
-def route_costs(results: Results) -> pd.DataFrame:
-    """What the routes cost by year (crore INR), beside the scheme: tolling fees and overseas
-    purchases (paid by whoever takes them), the buyer incentive (paid by the treasury). Only
-    columns and years with something in them."""
-    wide = results.wide_totals()
-    cols = [name for name, _ in ROUTE_COSTS if name in wide and (wide[name] != 0).any()]
-    out = wide[cols].reset_index()
-    out.columns.name = None
-    return out[(out[cols] != 0).any(axis=1)].reset_index(drop=True) if cols else out.iloc[0:0]
-
-
-def outlay_check(ctx: Context, out: pd.DataFrame) -> dict:
-    sch = ctx.scenario.scheme
-    total, sli, cap = (
-        float(out["total"].sum()),
-        float(out["sli"].sum()),
-        float(out["capital_subsidy"].sum()),
-    )
-    return {
-        "total": total, "sli": sli, "capital_subsidy": cap,
-        "outlay_cap": sch.outlay, "sli_cap": sch.sli_outlay, "capital_subsidy_cap": sch.capital_subsidy_outlay,
-        "breach": total > sch.outlay + 1e-6 or sli > sch.sli_outlay + 1e-6 or cap > sch.capital_subsidy_outlay + 1e-6,
-    }  # fmt: skip
-
-
-SENSITIVITY = (
-    ("price", "magnet price"),
-    ("capex", "capex"),
-    ("feed", "feed prices"),
-    ("fx", "INR/USD rate"),
-    ("discount", "discount rate"),
-)
-
-
-def tornado(ctx: Context, unit: UnitSpec, swing: float = 0.2) -> pd.DataFrame:
-    """One-at-a-time ±swing on each lever; rows sorted by the NPV range."""
-    base = unit_metrics(ctx, unit)["npv"]
-    rows = []
-    for key, label in SENSITIVITY:
-        lo = unit_metrics(ctx, unit, Levers(**{key: 1 - swing}))["npv"]
-        hi = unit_metrics(ctx, unit, Levers(**{key: 1 + swing}))["npv"]
-        rows.append(
-            {
-                "lever": label,
-                "low": 1 - swing,
-                "high": 1 + swing,
-                "npv_low": lo,
-                "npv_high": hi,
-                "npv_base": base,
-            }
-        )
-    df = pd.DataFrame(rows)
-    df["range"] = (df["npv_high"] - df["npv_low"]).abs()
-    return df.sort_values("range", ascending=False).reset_index(drop=True)
-
-
-def montecarlo(ctx: Context, chain: Chain, unit: UnitSpec, draws: int, seed: int) -> dict:
-    """NPV percentiles over price paths from the risk sampler's price multipliers."""
-    from repm.shocks import sample
-
-    sh = sample(ctx.scenario.risk, chain, np.arange(draws), seed)
-    Y = len(ctx.years)
-    # annual mean price multiplier per draw × year × material
-    mult = annual_mean(sh.prices_at, Y)
-    mags = [chain.materials.index(chain.model.form("magnet", g)) for g in chain.grades]
-    values = []
-    for d in range(draws):
-        rev = np.einsum("yg,yg->y", ctx.grade_mix, mult[d][:, mags])  # revenue-weighted by grade
-        values.append(unit_metrics(ctx, unit, Levers(price_path=rev, feed_path=mult[d]))["npv"])
-    v = np.array(values)
-    return {
-        "draws": draws,
-        "seed": seed,
-        "p05": float(np.quantile(v, 0.05)),
-        "p50": float(np.quantile(v, 0.5)),
-        "p95": float(np.quantile(v, 0.95)),
-        "mean": float(v.mean()),
-    }
