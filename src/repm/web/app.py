@@ -13,212 +13,27 @@ from __future__ import annotations
 
 import json
 import secrets
-import tempfile
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repm.app.requests import override_args
 from repm.errors import UserError, fmt_value
+from repm.web.models import MAX_YAML_BYTES, CompareBody, Job, RunRequest, ScenarioText
+from repm.web.scenarios import TooLarge, levers, load
 
-__all__ = ["MAX_YAML_BYTES", "check_address", "create_app", "override_args", "serve"]
+__all__ = ["MAX_YAML_BYTES", "check_address", "create_app", "levers", "override_args", "serve"]
 
-MAX_YAML_BYTES = 256 * 1024  # a scenario is ~10 KB; a quarter megabyte is generous
 MAX_BODY_BYTES = 2 * MAX_YAML_BYTES
-MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's run short
-MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
 WORKERS = 2
 JOBS_KEPT = 200
-
-
-Kind = Literal["run", "risk", "stockpile", "plan", "finance"]
-
-
-class RunRequest(BaseModel):
-    """A command to run: a shipped scenario by name, or scenario YAML text; overrides as `--set`
-    paths; the options of the command `kind` (others are ignored)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scenario: str | None = Field(None, description="shipped scenario name (see GET /api/scenarios)")
-    yaml: str | None = Field(None, description="scenario YAML text (may `extends:` a shipped one)")
-    overrides: dict[str, str | int | float | bool | None] = Field(
-        default_factory=dict,
-        description="field path → value, as `--set PATH=VALUE`, e.g. {'supply.units.0.capacity': 800}",
-    )
-    kind: Kind = Field(
-        "run",
-        description="run: one path; risk: Monte Carlo; stockpile: size a stockpile for a service "
-        "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay",
-    )
-    draws: int = Field(
-        1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kinds risk, stockpile)"
-    )
-    seed: int = Field(0, ge=0, description="random seed (kinds risk, stockpile, plan)")
-    step: Literal["monthly", "yearly"] = "monthly"
-    service_level: float = Field(
-        0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
-    )
-    scenarios: int = Field(
-        0, ge=0, le=MAX_SCENARIOS, description="shock scenarios in the LP; 0: none (kind plan)"
-    )
-    cvar: float = Field(0.0, ge=0, description="weight of the CVaR term (kind plan)")
-    units: bool = Field(False, description="build whole scheme units, a MILP (kind plan)")
-    wait: bool = Field(
-        True, description="true: answer with the run's JSON; false: answer 202 with a job id"
-    )
-
-    def command(self, loaded, sets: list[str]):
-        """The `repm.app` request this body stands for."""
-        from repm import app as A
-
-        common = {"scenario": loaded, "sets": sets}
-        if self.kind == "run":
-            return A.RunRequest(**common, step=self.step)
-        if self.kind == "risk":
-            # ~10 chunks so progress moves; results do not depend on the chunking
-            chunk = max(50, -(-self.draws // 10))
-            return A.RiskRequest(**common, draws=self.draws, seed=self.seed, chunk=chunk, workers=1)
-        if self.kind == "stockpile":
-            return A.StockpileRequest(
-                **common, draws=self.draws, seed=self.seed, service_level=self.service_level
-            )
-        if self.kind == "plan":
-            return A.PlanRequest(
-                **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar, units=self.units
-            )
-        return A.FinanceRequest(**common)
-
-
-class CompareBody(BaseModel):
-    """Stored runs to compare (as `repm compare`)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    run_ids: list[str] = Field(..., min_length=2, description="two or more run ids")
-    year: int | None = Field(None, description="year of the table (default: the last shared)")
-
-
-class ScenarioText(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    yaml: str
-
-
-@dataclass
-class Job:
-    id: str
-    kind: str
-    total: int
-    status: str = "queued"  # queued → running → done | failed
-    done: int = 0
-    result: dict | None = None
-    error: str | None = None
-    code: int = 200
-    created: float = field(default_factory=time.time)
-    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def view(self) -> dict:
-        out = {"job_id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
-               "total": self.total, "progress": self.done / self.total if self.total else 0.0}  # fmt: skip
-        if self.result is not None:
-            out["run_id"] = self.result.get("run_id")
-            out["result"] = self.result
-        if self.error is not None:
-            out["error"] = self.error
-        return out
-
-
-def _load(req_scenario: str | None, yaml_text: str | None, sets: list[str]):
-    """Load and validate a scenario exactly as the CLI does (uploads go through a temp file)."""
-    from repm.scenario import load_scenario
-
-    if (req_scenario is None) == (yaml_text is None):
-        raise UserError("expected exactly one of `scenario` (a shipped name) or `yaml` (text)")
-    if yaml_text is None:
-        from repm.scenario import shipped_names
-
-        if req_scenario not in shipped_names():
-            raise UserError(
-                f"no such scenario {req_scenario!r}; expected one of: {', '.join(shipped_names())}",
-                where="scenario",
-            )
-        return load_scenario(req_scenario, sets)
-    size = len(yaml_text.encode())
-    if size > MAX_YAML_BYTES:
-        raise _TooLarge(size)
-    _check_extends(yaml_text)
-    with tempfile.TemporaryDirectory(prefix="repm-upload-") as tmp:
-        path = Path(tmp) / "upload.yaml"
-        path.write_text(yaml_text, encoding="utf-8")
-        try:
-            loaded = load_scenario(str(path), sets)
-        except UserError as exc:  # name the upload, not the temporary file
-            raise UserError(str(exc).replace(str(path), "upload")) from None
-    import dataclasses
-
-    return dataclasses.replace(loaded, source="upload")
-
-
-def _check_extends(text: str) -> None:
-    """An upload may extend a shipped scenario, never a path on the server."""
-    import yaml
-
-    from repm.scenario import shipped_names
-
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return  # load_scenario reports it with line and column
-    parent = data.get("extends") if isinstance(data, dict) else None
-    if parent is not None and parent not in shipped_names():
-        raise UserError(
-            f"{fmt_value(parent)}; expected a shipped scenario name ({', '.join(shipped_names())})",
-            where="upload: extends",
-        )
-
-
-class _TooLarge(Exception):
-    def __init__(self, size: int):
-        super().__init__(f"scenario YAML is {size:,} bytes; expected at most {MAX_YAML_BYTES:,}")
-
-
-def levers(loaded) -> dict:
-    """What the page's levers start from: the scenario's units, events, stockpile and SLI bid."""
-    sc = loaded.scenario
-    units = [
-        {"index": i, "name": u.name, "capacity": u.capacity, "first_year": u.first_year,
-         "award_year": None if u.award_year is None else int(u.award_year), "scheme": u.scheme}
-        for i, u in enumerate(sc.supply.units)
-    ]  # fmt: skip
-    events = [
-        {"index": i, "name": e.name, "origin": e.origin, "kind": e.kind, "hazard": e.hazard,
-         "duration": {"mean_months": e.duration.mean_months, "cv": e.duration.cv,
-                      "distribution": e.duration.distribution}}
-        for i, e in enumerate(sc.risk.events)
-    ]  # fmt: skip
-    stock = [m.name for m in sc.definition.materials if m.kind != "embedded"]
-    s = sc.scheme
-    return {
-        "name": loaded.name, "description": sc.description, "horizon": sc.horizon.years,
-        "units": units, "events": events,
-        "stockpile": {m: sc.policy.stockpile.get(m, 0.0) for m in stock},
-        "stockpile_priced": sorted(sc.economics.prices),
-        "scheme": None if s is None else {
-            "sli_bid": s.sli_bid, "sli_cap_per_kg": s.sli_cap_per_kg, "unit_capacity_min": s.unit_capacity_min,
-            "unit_capacity_max": s.unit_capacity_max, "unit_capacity_step": s.unit_capacity_step,
-        },
-    }  # fmt: skip
 
 
 def _json(obj: dict) -> Response:
@@ -256,8 +71,8 @@ def create_app() -> FastAPI:
         shown = "" if isinstance(got, dict) or got is None else f" (got {fmt_value(got)})"
         return JSONResponse({"error": f"{where}: {first['msg']}{shown}"}, status_code=422)
 
-    @app.exception_handler(_TooLarge)
-    async def _too_large(request: Request, exc: _TooLarge) -> JSONResponse:
+    @app.exception_handler(TooLarge)
+    async def _too_large(request: Request, exc: TooLarge) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=413)
 
     @app.middleware("http")
@@ -293,11 +108,11 @@ def create_app() -> FastAPI:
 
     @app.get("/api/scenarios/{name}", summary="A shipped scenario's lever values")
     async def scenario(name: str) -> dict:
-        return levers(await run_in_threadpool(_load, name, None, []))
+        return levers(await run_in_threadpool(load, name, None, []))
 
     @app.post("/api/scenarios/check", summary="Validate uploaded YAML; answer its lever values")
     async def check(body: ScenarioText) -> dict:
-        return levers(await run_in_threadpool(_load, None, body.yaml, []))
+        return levers(await run_in_threadpool(load, None, body.yaml, []))
 
     def _execute(job: Job, request) -> None:
         from repm import app as A
@@ -334,7 +149,7 @@ def create_app() -> FastAPI:
     )
     async def run(req: RunRequest) -> Response:
         sets = list(override_args(req.overrides))
-        loaded = await run_in_threadpool(_load, req.scenario, req.yaml, sets)
+        loaded = await run_in_threadpool(load, req.scenario, req.yaml, sets)
         request = req.command(loaded, sets)
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
         total = {"risk": req.draws, "stockpile": 0}.get(req.kind, 1)

@@ -1,0 +1,111 @@
+"""The dashboard API's request bodies (pydantic: a bad field is a 422 naming it) and its jobs."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MAX_YAML_BYTES = 256 * 1024  # a scenario is ~10 KB; a quarter megabyte is generous
+MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's run short
+MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
+
+
+Kind = Literal["run", "risk", "stockpile", "plan", "finance"]
+
+
+class RunRequest(BaseModel):
+    """A command to run: a shipped scenario by name, or scenario YAML text; overrides as `--set`
+    paths; the options of the command `kind` (others are ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scenario: str | None = Field(None, description="shipped scenario name (see GET /api/scenarios)")
+    yaml: str | None = Field(None, description="scenario YAML text (may `extends:` a shipped one)")
+    overrides: dict[str, str | int | float | bool | None] = Field(
+        default_factory=dict,
+        description="field path → value, as `--set PATH=VALUE`, e.g. {'supply.units.0.capacity': 800}",
+    )
+    kind: Kind = Field(
+        "run",
+        description="run: one path; risk: Monte Carlo; stockpile: size a stockpile for a service "
+        "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay",
+    )
+    draws: int = Field(
+        1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kinds risk, stockpile)"
+    )
+    seed: int = Field(0, ge=0, description="random seed (kinds risk, stockpile, plan)")
+    step: Literal["monthly", "yearly"] = "monthly"
+    service_level: float = Field(
+        0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
+    )
+    scenarios: int = Field(
+        0, ge=0, le=MAX_SCENARIOS, description="shock scenarios in the LP; 0: none (kind plan)"
+    )
+    cvar: float = Field(0.0, ge=0, description="weight of the CVaR term (kind plan)")
+    units: bool = Field(False, description="build whole scheme units, a MILP (kind plan)")
+    wait: bool = Field(
+        True, description="true: answer with the run's JSON; false: answer 202 with a job id"
+    )
+
+    def command(self, loaded, sets: list[str]):
+        """The `repm.app` request this body stands for."""
+        from repm import app as A
+
+        common = {"scenario": loaded, "sets": sets}
+        if self.kind == "run":
+            return A.RunRequest(**common, step=self.step)
+        if self.kind == "risk":
+            # ~10 chunks so progress moves; results do not depend on the chunking
+            chunk = max(50, -(-self.draws // 10))
+            return A.RiskRequest(**common, draws=self.draws, seed=self.seed, chunk=chunk, workers=1)
+        if self.kind == "stockpile":
+            return A.StockpileRequest(
+                **common, draws=self.draws, seed=self.seed, service_level=self.service_level
+            )
+        if self.kind == "plan":
+            return A.PlanRequest(
+                **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar, units=self.units
+            )
+        return A.FinanceRequest(**common)
+
+
+class CompareBody(BaseModel):
+    """Stored runs to compare (as `repm compare`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_ids: list[str] = Field(..., min_length=2, description="two or more run ids")
+    year: int | None = Field(None, description="year of the table (default: the last shared)")
+
+
+class ScenarioText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    yaml: str
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    total: int
+    status: str = "queued"  # queued → running → done | failed
+    done: int = 0
+    result: dict | None = None
+    error: str | None = None
+    code: int = 200
+    created: float = field(default_factory=time.time)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def view(self) -> dict:
+        out = {"job_id": self.id, "kind": self.kind, "status": self.status, "done": self.done,
+               "total": self.total, "progress": self.done / self.total if self.total else 0.0}  # fmt: skip
+        if self.result is not None:
+            out["run_id"] = self.result.get("run_id")
+            out["result"] = self.result
+        if self.error is not None:
+            out["error"] = self.error
+        return out
