@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import optimize, special, stats
 
 from repm.errors import UserError
 from repm.model import ModelDefinition
@@ -139,9 +138,14 @@ def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarra
 def lifetime_pmf(mean: float, cv: float, distribution: str, n_ages: int) -> np.ndarray:
     """Share of a cohort reaching end of life at each whole age 0..n_ages-1 (scipy.stats)."""
     sd = mean * cv
-    if distribution == "normal":
-        dist = stats.norm(loc=mean, scale=sd)
-    elif distribution == "lognormal":
+    edges = np.concatenate([[-np.inf], np.arange(n_ages) + 0.5])
+    if distribution == "normal":  # what stats.norm(mean, sd).cdf computes, bit for bit
+        from scipy.special import ndtr  # scipy.stats takes ~1 s to import: only when needed
+
+        return np.diff(ndtr((edges - mean) / sd))
+    from scipy import optimize, special, stats
+
+    if distribution == "lognormal":
         sigma = np.sqrt(np.log(1 + cv**2))
         dist = stats.lognorm(s=sigma, scale=mean / np.sqrt(1 + cv**2))
     else:  # weibull: solve the shape k for the coefficient of variation
@@ -152,6 +156,5 @@ def lifetime_pmf(mean: float, cv: float, distribution: str, n_ages: int) -> np.n
 
         k = optimize.brentq(cv_of, 0.05, 100.0)
         dist = stats.weibull_min(c=k, scale=mean / special.gamma(1 + 1 / k))
-    edges = np.concatenate([[-np.inf], np.arange(n_ages) + 0.5])
     cdf = dist.cdf(edges)
     return np.diff(cdf)  # age 0 takes everything up to 0.5 (and any mass below zero)
