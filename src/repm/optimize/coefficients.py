@@ -1,0 +1,135 @@
+"""The planner's data: every coefficient of the LP, labelled, from the compiled chain (the
+engine's recipe, demand, shares and spare capacity), the scenario's prices and the shocks."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import xarray as xr
+
+from repm.chain import Chain
+from repm.errors import UserError
+from repm.rules import origin_offer, stock_prices
+from repm.scenario.schema import Scenario
+from repm.units import CRORE_PER_T_AT
+
+
+def coefficients(
+    scenario: Scenario, chain: Chain, avail: np.ndarray, price_mult: np.ndarray
+) -> SimpleNamespace:
+    """The LP's index sets and coefficients. avail: k × year × origin × material annual mean
+    availability; price_mult: k × year × material."""
+    pol, fin = scenario.policy, scenario.economics.finance
+    if fin is None:
+        raise UserError(
+            "missing; the planner needs capex, opex and the discount rate",
+            where="economics.finance",
+        )
+    K = avail.shape[0]
+    model = chain.model
+    GRADES, MATERIALS = model.grade_names, model.material_names
+    LP_MATERIALS, OXIDES = model.names(in_plan=True), model.names(kind="oxide")
+    STOCKABLE = model.names(stockable=True)
+    years = pd.Index(chain.years, name="year")
+    ks = pd.Index(np.arange(K), name="k")
+    grades = pd.Index(list(GRADES), name="grade")
+    origins = pd.Index(list(chain.origins), name="origin")
+    mats = pd.Index(list(LP_MATERIALS), name="material")
+    oxides = pd.Index(list(OXIDES), name="material")
+    stockable = pd.Index(list(STOCKABLE), name="material")
+    mi = [MATERIALS.index(m) for m in LP_MATERIALS]
+
+    bare = xr.DataArray(chain.demand_bare.sum("sector").values, coords=[years, grades])
+    emb = xr.DataArray(chain.demand_embedded.sum("sector").values, coords=[years, grades])
+    recipe = xr.DataArray(
+        chain.oxide_per_magnet.sel(material=list(OXIDES)).values,
+        coords=[grades, oxides],
+    )
+    existing = xr.DataArray(
+        chain.capacity_effective_unit.values[:, [not u.scheme for u in scenario.supply.units]].sum(
+            axis=1
+        ),
+        coords=[years],
+    )
+    first_build = min(
+        (u.first_year for u in scenario.supply.units if u.scheme), default=int(years[0])
+    )
+    irel = xr.DataArray(
+        np.minimum(chain.separation_output.values, chain.irel_to_units_max), coords=[years]
+    )
+
+    # what each origin can send: its usual share of the need plus its spare capacity, × availability
+    need = np.zeros((len(years), len(LP_MATERIALS)))
+    for j, m in enumerate(LP_MATERIALS):
+        mat = model.material(m)
+        if m in OXIDES:
+            need[:, j] = (bare.values * recipe.sel(material=m).values[None, :]).sum(axis=1)
+        elif mat.kind == "magnet":
+            need[:, j] = bare.values[:, GRADES.index(mat.grade)]
+        else:
+            need[:, j] = emb.values[:, GRADES.index(mat.grade)]
+    share = chain.import_share.values[:, mi]  # origin × material
+    spare = chain.spare.values[:, mi]
+    limit = origin_offer(
+        need[None, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi]
+    )
+    limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
+
+    base = stock_prices(scenario)
+    pf = np.ones((len(origins), len(LP_MATERIALS)))
+    for j, m in enumerate(LP_MATERIALS):
+        for o, f in scenario.trade.price_factor.get(model.material_group[m], {}).items():
+            pf[list(chain.origins).index(o), j] = f
+    unit_price = np.array([base.get(m, 0.0) for m in LP_MATERIALS]) * CRORE_PER_T_AT  # crore per t
+    price = xr.DataArray(
+        unit_price[None, None, None, :] * pf[None, None] * price_mult[:, :, None, mi],
+        coords=[ks, years, origins, mats],
+    )
+    disc = xr.DataArray((1 + fin.discount_rate) ** -np.arange(len(years)), coords=[years])
+    capex = fin.capex_reference / fin.capex_reference_capacity  # crore per t/yr
+    from repm.finance import non_feed_opex_per_kg
+
+    per_kg_all = chain.oxide_per_magnet.values  # grade × all materials
+    opex = non_feed_opex_per_kg(scenario, per_kg_all) * CRORE_PER_T_AT  # crore per t
+    penalty = pol.unmet_penalty * CRORE_PER_T_AT
+    value = xr.DataArray([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE], coords=[stockable])
+    hold = value * scenario.economics.holding_cost_rate
+    p_k = 1.0 / K
+
+    return SimpleNamespace(
+        pol=pol,
+        fin=fin,
+        K=K,
+        model=model,
+        GRADES=GRADES,
+        MATERIALS=MATERIALS,
+        LP_MATERIALS=LP_MATERIALS,
+        OXIDES=OXIDES,
+        STOCKABLE=STOCKABLE,
+        years=years,
+        ks=ks,
+        grades=grades,
+        origins=origins,
+        mats=mats,
+        oxides=oxides,
+        stockable=stockable,
+        mi=mi,
+        bare=bare,
+        emb=emb,
+        recipe=recipe,
+        existing=existing,
+        first_build=first_build,
+        irel=irel,
+        need=need,
+        limit=limit,
+        price=price,
+        disc=disc,
+        capex=capex,
+        opex=opex,
+        penalty=penalty,
+        value=value,
+        hold=hold,
+        p_k=p_k,
+    )
