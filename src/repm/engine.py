@@ -1,7 +1,8 @@
 """The one simulation engine: a compiled time loop over draws (`repm.kernel`), labelled here.
 
-Each step (a month or a year) follows DESIGN.md's supply rule: domestic production first
-(capacity × ramp-up, limited by feed), then imports in the plan's origin shares; a restricted
+Each step (a month or a year) follows the supply rule (docs/model.md; the data flow is in
+docs/architecture.md): domestic production first (capacity × ramp-up, limited by feed), then
+imports in the plan's origin shares; a restricted
 origin's share is made up by other origins up to their spare capacity; then strategic
 stockpiles; what remains is unmet demand, allocated to sectors by priority. Flows are booked
 by element (Nd, Pr, Dy, Tb, Th) between named processes so every run can check mass balance.

@@ -3,7 +3,7 @@ stored run back (`load_run`), which the report, `compare`, the dashboard and the
 
 A run folder is written under a temporary name and renamed into place, so a reader never sees
 half a run. The catalog is opened only for one short write at a time and retried on a lock, so a
-CLI run and the dashboard can share it (DESIGN.md, run store).
+CLI run and the dashboard can share it (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Reading scenarios: shipped names or files, `extends:` merging, `--set` overrides, validation.
 
-Merge rules (DESIGN.md): mappings deep-merge, a list in the child replaces the parent's
+Merge rules (docs/scenarios.md): mappings deep-merge, a list in the child replaces the parent's
 whole, `null` removes a key. `--set a.b.0.c=VALUE` parses VALUE as a YAML scalar.
 """
 
