@@ -132,45 +132,32 @@ def stored(done) -> str:
 
 # --- risk, stockpile ---------------------------------------------------------------------------
 
-RISK_COLUMNS = (
-    ("p_shortage", "P(short)", "%"), ("expected_unmet", "E(unmet)", "t"),
-    ("cvar95_unmet", "CVaR95", "t"), ("unmet_p95", "P95", "t"),
-    ("months_short", "Months short", "mo"), ("stockpile_holding_cost", "Holding cost", "cr INR"),
-)  # fmt: skip
-VEHICLES = (("ev_cars_not_built", "EV cars\nnot built"), ("e2w_not_built", "e-2W\nnot built"))
+VEHICLES = ("ev_cars_not_built", "e2w_not_built")  # shown beside the risk table when present
 
 
 def risk(done) -> None:
+    """The registry's risk table by year, and the vehicles the unmet magnets would have gone into."""
+    from repm.indicators import get
+    from repm.indicators import table as declared
+
     df, p = done.results.indicators, done.payload
     tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
-    veh = df[df["name"].isin([v for v, _ in VEHICLES])].pivot(
-        index="year", columns="name", values="value"
-    )
     worst = float(tot["mass_balance_residual"].max())
     t = Table(
         title=f"repm risk · {p['scenario']} · {p['draws']:,} draws, seed {p['seed']}",
         caption=f"largest mass-balance residual {worst:.1e} t · {stored(done)}",
         header_style="bold",
     )
+    cols = [i for i in declared("risk") if i.name in tot]
+    vehicles = [get(v) for v in VEHICLES if v in tot]
     t.add_column("year", justify="right")
-    for _, label, unit in RISK_COLUMNS:
-        t.add_column(escape(f"{label}\n[{unit}]"), justify="right")
-    shown = [(v, label) for v, label in VEHICLES if v in veh]
-    for _, label in shown:
-        t.add_column(label, justify="right")
+    for i in cols:
+        t.add_column(_header(i.label, i.unit), justify="right")
+    for i in vehicles:
+        words = i.label.split()  # "EV cars" over "not built"
+        t.add_column(" ".join(words[:-2]) + "\n" + " ".join(words[-2:]), justify="right")
     for year, row in tot.iterrows():
-        cells = [str(year)]
-        for key, _, unit in RISK_COLUMNS:
-            v = row[key]
-            cells.append(
-                f"{v:.1%}"
-                if unit == "%"
-                else f"{v:,.1f}"
-                if unit in ("mo", "cr INR")
-                else f"{v:,.0f}"
-            )
-        cells += [f"{veh.loc[year, v]:,.0f}" for v, _ in shown]
-        t.add_row(*cells)
+        t.add_row(str(year), *[i.format(row[i.name]) for i in cols + vehicles])
     out.print(t)
 
 
