@@ -242,8 +242,8 @@ def stockpile(run: RunData) -> go.Figure | None:
     """Strategic stockpile held at year end by material, else its holding cost (risk runs)."""
     ds = run.data
     fig = go.Figure()
-    if "stockpile_size" in ds and "stockpile_level" not in ds:  # a sized stockpile (stockpile, plan)
-        size = ds["stockpile_size"]
+    size = ds.get("stockpile_size")  # a sized stockpile (stockpile, plan)
+    if size is not None and "stockpile_level" not in ds and float(abs(size).max()) > 1e-9:
         fig.add_bar(x=[str(m) for m in size["material"].values], y=size.values, name="stockpile")
         return _layout(fig, "Strategic stockpile to hold", "t")
     if "stockpile_level" in ds:
