@@ -77,7 +77,8 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="repm-startup-"))
     base = dict(os.environ, REPM_HOME=str(work / "home"), PYTHONPYCACHEPREFIX=str(work / "pyc"))
     base.pop("PYTHONDONTWRITEBYTECODE", None)
-    nobc = dict(base, PYTHONDONTWRITEBYTECODE="1")
+    # no bytecode read or written: an empty prefix folder hides the environment's own caches
+    nobc = dict(base, PYTHONDONTWRITEBYTECODE="1", PYTHONPYCACHEPREFIX=str(work / "no-pyc"))
     repm = _repm()
     numpy_cmd = [sys.executable, "-c", "import numpy"]
     failures: list[str] = []

@@ -4,6 +4,8 @@ fact table cache."""
 
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pytest
 
@@ -60,20 +62,22 @@ def test_few_draws_run_uncompiled_and_many_compiled(monkeypatch):
 
 
 def test_compiling_notice_once_on_stderr(monkeypatch, capsys):
+    """Numba's compile event for one of repm's functions prints the notice, once per process;
+    a compile of someone else's function prints nothing (a load from the cache fires no event)."""
     monkeypatch.setattr(jit, "_NOTICED", False)
-    monkeypatch.setattr(jit, "_COMPILED", {})
-    monkeypatch.setattr(jit, "_CACHED", {})
-    monkeypatch.setattr(jit, "_cached", lambda d: False)  # as on a fresh install
-    jit.compiled(kernel)
-    jit.compiled(kernel)
-    err = capsys.readouterr()
-    assert err.out == ""
-    assert err.err.count("compiling the engine once for this machine") == 1
-    monkeypatch.setattr(jit, "_NOTICED", False)
-    monkeypatch.setattr(jit, "_COMPILED", {})
-    monkeypatch.setattr(jit, "_cached", lambda d: True)  # a warm cache: nothing printed
-    jit.compiled(kernel)
+    notice = jit._Notice()
+
+    def compiling(fn):
+        return types.SimpleNamespace(data={"dispatcher": types.SimpleNamespace(py_func=fn)})
+
+    notice.on_start(compiling(np.diff))
     assert capsys.readouterr().err == ""
+    notice.on_start(compiling(kernel._block))
+    notice.on_start(compiling(kernel._block))
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("compiling the engine once for this machine") == 1
+    assert len(captured.err.splitlines()) == 1
 
 
 def test_fact_table_cache_is_keyed_by_content(tmp_path, monkeypatch):

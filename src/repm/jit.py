@@ -24,11 +24,12 @@ from collections.abc import Callable
 # module name -> {function name: Python function}, in definition order
 _MARKED: dict[str, dict[str, Callable]] = {}
 _COMPILED: dict[str, types.SimpleNamespace] = {}
-_CACHED: dict[str, bool] = {}
 _NOTICED = False
+_LISTENING = False
 _LOCK = threading.RLock()
-# the compiling notice's estimate, by module (CPU seconds measured on a 2-core machine)
-ESTIMATE_S = {"repm.kernel": 40, "repm.philox": 10, "repm.rules": 1}
+# the compiling notice's estimate: the kernel and Philox together, CPU seconds measured on a
+# 2-core machine (bench/startup.py)
+ESTIMATE_S = 45
 
 
 def njit(**options) -> Callable[[Callable], Callable]:
@@ -47,17 +48,45 @@ def is_compiled(module_name: str) -> bool:
     return module_name in _COMPILED
 
 
-def _cached(dispatcher) -> bool:
-    """Whether Numba's cache holds a valid entry for this dispatcher (index matches the source)."""
-    try:
-        return bool(dispatcher._cache._cache_file._load_index())
-    except Exception:  # an internal of Numba changed: assume it must compile
-        return False
+class _Notice:
+    """Prints the compiling notice when Numba starts compiling one of repm's functions (not when
+    it loads one from its cache: that fires no compile event), once per process."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    def on_start(self, event) -> None:
+        global _NOTICED
+        fn = getattr(event.data.get("dispatcher"), "py_func", None)
+        module = getattr(fn, "__module__", "")
+        with self.lock:
+            if _NOTICED or module not in _MARKED:
+                return
+            _NOTICED = True
+        print(
+            f"repm: compiling the engine once for this machine (about {ESTIMATE_S} s; later "
+            "runs load it from the cache) …",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    def on_end(self, event) -> None:
+        pass
 
 
-def _prepare(module: types.ModuleType) -> tuple[types.SimpleNamespace, bool]:
-    """The module's compiled twins (Numba dispatchers, not compiled yet) and whether Numba's
-    cache holds them all."""
+def _listen() -> None:
+    """Register the notice with Numba's event system (once)."""
+    global _LISTENING
+    if not _LISTENING:
+        from numba.core import event
+
+        listener = type("RepmNotice", (_Notice, event.Listener), {})()
+        event.register("numba:compile", listener)
+        _LISTENING = True
+
+
+def _prepare(module: types.ModuleType) -> types.SimpleNamespace:
+    """The module's compiled twins: Numba dispatchers, compiled when first called."""
     name = module.__name__
     if name not in _COMPILED:
         import numba
@@ -66,7 +95,7 @@ def _prepare(module: types.ModuleType) -> tuple[types.SimpleNamespace, bool]:
         for k, v in list(scope.items()):  # marked functions imported from another module
             owner = getattr(v, "__module__", None)
             if hasattr(v, "__jit_options__") and owner != name and owner in sys.modules:
-                scope[k] = getattr(_prepare(sys.modules[owner])[0], v.__name__)
+                scope[k] = getattr(_prepare(sys.modules[owner]), v.__name__)
         twins = {}
         for fname, fn in _MARKED.get(name, {}).items():
             twin = types.FunctionType(fn.__code__, scope, fname, fn.__defaults__, fn.__closure__)
@@ -74,28 +103,12 @@ def _prepare(module: types.ModuleType) -> tuple[types.SimpleNamespace, bool]:
             twins[fname] = numba.njit(**fn.__jit_options__)(twin)
         scope.update(twins)
         _COMPILED[name] = types.SimpleNamespace(**twins)
-        _CACHED[name] = all(_cached(d) for d in twins.values())
-    return _COMPILED[name], _CACHED[name]
+    return _COMPILED[name]
 
 
 def compiled(module: types.ModuleType) -> types.SimpleNamespace:
-    """The compiled twins of `module`'s marked functions (compiled once per process). Before the
-    first compilation a process prints one line on stderr, with the time all of repm's compiled
-    modules not in the cache will take."""
-    global _NOTICED
+    """The compiled twins of `module`'s marked functions (compiled, or loaded from Numba's cache,
+    when first called). The first compilation in a process prints one line on stderr."""
     with _LOCK:
-        ns, cached = _prepare(module)
-        if not cached and not _NOTICED:
-            _NOTICED = True
-            est = sum(
-                ESTIMATE_S.get(m, 5)
-                for m in _MARKED
-                if m in sys.modules and not _prepare(sys.modules[m])[1]
-            )
-            print(
-                f"repm: compiling the engine once for this machine (about {est} s; later runs "
-                "load it from the cache) …",
-                file=sys.stderr,
-                flush=True,
-            )
-        return ns
+        _listen()
+        return _prepare(module)
