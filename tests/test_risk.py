@@ -210,7 +210,7 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
     def hold(t):
         return (t * price[None, None, :]).sum(axis=2) * 1000.0 * 0.05 / 1e7
 
-    red = Reduction(n, years, S, hold)
+    red = Reduction(n, years, S, M, hold)
     cuts = [0, 1, 2, 300, 301, 800, n]
     blocks = [
         Block(np.arange(a, b), unmet[a:b], short[a:b], ty[a:b], rel[a:b], res[a:b].max(axis=0))
@@ -236,7 +236,7 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
 
 
 def test_reduction_refuses_gaps_in_the_draws():
-    red = Reduction(4, 1, 1, lambda t: t.sum(axis=2))
+    red = Reduction(4, 1, 1, 12, lambda t: t.sum(axis=2))
     z = np.zeros
     red.add(Block(np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1)))
     with pytest.raises(ValueError, match="2 of 4|0 of 4"):

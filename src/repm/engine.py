@@ -219,6 +219,7 @@ def simulate(
         ov_oxide=_f64(chain.overseas_oxide.values.reshape(Y, -1)),
         ov_country=ov["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
         ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
+        fresh_per_mag=float(chain.fresh_alloy_per_magnet),
     )  # fmt: skip
     out = kernel.outputs(
         dict(

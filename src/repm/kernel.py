@@ -7,7 +7,7 @@ numbers are the same whatever draws share its chunk and however many threads run
 spreads blocks of draws over threads. `fastmath` stays off: every sum keeps its order and
 results are reproducible bit for bit.
 
-The rule, per step (DESIGN.md):
+The rule, per step (docs/model.md):
 
 0. routes (issue 6): overseas oxide on offer this step (each source × its country's
    availability); tolling partners that take IREL oxide first place their orders;
@@ -167,6 +167,7 @@ Inputs = namedtuple(
         "ov_recovery",  # source -> t oxide per t NdPr oxide shipped (separation in India)
         "ov_mixed",  # source -> True: mixed oxide separated in India
         "retention",  # year, share of IREL's unused oxide kept in India
+        "fresh_per_mag",  # t fresh alloy per t magnet (rules.fresh_alloy_per_magnet)
     ],
 )
 
@@ -452,6 +453,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ws_frac = inp.ws_frac
     y_alloy = inp.y_alloy
     y_am = inp.y_am
+    fresh_per_mag = inp.fresh_per_mag
     y_om = inp.y_om
     o_demand = out.demand
     o_eol = out.eol
@@ -652,7 +654,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 cap_share = cap[yi, f] * dt / C if C > 0 else 0.0
                 for g in range(G):
                     p_star[f, g] = target_g[g] * cap_share
-                    fresh_star = p_star[f, g] / y_am * (1 - r_scrap * (1 - y_am))
+                    fresh_star = p_star[f, g] * fresh_per_mag  # rules.fresh_alloy_per_magnet
                     for m in range(M):
                         req_fg[f, g, m] = fresh_star * recipe[f, g, m]
                         req[m] += req_fg[f, g, m]
