@@ -109,6 +109,11 @@ def test_plan_and_finance_are_the_cli_json(repm_home, tmp_path):
     assert without_run_id(f.payload) == without_run_id(cli)
     assert records(f.indicators) == cli["indicators"]
     assert [u["npv"] for u in f.payload["units"]] == [u["npv"] for u in cli["units"]]
+    # the cash flows as labelled arrays: year × unit, as in the indicator rows
+    net = f.dataset["unit_net"]
+    assert net.dims == ("year", "unit_id") and net.attrs["unit"] == "crore INR"
+    row = next(r for r in cli["indicators"] if r["name"] == "unit_net" and r["unit_id"] == "L1")
+    assert float(net.sel(year=row["year"], unit_id="L1")) == row["value"]
 
 
 def test_explain_is_the_cli_text():

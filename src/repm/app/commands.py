@@ -78,6 +78,25 @@ def table_results(loaded: LoadedScenario, rows: list[dict], data=None):
     return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=loaded.name)
 
 
+def rows_dataset(loaded: LoadedScenario, rows: list[dict]):
+    """Indicator rows as labelled arrays: one variable per indicator, over year and the
+    dimension keys its rows carry (a finance run's cash flows by year × unit_id), unit in attrs."""
+    import xarray as xr
+
+    from repm.indicators import KEYS, IndicatorTable
+
+    frame = IndicatorTable(rows).frame
+    arrays = []
+    for name, part in frame.groupby("name", sort=False):
+        dims = [k for k in KEYS if part[k].notna().any()]
+        da = part.set_index(["year", *dims])["value"].astype(float).to_xarray()
+        arrays.append(da.rename(name).assign_attrs(unit=str(part["unit"].iloc[0])))
+    ds = xr.merge(arrays, join="outer", combine_attrs="drop") if arrays else xr.Dataset()
+    for da in arrays:
+        ds[da.name].attrs = da.attrs
+    return ds
+
+
 def _plan(plan_file: Path | None, chain):
     if plan_file is None:
         return None, {}

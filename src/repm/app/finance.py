@@ -4,7 +4,7 @@ prints."""
 
 from __future__ import annotations
 
-from repm.app.commands import Outcome, store, table_results
+from repm.app.commands import Outcome, rows_dataset, store, table_results
 from repm.app.requests import FinanceRequest
 from repm.errors import UserError
 
@@ -85,7 +85,7 @@ def finance(req: FinanceRequest) -> Outcome:
             rows.append({"year": int(r["year"]), "name": name, "value": float(r[name]) * scale,
                          "unit": money})  # fmt: skip
 
-    stored = table_results(loaded, rows)
+    stored = table_results(loaded, rows, rows_dataset(loaded, rows))
     flat_units = [
         {k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units
     ]
