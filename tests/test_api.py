@@ -145,3 +145,14 @@ def test_mistakes_are_one_line_user_errors_and_nothing_is_written(repm_home, tmp
     with pytest.raises(UserError, match="--out: .* already exists"):
         repm.finance(out=tmp_path / "taken")
     assert not (repm_home / "runs").exists()
+
+
+def test_compare_and_report_read_stored_runs(repm_home, tmp_path):
+    a = repm.run(step="yearly")
+    b = repm.run(overrides={"supply.units.0.capacity": 600}, step="yearly")
+    done = repm.compare(a.run_id, b.run_id, year=2035)
+    cli = cli_json(["compare", a.run_id, b.run_id, "--year", "2035", "--json"])
+    assert done.payload == cli
+    assert done.table.loc[("magnet_capacity_nameplate", "t/yr"), f"Δ {b.run_id}"] == -600.0
+    path = repm.report(b.run_id, tmp_path / "b.html")
+    assert path.read_text(encoding="utf-8").count("Appendix: provenance") >= 1

@@ -8,8 +8,8 @@ The Python API (docs/api.md), loaded on first use so `import repm` stays fast:
     r.dataset                               # xarray Dataset
     print(repm.explain("magnet_demand", 2030))
 
-`repm.risk`, `repm.plan`, `repm.finance` and `repm.explain` are also the names of modules of
-this package; those modules are made callable, so `repm.risk(...)` runs the command whether or
+`repm.risk`, `repm.plan`, `repm.finance`, `repm.explain`, `repm.compare` and `repm.report` are
+also the names of modules of this package; those modules are made callable, so `repm.risk(...)` runs the command whether or
 not the module has been imported, and `from repm.risk import run_draws` works as before.
 """
 
@@ -20,8 +20,8 @@ import types
 
 __version__ = "0.1.0"
 
-_API = ("load", "run", "risk", "stockpile", "plan", "finance", "explain", "runs", "open_run",
-        "Result")  # fmt: skip
+_API = ("load", "run", "risk", "stockpile", "plan", "finance", "explain", "compare", "report",
+        "runs", "open_run", "Result")  # fmt: skip
 __all__ = ["__version__", *_API]
 
 

@@ -22,8 +22,8 @@ if TYPE_CHECKING:
 
 Overrides = dict[str, Any] | list[str] | None
 BASELINE = "india-baseline"
-__all__ = ["Result", "explain", "finance", "load", "open_run", "plan", "risk", "run", "runs",
-           "stockpile"]  # fmt: skip
+__all__ = ["Result", "compare", "explain", "finance", "load", "open_run", "plan", "report", "risk",
+           "run", "runs", "stockpile"]  # fmt: skip
 
 
 @dataclass(frozen=True, repr=False)
@@ -247,3 +247,20 @@ def open_run(run_id: str | None = None) -> Result:
         indicators=r.indicators, payload={}, run_id=r.run_id, path=r.path,
         details={"meta": r.meta, "plan": r.plan},
     )  # fmt: skip
+
+
+def compare(*run_ids: str, year: int | None = None, html: str | Path | None = None) -> A.Compared:
+    """Stored runs side by side (`repm compare`): `.table` (indicator, unit) × runs and their
+    differences from the first in `year` (default: the last all share), `.payload` the --json."""
+    return A.compare(
+        A.CompareRequest(run_ids=run_ids, year=year, html=None if html is None else Path(html))
+    )
+
+
+def report(
+    run_id: str | None = None, out: str | Path | None = None, year: int | None = None
+) -> Path:
+    """Write a stored run's self-contained HTML report (`repm report`); returns its path."""
+    return A.report(
+        A.ReportRequest(run_id=run_id, out=None if out is None else Path(out), year=year)
+    )
