@@ -148,11 +148,10 @@ def test_dashboard_lever_run_chart_changes(browser, server):
 
 
 def test_report_renders_in_the_browser(browser, repm_home, tmp_path):
-    from repm.execute import execute_run
+    from repm import app as A
     from repm.report import load_run, write_report
-    from repm.scenario import load_scenario
 
-    done = execute_run(load_scenario("india-baseline"), [], step="yearly")
+    done = A.run(A.RunRequest(step="yearly"))
     path = write_report(load_run(done.run_id), tmp_path / "report.html", 2030)
     page = browser.new_page(viewport={"width": 1300, "height": 900})
     errors = _watch(page)

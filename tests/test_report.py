@@ -13,12 +13,11 @@ import pytest
 import xarray as xr
 import yaml
 
+from repm import app as A
 from repm import figures as F
 from repm.compare import compare_table, payload
-from repm.execute import execute_risk, execute_run
 from repm.facts import load_facts
 from repm.report import load_run, provenance_rows, render, write_report
-from repm.scenario import load_scenario
 
 YEAR = 2030
 
@@ -45,10 +44,10 @@ def stored(home):
             }  # fmt: skip
         )
     )
-    base = execute_run(load_scenario("india-baseline"), [], step="yearly")
+    base = A.run(A.RunRequest(step="yearly"))
     sets = ["supply.units.3.capacity=0", "supply.units.3.scheme=false"]
-    fewer = execute_run(load_scenario("india-baseline", sets), sets, step="yearly", plan_file=plan)
-    risk = execute_risk(load_scenario("india-baseline"), [], draws=60, seed=3, chunk=30)
+    fewer = A.run(A.RunRequest(sets=sets, step="yearly", plan_file=plan))
+    risk = A.risk(A.RiskRequest(draws=60, seed=3, chunk=30))
     yield {"base": base, "plan": fewer, "risk": risk, "plan_file": plan}
     mp.undo()
 

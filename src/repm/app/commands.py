@@ -33,10 +33,6 @@ class Outcome:
     loaded: LoadedScenario | None = None
 
     @property
-    def extra(self) -> dict:  # the name `repm.execute` used
-        return self.tables
-
-    @property
     def command(self) -> str:
         return self.payload["command"]
 
