@@ -46,8 +46,7 @@ def _totals(payload: dict) -> dict[tuple[str, int], float]:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
-    """The CLI runs several tests read, one after another in this interpreter; `validate` in a
-    fresh one, so one command is also seen to exit 0 with nothing on stderr as a real process."""
+    """The CLI runs several tests read, one after another in this interpreter."""
     base = tmp_path_factory.mktemp("cli")
     my = base / "my.yaml"
     my.write_text("extends: india-baseline\n")
@@ -61,7 +60,7 @@ def runs(tmp_path_factory):
         "conflicts": dict(args=["facts", "--conflicts"], home=base / "home-conflicts"),
         "explain": dict(args=["explain", "magnet_demand", "2030"], home=base / "home-explain"),
         "scenarios": dict(args=["scenarios"], home=base / "home-scenarios"),
-        "validate": dict(args=["validate", str(my)], home=base / "home-validate", subprocess=True),
+        "validate": dict(args=["validate", str(my)], home=base / "home-validate"),
     }
     return {k: (run_cli(**job), job["home"]) for k, job in jobs.items()}
 
@@ -197,3 +196,23 @@ def test_run_out_dir_is_the_run_folder(tmp_path, repm_home):
     rows = list_runs()  # REPM_HOME from the autouse fixture, shared with the command
     assert len(rows) == 1 and Path(rows[0]["path"]) == out
     assert not (repm_home / "runs").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [(["run", "--no-such-option"], 2), (["facts", "--conflicts"], 0)],
+    ids=["usage-error", "table"],
+)
+def test_a_fresh_interpreter_prints_what_run_cli_in_this_one_does(args, status, tmp_path):
+    """run_cli runs the CLI in the test's interpreter; a real `python -m repm.cli` process gives the
+    same exit status and the same text on stdout and stderr (a usage error names the program and
+    exits 2; a table keeps its width when stdout is not a terminal)."""
+    here = run_cli(args, home=tmp_path / "a")
+    real = run_cli(args, home=tmp_path / "b", subprocess=True)
+    assert real.returncode == status and (real.stdout or real.stderr)
+    assert (here.returncode, here.stdout, here.stderr) == (
+        real.returncode,
+        real.stdout,
+        real.stderr,
+    )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
