@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from repm import __version__
+from repm.app.requests import DEFAULT_SCENARIO as DEFAULT
 from repm.cli import render
 from repm.cli.render import err, note, out
 from repm.errors import UserError
@@ -54,7 +55,6 @@ SchedOpt = Annotated[
         help="Dask scheduler address (tcp://HOST:8786), or 'local' for a local process cluster.",
     ),
 ]
-DEFAULT = "india-baseline"
 
 
 def _emit(payload: dict) -> None:
