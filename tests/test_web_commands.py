@@ -126,3 +126,19 @@ def test_new_kinds_bad_options_are_422(client, repm_home, body, message):
     res = client.post("/api/run", json={"scenario": "india-baseline", **body})
     assert res.status_code == 422 and message in res.json()["error"], res.text
     assert not (repm_home / "runs").exists()
+
+
+def test_finance_options_answer_the_cli_json(client):
+    body = {"scenario": "india-baseline", "kind": "finance", "breakeven": "price",
+            "currency": "USD", "unit": 800}  # fmt: skip
+    res = client.post("/api/run", json=body)
+    assert res.status_code == 200, res.text
+    api = res.json()
+    same(
+        api,
+        cli_json(
+            ["finance", "--breakeven", "price", "--currency", "USD", "--unit", "800", "--json"]
+        ),
+    )
+    assert api["currency"] == "USD" and [u["capacity"] for u in api["units"]] == [800]
+    assert "breakeven_price" in api["units"][0]

@@ -47,6 +47,23 @@ class RunRequest(BaseModel):
     )
     cvar: float = Field(0.0, ge=0, description="weight of the CVaR term (kind plan)")
     units: bool = Field(False, description="build whole scheme units, a MILP (kind plan)")
+    cvar_alpha: float = Field(0.95, gt=0, lt=1, description="CVaR level (kind plan)")
+    unit: float | None = Field(
+        None, gt=0, description="value one unit of this capacity, t/yr (kind finance)"
+    )
+    breakeven: Literal["sli", "price"] | None = Field(
+        None, description="solve NPV = 0 for the SLI bid or the price (kind finance)"
+    )
+    price: Literal["reference", "china"] = Field(
+        "reference", description="revenue price path (kind finance)"
+    )
+    currency: Literal["INR", "USD"] = Field(
+        "INR", description="report in crore INR or million USD (kind finance)"
+    )
+    sensitivity: bool = Field(False, description="NPV tornado over ±20 % levers (kind finance)")
+    montecarlo: int = Field(
+        0, ge=0, le=MAX_DRAWS, description="NPV over this many price paths (kind finance)"
+    )
     wait: bool = Field(
         True, description="true: answer with the run's JSON; false: answer 202 with a job id"
     )
@@ -68,9 +85,14 @@ class RunRequest(BaseModel):
             )
         if self.kind == "plan":
             return A.PlanRequest(
-                **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar, units=self.units
-            )
-        return A.FinanceRequest(**common)
+                **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar,
+                cvar_alpha=self.cvar_alpha, units=self.units,
+            )  # fmt: skip
+        return A.FinanceRequest(
+            **common, unit=self.unit, breakeven=self.breakeven, price=self.price,
+            currency=self.currency, sensitivity=self.sensitivity, montecarlo=self.montecarlo,
+            seed=self.seed,
+        )  # fmt: skip
 
 
 class CompareBody(BaseModel):
