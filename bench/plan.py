@@ -4,9 +4,9 @@
 
 For each scenario count N the script
 
-1. draws the shock inputs once (`repm.optimize.scenario_inputs`, not timed: both sides share them);
-2. builds repm's linopy model (`repm.optimize.build_model`) and solves it with repm's own
-   `repm.optimize.solve` (HiGHS through highspy's direct API), timing build and solve apart, and
+1. draws the shock inputs once (`repm.analyses.optimize.scenario_inputs`, not timed: both sides share them);
+2. builds repm's linopy model (`repm.analyses.optimize.build_model`) and solves it with repm's own
+   `repm.analyses.optimize.solve` (HiGHS through highspy's direct API), timing build and solve apart, and
    reads HiGHS's own run time from the attached `highspy.Highs` (`mdl.solver_model.getRunTime()`,
    the `run()` call alone — it excludes linopy's matrix export and solution read-back);
 3. builds the same LP in Pyomo — a `ConcreteModel` with Sets for k, year, origin, material, grade
@@ -36,15 +36,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from repm.chain import Chain, compile_chain
-from repm.model import default_definition
-from repm.optimize import (
+from repm.analyses.optimize import (
     CRORE_PER_T_AT,
     build_model,
     scenario_inputs,
     solve,
 )
-from repm.rules import stock_prices
+from repm.chain import Chain, compile_chain
+from repm.chain.rules import stock_prices
+from repm.model import default_definition
 from repm.scenario import load_scenario
 from repm.scenario.schema import Scenario
 
@@ -67,7 +67,7 @@ DIMS = ("k", "year", "origin", "material", "grade")  # canonical order of labels
 
 
 # ---------------------------------------------------------------------------------------------
-# the model's data, as NumPy arrays (recomputed exactly as repm.optimize.build_model does)
+# the model's data, as NumPy arrays (recomputed exactly as repm.analyses.optimize.build_model does)
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,7 @@ def test_explain_is_the_cli_text():
 
 
 def test_modules_of_the_same_name_stay_modules_and_run_commands(repm_home):
-    from repm import finance as F
+    from repm.analyses import finance as F
     from repm.risk import run_draws
 
     assert callable(run_draws) and callable(F.unit_specs)

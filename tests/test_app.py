@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from repm import app as A
 from repm.cli import app as cli_app
 from repm.errors import UserError
-from repm.store import list_runs, load_run
+from repm.results.store import list_runs, load_run
 
 
 def cli(argv: list[str]):

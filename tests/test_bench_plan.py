@@ -1,6 +1,6 @@
 """bench/plan.py's Pyomo model and repm's linopy planning model are the same LP.
 
-The Pyomo model restates `repm.optimize.build_model` from NumPy arrays; if either side changes a
+The Pyomo model restates `repm.analyses.optimize.build_model` from NumPy arrays; if either side changes a
 variable, bound, coefficient or constraint, the objectives or the term-by-term comparison stop
 agreeing and these tests fail.
 """
@@ -14,8 +14,8 @@ from conftest import load_bench
 
 pytest.importorskip("pyomo")
 
+from repm.analyses.optimize import build_model, scenario_inputs  # noqa: E402
 from repm.chain import compile_chain  # noqa: E402
-from repm.optimize import build_model, scenario_inputs  # noqa: E402
 from repm.scenario import load_scenario  # noqa: E402
 
 N = 2

@@ -149,7 +149,7 @@ def test_dashboard_lever_run_chart_changes(browser, server):
 
 def test_report_renders_in_the_browser(browser, repm_home, tmp_path):
     from repm import app as A
-    from repm.report import load_run, write_report
+    from repm.reports.report import load_run, write_report
 
     done = A.run(A.RunRequest(step="yearly"))
     path = write_report(load_run(done.run_id), tmp_path / "report.html", 2030)

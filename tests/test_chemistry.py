@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from repm.chemistry import Chemistry
-from repm.facts import load_facts
+from repm.model.chemistry import Chemistry
+from repm.model.facts import load_facts
 
 # CIAAW standard atomic weights (g/mol), written out here so the tests do not read them
 # from the code under test.

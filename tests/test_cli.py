@@ -12,9 +12,9 @@ import xarray as xr
 import yaml
 from conftest import run_cli
 
-from repm.facts import load_facts
 from repm.model import default_definition
-from repm.store import list_runs
+from repm.model.facts import load_facts
+from repm.results.store import list_runs
 
 SECTORS = default_definition().sectors
 

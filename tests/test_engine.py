@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 
 from repm.chain import compile_chain
 from repm.engine import STEPS_PER_YEAR, simulate
-from repm.facts import load_facts
 from repm.model import default_definition
-from repm.results import build_results, run_scenario
+from repm.model.facts import load_facts
+from repm.results.build import build_results, run_scenario
 from repm.scenario import load_scenario
 from repm.shocks import Shocks
 
@@ -385,7 +385,7 @@ def test_partial_feed_shortage_keeps_the_books_closed(ban_scenario):
 
 
 def test_hhi_by_hand():
-    from repm.results import hhi
+    from repm.results.build import hhi
 
     assert hhi(np.array([5.0])) == pytest.approx(1.0)
     assert hhi(np.array([0.0, 7.0, 0.0])) == pytest.approx(1.0)

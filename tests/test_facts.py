@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from repm.facts import build_table, load_facts
+from repm.model.facts import build_table, load_facts
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy_financial as npf
 import pytest
 from conftest import run_cli
 
-from repm import finance as F
-from repm.results import run_scenario
+from repm.analyses import finance as F
+from repm.results.build import run_scenario
 from repm.scenario import load_scenario
 
 
@@ -162,7 +162,7 @@ def test_bad_finance_input(args, needle):
 
 
 def test_buyer_incentive_reaches_the_maker_by_its_pass_through_share():
-    from repm.facts import load_facts
+    from repm.model.facts import load_facts
 
     f = load_facts()
     loaded = load_scenario("india-buyer-incentive")
@@ -188,6 +188,6 @@ def test_route_costs_are_the_runs_cost_indicators():
     for r in costs.itertuples():
         assert r.overseas_cost == pytest.approx(results.value("overseas_cost", int(r.year)))
     # the stake's equity is paid the year before Malawi's first output (2030)
-    from repm.facts import load_facts
+    from repm.model.facts import load_facts
 
     assert results.value("overseas_cost", 2029) > load_facts().value("stake_malawi_equity")

@@ -8,15 +8,15 @@ import json
 import numpy as np
 import pytest
 
-from repm import indicators
-from repm.indicators import REGISTRY, TABLES, IndicatorTable
+from repm.results import indicators
+from repm.results.indicators import REGISTRY, TABLES, IndicatorTable
 
 GOLDEN = __import__("pathlib").Path(__file__).parent / "golden"
 
 
 @pytest.fixture(scope="module")
 def baseline():
-    from repm.results import run_scenario
+    from repm.results.build import run_scenario
     from repm.scenario import load_scenario
 
     return run_scenario(load_scenario("india-tolling-japan"), step="yearly")[1]
@@ -54,7 +54,7 @@ def test_a_recipe_that_is_arithmetic_matches_the_computed_value(baseline, name) 
 
 def test_a_wrong_recipe_would_fail() -> None:
     """The check above can fail: self-sufficiency is not domestic ÷ imports."""
-    from repm.results import run_scenario
+    from repm.results.build import run_scenario
     from repm.scenario import load_scenario
 
     wide = run_scenario(load_scenario("india-baseline"), step="yearly")[1].wide_totals()

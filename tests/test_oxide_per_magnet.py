@@ -7,9 +7,9 @@ import pytest
 
 from repm.chain import compile_chain
 from repm.engine import simulate
-from repm.facts import load_facts
 from repm.model import default_definition
-from repm.results import build_results
+from repm.model.facts import load_facts
+from repm.results.build import build_results
 from repm.scenario import load_scenario
 
 SECTORS = default_definition().sectors

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import run_cli
 
+from repm.analyses.optimize import optimize
 from repm.chain import compile_chain
-from repm.optimize import optimize
-from repm.plan import load_plan
+from repm.chain.plan import load_plan
 from repm.risk import run_draws
 from repm.scenario import load_scenario
 

@@ -14,10 +14,10 @@ import xarray as xr
 import yaml
 
 from repm import app as A
-from repm import figures as F
-from repm.compare import compare_table, payload
-from repm.facts import load_facts
-from repm.report import load_run, provenance_rows, render, write_report
+from repm.model.facts import load_facts
+from repm.reports import figures as F
+from repm.reports.compare import compare_table, payload
+from repm.reports.report import load_run, provenance_rows, render, write_report
 
 YEAR = 2030
 

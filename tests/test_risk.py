@@ -12,7 +12,7 @@ from scipy import stats
 
 from repm.chain import compile_chain
 from repm.engine import simulate
-from repm.results import build_results
+from repm.results.build import build_results
 from repm.risk import (
     UNMET_EPS,
     Block,

@@ -11,9 +11,9 @@ import pytest
 
 from repm.chain import compile_chain
 from repm.engine import STEPS_PER_YEAR, simulate
-from repm.facts import load_facts
 from repm.model import default_definition
-from repm.results import build_results
+from repm.model.facts import load_facts
+from repm.results.build import build_results
 from repm.scenario import load_scenario
 from repm.shocks import Shocks
 
@@ -277,7 +277,7 @@ def test_environmental_ledger_by_hand(baseline):
 
 
 def _plan(ref: str, sets=()):
-    from repm.optimize import optimize
+    from repm.analyses.optimize import optimize
 
     loaded = load_scenario(ref, list(sets))
     return optimize(loaded.scenario, compile_chain(loaded.scenario))
@@ -307,7 +307,7 @@ def test_planner_buys_overseas_oxide_only_when_cheaper_than_imports():
 
 
 def test_every_indicator_explains_itself_back_to_facts(baseline):
-    from repm.explain import RECIPES, explain
+    from repm.results.explain import RECIPES, explain
 
     chain, _, res = baseline
     assert set(res.wide_totals().columns) <= set(RECIPES)  # every indicator `run` computes

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from repm.rules import (
+from repm.chain.rules import (
     fresh_alloy_per_magnet,
     interp_path,
     origin_offer,

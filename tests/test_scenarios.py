@@ -8,9 +8,9 @@ import pytest
 import yaml
 
 from repm.errors import UserError
-from repm.facts import load_facts
+from repm.model.facts import load_facts
+from repm.model.units import parse_quantity, to_unit
 from repm.scenario import apply_set, deep_merge, load_scenario, shipped_names
-from repm.units import parse_quantity, to_unit
 
 SHIPPED = ("india-baseline", "india-no-scheme")
 

@@ -81,7 +81,7 @@ def test_compiling_notice_once_on_stderr(monkeypatch, capsys):
 
 
 def test_fact_table_cache_is_keyed_by_content(tmp_path, monkeypatch):
-    from repm import facts
+    from repm.model import facts
 
     monkeypatch.setenv("REPM_CACHE_DIR", str(tmp_path / "cache"))
     files = list(facts._data_files())

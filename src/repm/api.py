@@ -232,14 +232,14 @@ def runs(limit: int = 50) -> pd.DataFrame:
     """The run store's catalog, newest first."""
     import pandas as pd
 
-    from repm.store import list_runs
+    from repm.results.store import list_runs
 
     return pd.DataFrame(list_runs(limit))
 
 
 def open_run(run_id: str | None = None) -> Result:
     """A stored run (the newest when run_id is None) read back as a Result."""
-    from repm.store import load_run
+    from repm.results.store import load_run
 
     r = load_run(run_id)
     return Result(

@@ -25,10 +25,10 @@ import xarray as xr
 
 from repm import kernel
 from repm.chain import HISTORY_YEARS, Chain
+from repm.chain.plan import Plan, default_plan
 from repm.errors import MassBalanceError
 from repm.kernel import FLOWS
 from repm.model import KINDS, ModelDefinition, default_definition
-from repm.plan import Plan, default_plan
 from repm.scenario.schema import FEEDS
 from repm.shocks import Shocks, no_shocks
 

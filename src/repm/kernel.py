@@ -48,9 +48,9 @@ from contextlib import contextmanager
 import numpy as np
 
 from repm import jit
+from repm.chain.rules import toll_factor
 from repm.jit import njit
 from repm.model import KINDS, default_definition
-from repm.rules import toll_factor
 
 # flow name, source process, target process: the definition's flow table (data/model.yaml).
 # The kernel books named flows, so their indexes are frozen here as constants for numba; a

@@ -51,7 +51,7 @@ def store(
     """Write the run to the store (or to `req.out`), unless the request says not to."""
     if not req.store:
         return None, None
-    from repm.store import write_run
+    from repm.results.store import write_run
 
     return write_run(
         results, command=command, scenario_raw=loaded.raw, scenario_hash=loaded.hash, seed=seed,
@@ -66,8 +66,8 @@ def table_results(loaded: LoadedScenario, rows: list[dict], data=None):
     the table has the registry's fixed columns (repm.indicators.COLUMNS)."""
     import xarray as xr
 
-    from repm.indicators import IndicatorTable
-    from repm.results import Results
+    from repm.results.build import Results
+    from repm.results.indicators import IndicatorTable
 
     ds = data if data is not None else xr.Dataset()
     ds.attrs.setdefault("scenario", loaded.name)
@@ -79,7 +79,7 @@ def rows_dataset(loaded: LoadedScenario, rows: list[dict]):
     dimension keys its rows carry (a finance run's cash flows by year × unit_id), unit in attrs."""
     import xarray as xr
 
-    from repm.indicators import KEYS, IndicatorTable
+    from repm.results.indicators import KEYS, IndicatorTable
 
     frame = IndicatorTable(rows).frame
     arrays = []
@@ -96,7 +96,7 @@ def rows_dataset(loaded: LoadedScenario, rows: list[dict]):
 def _plan(plan_file: Path | None, chain):
     if plan_file is None:
         return None, {}
-    from repm.plan import load_plan
+    from repm.chain.plan import load_plan
 
     # the plan is stored with the run (a few hundred bytes) so its report can show it
     return load_plan(Path(plan_file), chain), {"plan.yaml": Path(plan_file).read_text()}
@@ -115,7 +115,7 @@ def run(req: RunRequest) -> Outcome:
     loaded = req.load()
     from repm.chain import compile_chain
     from repm.engine import simulate
-    from repm.results import build_results
+    from repm.results.build import build_results
 
     chain = compile_chain(loaded.scenario)
     plan, files = _plan(req.plan_file, chain)
@@ -142,8 +142,8 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     import xarray as xr
 
     from repm.chain import compile_chain
-    from repm.indicators import IndicatorTable
-    from repm.results import Results
+    from repm.results.build import Results
+    from repm.results.indicators import IndicatorTable
     from repm.risk import metrics, run_draws
 
     chain = compile_chain(loaded.scenario)
@@ -219,8 +219,8 @@ def plan(req: PlanRequest) -> Outcome:
     """Least-cost build-out, sourcing and stockpile (linopy + HiGHS), optionally under risk; the
     plan is stored with the run (as the plan.yaml `--save-plan` writes) and, if asked, saved."""
     loaded = req.load()
+    from repm.analyses.optimize import optimize
     from repm.chain import compile_chain
-    from repm.optimize import optimize
 
     chain = compile_chain(loaded.scenario)
     res = optimize(
@@ -282,7 +282,7 @@ def plan_text(loaded: LoadedScenario, res) -> str:
     """The plan as the YAML file `run/risk --plan` read."""
     import tempfile
 
-    from repm.plan import save_plan
+    from repm.chain.plan import save_plan
 
     with tempfile.TemporaryDirectory(prefix="repm-plan-") as tmp:
         f = Path(tmp) / "plan.yaml"
@@ -319,9 +319,9 @@ def explain(indicator: str, year: int, *, scenario="india-baseline", sets=()):
     """How one number was derived, back to its facts and sources (`repm explain`); nothing is
     stored. `scenario` is a shipped name, a path or a loaded scenario."""
     from repm.app.requests import Request
-    from repm.explain import explain as do_explain
-    from repm.facts import load_facts
-    from repm.results import run_scenario
+    from repm.model.facts import load_facts
+    from repm.results.build import run_scenario
+    from repm.results.explain import explain as do_explain
 
     loaded = Request(scenario=scenario, sets=sets).load()
     chain, results = run_scenario(loaded, step="yearly")

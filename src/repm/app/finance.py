@@ -12,7 +12,7 @@ from repm.errors import UserError
 def finance(req: FinanceRequest) -> Outcome:
     import dataclasses
 
-    from repm.units import to_unit
+    from repm.model.units import to_unit
 
     loaded = req.load()
     sc = loaded.scenario
@@ -24,8 +24,8 @@ def finance(req: FinanceRequest) -> Outcome:
                 where="economics.finance.discount_rate",
             )
 
-    from repm import finance as F
-    from repm.results import run_scenario
+    from repm.analyses import finance as F
+    from repm.results.build import run_scenario
 
     bid = None
     if req.sli_bid is not None:

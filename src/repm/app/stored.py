@@ -21,8 +21,8 @@ class Compared:
 
 
 def compare(req: CompareRequest) -> Compared:
-    from repm.compare import compare_table, payload, write_html
-    from repm.store import load_run
+    from repm.reports.compare import compare_table, payload, write_html
+    from repm.results.store import load_run
 
     runs = [load_run(r) for r in req.run_ids]
     year, table = compare_table(runs, req.year)
@@ -32,7 +32,7 @@ def compare(req: CompareRequest) -> Compared:
 
 def report(req: ReportRequest) -> Path:
     """Write the run's self-contained HTML report; returns its path."""
-    from repm.report import write_report
-    from repm.store import load_run
+    from repm.reports.report import write_report
+    from repm.results.store import load_run
 
     return write_report(load_run(req.run_id), req.out, req.year)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from repm.chemistry import Chemistry
+from repm.chain.rules import fresh_alloy_per_magnet
 from repm.model import ModelDefinition
-from repm.rules import fresh_alloy_per_magnet
+from repm.model.chemistry import Chemistry
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand, history
 from repm.chain.routes import routes
 from repm.chain.supply import capacity, separation, trade, yields
-from repm.chemistry import Chemistry
-from repm.facts import load_facts
+from repm.model.chemistry import Chemistry
+from repm.model.facts import load_facts
 from repm.scenario.schema import FEEDS, Scenario
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from repm.chemistry import Chemistry
 from repm.errors import UserError
 from repm.model import ModelDefinition
+from repm.model.chemistry import Chemistry
 from repm.scenario.schema import FEEDS, Scenario
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from repm.chain.rules import interp_path
 from repm.errors import UserError
 from repm.model import ModelDefinition
-from repm.rules import interp_path
 from repm.scenario.schema import Scenario
 
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows

@@ -6,10 +6,10 @@ from __future__ import annotations
 import numpy as np
 
 from repm.chain.composition import _content
-from repm.chemistry import Chemistry
+from repm.chain.rules import interp_path, ramp_share
 from repm.errors import UserError
 from repm.model import ModelDefinition
-from repm.rules import interp_path, ramp_share
+from repm.model.chemistry import Chemistry
 from repm.scenario.schema import FEEDS, Scenario
 
 

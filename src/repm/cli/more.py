@@ -27,7 +27,7 @@ def facts(
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
     """The cited fact table: value, unit, year, grade and sources of every default number."""
-    from repm.facts import load_facts
+    from repm.model.facts import load_facts
 
     table_ = load_facts()
     if conflicts:

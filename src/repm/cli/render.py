@@ -55,7 +55,7 @@ def _header(label: str, unit: str) -> str:
 def block(results, table_name: str, title: str, skip_zero: bool = False) -> None:
     """The registry's table `table_name` (repm.indicators.TABLES) as columns by year; with
     skip_zero, columns that are zero throughout are left out (nothing printed when all are)."""
-    from repm.indicators import table as declared
+    from repm.results.indicators import table as declared
 
     wide = results.wide_totals()
     shown = [
@@ -74,7 +74,7 @@ def block(results, table_name: str, title: str, skip_zero: bool = False) -> None
 
 
 def headline(results, name: str, run_id: str | None, path: Path | None) -> None:
-    from repm.results import HEADLINE, UNITS
+    from repm.results.build import HEADLINE, UNITS
 
     wide = results.wide_totals()
     worst = float(wide["mass_balance_residual"].max())
@@ -137,8 +137,8 @@ VEHICLES = ("ev_cars_not_built", "e2w_not_built")  # shown beside the risk table
 
 def risk(done) -> None:
     """The registry's risk table by year, and the vehicles the unmet magnets would have gone into."""
-    from repm.indicators import get
-    from repm.indicators import table as declared
+    from repm.results.indicators import get
+    from repm.results.indicators import table as declared
 
     df, p = done.results.indicators, done.payload
     tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
@@ -299,7 +299,7 @@ def finance(done) -> None:
 
 
 def compare(done) -> None:
-    from repm.compare import num
+    from repm.reports.compare import num
 
     runs = done.runs
     caption = "\n".join(

@@ -10,7 +10,7 @@ import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
 from repm.model import ModelDefinition, default_definition
-from repm.units import parse_quantity, registry, to_unit
+from repm.model.units import parse_quantity, registry, to_unit
 
 FACT_PREFIX = "fact:"
 

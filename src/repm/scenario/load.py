@@ -19,9 +19,9 @@ import yaml
 from pydantic import ValidationError
 
 from repm.errors import UserError, fmt_value
-from repm.facts import SAFE_LOADER, FactTable, load_facts
+from repm.model.facts import SAFE_LOADER, FactTable, load_facts
+from repm.model.units import to_unit
 from repm.scenario.schema import FACT_PREFIX, Scenario
-from repm.units import to_unit
 
 MAX_EXTENDS_DEPTH = 10
 # a scenario is a few hundred values; aliases may not make it expand beyond this ("YAML bomb")

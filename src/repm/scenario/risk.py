@@ -59,7 +59,7 @@ class Event(Block):
     @classmethod
     def _preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and "preset" in data:
-            from repm.risk_presets import preset
+            from repm.scenario.presets import preset
 
             data = {**preset(data["preset"]), **{k: v for k, v in data.items() if k != "preset"}}
         return data

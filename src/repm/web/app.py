@@ -177,7 +177,7 @@ def create_app() -> FastAPI:
 
     @app.get("/api/runs", summary="Stored runs, newest first")
     def runs(limit: int = 50) -> list[dict]:
-        from repm.store import list_runs
+        from repm.results.store import list_runs
 
         if not 1 <= limit <= 1000:
             raise UserError(f"{limit}; expected 1–1000", where="limit")
@@ -189,7 +189,7 @@ def create_app() -> FastAPI:
         return rows
 
     def _run(run_id: str):
-        from repm.store import load_run
+        from repm.results.store import load_run
 
         try:
             return load_run(run_id)
@@ -225,8 +225,8 @@ def create_app() -> FastAPI:
 
     @app.get("/api/runs/{run_id}/figures", summary="The report's figures as plotly JSON")
     async def figures(run_id: str, year: int | None = None) -> Response:
-        from repm.figures import build_all
-        from repm.report import pick_year
+        from repm.reports.figures import build_all
+        from repm.reports.report import pick_year
 
         def make() -> str:
             import plotly.io as pio
@@ -240,7 +240,7 @@ def create_app() -> FastAPI:
 
     @app.get("/api/runs/{run_id}/report", summary="The run's self-contained HTML report")
     async def report(run_id: str, year: int | None = None) -> HTMLResponse:
-        from repm.report import render
+        from repm.reports.report import render
 
         r = await run_in_threadpool(_run, run_id)
         return HTMLResponse(await run_in_threadpool(render, r, year))

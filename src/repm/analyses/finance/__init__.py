@@ -18,7 +18,7 @@ Cash flow of a unit, per year from award to the end of its life:
 - tax: on revenue + SLI − feed − opex − straight-line depreciation, losses carried forward.
 """
 
-from repm.finance.cashflow import (
+from repm.analyses.finance.cashflow import (
     Context,
     breakeven_price,
     breakeven_sli,
@@ -29,9 +29,16 @@ from repm.finance.cashflow import (
     npv,
     unit_metrics,
 )
-from repm.finance.scheme import ROUTE_COSTS, outlay, outlay_check, route_costs
-from repm.finance.sensitivity import SENSITIVITY, montecarlo, tornado
-from repm.finance.units import CRORE, Levers, UnitSpec, check_bid, hypothetical_unit, unit_specs
+from repm.analyses.finance.scheme import ROUTE_COSTS, outlay, outlay_check, route_costs
+from repm.analyses.finance.sensitivity import SENSITIVITY, montecarlo, tornado
+from repm.analyses.finance.units import (
+    CRORE,
+    Levers,
+    UnitSpec,
+    check_bid,
+    hypothetical_unit,
+    unit_specs,
+)
 
 __all__ = [
     "CRORE", "ROUTE_COSTS", "SENSITIVITY", "Context", "Levers", "UnitSpec", "breakeven_price",

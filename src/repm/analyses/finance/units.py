@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from repm.errors import UserError
+from repm.model.units import INR_PER_CRORE
 from repm.scenario.schema import Scenario
-from repm.units import INR_PER_CRORE
 
 CRORE = INR_PER_CRORE
 

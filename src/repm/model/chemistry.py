@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from repm.facts import FactTable, load_facts
+from repm.model.facts import FactTable, load_facts
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,10 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
+from repm.chain.rules import origin_offer, stock_prices
 from repm.errors import UserError
-from repm.rules import origin_offer, stock_prices
+from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import Scenario
-from repm.units import CRORE_PER_T_AT
 
 
 def coefficients(
@@ -89,7 +89,7 @@ def coefficients(
     )
     disc = xr.DataArray((1 + fin.discount_rate) ** -np.arange(len(years)), coords=[years])
     capex = fin.capex_reference / fin.capex_reference_capacity  # crore per t/yr
-    from repm.finance import non_feed_opex_per_kg
+    from repm.analyses.finance import non_feed_opex_per_kg
 
     per_kg_all = chain.oxide_per_magnet.values  # grade × all materials
     opex = non_feed_opex_per_kg(scenario, per_kg_all) * CRORE_PER_T_AT  # crore per t

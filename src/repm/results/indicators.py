@@ -39,7 +39,7 @@ class Indicator:
         return self.fmt.format(value)
 
 
-DATA = Path(__file__).resolve().parent / "data" / "indicators.yaml"
+DATA = Path(__file__).resolve().parents[1] / "data" / "indicators.yaml"
 
 
 @cache

@@ -130,7 +130,7 @@ class FactTable:
         fact = self.get(fact_id)
         if unit is None or unit == fact.unit:
             return fact.central
-        from repm.units import registry  # pint is slow to load: only when converting
+        from repm.model.units import registry  # pint is slow to load: only when converting
 
         ureg = registry()
         return float(ureg.Quantity(fact.central, fact.unit).to(unit).magnitude)
@@ -184,7 +184,7 @@ def build_table(files: Iterable[tuple[str, str]]) -> FactTable:
                 raise RuntimeError(f"{name}: fact id {f.id!r} defined twice")
             facts[f.id] = f
             origin[f.id] = name
-    from repm.units import registry
+    from repm.model.units import registry
 
     ureg = registry()
     for f in facts.values():

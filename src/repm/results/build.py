@@ -12,11 +12,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from repm import indicators
 from repm.chain import Chain
 from repm.engine import SimOutput
-from repm.indicators import IndicatorTable
-from repm.units import CRORE_PER_T_AT
+from repm.model.units import CRORE_PER_T_AT
+from repm.results import indicators
+from repm.results.indicators import IndicatorTable
 
 # the tables and units are declared once, in repm.indicators
 HEADLINE = tuple((i.name, i.label) for i in indicators.table("headline"))

@@ -7,11 +7,11 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from repm.analyses.optimize.coefficients import coefficients
+from repm.analyses.optimize.linear import _constrain, _grid, _rows
 from repm.chain import Chain
+from repm.chain.rules import release_gap
 from repm.errors import UserError
-from repm.optimize.coefficients import coefficients
-from repm.optimize.linear import _constrain, _grid, _rows
-from repm.rules import release_gap
 from repm.scenario.schema import Scenario
 
 
@@ -116,7 +116,7 @@ def build_model(
             slack[name] = mdl.add_variables(
                 lower=0, coords=[ks, years] if name != "budget" else None, name=f"slack_{name}"
             )
-    from repm.optimize.routes import add_routes
+    from repm.analyses.optimize.routes import add_routes
 
     rt = add_routes(mdl, chain, avail, ks, years, disc, recipe.sel(material="ndpr_oxide"))
 

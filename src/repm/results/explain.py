@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from repm.chain import Chain
 from repm.errors import UserError
-from repm.facts import FactTable
-from repm.indicators import REGISTRY
-from repm.results import Results
+from repm.model.facts import FactTable
+from repm.results.build import Results
+from repm.results.indicators import REGISTRY
 from repm.scenario.load import LoadedScenario
 
 # indicator -> (formula in words, scenario field prefixes whose facts feed it): the registry's

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from repm.analyses.finance.cashflow import Context, unit_metrics
+from repm.analyses.finance.units import Levers, UnitSpec
 from repm.chain import Chain
-from repm.finance.cashflow import Context, unit_metrics
-from repm.finance.units import Levers, UnitSpec
-from repm.rules import annual_mean
+from repm.chain.rules import annual_mean
 
 SENSITIVITY = (
     ("price", "magnet price"),

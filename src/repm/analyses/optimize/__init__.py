@@ -14,11 +14,17 @@ Objective (crore INR, discounted to the first year):
   + λ · CVaR_α(C)                                   tail risk (Rockafellar–Uryasev)
 """
 
-from repm.optimize.coefficients import coefficients
-from repm.optimize.model import build_model
-from repm.optimize.solve import PlanResult, explain_infeasible, optimize, scenario_inputs, solve
+from repm.analyses.optimize.coefficients import coefficients
+from repm.analyses.optimize.model import build_model
+from repm.analyses.optimize.solve import (
+    PlanResult,
+    explain_infeasible,
+    optimize,
+    scenario_inputs,
+    solve,
+)
+from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import FEEDS
-from repm.units import CRORE_PER_T_AT
 
 __all__ = [
     "CRORE_PER_T_AT", "FEEDS", "PlanResult", "build_model", "coefficients", "explain_infeasible",

@@ -1,4 +1,4 @@
-"""The routes as planning decisions (issue 6), added to `repm.optimize.build_model`'s model.
+"""The routes as planning decisions (issue 6), added to `repm.analyses.optimize.build_model`'s model.
 
 First stage: a tolling contract per route (t/yr of magnets, up to the partner's capacity) and an
 overseas contract per source (t/yr of product, up to the stake or offtake's tonnes). Second
@@ -22,8 +22,8 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
-from repm.rules import toll_factor
-from repm.units import CRORE_PER_T_AT
+from repm.chain.rules import toll_factor
+from repm.model.units import CRORE_PER_T_AT
 
 
 @dataclass

@@ -28,7 +28,7 @@ import yaml
 
 from repm import __version__
 from repm.errors import UserError
-from repm.results import Results
+from repm.results.build import Results
 
 CATALOG = "catalog.duckdb"
 _SCHEMA = """

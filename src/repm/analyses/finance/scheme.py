@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from repm.finance.cashflow import Context, cash_flows
-from repm.finance.units import UnitSpec
-from repm.results import Results
+from repm.analyses.finance.cashflow import Context, cash_flows
+from repm.analyses.finance.units import UnitSpec
+from repm.results.build import Results
 
 
 def outlay(ctx: Context, units: list[UnitSpec]) -> pd.DataFrame:

@@ -45,7 +45,7 @@ def _cached_registry() -> pint.UnitRegistry:
     writing (the folder is then emptied, and refilled by a later run)."""
     import shutil
 
-    from repm.facts import cache_dir
+    from repm.model.facts import cache_dir
 
     folder = cache_dir() / f"pint-{pint.__version__}"
     try:

@@ -15,9 +15,9 @@ from pathlib import Path
 import plotly.graph_objects as go
 
 from repm.errors import UserError
-from repm.facts import FactTable, load_facts
-from repm.figures import CORE, OPTIONAL, build_all, totals
-from repm.store import RunData, load_run  # noqa: F401  (reading a stored run belongs to the store)
+from repm.model.facts import FactTable, load_facts
+from repm.reports.figures import CORE, OPTIONAL, build_all, totals
+from repm.results.store import RunData, load_run  # noqa: F401  (reading a stored run belongs to the store)
 
 
 def pick_year(run: RunData, year: int | None) -> int:
@@ -54,9 +54,9 @@ def facts_used(raw: dict, table: FactTable) -> list[tuple[str, str]]:
     """(where, fact id) for every fact behind a run: the scenario's fact references, those of the
     risk presets its events name (unless the event overrides them), and the stoichiometry the
     engine reads from the table."""
-    from repm.chemistry import Chemistry
-    from repm.risk_presets import preset
+    from repm.model.chemistry import Chemistry
     from repm.scenario.load import _provenance
+    from repm.scenario.presets import preset
 
     used = list(_provenance(raw).items())
     events = (

@@ -8,13 +8,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from repm.analyses.finance.units import Levers, UnitSpec
 from repm.chain import Chain
+from repm.chain.rules import interp_path, ramp_share
 from repm.errors import UserError
-from repm.finance.units import Levers, UnitSpec
-from repm.results import Results
-from repm.rules import interp_path, ramp_share
+from repm.model.units import INR_PER_CRORE, KG_PER_T
+from repm.results.build import Results
 from repm.scenario.schema import Scenario
-from repm.units import INR_PER_CRORE, KG_PER_T
 
 CRORE = INR_PER_CRORE
 

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import xarray as xr
 
-from repm.store import RunData  # what a run folder holds (the store reads it)
+from repm.results.store import RunData  # what a run folder holds (the store reads it)
 
 ELEMENT_COLORS = {
     "Nd": "rgba(31,119,180,0.55)",

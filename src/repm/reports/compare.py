@@ -11,8 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from repm.errors import UserError
-from repm.figures import RunData, totals
-from repm.indicators import TABLES
+from repm.reports.figures import RunData, totals
+from repm.results.indicators import TABLES
 
 # indicators drawn in the diff chart when runs have them (the rest are in the table)
 KEY_INDICATORS = TABLES["compare"]

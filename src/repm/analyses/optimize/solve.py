@@ -9,11 +9,11 @@ import linopy
 import numpy as np
 import pandas as pd
 
+from repm.analyses.optimize.model import build_model
 from repm.chain import Chain
+from repm.chain.plan import Plan, build_plan
+from repm.chain.rules import annual_mean
 from repm.errors import UserError
-from repm.optimize.model import build_model
-from repm.plan import Plan, build_plan
-from repm.rules import annual_mean
 from repm.scenario.schema import Scenario
 
 linopy.options["semantics"] = "v1"  # misaligned labels raise instead of silently filling
@@ -208,7 +208,7 @@ def optimize(
         ),
     }
     costs["operations_expected"] = float(mdl.objective.value) - costs["capex"] - costs["stockpile"]
-    from repm.optimize.routes import route_summary
+    from repm.analyses.optimize.routes import route_summary
 
     routes = route_summary(mdl)
 

@@ -1,0 +1,1 @@
+"""What people look at: the self-contained HTML report, its plotly figures and run comparisons."""
