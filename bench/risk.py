@@ -18,7 +18,7 @@ written as a small scenario that `extends: india-baseline`), where the engine's 
 
 `simpy_unmet` writes those rules again as a modeller would in SimPy — one environment per draw,
 one process ticking monthly, origins as objects, inventories as `simpy.Container`s, per-material
-dicts — and is fed the very same pre-sampled shocks (`repm.shocks.sample`, called once). The
+dicts — and is fed the very same pre-sampled shocks (`repm.simulate.shocks.sample`, called once). The
 script checks both give the same unmet demand per draw × year × sector × grade (and the same
 year-end working stock and stockpile), then times both and extrapolates to 10^6 draws × 144
 months. Exit status 1 on any disagreement.
@@ -37,12 +37,12 @@ import numpy as np
 import simpy
 import yaml
 
+from repm.analyses.risk import run_draws
 from repm.chain import Chain, compile_chain
-from repm.engine import simulate
 from repm.model import default_definition
-from repm.risk import run_draws
 from repm.scenario import LoadedScenario, deep_merge, load_scenario
-from repm.shocks import Shocks, sample
+from repm.simulate.engine import simulate
+from repm.simulate.shocks import Shocks, sample
 
 GRADES, MATERIALS = default_definition().grade_names, default_definition().material_names
 

@@ -123,12 +123,14 @@ def test_explain_is_the_cli_text():
     assert res.stdout.splitlines()[: len(lines)] == lines
 
 
-def test_modules_of_the_same_name_stay_modules_and_run_commands(repm_home):
+def test_the_api_names_are_the_commands_even_after_the_modules_load(repm_home):
+    from repm import api
     from repm.analyses import finance as F
-    from repm.risk import run_draws
+    from repm.analyses.risk import run_draws
 
     assert callable(run_draws) and callable(F.unit_specs)
-    assert callable(repm.risk) and callable(repm.plan) and callable(repm.explain)
+    for name in ("risk", "plan", "finance", "explain", "compare", "report"):
+        assert getattr(repm, name) is getattr(api, name)
     assert {"run", "risk", "stockpile", "plan", "finance", "explain", "load"} <= set(dir(repm))
 
 

@@ -16,8 +16,8 @@ from conftest import load_bench
 pytest.importorskip("simpy")
 
 from repm.chain import compile_chain  # noqa: E402
-from repm.engine import simulate  # noqa: E402
-from repm.shocks import sample  # noqa: E402
+from repm.simulate.engine import simulate  # noqa: E402
+from repm.simulate.shocks import sample  # noqa: E402
 
 DRAWS = 20
 

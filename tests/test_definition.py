@@ -94,7 +94,7 @@ def test_a_definition_that_refers_to_the_undeclared_is_refused(change, message) 
 
 
 def test_the_engine_refuses_a_definition_whose_flows_it_does_not_book() -> None:
-    from repm.engine import simulate
+    from repm.simulate.engine import simulate
 
     flows = dict(default_definition().flows)
     flows["extra"] = ("magnet", "losses")
@@ -176,7 +176,7 @@ def test_run_books_the_new_grade_and_sector_and_balances(extended) -> None:
 def test_a_heavy_control_reaches_the_new_heavy_grade(extended) -> None:
     """A Dy/Tb export ban (April 2025 type) hits magnet_g (heavy: true) but not magnet_n."""
     _, loaded = extended
-    from repm.shocks import event_targets
+    from repm.simulate.shocks import event_targets
 
     chain = compile_chain(loaded.scenario)
     target, _ = event_targets(loaded.scenario.risk, chain)

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from repm.chain import compile_chain
-from repm.engine import STEPS_PER_YEAR, simulate
 from repm.model import default_definition
 from repm.model.facts import load_facts
 from repm.results.build import build_results, run_scenario
 from repm.scenario import load_scenario
-from repm.shocks import Shocks
+from repm.simulate.engine import STEPS_PER_YEAR, simulate
+from repm.simulate.shocks import Shocks
 
 MATERIALS = default_definition().material_names
 SECTORS = default_definition().sectors
@@ -128,7 +128,7 @@ def test_baseline_mass_balance_closes(baseline):
 def test_mass_balance_check_detects_a_leak(baseline):
     """The residual is a real check: drop the magnet-import flow and the `use` process is off by
     exactly that flow's element tonnage, and no other process moves."""
-    from repm.engine import mass_balance
+    from repm.simulate.engine import mass_balance
 
     chain, out, _ = baseline
     leaky = out.data.copy(deep=True)

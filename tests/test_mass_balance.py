@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from repm.engine import BALANCE_ATOL, check_mass_balance
 from repm.errors import MassBalanceError
+from repm.simulate.engine import BALANCE_ATOL, check_mass_balance
 
 PROCESSES, ELEMENTS = ("mining", "use"), ("Nd", "Dy")
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from repm.chain import compile_chain
-from repm.engine import simulate
 from repm.model import default_definition
 from repm.model.facts import load_facts
 from repm.results.build import build_results
 from repm.scenario import load_scenario
+from repm.simulate.engine import simulate
 
 SECTORS = default_definition().sectors
 

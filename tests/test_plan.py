@@ -10,9 +10,9 @@ import pytest
 from conftest import run_cli
 
 from repm.analyses.optimize import optimize
+from repm.analyses.risk import run_draws
 from repm.chain import compile_chain
 from repm.chain.plan import load_plan
-from repm.risk import run_draws
 from repm.scenario import load_scenario
 
 BASE_NO_TRADE = """\

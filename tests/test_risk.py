@@ -10,10 +10,7 @@ import pytest
 from conftest import run_cli
 from scipy import stats
 
-from repm.chain import compile_chain
-from repm.engine import simulate
-from repm.results.build import build_results
-from repm.risk import (
+from repm.analyses.risk import (
     UNMET_EPS,
     Block,
     Reduction,
@@ -23,8 +20,11 @@ from repm.risk import (
     run_draws,
     size_stockpile,
 )
+from repm.chain import compile_chain
+from repm.results.build import build_results
 from repm.scenario import load_scenario
-from repm.shocks import philox4x32, sample, uniforms
+from repm.simulate.engine import simulate
+from repm.simulate.shocks import philox4x32, sample, uniforms
 
 
 # --- the generator ------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from repm.chain import compile_chain
-from repm.engine import STEPS_PER_YEAR, simulate
 from repm.model import default_definition
 from repm.model.facts import load_facts
 from repm.results.build import build_results
 from repm.scenario import load_scenario
-from repm.shocks import Shocks
+from repm.simulate.engine import STEPS_PER_YEAR, simulate
+from repm.simulate.shocks import Shocks
 
 MATERIALS = default_definition().material_names
 

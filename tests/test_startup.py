@@ -9,10 +9,10 @@ import types
 import numpy as np
 import pytest
 
-from repm import engine, jit, kernel
 from repm.chain import compile_chain
 from repm.scenario import load_scenario
-from repm.shocks import sample
+from repm.simulate import engine, jit, kernel
+from repm.simulate.shocks import sample
 
 
 def _both(monkeypatch, name: str, draws: int = 0, step: str = "monthly"):

@@ -1,2 +1,2 @@
-"""Analyses on top of the engine: the least-cost plan (optimize) and scheme unit finance (finance);
-the Monte Carlo and stockpile sizing are in repm.risk."""
+"""Analyses on top of the engine: the Monte Carlo and stockpile sizing (risk), the least-cost plan
+(optimize) and scheme unit finance (finance)."""

@@ -114,8 +114,8 @@ def run(req: RunRequest) -> Outcome:
     """Simulate the scenario once (no shocks) and store the run."""
     loaded = req.load()
     from repm.chain import compile_chain
-    from repm.engine import simulate
     from repm.results.build import build_results
+    from repm.simulate.engine import simulate
 
     chain = compile_chain(loaded.scenario)
     plan, files = _plan(req.plan_file, chain)
@@ -141,10 +141,10 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     import numpy as np
     import xarray as xr
 
+    from repm.analyses.risk import metrics, run_draws
     from repm.chain import compile_chain
     from repm.results.build import Results
     from repm.results.indicators import IndicatorTable
-    from repm.risk import metrics, run_draws
 
     chain = compile_chain(loaded.scenario)
     plan, files = _plan(req.plan_file, chain)
@@ -177,8 +177,8 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
     loaded = req.load()
     import xarray as xr
 
+    from repm.analyses.risk import size_stockpile
     from repm.chain import compile_chain
-    from repm.risk import size_stockpile
 
     res = size_stockpile(
         loaded, compile_chain, service_level=req.service_level, draws=req.draws, seed=req.seed,
@@ -231,7 +231,7 @@ def plan(req: PlanRequest) -> Outcome:
     if req.scenarios > 0:
         # the LP saw each scenario's whole path; simulating its plan on the same draws shows the
         # value of that foresight (simulated unmet ≥ the LP's)
-        from repm.risk import run_draws
+        from repm.analyses.risk import run_draws
 
         summ = run_draws(
             chain, loaded.scenario, draws=req.scenarios, seed=req.seed, plan=res.plan,

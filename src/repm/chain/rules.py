@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from repm import jit
+from repm.simulate import jit
 
 
 def interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
@@ -62,7 +62,7 @@ def stock_prices(scenario) -> dict[str, float]:
 def toll_factor(avail, partner, exposure):
     """Share of a tolling partner's returns that reach India: the partner's own availability ×
     Π over the origins whose licence the returns need (1 − exposure × (1 − availability)).
-    avail, exposure: by origin, for the route's magnet. Compiled with the engine (`repm.jit`)."""
+    avail, exposure: by origin, for the route's magnet. Compiled with the engine (`repm.simulate.jit`)."""
     factor = avail[partner]
     for o in range(avail.shape[0]):
         if exposure[o] != 0.0:

@@ -13,10 +13,10 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
-from repm.engine import SimOutput
 from repm.model.units import CRORE_PER_T_AT
 from repm.results import indicators
 from repm.results.indicators import IndicatorTable
+from repm.simulate.engine import SimOutput
 
 # the tables and units are declared once, in repm.indicators
 HEADLINE = tuple((i.name, i.label) for i in indicators.table("headline"))
@@ -318,7 +318,7 @@ def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArr
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:
     """Scenario → chain → simulate → results, the one data flow."""
     from repm.chain import compile_chain
-    from repm.engine import simulate
+    from repm.simulate.engine import simulate
 
     chain = compile_chain(loaded.scenario)
     return chain, build_results(chain, simulate(chain, plan=plan, shocks=shocks, step=step))

@@ -43,7 +43,7 @@ def tornado(ctx: Context, unit: UnitSpec, swing: float = 0.2) -> pd.DataFrame:
 
 def montecarlo(ctx: Context, chain: Chain, unit: UnitSpec, draws: int, seed: int) -> dict:
     """NPV percentiles over price paths from the risk sampler's price multipliers."""
-    from repm.shocks import sample
+    from repm.simulate.shocks import sample
 
     sh = sample(ctx.scenario.risk, chain, np.arange(draws), seed)
     Y = len(ctx.years)

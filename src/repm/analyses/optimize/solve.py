@@ -44,7 +44,7 @@ def scenario_inputs(
     Y, O, M = chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
     if n == 0:
         return np.ones((1, Y, O, M)), np.ones((1, Y, M))
-    from repm.shocks import sample
+    from repm.simulate.shocks import sample
 
     sh = sample(scenario.risk, chain, np.arange(n), seed)
     avail = annual_mean(lambda t: np.broadcast_to(sh.at(t, 12), (n, O, M)), Y)

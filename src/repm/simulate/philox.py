@@ -7,7 +7,7 @@ words, the same uniforms (w + 0.5) / 2^32, the same float operations in the same
 counter at a time, without the (draw × month × 4) temporaries — `shocks.sample` calls them.
 
 All of it is serial (`nogil`, no `parallel=True`): chunks already run side by side on threads.
-The functions are compiled the first time one of them is called (`repm.jit`); importing this
+The functions are compiled the first time one of them is called (`repm.simulate.jit`); importing this
 module does not import Numba.
 """
 
@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 
-from repm import jit
+from repm.simulate import jit
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)

@@ -1,7 +1,7 @@
 """Shocks: per-draw availability of each origin × material, price multipliers, demand shifts.
 
 `sample(risk, chain, draws, seed)` draws them with a counter-based generator (Philox4x32-10,
-compiled with Numba in `repm.philox`): every random number is a pure function of (seed, draw
+compiled with Numba in `repm.simulate.philox`): every random number is a pure function of (seed, draw
 index, stream, month), so a draw's path never depends on how draws are chunked or spread over
 workers. Only the months where an episode may begin get a duration and a severity.
 
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from repm import philox
 from repm.chain import Chain
+from repm.simulate import philox
 
 MONTHS_PER_YEAR = 12
 _MASK = np.uint64(0xFFFFFFFF)
@@ -27,7 +27,7 @@ def philox4x32(
     counter: tuple[np.ndarray, ...], key: tuple[int, int], rounds: int = 10
 ) -> tuple[np.ndarray, ...]:
     """Philox4x32-10 (Salmon et al. 2011) on arrays of 32-bit counters (any shape, broadcast):
-    the four output words, each an array of uint64 holding 32 bits (compiled, `repm.philox`)."""
+    the four output words, each an array of uint64 holding 32 bits (compiled, `repm.simulate.philox`)."""
     if rounds != 10:
         raise ValueError("only Philox4x32-10 is implemented")
     arrays = np.broadcast_arrays(*(np.asarray(c, dtype=np.uint64) for c in counter))

@@ -16,15 +16,15 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from repm import kernel
 from repm.chain import Chain
 from repm.chain.plan import Plan
 from repm.chain.rules import stock_prices
-from repm.engine import simulate
 from repm.errors import UserError
 from repm.model.units import INR_PER_CRORE
 from repm.scenario.schema import Scenario
-from repm.shocks import sample
+from repm.simulate import kernel
+from repm.simulate.engine import simulate
+from repm.simulate.shocks import sample
 
 UNMET_EPS = 1e-6  # t: below this a year counts as fully served (round-off)
 VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}

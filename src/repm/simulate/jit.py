@@ -10,7 +10,7 @@ a cached load prints nothing.
 
 The Python functions compute what the compiled ones do, bit for bit, as long as they keep to
 float64 arithmetic on array elements in a fixed order (no NumPy reductions, no `fastmath`): the
-engine runs a handful of draws uncompiled (`repm.kernel.run`), which is faster than loading the
+engine runs a handful of draws uncompiled (`repm.simulate.kernel.run`), which is faster than loading the
 compiled kernel, and a first `repm run` needs no compiler at all.
 """
 

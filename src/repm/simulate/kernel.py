@@ -1,7 +1,7 @@
 """The engine's time loop, compiled: every step of the supply rule for one draw after another.
 
 `run(inp, out)` walks each draw through all years and steps (months or years) and writes its
-annual sums into `out`; `repm.engine.simulate` prepares the inputs and labels the outputs.
+annual sums into `out`; `repm.simulate.engine.simulate` prepares the inputs and labels the outputs.
 Draws are independent — nothing of one draw is ever combined with another's — so a draw's
 numbers are the same whatever draws share its chunk and however many threads run; `run`
 spreads blocks of draws over threads. `fastmath` stays off: every sum keeps its order and
@@ -47,10 +47,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from repm import jit
 from repm.chain.rules import toll_factor
-from repm.jit import njit
 from repm.model import KINDS, default_definition
+from repm.simulate import jit
+from repm.simulate.jit import njit
 
 # flow name, source process, target process: the definition's flow table (data/model.yaml).
 # The kernel books named flows, so their indexes are frozen here as constants for numba; a
@@ -397,7 +397,7 @@ _SERIAL = threading.local()
 @contextmanager
 def serial():
     """Within this block, `run` on this thread uses this thread only (chunks already run side by
-    side on threads of their own: `repm.risk.run_draws`)."""
+    side on threads of their own: `repm.analyses.risk.run_draws`)."""
     before = getattr(_SERIAL, "on", False)
     _SERIAL.on = True
     try:
@@ -407,7 +407,7 @@ def serial():
 
 
 def compiled():
-    """The compiled kernel (`repm.jit.compiled`: loaded from Numba's cache, or compiled once)."""
+    """The compiled kernel (`repm.simulate.jit.compiled`: loaded from Numba's cache, or compiled once)."""
     return jit.compiled(sys.modules[__name__])
 
 

@@ -1,4 +1,4 @@
-"""The one simulation engine: a compiled time loop over draws (`repm.kernel`), labelled here.
+"""The one simulation engine: a compiled time loop over draws (`repm.simulate.kernel`), labelled here.
 
 Each step (a month or a year) follows the supply rule (docs/model.md; the data flow is in
 docs/architecture.md): domestic production first (capacity × ramp-up, limited by feed), then
@@ -8,7 +8,7 @@ stockpiles; what remains is unmet demand, allocated to sectors by priority. Flow
 by element (Nd, Pr, Dy, Tb, Th) between named processes so every run can check mass balance.
 The deterministic baseline is one draw with no shocks.
 
-`simulate` turns the chain, plan and shocks into plain arrays, runs `repm.kernel.run` (every
+`simulate` turns the chain, plan and shocks into plain arrays, runs `repm.simulate.kernel.run` (every
 draw through every step; draws spread over threads) and wraps the annual sums in an xarray
 Dataset. Shocks reach the kernel as they are: a dense availability array (each axis full or 1)
 or the factorised event levels × targets, so draw × month × origin × material is never built.
@@ -23,14 +23,14 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from repm import kernel
 from repm.chain import HISTORY_YEARS, Chain
 from repm.chain.plan import Plan, default_plan
 from repm.errors import MassBalanceError
-from repm.kernel import FLOWS
 from repm.model import KINDS, ModelDefinition, default_definition
 from repm.scenario.schema import FEEDS
-from repm.shocks import Shocks, no_shocks
+from repm.simulate import kernel
+from repm.simulate.kernel import FLOWS
+from repm.simulate.shocks import Shocks, no_shocks
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
 
@@ -130,7 +130,7 @@ def simulate(
     model = chain.model
     if model.flow_names != tuple(f for f, _, _ in FLOWS):
         raise ValueError(
-            "the model definition's flows differ from the engine's flow table (repm.kernel.FLOWS)"
+            "the model definition's flows differ from the engine's flow table (repm.simulate.kernel.FLOWS)"
         )
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
