@@ -418,14 +418,11 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     avail = inp.avail
     bare = inp.bare
     cap = inp.cap
-    collection = inp.collection
     dense = inp.dense
     dmult = inp.dmult
     dt = inp.dt
     emb = inp.emb
     embedded = inp.embedded
-    f_met = inp.f_met
-    f_ox = inp.f_ox
     gc = inp.gc
     group = inp.group
     history = inp.history
@@ -435,12 +432,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     mc = inp.mc
     n_tiers = inp.n_tiers
     ndpr = inp.ndpr
-    oxide_per = inp.oxide_per
     pmf = inp.pmf
-    r_scrap = inp.r_scrap
-    rec_to = inp.rec_to
     recipe = inp.recipe
-    recovery = inp.recovery
     refill_frac = inp.refill_frac
     sep = inp.sep
     sf_cum = inp.sf_cum
@@ -451,12 +444,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     target = inp.target
     tier = inp.tier
     ws_frac = inp.ws_frac
-    y_alloy = inp.y_alloy
-    y_am = inp.y_am
     fresh_per_mag = inp.fresh_per_mag
-    y_om = inp.y_om
     o_demand = out.demand
-    o_eol = out.eol
     o_feed_used = out.feed_used
     o_flows = out.flows
     o_imports = out.imports
@@ -474,8 +463,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     o_unmet_bare = out.unmet_bare
     o_working = out.working
     o_residual = out.residual
-    upstream = inp.upstream
-    up_flows = inp.up_flows
     inflows = inp.inflows
     outflows = inp.outflows
     stocked = inp.stocked
@@ -487,11 +474,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     toll_exposure = inp.toll_exposure
     toll_first = inp.toll_first
     ox_per_mag = inp.ox_per_mag
-    el_per_mag = inp.el_per_mag
     ov_oxide = inp.ov_oxide
     ov_country = inp.ov_country
-    ov_recovery = inp.ov_recovery
-    ov_mixed = inp.ov_mixed
     retention = inp.retention
     o_tolled = out.tolled
     o_toll_oxide = out.toll_oxide
@@ -942,124 +926,163 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     o_demand[d, yi, s, g] = x * spy
                     o_served[d, yi, s, g] += x * n_full
                     cohorts[s, g, yi] = o_served[d, yi, s, g]
-            # --- the year's flows by element, from annual sums in tonnes of material ---
-            grp = group
-            _book(o_flows, d, yi, OXIDE_IMPORTS, feed_imp_y, mc, grp, OXIDE)
-            _book(o_flows, d, yi, METAL_IMPORTS, feed_imp_y, mc, grp, METAL)
-            _book(o_flows, d, yi, ALLOY_IMPORTS, feed_imp_y, mc, grp, ALLOY)
-            _book(o_flows, d, yi, OXIDE_STOCKPILE_RELEASE, feed_rel_y, mc, grp, OXIDE)
-            _book(o_flows, d, yi, METAL_STOCKPILE_RELEASE, feed_rel_y, mc, grp, METAL)
-            _book(o_flows, d, yi, ALLOY_STOCKPILE_RELEASE, feed_rel_y, mc, grp, ALLOY)
-            _book(o_flows, d, yi, MAGNET_IMPORTS, mag_bought_y, mc, grp, MAGNET)
-            _book(o_flows, d, yi, EMBEDDED_IMPORTS, mag_bought_y, mc, grp, EMBEDDED)
-            _book(o_flows, d, yi, MAGNET_STOCKPILE_RELEASE, mag_rel_y, mc, grp, MAGNET)
-            _book(o_flows, d, yi, STOCK_REFILL, refill_y, mc, grp, ALL)
-            for e in range(E):
-                el[e] = 0.0
-                for m in range(M):
-                    if grp[m] == OXIDE:
-                        el[e] += o_feed_used[d, yi, m] * mc[m, e]
-                o_flows[d, yi, OXIDE_TO_METAL, e] = el[e]
-                o_flows[d, yi, METAL_LOSS, e] = el[e] * (1 - y_om)
-                o_flows[d, yi, METAL_TO_ALLOY, e] = el[e] * y_om
-                metal_in = el[e] * y_om
-                for m in range(M):
-                    if grp[m] == METAL:
-                        metal_in += o_feed_used[d, yi, m] * mc[m, e]
-                o_flows[d, yi, ALLOY_LOSS, e] = metal_in * (1 - y_alloy)
-            for g in range(G):
-                made = 0.0
-                fresh_om = 0.0
-                ret_g = 0.0
-                loss_g = 0.0
-                for f in range(F):
-                    P = o_production[d, yi, f, g]
-                    alloy_in = P / y_am
-                    ret = r_scrap * (alloy_in - P)
-                    if f == f_ox or f == f_met:
-                        fresh_om += alloy_in - ret
-                    ret_g += ret
-                    loss_g += alloy_in - P - ret
-                    made += P
-                for e in range(E):
-                    o_flows[d, yi, ALLOY_TO_MAGNET, e] += (fresh_om + ret_g) * gc[g, e]
-                    o_flows[d, yi, SCRAP_RETURN, e] += ret_g * gc[g, e]
-                    o_flows[d, yi, SCRAP_LOSS, e] += loss_g * gc[g, e]
-                    o_flows[d, yi, MAGNETS_DOMESTIC, e] += made * gc[g, e]
-            for e in range(E):
-                o_flows[d, yi, OXIDE_DOMESTIC, e] = sep_y * mc[ndpr, e]
-                o_flows[d, yi, OXIDE_EXPORTS, e] = exports_y * mc[ndpr, e]
-                for k in range(up_flows.shape[0]):
-                    o_flows[d, yi, up_flows[k], e] = upstream[yi, k, e]
-            o_exports[d, yi] = exports_y
-            if R > 0:
-                for g in range(G):
-                    o_transit[d, yi, g] = 0.0
-                for r in range(R):
-                    for k in range(W):
-                        o_transit[d, yi, toll_grade[r]] += pipe[r, k]
-                for e in range(E):
-                    for g in range(G):
-                        inp_e = order_y[g] * el_per_mag[g, e]
-                        if mc[ndpr, e] > 0:  # Nd, Pr: IREL's oxide; Dy, Tb: the partner's
-                            o_flows[d, yi, OXIDE_TOLLED, e] += inp_e
-                        else:
-                            o_flows[d, yi, TOLLING_HEAVY_INPUTS, e] += inp_e
-                        o_flows[d, yi, TOLLING_LOSS, e] += inp_e - order_y[g] * gc[g, e]
-                        o_flows[d, yi, TOLLED_MAGNETS, e] += toll_used_y[g] * gc[g, e]
-                        o_flows[d, yi, TOLLED_TO_STOCK, e] += toll_stock_y[g] * gc[g, e]
-            else:
-                for g in range(G):
-                    o_transit[d, yi, g] = 0.0
-            for k in range(K):
-                used = o_overseas_used[d, yi, k]
-                for e in range(E):
-                    if not ov_mixed[k]:  # separated oxide
-                        o_flows[d, yi, OVERSEAS_OXIDE, e] += used * mc[ndpr, e]
-                    else:  # mixed oxide separated in India
-                        shipped = used / ov_recovery[k] * mc[ndpr, e]
-                        o_flows[d, yi, OVERSEAS_REO, e] += shipped
-                        o_flows[d, yi, OVERSEAS_SEPARATED, e] += used * mc[ndpr, e]
-                        o_flows[d, yi, OVERSEAS_SX_LOSS, e] += shipped - used * mc[ndpr, e]
-
-            # --- in-use stock, end of life and recycling, once a year (slow dynamics) ---
-            for g in range(G):
-                eol_g[g] = 0.0
-            for s in range(S):
-                for g in range(G):
-                    leaving = hist_eol[yi, s, g]
-                    staying = hist_use[yi, s, g]
-                    for c in range(yi + 1):
-                        age = yi - c
-                        leaving += cohorts[s, g, c] * pmf[s, age]
-                        staying += cohorts[s, g, c] * sf_cum[s, age]
-                    o_eol[d, yi, s, g] = leaving
-                    o_in_use[d, yi, s, g] = staying
-                    eol_g[g] += leaving
-            for m in range(M):
-                rec_t[m] = 0.0
-            for e in range(E):
-                eol_el = 0.0
-                for g in range(G):
-                    eol_el += eol_g[g] * gc[g, e]
-                collected = eol_el * collection
-                recovered = collected * recovery
-                o_flows[d, yi, EOL_COLLECTED, e] = collected
-                o_flows[d, yi, EOL_LANDFILL, e] = eol_el - collected
-                o_flows[d, yi, RECYCLING_LOSS, e] = collected - recovered
-                o_flows[d, yi, RECYCLED_OXIDE, e] = recovered
-                if rec_to[e] >= 0:
-                    rec_t[rec_to[e]] += recovered
-            for m in range(M):
-                recycled_inv[m] += rec_t[m] * oxide_per[m]
-                o_stockpile_level[d, yi, m] = strat[m]
-                o_working[d, yi, m] = ws[m]
-                o_recycled[d, yi, m] = recycled_inv[m] + (ret_inv if m == ndpr else 0.0)
+            _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y,
+                       refill_y, el, sep_y, exports_y, order_y, toll_used_y, toll_stock_y, pipe)  # fmt: skip
+            _end_of_life_year(d, yi, inp, out, cohorts, hist_eol, hist_use, eol_g, rec_t,
+                              recycled_inv, strat, ws, ret_inv)  # fmt: skip
 
         # --- the draw's books, checked while they are in cache ---
         stocks = (o_stockpile_level, o_working, o_recycled, o_in_use, o_transit)
         _balance(d, o_flows, inflows, outflows, stocks, o_stock_start, in_use0, mc, gc, stocked,
                  o_residual, bal_stock)  # fmt: skip
+
+
+@njit(**_JIT)
+def _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y, refill_y, el,
+               sep_y, exports_y, order_y, toll_used_y, toll_stock_y, pipe):  # fmt: skip
+    """The year's flows by element (out.flows[d, yi]), from the annual sums in tonnes of
+    material the steps gathered: imports, releases and refills by material kind, oxide to metal
+    to alloy to magnet with their losses and scrap, upstream of separation, tolling and
+    overseas sources."""
+    mc, group, gc, ndpr = inp.mc, inp.group, inp.gc, inp.ndpr
+    y_om, y_alloy, y_am, r_scrap = inp.y_om, inp.y_alloy, inp.y_am, inp.r_scrap
+    f_ox, f_met, up_flows, upstream = inp.f_ox, inp.f_met, inp.up_flows, inp.upstream
+    toll_grade, el_per_mag = inp.toll_grade, inp.el_per_mag
+    ov_mixed, ov_recovery = inp.ov_mixed, inp.ov_recovery
+    o_flows, o_feed_used, o_production = out.flows, out.feed_used, out.production
+    o_exports, o_transit, o_overseas_used = out.exports, out.transit, out.overseas_used
+    E, M = mc.shape[1], mc.shape[0]
+    F, G = o_production.shape[2], o_production.shape[3]
+    R, K, W = inp.toll_cap.shape[1], inp.ov_oxide.shape[1], pipe.shape[1]
+    # --- the year's flows by element, from annual sums in tonnes of material ---
+    grp = group
+    _book(o_flows, d, yi, OXIDE_IMPORTS, feed_imp_y, mc, grp, OXIDE)
+    _book(o_flows, d, yi, METAL_IMPORTS, feed_imp_y, mc, grp, METAL)
+    _book(o_flows, d, yi, ALLOY_IMPORTS, feed_imp_y, mc, grp, ALLOY)
+    _book(o_flows, d, yi, OXIDE_STOCKPILE_RELEASE, feed_rel_y, mc, grp, OXIDE)
+    _book(o_flows, d, yi, METAL_STOCKPILE_RELEASE, feed_rel_y, mc, grp, METAL)
+    _book(o_flows, d, yi, ALLOY_STOCKPILE_RELEASE, feed_rel_y, mc, grp, ALLOY)
+    _book(o_flows, d, yi, MAGNET_IMPORTS, mag_bought_y, mc, grp, MAGNET)
+    _book(o_flows, d, yi, EMBEDDED_IMPORTS, mag_bought_y, mc, grp, EMBEDDED)
+    _book(o_flows, d, yi, MAGNET_STOCKPILE_RELEASE, mag_rel_y, mc, grp, MAGNET)
+    _book(o_flows, d, yi, STOCK_REFILL, refill_y, mc, grp, ALL)
+    for e in range(E):
+        el[e] = 0.0
+        for m in range(M):
+            if grp[m] == OXIDE:
+                el[e] += o_feed_used[d, yi, m] * mc[m, e]
+        o_flows[d, yi, OXIDE_TO_METAL, e] = el[e]
+        o_flows[d, yi, METAL_LOSS, e] = el[e] * (1 - y_om)
+        o_flows[d, yi, METAL_TO_ALLOY, e] = el[e] * y_om
+        metal_in = el[e] * y_om
+        for m in range(M):
+            if grp[m] == METAL:
+                metal_in += o_feed_used[d, yi, m] * mc[m, e]
+        o_flows[d, yi, ALLOY_LOSS, e] = metal_in * (1 - y_alloy)
+    for g in range(G):
+        made = 0.0
+        fresh_om = 0.0
+        ret_g = 0.0
+        loss_g = 0.0
+        for f in range(F):
+            P = o_production[d, yi, f, g]
+            alloy_in = P / y_am
+            ret = r_scrap * (alloy_in - P)
+            if f == f_ox or f == f_met:
+                fresh_om += alloy_in - ret
+            ret_g += ret
+            loss_g += alloy_in - P - ret
+            made += P
+        for e in range(E):
+            o_flows[d, yi, ALLOY_TO_MAGNET, e] += (fresh_om + ret_g) * gc[g, e]
+            o_flows[d, yi, SCRAP_RETURN, e] += ret_g * gc[g, e]
+            o_flows[d, yi, SCRAP_LOSS, e] += loss_g * gc[g, e]
+            o_flows[d, yi, MAGNETS_DOMESTIC, e] += made * gc[g, e]
+    for e in range(E):
+        o_flows[d, yi, OXIDE_DOMESTIC, e] = sep_y * mc[ndpr, e]
+        o_flows[d, yi, OXIDE_EXPORTS, e] = exports_y * mc[ndpr, e]
+        for k in range(up_flows.shape[0]):
+            o_flows[d, yi, up_flows[k], e] = upstream[yi, k, e]
+    o_exports[d, yi] = exports_y
+    if R > 0:
+        for g in range(G):
+            o_transit[d, yi, g] = 0.0
+        for r in range(R):
+            for k in range(W):
+                o_transit[d, yi, toll_grade[r]] += pipe[r, k]
+        for e in range(E):
+            for g in range(G):
+                inp_e = order_y[g] * el_per_mag[g, e]
+                if mc[ndpr, e] > 0:  # Nd, Pr: IREL's oxide; Dy, Tb: the partner's
+                    o_flows[d, yi, OXIDE_TOLLED, e] += inp_e
+                else:
+                    o_flows[d, yi, TOLLING_HEAVY_INPUTS, e] += inp_e
+                o_flows[d, yi, TOLLING_LOSS, e] += inp_e - order_y[g] * gc[g, e]
+                o_flows[d, yi, TOLLED_MAGNETS, e] += toll_used_y[g] * gc[g, e]
+                o_flows[d, yi, TOLLED_TO_STOCK, e] += toll_stock_y[g] * gc[g, e]
+    else:
+        for g in range(G):
+            o_transit[d, yi, g] = 0.0
+    for k in range(K):
+        used = o_overseas_used[d, yi, k]
+        for e in range(E):
+            if not ov_mixed[k]:  # separated oxide
+                o_flows[d, yi, OVERSEAS_OXIDE, e] += used * mc[ndpr, e]
+            else:  # mixed oxide separated in India
+                shipped = used / ov_recovery[k] * mc[ndpr, e]
+                o_flows[d, yi, OVERSEAS_REO, e] += shipped
+                o_flows[d, yi, OVERSEAS_SEPARATED, e] += used * mc[ndpr, e]
+                o_flows[d, yi, OVERSEAS_SX_LOSS, e] += shipped - used * mc[ndpr, e]
+
+
+@njit(**_JIT)
+def _end_of_life_year(d, yi, inp, out, cohorts, hist_eol, hist_use, eol_g, rec_t, recycled_inv,
+                      strat, ws, ret_inv):  # fmt: skip
+    """Once a year (slow dynamics): in-use stock and end of life of every cohort, collection and
+    recycling back to oxide, and the year-end stock levels."""
+    pmf, sf_cum, gc, ndpr = inp.pmf, inp.sf_cum, inp.gc, inp.ndpr
+    collection, recovery, rec_to, oxide_per = (
+        inp.collection,
+        inp.recovery,
+        inp.rec_to,
+        inp.oxide_per,
+    )
+    o_flows, o_eol, o_in_use = out.flows, out.eol, out.in_use
+    o_stockpile_level, o_working, o_recycled = out.stockpile_level, out.working, out.recycled
+    S, G, E, M = cohorts.shape[0], cohorts.shape[1], gc.shape[1], strat.shape[0]
+    # --- in-use stock, end of life and recycling, once a year (slow dynamics) ---
+    for g in range(G):
+        eol_g[g] = 0.0
+    for s in range(S):
+        for g in range(G):
+            leaving = hist_eol[yi, s, g]
+            staying = hist_use[yi, s, g]
+            for c in range(yi + 1):
+                age = yi - c
+                leaving += cohorts[s, g, c] * pmf[s, age]
+                staying += cohorts[s, g, c] * sf_cum[s, age]
+            o_eol[d, yi, s, g] = leaving
+            o_in_use[d, yi, s, g] = staying
+            eol_g[g] += leaving
+    for m in range(M):
+        rec_t[m] = 0.0
+    for e in range(E):
+        eol_el = 0.0
+        for g in range(G):
+            eol_el += eol_g[g] * gc[g, e]
+        collected = eol_el * collection
+        recovered = collected * recovery
+        o_flows[d, yi, EOL_COLLECTED, e] = collected
+        o_flows[d, yi, EOL_LANDFILL, e] = eol_el - collected
+        o_flows[d, yi, RECYCLING_LOSS, e] = collected - recovered
+        o_flows[d, yi, RECYCLED_OXIDE, e] = recovered
+        if rec_to[e] >= 0:
+            rec_t[rec_to[e]] += recovered
+    for m in range(M):
+        recycled_inv[m] += rec_t[m] * oxide_per[m]
+        o_stockpile_level[d, yi, m] = strat[m]
+        o_working[d, yi, m] = ws[m]
+        o_recycled[d, yi, m] = recycled_inv[m] + (ret_inv if m == ndpr else 0.0)
 
 
 @njit(**_JIT)
