@@ -10,6 +10,7 @@ order before any statistic is computed, so the numbers are bit-identical however
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -23,7 +24,7 @@ from repm.errors import UserError
 from repm.model.units import INR_PER_CRORE
 from repm.scenario.schema import Scenario
 from repm.simulate import kernel
-from repm.simulate.engine import simulate
+from repm.simulate.engine import Buffers, simulate
 from repm.simulate.shocks import sample
 
 UNMET_EPS = 1e-6  # t: below this a year counts as fully served (round-off)
@@ -175,18 +176,32 @@ def run_block(
     """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
     remote workers (the scenario holds pint quantities of repm's own unit registry)."""
     shocks = sample(risk, chain, draw_ids, seed)
-    ds = simulate(chain, plan=plan, shocks=shocks, step=step).data
+    buffers = _thread_buffers()
+    ds = simulate(chain, plan=plan, shocks=shocks, step=step, buffers=buffers).data
     spy = int(ds.attrs["steps_per_year"])
     unmet = ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
     res = ds.residual.transpose("draw", "year", "process", "element").values
-    return Block(
+    block = Block(  # every array its own (computed or copied): the buffers are written again
         draw_ids=np.asarray(draw_ids),
         unmet=unmet,
         short_months=ds.short_steps.transpose("draw", "year").values * (12 / spy),
-        tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values,
+        tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values.copy(),
         released=ds.stockpile_draw.transpose("draw", "year", "material").values.sum(axis=1),
         max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
     )
+    del ds, res
+    buffers.release()
+    return block
+
+
+_LOCAL = threading.local()
+
+
+def _thread_buffers() -> Buffers:
+    """This thread's output arrays, lent to the engine chunk after chunk."""
+    if not hasattr(_LOCAL, "buffers"):
+        _LOCAL.buffers = Buffers()
+    return _LOCAL.buffers
 
 
 def chunks(draws: int, chunk_size: int) -> list[np.ndarray]:

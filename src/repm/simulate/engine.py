@@ -16,8 +16,6 @@ or the factorised event levels × targets, so draw × month × origin × materia
 
 from __future__ import annotations
 
-import sys
-import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,37 +33,27 @@ from repm.simulate.shocks import Shocks, no_shocks
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
 
 
-class _Buffers:
-    """Output arrays of earlier runs, handed out again once nothing refers to them any more.
+class Buffers:
+    """Output arrays a caller lends the engine run after run — a Monte Carlo worker, chunk after
+    chunk — so the OS does not fault in and zero tens of megabytes each time. The caller says when
+    it is done with what the last run wrote (`release`); nothing is handed out again before."""
 
-    A Monte Carlo run calls `simulate` once per chunk and keeps only small summaries; fresh
-    arrays each time would make the OS fault in and zero tens of megabytes per chunk. An array
-    still referenced anywhere (a Dataset a caller kept, a summary holding one of its variables)
-    is never handed out; at most `keep` arrays of each shape are remembered."""
-
-    def __init__(self, keep: int = 3, shapes: int = 64) -> None:
-        self.keep, self.shapes = keep, shapes
-        self._arrays: dict[tuple[int, ...], list[np.ndarray]] = {}
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
+        self._free: dict[tuple[int, ...], list[np.ndarray]] = {}
+        self._lent: list[np.ndarray] = []
 
     def empty(self, shape: tuple[int, ...]) -> np.ndarray:
         shape = tuple(int(n) for n in shape)
-        with self._lock:
-            held = self._arrays.setdefault(shape, [])
-            for i in range(len(held)):
-                # the list and getrefcount's own argument: nobody else has it
-                if sys.getrefcount(held[i]) == 2:
-                    return held[i]
-            a = np.empty(shape)
-            held.append(a)
-            if len(held) > self.keep:
-                held.pop(0)  # still in use elsewhere: forget it, its holder frees it
-            if len(self._arrays) > self.shapes:
-                self._arrays.pop(next(iter(self._arrays)))
-            return a
+        free = self._free.get(shape)
+        a = free.pop() if free else np.empty(shape)
+        self._lent.append(a)
+        return a
 
-
-_BUFFERS = _Buffers()
+    def release(self) -> None:
+        """Everything lent since the last release may be written again."""
+        for a in self._lent:
+            self._free.setdefault(a.shape, []).append(a)
+        self._lent.clear()
 
 
 FLOW_INDEX = {name: i for i, (name, _, _) in enumerate(FLOWS)}
@@ -122,9 +110,14 @@ def _availability(shocks: Shocks, O: int, M: int):  # noqa: E741
 
 
 def simulate(
-    chain: Chain, plan: Plan | None = None, shocks: Shocks | None = None, step: str = "monthly"
+    chain: Chain,
+    plan: Plan | None = None,
+    shocks: Shocks | None = None,
+    step: str = "monthly",
+    buffers: Buffers | None = None,
 ) -> SimOutput:
-    """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis."""
+    """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis,
+    written into fresh arrays, or into `buffers`' (valid until the caller releases them)."""
     plan = plan or default_plan(chain)
     shocks = shocks or no_shocks(chain)
     model = chain.model
@@ -235,7 +228,7 @@ def simulate(
             R=len(tl.route),
             K=len(ov.source),
         ),
-        _BUFFERS.empty,
+        buffers.empty if buffers is not None else np.empty,
     )
     kernel.run(inp, out)  # blocks of draws on every core (one thread in a risk chunk)
     check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
