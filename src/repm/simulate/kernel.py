@@ -104,6 +104,9 @@ BLOCK = 16  # draws per parallel task; scratch arrays are allocated once per blo
 # `fastmath` off: every sum keeps its order, so results are reproducible bit for bit — and the
 # same run uncompiled (`run` on a few draws); `nogil`: blocks of draws run on threads side by side
 _JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+# the stages called every step: inlined where they are called (numba IR), so a stage of its own
+# in the source costs no call in the hot loop
+_STEP = dict(_JIT, inline="always")
 PY_DRAW_STEPS = 8 * 144  # draws × steps run uncompiled when the compiled kernel is not loaded
 
 Inputs = namedtuple(
@@ -415,10 +418,8 @@ def compiled():
 def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     """Draws lo … hi − 1, one after another."""
     # every array out of the tuples once: numba then keeps no reference counts in the loops
-    avail = inp.avail
     bare = inp.bare
     cap = inp.cap
-    dense = inp.dense
     dmult = inp.dmult
     dt = inp.dt
     emb = inp.emb
@@ -427,7 +428,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     group = inp.group
     history = inp.history
     irel_max = inp.irel_max
-    level = inp.level
     magnet = inp.magnet
     mc = inp.mc
     n_tiers = inp.n_tiers
@@ -684,44 +684,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
 
             for _ in range(spy):
                 # --- availability × usual share and × spare, this step (a_share, a_spare) ---
-                if dense:
-                    _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
-                    da = d if avail.shape[0] > 1 else 0
-                    ta = min(t, avail.shape[1] - 1)
-                    for o in range(O):
-                        oa = o if avail.shape[2] > 1 else 0
-                        for m in range(M):
-                            x = avail[da, ta, oa, m if avail.shape[3] > 1 else 0]
-                            av[o, m] = x
-                            a_share[o, m] = x * share[o, m]
-                            a_spare[o, m] = x * spare[o, m]
-                    _column_sums(a_share, a_spare, cs_share, cs_spare)
-                else:
-                    active = False
-                    for e in range(EV):
-                        acc = 0.0
-                        for k in range(per):
-                            acc += level[d, t * per + k, e]
-                        lv[e] = acc / per
-                        if lv[e] != 0.0:
-                            active = True
-                    if active:
-                        _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
-                        for o in range(O):
-                            for m in range(M):
-                                x = 1.0
-                                for e in range(EV):
-                                    x *= 1.0 - lv[e] * target[e, o, m]
-                                av[o, m] = x
-                                a_share[o, m] = x * share[o, m]
-                                a_spare[o, m] = x * spare[o, m]
-                        _column_sums(a_share, a_spare, cs_share, cs_spare)
-                        all_available = False
-                    elif not all_available:  # everything available again: 1 × share is share
-                        _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
-                        _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
-                        all_available = True
-                        av[:] = 1.0
+                all_available = _step_availability(
+                    d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_share, cs_spare,
+                    k_nom, k_sp, lv, all_available,
+                )  # fmt: skip
 
                 # --- 0. routes: overseas oxide on offer; tolling that takes IREL oxide first ---
                 ox_left = sep[yi] * dt  # IREL's oxide this step not yet spoken for
@@ -862,25 +828,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                             sup_emb[g] = bought  # embedded magnets cannot be stocked
 
                 # --- 3. allocation by priority tier; the rest is unmet ---
-                full = True
-                for g in range(G):
-                    full &= _tiers(sup_bare[g], dk_b, g, fr_b)
-                    full &= _tiers(sup_emb[g], dk_e, g, fr_e)
-                if full:  # everyone served, nothing unmet (x − x × 1 is 0): booked at year end
-                    n_full += 1
-                else:
-                    short_total = 0.0
-                    for s in range(S):
-                        for g in range(G):
-                            sb = Db[s, g] * fr_b[tier[s], g]
-                            se = De[s, g] * fr_e[tier[s], g]
-                            short = (Db[s, g] - sb) + (De[s, g] - se)
-                            short_total += short
-                            o_unmet[d, yi, s, g] += short
-                            o_unmet_bare[d, yi, s, g] += Db[s, g] - sb
-                            o_served[d, yi, s, g] += sb + se
-                    if short_total > 1e-9:
-                        o_short_steps[d, yi] += 1.0
+                if _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tier):
+                    n_full += 1  # everyone served, nothing unmet: booked at year end
 
                 # --- 4. rebuild working stock from what origins still offer ---
                 for i in range(n_refill):
@@ -935,6 +884,91 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         stocks = (o_stockpile_level, o_working, o_recycled, o_in_use, o_transit)
         _balance(d, o_flows, inflows, outflows, stocks, o_stock_start, in_use0, mc, gc, stocked,
                  o_residual, bal_stock)  # fmt: skip
+
+
+@njit(**_STEP)
+def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_share, cs_spare,
+                       k_nom, k_sp, lv, all_available):  # fmt: skip
+    """This step's availability of each origin × material (av), × usual share and × spare
+    (a_share, a_spare) and their sums over origins; returns whether everything is available.
+    Speed, kept apart from the rule: imports bought so far are booked by origin (`_flush`) only
+    when availability changes, and an unrestricted step reuses share and spare as they are."""
+    dense, avail, level, target = inp.dense, inp.avail, inp.level, inp.target
+    share, spare = inp.share, inp.spare
+    O, M = share.shape  # noqa: E741
+    EV = target.shape[0]
+    if dense:
+        _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
+        da = d if avail.shape[0] > 1 else 0
+        ta = min(t, avail.shape[1] - 1)
+        for o in range(O):
+            oa = o if avail.shape[2] > 1 else 0
+            for m in range(M):
+                x = avail[da, ta, oa, m if avail.shape[3] > 1 else 0]
+                av[o, m] = x
+                a_share[o, m] = x * share[o, m]
+                a_spare[o, m] = x * spare[o, m]
+        _column_sums(a_share, a_spare, cs_share, cs_spare)
+    else:
+        active = False
+        for e in range(EV):
+            acc = 0.0
+            for k in range(per):
+                acc += level[d, t * per + k, e]
+            lv[e] = acc / per
+            if lv[e] != 0.0:
+                active = True
+        if active:
+            _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
+            for o in range(O):
+                for m in range(M):
+                    x = 1.0
+                    for e in range(EV):
+                        x *= 1.0 - lv[e] * target[e, o, m]
+                    av[o, m] = x
+                    a_share[o, m] = x * share[o, m]
+                    a_spare[o, m] = x * spare[o, m]
+            _column_sums(a_share, a_spare, cs_share, cs_spare)
+            all_available = False
+        elif not all_available:  # everything available again: 1 × share is share
+            _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
+            _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
+            all_available = True
+            av[:] = 1.0
+    return all_available
+
+
+@njit(**_STEP)
+def _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tier):
+    """Supply to sectors tier by tier, pro rata within a tier; what is left over is unmet.
+    Returns True when every sector is served in full (then nothing is booked here: the year's
+    end books served demand at once)."""
+    o_unmet, o_unmet_bare, o_served, o_short_steps = (
+        out.unmet,
+        out.unmet_bare,
+        out.served,
+        out.short_steps,
+    )
+    S, G = Db.shape
+    full = True
+    for g in range(G):
+        full &= _tiers(sup_bare[g], dk_b, g, fr_b)
+        full &= _tiers(sup_emb[g], dk_e, g, fr_e)
+    if full:  # x − x × 1 is 0: nothing unmet
+        return True
+    short_total = 0.0
+    for s in range(S):
+        for g in range(G):
+            sb = Db[s, g] * fr_b[tier[s], g]
+            se = De[s, g] * fr_e[tier[s], g]
+            short = (Db[s, g] - sb) + (De[s, g] - se)
+            short_total += short
+            o_unmet[d, yi, s, g] += short
+            o_unmet_bare[d, yi, s, g] += Db[s, g] - sb
+            o_served[d, yi, s, g] += sb + se
+    if short_total > 1e-9:
+        o_short_steps[d, yi] += 1.0
+    return False
 
 
 @njit(**_JIT)
