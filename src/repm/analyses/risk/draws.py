@@ -1,0 +1,138 @@
+"""Chunks of draws through the one engine, on threads or a Dask cluster, reduced once."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+
+import numpy as np
+
+from repm.analyses.risk.measures import holding_cost
+from repm.analyses.risk.reduce import Block, DrawSummary, Reduction
+from repm.chain import Chain
+from repm.chain.plan import Plan
+from repm.errors import UserError
+from repm.scenario.schema import Scenario
+from repm.simulate import kernel
+from repm.simulate.engine import Buffers, simulate
+from repm.simulate.shocks import sample
+
+
+def run_block(
+    chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None
+) -> Block:
+    """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
+    remote workers (the scenario holds pint quantities of repm's own unit registry)."""
+    shocks = sample(risk, chain, draw_ids, seed)
+    buffers = _thread_buffers()
+    ds = simulate(chain, plan=plan, shocks=shocks, step=step, buffers=buffers).data
+    spy = int(ds.attrs["steps_per_year"])
+    unmet = ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
+    res = ds.residual.transpose("draw", "year", "process", "element").values
+    block = Block(  # every array its own (computed or copied): the buffers are written again
+        draw_ids=np.asarray(draw_ids),
+        unmet=unmet,
+        short_months=ds.short_steps.transpose("draw", "year").values * (12 / spy),
+        tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values.copy(),
+        released=ds.stockpile_draw.transpose("draw", "year", "material").values.sum(axis=1),
+        max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
+    )
+    del ds, res
+    buffers.release()
+    return block
+
+
+_LOCAL = threading.local()
+
+
+def _thread_buffers() -> Buffers:
+    """This thread's output arrays, lent to the engine chunk after chunk."""
+    if not hasattr(_LOCAL, "buffers"):
+        _LOCAL.buffers = Buffers()
+    return _LOCAL.buffers
+
+
+def chunks(draws: int, chunk_size: int) -> list[np.ndarray]:
+    return [np.arange(a, min(a + chunk_size, draws)) for a in range(0, draws, chunk_size)]
+
+
+def run_draws(
+    chain: Chain,
+    scenario: Scenario,
+    *,
+    draws: int,
+    seed: int,
+    step: str = "monthly",
+    chunk_size: int = 2000,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    plan: Plan | None = None,
+    progress: Callable[[int], None] | None = None,
+    alpha: float = 0.95,
+) -> DrawSummary:
+    """Run `draws` draws in chunks through Dask, folding each chunk's results in draw order."""
+    if draws < 1:
+        raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
+    if draws > scenario.risk.draws_max:
+        raise UserError(
+            f"{draws}; expected at most risk.draws_max = {scenario.risk.draws_max:,.0f}",
+            where="--draws",
+        )
+    if chunk_size < 1:
+        raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
+    blocks = chunks(draws, chunk_size)
+    if draws * chain.n_years * 12 > kernel.PY_DRAW_STEPS:
+        kernel.compiled()  # more than a few draws: the compiled kernel for every chunk, however small
+    red = Reduction(
+        draws, chain.n_years, len(chain.sectors), len(chain.materials),
+        lambda ty: holding_cost(scenario, ty), alpha,
+    )  # fmt: skip
+
+    def take(part: Block) -> None:
+        red.add(part)
+        if progress:
+            progress(len(part.draw_ids))
+
+    if scheduler is None and len(blocks) == 1:
+        take(run_block(chain, scenario.risk, seed, blocks[0], step, plan))
+        return red.result()
+    if scheduler:
+        try:
+            from dask import delayed
+            from distributed import Client, as_completed
+        except ImportError as exc:  # pragma: no cover - distributed is a dependency
+            raise RuntimeError("dask.distributed is not installed") from exc
+        tasks = [delayed(run_block)(chain, scenario.risk, seed, b, step, plan) for b in blocks]
+        client = (
+            Client(scheduler)
+            if scheduler != "local"
+            else Client(
+                n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+        )
+        try:
+            for fut in as_completed(client.compute(tasks)):
+                take(fut.result())
+        finally:
+            client.close()
+        return red.result()
+    # chunks side by side on a pool of threads, each chunk's compiled kernel on its own thread
+    # (`nogil`: the threads run at once), at most two chunks per thread in flight so memory stays
+    # bounded; a thread that finishes takes the next chunk at once, whatever the others do
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    def serial_block(b: np.ndarray) -> Block:
+        with kernel.serial():
+            return run_block(chain, scenario.risk, seed, b, step, plan)
+
+    nw = max(1, workers or 2)
+    todo = iter(blocks)
+    with ThreadPoolExecutor(nw, thread_name_prefix="repm-risk") as pool:
+        running = {pool.submit(serial_block, b) for b in itertools.islice(todo, 2 * nw)}
+        while running:
+            done, running = wait(running, return_when=FIRST_COMPLETED)
+            for f in done:
+                take(f.result())
+                running |= {pool.submit(serial_block, b) for b in itertools.islice(todo, 1)}
+    return red.result()

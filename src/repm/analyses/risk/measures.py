@@ -1,0 +1,81 @@
+"""The risk indicators by year and sector, the holding cost of stock, P(no shortage)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from repm.analyses.risk.reduce import UNMET_EPS, DrawSummary, cvar
+from repm.chain import Chain
+from repm.chain.rules import stock_prices
+from repm.model.units import INR_PER_CRORE
+from repm.scenario.schema import Scenario
+
+VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}
+
+
+def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
+    """crore INR per draw × year: tonne-years held × price × holding rate."""
+    prices = stock_prices(scenario)  # the planner's holding price too
+    price = np.array([prices.get(m, 0.0) for m in scenario.definition.material_names])  # INR/kg
+    inr = (
+        (tonne_years * price[None, None, :]).sum(axis=2)
+        * 1000.0
+        * scenario.economics.holding_cost_rate
+    )
+    return inr / INR_PER_CRORE
+
+
+def metrics(
+    chain: Chain, scenario: Scenario, summary: DrawSummary, alpha: float | None = None
+) -> pd.DataFrame:
+    """The risk indicator table: by year, totals and by sector. The sector CVaRs are at the level
+    the summary kept tails for (`run_draws(alpha=…)`); `alpha`, if given, must be that level."""
+    if alpha is None:
+        alpha = summary.alpha
+    elif alpha != summary.alpha:
+        raise ValueError(f"the summary kept sector tails for alpha {summary.alpha}, not {alpha}")
+    years = chain.years
+    rows: list[dict] = []
+
+    def add(name, unit, values, **dims):
+        for y, v in zip(years, np.asarray(values, dtype=float), strict=True):
+            rows.append({"year": int(y), "name": name, "value": float(v), "unit": unit, **dims})
+
+    total = summary.total  # draw × year
+    add("p_shortage", "fraction", (total > UNMET_EPS).mean(axis=0))
+    add("expected_unmet", "t", total.mean(axis=0))
+    add("cvar95_unmet", "t", cvar(total, alpha))
+    for q in (5, 50, 95):
+        add(f"unmet_p{q:02d}", "t", np.quantile(total, q / 100, axis=0, method="inverted_cdf"))
+    add("months_short", "month", summary.months_short)
+    add("stockpile_holding_cost", "crore INR", summary.holding.mean(axis=0))
+    add("mass_balance_residual", "t", summary.max_residual)
+    for si, s in enumerate(chain.sectors):
+        mean = summary.sector_mean[:, si]
+        add("p_shortage", "fraction", summary.sector_p_short[:, si], sector=s)
+        add("expected_unmet", "t", mean, sector=s)
+        add("cvar95_unmet", "t", summary.sector_cvar[:, si], sector=s)
+        if s in VEHICLE_SECTORS:
+            kg = _kg_per_vehicle(scenario, s)
+            if kg:
+                add(VEHICLE_SECTORS[s], "vehicles", mean * 1000.0 / kg)
+    df = pd.DataFrame(rows)
+    if "sector" not in df:
+        df["sector"] = None
+    return df
+
+
+def _kg_per_vehicle(scenario: Scenario, sector: str) -> float | None:
+    sec = scenario.demand.sectors.get(sector)
+    if sec is None or sec.basis != "driver" or sec.intensity is None:
+        return None
+    try:
+        return float(sec.intensity.to("kg/vehicle").magnitude)
+    except Exception:  # intensity in other units (t/MW): not a vehicle sector
+        return None
+
+
+def p_no_shortage(summary: DrawSummary) -> float:
+    """Share of draws with no shortage in any year of the horizon."""
+    return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())

@@ -1,0 +1,181 @@
+"""The least-holding-cost strategic stockpile that meets a service level (common random numbers)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from repm.analyses.risk.draws import run_draws
+from repm.analyses.risk.measures import p_no_shortage
+from repm.analyses.risk.reduce import DrawSummary
+from repm.errors import UserError
+from repm.scenario.schema import Scenario
+
+
+@dataclass(frozen=True)
+class StockpileResult:
+    service_level: float
+    achieved: float  # share of draws with no shortage over the horizon
+    stockpile: dict[str, float]  # material -> t
+    holding_cost: float  # crore INR per year, mean over draws and years
+    attainable: bool
+    note: str
+
+
+UNLIMITED = 1e9  # t: a stockpile no draw can empty, to measure what each draw would release
+
+
+def sized_materials(scenario: Scenario) -> tuple[str, ...]:
+    """The materials `size_stockpile` sizes: magnets, NdPr/Dy/Tb oxide and metal — those with a
+    price (economics.prices), since a stockpile's holding cost is what is minimised."""
+    prices = scenario.economics.prices
+    return tuple(m for m in scenario.definition.names(sizable=True) if prices.get(m, 0.0) > 0)
+
+
+def size_stockpile(
+    loaded,
+    chain_builder,
+    *,
+    service_level: float,
+    draws: int,
+    seed: int,
+    step: str = "monthly",
+    chunk_size: int = 2000,
+    scheduler: str | None = None,
+    progress: Callable[[int], None] | None = None,
+    iterations: int = 12,
+) -> StockpileResult:
+    """Least-holding-cost stockpile per material (magnets, NdPr/Dy/Tb oxide and metal) with
+    P(no shortage over the horizon) ≥ service level.
+
+    Common random numbers: every candidate is simulated on the same draws (same seed). Two
+    families of candidates are searched and the cheaper kept: magnets alone (they cover a
+    bare-magnet shortage whatever caused it), and magnets with feed (oxide, metal: it keeps
+    domestic magnet making going when feed is cut off). In each, what every draw needs from each
+    material's stockpile — its gap — is measured once, by simulating with stockpiles no draw can
+    empty and reading what each draw releases. Candidates take the same quantile q of every
+    material's gap, and q is bisected in [P, 1] — at q = P on a one-node system this is the
+    closed-form answer (the P-quantile of the shortfall over a ban). The candidate is then scaled
+    down as a whole, and material by material (dearest to hold first), while the level holds.
+    A heuristic, not an exact optimum: the note says which family won and what the other cost.
+    """
+    if not 0 < service_level < 1:
+        raise UserError(
+            f"{service_level}; expected a probability strictly between 0 and 1",
+            where="--service-level",
+        )
+    sized = sized_materials(loaded.scenario)
+    if not sized:
+        raise UserError(
+            "no stockpile material has a price; expected prices for magnets or oxides",
+            where="economics.prices",
+        )
+
+    def evaluate(stock: dict[str, float]) -> tuple[DrawSummary, Scenario]:
+        sc = _scenario_with(loaded, stock)
+        summary = run_draws(
+            chain_builder(sc), sc, draws=draws, seed=seed, step=step, chunk_size=chunk_size,
+            scheduler=scheduler, progress=progress,
+        )  # fmt: skip
+        return summary, sc
+
+    def cost(summary: DrawSummary) -> float:
+        return float(summary.holding.mean())
+
+    zero = {m: 0.0 for m in sized}
+    base, _ = evaluate(zero)
+    p0 = p_no_shortage(base)
+    if p0 >= service_level:
+        return StockpileResult(
+            service_level, p0, zero, 0.0, True,
+            f"no stockpile needed: {p0:.1%} of draws have no shortage",
+        )  # fmt: skip
+
+    def search(family: tuple[str, ...]) -> StockpileResult:
+        """The least-cost candidate stocking only `family` (the others at zero)."""
+        cols = [loaded.scenario.definition.material_names.index(m) for m in family]
+        gap = evaluate({**zero, **{m: UNLIMITED for m in family}})[0].released[:, cols]
+
+        def candidate(q: float) -> dict[str, float]:
+            at = {m: float(np.quantile(gap[:, i], q, method="inverted_cdf")) for i, m in enumerate(family)}  # fmt: skip
+            return {**zero, **at}
+
+        top, _ = evaluate(candidate(1.0))
+        if p_no_shortage(top) < service_level:
+            return StockpileResult(
+                service_level, p_no_shortage(top), candidate(1.0), cost(top), False,
+                "not attainable with stockpiles: the remaining shortages are in magnets embedded in "
+                "imported sub-assemblies, which no stockpile can cover",
+            )  # fmt: skip
+        lo, hi = service_level, 1.0
+        best = (candidate(1.0), top)
+        lo_s, _ = evaluate(candidate(lo))
+        if p_no_shortage(lo_s) >= service_level:
+            hi, best = lo, (candidate(lo), lo_s)
+        else:
+            for _ in range(iterations):
+                mid = (lo + hi) / 2
+                s_mid, _ = evaluate(candidate(mid))
+                if p_no_shortage(s_mid) >= service_level:
+                    hi, best = mid, (candidate(mid), s_mid)
+                else:
+                    lo = mid
+        # the same quantile of every material can overshoot (gaps are correlated): shrink the
+        # candidate as a whole, then each material on its own, dearest to hold first
+        stock, summ, scale = shrink(*best, family)
+        held = [m for m in family if stock[m] > 0]
+        notes = []
+        if len(held) > 1:
+            price = loaded.scenario.economics.prices
+            for m in sorted(held, key=lambda m: -price.get(m, 0.0)):
+                stock, summ, f = shrink(stock, summ, (m,))
+                if f < 1.0:
+                    notes.append(f"{m} ×{f:.3f}")
+        return StockpileResult(
+            service_level, p_no_shortage(summ), stock, cost(summ), True,
+            f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
+            + (f", then {', '.join(notes)}" if notes else ""),
+        )  # fmt: skip
+
+    def shrink(stock: dict[str, float], current: DrawSummary, which: tuple[str, ...]) -> tuple:
+        """Scale the `which` materials of `stock` by the least factor in [0, 1] that still meets
+        the service level (bisection); returns (stock, its summary, factor)."""
+        lo_l, hi_l, found = 0.0, 1.0, (stock, current)
+        for _ in range(iterations):
+            lam = (lo_l + hi_l) / 2
+            trial = {m: v * lam if m in which else v for m, v in stock.items()}
+            s_t, _ = evaluate(trial)
+            if p_no_shortage(s_t) >= service_level:
+                hi_l, found = lam, (trial, s_t)
+            else:
+                lo_l = lam
+        return (*found, hi_l)
+
+    # magnets alone cover any bare-magnet shortage, whatever caused it; feed stockpiles (oxide,
+    # metal) beside them keep domestic magnet making going — cheaper or dearer depending on prices
+    magnets = tuple(m for m in sized if m.startswith("magnet"))
+    families = [f for f in (magnets, sized) if f]
+    results = [search(f) for f in dict.fromkeys(families)]
+    ok = [r for r in results if r.attainable]
+    if not ok:
+        return max(results, key=lambda r: r.achieved)
+    best = min(ok, key=lambda r: r.holding_cost)
+    others = "; ".join(
+        f"{'+'.join(m for m, v in r.stockpile.items() if v > 0) or 'none'} would cost {r.holding_cost:,.1f}"
+        for r in ok
+        if r is not best
+    )
+    return replace(
+        best,
+        note=f"common random numbers over {draws:,} draws (seed {seed}); {best.note}"
+        + (f" (the least-cost family; {others} crore INR/yr)" if others else ""),
+    )
+
+
+def _scenario_with(loaded, stock: dict[str, float]) -> Scenario:
+    pol = loaded.scenario.policy.model_copy(
+        update={"stockpile": {**loaded.scenario.policy.stockpile, **stock}}
+    )
+    return loaded.scenario.model_copy(update={"policy": pol})
