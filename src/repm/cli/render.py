@@ -74,26 +74,23 @@ def block(results, table_name: str, title: str, skip_zero: bool = False) -> None
 
 
 def headline(results, name: str, run_id: str | None, path: Path | None) -> None:
-    from repm.results.build import HEADLINE, UNITS
+    """The registry's headline table by year; the mass-balance residual goes in the caption."""
+    from repm.results.indicators import get
+    from repm.results.indicators import table as declared
 
     wide = results.wide_totals()
-    worst = float(wide["mass_balance_residual"].max())
-    caption = f"largest mass-balance residual {worst:.1e} t · run {run_id}\n→ {path}"
+    residual = get("mass_balance_residual")
+    caption = (
+        f"largest mass-balance residual {residual.format(float(wide[residual.name].max()))} t · "
+        f"run {run_id}\n→ {path}"
+    )
+    shown = [i for i in declared("headline") if i.name != residual.name]
     table = Table(title=f"repm run · {name}", caption=caption, header_style="bold")
     table.add_column("year", justify="right")
-    for key, label in HEADLINE[:-1]:
-        table.add_column(_header(label, UNITS[key]), justify="right")
+    for i in shown:
+        table.add_column(_header(i.label, i.unit), justify="right")
     for year, row in wide.iterrows():
-        cells = [str(year)]
-        for key, _ in HEADLINE[:-1]:
-            v = row[key]
-            if UNITS[key] == "fraction":
-                cells.append(f"{v:.1%}")
-            elif key == "mass_balance_residual":
-                cells.append(f"{v:.1e}")
-            else:
-                cells.append(f"{v:,.0f}")
-        table.add_row(*cells)
+        table.add_row(str(year), *[i.format(row[i.name]) for i in shown])
     out.print(table)
 
 
