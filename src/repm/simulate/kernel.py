@@ -423,7 +423,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     dmult = inp.dmult
     dt = inp.dt
     emb = inp.emb
-    embedded = inp.embedded
     gc = inp.gc
     group = inp.group
     history = inp.history
@@ -434,7 +433,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ndpr = inp.ndpr
     pmf = inp.pmf
     recipe = inp.recipe
-    refill_frac = inp.refill_frac
     sep = inp.sep
     sf_cum = inp.sf_cum
     share = inp.share
@@ -795,69 +793,17 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 exports_y += ox_left - keep
 
                 # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
-                for g in range(G):
-                    gap = max(A[g] - P_g[g], 0.0)
-                    t_used = min(arrive_g[g], gap)
-                    if arrive_g[g] != 0.0:
-                        toll_used_y[g] += t_used
-                        toll_stock_y[g] += arrive_g[g] - t_used  # more than needed: stocked
-                        ws[magnet[g]] += arrive_g[g] - t_used
-                    need_mag[magnet[g]] = gap - t_used
-                    need_mag[embedded[g]] = De_sum[g]
-                    sup_bare[g] = P_g[g] + t_used
-                    sup_emb[g] = 0.0
-                    for j in range(2):
-                        m = magnet[g] if j == 0 else embedded[g]
-                        bought = 0.0
-                        sp_mag[m] = 0.0
-                        if need_mag[m] > 0:
-                            nom, sp_mag[m] = _take(
-                                need_mag[m], need_mag[m] * cs_share[m], cs_spare[m]
-                            )
-                            bought = nom + sp_mag[m]
-                            k_nom[m] += nom
-                            k_sp[m] += sp_mag[m]
-                            mag_bought_y[m] += bought
-                        release = _release(need_mag[m] - bought, m, ws, strat)
-                        if release != 0.0:
-                            mag_rel_y[m] += release
-                            o_stock_draw[d, yi, m] += release
-                        if j == 0:
-                            sup_bare[g] += bought + release
-                        else:
-                            sup_emb[g] = bought  # embedded magnets cannot be stocked
+                _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, strat,
+                         need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
+                         mag_rel_y, toll_used_y, toll_stock_y)  # fmt: skip
 
                 # --- 3. allocation by priority tier; the rest is unmet ---
                 if _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tier):
                     n_full += 1  # everyone served, nothing unmet: booked at year end
 
                 # --- 4. rebuild working stock from what origins still offer ---
-                for i in range(n_refill):
-                    m = refill_list[i]
-                    mag = need_mag[m] if group[m] == MAGNET else 0.0
-                    want = max(ws_frac * (req[m] + mag) - ws[m], 0.0) * refill_frac
-                    if want > 0:
-                        # a new order: usual shares (as restricted), then the spare left over
-                        if sp_feed[m] == 0.0 and sp_mag[m] == 0.0:  # no spare used this step
-                            nom, spare_part = _take(want, want * cs_share[m], cs_spare[m])
-                            k_sp[m] += spare_part
-                        else:  # each origin's spare, less its part of what was bought from it
-                            w1 = sp_feed[m] / cs_spare[m]
-                            w2 = sp_mag[m] / cs_spare[m]
-                            left = 0.0
-                            for o in range(O):
-                                s0 = a_spare[o, m]
-                                left += max(s0 - s0 * w1 - s0 * w2, 0.0)
-                            nom, spare_part = _take(want, want * cs_share[m], left)
-                            if spare_part != 0.0:
-                                x = spare_part / left
-                                for o in range(O):
-                                    s0 = a_spare[o, m]
-                                    o_imports[d, yi, o, m] += max(s0 - s0 * w1 - s0 * w2, 0.0) * x
-                        k_nom[m] += nom
-                        refill = nom + spare_part
-                        ws[m] += refill
-                        refill_y[m] += refill
+                _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, sp_feed, sp_mag,
+                        a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y)  # fmt: skip
                 if stockpiled:
                     for m in range(M):
                         if strat[m] != 0.0:
@@ -969,6 +915,84 @@ def _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tie
     if short_total > 1e-9:
         o_short_steps[d, yi] += 1.0
     return False
+
+
+@njit(**_STEP)
+def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, strat, need_mag,
+             sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y, mag_rel_y, toll_used_y,
+             toll_stock_y):  # fmt: skip
+    """Magnets domestic output does not cover, by grade: tolled magnets arriving (a surplus to
+    working stock), then imports (usual shares, then spare), then working stock, then the
+    strategic stockpile; magnets inside imported sub-assemblies are only imported. Sets the
+    bare and embedded supply each grade has this step (sup_bare, sup_emb)."""
+    magnet, embedded = inp.magnet, inp.embedded
+    o_stock_draw = out.stock_draw
+    G = A.shape[0]
+    for g in range(G):
+        gap = max(A[g] - P_g[g], 0.0)
+        t_used = min(arrive_g[g], gap)
+        if arrive_g[g] != 0.0:
+            toll_used_y[g] += t_used
+            toll_stock_y[g] += arrive_g[g] - t_used  # more than needed: stocked
+            ws[magnet[g]] += arrive_g[g] - t_used
+        need_mag[magnet[g]] = gap - t_used
+        need_mag[embedded[g]] = De_sum[g]
+        sup_bare[g] = P_g[g] + t_used
+        sup_emb[g] = 0.0
+        for j in range(2):
+            m = magnet[g] if j == 0 else embedded[g]
+            bought = 0.0
+            sp_mag[m] = 0.0
+            if need_mag[m] > 0:
+                nom, sp_mag[m] = _take(need_mag[m], need_mag[m] * cs_share[m], cs_spare[m])
+                bought = nom + sp_mag[m]
+                k_nom[m] += nom
+                k_sp[m] += sp_mag[m]
+                mag_bought_y[m] += bought
+            release = _release(need_mag[m] - bought, m, ws, strat)
+            if release != 0.0:
+                mag_rel_y[m] += release
+                o_stock_draw[d, yi, m] += release
+            if j == 0:
+                sup_bare[g] += bought + release
+            else:
+                sup_emb[g] = bought  # embedded magnets cannot be stocked
+
+
+@njit(**_STEP)
+def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, sp_feed, sp_mag, a_spare,
+            cs_share, cs_spare, k_nom, k_sp, refill_y):  # fmt: skip
+    """Buyers rebuild working stock towards its target (months of use) by a new order: usual
+    shares as restricted, then the spare capacity this step's purchases left over."""
+    group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
+    o_imports = out.imports
+    O = a_spare.shape[0]  # noqa: E741
+    for i in range(n_refill):
+        m = refill_list[i]
+        mag = need_mag[m] if group[m] == MAGNET else 0.0
+        want = max(ws_frac * (req[m] + mag) - ws[m], 0.0) * refill_frac
+        if want > 0:
+            # a new order: usual shares (as restricted), then the spare left over
+            if sp_feed[m] == 0.0 and sp_mag[m] == 0.0:  # no spare used this step
+                nom, spare_part = _take(want, want * cs_share[m], cs_spare[m])
+                k_sp[m] += spare_part
+            else:  # each origin's spare, less its part of what was bought from it
+                w1 = sp_feed[m] / cs_spare[m]
+                w2 = sp_mag[m] / cs_spare[m]
+                left = 0.0
+                for o in range(O):
+                    s0 = a_spare[o, m]
+                    left += max(s0 - s0 * w1 - s0 * w2, 0.0)
+                nom, spare_part = _take(want, want * cs_share[m], left)
+                if spare_part != 0.0:
+                    x = spare_part / left
+                    for o in range(O):
+                        s0 = a_spare[o, m]
+                        o_imports[d, yi, o, m] += max(s0 - s0 * w1 - s0 * w2, 0.0) * x
+            k_nom[m] += nom
+            refill = nom + spare_part
+            ws[m] += refill
+            refill_y[m] += refill
 
 
 @njit(**_JIT)
