@@ -193,12 +193,15 @@ def optimize(
     )  # crore INR per t/yr (discounted)
     duals = {"capacity": {int(y): -float(v) for y, v in cap_dual.items()}}
     if "origin_share" in mdl.constraints:
+        # a material nobody imports has rows whose every term is 0: the solver may put any
+        # number on them, which is no price, so only materials imported at all are reported
         d = mdl.constraints["origin_share"].dual.sum(["k", "year"])
         duals["origin_share"] = {
             f"{o}/{m}": -float(d.sel(origin=o, material=m))
             for o in chain.origins
             for m in LP_MATERIALS
             if abs(float(d.sel(origin=o, material=m))) > 1e-9
+            and float(tot.sel(material=m).sum()) > 1e-9
         }
     costs = {
         "capex": float(info["capex"] * (mdl.variables["build"].solution * info["disc"]).sum()),
