@@ -43,7 +43,6 @@ from repm.analyses.optimize import (
     solve,
 )
 from repm.chain import Chain, compile_chain
-from repm.chain.rules import stock_prices
 from repm.model import default_definition
 from repm.scenario import load_scenario
 from repm.scenario.schema import Scenario
@@ -142,7 +141,13 @@ def plan_arrays(
     spare = chain.spare.values[:, mi]
     limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
 
-    base = stock_prices(scenario)
+    # prices read from the scenario here, not through repm's rules: economics.prices, feed
+    # prices where missing, an embedded magnet at its bare grade's price
+    base = dict(scenario.economics.prices)
+    for m, v in scenario.economics.finance.feed_prices.items():
+        base.setdefault(m, v)
+    for g in GRADES:
+        base.setdefault(f"embedded_{g}", base.get(f"magnet_{g}", 0.0))
     pf = np.ones((len(origins), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         for o, f in scenario.trade.price_factor.get(MATERIAL_GROUP[m], {}).items():

@@ -1,8 +1,10 @@
 """Rules the engine, the planner and finance share, each written once.
 
-Plain functions over numbers and arrays (the compiled kernel has its own copies only where
-numba needs them inline, and says so). The references in `bench/` do not use these: they
-compute their own coefficients from the facts, so they check the rules, not only their wiring.
+Plain functions over numbers and arrays; `toll_factor` is compiled with the kernel that calls
+it each step. The engine's per-step offer is `origin_offer` summed over origins, with the sums
+formed once per availability change (a speed shortcut, held to the rule by tests/test_rules.py).
+The references in `bench/` do not use these: they compute their own coefficients from the
+facts, so they check the rules, not only their wiring.
 """
 
 from __future__ import annotations
