@@ -222,3 +222,22 @@ def test_the_old_growth_key_is_refused_with_its_new_name() -> None:
     """No calendar year in a field name: the growth after the last anchor, whatever year it is."""
     with pytest.raises(UserError, match="growth_after_2030 is now growth_after_anchors"):
         load_scenario("india-baseline", ["demand.growth_after_2030=0.08"])
+
+
+def test_a_sector_gives_hre_share_or_grade_mix_and_a_mix_sums_to_one(tmp_path) -> None:
+    with pytest.raises(UserError, match="give `hre_share` or `grade_mix`"):
+        load_scenario("india-baseline", ["demand.sectors.wind.hre_share=null"])
+    bad = tmp_path / "mix.yaml"
+    bad.write_text(
+        yaml.safe_dump(
+            {
+                "extends": "india-baseline",
+                "demand": {
+                    "sectors": {"wind": {"hre_share": None, "grade_mix": {"n": 0.5, "h": 0.4}}}
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(UserError, match="grade_mix: shares sum to 0.9; expected 1"):
+        load_scenario(str(bad))
