@@ -26,7 +26,7 @@ def cli(argv: list[str]):
     [
         (lambda: A.RunRequest(step="daily"), "--step: 'daily'; expected one of: monthly, yearly"),
         (lambda: A.RiskRequest(draws=0), "--draws: 0; expected at least 1 draw"),
-        (lambda: A.RiskRequest(seed=-1), "--seed: -1; expected a non-negative integer seed"),
+        (lambda: A.RiskRequest(seed=-1), "--seed: -1; expected an integer seed from 0 to 2^63 − 1"),
         (lambda: A.RiskRequest(chunk=0), "--chunk: 0; expected at least 1 draw per chunk"),
         (lambda: A.StockpileRequest(service_level=0), "--service-level: 0; expected a probability"),
         (lambda: A.PlanRequest(scenarios=-2), "--scenarios: -2; expected 0"),

@@ -10,11 +10,13 @@ Python API all build these; `repm.app.commands` carries them out.
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repm.errors import UserError
+from repm.errors import UserError, fmt_value
+from repm.limits import MAX_SEED
 
 if TYPE_CHECKING:
     from repm.scenario.load import LoadedScenario
@@ -60,9 +62,23 @@ def check_draws(draws: int, where: str = "--draws") -> None:
         raise UserError(f"{draws}; expected at least 1 draw", where=where)
 
 
+def _integer(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def check_count(value: object, where: str, *, low: int, high: int, what: str = "") -> None:
+    """An integer option within its stated range [low, high]."""
+    if not _integer(value) or not low <= value <= high:
+        raise UserError(
+            f"{fmt_value(value)}; expected an integer from {low:,} to {high:,}{what}", where=where
+        )
+
+
 def check_seed(seed: int) -> None:
-    if seed < 0:
-        raise UserError(f"{seed}; expected a non-negative integer seed", where="--seed")
+    if not _integer(seed) or not 0 <= seed <= MAX_SEED:
+        raise UserError(
+            f"{fmt_value(seed)}; expected an integer seed from 0 to 2^63 − 1", where="--seed"
+        )
 
 
 def check_choice(value: object, choices: tuple, where: str) -> None:

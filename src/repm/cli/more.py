@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from repm.cli import DEFAULT, JsonOpt, ScenarioArg, SetOpt, _emit, app, render
@@ -124,6 +125,65 @@ def validate(
     out.print(
         f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})"
     )
+
+
+@app.command()
+def runs(
+    limit: Annotated[
+        int, typer.Option("--limit", help="How many runs to list, newest first.")
+    ] = 20,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Record complete run folders missing from the catalog, drop rows whose folder "
+            "is gone, remove temporary folders of writers that were killed.",
+        ),
+    ] = False,
+    json_out: JsonOpt = False,
+) -> None:
+    """The stored runs, newest first, and a check of the store (strays an interrupted write left)."""
+    from repm.app.requests import check_count
+    from repm.results.store import check_store, list_runs, store_root
+
+    check_count(limit, "--limit", low=1, high=10_000)
+    found = check_store(repair=repair)
+    rows = list_runs(limit)
+    if json_out:
+        listed = [
+            {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in r.items()}
+            for r in rows
+        ]
+        return _emit({"command": "runs", "store": str(store_root()), "runs": listed,
+                      "check": found.as_dict()})  # fmt: skip
+    t = Table(title=f"stored runs in {escape(str(store_root()))}", header_style="bold")
+    for col in ("run id", "command", "scenario", "seed", "draws", "created (UTC)"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        t.add_row(*(render.plain(x) for x in (
+            r["run_id"], r["command"], r["scenario"], "" if r["seed"] is None else r["seed"],
+            r["draws"], r["created_at"].isoformat(timespec="seconds") if r["created_at"] else "",
+        )))  # fmt: skip
+    out.print(t)
+    for what in found.repaired:
+        render.note(f"repaired: {what}")
+    left = found.problems if not repair else len(found.damaged)
+    if left:
+        parts = [
+            (found.temporary, "temporary folder(s) of killed writers"),
+            (found.pending, "write(s) stopped between rename and commit"),
+            (found.unrecorded, "complete run folder(s) without a catalog row"),
+            (found.missing, "catalog row(s) whose folder is gone"),
+            (found.damaged, "folder(s) in runs/ that are not complete runs (left as they are)"),
+        ]
+        for names, what in parts:
+            if names and not (repair and names is not found.damaged):
+                render.note(f"{len(names)} {what}: {', '.join(names[:5])}"
+                            + (" …" if len(names) > 5 else ""))  # fmt: skip
+        if not repair and found.problems > len(found.damaged):
+            render.note("`repm runs --repair` records or removes them")
+    elif not found.repaired:
+        render.note("store checked: every run folder has its catalog row and every row its folder")
 
 
 @app.command()

@@ -6,15 +6,32 @@ in the outcome's `--json` payload and indicator table.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
+
+
+# C0 and C1 control characters (terminal escape sequences start with one) and bidi overrides
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def safe(value: object) -> str:
+    """User data (a scenario name, a run id, a path) as it may reach a terminal: control
+    characters shown as \\xNN, so an escape sequence in a name prints as text."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", str(value))
+
+
+def plain(value: object) -> Text:
+    """User data for a rich table cell or title: never read as markup, never a terminal escape."""
+    return Text(safe(value))
 
 
 def note(text: str) -> None:

@@ -9,6 +9,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from repm.limits import MAX_SEED
+
 MAX_YAML_BYTES = 256 * 1024  # a scenario is ~10 KB; a quarter megabyte is generous
 MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's run short
 MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
@@ -37,7 +39,9 @@ class RunRequest(BaseModel):
     draws: int = Field(
         1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kinds risk, stockpile)"
     )
-    seed: int = Field(0, ge=0, description="random seed (kinds risk, stockpile, plan)")
+    seed: int = Field(
+        0, ge=0, le=MAX_SEED, description="random seed (kinds risk, stockpile, plan, finance)"
+    )
     step: Literal["monthly", "yearly"] = "monthly"
     service_level: float = Field(
         0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
