@@ -79,7 +79,26 @@ CASES = [
          ("routes.overseas.1", "ndpr_share_of_reo", "> 0")),
     Case("world-production-over-1", ["run", "--set", "trade.world_production.magnet.Japan=0.5"],
          ("trade.world_production.magnet", "1.4", "at most 1")),
+    # issue 15 part 3: each of these was exit 1 (a TypeError, a ValueError, an OSError)
+    Case("preset-not-a-name", ["run", "{dir}/s.yaml"], ("risk.events.0", "unknown preset [1, 2]", "china_april_2025"),
+         files={"s.yaml": GOOD + "risk:\n  events: [{preset: [1, 2]}]\n"}),
+    Case("scheduler-garbage", ["risk", "--draws", "10", "--scheduler", "garbage"],
+         ("--scheduler", "'garbage'", "tcp://HOST:8786")),
+    Case("scheduler-bad-port", ["risk", "--draws", "10", "--scheduler", "tcp://127.0.0.1:99999"],
+         ("--scheduler", "99999", "tcp://HOST:8786")),
+    Case("out-under-proc", ["run", "--out", "/proc/repm-run"], ("--out", "/proc/repm-run", "cannot write in '/proc'"),
+         out=False),
+    Case("save-plan-under-proc", ["plan", "--save-plan", "/proc/plan.yaml"], ("--save-plan", "/proc/plan.yaml", "cannot write")),
+    Case("scenario-not-utf8", ["run", "{dir}/s.yaml"], ("s.yaml", "not UTF-8", "byte 13")),
+    Case("compare-a-run-with-itself", ["compare", "20260101T120000-0123abcd-4f5e", "20260101T120000-0123abcd-4f5e"],
+         ("compare", "given more than once", "different runs"), out=False),
+    # issue 15 part 4: a key given twice was silently the last one
+    Case("duplicate-key", ["run", "{dir}/s.yaml"], ("s.yaml", "line 3", "'name' given twice", "first at line 2"),
+         files={"s.yaml": GOOD + "name: a\nname: b\n"}),
+    Case("duplicate-year-quoted-and-not", ["validate", "{dir}/s.yaml"], ("s.yaml", "line 4", "2025", "given twice"),
+         files={"s.yaml": GOOD + "demand:\n  anchors:\n    \"2025\": 4010\n    2025: 4100\n"}, out=False),
 ]  # fmt: skip
+BYTES = {"scenario-not-utf8": {"s.yaml": b"extends: indi\xff-baseline\n"}}
 
 
 def _case_args(case: Case, folder: Path) -> list[str]:
@@ -100,6 +119,8 @@ def outcomes(tmp_path_factory):
         for name, text in case.files.items():
             (folder / name).parent.mkdir(parents=True, exist_ok=True)
             (folder / name).write_text(text)
+        for name, data in BYTES.get(case.id, {}).items():
+            (folder / name).write_bytes(data)
         folders[case.id] = folder
         jobs[case.id] = dict(args=_case_args(case, folder), home=folder / "home")
     return {cid: (run_cli(**job), folders[cid]) for cid, job in jobs.items()}
@@ -140,9 +161,8 @@ def _check(case: Case, res, folder: Path, repm_home: Path) -> None:
     # nothing written: no run store, no --out folder, no stray files next to the inputs
     assert _files_under(folder / "home") == []
     assert not (folder / "out").exists()
-    expected = {folder / name for name in case.files} | {
-        (folder / name).parent for name in case.files
-    }
+    given = [*case.files, *BYTES.get(case.id, {})]
+    expected = {folder / name for name in given} | {(folder / name).parent for name in given}
     assert set(_files_under(folder)) <= expected | {folder}
     if case.id == "out-exists":
         assert [p.name for p in (folder / "exists").iterdir()] == [".keep"]

@@ -260,7 +260,7 @@ def test_report_and_compare_cli(stored, in_store, tmp_path, capsys, monkeypatch)
             "no run '20990101T000000-00000000-0000'",
         ),
         (
-            ["compare", "RUN0", "RUN0", "--year", "2099"],
+            ["compare", "RUN0", "RUN1", "--year", "2099"],
             "--year: 2099; expected a year all runs cover",
         ),
     ],
@@ -268,7 +268,8 @@ def test_report_and_compare_cli(stored, in_store, tmp_path, capsys, monkeypatch)
 def test_report_and_compare_bad_input_is_one_line(
     stored, in_store, capsys, monkeypatch, args, message
 ):
-    args = [stored["base"].run_id if a == "RUN0" else a for a in args]
+    ids = {"RUN0": stored["base"].run_id, "RUN1": stored["risk"].run_id}
+    args = [ids.get(a, a) for a in args]
     code, out, err = _repm(args, capsys, monkeypatch)
     assert code == 2 and message in err and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1 and out == ""

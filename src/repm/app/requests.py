@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +26,7 @@ if TYPE_CHECKING:
 
 STEPS = ("monthly", "yearly")
 BREAKEVEN = ("sli", "price")
-PRICES = ("reference", "china")
+PRICES = ("grade", "china", "reference")
 CURRENCIES = ("INR", "USD")
 DEFAULT_SCENARIO = "india-baseline"
 
@@ -51,10 +54,33 @@ def override_args(
 
 
 def check_out(out: Path | None) -> None:
-    if out is not None and Path(out).exists():
+    if out is None:
+        return
+    if Path(out).exists():
         raise UserError(
             f"{str(out)!r} already exists; expected a new folder for the run", where="--out"
         )
+    check_writable(Path(out), "--out", "a new folder for the run")
+
+
+def check_writable(path: Path, where: str, expected: str) -> None:
+    """Fail before any work if nothing can be created where `path` would go (a read-only or
+    virtual file system such as /proc): a folder is made and removed in its nearest existing
+    parent."""
+    parent = Path(os.path.abspath(path)).parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    try:
+        if not parent.is_dir():
+            raise NotADirectoryError(f"{parent} is not a folder")
+        os.rmdir(tempfile.mkdtemp(prefix=".repm-probe-", dir=parent))
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise UserError(
+            f"{str(path)!r}: cannot write in {str(parent)!r} ({reason}); expected {expected} "
+            "in a writable folder",
+            where=where,
+        ) from None
 
 
 def check_draws(draws: int, where: str = "--draws") -> None:
@@ -81,6 +107,24 @@ def check_seed(seed: int) -> None:
         )
 
 
+# a Dask scheduler's address: [protocol://]host:port (a name, an IPv4 address or [IPv6])
+_ADDRESS = re.compile(
+    r"^(?:[a-z][a-z0-9+.-]*://)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$"
+)
+
+
+def check_scheduler(scheduler: str | None) -> None:
+    if scheduler is None or scheduler == "local":
+        return
+    m = _ADDRESS.match(scheduler) if isinstance(scheduler, str) else None
+    if m is None or not 0 < int(m.group(1)) < 65536:
+        raise UserError(
+            f"{fmt_value(scheduler)}; expected 'local' or a Dask scheduler address "
+            "like tcp://HOST:8786",
+            where="--scheduler",
+        )
+
+
 def check_choice(value: object, choices: tuple, where: str) -> None:
     if value not in choices:
         raise UserError(f"{value!r}; expected one of: {', '.join(choices)}", where=where)
@@ -89,6 +133,8 @@ def check_choice(value: object, choices: tuple, where: str) -> None:
 def check_new_file(path: Path | None, where: str) -> None:
     if path is not None and (Path(path).is_dir() or not Path(path).parent.exists()):
         raise UserError(f"{str(path)!r}; expected a file path in an existing folder", where=where)
+    if path is not None:
+        check_writable(Path(path), where, "a file path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +174,7 @@ class Draws:
     def check_draws(self) -> None:
         check_draws(self.draws)
         check_seed(self.seed)
+        check_scheduler(self.scheduler)
         if self.chunk < 1:
             raise UserError(f"{self.chunk}; expected at least 1 draw per chunk", where="--chunk")
 
@@ -214,7 +261,7 @@ class FinanceRequest(Request):
     sensitivity: bool = False
     montecarlo: int = 0
     seed: int = 0
-    price: str = "reference"
+    price: str = "grade"
     currency: str = "INR"
 
     def __post_init__(self) -> None:
@@ -241,6 +288,12 @@ class CompareRequest:
         if len(self.run_ids) < 2:
             raise UserError(
                 f"{len(self.run_ids)} run given; expected two or more run ids", where="compare"
+            )
+        twice = sorted({r for r in self.run_ids if self.run_ids.count(r) > 1})
+        if twice:
+            raise UserError(
+                f"{', '.join(map(repr, twice))} given more than once; expected different runs",
+                where="compare",
             )
         check_new_file(self.html, "--html")
 

@@ -241,8 +241,12 @@ def finance(
     seed: SeedOpt = 0,
     price: Annotated[
         str,
-        typer.Option("--price", help="Revenue price path: reference (scheme's) or china (landed)."),
-    ] = "reference",
+        typer.Option(
+            "--price",
+            help="Revenue price: grade (each grade's price from oxide prices), china (the same "
+            "grades from China, landed) or reference (the scheme's ₹/kg for every grade).",
+        ),
+    ] = "grade",
     currency: Annotated[
         str, typer.Option("--currency", help="Report in INR (crore) or USD (million).")
     ] = "INR",
@@ -273,7 +277,7 @@ def main() -> None:
     try:
         app(standalone_mode=False)
     except UserError as exc:
-        err.print(f"error: {exc}", highlight=False, markup=False)
+        err.print(f"error: {render.safe(exc)}", highlight=False, markup=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -289,8 +293,10 @@ def main() -> None:
         if debug:
             raise
         err.print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+            f"internal error: {type(exc).__name__}: {render.safe(exc)} (rerun with --debug for "
+            "the traceback)",
             markup=False,
+            highlight=False,
         )
         sys.exit(1)
 

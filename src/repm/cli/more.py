@@ -88,7 +88,7 @@ def explain(
     from repm.app import explain as do
 
     for line in do(indicator, year, scenario=scenario, sets=set_ or ()).lines:
-        out.print(line, highlight=False, markup=False)
+        out.print(render.safe(line), highlight=False, markup=False)
 
 
 @app.command()
@@ -122,7 +122,7 @@ def validate(
 
     loaded = load_scenario(scenario, set_ or [])
     compile_chain(loaded.scenario)
-    out.print(
+    render.note(
         f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})"
     )
 
@@ -207,7 +207,7 @@ def report(
     from repm.app import report as do
 
     path = do(ReportRequest(run_id=run_id, out=out_file, year=year))
-    out.print(str(path.resolve()), highlight=False, soft_wrap=True)
+    render.note(str(path.resolve()))
     if open_:
         import webbrowser
 

@@ -35,8 +35,13 @@ def plain(value: object) -> Text:
 
 
 def note(text: str) -> None:
-    """One plain line (no markup, no highlighting)."""
-    out.print(text, highlight=False)
+    """One plain line (no markup, no highlighting; control characters shown, not sent)."""
+    out.print(safe(text), highlight=False, markup=False)
+
+
+def titled(*parts: object) -> Text:
+    """A table title or caption from plain parts: a scenario name or a path in it is data."""
+    return Text.assemble(*(safe(p) for p in parts))
 
 
 def progress(total: int, label: str):
@@ -97,12 +102,16 @@ def headline(results, name: str, run_id: str | None, path: Path | None) -> None:
 
     wide = results.wide_totals()
     residual = get("mass_balance_residual")
-    caption = (
-        f"largest mass-balance residual {residual.format(float(wide[residual.name].max()))} t · "
-        f"run {run_id}\n→ {path}"
+    caption = Text.assemble(
+        titled(
+            f"largest mass-balance residual {residual.format(float(wide[residual.name].max()))} "
+            f"t · run {run_id}"
+        ),
+        "\n→ ",
+        titled(path),
     )
     shown = [i for i in declared("headline") if i.name != residual.name]
-    table = Table(title=f"repm run · {name}", caption=caption, header_style="bold")
+    table = Table(title=titled("repm run · ", name), caption=caption, header_style="bold")
     table.add_column("year", justify="right")
     for i in shown:
         table.add_column(_header(i.label, i.unit), justify="right")
@@ -158,7 +167,7 @@ def risk(done) -> None:
     tot = df[df["sector"].isna()].pivot(index="year", columns="name", values="value")
     worst = float(tot["mass_balance_residual"].max())
     t = Table(
-        title=f"repm risk · {p['scenario']} · {p['draws']:,} draws, seed {p['seed']}",
+        title=titled("repm risk · ", p["scenario"], f" · {p['draws']:,} draws, seed {p['seed']}"),
         caption=f"largest mass-balance residual {worst:.1e} t · {stored(done)}",
         header_style="bold",
     )
@@ -178,13 +187,15 @@ def risk(done) -> None:
 def stockpile(done) -> None:
     p, res = done.payload, done.tables["sized"]
     t = Table(
-        title=f"repm stockpile · {p['scenario']} · service level {p['service_level']:.1%}",
+        title=titled(
+            "repm stockpile · ", p["scenario"], f" · service level {p['service_level']:.1%}"
+        ),
         header_style="bold",
     )
     t.add_column("material")
     t.add_column("stockpile [t]", justify="right")
     for m, v in res.stockpile.items():
-        t.add_row(m, f"{v:,.1f}")
+        t.add_row(plain(m), f"{v:,.1f}")
     out.print(t)
     note(
         f"P(no shortage {done.tables['horizon']}): {res.achieved:.1%} · holding cost "
@@ -199,7 +210,9 @@ def stockpile(done) -> None:
 def plan(done, cvar: float, units: bool, save_plan: Path | None) -> None:
     p, res, sim = done.payload, done.tables["plan"], done.tables["simulated"]
     t = Table(
-        title=f"repm plan · {p['scenario']} · {res.scenarios} scenario(s), CVaR weight {cvar:g}",
+        title=titled(
+            "repm plan · ", p["scenario"], f" · {res.scenarios} scenario(s), CVaR weight {cvar:g}"
+        ),
         header_style="bold",
     )
     cols = ["year", "capacity [t/yr]", "added [t/yr]", "E(unmet) [t]",
@@ -254,13 +267,14 @@ def plan(done, cvar: float, units: bool, save_plan: Path | None) -> None:
 def finance(done) -> None:
     x, p = done.tables, done.payload
     scale, money, check = x["scale"], x["money"], x["check"]
-    t = Table(title=f"repm finance · {p['scenario']} · {x['price']} price", header_style="bold")
+    t = Table(title=titled("repm finance · ", p["scenario"], f" · {x['price']} price"),
+              header_style="bold")  # fmt: skip
     for col in ("unit", "t/yr", "SLI bid\n₹/kg", f"NPV\n{money}", "IRR", "payback\nyears",
                 "LCOM\n₹/kg", "subsidy\n₹/kg"):  # fmt: skip
         t.add_column(escape(col), justify="right")
     for r in x["units"]:
         t.add_row(
-            r["unit_id"], f"{r['capacity']:,.0f}", f"{r['sli_bid']:,.0f}", f"{r['npv']:,.0f}",
+            plain(r["unit_id"]), f"{r['capacity']:,.0f}", f"{r['sli_bid']:,.0f}", f"{r['npv']:,.0f}",
             "—" if r["irr"] is None else f"{r['irr']:.1%}",
             "—" if r["payback_years"] is None else f"{r['payback_years']:.0f}",
             f"{r['lcom']:,.0f}" if r["lcom"] else "—", f"{r['subsidy_per_kg']:,.0f}" if r["subsidy_per_kg"] else "—",
@@ -276,11 +290,11 @@ def finance(done) -> None:
                 f"P50 {q['p50']:,.0f}, P95 {q['p95']:,.0f} {money}"
             )
         if "sensitivity" in r:
-            st = Table(title=f"{r['unit_id']}: NPV sensitivity (±20 %)", header_style="bold")
+            st = Table(title=titled(r["unit_id"], ": NPV sensitivity (±20 %)"), header_style="bold")
             for col in ("lever", "NPV at −20 %", "NPV at +20 %"):
                 st.add_column(col, justify="right")
             for s_ in r["sensitivity"]:
-                st.add_row(s_["lever"], f"{s_['npv_low']:,.0f}", f"{s_['npv_high']:,.0f}")
+                st.add_row(plain(s_["lever"]), f"{s_['npv_low']:,.0f}", f"{s_['npv_high']:,.0f}")
             out.print(st)
     ot = Table(title=escape(f"scheme outlay [{money}]"), header_style="bold")
     for col in ("year", "SLI", "capital subsidy", "total"):
@@ -316,18 +330,18 @@ def compare(done) -> None:
     from repm.reports.compare import num
 
     runs = done.runs
-    caption = "\n".join(
-        f"{i + 1}: {r.run_id} ({r.meta.get('command')})" for i, r in enumerate(runs)
+    caption = Text("\n").join(
+        titled(f"{i + 1}: {r.run_id} ({r.meta.get('command')})") for i, r in enumerate(runs)
     )
     t = Table(title=f"repm compare · {done.year}", caption=caption, header_style="bold")
     t.add_column("indicator")
     t.add_column("unit")
     for i, r in enumerate(runs):
-        t.add_column(f"{i + 1}: {r.meta.get('scenario')}", justify="right")
+        t.add_column(titled(f"{i + 1}: ", r.meta.get("scenario")), justify="right")
     for i in range(2, len(runs) + 1):
         t.add_column(f"Δ {i} − 1", justify="right")
     for (name, unit), row in done.table.iterrows():
-        t.add_row(name, escape(str(unit)), *[num(v) for v in row.values])
+        t.add_row(plain(name), plain(unit), *[num(v) for v in row.values])
     out.print(t)
     if done.html is not None:
         note(f"diff chart written to {done.html.resolve()}")

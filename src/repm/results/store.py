@@ -105,8 +105,15 @@ def write_run(
     root = store_root()
     target = out if out is not None else root / "runs" / run_id
     check_out_dir(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(
+            f"cannot create {str(exc.filename or target.parent)!r} ({exc.strerror}); expected a "
+            "writable folder: nothing was written",
+            where="--out" if out is not None else "run store",
+        ) from None
     recover(root)
     tmp = target.parent / f".{target.name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
     try:
@@ -146,6 +153,13 @@ def write_run(
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         _fault("meta.json")
         _commit(root, meta, tmp, target, headline(results))
+    except OSError as exc:  # a full disk, a read-only folder: say so in one line
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise UserError(
+            f"cannot write the run folder ({exc.strerror or exc}); expected a writable folder "
+            "with free space: nothing was written",
+            where="--out" if out is not None else f"run store {root}",
+        ) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

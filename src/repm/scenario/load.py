@@ -22,10 +22,9 @@ from repm.errors import UserError, fmt_value
 from repm.model.facts import SAFE_LOADER, FactTable, load_facts
 from repm.model.units import to_unit
 from repm.scenario.schema import FACT_PREFIX, Scenario
+from repm.scenario.yamlread import decode, read_mapping
 
 MAX_EXTENDS_DEPTH = 10
-# a scenario is a few hundred values; aliases may not make it expand beyond this ("YAML bomb")
-MAX_YAML_VALUES = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,58 +54,8 @@ def shipped_names() -> list[str]:
     return sorted(p.name[:-5] for p in shipped_dir().iterdir() if p.name.endswith(".yaml"))
 
 
-def _expanded_size(data: Any, limit: int) -> int:
-    """How many values `data` holds once every alias is written out (a shared block counts each
-    time it is referred to); a block that contains itself counts as more than `limit`."""
-    memo: dict[int, int] = {}
-
-    def size(x: Any) -> int:
-        if not isinstance(x, dict | list):
-            return 1
-        if id(x) in memo:
-            return memo[id(x)]
-        memo[id(x)] = limit + 1  # reached again while still being counted: a cycle
-        items = [*x.keys(), *x.values()] if isinstance(x, dict) else x
-        n = 1
-        for v in items:
-            n += size(v)
-            if n > limit:
-                break
-        memo[id(x)] = n
-        return n
-
-    return size(data)
-
-
 def _read_yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader (C if built)
-    except RecursionError:
-        raise UserError("YAML nests too deeply; expected a scenario mapping", where=where) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        pos = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "malformed YAML"
-        raise UserError(
-            f"malformed YAML{pos}: {problem}; expected a YAML mapping", where=where
-        ) from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise UserError(
-            f"expected a YAML mapping at the top level; got {type(data).__name__}", where=where
-        )
-    try:
-        too_big = _expanded_size(data, MAX_YAML_VALUES) > MAX_YAML_VALUES
-    except RecursionError:
-        too_big = True
-    if too_big:
-        raise UserError(
-            f"the YAML expands to more than {MAX_YAML_VALUES:,} values (through aliases, or "
-            "an alias to itself); expected a scenario of ordinary size",
-            where=where,
-        )
-    return data
+    return read_mapping(text, where, expected="a YAML mapping")
 
 
 def _locate(ref: str, base_dir: Path | None) -> tuple[str, str, Path | None]:
@@ -118,9 +67,10 @@ def _locate(ref: str, base_dir: Path | None) -> tuple[str, str, Path | None]:
         if p.suffix in (".yaml", ".yml") or p.exists():
             if p.is_file():
                 try:
-                    return p.read_text(encoding="utf-8"), str(p), p.parent
-                except (OSError, UnicodeDecodeError) as exc:
-                    raise UserError(f"cannot read file: {exc}", where=str(p)) from None
+                    data = p.read_bytes()
+                except OSError as exc:
+                    raise UserError(f"cannot read file: {exc.strerror}", where=str(p)) from None
+                return decode(data, str(p)), str(p), p.parent
     if ref in shipped_names():
         f = shipped_dir() / f"{ref}.yaml"
         return f.read_text(encoding="utf-8"), ref, None

@@ -7,7 +7,7 @@ from importlib import resources
 
 import yaml
 
-from repm.errors import UserError
+from repm.errors import UserError, fmt_value
 
 
 @lru_cache(maxsize=1)
@@ -18,8 +18,8 @@ def presets() -> dict[str, dict]:
 
 def preset(name: str) -> dict:
     table = presets()
-    if name not in table:
-        raise ValueError(f"unknown preset {name!r}; expected one of {', '.join(table)}")
+    if not isinstance(name, str) or name not in table:
+        raise ValueError(f"unknown preset {fmt_value(name)}; expected one of {', '.join(table)}")
     return dict(table[name])
 
 
