@@ -11,6 +11,7 @@ import pytest
 from conftest import run_cli
 
 GOOD = "extends: india-baseline\n"
+PLAN = "plan:\n  scenario: india-baseline\n  capacity: {2030: 100}\n"
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,7 @@ CASES = [
     Case("out-under-proc", ["run", "--out", "/proc/repm-run"], ("--out", "/proc/repm-run", "cannot write in '/proc'"),
          out=False),
     Case("save-plan-under-proc", ["plan", "--save-plan", "/proc/plan.yaml"], ("--save-plan", "/proc/plan.yaml", "cannot write")),
-    Case("scenario-not-utf8", ["run", "{dir}/s.yaml"], ("s.yaml", "not UTF-8", "byte 13")),
+    Case("scenario-not-utf8", ["run", "{dir}/s.yaml"], ("s.yaml", "not UTF-8", "line 1: byte b'\\xff'")),
     Case("compare-a-run-with-itself", ["compare", "20260101T120000-0123abcd-4f5e", "20260101T120000-0123abcd-4f5e"],
          ("compare", "given more than once", "different runs"), out=False),
     # issue 15 part 4: a key given twice was silently the last one
@@ -97,8 +98,29 @@ CASES = [
          files={"s.yaml": GOOD + "name: a\nname: b\n"}),
     Case("duplicate-year-quoted-and-not", ["validate", "{dir}/s.yaml"], ("s.yaml", "line 4", "2025", "given twice"),
          files={"s.yaml": GOOD + "demand:\n  anchors:\n    \"2025\": 4010\n    2025: 4100\n"}, out=False),
+    # plan files are read as strictly as scenarios, every mistake at once (part 4)
+    Case("plan-shares-outside-0-1", ["run", "--plan", "{dir}/p.yaml"],
+         ("p.yaml", "plan.import_shares.ndpr_oxide.China: 2; expected 0 to 1",
+          "plan.import_shares.ndpr_oxide.Japan: -1; expected 0 to 1", "(2 mistakes)"),
+         files={"p.yaml": PLAN + "  import_shares: {ndpr_oxide: {China: 2.0, Japan: -1.0}}\n"}),
+    Case("plan-nan-share-and-stockpile", ["risk", "--draws", "10", "--plan", "{dir}/p.yaml"],
+         ("plan.import_shares.ndpr_oxide.China: nan; expected a finite number",
+          "plan.stockpile.magnet_h: nan; expected a finite number of t"),
+         files={"p.yaml": PLAN + "  import_shares: {ndpr_oxide: {China: .nan, Japan: 1}}\n"
+                                 "  stockpile: {magnet_h: .nan}\n"}),
+    Case("plan-huge-capacity", ["run", "--plan", "{dir}/p.yaml"],
+         ("plan.capacity.2031", "1e+15", "expected 0 to 1e+09 t/yr"),
+         files={"p.yaml": "plan:\n  scenario: x\n  capacity: {2031: 1.0e+15}\n"}),
+    Case("plan-duplicate-year", ["run", "--plan", "{dir}/p.yaml"], ("p.yaml", "line 4", "2030", "given twice"),
+         files={"p.yaml": "plan:\n  scenario: x\n  capacity:\n    2030: 100\n    2030: 200\n"}),
+    Case("plan-unknown-field", ["run", "--plan", "{dir}/p.yaml"], ("plan.bogus", "Extra inputs"),
+         files={"p.yaml": PLAN + "  bogus: 1\n"}),
+    Case("plan-not-utf8", ["run", "--plan", "{dir}/p.yaml"], ("p.yaml", "not UTF-8", "line 2: byte b'\\xe9'")),
 ]  # fmt: skip
-BYTES = {"scenario-not-utf8": {"s.yaml": b"extends: indi\xff-baseline\n"}}
+BYTES = {
+    "scenario-not-utf8": {"s.yaml": b"extends: indi\xff-baseline\n"},
+    "plan-not-utf8": {"p.yaml": b"plan:\n  scenario: caf\xe9\n  capacity: {}\n"},
+}
 
 
 def _case_args(case: Case, folder: Path) -> list[str]:

@@ -96,10 +96,11 @@ def rows_dataset(loaded: LoadedScenario, rows: list[dict]):
 def _plan(plan_file: Path | None, chain):
     if plan_file is None:
         return None, {}
-    from repm.chain.plan import load_plan
+    from repm.app.planfile import load_plan
 
     # the plan is stored with the run (a few hundred bytes) so its report can show it
-    return load_plan(Path(plan_file), chain), {"plan.yaml": Path(plan_file).read_text()}
+    plan, text = load_plan(Path(plan_file), chain)
+    return plan, {"plan.yaml": text}
 
 
 def horizon_label(loaded: LoadedScenario) -> str:

@@ -55,9 +55,7 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import yaml  # noqa: E402
-from pydantic import BaseModel, ConfigDict, ValidationError  # noqa: E402
-
-from repm.errors import UserError  # noqa: E402
+from pydantic import BaseModel, ConfigDict  # noqa: E402
 
 
 class PlanFile(BaseModel):
@@ -99,49 +97,8 @@ def save_plan(
 
 
 def load_plan(path: Path, chain: Chain) -> Plan:
-    """Read a plan file and turn it into the engine's Plan for this chain (one-line errors)."""
-    where = str(path)
-    if not path.is_file():
-        raise UserError(
-            "plan file not found; expected a file written by `repm plan --save-plan`", where=where
-        )
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        raise UserError("malformed YAML; expected a plan file", where=where) from None
-    if not isinstance(raw, dict) or set(raw) != {"plan"}:
-        raise UserError("expected a single top-level key `plan`", where=where)
-    try:
-        pf = PlanFile.model_validate(raw["plan"])
-    except ValidationError as exc:
-        e = exc.errors()[0]
-        loc = ".".join(str(p) for p in e["loc"])
-        raise UserError(f"plan.{loc}: {e['msg']}", where=where) from None
-    years = [int(y) for y in chain.years]
-    for y, v in pf.capacity.items():
-        if y not in years:
-            raise UserError(
-                f"plan.capacity.{y}: year outside the horizon {years[0]}–{years[-1]}", where=where
-            )
-        if not np.isfinite(v) or v < 0:
-            raise UserError(
-                f"plan.capacity.{y}: {v}; expected a non-negative number of t/yr", where=where
-            )
-    MATERIALS = chain.materials
-    for m, v in pf.stockpile.items():
-        if m not in MATERIALS or chain.model.material(m).kind == "embedded":
-            raise UserError(f"plan.stockpile.{m}: unknown stockpile material", where=where)
-        if v < 0:
-            raise UserError(f"plan.stockpile.{m}: {v}; expected ≥ 0 t", where=where)
-    for m, by in pf.import_shares.items():
-        if m not in MATERIALS:
-            raise UserError(f"plan.import_shares.{m}: unknown material", where=where)
-        if abs(sum(by.values()) - 1) > 1e-6:
-            raise UserError(
-                f"plan.import_shares.{m}: shares sum to {sum(by.values()):.6g}; expected 1",
-                where=where,
-            )
-        for o in by:
-            if o not in chain.origins:
-                raise UserError(f"plan.import_shares.{m}.{o}: unknown origin", where=where)
-    return build_plan(chain, pf.capacity, pf.import_shares, pf.stockpile)
+    """Read a plan file and turn it into the engine's Plan for this chain (one-line errors,
+    every mistake at once): read and checked by repm.app.planfile."""
+    from repm.app.planfile import load_plan as read
+
+    return read(path, chain)[0]

@@ -56,12 +56,13 @@ class StrictLoader(SAFE_LOADER):  # type: ignore[misc, valid-type]
 
 
 def decode(data: bytes, where: str) -> str:
-    """UTF-8 text, or a one-line error naming the byte offset."""
+    """UTF-8 text, or a one-line error naming the line of the first byte that is not."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
         raise UserError(
-            f"not UTF-8 text (byte {exc.start}: {data[exc.start : exc.start + 1]!r}); "
+            f"not UTF-8 text (line {line}: byte {data[exc.start : exc.start + 1]!r}); "
             "expected a UTF-8 YAML file",
             where=where,
         ) from None
