@@ -105,9 +105,9 @@ CASES = [
          files={"p.yaml": PLAN + "  import_shares: {ndpr_oxide: {China: 2.0, Japan: -1.0}}\n"}),
     Case("plan-nan-share-and-stockpile", ["risk", "--draws", "10", "--plan", "{dir}/p.yaml"],
          ("plan.import_shares.ndpr_oxide.China: nan; expected a finite number",
-          "plan.stockpile.magnet_h: nan; expected a finite number of t"),
+          "plan.stockpile.magnet_uh: nan; expected a finite number of t"),
          files={"p.yaml": PLAN + "  import_shares: {ndpr_oxide: {China: .nan, Japan: 1}}\n"
-                                 "  stockpile: {magnet_h: .nan}\n"}),
+                                 "  stockpile: {magnet_uh: .nan}\n"}),
     Case("plan-huge-capacity", ["run", "--plan", "{dir}/p.yaml"],
          ("plan.capacity.2031", "1e+15", "expected 0 to 1e+09 t/yr"),
          files={"p.yaml": "plan:\n  scenario: x\n  capacity: {2031: 1.0e+15}\n"}),
@@ -116,6 +116,18 @@ CASES = [
     Case("plan-unknown-field", ["run", "--plan", "{dir}/p.yaml"], ("plan.bogus", "Extra inputs"),
          files={"p.yaml": PLAN + "  bogus: 1\n"}),
     Case("plan-not-utf8", ["run", "--plan", "{dir}/p.yaml"], ("p.yaml", "not UTF-8", "line 2: byte b'\\xe9'")),
+    # resource bounds (part 2): stated maximums checked before any work
+    Case("alias-bomb", ["run", "{dir}/s.yaml"], ("s.yaml", "expands to more than 100,000 values"),
+         files={"s.yaml": GOOD + "x: &a [" + ", ".join(["0"] * 1000) + "]\ny: [" + ", ".join(["*a"] * 200) + "]\n"}),
+    Case("aliased-events", ["run", "{dir}/s.yaml"], ("s.yaml", "risk.events", "30,000 items", "at most 100"),
+         files={"s.yaml": GOOD + "e: &e {preset: china_april_2025}\nrisk:\n  events: [" + ", ".join(["*e"] * 30_000) + "]\n"}),
+    Case("plan-scenarios-1e9", ["plan", "--scenarios", "1000000000"], ("--scenarios", "1000000000", "0 to 1,000")),
+    Case("finance-montecarlo-1e9", ["finance", "--montecarlo", "1000000000"], ("--montecarlo", "1000000000", "0 to 100,000")),
+    Case("risk-draws-beyond-max", ["risk", "--draws", "1000000000"], ("--draws", "1,000,000,000", "at most 100,000,000")),
+    Case("risk-workers-negative", ["risk", "--draws", "10", "--scheduler", "local", "--workers", "-1"],
+         ("--workers", "-1", "1 to 64")),
+    Case("risk-workers-zero", ["risk", "--draws", "10", "--workers", "0"], ("--workers", "0", "1 to 64")),
+    Case("risk-chunk-huge", ["risk", "--draws", "10", "--chunk", "10000000"], ("--chunk", "10000000", "1 to 100,000")),
 ]  # fmt: skip
 BYTES = {
     "scenario-not-utf8": {"s.yaml": b"extends: indi\xff-baseline\n"},

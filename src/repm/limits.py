@@ -6,3 +6,50 @@ from __future__ import annotations
 
 # seeds key the Philox streams with 64 bits and are stored in the catalog's BIGINT column
 MAX_SEED = 2**63 - 1
+
+# stated maximums of the size options, the same in the CLI, the dashboard and the Python API
+MAX_DRAWS = 100_000_000  # risk and stockpile (the scenario's risk.draws_max may lower it)
+MAX_CHUNK = 100_000  # draws simulated together: a chunk's memory is held while it runs
+MAX_WORKERS = 64  # threads, or local processes with --scheduler local
+MAX_PLAN_SCENARIOS = 1_000  # each adds a copy of every year's flows to the LP
+MAX_MONTECARLO = 100_000  # finance: price paths per unit (~50 ms each here)
+
+# what a Monte Carlo holds, measured on the baseline (repm risk --draws 8000 with --chunk 100,
+# 2000 and 8000: 46–64 KB more peak memory per draw in a chunk); each risk event adds to every
+# draw in flight (the issue's 80,000 aliased events: ~1.1 KB per event and draw)
+BYTES_PER_DRAW_KEPT = 400  # per-draw summaries kept to the end for CVaR and quantiles
+BYTES_PER_DRAW_IN_FLIGHT = 64 * 1024
+BYTES_PER_EVENT_DRAW = 1_100
+MEMORY_SHARE = 0.8  # of the memory available when the work starts
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available now (None if it cannot be told)."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - psutil comes with dask.distributed
+        return None
+    return int(psutil.virtual_memory().available)
+
+
+def monte_carlo_bytes(draws: int, chunk: int, in_flight: int, events: int) -> int:
+    """Peak memory a Monte Carlo of `draws` needs, `in_flight` chunks of `chunk` at a time."""
+    at_once = min(draws, chunk * max(1, in_flight))
+    per_draw = BYTES_PER_DRAW_IN_FLIGHT + BYTES_PER_EVENT_DRAW * events
+    return draws * BYTES_PER_DRAW_KEPT + at_once * per_draw
+
+
+def check_memory(draws: int, chunk: int, in_flight: int, events: int) -> None:
+    """Refuse, before any work, a Monte Carlo that would not fit in the memory available."""
+    from repm.errors import UserError
+
+    need = monte_carlo_bytes(draws, chunk, in_flight, events)
+    free = available_memory()
+    if free is not None and need > MEMORY_SHARE * free:
+        gib = 2**30
+        raise UserError(
+            f"{draws:,} draws in chunks of {min(chunk, draws):,} ({in_flight} at a time, "
+            f"{events} risk events) need about {need / gib:.1f} GiB and {free / gib:.1f} GiB is "
+            "free; expected fewer draws, a smaller --chunk or fewer --workers",
+            where="--draws",
+        )

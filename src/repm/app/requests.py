@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from repm.errors import UserError, fmt_value
-from repm.limits import MAX_SEED
+from repm.limits import (
+    MAX_CHUNK,
+    MAX_DRAWS,
+    MAX_MONTECARLO,
+    MAX_PLAN_SCENARIOS,
+    MAX_SEED,
+    MAX_WORKERS,
+)
 
 if TYPE_CHECKING:
     from repm.scenario.load import LoadedScenario
@@ -83,9 +90,13 @@ def check_writable(path: Path, where: str, expected: str) -> None:
         ) from None
 
 
-def check_draws(draws: int, where: str = "--draws") -> None:
+def check_draws(draws: int, where: str = "--draws", high: int = MAX_DRAWS) -> None:
+    if not _integer(draws):
+        raise UserError(f"{fmt_value(draws)}; expected a whole number of draws", where=where)
     if draws < 1:
         raise UserError(f"{draws}; expected at least 1 draw", where=where)
+    if draws > high:
+        raise UserError(f"{draws:,}; expected at most {high:,} draws", where=where)
 
 
 def _integer(value: object) -> bool:
@@ -175,8 +186,9 @@ class Draws:
         check_draws(self.draws)
         check_seed(self.seed)
         check_scheduler(self.scheduler)
-        if self.chunk < 1:
+        if _integer(self.chunk) and self.chunk < 1:
             raise UserError(f"{self.chunk}; expected at least 1 draw per chunk", where="--chunk")
+        check_count(self.chunk, "--chunk", low=1, high=MAX_CHUNK, what=" draws per chunk")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -201,6 +213,7 @@ class RiskRequest(Draws, Request):
 
     def __post_init__(self) -> None:
         self.check_draws()
+        check_count(self.workers, "--workers", low=1, high=MAX_WORKERS, what=" workers")
         super().__post_init__()
 
 
@@ -232,11 +245,13 @@ class PlanRequest(Request):
     save_plan: Path | None = None
 
     def __post_init__(self) -> None:
-        if self.scenarios < 0:
+        if _integer(self.scenarios) and self.scenarios < 0:
             raise UserError(
                 f"{self.scenarios}; expected 0 (deterministic) or more shock scenarios",
                 where="--scenarios",
             )
+        check_count(self.scenarios, "--scenarios", low=0, high=MAX_PLAN_SCENARIOS,
+                    what=" shock scenarios (each adds a copy of the year's flows to the LP)")  # fmt: skip
         check_seed(self.seed)
         if not (math.isfinite(self.cvar) and self.cvar >= 0):
             raise UserError(f"{self.cvar}; expected a weight ≥ 0", where="--cvar")
@@ -269,8 +284,15 @@ class FinanceRequest(Request):
             check_choice(self.breakeven, BREAKEVEN, "--breakeven")
         check_choice(self.price, PRICES, "--price")
         check_choice(self.currency, CURRENCIES, "--currency")
-        if self.montecarlo < 0:
+        if _integer(self.montecarlo) and self.montecarlo < 0:
             raise UserError(f"{self.montecarlo}; expected 0 or more draws", where="--montecarlo")
+        check_count(
+            self.montecarlo, "--montecarlo", low=0, high=MAX_MONTECARLO, what=" price paths"
+        )
+        if self.unit is not None and not (
+            isinstance(self.unit, int | float) and math.isfinite(self.unit) and self.unit > 0
+        ):
+            raise UserError(f"{fmt_value(self.unit)}; expected a capacity > 0 t/yr", where="--unit")
         check_seed(self.seed)
         super().__post_init__()
 

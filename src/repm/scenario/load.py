@@ -25,6 +25,9 @@ from repm.scenario.schema import FACT_PREFIX, Scenario
 from repm.scenario.yamlread import decode, read_mapping
 
 MAX_EXTENDS_DEPTH = 10
+# a scenario's lists are short (8 origins, 6 units, a few events); each item of some lists (risk
+# events) costs memory in every draw, so a list of thousands is refused before any work
+MAX_LIST_ITEMS = 100
 
 
 @dataclass(frozen=True)
@@ -180,6 +183,21 @@ def apply_set(data: dict[str, Any], expr: str) -> None:
         walked.append(seg)
 
 
+def _check_lists(data: Any, prefix: str = "") -> None:
+    """Every list of the merged scenario within MAX_LIST_ITEMS (after aliases and `extends`)."""
+    if isinstance(data, dict):
+        for k, v in data.items():
+            _check_lists(v, f"{prefix}.{k}" if prefix else str(k))
+    elif isinstance(data, list):
+        if len(data) > MAX_LIST_ITEMS:
+            raise UserError(
+                f"a list of {len(data):,} items; expected at most {MAX_LIST_ITEMS}",
+                where=prefix or "<top>",
+            )
+        for i, v in enumerate(data):
+            _check_lists(v, f"{prefix}.{i}")
+
+
 def _provenance(data: Any, prefix: str = "") -> dict[str, str]:
     out: dict[str, str] = {}
     if isinstance(data, dict):
@@ -227,6 +245,10 @@ def load_scenario(
     merged, label = _load_merged(ref, None, ())
     for expr in overrides or []:
         apply_set(merged, expr)
+    try:
+        _check_lists(merged)
+    except UserError as exc:
+        raise UserError(str(exc), where=label) from None
     fx = None
     try:
         econ = merged.get("economics") or {}

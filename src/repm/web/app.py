@@ -36,6 +36,62 @@ WORKERS = 2
 JOBS_KEPT = 200
 
 
+class _TooBig(StarletteHTTPException):
+    """Raised from inside the body's stream; an HTTP error so the app answers it as one (413)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
+class BodyLimit:
+    """Refuse a request body over `limit` bytes however it is sent: by its Content-Length before
+    reading it, and by counting while it streams in (`Transfer-Encoding: chunked` has no length),
+    so no more than `limit` bytes (plus one chunk) are ever held. Answers 413 in one line."""
+
+    def __init__(self, app, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope.get("headers") or []).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            shown = length.decode("latin-1")[:20]
+            return await self._refuse(scope, receive, send, f"request body of {shown} bytes")
+        seen = 0
+        started = False
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _TooBig(
+                        f"request body of more than {seen:,} bytes; expected at most "
+                        f"{self.limit:,}"
+                    )
+            return message
+
+        async def watched(message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooBig as exc:  # raised where no handler answers it (outside a route)
+            if started:
+                raise
+            await self._refuse(scope, receive, send, str(exc.detail).split(";")[0])
+
+    async def _refuse(self, scope, receive, send, what: str) -> None:
+        body = {"error": f"{what}; expected at most {self.limit:,}"}
+        await JSONResponse(body, status_code=413, headers={"Connection": "close"})(
+            scope, receive, send
+        )
+
+
 def _json(obj: dict) -> Response:
     """Serialised as the CLI's --json is (json.dumps), so the bytes match what it prints."""
     return Response(json.dumps(obj, default=float), media_type="application/json")
@@ -75,16 +131,7 @@ def create_app() -> FastAPI:
     async def _too_large(request: Request, exc: TooLarge) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=413)
 
-    @app.middleware("http")
-    async def _limit_body(request: Request, call_next):
-        # refuse oversized bodies before reading them (an upload is text inside a JSON body)
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return JSONResponse(
-                {"error": f"request body of {length} bytes; expected at most {MAX_BODY_BYTES:,}"},
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:

@@ -13,10 +13,14 @@ from repm.analyses.risk.reduce import Block, DrawSummary, Reduction
 from repm.chain import Chain
 from repm.chain.plan import Plan
 from repm.errors import UserError
+from repm.limits import MAX_WORKERS, check_memory
 from repm.scenario.schema import Scenario
 from repm.simulate import kernel
 from repm.simulate.engine import Buffers, simulate
 from repm.simulate.shocks import sample
+
+CONNECT_TIMEOUT_S = 20  # reaching a Dask scheduler
+STALL_TIMEOUT_S = 600  # on a Dask scheduler, the longest wait for the next chunk to finish
 
 
 def run_block(
@@ -70,8 +74,11 @@ def run_draws(
     plan: Plan | None = None,
     progress: Callable[[int], None] | None = None,
     alpha: float = 0.95,
+    timeout: float = STALL_TIMEOUT_S,
 ) -> DrawSummary:
-    """Run `draws` draws in chunks through Dask, folding each chunk's results in draw order."""
+    """Run `draws` draws in chunks through Dask, folding each chunk's results in draw order.
+    On a Dask scheduler, `timeout` seconds without a chunk finished is an error (a dead worker
+    would otherwise hang the run)."""
     if draws < 1:
         raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
     if draws > scenario.risk.draws_max:
@@ -81,6 +88,10 @@ def run_draws(
         )
     if chunk_size < 1:
         raise UserError(f"{chunk_size}; expected a chunk size ≥ 1", where="--chunk")
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
+        raise UserError(f"{workers}; expected 1 to {MAX_WORKERS} workers", where="--workers")
+    n_workers = workers or 2
+    check_memory(draws, chunk_size, 2 * n_workers, len(scenario.risk.events))
     blocks = chunks(draws, chunk_size)
     if draws * chain.n_years * 12 > kernel.PY_DRAW_STEPS:
         kernel.compiled()  # more than a few draws: the compiled kernel for every chunk, however small
@@ -103,17 +114,41 @@ def run_draws(
             from distributed import Client, as_completed
         except ImportError as exc:  # pragma: no cover - distributed is a dependency
             raise RuntimeError("dask.distributed is not installed") from exc
+        from distributed import wait as dask_wait
+
         tasks = [delayed(run_block)(chain, scenario.risk, seed, b, step, plan) for b in blocks]
-        client = (
-            Client(scheduler)
-            if scheduler != "local"
-            else Client(
-                n_workers=workers or 2, threads_per_worker=1, processes=True, dashboard_address=None
-            )
-        )
         try:
-            for fut in as_completed(client.compute(tasks)):
-                take(fut.result())
+            client = (
+                Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+                if scheduler != "local"
+                else Client(
+                    n_workers=n_workers, threads_per_worker=1, processes=True,
+                    dashboard_address=None,
+                )
+            )  # fmt: skip
+        except (OSError, TimeoutError) as exc:
+            raise UserError(
+                f"cannot reach the Dask scheduler ({str(exc).splitlines()[0][:160]}); expected a "
+                "running scheduler at that address",
+                where="--scheduler",
+            ) from None
+        try:
+            pending = set(client.compute(tasks))
+            while pending:
+                # a dead or stuck worker must not hang the run: no chunk done in `timeout` s is
+                # an error (the chunks of a healthy cluster finish in seconds)
+                try:
+                    done, pending = dask_wait(
+                        pending, timeout=timeout, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:
+                    raise UserError(
+                        f"no chunk of draws finished in {timeout:g} s on {scheduler!r}: its "
+                        "workers are gone or stuck; expected a scheduler with live workers",
+                        where="--scheduler",
+                    ) from None
+                for fut in as_completed(done):
+                    take(fut.result())
         finally:
             client.close()
         return red.result()
