@@ -121,8 +121,9 @@ def plan_arrays(
 
     bare = chain.demand_bare.sum("sector").values
     emb = chain.demand_embedded.sum("sector").values
-    y_am, r = chain.yields["alloy_to_magnet"], chain.yields["scrap_return"]
-    per_magnet = 1.0 / y_am * (1 - r * (1 - y_am))
+    y = scenario.supply.yields  # alloy per magnet from the stated stages, not repm's rule
+    into = 1.0 / (y.sintering * y.machining)
+    per_magnet = into - y.swarf_return * (into - 1.0)
     recipe = chain.recipe.sel(feed="oxide", material=list(OXIDES)).values * per_magnet
     own = [not u.scheme for u in scenario.supply.units]
     existing = chain.capacity_effective_unit.values[:, own].sum(axis=1)
@@ -134,20 +135,32 @@ def plan_arrays(
         if m in OXIDES:
             need[:, j] = (bare * recipe[:, OXIDES.index(m)][None, :]).sum(axis=1)
         elif m.startswith("magnet"):
-            need[:, j] = bare[:, GRADES.index(m[-1])]
+            need[:, j] = bare[:, GRADES.index(m.split("_", 1)[1])]
         else:
-            need[:, j] = emb[:, GRADES.index(m[-1])]
+            need[:, j] = emb[:, GRADES.index(m.split("_", 1)[1])]
     share = chain.import_share.values[:, mi]
     spare = chain.spare.values[:, mi]
     limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
 
-    # prices read from the scenario here, not through repm's rules: economics.prices, feed
-    # prices where missing, an embedded magnet at its bare grade's price
-    base = dict(scenario.economics.prices)
-    for m, v in scenario.economics.finance.feed_prices.items():
-        base.setdefault(m, v)
+    # prices read from the scenario here, not through repm's rules: oxides at their price in the
+    # base year (the first demand anchor; paths linear between points, flat outside), a magnet
+    # grade at its oxides + other materials + its conversion margin, economics.prices over both,
+    # an embedded magnet at its bare grade's price
+    eco = scenario.economics
+    base_year = min(scenario.demand.anchors)
+    base = {}
+    for m, path in eco.oxide_prices.items():
+        xs = sorted(path)
+        base[m] = float(np.interp(base_year, xs, [path[x] for x in xs]))
+    ox_price = np.array([base[m] for m in OXIDES])
+    for gi, g in enumerate(GRADES):
+        base[f"magnet_{g}"] = float(
+            recipe[gi] @ ox_price + eco.magnet_cost.other_materials + eco.magnet_cost.conversion[g]
+        )
+    base.update(eco.prices)
     for g in GRADES:
-        base.setdefault(f"embedded_{g}", base.get(f"magnet_{g}", 0.0))
+        if f"embedded_{g}" not in eco.prices:
+            base[f"embedded_{g}"] = base[f"magnet_{g}"]
     pf = np.ones((len(origins), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         for o, f in scenario.trade.price_factor.get(MATERIAL_GROUP[m], {}).items():
@@ -155,13 +168,12 @@ def plan_arrays(
     unit_price = np.array([base.get(m, 0.0) for m in LP_MATERIALS]) * CRORE_PER_T_AT
     price = unit_price[None, None, None, :] * pf[None, None] * price_mult[:, :, None, mi]
     disc = (1 + fin.discount_rate) ** -np.arange(Y)
-    n_grade_feed = float(
-        (recipe[GRADES.index("n")] * np.array([base.get(m, 0.0) for m in OXIDES])).sum()
-    )
+    n_grade_feed = float((recipe[GRADES.index("n")] * ox_price).sum())
     opex = n_grade_feed * (1 - fin.re_cost_share) / fin.re_cost_share * CRORE_PER_T_AT
     value = np.array([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE])
     si = [LP_MATERIALS.index(m) for m in STOCKABLE]
-    gap = np.maximum(need[None] - limit.sum(axis=2), 0.0)[:, :, si]
+    gap = np.maximum(need[None] - limit.sum(axis=2), 0.0)
+    gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)[:, :, si]  # LP numerics
     return PlanArrays(
         ks=list(range(K)), years=years, origins=origins, bare=bare, emb=emb, recipe=recipe,
         existing=existing, can_build=np.array(years) >= first_build, irel=irel, limit=limit,

@@ -32,7 +32,7 @@ def ban():
         "risk": {"events": [bench.BAN_EVENT]},  # demand_growth_sd stays the baseline's
         "policy": {
             "sector_priority": [["defence"], ["wind"]],
-            "stockpile": {"magnet_n": 20.0, "magnet_h": 150.0},
+            "stockpile": {"magnet_n": 20.0, "magnet_gbd": 150.0, "magnet_uh": 100.0},
         },
     }
     loaded = bench.reduced_scenario(extra)
@@ -62,17 +62,22 @@ def test_the_ban_bites_where_expected(ban):
     assert (by_year[:, y26] > 1.0).sum() >= DRAWS * 3 // 4
     for tier_sector in ("defence", "wind"):
         assert np.all(repm.unmet[:, :, sectors.index(tier_sector)] < bench.ATOL)
-    h = 1  # grade h
-    assert np.all(repm.stockpile[:, years.index(2025), h] == pytest.approx(150.0))
     short = by_year[:, y26] > 1.0
-    assert np.all(repm.stockpile[short, y26, h] < bench.ATOL)
+    for g, held in (("gbd", 150.0), ("uh", 100.0)):  # the Dy/Tb grades' stockpiles
+        h = list(chain.grades).index(g)
+        assert np.all(repm.stockpile[:, years.index(2025), h] == pytest.approx(held))
+        left = repm.stockpile[short, y26, h]
+        # the GBD stockpile is emptied; the UH one (sized to cover defence and wind) drawn
+        assert np.all(left < bench.ATOL) if g == "gbd" else np.all(left < held - 10.0)
 
 
 @pytest.mark.parametrize(
     "change",
     [
         {"refill_months": 6.0},  # slower working-stock rebuild
-        {"stockpile": {"magnet_n": 20.0, "magnet_h": 0.0}},  # no strategic stockpile
+        {
+            "stockpile": {"magnet_n": 20.0, "magnet_gbd": 0.0, "magnet_uh": 0.0}
+        },  # no strategic stockpile
         {"tiers": None},  # everyone pro rata, no priority
     ],
     ids=["refill", "stockpile", "priority"],

@@ -1,7 +1,7 @@
 """The model definition (issue 11): the chain declared once, everything derived from it.
 
 The proof that a sector and a grade class are data, not code: a test definition adds a sector
-(`drones`) and a grade class (`g`, a grain-boundary-diffusion grade with half the Dy) and both
+(`drones`) and a grade class (`g`, with half the bulk UH grade's Dy) and both
 reach run, risk, stockpile, plan and finance, with the mass balance closed.
 """
 
@@ -36,18 +36,21 @@ def test_default_materials_follow_from_grades_and_products() -> None:
     # separated products × (oxide, metal), then grade forms × grades, in declaration order
     assert d.material_names == (
         "ndpr_oxide", "dy_oxide", "tb_oxide", "ndpr_metal", "dy_metal", "tb_metal",
-        "alloy_n", "alloy_h", "magnet_n", "magnet_h", "embedded_n", "embedded_h",
+        "alloy_n", "alloy_gbd", "alloy_uh", "magnet_n", "magnet_gbd", "magnet_uh",
+        "embedded_n", "embedded_gbd", "embedded_uh",
     )  # fmt: skip
     assert d.names(in_plan=True) == (
         "ndpr_oxide",
         "dy_oxide",
         "tb_oxide",
         "magnet_n",
-        "magnet_h",
+        "magnet_gbd",
+        "magnet_uh",
         "embedded_n",
-        "embedded_h",
+        "embedded_gbd",
+        "embedded_uh",
     )
-    assert d.names(sizable=True)[-2:] == ("magnet_n", "magnet_h")
+    assert d.names(sizable=True)[-3:] == ("magnet_n", "magnet_gbd", "magnet_uh")
     assert d.trade_groups == ("oxide", "heavy", "metal", "alloy", "magnet", "embedded")
     assert d.recycled_into == {
         "Nd": "ndpr_oxide",
@@ -55,16 +58,20 @@ def test_default_materials_follow_from_grades_and_products() -> None:
         "Dy": "dy_oxide",
         "Tb": "tb_oxide",
     }
-    # a heavy-rare-earth control reaches Dy/Tb and the H grade, never N
-    assert d.restricted_by("heavy", include_magnets=True) == {
+    # a heavy-rare-earth control reaches Dy/Tb and the grades its content rule reaches
+    assert d.restricted_by("heavy", include_magnets=True, grades=("gbd", "uh")) == {
         "dy_oxide",
         "tb_oxide",
         "dy_metal",
         "tb_metal",
-        "alloy_h",
-        "magnet_h",
+        "alloy_gbd",
+        "magnet_gbd",
+        "alloy_uh",
+        "magnet_uh",
     }
-    assert "magnet_n" in d.restricted_by("light", include_magnets=True)
+    assert d.restricted_by("heavy", include_magnets=True, grades=("uh",)) >= {"magnet_uh"}
+    assert "magnet_gbd" not in d.restricted_by("heavy", include_magnets=True, grades=("uh",))
+    assert "embedded_n" in d.restricted_by("light", include_magnets=True, grades=d.grade_names)
     assert d.restricted_by("light", include_magnets=False) == {"ndpr_oxide", "ndpr_metal"}
 
 
@@ -83,7 +90,7 @@ def _data() -> dict:
         (lambda d: d.update(sectors=["wind", "wind"]), "sectors: a name appears twice"),
         (lambda d: d["separated"]["dy"].update(elements=["Xx"]), "unknown element 'Xx'"),
         (lambda d: d.update(processes=list(reversed(d["processes"]))), "in the order the flows"),
-        (lambda d: d.update(grades={"n": {"label": "N", "heavy": False}}), "heavy: true and one"),
+        (lambda d: d.update(grades={}), "expected at least one grade class"),
     ],
 )
 def test_a_definition_that_refers_to_the_undeclared_is_refused(change, message) -> None:
@@ -106,7 +113,7 @@ def test_the_engine_refuses_a_definition_whose_flows_it_does_not_book() -> None:
 
 # --- a sector and a grade class added as data ---------------------------------------------------
 
-GBD = {"ndpr": 0.29, "dy": 0.0153, "tb": 0.0}  # half the H grade's ~3 % Dy: Trout 2018 (GBD)
+GBD = {"ndpr": 0.28, "dy": 0.03, "tb": 0.0}  # half the UH grade's ~6 % Dy (Trout 2018: GBD)
 
 
 @pytest.fixture(scope="module")
@@ -114,7 +121,7 @@ def extended(tmp_path_factory) -> tuple[ModelDefinition, object]:
     base = default_definition()
     model = base.with_changes(
         sectors=[*base.sectors, "drones"],
-        grades={**base.model_dump()["grades"], "g": Grade(label="GBD", heavy=True).model_dump()},
+        grades={**base.model_dump()["grades"], "g": Grade(label="half-Dy UH").model_dump()},
     )
     folder: Path = tmp_path_factory.mktemp("definition")
     scenario = {
@@ -129,12 +136,12 @@ def extended(tmp_path_factory) -> tuple[ModelDefinition, object]:
                     "grade_mix": {"n": 0.4, "g": 0.6},
                     "lifetime": {"mean": 5, "cv": 0.3},
                 },
-                # EV traction moves half its Dy-bearing magnets to the GBD grade
-                "ev_car": {"hre_share": None, "grade_mix": {"h": 0.5, "g": 0.5}},
+                # EV traction: half its magnets in the new grade, half in the bulk UH grade
+                "ev_car": {"grade_mix": {"n": None, "gbd": None, "uh": 0.5, "g": 0.5}},
             }
         },
         "supply": {"grades": {"g": GBD}},
-        "economics": {"prices": {"magnet_g": "5000 INR/kg"}},
+        "economics": {"magnet_cost": {"conversion": {"g": "21 USD/kg"}}},
         "policy": {"sector_priority": [["defence", "drones"]]},
     }
     path = folder / "extended.yaml"
@@ -145,18 +152,27 @@ def extended(tmp_path_factory) -> tuple[ModelDefinition, object]:
 def test_the_new_sector_and_grade_are_in_the_chain(extended) -> None:
     model, loaded = extended
     chain = compile_chain(loaded.scenario)
-    assert chain.grades == ("n", "h", "g") and "drones" in chain.sectors
+    assert chain.grades == ("n", "gbd", "uh", "g") and "drones" in chain.sectors
     assert {"alloy_g", "magnet_g", "embedded_g"} <= set(chain.materials)
     # the GBD grade's composition and oxide recipe come from its own Dy content
     gc = chain.grade_comp.sel(grade="g")
     assert float(gc.sel(element="Dy")) == pytest.approx(GBD["dy"])
     per = chain.oxide_per_magnet
-    ratio = float(per.sel(grade="g", material="dy_oxide") / per.sel(grade="h", material="dy_oxide"))
-    h_dy = float(chain.grade_comp.sel(grade="h", element="Dy"))
-    assert ratio == pytest.approx(GBD["dy"] / h_dy)
-    # drones demand is split 40:60 over n and g, nothing in h
+    ratio = float(
+        per.sel(grade="g", material="dy_oxide") / per.sel(grade="uh", material="dy_oxide")
+    )
+    uh_dy = float(chain.grade_comp.sel(grade="uh", element="Dy"))
+    assert ratio == pytest.approx(GBD["dy"] / uh_dy)
+    # its price: its oxides at the year's prices + other materials + its own margin
+    fx = loaded.scenario.economics.fx_inr_per_usd
+    own = float(chain.oxide_per_magnet.sel(grade="g") @ chain.oxide_price.isel(year=1))
+    other = loaded.scenario.economics.magnet_cost.other_materials
+    assert float(chain.magnet_price.sel(grade="g").isel(year=1)) == pytest.approx(
+        own + other + 21 * fx
+    )
+    # drones demand is split 40:60 over n and g, nothing in the others
     dem = (chain.demand_bare + chain.demand_embedded).sel(sector="drones").isel(year=0)
-    assert float(dem.sel(grade="h")) == 0.0
+    assert float(dem.sel(grade=["gbd", "uh"]).sum()) == 0.0
     assert float(dem.sel(grade="g") / dem.sum()) == pytest.approx(0.6)
 
 
@@ -174,7 +190,7 @@ def test_run_books_the_new_grade_and_sector_and_balances(extended) -> None:
 
 
 def test_a_heavy_control_reaches_the_new_heavy_grade(extended) -> None:
-    """A Dy/Tb export ban (April 2025 type) hits magnet_g (heavy: true) but not magnet_n."""
+    """A Dy/Tb export ban (April 2025 type) hits magnet_g (it contains Dy) but not magnet_n."""
     _, loaded = extended
     from repm.simulate.shocks import event_targets
 
@@ -201,9 +217,9 @@ def test_risk_stockpile_plan_and_finance_take_the_new_grade(extended) -> None:
     base = finance(FinanceRequest(scenario="india-baseline", store=False))
     npv = [u["npv"] for u in f.payload["units"]]
     npv0 = [u["npv"] for u in base.payload["units"]]
-    # units making part of their H-class output as the GBD grade buy half the Dy: cheaper feed
+    # the units sell part of their output as the new grade: other feed, other prices
     assert len(npv) == 5 and all(np.isfinite(npv))
-    assert all(a > b for a, b in zip(npv, npv0, strict=True))
+    assert all(a != b for a, b in zip(npv, npv0, strict=True))
 
 
 def test_a_scenario_naming_an_undeclared_grade_or_sector_is_a_user_error(tmp_path) -> None:
@@ -224,17 +240,17 @@ def test_the_old_growth_key_is_refused_with_its_new_name() -> None:
         load_scenario("india-baseline", ["demand.growth_after_2030=0.08"])
 
 
-def test_a_sector_gives_hre_share_or_grade_mix_and_a_mix_sums_to_one(tmp_path) -> None:
-    with pytest.raises(UserError, match="give `hre_share` or `grade_mix`"):
-        load_scenario("india-baseline", ["demand.sectors.wind.hre_share=null"])
+def test_a_sector_gives_a_grade_mix_that_sums_to_one(tmp_path) -> None:
+    with pytest.raises(UserError, match="hre_share is replaced by grade_mix"):
+        load_scenario("india-baseline", ["demand.sectors.wind.hre_share=0.5"])
+    with pytest.raises(UserError, match="grade_mix"):
+        load_scenario("india-baseline", ["demand.sectors.wind.grade_mix=null"])
     bad = tmp_path / "mix.yaml"
     bad.write_text(
         yaml.safe_dump(
             {
                 "extends": "india-baseline",
-                "demand": {
-                    "sectors": {"wind": {"hre_share": None, "grade_mix": {"n": 0.5, "h": 0.4}}}
-                },
+                "demand": {"sectors": {"wind": {"grade_mix": {"n": 0.5, "gbd": 0.4, "uh": None}}}},
             }
         ),
         encoding="utf-8",

@@ -22,7 +22,7 @@ MATERIALS = default_definition().material_names
 SECTORS = default_definition().sectors
 
 YEARS = list(range(2024, 2036))
-MAGNETS = ("magnet_n", "magnet_h", "embedded_n", "embedded_h")
+MAGNETS = tuple(m for m in MATERIALS if m.startswith(("magnet_", "embedded_")))
 
 # hand values from the fact table's central values
 CHINA_MAGNET_SHARE = (0.848 + 0.904) / 2  # 0.876, china_share_magnet_imports (range midpoint)
@@ -154,7 +154,7 @@ def test_mass_balance_check_detects_a_leak(baseline):
     capacities=st.lists(st.integers(6, 12).map(lambda n: n * 100.0), min_size=5, max_size=5),
     rampups=st.lists(st.floats(0.5, 8.0), min_size=5, max_size=5),
     feeds=st.lists(st.sampled_from(["oxide", "metal", "alloy"]), min_size=5, max_size=5),
-    scrap_return=st.floats(0.0, 0.5),
+    swarf_return=st.floats(0.0, 0.9),
     collection=st.floats(0.0, 1.0),
     stockpile=st.floats(0.0, 500.0),
     draws=st.integers(1, 3),
@@ -163,16 +163,16 @@ def test_mass_balance_check_detects_a_leak(baseline):
     seed=st.integers(0, 2**32 - 1),
 )
 def test_invariants_under_random_scenarios_and_shocks(
-    growth_after, sector_growth, loc2030, loc2035, capacities, rampups, feeds, scrap_return,
+    growth_after, sector_growth, loc2030, loc2035, capacities, rampups, feeds, swarf_return,
     collection, stockpile, draws, zero_frac, step, seed,
 ):  # fmt: skip
     sets = [
         f"demand.growth_after_anchors={growth_after}",
         f"demand.channels.localization.2030={loc2030}",
         f"demand.channels.localization.2035={loc2035}",
-        f"supply.yields.scrap_return={scrap_return}",
+        f"supply.yields.swarf_return={swarf_return}",
         f"supply.recycling.collection_rate={collection}",
-        f"policy.stockpile.magnet_h={stockpile}",
+        f"policy.stockpile.magnet_uh={stockpile}",
         f"policy.stockpile.ndpr_oxide={stockpile}",
     ]
     sets += [f"demand.sectors.{s}.growth={g}" for s, g in zip(SECTORS, sector_growth, strict=True)]
@@ -226,19 +226,14 @@ def _sector_demand_2025() -> dict[str, float]:
     return out
 
 
-HRE = {
-    "ev_car": "hre_share_ev_car", "e2w": "hre_share_two_three_wheeler", "e3w": "hre_share_two_three_wheeler",
-    "wind": "hre_share_wind", "electronics": "hre_share_electronics", "industrial": "hre_share_industrial",
-    "defence": "hre_share_defence",
-}  # fmt: skip
-
-
-def _h_grade_bare_2025() -> float:
-    """Bare-channel demand for Dy/Tb-grade magnets in 2025: the bare channel is 540/4,010 of
-    every sector's demand (no localisation yet), of which the sector's h-grade share."""
+def _grade_bare_2025(grade: str = "uh") -> float:
+    """Bare-channel demand for one grade class in 2025: the bare channel is 540/4,010 of every
+    sector's demand (no localisation yet), of which the sector's share of that grade."""
     f = load_facts()
     return (
-        sum(t * f.value(HRE[s]) for s, t in _sector_demand_2025().items()) * BARE_2025 / DEMAND_2025
+        sum(t * f.value(f"grade_mix_{s}_{grade}") for s, t in _sector_demand_2025().items())
+        * BARE_2025
+        / DEMAND_2025
     )
 
 
@@ -294,35 +289,39 @@ def test_china_magnet_ban_unmet_by_hand(ban_scenario, step):
 def test_magnet_stockpile_cuts_unmet_by_min_of_stock_and_h_shortfall(ban_scenario, stockpile):
     _, _, without = _ban_run(ban_scenario)
     assert float(compile_chain(load_scenario(str(ban_scenario)).scenario).stockpile0.sum()) == 0.0
-    chain, out, with_stock = _ban_run(ban_scenario, [f"policy.stockpile.magnet_h={stockpile}"])
-    # h-grade bare shortfall: China's share of h-grade bare imports; Vizag's 3 t are split over
-    # grades in proportion to bare demand, so h-grade imports are A_h × (1 − 3/540)
-    a_h = _h_grade_bare_2025()
-    assert float(chain.demand_bare.sel(year=2025, grade="h").sum()) == pytest.approx(a_h, rel=1e-9)
-    shortfall_h = CHINA_MAGNET_SHARE * a_h * (1 - VIZAG / BARE_2025)  # ≈ 244.5 t
+    chain, out, with_stock = _ban_run(ban_scenario, [f"policy.stockpile.magnet_uh={stockpile}"])
+    # uh-grade bare shortfall: China's share of uh-grade bare imports; Vizag's 3 t are split over
+    # grades in proportion to bare demand, so uh-grade imports are A_uh × (1 − 3/540)
+    a_h = _grade_bare_2025("uh")
+    assert float(chain.demand_bare.sel(year=2025, grade="uh").sum()) == pytest.approx(a_h, rel=1e-9)
+    shortfall_h = CHINA_MAGNET_SHARE * a_h * (1 - VIZAG / BARE_2025)
     cut = without.value("unmet_demand", 2025) - with_stock.value("unmet_demand", 2025)
     assert cut == pytest.approx(min(stockpile, shortfall_h), rel=1e-9)
     # what is not drawn stays in the stockpile at the end of the year
-    left = float(out.data.stockpile_level.sel(year=2025, material="magnet_h").isel(draw=0))
+    left = float(out.data.stockpile_level.sel(year=2025, material="magnet_uh").isel(draw=0))
     assert left == pytest.approx(stockpile - min(stockpile, shortfall_h), rel=1e-9, abs=1e-9)
 
 
 def test_ban_serves_defence_first(ban_scenario):
     chain, out, res = _ban_run(ban_scenario)
-    # defence (all h grade): 3 % × 4,010 = 120.3 t, bare 120.3 × 540/4,010 = 16.2 t, embedded 104.1 t
+    # defence: 3 % × 4,010 = 120.3 t, bare 120.3 × 540/4,010 = 16.2 t, embedded 104.1 t, split
+    # over the grades by its mix; it takes first what still arrives in each grade and channel,
+    # so it is short only where that is less than its own need
+    f = load_facts()
     defence = 0.03 * DEMAND_2025
-    defence_bare, defence_emb = (
-        defence * BARE_2025 / DEMAND_2025,
-        defence * (1 - BARE_2025 / DEMAND_2025),
-    )
-    # what still arrives in each h-grade channel covers defence:
-    a_h = _h_grade_bare_2025()
-    bare_h_supply = VIZAG * a_h / BARE_2025 + (1 - CHINA_MAGNET_SHARE) * a_h * (
-        1 - VIZAG / BARE_2025
-    )
-    emb_h_supply = (1 - CHINA_MAGNET_SHARE) * a_h * (DEMAND_2025 - BARE_2025) / BARE_2025
-    assert bare_h_supply > defence_bare and emb_h_supply > defence_emb
-    assert res.value("unmet_demand", 2025, sector="defence") == pytest.approx(0.0, abs=1e-9)
+    short = 0.0
+    for g in chain.grades:
+        mix = f.value(f"grade_mix_defence_{g}")
+        defence_bare = defence * BARE_2025 / DEMAND_2025 * mix
+        defence_emb = defence * (1 - BARE_2025 / DEMAND_2025) * mix
+        a_g = _grade_bare_2025(g)
+        bare_supply = VIZAG * a_g / BARE_2025 + (1 - CHINA_MAGNET_SHARE) * a_g * (
+            1 - VIZAG / BARE_2025
+        )
+        emb_supply = (1 - CHINA_MAGNET_SHARE) * a_g * (DEMAND_2025 - BARE_2025) / BARE_2025
+        short += max(defence_bare - bare_supply, 0.0) + max(defence_emb - emb_supply, 0.0)
+    assert 0.0 < short < 1.0  # the UH grade in sub-assemblies: 0.5 t short
+    assert res.value("unmet_demand", 2025, sector="defence") == pytest.approx(short, rel=1e-9)
     for s in SECTORS:
         if s != "defence":
             assert res.value("unmet_demand", 2025, sector=s) > 1.0, s

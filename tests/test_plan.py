@@ -15,6 +15,7 @@ from repm.chain import compile_chain
 from repm.chain.plan import load_plan
 from repm.scenario import load_scenario
 
+MAGNETS = ("magnet_n", "magnet_gbd", "magnet_uh")
 BASE_NO_TRADE = """\
 extends: india-baseline
 horizon: {start: 2025, end: 2025}
@@ -41,6 +42,9 @@ trade:
     heavy: {China: 1}
   spare: {magnet: {China: 100000, Japan: 100000}}
   price_factor: {magnet: {Japan: 1.25}}
+economics:   # one price for every grade (the scheme's reference), so the hand case stays simple
+  prices: {magnet_n: fact:scheme_reference_price, magnet_gbd: fact:scheme_reference_price,
+           magnet_uh: fact:scheme_reference_price}
 """
 
 
@@ -60,7 +64,7 @@ def test_two_origins_split_by_hand(two_origins, cap, china_share, cost_factor):
     chain = compile_chain(loaded.scenario)
     res = optimize(loaded.scenario, chain)
     # all 4,010 t of 2025 demand is bare (bare_base = demand); no plant may be built (budget 0)
-    for m in ("magnet_n", "magnet_h"):
+    for m in MAGNETS:
         assert res.import_shares[m]["China"] == pytest.approx(china_share, abs=1e-9)
     # cost: 4,010 t × ₹5,000/kg, Japan's share at 1.25× → crore INR, one year, undiscounted
     assert res.objective == pytest.approx(4010 * 1000 * 5000 / 1e7 * cost_factor, rel=1e-9)
@@ -75,12 +79,12 @@ def test_origin_cap_has_a_shadow_price(two_origins):
     deterministic scenario, undiscounted). At a 0.6 cap Japan's row (0.4 ≤ 0.6) is slack: its
     price is 0, and China's is unique."""
     cap, premium, price = 0.6, 0.25, 5000.0  # price: INR/kg, the scheme reference price
-    assert loaded_prices(two_origins) == (price, price, 1 + premium)
+    assert loaded_prices(two_origins) == (price, price, price, 1 + premium)
     loaded = load_scenario(str(two_origins), [f"policy.max_origin_share={cap}"])
     res = optimize(loaded.scenario, compile_chain(loaded.scenario))
     expected = premium * price * 1000 / 1e7  # crore INR per tonne
     duals = res.duals["origin_share"]
-    for m in ("magnet_n", "magnet_h"):
+    for m in MAGNETS:
         assert res.import_shares[m]["China"] == pytest.approx(cap, abs=1e-9)
         assert duals[f"China/{m}"] == pytest.approx(0.125, rel=1e-9)
         assert duals[f"China/{m}"] == pytest.approx(expected, rel=1e-9)
@@ -95,11 +99,11 @@ def test_origin_cap_has_a_shadow_price(two_origins):
 
 
 def loaded_prices(path: Path) -> tuple[float, float, float]:
-    """The scenario's magnet prices (n, h) and Japan's magnet price factor, as the hand case uses."""
+    """The scenario's magnet prices (by grade) and Japan's magnet price factor, as the hand case
+    uses."""
     s = load_scenario(str(path)).scenario
     return (
-        s.economics.prices["magnet_n"],
-        s.economics.prices["magnet_h"],
+        *(s.economics.prices[m] for m in MAGNETS),
         s.trade.price_factor["magnet"]["Japan"],
     )
 
@@ -107,10 +111,10 @@ def loaded_prices(path: Path) -> tuple[float, float, float]:
 def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
     """The LP sees each scenario's shocks in advance, as yearly means, and may draw its whole
     stockpile in every year; the engine simulates the LP's plan month by month on the same draws.
-    With unmet demand priced far above any import and stock dear to hold (100 %/yr) the LP leaves
+    With unmet demand priced far above any import and stock dear to hold (20 %/yr) the LP leaves
     some demand unmet, and the simulated plan can only leave more, in every year."""
     loaded = load_scenario(
-        "india-baseline", ["policy.working_stock_months=0", "economics.holding_cost_rate=1"]
+        "india-baseline", ["policy.working_stock_months=0", "economics.holding_cost_rate=0.2"]
     )
     chain = compile_chain(loaded.scenario)
     n, seed = 12, 4
@@ -119,7 +123,7 @@ def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
     lp_unmet = res.expected_unmet.reindex(list(chain.years)).to_numpy()
     sim_unmet = sim.total.mean(axis=0)
     assert lp_unmet.sum() > 10.0 and (lp_unmet > 1.0).sum() >= 3  # not the bound 0 ≤ x
-    assert res.stockpile["magnet_h"] > 0  # the plan's stockpile is part of what is simulated
+    assert sum(res.stockpile[m] for m in MAGNETS) > 0  # the plan's stockpile is simulated too
     assert np.all(sim_unmet >= lp_unmet - 1e-6), (sim_unmet, lp_unmet)
 
 

@@ -39,7 +39,7 @@ def stored(home):
                 "plan": {
                     "scenario": "india-baseline",
                     "capacity": {y: 100.0 * (y - 2023) for y in range(2024, 2036)},
-                    "stockpile": {"magnet_h": 50.0},
+                    "stockpile": {"magnet_uh": 50.0},
                 }
             }  # fmt: skip
         )
@@ -104,13 +104,13 @@ def test_plan_run_stores_its_plan_and_the_report_draws_it(stored, in_store):
     assert (run.path / "plan.yaml").read_text() == stored["plan_file"].read_text()
     fig = F.plan_capacity(run)
     assert list(fig.data[0].y) == [100.0 * (y - 2023) for y in range(2024, 2036)]
-    assert "magnet_h 50 t" in fig.layout.title.text
+    assert "magnet_uh 50 t" in fig.layout.title.text
     # the simulated capacity is the plan's, not the scenario's units
     assert stored["plan"].results.value("magnet_capacity", 2030) == pytest.approx(700.0)
     assert F.plan_capacity(load_run(stored["base"].run_id)) is None  # no plan: no plan chart
     # the plan's 50 t of Dy/Tb-grade magnets are held all along (no shocks draw on them)
     held = {t.name: list(t.y) for t in F.stockpile(run).data}
-    assert set(held) == {"magnet_h"} and held["magnet_h"] == pytest.approx([50.0] * 12)
+    assert set(held) == {"magnet_uh"} and held["magnet_uh"] == pytest.approx([50.0] * 12)
     assert F.stockpile(load_run(stored["base"].run_id)) is None  # nothing held: no chart
 
 

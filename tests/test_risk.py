@@ -26,6 +26,9 @@ from repm.scenario import load_scenario
 from repm.simulate.engine import simulate
 from repm.simulate.shocks import philox4x32, sample, uniforms
 
+HEAVY = ("gbd", "uh")  # the Dy/Tb-bearing grade classes a heavy-rare-earth control reaches
+HEAVY_MAGNETS = tuple(f"magnet_{g}" for g in HEAVY)
+
 
 # --- the generator ------------------------------------------------------------------------------
 @pytest.mark.parametrize(
@@ -134,7 +137,7 @@ def test_certain_total_12_month_ban_unmet_by_hand(tmp_path):
     # 12 months of the banned material (Dy/Tb-grade bare magnets) from China: China's 87.6 %
     # share of the 2026 h-grade bare demand; nobody else can add supply, nothing is stocked
     china = (0.848 + 0.904) / 2
-    h_bare_2026 = float(chain.demand_bare.sel(year=2026, grade="h").sum())
+    h_bare_2026 = float(chain.demand_bare.sel(year=2026, grade=list(HEAVY)).sum())
     unmet = s.total
     yi = list(chain.years).index(2026)
     assert unmet[:, yi] == pytest.approx(china * h_bare_2026, rel=1e-9)
@@ -267,17 +270,18 @@ def test_stockpile_matches_the_closed_form(tmp_path, prob):
         loaded, compile_chain, service_level=P, draws=4000, seed=3, chunk_size=4000
     )
     china = (0.848 + 0.904) / 2
-    monthly_h = float(chain.demand_bare.sel(year=2025, grade="h").sum()) / 12
-    K = months * monthly_h * china  # shortfall over a ban of severity 1
-    if prob > 1 - P:  # a ban is likelier than 1 − P: the P-quantile of the shortfall
-        closed = K * stats.uniform(loc=lo, scale=hi - lo).ppf(1 - (1 - P) / prob)
-        assert res.stockpile["magnet_h"] == pytest.approx(closed, rel=0.03)
-        assert res.achieved >= P
-    else:  # the right answer is zero
-        assert res.stockpile["magnet_h"] == 0.0
+    for g in HEAVY:  # each Dy/Tb-bearing grade: the same ban, so the same quantile
+        monthly = float(chain.demand_bare.sel(year=2025, grade=g).sum()) / 12
+        K = months * monthly * china  # shortfall over a ban of severity 1
+        if prob > 1 - P:  # a ban is likelier than 1 − P: the P-quantile of the shortfall
+            closed = K * stats.uniform(loc=lo, scale=hi - lo).ppf(1 - (1 - P) / prob)
+            assert res.stockpile[f"magnet_{g}"] == pytest.approx(closed, rel=0.03)
+            assert res.achieved >= P
+        else:  # the right answer is zero
+            assert res.stockpile[f"magnet_{g}"] == 0.0
     # nothing is made at home here, so no feed stockpile is needed
     assert set(res.stockpile) >= {"magnet_n", "ndpr_oxide", "dy_oxide", "tb_oxide"}
-    assert all(v == 0.0 for m, v in res.stockpile.items() if m != "magnet_h")
+    assert all(v == 0.0 for m, v in res.stockpile.items() if m not in HEAVY_MAGNETS)
 
 
 def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
@@ -290,14 +294,14 @@ def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
         loaded, compile_chain, service_level=0.9, draws=1000, seed=1, chunk_size=1000
     )
     with_stock = load_scenario(
-        str(path), [f"policy.stockpile.magnet_h={res.stockpile['magnet_h']}"]
+        str(path), [f"policy.stockpile.{m}={res.stockpile[m]}" for m in HEAVY_MAGNETS]
     )
     s = run_draws(
         compile_chain(with_stock.scenario), with_stock.scenario, draws=1000, seed=1, chunk_size=1000
     )
     assert p_no_shortage(s) >= 0.9
     less = load_scenario(
-        str(path), [f"policy.stockpile.magnet_h={res.stockpile['magnet_h'] * 0.9}"]
+        str(path), [f"policy.stockpile.{m}={res.stockpile[m] * 0.9}" for m in HEAVY_MAGNETS]
     )
     s2 = run_draws(compile_chain(less.scenario), less.scenario, draws=1000, seed=1, chunk_size=1000)
     assert p_no_shortage(s2) < 0.9  # and it is the least that does
@@ -325,11 +329,12 @@ def test_stockpile_of_oxides_replaces_what_a_ban_withholds(tmp_path):
     chain = compile_chain(loaded.scenario)
     res = size_stockpile(loaded, compile_chain, service_level=0.9, draws=20, seed=0, chunk_size=20)
     calm = simulate(chain).data.imports.sel(draw=0, year=2030, origin="China")
-    assert float(calm.sel(material=["magnet_h", "alloy_h"]).sum()) == 0.0
+    heavy_forms = [f"{k}_{g}" for k in ("magnet", "alloy") for g in HEAVY]
+    assert float(calm.sel(material=heavy_forms).sum()) == 0.0
     for m in ("dy_oxide", "tb_oxide"):
         assert float(calm.sel(material=m)) > 1.0  # the units do buy them from China
         assert res.stockpile[m] == pytest.approx(float(calm.sel(material=m)), rel=1e-6)
-    assert res.stockpile["magnet_n"] == res.stockpile["magnet_h"] == 0.0
+    assert all(res.stockpile[f"magnet_{g}"] == 0.0 for g in ("n", *HEAVY))
     assert res.stockpile["ndpr_oxide"] == 0.0
     assert res.attainable and res.achieved == 1.0 and res.holding_cost > 0
     # without the Dy stockpile the same draws fall short
@@ -389,7 +394,8 @@ def test_sampled_arrays_for_a_certain_ban(tmp_path):
     loaded = load_scenario(str(path), ["risk.events.0.price_multiplier.dy_oxide=3"])
     chain = compile_chain(loaded.scenario)
     avail, price = sample(loaded.scenario.risk, chain, np.arange(2), seed=9).dense(144)
-    assert avail.shape == (2, 144, len(chain.origins), 12) and price.shape == (2, 144, 12)
+    M = len(chain.materials)
+    assert avail.shape == (2, 144, len(chain.origins), M) and price.shape == (2, 144, M)
     from repm.model import default_definition
 
     MATERIALS = default_definition().material_names
@@ -397,11 +403,19 @@ def test_sampled_arrays_for_a_certain_ban(tmp_path):
     china = chain.origins.index("China")
     banned = [
         MATERIALS.index(m)
-        for m in ("dy_oxide", "tb_oxide", "dy_metal", "tb_metal", "alloy_h", "magnet_h")
+        for m in (
+            "dy_oxide",
+            "tb_oxide",
+            "dy_metal",
+            "tb_metal",
+            *HEAVY_MAGNETS,
+            "alloy_gbd",
+            "alloy_uh",
+        )
     ]
     months = slice(24, 27)  # Jan–Mar 2026
     assert (avail[:, months, china][:, :, banned] == 0).all()
-    assert avail[:, months, china].sum() == 2 * 3 * (12 - len(banned))  # the rest flows
+    assert avail[:, months, china].sum() == 2 * 3 * (M - len(banned))  # the rest flows
     assert (np.delete(avail, np.s_[24:27], axis=1) == 1).all()
     assert (price[:, months, MATERIALS.index("dy_oxide")] == 3).all()
     assert (np.delete(price, np.s_[24:27], axis=1) == 1).all()
@@ -440,8 +454,12 @@ def test_october_preset_reaches_magnets_from_other_origins():
     MATERIALS = default_definition().material_names
 
     t = sh.event_target[0]
-    mh, dy = MATERIALS.index("magnet_h"), MATERIALS.index("dy_oxide")
+    mh, dy = MATERIALS.index("magnet_uh"), MATERIALS.index("dy_oxide")
     japan, china = chain.origins.index("Japan"), chain.origins.index("China")
+    # the 0.1 % content rule reaches both Dy/Tb-bearing classes, not N
+    assert (
+        t[china, MATERIALS.index("magnet_gbd")] == 1 and t[china, MATERIALS.index("magnet_n")] == 0
+    )
     assert t[china, mh] == 1 and t[china, dy] == 1
     assert t[japan, mh] == pytest.approx(0.5)  # fact chinese_content_share_third_country_magnets
     assert t[japan, dy] == 0  # the content rule reaches finished products, not Japanese oxide
@@ -450,5 +468,5 @@ def test_october_preset_reaches_magnets_from_other_origins():
 def test_spare_capacity_is_split_not_duplicated_across_grades():
     # regression: each grade used to get an origin's whole spare magnet capacity
     chain = compile_chain(load_scenario("india-baseline").scenario)
-    magnets = float(chain.spare.sel(material=["magnet_n", "magnet_h"]).sum())
+    magnets = float(chain.spare.sel(material=["magnet_n", *HEAVY_MAGNETS]).sum())
     assert magnets == pytest.approx(50 + 20 + 30 + 10 + 20)  # spare_magnet_* facts, t/yr

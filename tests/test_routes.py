@@ -35,14 +35,14 @@ def _series(res, name, **dims):
 
 def _oxide_per_magnet_n(chain) -> float:
     """t NdPr oxide per t N-grade magnet, by hand: NdPr content × oxide/metal ratio × fresh
-    alloy per t magnet (machining scrap re-melted) ÷ alloy and metal yields."""
-    y_am = F.value("alloy_to_magnet_yield")
-    fresh = (1 - F.value("magnet_scrap_return_fraction") * (1 - y_am)) / y_am
+    alloy per t magnet (in-plant scrap re-melted) ÷ strip casting ÷ oxide→metal recovery."""
+    into = 1 / (F.value("sintering_yield") * F.value("machining_yield"))
+    fresh = into - F.value("swarf_inhouse_recovery") * (into - 1)
     return (
         F.value("grade_n_ndpr_content")
         * chain.chem.ndpr_oxide_per_metal
         * fresh
-        / (F.value("alloy_making_yield") * F.value("oxide_to_metal_yield"))
+        / (F.value("strip_casting_yield") * F.value("oxide_to_metal_recovery"))
     )
 
 
@@ -51,6 +51,7 @@ supply:
   units: []
   separation: {{output: {{2024: 400}}, to_units_max: 0}}
 routes:
+  export_retention: null
   tolling:
     - {{name: t, partner: Japan, capacity: 100, start_year: 2026, grade: n,
         lead_time_months: {lead}, fee: 1000, exposed_to: {{China: {exposure}}}}}
@@ -171,11 +172,12 @@ def test_overseas_source_stops_when_its_country_restricts():
 
 
 def test_export_retention_keeps_oxide_home_and_cuts_imports_by_as_much(baseline):
-    _, _, base = baseline
-    sets = ["routes.export_retention.share=1", "routes.export_retention.start_year=2025"]
-    _, ds, kept = _run("india-baseline", sets)
+    """The baseline keeps IREL's oxide home from 2025 (the June 2025 suspension of the Japan
+    agreement); without it the oxide the units cannot take yet is exported."""
+    _, ds, kept = baseline
+    _, _, base = _run("india-baseline", ["routes.export_retention=null"])
     exports = _series(base, "ndpr_oxide_exports")
-    assert exports.sum() > 100  # the baseline exports what the units cannot take yet
+    assert exports.sum() > 100  # without retention, what the units cannot take yet leaves
     assert _series(kept, "ndpr_oxide_exports")[1:].max() == 0.0
     retained = _series(kept, "ndpr_oxide_retained")
     before_units = (np.array(YEARS) >= 2025) & (_series(base, "ndpr_oxide_to_units") == 0)
@@ -191,22 +193,26 @@ def test_export_retention_keeps_oxide_home_and_cuts_imports_by_as_much(baseline)
     assert float(np.abs(ds.residual).max()) < 1e-9
 
 
-def test_switching_a_sector_to_the_low_dy_grade_by_hand(baseline):
+def test_switching_a_sector_to_the_n_grade_by_hand(baseline):
     _, _, base = baseline
-    _, _, low = _run("india-baseline", ["demand.sectors.ev_car.hre_share=0"])
-    ev = _series(base, "magnet_demand", sector="ev_car")
-    h_share = F.value("hre_share_ev_car")
-    dy_h, nd_h, nd_n = (
-        F.value(x) for x in ("grade_h_dy_content", "grade_h_ndpr_content", "grade_n_ndpr_content")
+    grades = ("n", "gbd", "uh")
+    _, _, low = _run(
+        "india-baseline", [f"demand.sectors.ev_car.grade_mix.{g}={int(g == 'n')}" for g in grades]
     )
+    ev = _series(base, "magnet_demand", sector="ev_car")
+    mix = {g: F.value(f"grade_mix_ev_car_{g}") for g in grades}
+    dy = {g: F.value(f"grade_{g}_dy_content") for g in grades}
+    nd = {g: F.value(f"grade_{g}_ndpr_content") for g in grades}
+    dy_ev = sum(mix[g] * dy[g] for g in grades)  # kg Dy per kg of EV magnet
     np.testing.assert_allclose(
-        _series(base, "dy_in_demand", sector="ev_car"), ev * h_share * dy_h, rtol=1e-12
+        _series(base, "dy_in_demand", sector="ev_car"), ev * dy_ev, rtol=1e-12
     )
     assert _series(low, "dy_in_demand", sector="ev_car").max() == 0.0
     dy_drop = _series(base, "dy_in_demand") - _series(low, "dy_in_demand")
-    np.testing.assert_allclose(dy_drop, ev * h_share * dy_h, rtol=1e-12)
+    np.testing.assert_allclose(dy_drop, ev * dy_ev, rtol=1e-12)
     nd_change = _series(low, "ndpr_in_demand") - _series(base, "ndpr_in_demand")
-    np.testing.assert_allclose(nd_change, ev * h_share * (nd_n - nd_h), rtol=1e-9, atol=1e-9)
+    nd_gain = sum(mix[g] * (nd["n"] - nd[g]) for g in grades)
+    np.testing.assert_allclose(nd_change, ev * nd_gain, rtol=1e-9, atol=1e-9)
 
 
 def test_buyer_incentive_cost_and_demand_shift_by_hand(baseline):
@@ -322,9 +328,47 @@ def test_run_prints_routes_only_for_a_scenario_with_routes_and_the_ledger_on_req
     from conftest import run_cli
 
     toll = run_cli(["run", "india-tolling-japan", "--step", "yearly", "--ledger"])
-    base = run_cli(["run", "--step", "yearly"])
+    base = run_cli(["run", "--step", "yearly", "--set", "routes=null"])
     assert toll.returncode == 0 and base.returncode == 0, (toll.stderr, base.stderr)
     assert "routes:" in toll.stdout and "Toll fees" in toll.stdout
     assert "supply risk" in toll.stdout and "environmental ledger" in toll.stdout
     assert "[crore INR]" in toll.stdout  # units survive rich's markup
     assert "routes:" not in base.stdout and "environmental ledger" not in base.stdout
+
+
+def test_no_year_exports_and_imports_ndpr_oxide(baseline):
+    """IREL's oxide stays home after the June 2025 suspension (export_retention in the
+    baseline): no year both sends NdPr oxide abroad and buys it. Without the retention the
+    first version did both in 2028 (units ramping up month by month), so the check can fail."""
+    _, _, base = baseline
+    exports, imports = _series(base, "ndpr_oxide_exports"), _series(base, "ndpr_oxide_imports")
+    assert not np.any((exports > 1e-9) & (imports > 1e-9)), (exports, imports)
+    _, _, old = _run("india-baseline", ["routes.export_retention=null"], step="monthly")
+    e, i = _series(old, "ndpr_oxide_exports"), _series(old, "ndpr_oxide_imports")
+    assert np.any((e > 1.0) & (i > 1.0))
+
+
+def test_domestic_content_is_the_share_of_rare_earths_india_mined_and_separated(baseline):
+    """Self-sufficiency counts magnets made in India; domestic content counts only the rare
+    earths India separated: Nd+Pr in domestic magnets × the share of the units' NdPr oxide that
+    was IREL's (no overseas sources or stockpile releases in the baseline), ÷ all the rare earths
+    in the magnets India uses."""
+    chain, ds, base = baseline
+    prod = ds.production.isel(draw=0).sum("feed")  # year × grade
+    gc = chain.grade_comp
+    ndpr = gc.sel(element=["Nd", "Pr"]).sum("element")
+    re = gc.sel(element=["Nd", "Pr", "Dy", "Tb"]).sum("element")
+    used = ds.feed_used.isel(draw=0).sel(material="ndpr_oxide").values
+    irel = _series(base, "ndpr_oxide_to_units")
+    content = ((ds.demand_bare + ds.demand_embedded).sum("sector") * re).sum("grade").values
+    share = np.divide(irel, used, out=np.zeros_like(used), where=used > 0)
+    by_hand = (prod * ndpr).sum("grade").values * np.minimum(share, 1.0) / content
+    np.testing.assert_allclose(
+        _series(base, "domestic_content_share"), by_hand, rtol=1e-9, atol=1e-12
+    )
+    ss = _series(base, "self_sufficiency")
+    y = YEARS.index(2032)
+    assert by_hand[y] < 0.5 * ss[y]  # most of the units' oxide is imported
+    # China's share of all the rare earths India uses falls while IREL's kept oxide is used
+    china = _series(base, "china_content_share")
+    assert china[YEARS.index(2030)] < china[YEARS.index(2025)] - 0.05

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+import numpy as np
 import pytest
 import yaml
 
@@ -293,20 +294,31 @@ def test_number_without_unit_in_a_string_is_taken_in_the_field_unit():
     assert to_unit("50 percent", "fraction") == pytest.approx(0.5)
 
 
-def test_low_dy_scenario_halves_dy_and_keeps_ndpr():
+def test_low_dy_scenario_moves_vehicle_magnets_one_class_down_by_hand():
+    """india-low-dy: by 2030 a share x of each Dy/Tb-bearing grade's mass in EV, e-2W and e-3W
+    magnets moves one class down (UH → GBD, GBD → N); nothing moves in 2025 or other sectors."""
     from repm.chain import compile_chain
+    from repm.model.facts import load_facts
 
+    f = load_facts()
+    x = f.value("hre_free_shift_india_2030")
     base = compile_chain(load_scenario("india-baseline").scenario)
     low = compile_chain(load_scenario("india-low-dy").scenario)
-    r_b = base.recipe.sel(feed="oxide", grade="h")
-    r_l = low.recipe.sel(feed="oxide", grade="h")
-    # Dy oxide per t of h-grade alloy: 0.0306 / 0.0612 of the baseline's, by hand
-    assert float(r_l.sel(material="dy_oxide")) == pytest.approx(
-        float(r_b.sel(material="dy_oxide")) * 0.5, rel=1e-12
-    )
-    assert float(r_l.sel(material="ndpr_oxide")) == pytest.approx(
-        float(r_b.sel(material="ndpr_oxide")), rel=1e-12
-    )
-    assert float(r_l.sel(material="tb_oxide")) == pytest.approx(
-        float(r_b.sel(material="tb_oxide")), rel=1e-12
-    )
+
+    def split(chain, year, sector):
+        d = (chain.demand_bare + chain.demand_embedded).sel(year=year, sector=sector)
+        return {g: float(d.sel(grade=g) / d.sum()) for g in chain.grades}
+
+    for s in ("ev_car", "e2w", "e3w"):
+        m = {g: f.value(f"grade_mix_{s}_{g}") for g in ("n", "gbd", "uh")}
+        want = {
+            "n": m["n"] + x * m["gbd"],
+            "gbd": m["gbd"] * (1 - x) + x * m["uh"],
+            "uh": m["uh"] * (1 - x),
+        }
+        assert split(low, 2030, s) == pytest.approx(want, rel=1e-12)
+        assert split(low, 2025, s) == pytest.approx(m, rel=1e-12)
+    for s in ("wind", "electronics", "industrial", "defence"):
+        assert split(low, 2030, s) == pytest.approx(split(base, 2030, s), rel=1e-12)
+    # the grades themselves are unchanged: Dy falls only through the mix
+    assert np.array_equal(low.grade_comp.values, base.grade_comp.values)

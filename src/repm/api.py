@@ -188,7 +188,7 @@ def finance(
     sensitivity: bool = False,
     montecarlo: int = 0,
     seed: int = 0,
-    price: str = "reference",
+    price: str = "grade",
     currency: str = "INR",
     out: str | Path | None = None,
     store: bool = True,

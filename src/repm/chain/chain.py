@@ -60,6 +60,10 @@ class Chain:
     incentive: xr.Dataset  # year: per_kg (INR/kg), pass_through; attrs: budget (crore INR)
     governance_risk: xr.DataArray  # origin, 0 … 1
     world_hhi: xr.DataArray  # material, HHI of world output of its group
+    oxide_price: xr.DataArray  # year × material, INR/kg outside China (0: not an oxide)
+    oxide_price_china: xr.DataArray  # year × material, INR/kg, China's domestic prices
+    magnet_price: xr.DataArray  # year × grade, INR/kg: oxides + other materials + conversion
+    magnet_price_china: xr.DataArray  # year × grade, INR/kg ex-works China (before landing)
     env_intensity: xr.DataArray  # stage × quantity, per t of the stage's output
     u3o8_fraction: float
 
@@ -84,6 +88,12 @@ class Chain:
         """t of fresh alloy per t of finished magnet: 1 / alloy→magnet yield, less the machining
         scrap re-melted into alloy."""
         return fresh_alloy_per_magnet(self.yields["alloy_to_magnet"], self.yields["scrap_return"])
+
+    def reached_grades(self, group: str, threshold: float = 0.0) -> tuple[str, ...]:
+        """Grade classes an export control on `group`'s elements reaches: those whose content
+        of them exceeds `threshold` kg/kg (0: any content)."""
+        content = self.grade_comp.sel(element=list(self.model.element_groups(group))).sum("element")
+        return tuple(g for g, c in zip(self.grades, content.values, strict=True) if c > threshold)
 
     @property
     def oxide_per_magnet(self) -> xr.DataArray:

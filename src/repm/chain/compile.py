@@ -14,7 +14,9 @@ import xarray as xr
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand, history
+from repm.chain.prices import prices
 from repm.chain.routes import routes
+from repm.chain.rules import fresh_alloy_per_magnet
 from repm.chain.supply import capacity, separation, trade, yields
 from repm.model.chemistry import Chemistry
 from repm.model.facts import load_facts
@@ -28,11 +30,11 @@ def compile_chain(s: Scenario) -> Chain:
     model = s.definition
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)
-    dm = demand(s, model, years)
-    sectors, base, dem, bottom = dm["sectors"], dm["base"], dm["dem"], dm["bottom"]
-    bare, emb, grade_split, ci_on = dm["bare"], dm["emb"], dm["grade_split"], dm["ci_on"]
     cp = composition(s, model, chem)
     gc, mc, ei, mi = cp["gc"], cp["mc"], cp["ei"], cp["mi"]
+    dm = demand(s, model, years, gc)
+    sectors, base, dem, bottom = dm["sectors"], dm["base"], dm["dem"], dm["bottom"]
+    bare, emb, grade_split, ci_on = dm["bare"], dm["emb"], dm["grade_split"], dm["ci_on"]
     ylds = yields(s)
     y = s.supply.yields
     recipe_ = recipe(s, model, gc, ei, mi, cp["f_ox"])
@@ -52,6 +54,10 @@ def compile_chain(s: Scenario) -> Chain:
 
     rt = routes(s, model, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
     yr = {"year": years}
+    alloy_per_magnet = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
+    pr = prices(s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
+    by_mat = {**yr, "material": list(MATERIALS)}
+    by_grade = {**yr, "grade": list(GRADES)}
     return Chain(
         **rt,
         name=s.name,
@@ -129,4 +135,10 @@ def compile_chain(s: Scenario) -> Chain:
         working_stock_months=s.policy.working_stock_months,
         working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
+        oxide_price=xr.DataArray(pr["oxide"], dims=("year", "material"), coords=by_mat),
+        oxide_price_china=xr.DataArray(pr["oxide_china"], dims=("year", "material"), coords=by_mat),
+        magnet_price=xr.DataArray(pr["magnet"], dims=("year", "grade"), coords=by_grade),
+        magnet_price_china=xr.DataArray(
+            pr["magnet_china"], dims=("year", "grade"), coords=by_grade
+        ),
     )

@@ -19,10 +19,10 @@ def composition(s: Scenario, model: ModelDefinition, chem: Chemistry) -> dict:
     ei = {e: i for i, e in enumerate(ELEMENTS)}
     gc = np.zeros((len(GRADES), len(ELEMENTS)))
     for gi, g in enumerate(GRADES):
-        gr = s.supply.grades[g]
+        gr = grade_content(s, g)
         for p, sep in model.separated.items():
             for e, share in _element_shares(chem, sep.elements).items():
-                gc[gi, ei[e]] = getattr(gr, p) * share if len(sep.elements) > 1 else getattr(gr, p)
+                gc[gi, ei[e]] = gr[p] * share if len(sep.elements) > 1 else gr[p]
     mc = np.zeros((len(MATERIALS), len(ELEMENTS)))
     mi = {m: i for i, m in enumerate(MATERIALS)}
     f_ox = {p: _oxide_per_metal(chem, sep.elements) for p, sep in model.separated.items()}
@@ -37,6 +37,18 @@ def composition(s: Scenario, model: ModelDefinition, chem: Chemistry) -> dict:
     return dict(gc=gc, mc=mc, ei=ei, mi=mi, f_ox=f_ox)
 
 
+def grade_content(s: Scenario, grade: str) -> dict[str, float]:
+    """A grade's content of each separated product (kg/kg), after the Tb-for-Dy lever: `share`
+    of its Dy replaced by `ratio` × as much Tb."""
+    gr = s.supply.grades[grade].model_dump()
+    sub = s.supply.tb_for_dy
+    if sub is not None and sub.share > 0:
+        moved = gr["dy"] * sub.share
+        gr["dy"] = gr["dy"] - moved
+        gr["tb"] = gr["tb"] + moved * sub.ratio
+    return gr
+
+
 def recipe(s: Scenario, model: ModelDefinition, gc, ei, mi, f_ox) -> np.ndarray:
     """feed × grade × material: t of each material per t of fresh alloy."""
     GRADES, MATERIALS = model.grade_names, model.material_names
@@ -46,7 +58,7 @@ def recipe(s: Scenario, model: ModelDefinition, gc, ei, mi, f_ox) -> np.ndarray:
     products = list(model.separated)
     for gi, g in enumerate(GRADES):
         content = [_content(gc[gi], ei, model.separated[p].elements) for p in products]
-        metal = np.array(content) / y.alloy_making
+        metal = np.array(content) / y.strip_casting
         recipe[FEEDS.index("alloy"), gi, mi[model.form("alloy", g)]] = 1.0
         recipe[FEEDS.index("metal"), gi, [mi[f"{p}_metal"] for p in products]] = metal
         recipe[FEEDS.index("oxide"), gi, [mi[f"{p}_oxide"] for p in products]] = (

@@ -12,9 +12,10 @@ from repm.scenario.schema import Scenario
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
 
 
-def demand(s: Scenario, model: ModelDefinition, years: np.ndarray) -> dict:
+def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarray) -> dict:
     """Demand by year × sector (total, bottom-up) and by year × sector × grade in the bare and
-    embedded channels; the sector grade split and the years a buyer incentive runs."""
+    embedded channels; the grade split (year × sector × grade) and the years a buyer incentive
+    runs. gc: grade × element content, to know which grades carry heavy rare earths."""
     d = s.demand
     sectors = tuple(d.sectors)
     base = d.base_year
@@ -63,9 +64,16 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray) -> dict:
     beta = d.channels.bare_base / base_total
     loc = interp_path(d.channels.localization, years)
     bare_share = beta + (1 - beta) * loc  # year
-    grade_split = np.array(
-        [list(d.sectors[n].mix(model).values()) for n in sectors]
-    )  # sector × grade
+    hs = d.heavy_free_shift
+    shift = np.zeros((len(years), len(sectors)))
+    if hs is not None:
+        on = np.array([hs.sectors is None or n in hs.sectors for n in sectors])
+        shift = interp_path(hs.share, years)[:, None] * on[None, :]
+    grade_split = heavy_free_split(
+        np.array([list(d.sectors[n].mix(model).values()) for n in sectors]),
+        heavy_content(model, gc),
+        shift,
+    )  # year × sector × grade
     ci = s.routes.consumer_incentive
     ci_on = (
         (years >= ci.start_year) & (years <= ci.end_year)
@@ -76,8 +84,8 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray) -> dict:
         bare_share = np.where(
             ci_on, bare_share + ci.localization_shift * (1 - bare_share), bare_share
         )
-    bare = dem[:, :, None] * bare_share[:, None, None] * grade_split[None]
-    emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split[None]
+    bare = dem[:, :, None] * bare_share[:, None, None] * grade_split
+    emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split
 
     return dict(
         sectors=sectors, base=base, dem=dem, bottom=bottom, bare=bare, emb=emb,
@@ -85,8 +93,30 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray) -> dict:
     )  # fmt: skip
 
 
+def heavy_content(model: ModelDefinition, gc: np.ndarray) -> np.ndarray:
+    """kg of heavy rare earths (Dy, Tb) per kg of each grade class."""
+    heavy = [model.element_names.index(e) for e in model.element_groups("heavy")]
+    return gc[:, heavy].sum(axis=1)
+
+
+def heavy_free_split(mix: np.ndarray, heavy: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """year × sector × grade shares: each sector's mix (sector × grade) with `shift` (year ×
+    sector) of each Dy/Tb-bearing grade's mass moved one class down — to the grade with the
+    next lower heavy-rare-earth content (`heavy`, by grade)."""
+    order = np.argsort(heavy, kind="stable")  # lightest first
+    out = np.broadcast_to(mix, (len(shift),) + mix.shape).copy()
+    base = out.copy()
+    for lower, upper in zip(order[:-1], order[1:], strict=True):
+        if heavy[upper] > heavy[lower]:
+            moved = base[:, :, upper] * shift
+            out[:, :, upper] -= moved
+            out[:, :, lower] += moved
+    return out
+
+
 def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.ndarray) -> dict:
-    """Lifetime distributions by sector and the inflow of the cohorts before the horizon."""
+    """Lifetime distributions by sector and the inflow of the cohorts before the horizon
+    (bought with the first year's grade split)."""
     d = s.demand
     sectors = tuple(d.sectors)
     # lifetimes and history
@@ -103,7 +133,7 @@ def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.nda
         ]
     )
     hist_years = np.arange(years[0] - HISTORY_YEARS, years[0])
-    start_dem = dem[0][:, None] * grade_split  # sector × grade in the first year
+    start_dem = dem[0][:, None] * grade_split[0]  # sector × grade in the first year
     hist = (
         start_dem[:, :, None]
         * (1 + d.growth_before_horizon) ** (hist_years - years[0])[None, None, :]

@@ -29,10 +29,24 @@ def ramp_share(years: np.ndarray, first_year: float, rampup_years: float) -> np.
     return np.where(years >= first_year, share, 0.0)
 
 
+def magnet_stage_yields(sintering: float, machining: float, swarf_return: float):
+    """(alloy→magnet yield, share of the in-plant scrap returned in-house): the yield is
+    sintering × machining; the scrap (machining swarf and grinding sludge, milling fines and
+    sintering rejects: 1 / yield − 1 t per t of magnet) comes back to alloy at `swarf_return`."""
+    return sintering * machining, swarf_return
+
+
 def fresh_alloy_per_magnet(alloy_to_magnet: float, scrap_return: float) -> float:
     """t of fresh alloy per t of finished magnet: 1 / alloy→magnet yield, less the machining
     scrap re-melted into alloy."""
     return (1 - scrap_return * (1 - alloy_to_magnet)) / alloy_to_magnet
+
+
+def magnet_price(oxide_per_kg, oxide_price, other_materials, conversion):
+    """A magnet's price by grade: its oxides at their prices + other materials + the grade's
+    conversion margin. oxide_per_kg: grade × material; oxide_price: (year ×) material;
+    conversion: by grade. Returns (year ×) grade, in the prices' currency per kg."""
+    return np.asarray(oxide_price) @ np.asarray(oxide_per_kg).T + other_materials + conversion
 
 
 def annual_mean(per_step, years: int, steps_per_year: int = 12) -> np.ndarray:
@@ -46,17 +60,30 @@ def annual_mean(per_step, years: int, steps_per_year: int = 12) -> np.ndarray:
     )
 
 
-def stock_prices(scenario) -> dict[str, float]:
-    """INR/kg by material, to value and hold stock: `economics.prices`, with feed prices from
-    `economics.finance` where missing, and an embedded magnet at its bare grade's price."""
-    prices = dict(scenario.economics.prices)
-    fin = scenario.economics.finance
-    if fin is not None:
-        for m, v in fin.feed_prices.items():
-            prices.setdefault(m, v)
-    model = scenario.definition
+def base_index(chain) -> int:
+    """Index of the base year (the demand's first anchor) on the chain's year axis: the year
+    whose prices value stock and set conversion costs."""
+    return int(np.clip(np.searchsorted(chain.years, chain.base_year), 0, chain.n_years - 1))
+
+
+def stock_prices(chain, scenario) -> dict[str, float]:
+    """INR/kg by material, to value and hold stock: oxides at their price and magnets at their
+    grade's price in the base year (an embedded magnet at its bare grade's), unless
+    `economics.prices` sets one."""
+    model = chain.model
+    base = base_index(chain)
+    prices = {}
+    for m in model.names(kind="oxide"):
+        prices[m] = float(chain.oxide_price.sel(material=m).values[base])
+    for g in model.grade_names:
+        p = float(chain.magnet_price.sel(grade=g).values[base])
+        prices[model.form("magnet", g)] = prices[model.form("embedded", g)] = p
+    prices.update(scenario.economics.prices)
     for g in model.grade_names:  # a magnet costs the same bare or inside a sub-assembly
-        prices.setdefault(model.form("embedded", g), prices.get(model.form("magnet", g), 0.0))
+        if model.form("magnet", g) in scenario.economics.prices:
+            prices.setdefault(model.form("embedded", g), prices[model.form("magnet", g)])
+            if model.form("embedded", g) not in scenario.economics.prices:
+                prices[model.form("embedded", g)] = prices[model.form("magnet", g)]
     return prices
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from repm.chain.composition import _content
-from repm.chain.rules import interp_path, ramp_share
+from repm.chain.rules import interp_path, magnet_stage_yields, ramp_share
 from repm.errors import UserError
 from repm.model import ModelDefinition
 from repm.model.chemistry import Chemistry
@@ -14,16 +14,13 @@ from repm.scenario.schema import FEEDS, Scenario
 
 
 def yields(s: Scenario) -> dict[str, float]:
-    """The scenario's yields, checked against the monazite's REO content."""
+    """The scenario's yields, checked against the monazite's REO content, with the engine's
+    three magnet-side coefficients: alloy_making (metal → alloy), alloy_to_magnet (alloy →
+    finished magnet) and scrap_return (share of the alloy→magnet loss returned in-house)."""
     y = s.supply.yields
-    ylds = {
-        "cracking_reo_per_t_monazite": y.cracking_reo_per_t_monazite,
-        "sx_recovery": y.sx_recovery,
-        "oxide_to_metal": y.oxide_to_metal,
-        "alloy_making": y.alloy_making,
-        "alloy_to_magnet": y.alloy_to_magnet,
-        "scrap_return": y.scrap_return,
-    }
+    a2m, ret = magnet_stage_yields(y.sintering, y.machining, y.swarf_return)
+    ylds = {**y.model_dump(), "alloy_making": y.strip_casting, "alloy_to_magnet": a2m,
+            "scrap_return": ret}  # fmt: skip
     mz = s.supply.monazite
     if y.cracking_reo_per_t_monazite > mz.reo_fraction + 1e-12:
         raise UserError(

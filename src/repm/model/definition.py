@@ -6,7 +6,7 @@ from one `ModelDefinition`, so a sector, a grade class or an element is added in
 
 Materials are not listed one by one: each separated product (NdPr, Dy, Tb) has an oxide and a
 metal form, and each grade class an alloy, a bare magnet and a magnet embedded in imported
-sub-assemblies (`magnet_h`, …), in that order.
+sub-assemblies (`magnet_uh`, …), in that order.
 """
 
 from __future__ import annotations
@@ -31,8 +31,10 @@ class Element(_Frozen):
 
 
 class Grade(_Frozen):
+    """A magnet grade class. What it contains is scenario data (`supply.grades`), so which
+    export controls reach it is decided by its content (`reached_grades`), not declared here."""
+
     label: str
-    heavy: bool  # contains Dy/Tb: a heavy-rare-earth export control reaches it
 
 
 class Separated(_Frozen):
@@ -54,7 +56,7 @@ class Material(_Frozen):
     trade_group: str  # the scenario's material group for shares, spare capacity and prices
     elements: tuple[str, ...] = ()  # separated materials: the elements they carry
     grade: str | None = None  # alloys and magnets: their grade class
-    heavy: bool = False  # reached by heavy-rare-earth controls (Dy/Tb or a Dy/Tb-bearing grade)
+    heavy: bool = False  # separated products of heavy rare earths (Dy, Tb)
 
     @property
     def stockable(self) -> bool:
@@ -109,10 +111,8 @@ class ModelDefinition(_Frozen):
                 errors.append(f"{what}: {bad[0]!r}; expected lower-case letters, digits and _")
         if len(set(self.sectors)) != len(self.sectors):
             errors.append("sectors: a name appears twice")
-        if not any(g.heavy for g in self.grades.values()) or all(
-            g.heavy for g in self.grades.values()
-        ):
-            errors.append("grades: expected at least one grade with heavy: true and one without")
+        if not self.grades:
+            errors.append("grades: expected at least one grade class")
         for name, sep in self.separated.items():
             unknown = [e for e in sep.elements if e not in self.elements]
             if unknown:
@@ -146,10 +146,6 @@ class ModelDefinition(_Frozen):
         return tuple(self.grades)
 
     @cached_property
-    def heavy_grades(self) -> tuple[str, ...]:
-        return tuple(g for g, v in self.grades.items() if v.heavy)
-
-    @cached_property
     def materials(self) -> tuple[Material, ...]:
         out: list[Material] = []
         for form in ("oxide", "metal"):
@@ -162,13 +158,10 @@ class ModelDefinition(_Frozen):
                     )
                 )  # fmt: skip
         for form, spec in self.grade_forms.items():
-            for g, grade in self.grades.items():
+            for g in self.grades:
                 out.append(
-                    Material(
-                        name=f"{form}_{g}", kind=form, trade_group=spec.trade_group, grade=g,
-                        heavy=grade.heavy,
-                    )
-                )  # fmt: skip
+                    Material(name=f"{form}_{g}", kind=form, trade_group=spec.trade_group, grade=g)
+                )
         return tuple(out)
 
     @cached_property
@@ -185,7 +178,7 @@ class ModelDefinition(_Frozen):
         )
 
     def form(self, kind: str, grade: str) -> str:
-        """The material of a grade class in one form: form('magnet', 'h') → 'magnet_h'."""
+        """The material of a grade class in one form: form('magnet', 'uh') → 'magnet_uh'."""
         return f"{kind}_{grade}"
 
     @cached_property
@@ -202,20 +195,23 @@ class ModelDefinition(_Frozen):
         material, e.g. Th, are not recovered)."""
         return {e: m.name for m in self.materials if m.kind == "oxide" for e in m.elements}
 
-    def restricted_by(self, group: str, include_magnets: bool) -> set[str]:
+    def element_groups(self, group: str) -> tuple[str, ...]:
+        """Elements of a group ('light', 'heavy'; 'all': both)."""
+        return tuple(
+            e for e, v in self.elements.items()
+            if v.group == group or (group == "all" and v.group != "actinide")
+        )  # fmt: skip
+
+    def restricted_by(self, group: str, include_magnets: bool, grades=()) -> set[str]:
         """Materials an export control on `group` ('light' or 'heavy') reaches: the separated
-        materials of that group and, with `include_magnets`, alloys and bare magnets of every
-        grade (light: every magnet contains NdPr; heavy: Dy/Tb-bearing grades) — and for light
-        controls also magnets embedded in sub-assemblies."""
+        materials of that group and, with `include_magnets`, the alloys and bare magnets of the
+        `grades` its content rule reaches (`chain.reached_grades`) — and for light controls also
+        magnets embedded in sub-assemblies (every magnet contains NdPr)."""
         heavy = group == "heavy"
         mats = {m.name for m in self.materials if m.kind in ("oxide", "metal") and m.heavy == heavy}
         if include_magnets:
-            mats |= {
-                m.name
-                for m in self.materials
-                if (m.kind in ("alloy", "magnet") and (m.heavy or not heavy))
-                or (m.kind == "embedded" and not heavy)
-            }
+            kinds = ("alloy", "magnet") if heavy else ("alloy", "magnet", "embedded")
+            mats |= {m.name for m in self.materials if m.kind in kinds and m.grade in grades}
         return mats
 
     @cached_property

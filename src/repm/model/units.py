@@ -67,13 +67,15 @@ def parse_quantity(text: str) -> pint.Quantity:
     ureg = registry()
     m = _NUMBER.match(text)
     if not m:
-        raise ValueError(f"expected a number with an optional unit, like '600 t/yr'; got {text!r}")
+        raise ValueError(
+            f"expected a number with an optional unit, like '600 t/yr'; got {fmt_value(text)}"
+        )
     number = float(m.group(1).replace(",", ""))
     unit_text = m.group(2).strip() or "dimensionless"
     try:
         unit = ureg.parse_units(unit_text)
     except Exception as exc:  # pint raises several types for bad units
-        raise ValueError(f"unknown unit {unit_text!r} in {text!r}") from exc
+        raise ValueError(f"unknown unit {fmt_value(unit_text)} in {fmt_value(text)}") from exc
     return ureg.Quantity(number, unit)
 
 
@@ -89,7 +91,7 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
     if isinstance(value, int | float):
         out = float(value)
     elif isinstance(value, str):
-        q = parse_quantity(value)
+        q = given = parse_quantity(value)
         target = ureg.parse_units(unit)
         if fx_inr_per_usd is not None and "[currency_usd]" not in target.dimensionality:
             q = _usd_to_inr(q, fx_inr_per_usd)
@@ -100,7 +102,8 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
                 out = float(q.to(target).magnitude)
             except pint.DimensionalityError as exc:
                 raise ValueError(
-                    f"{value!r} has units of {_units_text(q)}; expected something convertible to {unit}"
+                    f"{fmt_value(value)} has units of {_units_text(given)}; expected something "
+                    f"convertible to {unit}"
                 ) from exc
     else:
         raise ValueError(f"expected a number or a quantity like '1 {unit}'; got {fmt_value(value)}")

@@ -138,6 +138,7 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
 
     _routes(chain, ds, add, prod, imp)
     _heavy(chain, ds, add)
+    _shares(chain, ds, add, imp)
     _geopolrisk(chain, ds, add, prod, imp)
     _ledger(chain, ds, add, prod, imp)
 
@@ -208,6 +209,73 @@ def _heavy(chain: Chain, ds: xr.Dataset, add) -> None:
         add(name, el.sum("sector").values)
         for s_ in chain.sectors:
             add(name, el.sel(sector=s_).values, sector=s_)
+        if name != "ndpr_in_demand":
+            add(
+                f"{name[:2]}_content_share",
+                _safe_div(el.sum("sector").values, demand.sum(["sector", "grade"]).values),
+            )
+    # oxide bought per t of magnet made from oxide, by grade; totals weighted by that year's demand
+    per = chain.oxide_per_magnet  # grade × material
+    by_grade = demand.sum("sector")  # year × grade
+    Y = len(chain.years)
+    for name, mat in (
+        ("ndpr_oxide_per_t_magnet", "ndpr_oxide"),
+        ("dy_per_t_magnet", "dy_oxide"),
+        ("tb_per_t_magnet", "tb_oxide"),
+    ):
+        v = per.sel(material=mat)
+        add(name, _safe_div((by_grade * v).sum("grade").values, by_grade.sum("grade").values))
+        for g in chain.grades:
+            add(name, np.full(Y, float(v.sel(grade=g))), grade=g)
+    for name, price in (
+        ("magnet_price", chain.magnet_price),
+        ("magnet_price_china", chain.magnet_price_china),
+    ):
+        add(name, _safe_div((by_grade * price).sum("grade").values, by_grade.sum("grade").values))
+        for g in chain.grades:
+            add(name, price.sel(grade=g).values, grade=g)
+
+
+def _shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None:
+    """Whose rare earths India's magnets carry: the domestic content (mined and separated in
+    India), China's share of each import channel, and China's share of all the content."""
+    model = chain.model
+    re_els = [e for e, v in model.elements.items() if v.group != "actinide"]
+    gc = chain.grade_comp.sel(element=re_els).sum("element")  # grade: kg RE per kg magnet
+    mc = chain.material_comp.sel(element=re_els).sum("element")  # material: kg RE per kg
+    demand = (ds.demand_bare + ds.demand_embedded).sum("sector")  # year × grade
+    content = (demand * gc).sum("grade").values  # t RE in the magnets India uses
+    # NdPr oxide the units used that IREL separated (fresh or kept home): recycled and
+    # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
+    used = _mean(ds.feed_used.sel(material="ndpr_oxide")).values
+    dom_share = np.minimum(_safe_div(_mean(ds.irel_to_units).values, used), 1.0)
+    prod_g = _mean(ds.production).sum("feed")  # year × grade
+    ndpr_gc = chain.grade_comp.sel(element=["Nd", "Pr"]).sum("element")
+    tolled_g = [
+        _mean(ds.tolled)
+        .isel(route=np.flatnonzero(chain.tolling["grade"].values == gi))
+        .sum("route")
+        for gi in range(len(chain.grades))
+    ]
+    tolled_ndpr = sum(float(ndpr_gc.values[gi]) * t.values for gi, t in enumerate(tolled_g))
+    domestic = (prod_g * ndpr_gc).sum("grade").values * dom_share + tolled_ndpr
+    add("domestic_content_share", _safe_div(domestic, content))
+    # China's share of each channel, and of all the rare-earth content India uses
+    if "China" not in chain.origins:
+        return
+    china = imp.sel(origin="China")
+    channels = {
+        "bare": list(model.names(kind="magnet")),
+        "embedded": list(model.names(kind="embedded")),
+    }
+    for ch, mats in channels.items():
+        add("import_share_china", _safe_div(china.sel(material=mats).sum("material").values,
+                                            imp.sel(material=mats).sum(["material", "origin"]).values), channel=ch)  # fmt: skip
+    for mat in model.names(kind="oxide"):
+        add("import_share_china", _safe_div(china.sel(material=mat).values,
+                                            imp.sel(material=mat).sum("origin").values), material=mat)  # fmt: skip
+    from_china = (china * mc).sum("material").values  # t RE, as magnets or as oxide
+    add("china_content_share", np.minimum(_safe_div(from_china, content), 1.0))
 
 
 def _geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:

@@ -62,13 +62,20 @@ class Sector(Block):
     adoption: Fraction = 1.0
     share: Fraction | None = None
     growth: Rate
-    hre_share: Fraction | None = Field(
-        None, description="share of Dy/Tb-bearing grades (the rest N); or give grade_mix"
-    )
-    grade_mix: dict[str, Fraction] | None = Field(
-        None, description="share of each grade class in the sector's magnets (sums to 1)"
+    grade_mix: dict[str, Fraction] = Field(
+        description="share of each grade class in the sector's magnets by mass (sums to 1)"
     )
     lifetime: Lifetime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "hre_share" in data:
+            raise ValueError(
+                "hre_share is replaced by grade_mix (the share of each grade class, e.g. "
+                "{n: 0.2, gbd: 0.6, uh: 0.2}); a single Dy/Tb-bearing share cannot say which grade"
+            )
+        return data
 
     @model_validator(mode="after")
     def _basis_fields(self) -> Sector:
@@ -76,25 +83,15 @@ class Sector(Block):
             raise ValueError("basis 'driver' needs `activity` and `intensity`")
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")
-        if (self.hre_share is None) == (self.grade_mix is None):
-            raise ValueError("give `hre_share` or `grade_mix` (one of them)")
-        if self.grade_mix is not None and abs(sum(self.grade_mix.values()) - 1) > 1e-6:
+        if abs(sum(self.grade_mix.values()) - 1) > 1e-6:
             raise ValueError(
                 f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
             )
         return self
 
     def mix(self, model: ModelDefinition) -> dict[str, float]:
-        """Share of each grade class, in the definition's grade order. `hre_share` goes to the
-        first Dy/Tb-bearing grade, the rest to the first grade without heavy rare earths."""
-        if self.grade_mix is not None:
-            return {g: self.grade_mix.get(g, 0.0) for g in model.grade_names}
-        light = next(g for g in model.grade_names if g not in model.heavy_grades)
-        hre = self.hre_share or 0.0
-        return {
-            g: (1 - hre if g == light else hre if g == model.heavy_grades[0] else 0.0)
-            for g in model.grade_names
-        }
+        """Share of each grade class, in the definition's grade order (absent grades: 0)."""
+        return {g: self.grade_mix.get(g, 0.0) for g in model.grade_names}
 
     def base_tonnes(self) -> float:
         """Driver sectors' base-year tonnage (t/yr)."""
@@ -118,6 +115,15 @@ class Channels(Block):
     )
 
 
+class HeavyFreeShift(Block):
+    """Makers moving away from heavy rare earths: `share` (a path by year) of each Dy/Tb-bearing
+    grade's mass moves one class down (to the grade with the next lower Dy+Tb content), in
+    `sectors` (default: all)."""
+
+    share: dict[int, Fraction]
+    sectors: list[str] | None = None
+
+
 class Demand(Block):
     """Magnet demand by sector, anchored to cited totals."""
 
@@ -127,6 +133,7 @@ class Demand(Block):
     growth_before_horizon: Rate
     sectors: dict[str, Sector]
     channels: Channels
+    heavy_free_shift: HeavyFreeShift | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -144,8 +151,20 @@ class Demand(Block):
         model = definition_of(info)
         for s, sec in v.items():
             _one_of(s, model.sectors, "sector")
-            for g in sec.grade_mix or {}:
+            for g in sec.grade_mix:
                 _one_of(g, model.grade_names, f"grade in sectors.{s}.grade_mix:")
+        return v
+
+    @field_validator("heavy_free_shift")
+    @classmethod
+    def _shift_sectors(cls, v: HeavyFreeShift | None, info: ValidationInfo):
+        for s in (v.sectors or []) if v is not None else []:
+            _one_of(s, definition_of(info).sectors, "sector in heavy_free_shift.sectors:")
+        return v
+
+    @field_validator("sectors")
+    @classmethod
+    def _one_residual(cls, v: dict[str, Sector]) -> dict[str, Sector]:
         if sum(1 for s in v.values() if s.basis == "residual") > 1:
             raise ValueError("at most one sector may have basis 'residual'")
         return v

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -51,13 +51,59 @@ class Scheme(Block):
         return self
 
 
+class MagnetCost(Block):
+    """What a magnet costs beyond its rare-earth oxides, by grade class (INR/kg; USD converted):
+    other materials (Fe, B, Co, Ga …) and the conversion margin (making and profit)."""
+
+    other_materials: INRPerKg
+    conversion: dict[str, INRPerKg]
+
+    @field_validator("conversion")
+    @classmethod
+    def _grades(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        grades = definition_of(info).grade_names
+        for g in v:
+            _one_of(g, grades, "grade")
+        missing = [g for g in grades if g not in v]
+        if missing:
+            raise ValueError(
+                f"missing grade {missing[0]!r}; expected a margin for every grade class"
+            )
+        return v
+
+
+def _oxide_paths(v: dict[str, dict[int, float]], info: ValidationInfo) -> dict:
+    model = definition_of(info)
+    oxides = model.names(kind="oxide")
+    for m, path in v.items():
+        _one_of(m, oxides, "oxide")
+        if not path:
+            raise ValueError(f"{m}: expected a price path with at least one year")
+    missing = [m for m in oxides if m not in v]
+    if missing:
+        raise ValueError(f"missing {missing[0]!r}; expected a price path for every oxide")
+    return {m: dict(sorted(p.items())) for m, p in v.items()}
+
+
 class Economics(Block):
-    """Money conventions: INR inside; USD inputs converted at this rate."""
+    """Money conventions: INR inside; USD inputs converted at this rate. Prices: oxide price
+    paths (what India's buyers pay, and China's domestic prices) and what a magnet costs beyond
+    its oxides; a magnet grade's price is derived from them (`repm.chain.prices`)."""
 
     fx_inr_per_usd: FX
-    prices: dict[str, INRPerKg] = Field(
-        default_factory=dict, description="price by material (INR/kg), to value stockpiles"
+    oxide_prices: dict[str, dict[int, INRPerKg]] = Field(
+        description="oxide price paths outside China (INR/kg by year; USD converted)"
     )
+    china_oxide_prices: dict[str, dict[int, INRPerKg]] = Field(
+        description="China's domestic oxide price paths, what Chinese magnet makers pay"
+    )
+    magnet_cost: MagnetCost
+    prices: dict[str, INRPerKg] = Field(
+        default_factory=dict,
+        description="override the derived price of a material (INR/kg), e.g. to value a stockpile",
+    )
+
+    _oxide_paths = field_validator("oxide_prices", "china_oxide_prices")(_oxide_paths)
     holding_cost_rate: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
     finance: Finance | None = None
 
@@ -76,20 +122,19 @@ class Finance(Block):
     re_cost_share: Annotated[float, _quantity("fraction", lo=0.01, hi=1)] = Field(
         description="rare-earth feed as a share of production cost; sets non-feed opex"
     )
-    magnet_price: dict[int, INRPerKg] = Field(description="revenue price path by year (INR/kg)")
-    china_price: dict[int, INRPerKg] = Field(
-        description="Chinese landed price path by year (INR/kg)"
-    )
-    feed_prices: dict[str, INRPerKg] = Field(description="import price of feed materials (INR/kg)")
     china_landed_markup: Annotated[float, _quantity("dimensionless", lo=0, hi=10)] = 1.0
     irel_oxide_price_ratio: Annotated[float, _quantity("dimensionless", lo=0, hi=10)] = 1.0
 
-    @field_validator("feed_prices")
+    @model_validator(mode="before")
     @classmethod
-    def _materials(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
-        for m in v:
-            _one_of(m, definition_of(info).material_names, "material")
-        return v
+    def _renamed(cls, data: Any) -> Any:
+        old = {"magnet_price": "economics.magnet_cost (a grade's price is derived from oxide prices)",
+               "china_price": "economics.china_oxide_prices",
+               "feed_prices": "economics.oxide_prices (paths by year)"}  # fmt: skip
+        for k, new in old.items():
+            if isinstance(data, dict) and k in data:
+                raise ValueError(f"{k} is replaced by {new}; move the values there")
+        return data
 
 
 Economics.model_rebuild()

@@ -10,6 +10,7 @@ from repm.scenario.fields import (
     Block,
     Fraction,
     GrowthSD,
+    KgPerKg,
     Months,
     Multiplier,
     PositiveMonths,
@@ -35,6 +36,9 @@ class Event(Block):
     happens with `probability` (default certain): a stress test.
     While an episode lasts, `severity` (drawn uniformly in [low, high]) of the targeted exports
     are refused; during the first `licensing_delay_months` nothing targeted ships.
+    With `include_magnets`, alloys and magnets are reached by their content: a grade class is
+    targeted when its content of the controlled elements exceeds `content_threshold` (kg/kg;
+    0: any content, as the April 2025 list; 0.001: the October 2025 0.1 % rule).
     """
 
     name: str
@@ -42,6 +46,7 @@ class Event(Block):
     origin: str
     elements: Literal["light", "heavy", "all"] | None = None
     include_magnets: bool = True
+    content_threshold: KgPerKg = 0.0
     materials: list[str] | None = None
     hazard: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
     start_year: Year | None = None

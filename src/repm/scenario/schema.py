@@ -92,6 +92,7 @@ class Scenario(Block):
                 self.policy.stockpile[material] > 0
                 and self.economics.holding_cost_rate > 0
                 and material not in self.economics.prices
+                and model.material(material).kind not in ("oxide", "magnet", "embedded")
             ):
                 raise ValueError(
                     f"economics.prices.{material}: missing; a stockpile of {material} needs a price to cost its holding"

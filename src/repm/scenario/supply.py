@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from repm.scenario.fields import (
     Block,
     Fraction,
     INRPerKg,
     KgPerKg,
+    Multiplier,
     PositiveYears,
     TonnesPerYear,
     Year,
@@ -26,6 +27,24 @@ class Grade(Block):
     dy: KgPerKg
     tb: KgPerKg
 
+    @model_validator(mode="after")
+    def _rare_earths(self) -> Grade:
+        total = self.ndpr + self.dy + self.tb
+        if not 0 < total <= 0.40:
+            raise ValueError(
+                f"ndpr + dy + tb = {total:.4g} kg/kg; expected a rare-earth content above 0 and "
+                "at most 0.40 (sintered NdFeB is ~29–33 % rare earths)"
+            )
+        return self
+
+
+class TbForDy(Block):
+    """Terbium for dysprosium: `share` of every grade's Dy replaced by Tb, `ratio` kg Tb per kg
+    Dy replaced (Tb raises coercivity more per kg)."""
+
+    share: Fraction
+    ratio: Multiplier
+
 
 class Monazite(Block):
     reo_fraction: Fraction
@@ -40,18 +59,39 @@ class Monazite(Block):
 
 
 class Yields(Block):
+    """Stage yields as the industry states them. `oxide_to_metal` is the share of the rare
+    earth in the oxide recovered as metal (the oxygen is not a loss: the stoichiometric oxide
+    factor is applied apart); `strip_casting`: alloy per t of metal charged; `sintering`:
+    sintered blocks per t of alloy (milling, pressing, sintering); `machining`: finished magnet
+    per t of sintered block; `swarf_return`: share of the in-plant scrap (swarf, sludge, rejects)
+    returned in-house to alloy making (apart from end-of-life recycling)."""
+
     cracking_reo_per_t_monazite: Fraction
     sx_recovery: Fraction
     oxide_to_metal: Fraction
-    alloy_making: Fraction
-    alloy_to_magnet: Fraction
-    scrap_return: Fraction
+    strip_casting: Fraction
+    sintering: Fraction
+    machining: Fraction
+    swarf_return: Fraction
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        old = {"alloy_making": "strip_casting", "alloy_to_magnet": "sintering × machining",
+               "scrap_return": "swarf_return"}  # fmt: skip
+        if isinstance(data, dict) and any(k in data for k in old):
+            k = next(k for k in old if k in data)
+            raise ValueError(
+                f"{k} is replaced by {old[k]} (yields are now stated stage by stage: strip_casting, "
+                "sintering, machining, swarf_return)"
+            )
+        return data
 
     @model_validator(mode="after")
     def _positive(self) -> Yields:
         for name in (
-            "cracking_reo_per_t_monazite", "sx_recovery", "oxide_to_metal", "alloy_making",
-            "alloy_to_magnet",
+            "cracking_reo_per_t_monazite", "sx_recovery", "oxide_to_metal", "strip_casting",
+            "sintering", "machining",
         ):  # fmt: skip
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name}: {getattr(self, name):g}; expected a yield > 0")
@@ -99,6 +139,7 @@ class Recycling(Block):
 
 class Supply(Block):
     grades: dict[str, Grade]
+    tb_for_dy: TbForDy | None = Field(None, description="substitute Tb for part of the Dy")
     monazite: Monazite
     yields: Yields
     mining_capacity: TonnesPerYear

@@ -137,7 +137,8 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
         mats: set[str] = set(ev.materials or [])
         for group in ("light", "heavy"):
             if ev.elements in (group, "all"):
-                mats |= model.restricted_by(group, ev.include_magnets)
+                grades = chain.reached_grades(group, ev.content_threshold)
+                mats |= model.restricted_by(group, ev.include_magnets, grades)
         cols = [MATERIALS.index(m) for m in sorted(mats)]
         o = chain.origins.index(ev.origin)
         target[e, o, cols] = 1.0
@@ -150,7 +151,22 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
             target[e][np.ix_(others, finished)] = ev.third_country_share
         for m, mult in ev.price_multiplier.items():
             price[e, MATERIALS.index(m)] = mult - 1.0
+        # a magnet's price moves with its oxides' (by their share of its price), unless given
+        oxides = [MATERIALS.index(m) for m in model.names(kind="oxide")]
+        for g in chain.grades:
+            rise = float(oxide_cost_share(chain, g)[oxides] @ price[e, oxides])
+            for kind in ("alloy", "magnet", "embedded"):
+                m = model.form(kind, g)
+                if m not in ev.price_multiplier:
+                    price[e, MATERIALS.index(m)] = rise
     return target, price
+
+
+def oxide_cost_share(chain: Chain, grade: str) -> np.ndarray:
+    """By material: each oxide's share of the grade's magnet price in the base year."""
+    i = int(np.clip(np.searchsorted(chain.years, chain.base_year), 0, chain.n_years - 1))
+    cost = chain.oxide_per_magnet.sel(grade=grade).values * chain.oxide_price.values[i]
+    return cost / float(chain.magnet_price.sel(grade=grade).values[i])
 
 
 def _durations(u: np.ndarray, dur) -> np.ndarray:

@@ -58,8 +58,9 @@ class RunRequest(BaseModel):
     breakeven: Literal["sli", "price"] | None = Field(
         None, description="solve NPV = 0 for the SLI bid or the price (kind finance)"
     )
-    price: Literal["reference", "china"] = Field(
-        "reference", description="revenue price path (kind finance)"
+    price: Literal["grade", "china", "reference"] = Field(
+        "grade",
+        description="revenue price: each grade's price, China's landed, or the scheme's reference (kind finance)",
     )
     currency: Literal["INR", "USD"] = Field(
         "INR", description="report in crore INR or million USD (kind finance)"

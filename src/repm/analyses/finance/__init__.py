@@ -24,6 +24,7 @@ from repm.analyses.finance.cashflow import (
     breakeven_sli,
     cash_flows,
     context,
+    first_price,
     irr,
     non_feed_opex_per_kg,
     npv,
@@ -42,6 +43,7 @@ from repm.analyses.finance.units import (
 
 __all__ = [
     "CRORE", "ROUTE_COSTS", "SENSITIVITY", "Context", "Levers", "UnitSpec", "breakeven_price",
+    "first_price",
     "breakeven_sli", "cash_flows", "check_bid", "context", "hypothetical_unit", "irr", "montecarlo",
     "non_feed_opex_per_kg", "npv", "outlay", "outlay_check", "route_costs", "tornado",
     "unit_metrics", "unit_specs",

@@ -10,7 +10,7 @@ from scipy import optimize
 
 from repm.analyses.finance.units import Levers, UnitSpec
 from repm.chain import Chain
-from repm.chain.rules import interp_path, ramp_share
+from repm.chain.rules import base_index, ramp_share
 from repm.errors import UserError
 from repm.model.units import INR_PER_CRORE, KG_PER_T
 from repm.results.build import Results
@@ -30,9 +30,13 @@ class Context:
     utilisation: np.ndarray  # per modelled year
     grade_mix: np.ndarray  # modelled year × grade (of domestic production)
     oxide_per_kg: np.ndarray  # grade × material: kg oxide per kg magnet (oxide-fed units)
+    magnet_price: np.ndarray  # modelled year × grade, INR/kg (the grade's price outside China)
+    china_price: np.ndarray  # modelled year × grade, INR/kg ex-works China (before landing)
+    oxide_price: np.ndarray  # modelled year × material, INR/kg, what India's makers pay
     incentive_price: np.ndarray | None = (
         None  # per modelled year: buyer support reaching makers, INR/kg
     )
+    base: int = 0  # index of the base year: its oxide prices set conversion costs
 
 
 def context(s: Scenario, chain: Chain, results: Results) -> Context:
@@ -53,12 +57,18 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     mix = np.where(np.isnan(mix), bare / bare.sum(axis=1, keepdims=True), mix)
     oxide = chain.oxide_per_magnet.values  # grade × material
     support = (chain.incentive["per_kg"] * chain.incentive["pass_through"]).values
-    return Context(s, chain.years, np.clip(util, 0, 1), mix, oxide, support)
+    return Context(
+        s, chain.years, np.clip(util, 0, 1), mix, oxide, chain.magnet_price.values,
+        chain.magnet_price_china.values, chain.oxide_price.values, support, base_index(chain),
+    )  # fmt: skip
 
 
 def cash_flows(
-    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "reference"
+    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "grade"
 ) -> pd.DataFrame:
+    """A unit's cash flows by year (crore INR). price_basis: 'grade' (each grade at its price
+    from oxide prices), 'china' (the same grades ex-works China, landed) or 'reference' (the
+    scheme's notified reference price for every grade)."""
     s = ctx.scenario
     fin, sch = s.economics.finance, s.scheme
     assert fin is not None and sch is not None
@@ -74,28 +84,27 @@ def cash_flows(
         unit.capacity * ramp_share(years, unit.first_year, unit.rampup_years) * ctx.utilisation[idx]
     )
     kg = q_t * KG_PER_T
-    price_pts = (
-        fin.magnet_price
-        if price_basis == "reference"
-        else {y: v * fin.china_landed_markup for y, v in fin.china_price.items()}
-    )
-    price = interp_path(price_pts, years) * lv.price * (lv.fx if price_basis == "china" else 1.0)
+    mix = ctx.grade_mix[idx]  # year × grade of what the unit sells
+    if price_basis == "reference":  # the scheme's notified reference price, every grade
+        price = np.full(n, float(sch.reference_price)) * lv.price
+    else:  # each grade at its price (China's: the same grade ex-works China, landed)
+        by_grade = (
+            ctx.magnet_price
+            if price_basis == "grade"
+            else ctx.china_price * fin.china_landed_markup
+        )
+        price = np.einsum("yg,yg->y", mix, by_grade[idx]) * lv.price * lv.fx
     if lv.price_path is not None:
         price = price * np.where(in_h, lv.price_path[idx], 1.0)
     if ctx.incentive_price is not None:  # the part of a buyer incentive that reaches the maker
         price = price + np.where(in_h, ctx.incentive_price[idx], 0.0)
     MATERIALS = ctx.scenario.definition.material_names
-    feed_p = (
-        np.array([fin.feed_prices.get(m, 0.0) for m in MATERIALS]) * lv.feed * lv.fx
-    )  # INR/kg (USD-priced)
-    feed_p = feed_p * np.where(np.array(MATERIALS) == "ndpr_oxide", fin.irel_oxide_price_ratio, 1.0)
-    per_kg_feed_grade = ctx.oxide_per_kg * feed_p[None, :]  # grade × material INR per kg magnet
+    irel = np.where(np.array(MATERIALS) == "ndpr_oxide", fin.irel_oxide_price_ratio, 1.0)
+    feed_p = ctx.oxide_price[idx] * irel * lv.feed * lv.fx  # year × material, INR/kg
     if lv.feed_path is not None:
-        fmult = np.where(in_h[:, None], lv.feed_path[idx], 1.0)  # year × material
-        feed_per_kg = np.einsum("yg,gm,ym->y", ctx.grade_mix[idx], per_kg_feed_grade, fmult)
-    else:
-        feed_per_kg = np.einsum("yg,gm->y", ctx.grade_mix[idx], per_kg_feed_grade)
-    non_feed_per_kg = non_feed_opex_per_kg(s, ctx.oxide_per_kg)
+        feed_p = feed_p * np.where(in_h[:, None], lv.feed_path[idx], 1.0)
+    feed_per_kg = np.einsum("yg,gm,ym->y", mix, ctx.oxide_per_kg, feed_p)
+    non_feed_per_kg = non_feed_opex_per_kg(s, ctx.oxide_per_kg, ctx.oxide_price[ctx.base])
 
     revenue = kg * price
     feed = kg * feed_per_kg
@@ -164,18 +173,16 @@ def cash_flows(
     return df
 
 
-def non_feed_opex_per_kg(s: Scenario, oxide_per_kg: np.ndarray) -> float:
+def non_feed_opex_per_kg(s: Scenario, oxide_per_kg: np.ndarray, oxide_price: np.ndarray) -> float:
     """Conversion cost (INR/kg magnet) from the rare-earth share of cost of an ordinary (no heavy
-    RE) magnet at base feed prices: the 60–70 % share is quoted for N grades, and Dy does not
-    raise conversion costs. One rule, used by finance and the planner. oxide_per_kg: grade ×
-    material, kg oxide per kg magnet."""
+    RE) magnet at the base year's oxide prices: the 60–70 % share is quoted for N grades, and Dy
+    does not raise conversion costs. One rule, used by finance and the planner. oxide_per_kg:
+    grade × material, kg oxide per kg magnet; oxide_price: by material, INR/kg."""
     fin = s.economics.finance
-    model = s.definition
-    light = next(g for g in model.grade_names if g not in model.heavy_grades)
-    base_feed = float(
-        oxide_per_kg[model.grade_names.index(light)]
-        @ np.array([fin.feed_prices.get(m, 0.0) for m in model.material_names])
-    )
+    heavy = [m for m in s.definition.names(kind="oxide") if s.definition.material(m).heavy]
+    mi = [s.definition.material_names.index(m) for m in heavy]
+    light = int(np.argmin(oxide_per_kg[:, mi].sum(axis=1)))  # the grade with least Dy/Tb
+    base_feed = float(oxide_per_kg[light] @ np.asarray(oxide_price))
     return base_feed * (1 - fin.re_cost_share) / fin.re_cost_share
 
 
@@ -200,7 +207,7 @@ def irr(flows: np.ndarray) -> float | None:
 
 
 def unit_metrics(
-    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "reference"
+    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "grade"
 ) -> dict:
     fin = ctx.scenario.economics.finance
     df = cash_flows(ctx, unit, lv, price_basis)
@@ -244,9 +251,7 @@ def breakeven_sli(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     sch = ctx.scenario.scheme
     f = lambda b: unit_metrics(ctx, replace(unit, sli_bid=b))["npv"]  # noqa: E731
     lo, hi = f(0.0), f(sch.sli_cap_per_kg)
-    price0 = float(
-        interp_path(ctx.scenario.economics.finance.magnet_price, np.array([unit.first_year]))[0]
-    )
+    price0 = first_price(ctx, unit)
     eff = min(sch.sli_cap_per_kg, sch.sli_cap_share_of_sales * price0)
     if lo >= 0:
         return 0.0, f"the unit pays without SLI (NPV at a zero bid is {lo:,.0f} crore INR)"
@@ -261,15 +266,21 @@ def breakeven_sli(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
 
 
 def breakeven_price(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
-    """The magnet price (first production year, INR/kg) at which NPV = 0."""
-    fin = ctx.scenario.economics.finance
-    p0 = float(interp_path(fin.magnet_price, np.array([unit.first_year]))[0])
+    """The magnet price (first production year, INR/kg; the whole grade-price path scaled) at
+    which NPV = 0."""
+    p0 = first_price(ctx, unit)
     f = lambda k: unit_metrics(ctx, unit, Levers(price=k))["npv"]  # noqa: E731
     if f(1e-6) > 0:
         return 0.0, "the unit pays at any price"
     if f(20.0) < 0:
-        return None, "no breakeven price below 20× the reference price"
+        return None, "no breakeven price below 20× the grade price"
     k = optimize.brentq(f, 1e-6, 20.0, xtol=1e-9)
     return float(
         k * p0
-    ), f"NPV = 0 at a magnet price of ₹{k * p0:,.0f}/kg (reference ₹{p0:,.0f}/kg)"
+    ), f"NPV = 0 at a magnet price of ₹{k * p0:,.0f}/kg (its grade mix sells at ₹{p0:,.0f}/kg)"
+
+
+def first_price(ctx: Context, unit: UnitSpec) -> float:
+    """INR/kg the unit's grade mix sells at in its first production year (grade prices)."""
+    i = int(np.clip(unit.first_year - ctx.years[0], 0, len(ctx.years) - 1))
+    return float(ctx.grade_mix[i] @ ctx.magnet_price[i])

@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
-from repm.chain.rules import origin_offer, stock_prices
+from repm.chain.rules import base_index, origin_offer, stock_prices
 from repm.errors import UserError
 from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import Scenario
@@ -77,7 +77,7 @@ def coefficients(
     )
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
 
-    base = stock_prices(scenario)
+    base = stock_prices(chain, scenario)
     pf = np.ones((len(origins), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         for o, f in scenario.trade.price_factor.get(model.material_group[m], {}).items():
@@ -92,7 +92,10 @@ def coefficients(
     from repm.analyses.finance import non_feed_opex_per_kg
 
     per_kg_all = chain.oxide_per_magnet.values  # grade × all materials
-    opex = non_feed_opex_per_kg(scenario, per_kg_all) * CRORE_PER_T_AT  # crore per t
+    opex = (
+        non_feed_opex_per_kg(scenario, per_kg_all, chain.oxide_price.values[base_index(chain)])
+        * CRORE_PER_T_AT
+    )  # crore per t
     penalty = pol.unmet_penalty * CRORE_PER_T_AT
     value = xr.DataArray([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE], coords=[stockable])
     hold = value * scenario.economics.holding_cost_rate

@@ -69,6 +69,8 @@ def build_model(
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
     gap = release_gap(need[None], limit.sum("origin").values)  # k × year × material
+    # shares summing to 1 leave rounding crumbs (~1e-16 t) that HiGHS cannot price: drop them
+    gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)
     gap = xr.DataArray(
         gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
     )
@@ -112,10 +114,12 @@ def build_model(
             mdl.add_constraints(build == step * fixed_blocks.sum("unit"), name="unit_build")
     slack = {}
     if elastic:
-        for name in ("bare_balance", "embedded_balance", "min_domestic", "budget"):
-            slack[name] = mdl.add_variables(
-                lower=0, coords=[ks, years] if name != "budget" else None, name=f"slack_{name}"
-            )
+        # a slack per row it relaxes (balances: per grade, so one grade's shortfall is not
+        # forced onto the others)
+        coords = {"bare_balance": [ks, years, grades], "embedded_balance": [ks, years, grades],
+                  "min_domestic": [ks, years], "budget": None}  # fmt: skip
+        for name, c in coords.items():
+            slack[name] = mdl.add_variables(lower=0, coords=c, name=f"slack_{name}")
     from repm.analyses.optimize.routes import add_routes
 
     rt = add_routes(mdl, chain, avail, ks, years, disc, recipe.sel(material="ndpr_oxide"))
@@ -147,11 +151,11 @@ def build_model(
         (1.0, L_ub[..., None]),
     ]
     if elastic:
-        terms.append((1.0, slack["bare_balance"].labels.values[:, :, None, None]))
+        terms.append((1.0, slack["bare_balance"].labels.values[..., None]))
     _constrain(mdl, "bare_balance", kyg, terms, "=", bare.values[None], extra=rt.bare)
     terms = [(1.0, np.moveaxis(L_imp[:, :, :, emb_j], 2, 3)), (1.0, L_ue[..., None])]
     if elastic:
-        terms.append((1.0, slack["embedded_balance"].labels.values[:, :, None, None]))
+        terms.append((1.0, slack["embedded_balance"].labels.values[..., None]))
     _constrain(mdl, "embedded_balance", kyg, terms, "=", emb.values[None])
     # feed: oxide for what is made = imports + stockpile draws + IREL's oxide (NdPr only)
     k_y_x = [ks, years, oxides]

@@ -95,7 +95,7 @@ def explain_infeasible(scenario, chain, avail, price_mult, **kw) -> str:
         if amount > 1e-6:
             where = ""
             if "year" in sol.dims:
-                yrs = sol.sum("k").to_series()
+                yrs = sol.sum([d for d in sol.dims if d != "year"]).to_series()
                 yrs = yrs[yrs > 1e-6]
                 where = (
                     f" in {', '.join(str(y) for y in yrs.index[:4])}{'…' if len(yrs) > 4 else ''}"

@@ -97,7 +97,7 @@ def run_draws(
         kernel.compiled()  # more than a few draws: the compiled kernel for every chunk, however small
     red = Reduction(
         draws, chain.n_years, len(chain.sectors), len(chain.materials),
-        lambda ty: holding_cost(scenario, ty), alpha,
+        lambda ty: holding_cost(chain, scenario, ty), alpha,
     )  # fmt: skip
 
     def take(part: Block) -> None:

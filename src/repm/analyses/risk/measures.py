@@ -14,9 +14,9 @@ from repm.scenario.schema import Scenario
 VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}
 
 
-def holding_cost(scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
+def holding_cost(chain: Chain, scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
     """crore INR per draw × year: tonne-years held × price × holding rate."""
-    prices = stock_prices(scenario)  # the planner's holding price too
+    prices = stock_prices(chain, scenario)  # the planner's holding price too
     price = np.array([prices.get(m, 0.0) for m in scenario.definition.material_names])  # INR/kg
     inr = (
         (tonne_years * price[None, None, :]).sum(axis=2)

@@ -10,6 +10,7 @@ import numpy as np
 from repm.analyses.risk.draws import run_draws
 from repm.analyses.risk.measures import p_no_shortage
 from repm.analyses.risk.reduce import DrawSummary
+from repm.chain.rules import stock_prices
 from repm.errors import UserError
 from repm.scenario.schema import Scenario
 
@@ -27,10 +28,10 @@ class StockpileResult:
 UNLIMITED = 1e9  # t: a stockpile no draw can empty, to measure what each draw would release
 
 
-def sized_materials(scenario: Scenario) -> tuple[str, ...]:
+def sized_materials(chain, scenario: Scenario) -> tuple[str, ...]:
     """The materials `size_stockpile` sizes: magnets, NdPr/Dy/Tb oxide and metal — those with a
-    price (economics.prices), since a stockpile's holding cost is what is minimised."""
-    prices = scenario.economics.prices
+    price (`stock_prices`), since a stockpile's holding cost is what is minimised."""
+    prices = stock_prices(chain, scenario)
     return tuple(m for m in scenario.definition.names(sizable=True) if prices.get(m, 0.0) > 0)
 
 
@@ -66,7 +67,9 @@ def size_stockpile(
             f"{service_level}; expected a probability strictly between 0 and 1",
             where="--service-level",
         )
-    sized = sized_materials(loaded.scenario)
+    base_chain = chain_builder(loaded.scenario)
+    sized = sized_materials(base_chain, loaded.scenario)
+    prices = stock_prices(base_chain, loaded.scenario)
     if not sized:
         raise UserError(
             "no stockpile material has a price; expected prices for magnets or oxides",
@@ -128,8 +131,7 @@ def size_stockpile(
         held = [m for m in family if stock[m] > 0]
         notes = []
         if len(held) > 1:
-            price = loaded.scenario.economics.prices
-            for m in sorted(held, key=lambda m: -price.get(m, 0.0)):
+            for m in sorted(held, key=lambda m: -prices.get(m, 0.0)):
                 stock, summ, f = shrink(stock, summ, (m,))
                 if f < 1.0:
                     notes.append(f"{m} ×{f:.3f}")
