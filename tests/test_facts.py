@@ -158,3 +158,16 @@ def test_build_table_rejects_a_bad_unit():
     text = "facts:\n" + _fact("a").replace("unit: t", "unit: furlongs_per_fortnight_squared_x")
     with pytest.raises(RuntimeError, match="bad unit"):
         build_table([("00.yaml", SOURCES), ("t.yaml", text)])
+
+
+def test_the_seeds_import_figures_are_reconciled_by_what_they_cover(facts):
+    """The 540 t, ~700 t, 800–900 t, 53,748 t and US$221 M are one conflict group, each with
+    what it covers; the baseline (540 t, the bare channel) says how the others relate."""
+    members = {m.id: m for m in facts.conflicts()["india_magnet_imports_fy25"]}
+    by_value = {m.central: m for m in members.values()}
+    assert {540, 700, 850, 53748, 221} <= set(by_value)
+    assert by_value[221].unit == "MUSD" and "all-permanent-magnet" in by_value[221].note
+    base = next(m for m in members.values() if m.baseline)
+    assert base.id == "india_ndfeb_imports_fy25_tnie"  # what demand.channels.bare_base uses
+    for figure in ("700", "800–900", "53,748", "221"):
+        assert figure in base.note, figure
