@@ -327,3 +327,13 @@ class ReportRequest:
     run_id: str | None = None
     out: Path | None = None
     year: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.out is not None:
+            object.__setattr__(self, "out", Path(self.out))
+            if self.out.exists():
+                raise UserError(
+                    f"{str(self.out)!r} already exists; expected a new file for the report",
+                    where="--out",
+                )
+        check_new_file(self.out, "--out")

@@ -275,14 +275,20 @@ from repm.cli import more  # noqa: E402, F401  (facts, explain, …, report, com
 def main() -> None:
     debug = "--debug" in sys.argv
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # without standalone mode typer answers Ctrl-C (and an explicit exit) with the exit code
+        if isinstance(code, int) and not isinstance(code, bool) and code:
+            if code == 130:
+                err.print("interrupted", highlight=False, markup=False)
+            sys.exit(code)
     except UserError as exc:
         err.print(f"error: {render.safe(exc)}", highlight=False, markup=False)
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        sys.exit(1)
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C (click turns it into Abort), at any time
+        err.print("interrupted", highlight=False, markup=False)
+        sys.exit(130)
     except Exception as exc:
         # usage errors (bad option, missing argument) from typer's click carry show() and exit_code
         if hasattr(exc, "show") and hasattr(exc, "exit_code"):

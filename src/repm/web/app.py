@@ -68,8 +68,7 @@ class BodyLimit:
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
                     raise _TooBig(
-                        f"request body of more than {seen:,} bytes; expected at most "
-                        f"{self.limit:,}"
+                        f"request body of more than {seen:,} bytes; expected at most {self.limit:,}"
                     )
             return message
 
@@ -112,7 +111,7 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse({"error": exc.for_api()}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -182,7 +181,7 @@ def create_app() -> FastAPI:
                 job.done = 1
             job.result, job.status = done.payload, "done"
         except UserError as exc:
-            job.error, job.code, job.status = str(exc), 400, "failed"
+            job.error, job.code, job.status = exc.for_api(), 400, "failed"
         except Exception as exc:  # a bug: report it without a traceback in the page
             job.error, job.code, job.status = (
                 f"internal error: {type(exc).__name__}: {exc}",
@@ -241,7 +240,7 @@ def create_app() -> FastAPI:
         try:
             return load_run(run_id)
         except UserError as exc:
-            raise HTTPException(404, str(exc)) from None
+            raise HTTPException(404, exc.for_api()) from None
 
     @app.get("/api/runs/{run_id}", summary="A stored run: metadata and indicators")
     async def get_run(run_id: str) -> dict:
@@ -265,7 +264,7 @@ def create_app() -> FastAPI:
                 return do(CompareRequest(run_ids=body.run_ids, year=body.year)).payload
             except UserError as exc:
                 if "no run" in str(exc) or "expected a run id" in str(exc):
-                    raise HTTPException(404, str(exc)) from None
+                    raise HTTPException(404, exc.for_api()) from None
                 raise
 
         return _json(await run_in_threadpool(make))
