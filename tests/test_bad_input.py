@@ -57,7 +57,7 @@ CASES = [
     Case("step-weekly", ["run", "--step", "weekly"], ("--step", "weekly", "monthly")),
     Case("out-exists", ["run", "--out", "{dir}/exists"], ("--out", "exists", "already exists"),
          files={"exists/.keep": ""}, out=False),
-    Case("explain-unknown-indicator", ["explain", "no_such_indicator", "2030"], ("no_such_indicator", "magnet_demand"),
+    Case("explain-unknown-indicator", ["explain", "no_such_indicator", "2030"], ("no_such_indicator", "expected one of"),
          out=False),
     Case("explain-year-outside-horizon", ["explain", "magnet_demand", "2050"], ("2050", "2024–2035"), out=False),
     Case("extends-cycle", ["run", "{dir}/a.yaml"], ("extends", "a.yaml", "cycle"),

@@ -128,6 +128,7 @@ def extended(tmp_path_factory) -> tuple[ModelDefinition, object]:
         "extends": "india-baseline",
         "name": "with-drones-and-gbd",
         "demand": {
+            "channels": {"bare_share": {"drones": 0.2}},
             "sectors": {
                 "drones": {
                     "basis": "share",
@@ -138,7 +139,7 @@ def extended(tmp_path_factory) -> tuple[ModelDefinition, object]:
                 },
                 # EV traction: half its magnets in the new grade, half in the bulk UH grade
                 "ev_car": {"grade_mix": {"n": None, "gbd": None, "uh": 0.5, "g": 0.5}},
-            }
+            },
         },
         "supply": {"grades": {"g": GBD}},
         "economics": {"magnet_cost": {"conversion": {"g": "21 USD/kg"}}},

@@ -330,7 +330,7 @@ def test_stockpile_of_oxides_replaces_what_a_ban_withholds(tmp_path):
     res = size_stockpile(loaded, compile_chain, service_level=0.9, draws=20, seed=0, chunk_size=20)
     calm = simulate(chain).data.imports.sel(draw=0, year=2030, origin="China")
     heavy_forms = [f"{k}_{g}" for k in ("magnet", "alloy") for g in HEAVY]
-    assert float(calm.sel(material=heavy_forms).sum()) == 0.0
+    assert float(calm.sel(material=heavy_forms).sum()) < 1e-9  # (rounding of the shares)
     for m in ("dy_oxide", "tb_oxide"):
         assert float(calm.sel(material=m)) > 1.0  # the units do buy them from China
         assert res.stockpile[m] == pytest.approx(float(calm.sel(material=m)), rel=1e-6)

@@ -289,15 +289,21 @@ def _plan(ref: str, sets=()):
     return optimize(loaded.scenario, compile_chain(loaded.scenario))
 
 
-@pytest.mark.parametrize(("fee", "used"), [("fact:tolling_fee_japan", 500.0), (100_000, 0.0)])
-def test_planner_tolls_when_the_fee_beats_imported_magnets(fee, used):
-    # N-grade magnets import at ₹5,000/kg × 0.876 China + 1.25 × the rest: a ₹2,188/kg fee on
-    # IREL's own oxide is cheaper, a ₹100,000/kg fee is not
-    res = _plan("india-tolling-japan", [f"routes.tolling.0.fee={fee}"])
+@pytest.mark.parametrize(("fee", "cheaper"), [("fact:tolling_fee_japan", True), (100_000, False)])
+def test_planner_tolls_when_the_fee_beats_imported_magnets(fee, cheaper):
+    # N-grade magnets import at their grade price (~₹4,100/kg) × 0.876 China + 1.25 × the rest: a
+    # ₹2,188/kg fee on IREL's own oxide is cheaper, a ₹100,000/kg fee is not. Tolled: the 500 t
+    # contract, or the N-grade bare market if that is smaller (465.6 t in 2027)
+    sets = [f"routes.tolling.0.fee={fee}"]
+    chain = compile_chain(load_scenario("india-tolling-japan", sets).scenario)
+    bare_n = float(chain.demand_bare.sel(year=2027, grade="n").sum())
+    used = min(500.0, bare_n) if cheaper else 0.0
+    res = _plan("india-tolling-japan", sets)
     tolled = res.routes["tolled_expected"]
     assert tolled[2026] == 0.0  # before the contract starts
     assert tolled[2027] == pytest.approx(used, abs=1e-6)
-    assert res.routes["tolled_contract"]["toyotsu-japan"] == pytest.approx(used, abs=1e-6)
+    contract = 500.0 if cheaper else 0.0  # the contract is taken whole, used as the market allows
+    assert res.routes["tolled_contract"]["toyotsu-japan"] == pytest.approx(contract, abs=1e-6)
 
 
 def test_planner_buys_overseas_oxide_only_when_cheaper_than_imports():

@@ -61,9 +61,13 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
             "expected the bare channel to be part of demand",
             where="demand.channels.bare_base",
         )
-    beta = d.channels.bare_base / base_total
-    loc = interp_path(d.channels.localization, years)
-    bare_share = beta + (1 - beta) * loc  # year
+    beta = _bare_base_shares(d, sectors, base_total, dem[list(years).index(base)])
+    ch = d.channels
+    loc = np.stack(
+        [interp_path(ch.localization_by_sector.get(n, ch.localization), years) for n in sectors],
+        axis=1,
+    )  # year × sector
+    bare_share = beta[None, :] + (1 - beta[None, :]) * loc  # year × sector
     hs = d.heavy_free_shift
     shift = np.zeros((len(years), len(sectors)))
     if hs is not None:
@@ -82,15 +86,45 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
     )
     if ci is not None:  # buyers supported to buy Indian magnets bring sub-assembly imports home
         bare_share = np.where(
-            ci_on, bare_share + ci.localization_shift * (1 - bare_share), bare_share
+            ci_on[:, None], bare_share + ci.localization_shift * (1 - bare_share), bare_share
         )
-    bare = dem[:, :, None] * bare_share[:, None, None] * grade_split
-    emb = dem[:, :, None] * (1 - bare_share)[:, None, None] * grade_split
+    bare = dem[:, :, None] * bare_share[:, :, None] * grade_split
+    emb = dem[:, :, None] * (1 - bare_share)[:, :, None] * grade_split
 
     return dict(
         sectors=sectors, base=base, dem=dem, bottom=bottom, bare=bare, emb=emb,
         grade_split=grade_split, ci_on=ci_on,
     )  # fmt: skip
+
+
+def _bare_base_shares(d, sectors, base_total: float, base_dem: np.ndarray) -> np.ndarray:
+    """Each sector's base-year bare share: the scenario's sector shares scaled so the channel is
+    bare_base, or bare_base ÷ demand for every sector."""
+    ch = d.channels
+    if ch.bare_share is None:
+        return np.full(len(sectors), ch.bare_base / base_total)
+    missing = [n for n in sectors if n not in ch.bare_share]
+    if missing:
+        raise UserError(
+            f"no bare share for sector {missing[0]!r}; expected one for every sector (or none)",
+            where="demand.channels.bare_share",
+        )
+    raw = np.array([ch.bare_share[n] for n in sectors])
+    implied = float(raw @ base_dem)
+    if implied <= 0:
+        raise UserError(
+            "the sector shares give no bare magnets; expected some sector with a share above 0",
+            where="demand.channels.bare_share",
+        )
+    beta = raw * (ch.bare_base / implied)
+    if beta.max() > 1 + 1e-12:
+        n = sectors[int(beta.argmax())]
+        raise UserError(
+            f"scaled to bare_base ({ch.bare_base:,.0f} t) sector {n!r} would buy {beta.max():.0%} of "
+            "its magnets bare; expected at most 100 %",
+            where="demand.channels.bare_share",
+        )
+    return np.minimum(beta, 1.0)
 
 
 def heavy_content(model: ModelDefinition, gc: np.ndarray) -> np.ndarray:

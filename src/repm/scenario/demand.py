@@ -105,13 +105,25 @@ class Sector(Block):
 
 
 class Channels(Block):
-    """Bare magnets (bought by Indian makers) vs magnets embedded in imported sub-assemblies."""
+    """Bare magnets (bought by Indian makers) vs magnets embedded in imported sub-assemblies.
+
+    `bare_share` gives each sector's base-year share of bare magnets; they are scaled together so
+    the bare channel is `bare_base` in the base year (the sourced total sets the level, the
+    sector shares the split). Without it every sector has bare_base ÷ demand. `localization`
+    (a path, or one per sector in `localization_by_sector`) turns that share of the rest bare."""
 
     bare_base: TonnesPerYear = Field(
         description="bare-magnet demand in the base year (≈ NdFeB imports)"
     )
+    bare_share: dict[str, Fraction] | None = Field(
+        None,
+        description="each sector's base-year share of magnets bought bare (scaled to bare_base)",
+    )
     localization: dict[int, Fraction] = Field(
         description="share of the base-year embedded channel localised (turned bare), by year"
+    )
+    localization_by_sector: dict[str, dict[int, Fraction]] = Field(
+        default_factory=dict, description="a sector's own localisation path (else `localization`)"
     )
 
 
@@ -153,6 +165,14 @@ class Demand(Block):
             _one_of(s, model.sectors, "sector")
             for g in sec.grade_mix:
                 _one_of(g, model.grade_names, f"grade in sectors.{s}.grade_mix:")
+        return v
+
+    @field_validator("channels")
+    @classmethod
+    def _channel_sectors(cls, v: Channels, info: ValidationInfo) -> Channels:
+        sectors = definition_of(info).sectors
+        for s in list(v.bare_share or {}) + list(v.localization_by_sector):
+            _one_of(s, sectors, "sector in demand.channels:")
         return v
 
     @field_validator("heavy_free_shift")
