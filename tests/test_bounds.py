@@ -36,7 +36,7 @@ def test_the_memory_estimate_grows_with_draws_chunks_and_events():
 
 @pytest.fixture
 def client():
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8050") as c:
         yield c
 
 

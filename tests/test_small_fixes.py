@@ -32,7 +32,7 @@ def test_a_dollar_amount_is_named_as_dollars():
 
 
 def test_api_errors_name_the_api_field_not_the_cli_option(repm_home):
-    with TestClient(create_app()) as client:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8050") as client:
         r = client.post("/api/compare", json={"run_ids": ["20260101T120000-0123abcd-4f5e"] * 2})
         assert r.status_code == 400
         assert r.json()["error"].startswith("compare: ")

@@ -17,7 +17,7 @@ from repm.web.app import MAX_YAML_BYTES, create_app, override_args
 
 @pytest.fixture
 def client(repm_home):
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8050") as c:
         yield c
 
 

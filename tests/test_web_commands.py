@@ -16,7 +16,7 @@ from repm.web.app import create_app
 
 @pytest.fixture
 def client(repm_home):
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), base_url="http://127.0.0.1:8050") as c:
         yield c
 
 

@@ -243,14 +243,40 @@ def serve(
         str, typer.Option("--host", help="Address to bind (default: this machine only).")
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="Port.")] = 8050,
+    token: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--token",
+            help="Require this token (default: none on 127.0.0.1, a new one printed otherwise).",
+        ),
+    ] = None,
+    allow_host: Annotated[
+        Optional[list[str]],  # noqa: UP045
+        typer.Option("--allow-host", help="Also answer requests for this Host name. Repeatable."),
+    ] = None,
 ) -> None:
     """The dashboard and its JSON API (OpenAPI at /docs) on http://HOST:PORT."""
-    from repm.web.app import check_address
+    from urllib.parse import quote
+
+    from repm.web.app import access, check_address
     from repm.web.app import serve as run_server
 
+    if token is not None and len(token) < 16:
+        from repm.errors import UserError
+
+        raise UserError(
+            f"{len(token)} characters; expected a token of at least 16", where="--token"
+        )
     check_address(host, port)
-    out.print(
-        f"repm dashboard on http://{host}:{port}  (API: /api, OpenAPI: /openapi.json)",
-        highlight=False,
-    )
-    run_server(host, port)
+    allowed, token = access(host, token, tuple(allow_host or ()))
+    import socket
+
+    shown = host if host not in ("", "0.0.0.0", "::") else socket.gethostname()
+    url = f"http://{shown}:{port}" + (f"/?token={quote(token)}" if token else "")
+    if host in ("", "0.0.0.0", "::"):
+        render.note(f"listening on every network interface ({host or 'all'}): anyone who can reach "
+                    "this machine can reach the dashboard, with the token below")  # fmt: skip
+    render.note(f"repm dashboard on {url}  (API: /api, OpenAPI: /openapi.json)")
+    if token:
+        render.note("API clients send the token as `Authorization: Bearer TOKEN`")
+    run_server(host, port, token=token, allowed_hosts=allowed)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from importlib import resources
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from repm.app.requests import override_args
 from repm.errors import UserError, fmt_value
+from repm.web.guard import LOOPBACK_NAMES, FairQueue, Guard, QueueFull, scrub
 from repm.web.models import MAX_YAML_BYTES, CompareBody, Job, RunRequest, ScenarioText
 from repm.web.scenarios import TooLarge, levers, load
 
@@ -33,7 +34,9 @@ __all__ = ["MAX_YAML_BYTES", "check_address", "create_app", "levers", "override_
 
 MAX_BODY_BYTES = 2 * MAX_YAML_BYTES
 WORKERS = 2
-JOBS_KEPT = 200
+JOBS_KEPT = 200  # finished jobs kept for their status URL; waiting and running ones always are
+MAX_WAITING = 16  # jobs waiting for a worker, all clients together (then 503)
+PER_CLIENT = 4  # jobs waiting or running for one client (then 429)
 
 
 class _TooBig(StarletteHTTPException):
@@ -96,7 +99,17 @@ def _json(obj: dict) -> Response:
     return Response(json.dumps(obj, default=float), media_type="application/json")
 
 
-def create_app() -> FastAPI:
+def create_app(
+    *,
+    allowed_hosts: set[str] | None = None,
+    token: str | None = None,
+    max_waiting: int = MAX_WAITING,
+    per_client: int = PER_CLIENT,
+    workers: int = WORKERS,
+) -> FastAPI:
+    """The dashboard and its API. Requests must name an allowed Host (default: this machine's
+    loopback names) and, when `token` is set, carry it; at most `max_waiting` jobs wait, at most
+    `per_client` per client, taken from the clients in turn."""
     app = FastAPI(
         title="repm dashboard API",
         version=__import__("repm").__version__,
@@ -104,18 +117,18 @@ def create_app() -> FastAPI:
         "POST /api/run answers with the same JSON object as `repm run/risk/stockpile/plan/finance "
         "--json`, POST /api/compare as `repm compare --json`.",
     )
-    pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="repm-run")
+    queue = FairQueue(workers, max_waiting, per_client)
     jobs: dict[str, Job] = {}
     jobs_lock = threading.Lock()
     static = resources.files("repm.web") / "static"
 
     @app.exception_handler(UserError)
     async def _user_error(request: Request, exc: UserError) -> JSONResponse:
-        return JSONResponse({"error": exc.for_api()}, status_code=400)
+        return JSONResponse({"error": scrub(exc.for_api())}, status_code=400)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+        return JSONResponse({"error": scrub(str(exc.detail))}, status_code=exc.status_code)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -131,6 +144,7 @@ def create_app() -> FastAPI:
         return JSONResponse({"error": str(exc)}, status_code=413)
 
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
+    app.add_middleware(Guard, allowed=allowed_hosts or set(LOOPBACK_NAMES), token=token)
 
     @app.get("/", include_in_schema=False)
     def index() -> HTMLResponse:
@@ -181,10 +195,10 @@ def create_app() -> FastAPI:
                 job.done = 1
             job.result, job.status = done.payload, "done"
         except UserError as exc:
-            job.error, job.code, job.status = exc.for_api(), 400, "failed"
+            job.error, job.code, job.status = scrub(exc.for_api()), 400, "failed"
         except Exception as exc:  # a bug: report it without a traceback in the page
             job.error, job.code, job.status = (
-                f"internal error: {type(exc).__name__}: {exc}",
+                scrub(f"internal error: {type(exc).__name__}: {exc}"),
                 500,
                 "failed",
             )
@@ -193,18 +207,35 @@ def create_app() -> FastAPI:
         "/api/run",
         summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance --json`)",
     )
-    async def run(req: RunRequest) -> Response:
+    async def run(req: RunRequest, http: Request) -> Response:
         sets = list(override_args(req.overrides))
         loaded = await run_in_threadpool(load, req.scenario, req.yaml, sets)
         request = req.command(loaded, sets)
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
         total = {"risk": req.draws, "stockpile": 0}.get(req.kind, 1)
         job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
+        future: Future = Future()
+
+        def task() -> None:
+            try:
+                _execute(job, request)
+            finally:
+                future.set_result(None)
+
+        try:
+            queue.submit(http.client.host if http.client else "?", task)
+        except QueueFull as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status,
+                                headers={"Retry-After": "10"})  # fmt: skip
         with jobs_lock:
             jobs[job.id] = job
-            for old in sorted(jobs.values(), key=lambda j: j.created)[:-JOBS_KEPT]:
+            # only finished jobs are forgotten, oldest first: a status URL works until its job
+            # is done and for JOBS_KEPT finished jobs after
+            finished = [j for j in jobs.values() if j.status in ("done", "failed")]
+            for old in sorted(finished, key=lambda j: j.created)[
+                : max(0, len(finished) - JOBS_KEPT)
+            ]:
                 jobs.pop(old.id, None)
-        future = pool.submit(_execute, job, request)
         if not req.wait:
             return JSONResponse(job.view() | {"status_url": f"/api/jobs/{job.id}"}, status_code=202)
         import asyncio
@@ -249,6 +280,9 @@ def create_app() -> FastAPI:
         for rec in r.indicators.to_dict("records"):
             rows.append({k: v for k, v in rec.items() if not (v is None or v != v)})
         meta = dict(r.meta)
+        for key in ("source", "plan"):  # file paths on the server: their names only
+            if isinstance(meta.get(key), str) and "/" in meta[key]:
+                meta[key] = Path(meta[key]).name
         return {"command": meta.get("command"), "scenario": meta.get("scenario"), "run_id": r.run_id,
                 "meta": meta, "indicators": rows}  # fmt: skip
 
@@ -291,7 +325,7 @@ def create_app() -> FastAPI:
         r = await run_in_threadpool(_run, run_id)
         return HTMLResponse(await run_in_threadpool(render, r, year))
 
-    app.state.pool = pool
+    app.state.queue = queue
     return app
 
 
@@ -312,7 +346,28 @@ def check_address(host: str, port: int) -> None:
         ) from None
 
 
-def serve(host: str = "127.0.0.1", port: int = 8050) -> None:
+def access(host: str, token: str | None = None, allow: tuple[str, ...] = ()):
+    """(allowed Host names, token) for a server bound to `host`: loopback needs no token unless
+    one is given; beyond loopback a token is required (generated if not given) and the Host must
+    name this machine."""
+    from repm.web.guard import is_loopback, local_names, new_token
+
+    extra = {h.strip().lower() for h in allow if h.strip()}
+    if host and is_loopback(host):
+        return set(LOOPBACK_NAMES) | extra, token
+    return local_names(host) | extra, token or new_token()
+
+
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    token: str | None = None,
+    allowed_hosts: set[str] | None = None,
+) -> None:
     import uvicorn
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    app = create_app(allowed_hosts=allowed_hosts, token=token)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    finally:
+        app.state.queue.close()
