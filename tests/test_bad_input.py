@@ -128,6 +128,14 @@ CASES = [
          ("--workers", "-1", "1 to 64")),
     Case("risk-workers-zero", ["risk", "--draws", "10", "--workers", "0"], ("--workers", "0", "1 to 64")),
     Case("risk-chunk-huge", ["risk", "--draws", "10", "--chunk", "10000000"], ("--chunk", "10000000", "1 to 100,000")),
+    # numerics at the edges (part 6): beyond 1e9 t the mass balance cannot hold to 1e-6 t
+    Case("stockpile-1e15", ["run", "--set", "policy.stockpile.ndpr_oxide=1e15"],
+         ("policy.stockpile.ndpr_oxide", "1e+15 t", "at most 1e+09 t", "mass balance")),
+    Case("growth-10-a-year-for-60-years", ["risk", "--draws", "10", "--set", "demand.growth_after_anchors=10",
+                                           "--set", "horizon.end=2083"],
+         ("demand: demand reaches", "year 2083", "at most 1e+09 t")),
+    Case("validate-growth", ["validate", "india-baseline", "--set", "demand.growth_after_anchors=10",
+                             "--set", "horizon.end=2083"], ("demand", "at most 1e+09 t"), out=False),
 ]  # fmt: skip
 BYTES = {
     "scenario-not-utf8": {"s.yaml": b"extends: indi\xff-baseline\n"},

@@ -126,3 +126,17 @@ def test_a_scheduler_nobody_listens_on_is_one_line(monkeypatch):
     with pytest.raises(UserError, match="--scheduler: cannot reach the Dask scheduler"):
         draws.run_draws(compile_chain(loaded.scenario), loaded.scenario, draws=4, seed=0,
                         chunk_size=2, scheduler=f"tcp://127.0.0.1:{port}")  # fmt: skip
+
+
+def test_the_largest_scenario_allowed_still_closes_its_mass_balance(repm_home):
+    """Just inside the stated bound (2e8 t of demand, a 9e8 t stockpile) the balance holds to
+    1e-6 t; beyond it the scenario is refused (test_bad_input) instead of breaking it."""
+    import json
+
+    res = run_cli(["run", "--set", "demand.growth_after_anchors=0.4", "--set", "horizon.end=2060",
+                   "--set", "policy.stockpile.ndpr_oxide=9e8", "--step", "yearly", "--json"])  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)["indicators"]
+    demand = max(r["value"] for r in rows if r["name"] == "magnet_demand" and "sector" not in r)
+    residual = max(r["value"] for r in rows if r["name"] == "mass_balance_residual")
+    assert demand > 1e8 and residual < 1e-6

@@ -165,12 +165,22 @@ class Request:
         check_out(self.out)
 
     def load(self) -> LoadedScenario:
-        """The scenario, loaded and validated (as given, if it was already loaded)."""
-        if not isinstance(self.scenario, str):
-            return self.scenario
-        from repm.scenario import load_scenario
+        """The scenario, loaded and validated (as given, if it was already loaded), and checked
+        to be within what the model can represent (repm.app.scale)."""
+        from repm.app.scale import check_scale
+        from repm.chain import compile_chain
 
-        return load_scenario(self.scenario, list(self.sets))
+        if isinstance(self.scenario, str):
+            from repm.scenario import load_scenario
+
+            loaded = load_scenario(self.scenario, list(self.sets))
+        else:
+            loaded = self.scenario
+        try:
+            check_scale(compile_chain(loaded.scenario))
+        except UserError as exc:
+            raise UserError(str(exc), where=loaded.source) from None
+        return loaded
 
 
 @dataclass(frozen=True, kw_only=True)

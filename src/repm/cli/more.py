@@ -14,6 +14,7 @@ from rich.table import Table
 
 from repm.cli import DEFAULT, JsonOpt, ScenarioArg, SetOpt, _emit, app, render
 from repm.cli.render import out
+from repm.errors import UserError
 
 
 @app.command()
@@ -117,11 +118,15 @@ def validate(
     set_: SetOpt = None,
 ) -> None:
     """Check a scenario file (schema, units, fact ids, compile) without running it."""
+    from repm.app.scale import check_scale
     from repm.chain import compile_chain
     from repm.scenario import load_scenario
 
     loaded = load_scenario(scenario, set_ or [])
-    compile_chain(loaded.scenario)
+    try:
+        check_scale(compile_chain(loaded.scenario))
+    except UserError as exc:
+        raise UserError(str(exc), where=loaded.source) from None
     render.note(
         f"{loaded.source}: valid ({len(loaded.provenance)} values from facts, hash {loaded.hash})"
     )
