@@ -65,3 +65,90 @@ def test_a_sector_can_localise_on_its_own_path():
 def test_bad_bare_shares_are_one_line_errors(sets, needle):
     with pytest.raises(UserError, match=needle):
         compile_chain(load_scenario("india-baseline", sets).scenario)
+
+
+# --- buyers abroad: a unit's sales are not capped only by India's bare channel -------------------
+
+EXPORTS = [
+    "demand.exports.tonnes.2028=0",
+    "demand.exports.tonnes.2032=1500",
+    "demand.exports.grade_mix.gbd=1",
+    "demand.exports.premium=0.1",
+]
+
+
+@pytest.fixture(scope="module")
+def with_exports():
+    from repm.results.build import run_scenario
+
+    base = run_scenario(load_scenario("india-baseline"), step="yearly")
+    more = run_scenario(load_scenario("india-baseline", EXPORTS), step="yearly")
+    return base, more
+
+
+def test_exports_take_only_the_capacity_indias_buyers_leave(with_exports):
+    (chain0, base), (chain, more) = with_exports
+    for y in (2030, 2031, 2032, 2033):
+        X = float(chain.export_demand.sel(year=y).sum())
+        spare = float(chain.capacity.sel(year=y).sum()) - base.value(
+            "magnet_production_domestic", y
+        )
+        assert more.value("magnet_exports", y) == pytest.approx(min(X, max(spare, 0.0)), rel=1e-9)
+        # India's buyers are served exactly as before
+        assert more.value("self_sufficiency", y) == pytest.approx(
+            base.value("self_sufficiency", y), rel=1e-12
+        )
+    assert X == 0.0 or more.value("magnet_exports", 2033) == 0.0  # the units are full by 2033
+    assert more.value("magnet_exports", 2032) > 500  # (path: 1,500 t in 2032)
+    # the mass balance books them, element by element, out of the magnet stage
+    fl = more.data.flows.isel(draw=0).sel(flow="magnet_exports", year=2032)
+    gbd = chain.grade_comp.sel(grade="gbd")
+    np.testing.assert_allclose(fl.values, more.value("magnet_exports", 2032) * gbd.values)
+    assert float(np.abs(more.data.residual).max()) < 1e-6
+    assert base.value("magnet_exports", 2032) == 0.0  # none unless a scenario sets them
+
+
+def test_a_unit_sells_its_exports_at_the_grade_price_plus_the_premium(with_exports):
+    from repm.analyses import finance as F
+
+    (chain0, base), (chain, more) = with_exports
+    s0 = load_scenario("india-baseline").scenario
+    s1 = load_scenario("india-baseline", EXPORTS).scenario
+    ctx0, ctx1 = F.context(s0, chain0, base), F.context(s1, chain, more)
+    unit = F.unit_specs(s1)[0]
+    df0, df1 = F.cash_flows(ctx0, unit), F.cash_flows(ctx1, unit)
+    row = df1[df1["year"] == 2031].iloc[0]
+    i = list(chain.years).index(2031)
+    total = more.value("magnet_production_domestic", 2031)
+    abroad = more.value("magnet_exports", 2031) / total  # share of output sold abroad
+    home = ctx1.grade_mix[i] - ctx1.export_mix[i]
+    price = (
+        home @ chain.magnet_price.values[i]
+        + abroad * float(chain.magnet_price.sel(grade="gbd").values[i]) * 1.1
+    )
+    assert row.price == pytest.approx(price, rel=1e-12)
+    # more output (the spare capacity sold abroad) at a premium: the unit is worth more
+    assert F.unit_metrics(ctx1, unit)["npv"] > F.unit_metrics(ctx0, unit)["npv"]
+    assert (df1["production"] >= df0["production"] - 1e-9).all()
+
+
+def test_the_planner_builds_for_buyers_abroad_only_when_they_pay(tmp_path):
+    from repm.analyses.optimize import optimize
+
+    path = tmp_path / "small.yaml"
+    path.write_text(
+        "extends: india-baseline\nhorizon: {start: 2025, end: 2030}\n"
+        "demand: {channels: {localization: {2035: null}}}\nsupply: {units: []}\n"
+        "risk: {events: [], demand_growth_sd: 0}\nroutes: null\n"
+    )
+    abroad = ["demand.exports.tonnes.2025=1000", "demand.exports.grade_mix.gbd=1"]
+
+    def built(sets):
+        loaded = load_scenario(str(path), sets)
+        return optimize(loaded.scenario, compile_chain(loaded.scenario)).capacity
+
+    none = built([])
+    rich = built([*abroad, "demand.exports.premium=0.3"])
+    poor = built([*abroad, "demand.exports.premium=-0.5"])
+    assert float(rich.loc[2025]) > float(none.loc[2025]) + 100  # builds to sell abroad
+    np.testing.assert_allclose(poor.values, none.values, atol=1e-6)  # at half price: no

@@ -26,6 +26,8 @@ class Chain:
     demand_bottom_up: xr.DataArray  # year × sector, t/yr, before calibration
     demand_bare: xr.DataArray  # year × sector × grade, t/yr
     demand_embedded: xr.DataArray  # year × sector × grade, t/yr
+    export_demand: xr.DataArray  # year × grade, buyers abroad for Indian magnets, t/yr
+    export_premium: float  # what they pay over a grade's price, fraction
     grade_comp: xr.DataArray  # grade × element, kg/kg finished magnet
     material_comp: xr.DataArray  # material × element, kg/kg
     recipe: xr.DataArray  # feed × grade × material: t material per t fresh alloy

@@ -82,6 +82,10 @@ def compile_chain(s: Scenario) -> Chain:
             dims=("year", "sector", "grade"),
             coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
         ),
+        export_demand=xr.DataArray(
+            dm["exports"], dims=("year", "grade"), coords={**yr, "grade": list(GRADES)}
+        ),
+        export_premium=float(dm["export_premium"]),
         grade_comp=xr.DataArray(
             gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
         ),

@@ -91,9 +91,16 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
     bare = dem[:, :, None] * bare_share[:, :, None] * grade_split
     emb = dem[:, :, None] * (1 - bare_share)[:, :, None] * grade_split
 
+    ex = d.exports
+    exports = np.zeros((len(years), len(model.grade_names)))
+    if ex is not None:  # buyers abroad: a volume path split by its grade mix
+        mix = np.array([ex.grade_mix.get(g, 0.0) for g in model.grade_names])
+        exports = interp_path(ex.tonnes, years)[:, None] * mix[None, :]
+
     return dict(
         sectors=sectors, base=base, dem=dem, bottom=bottom, bare=bare, emb=emb,
-        grade_split=grade_split, ci_on=ci_on,
+        grade_split=grade_split, ci_on=ci_on, exports=exports,
+        export_premium=ex.premium if ex is not None else 0.0,
     )  # fmt: skip
 
 

@@ -97,7 +97,11 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     add("magnet_capacity_nameplate", chain.capacity_nameplate.sum("unit").values)
     unmet = mean(ds.unmet)
     add("unmet_demand", unmet.sum(["sector", "grade"]).values)
-    add("self_sufficiency", _safe_div(prod, total_demand))
+    exported = mean(ds.magnet_exports)  # year × grade, Indian magnets sold abroad
+    add("magnet_exports", exported.sum("grade").values)
+    for g in chain.grades:
+        add("magnet_exports", exported.sel(grade=g).values, grade=g)
+    add("self_sufficiency", _safe_div(prod - exported.sum("grade").values, total_demand))
     china = (
         imp_mag_origin.sel(origin="China").values
         if "China" in chain.origins
@@ -249,7 +253,7 @@ def _shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None:
     # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
     used = _mean(ds.feed_used.sel(material="ndpr_oxide")).values
     dom_share = np.minimum(_safe_div(_mean(ds.irel_to_units).values, used), 1.0)
-    prod_g = _mean(ds.production).sum("feed")  # year × grade
+    prod_g = _mean(ds.production).sum("feed") - _mean(ds.magnet_exports)  # year × grade, kept
     ndpr_gc = chain.grade_comp.sel(element=["Nd", "Pr"]).sum("element")
     tolled_g = [
         _mean(ds.tolled)

@@ -136,6 +136,23 @@ class HeavyFreeShift(Block):
     sectors: list[str] | None = None
 
 
+class Exports(Block):
+    """Buyers abroad (outside China) for Indian magnets: a volume path, its grade mix and the
+    price premium they pay over a grade's price. India's own buyers are served first."""
+
+    tonnes: dict[int, TonnesPerYear]
+    grade_mix: dict[str, Fraction]
+    premium: Annotated[float, _quantity("fraction", lo=-0.5, hi=2)] = 0.0
+
+    @model_validator(mode="after")
+    def _mix(self) -> Exports:
+        if abs(sum(self.grade_mix.values()) - 1) > 1e-6:
+            raise ValueError(
+                f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
+            )
+        return self
+
+
 class Demand(Block):
     """Magnet demand by sector, anchored to cited totals."""
 
@@ -146,6 +163,9 @@ class Demand(Block):
     sectors: dict[str, Sector]
     channels: Channels
     heavy_free_shift: HeavyFreeShift | None = None
+    exports: Exports | None = Field(
+        None, description="buyers abroad for Indian magnets (none unless set)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -173,6 +193,13 @@ class Demand(Block):
         sectors = definition_of(info).sectors
         for s in list(v.bare_share or {}) + list(v.localization_by_sector):
             _one_of(s, sectors, "sector in demand.channels:")
+        return v
+
+    @field_validator("exports")
+    @classmethod
+    def _export_grades(cls, v: Exports | None, info: ValidationInfo):
+        for g in v.grade_mix if v is not None else {}:
+            _one_of(g, definition_of(info).grade_names, "grade in demand.exports.grade_mix:")
         return v
 
     @field_validator("heavy_free_shift")

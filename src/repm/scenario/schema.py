@@ -65,6 +65,8 @@ class Scenario(Block):
                 f"demand.anchors: base year {d.base_year} before the horizon start {start}"
             )
         _check_years_within(d.channels.localization, start, end, "demand.channels.localization")
+        if d.exports is not None:
+            _check_years_within(d.exports.tonnes, start, end, "demand.exports.tonnes")
         _check_years_within(self.supply.separation.output, start, end, "supply.separation.output")
         for i, u in enumerate(self.supply.units):
             if u.first_year > end + 50:

@@ -213,6 +213,7 @@ def simulate(
         ov_country=ov["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
         ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
         fresh_per_mag=float(chain.fresh_alloy_per_magnet),
+        export_dem=_f64(chain.export_demand.values),
     )  # fmt: skip
     out = kernel.outputs(
         dict(
@@ -285,6 +286,7 @@ def simulate(
             "tolling_transit": (("draw", "year", "grade"), out.transit),
             "overseas_used": (("draw", "year", "source"), out.overseas_used),
             "oxide_exports": (("draw", "year"), out.exports),
+            "magnet_exports": (("draw", "year", "grade"), out.magnet_exports),
             "oxide_retained": (("draw", "year"), out.retained),
         },
         coords=coords,

@@ -76,6 +76,7 @@ ALLOY_IMPORTS = _FI["alloy_imports"]
 ALLOY_STOCKPILE_RELEASE = _FI["alloy_stockpile_release"]
 SCRAP_RETURN = _FI["scrap_return"]
 SCRAP_LOSS = _FI["scrap_loss"]
+MAGNET_EXPORTS = _FI["magnet_exports"]
 MAGNETS_DOMESTIC = _FI["magnets_domestic"]
 MAGNET_IMPORTS = _FI["magnet_imports"]
 MAGNET_STOCKPILE_RELEASE = _FI["magnet_stockpile_release"]
@@ -171,6 +172,7 @@ Inputs = namedtuple(
         "ov_mixed",  # source -> True: mixed oxide separated in India
         "retention",  # year, share of IREL's unused oxide kept in India
         "fresh_per_mag",  # t fresh alloy per t magnet (rules.fresh_alloy_per_magnet)
+        "export_dem",  # year × grade, buyers abroad for Indian magnets, t/yr
     ],
 )
 
@@ -202,6 +204,7 @@ Outputs = namedtuple(
         "overseas_used",  # draw × year × source, NdPr oxide used from overseas sources
         "exports",  # draw × year, IREL NdPr oxide exported
         "retained",  # draw × year, IREL NdPr oxide kept in India instead
+        "magnet_exports",  # draw × year × grade, Indian magnets sold abroad
     ],
 )
 
@@ -239,6 +242,7 @@ def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
         overseas_used=z((D, Y, K)),
         exports=z((D, Y)),
         retained=z((D, Y)),
+        magnet_exports=z((D, Y, G)),
     )
 
 
@@ -475,6 +479,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ov_oxide = inp.ov_oxide
     ov_country = inp.ov_country
     retention = inp.retention
+    export_dem = inp.export_dem
     o_tolled = out.tolled
     o_toll_oxide = out.toll_oxide
     o_transit = out.transit
@@ -592,6 +597,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         o_overseas_used[d] = 0.0
         o_exports[d] = 0.0
         o_retained[d] = 0.0
+        out.magnet_exports[d] = 0.0
         pipe[:] = 0.0
         av[:] = 1.0
         dm = d if dmult.shape[0] > 1 else 0
@@ -626,10 +632,16 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
             for f in range(F):
                 C += cap[yi, f] * dt
             A_tot = 0.0
+            X_tot = 0.0  # buyers abroad: served from the capacity India's buyers leave
             for g in range(G):
                 A_tot += A[g]
+                X_tot += export_dem[yi, g] * dt
+            left = max(C - A_tot, 0.0)
             for g in range(G):
                 target_g[g] = min(A[g], C * A[g] / A_tot) if A_tot > 0 else 0.0
+                if X_tot > 0:
+                    X_g = export_dem[yi, g] * dt
+                    target_g[g] += min(X_g, left * X_g / X_tot)
             for m in range(M):
                 req[m] = 0.0
             for f in range(F):
@@ -929,6 +941,11 @@ def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, 
     o_stock_draw = out.stock_draw
     G = A.shape[0]
     for g in range(G):
+        # India's buyers first; what the units make beyond them goes to buyers abroad
+        sold = min(max(P_g[g] - A[g], 0.0), inp.export_dem[yi, g] * inp.dt)
+        if sold != 0.0:
+            P_g[g] -= sold
+            out.magnet_exports[d, yi, g] += sold
         gap = max(A[g] - P_g[g], 0.0)
         t_used = min(arrive_g[g], gap)
         if arrive_g[g] != 0.0:
@@ -1055,7 +1072,8 @@ def _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y,
             o_flows[d, yi, ALLOY_TO_MAGNET, e] += (fresh_om + ret_g) * gc[g, e]
             o_flows[d, yi, SCRAP_RETURN, e] += ret_g * gc[g, e]
             o_flows[d, yi, SCRAP_LOSS, e] += loss_g * gc[g, e]
-            o_flows[d, yi, MAGNETS_DOMESTIC, e] += made * gc[g, e]
+            o_flows[d, yi, MAGNETS_DOMESTIC, e] += (made - out.magnet_exports[d, yi, g]) * gc[g, e]
+            o_flows[d, yi, MAGNET_EXPORTS, e] += out.magnet_exports[d, yi, g] * gc[g, e]
     for e in range(E):
         o_flows[d, yi, OXIDE_DOMESTIC, e] = sep_y * mc[ndpr, e]
         o_flows[d, yi, OXIDE_EXPORTS, e] = exports_y * mc[ndpr, e]

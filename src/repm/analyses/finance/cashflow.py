@@ -37,6 +37,8 @@ class Context:
         None  # per modelled year: buyer support reaching makers, INR/kg
     )
     base: int = 0  # index of the base year: its oxide prices set conversion costs
+    export_mix: np.ndarray | None = None  # modelled year × grade: sold abroad, share of output
+    export_premium: float = 0.0  # buyers abroad pay the grade's price × (1 + premium)
 
 
 def context(s: Scenario, chain: Chain, results: Results) -> Context:
@@ -56,10 +58,13 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     bare = chain.demand_bare.sum("sector").values
     mix = np.where(np.isnan(mix), bare / bare.sum(axis=1, keepdims=True), mix)
     oxide = chain.oxide_per_magnet.values  # grade × material
+    sold = ds.magnet_exports.mean("draw").values  # year × grade
+    export_mix = np.divide(sold, total[:, None], out=np.zeros_like(sold), where=total[:, None] > 0)
     support = (chain.incentive["per_kg"] * chain.incentive["pass_through"]).values
     return Context(
         s, chain.years, np.clip(util, 0, 1), mix, oxide, chain.magnet_price.values,
         chain.magnet_price_china.values, chain.oxide_price.values, support, base_index(chain),
+        export_mix, chain.export_premium,
     )  # fmt: skip
 
 
@@ -85,15 +90,19 @@ def cash_flows(
     )
     kg = q_t * KG_PER_T
     mix = ctx.grade_mix[idx]  # year × grade of what the unit sells
+    abroad = np.zeros_like(mix) if ctx.export_mix is None else ctx.export_mix[idx]
+    home = mix - abroad  # sold in India, at the basis price; abroad at the grade price + premium
+    export_price = np.einsum("yg,yg->y", abroad, ctx.magnet_price[idx]) * (1 + ctx.export_premium)
     if price_basis == "reference":  # the scheme's notified reference price, every grade
-        price = np.full(n, float(sch.reference_price)) * lv.price
+        price = home.sum(axis=1) * float(sch.reference_price) * lv.price
+        price = price + export_price * lv.price * lv.fx
     else:  # each grade at its price (China's: the same grade ex-works China, landed)
         by_grade = (
             ctx.magnet_price
             if price_basis == "grade"
             else ctx.china_price * fin.china_landed_markup
         )
-        price = np.einsum("yg,yg->y", mix, by_grade[idx]) * lv.price * lv.fx
+        price = (np.einsum("yg,yg->y", home, by_grade[idx]) + export_price) * lv.price * lv.fx
     if lv.price_path is not None:
         price = price * np.where(in_h, lv.price_path[idx], 1.0)
     if ctx.incentive_price is not None:  # the part of a buyer incentive that reaches the maker

@@ -12,6 +12,7 @@ from repm.analyses.optimize.linear import _constrain, _grid, _rows
 from repm.chain import Chain
 from repm.chain.rules import release_gap
 from repm.errors import UserError
+from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import Scenario
 
 
@@ -65,6 +66,12 @@ def build_model(
     stock = mdl.add_variables(lower=_grid([stockable], 0.0), name="stock")
     # magnets made at home: at most the bare-magnet market (a bound, not a row)
     made = mdl.add_variables(lower=0, upper=bare.expand_dims(k=ks), name="made")
+    # magnets sold to buyers abroad (demand.exports): at most their demand, at the grade's price
+    # × (1 + premium); only in the model when a scenario sets them
+    abroad = xr.DataArray(chain.export_demand.values, coords=bare.coords, dims=bare.dims)
+    sold = None
+    if float(abroad.sum()) > 0:
+        sold = mdl.add_variables(lower=0, upper=abroad.expand_dims(k=ks), name="exported")
     imp = mdl.add_variables(lower=0, upper=limit, name="imports")
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
@@ -143,6 +150,8 @@ def build_model(
     # capacity: existing plants plus everything built so far (a lower-triangular matrix)
     lower = (years.values[:, None] >= years.values[None, :]).astype(float)  # year × since
     cap_terms = [(1.0, L_made), (-lower[None], L_build[None, None, :])]
+    if sold is not None:
+        cap_terms.append((1.0, sold.labels.values))
     _constrain(mdl, "capacity", ky, cap_terms, "<=", existing.values[None, :])
     terms = [
         (1.0, L_made[..., None]),
@@ -166,6 +175,8 @@ def build_model(
         (-1.0, L_draw[:, :, st_ox, None]),
         (-irel_coef[None, None, :, None], L_irel[:, :, None, None]),
     ]
+    if sold is not None:
+        terms.append((recipe.values.T[None, None], sold.labels.values.reshape(K, Y, 1, G)))
     extra = 0
     if not isinstance(rt.ndpr_feed, int):
         extra = -rt.ndpr_feed * xr.DataArray(irel_coef, coords=[oxides])
@@ -201,6 +212,9 @@ def build_model(
     scen_terms = [
         (made_c, L_made), (imp_c, L_imp), (unmet_c, L_ub), (unmet_c, L_ue),
     ]  # fmt: skip
+    if sold is not None:  # made at home (conversion cost), sold abroad (revenue)
+        earn = chain.magnet_price.values * (1 + chain.export_premium) * CRORE_PER_T_AT
+        scen_terms.append((made_c - earn[None] * d[None, :, None], sold.labels.values))
     obj_terms = [
         (capex * d, L_build),
         (value.values + hold.values * float(disc.sum()), L_stock),
