@@ -66,3 +66,32 @@ def test_ctrl_c_while_serve_starts_is_one_line(where, monkeypatch):
     assert res.returncode == 130
     assert res.stderr.strip().splitlines()[-1] == "interrupted"
     assert "Traceback" not in res.stderr
+
+
+def test_threads_asking_for_the_unit_registry_at_once_get_one(monkeypatch):
+    """Found by the load test: the dashboard loads scenarios on several threads, and two first
+    calls built two pint registries ('Cannot operate with Unit and Unit of different
+    registries', a 400 for a valid scenario)."""
+    import threading
+
+    from repm.model import units
+
+    real = units._cached_registry
+    barrier = threading.Barrier(2)
+
+    def slow():
+        try:
+            barrier.wait(timeout=0.5)  # two builders meet here unless one waits for the other
+        except threading.BrokenBarrierError:
+            pass
+        return real()
+
+    monkeypatch.setattr(units, "_REGISTRY", None)
+    monkeypatch.setattr(units, "_cached_registry", slow)
+    got = []
+    threads = [threading.Thread(target=lambda: got.append(units.registry())) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(got) == 2 and got[0] is got[1]

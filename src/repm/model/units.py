@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from functools import lru_cache
+import threading
 
 import pint
 
@@ -31,12 +31,22 @@ unit = 1
 """
 
 
-@lru_cache(maxsize=1)
+_REGISTRY: pint.UnitRegistry | None = None
+_REGISTRY_LOCK = threading.Lock()
+
+
 def registry() -> pint.UnitRegistry:
-    ureg = _cached_registry()
-    for line in _DEFINITIONS.strip().splitlines():
-        ureg.define(line)
-    return ureg
+    """The one registry, made once even when threads ask at the same time (the dashboard loads
+    scenarios on several): quantities of two registries cannot be compared."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        with _REGISTRY_LOCK:
+            if _REGISTRY is None:
+                ureg = _cached_registry()
+                for line in _DEFINITIONS.strip().splitlines():
+                    ureg.define(line)
+                _REGISTRY = ureg
+    return _REGISTRY
 
 
 def _cached_registry() -> pint.UnitRegistry:
