@@ -208,6 +208,12 @@ def create_app(
         summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance --json`)",
     )
     async def run(req: RunRequest, http: Request) -> Response:
+        client = http.client.host if http.client else "?"
+        try:  # a client over its share is turned away before its scenario is even loaded
+            queue.check(client)
+        except QueueFull as exc:
+            return JSONResponse({"error": str(exc)}, status_code=exc.status,
+                                headers={"Retry-After": "10"})  # fmt: skip
         sets = list(override_args(req.overrides))
         loaded = await run_in_threadpool(load, req.scenario, req.yaml, sets)
         request = req.command(loaded, sets)
@@ -223,7 +229,7 @@ def create_app(
                 future.set_result(None)
 
         try:
-            queue.submit(http.client.host if http.client else "?", task)
+            queue.submit(client, task)
         except QueueFull as exc:
             return JSONResponse({"error": str(exc)}, status_code=exc.status,
                                 headers={"Retry-After": "10"})  # fmt: skip

@@ -140,18 +140,26 @@ class FairQueue:
         for t in self.threads:
             t.start()
 
+    def check(self, client: str) -> None:
+        """Raise QueueFull now if `client` could not submit (before its scenario is loaded)."""
+        with self.cond:
+            self._admit(client)
+
     def submit(self, client: str, fn: Callable[[], None]) -> None:
         with self.cond:
-            if self.active.get(client, 0) >= self.per_client:
-                raise QueueFull(429, f"{self.active[client]} of your jobs are waiting or running; "
-                                f"expected at most {self.per_client} at a time (wait for one "
-                                "to finish)")  # fmt: skip
-            if sum(len(q) for q in self.waiting.values()) >= self.max_waiting:
-                raise QueueFull(503, f"{self.max_waiting} jobs are waiting; the server is busy, "
-                                "expected fewer at once (try again shortly)")  # fmt: skip
+            self._admit(client)
             self.waiting.setdefault(client, deque()).append(fn)
             self.active[client] = self.active.get(client, 0) + 1
             self.cond.notify()
+
+    def _admit(self, client: str) -> None:  # with self.cond held
+        if self.active.get(client, 0) >= self.per_client:
+            raise QueueFull(429, f"{self.active[client]} of your jobs are waiting or running; "
+                            f"expected at most {self.per_client} at a time (wait for one "
+                            "to finish)")  # fmt: skip
+        if sum(len(q) for q in self.waiting.values()) >= self.max_waiting:
+            raise QueueFull(503, f"{self.max_waiting} jobs are waiting; the server is busy, "
+                            "expected fewer at once (try again shortly)")  # fmt: skip
 
     def _take(self) -> tuple[str, Callable[[], None]] | None:
         with self.cond:
