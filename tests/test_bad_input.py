@@ -98,6 +98,11 @@ CASES = [
          files={"s.yaml": GOOD + "name: a\nname: b\n"}),
     Case("duplicate-year-quoted-and-not", ["validate", "{dir}/s.yaml"], ("s.yaml", "line 4", "2025", "given twice"),
          files={"s.yaml": GOOD + "demand:\n  anchors:\n    \"2025\": 4010\n    2025: 4100\n"}, out=False),
+    Case("every-mistake-of-a-file-at-once", ["run", "{dir}/s.yaml"],
+         ("demand.growth_after_anchors: '7 kg' has units of kg", "supply.yields.sx_recovery",
+          "nan", "supply.yields.bogus_yield: unknown key", "bogus: unknown key", "(4 mistakes)"),
+         files={"s.yaml": GOOD + "bogus: 1\nsupply:\n  yields:\n    sx_recovery: .nan\n"
+                                 "    bogus_yield: 2\ndemand:\n  growth_after_anchors: 7 kg\n"}),
     # plan files are read as strictly as scenarios, every mistake at once (part 4)
     Case("plan-shares-outside-0-1", ["run", "--plan", "{dir}/p.yaml"],
          ("p.yaml", "plan.import_shares.ndpr_oxide.China: 2; expected 0 to 1",

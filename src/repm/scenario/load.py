@@ -211,8 +211,28 @@ def _provenance(data: Any, prefix: str = "") -> dict[str, str]:
     return out
 
 
+MAX_ERRORS_SHOWN = 10
+
+
 def _format_validation(exc: ValidationError, raw: dict[str, Any]) -> str:
-    err = exc.errors()[0]
+    """Every mistake pydantic found, one per field (a union's alternatives report the same field
+    several times: the first is kept), joined on one line."""
+    lines: list[str] = []
+    seen: set[tuple] = set()
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if loc in seen:
+            continue
+        seen.add(loc)
+        lines.append(_format_error(err))
+    shown = "; ".join(lines[:MAX_ERRORS_SHOWN])
+    if len(lines) > 1:
+        more = len(lines) - MAX_ERRORS_SHOWN
+        shown += f" ({len(lines)} mistakes" + (f", {more} more not shown)" if more > 0 else ")")
+    return shown
+
+
+def _format_error(err: dict) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "<top>"
     msg = err["msg"].removeprefix("Value error, ")
     head, sep, rest = msg.partition(": ")
