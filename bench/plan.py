@@ -174,6 +174,9 @@ def plan_arrays(
     si = [LP_MATERIALS.index(m) for m in STOCKABLE]
     gap = np.maximum(need[None] - limit.sum(axis=2), 0.0)
     gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)[:, :, si]  # LP numerics
+    if scenario.risk.as_of is not None:  # no stockpile draws in the years of history
+        y, m = (int(x) for x in scenario.risk.as_of.split("-"))
+        gap[:, : max(0, min(Y, (y - years[0]) + m // 12))] = 0.0
     return PlanArrays(
         ks=list(range(K)), years=years, origins=origins, bare=bare, emb=emb, recipe=recipe,
         existing=existing, can_build=np.array(years) >= first_build, irel=irel, limit=limit,

@@ -95,7 +95,8 @@ def test_out_that_exists_is_refused_before_any_work(repm_home, tmp_path):
 
 def test_stockpile_message_reads_the_horizon_from_the_scenario(repm_home):
     res = cli(["stockpile", "--draws", "40", "--set", "horizon.start=2025"])
-    assert "P(no shortage 2025–2035)" in res.stdout
+    # from the horizon's first year after the risk model's as-of date (2025-12): 2026
+    assert "P(no shortage 2026–2035)" in res.stdout
     assert "run " in res.stdout.splitlines()[-1]  # where it was stored
 
 

@@ -245,6 +245,7 @@ def ban_scenario(tmp_path_factory) -> Path:
         "extends: india-baseline\ntrade:\n  spare: null\npolicy:\n  working_stock_months: 0\n"
         # one bare share for every sector (540/4,010), as the hand calculations take it
         "demand:\n  channels:\n    bare_share: null\n"
+        "risk:\n  as_of: null\n"  # the stockpile may be drawn in 2025, when the hand case bans
     )
     return path
 

@@ -118,7 +118,14 @@ def _no_buffers(extra_risk: str) -> str:
 
 
 def test_zero_hazard_gives_the_deterministic_baseline(tmp_path):
-    loaded = load_scenario("india-baseline", ["risk.events.0.hazard=0", "risk.demand_growth_sd=0"])
+    sets = [
+        "risk.events.0.hazard=0",
+        "risk.demand_growth_sd=0",
+        "risk.as_of=null",
+        "risk.events.1.probability=0",
+        "risk.events.2.probability=0",
+    ]  # no history either
+    loaded = load_scenario("india-baseline", sets)
     chain = compile_chain(loaded.scenario)
     summary = run_draws(chain, loaded.scenario, draws=64, seed=5, chunk_size=64)
     base = build_results(chain, simulate(chain))
@@ -254,7 +261,7 @@ ONE_NODE = (
     "supply:\n  units: []\n  separation: {output: {2026: null, 2027: null}}\n"
     "trade:\n  spare: null\n"
     "policy:\n  working_stock_months: 0\n"
-    "risk:\n  demand_growth_sd: 0\n  events:\n"
+    "risk:\n  as_of: null\n  demand_growth_sd: 0\n  events:\n"
 )
 
 

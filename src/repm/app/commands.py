@@ -104,8 +104,16 @@ def _plan(plan_file: Path | None, chain):
 
 
 def horizon_label(loaded: LoadedScenario) -> str:
+    """The years P(no shortage) counts: the horizon, from the first year after the risk model's
+    as-of date (history is not insurable)."""
     years = loaded.scenario.horizon.years
-    return f"{years[0]}–{years[-1]}"
+    as_of = loaded.scenario.risk.as_of
+    first = (
+        years[0]
+        if as_of is None
+        else max(years[0], min(years[-1], int(as_of[:4]) + (as_of[5:] == "12")))
+    )
+    return f"{first}–{years[-1]}"
 
 
 # --- run, risk, stockpile --------------------------------------------------------------------

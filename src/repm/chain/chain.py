@@ -28,6 +28,7 @@ class Chain:
     demand_embedded: xr.DataArray  # year × sector × grade, t/yr
     export_demand: xr.DataArray  # year × grade, buyers abroad for Indian magnets, t/yr
     export_premium: float  # what they pay over a grade's price, fraction
+    future_from: int  # months from the horizon's start to the first month after risk.as_of
     grade_comp: xr.DataArray  # grade × element, kg/kg finished magnet
     material_comp: xr.DataArray  # material × element, kg/kg
     recipe: xr.DataArray  # feed × grade × material: t material per t fresh alloy

@@ -92,8 +92,13 @@ class Event(Block):
 
 
 class Risk(Block):
-    """Supply-shock model: events sampled per draw, and uncertainty in demand growth."""
+    """Supply-shock model: events sampled per draw, and uncertainty in demand growth.
 
+    `as_of` ("YYYY-MM", the last month of history): an event dated on or before it happened and
+    hits every draw as it happened (its mean duration, its central severity); random episodes
+    (hazard) start only after it, and the strategic stockpile is drawn only after it."""
+
+    as_of: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     events: list[Event] = Field(default_factory=list)
     demand_growth_sd: GrowthSD = 0.0
     draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8

@@ -214,6 +214,7 @@ def simulate(
         ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
         fresh_per_mag=float(chain.fresh_alloy_per_magnet),
         export_dem=_f64(chain.export_demand.values),
+        strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
     )  # fmt: skip
     out = kernel.outputs(
         dict(

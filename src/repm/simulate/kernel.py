@@ -173,6 +173,7 @@ Inputs = namedtuple(
         "retention",  # year, share of IREL's unused oxide kept in India
         "fresh_per_mag",  # t fresh alloy per t magnet (rules.fresh_alloy_per_magnet)
         "export_dem",  # year × grade, buyers abroad for Indian magnets, t/yr
+        "strat_from",  # step from which the strategic stockpile may be drawn (the as-of date)
     ],
 )
 
@@ -480,6 +481,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ov_country = inp.ov_country
     retention = inp.retention
     export_dem = inp.export_dem
+    strat_from = inp.strat_from
+    no_strat = np.zeros(inp.stock0.shape[0])  # before the as-of date: history, no stockpile drawn
     o_tolled = out.tolled
     o_toll_oxide = out.toll_oxide
     o_transit = out.transit
@@ -770,7 +773,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                         k_nom[m] += nom
                         k_sp[m] += sp_feed[m]
                         feed_imp_y[m] += bought
-                    release = _release(q - bought, m, ws, strat)
+                    release = _release(q - bought, m, ws, strat if t >= strat_from else no_strat)
                     if release != 0.0:
                         feed_rel_y[m] += release
                         o_stock_draw[d, yi, m] += release
@@ -805,7 +808,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 exports_y += ox_left - keep
 
                 # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
-                _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, strat,
+                _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws,
+                         strat if t >= strat_from else no_strat,
                          need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
                          mag_rel_y, toll_used_y, toll_stock_y)  # fmt: skip
 

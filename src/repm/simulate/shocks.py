@@ -202,9 +202,18 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
             fixed = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
             if not 0 <= fixed < T:
                 continue  # the event's date is outside the horizon: it never starts
+        if 0 <= fixed < chain.future_from:  # history: every draw, as it happened
+            pos = np.arange(D, dtype=np.int64) * T + fixed
+            dur = np.full(D, max(1.0, float(np.round(ev.duration.mean_months))))
+            sev = np.full(D, (ev.severity_low + ev.severity_high) / 2)
+            philox.event_levels(pos, dur, sev, D, T, float(ev.licensing_delay_months), level, e)
+            continue
         pos, u1, u2 = philox.onsets(
             *key, draw_ids, e, T, float(p_month), fixed, float(ev.probability)
         )
+        if chain.future_from > 0:  # random episodes begin only after the as-of date
+            keep = pos % T >= chain.future_from
+            pos, u1, u2 = pos[keep], u1[keep], u2[keep]
         dur = _durations(u1, ev.duration)
         sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u2
         philox.event_levels(pos, dur, sev, D, T, float(ev.licensing_delay_months), level, e)

@@ -78,6 +78,7 @@ def build_model(
     gap = release_gap(need[None], limit.sum("origin").values)  # k × year × material
     # shares summing to 1 leave rounding crumbs (~1e-16 t) that HiGHS cannot price: drop them
     gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)
+    gap[:, : chain.future_from // 12] = 0.0  # history (risk.as_of): the stockpile came after it
     gap = xr.DataArray(
         gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
     )

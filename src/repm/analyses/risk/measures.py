@@ -76,6 +76,10 @@ def _kg_per_vehicle(scenario: Scenario, sector: str) -> float | None:
         return None
 
 
-def p_no_shortage(summary: DrawSummary) -> float:
-    """Share of draws with no shortage in any year of the horizon."""
-    return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())
+def p_no_shortage(summary: DrawSummary, first: int = 0) -> float:
+    """Share of draws with no shortage in any year of the horizon from year index `first` on
+    (the first year after the risk model's as-of date: what is history cannot be insured)."""
+    if first == 0:
+        return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())
+    rest = summary.total[:, first:]
+    return float((rest.sum(axis=1) <= UNMET_EPS * rest.shape[1]).mean())

@@ -70,6 +70,7 @@ def size_stockpile(
     base_chain = chain_builder(loaded.scenario)
     sized = sized_materials(base_chain, loaded.scenario)
     prices = stock_prices(base_chain, loaded.scenario)
+    first = base_chain.future_from // 12  # the service level counts the years after history
     if not sized:
         raise UserError(
             "no stockpile material has a price; expected prices for magnets or oxides",
@@ -89,7 +90,7 @@ def size_stockpile(
 
     zero = {m: 0.0 for m in sized}
     base, _ = evaluate(zero)
-    p0 = p_no_shortage(base)
+    p0 = p_no_shortage(base, first)
     if p0 >= service_level:
         return StockpileResult(
             service_level, p0, zero, 0.0, True,
@@ -106,22 +107,22 @@ def size_stockpile(
             return {**zero, **at}
 
         top, _ = evaluate(candidate(1.0))
-        if p_no_shortage(top) < service_level:
+        if p_no_shortage(top, first) < service_level:
             return StockpileResult(
-                service_level, p_no_shortage(top), candidate(1.0), cost(top), False,
+                service_level, p_no_shortage(top, first), candidate(1.0), cost(top), False,
                 "not attainable with stockpiles: the remaining shortages are in magnets embedded in "
                 "imported sub-assemblies, which no stockpile can cover",
             )  # fmt: skip
         lo, hi = service_level, 1.0
         best = (candidate(1.0), top)
         lo_s, _ = evaluate(candidate(lo))
-        if p_no_shortage(lo_s) >= service_level:
+        if p_no_shortage(lo_s, first) >= service_level:
             hi, best = lo, (candidate(lo), lo_s)
         else:
             for _ in range(iterations):
                 mid = (lo + hi) / 2
                 s_mid, _ = evaluate(candidate(mid))
-                if p_no_shortage(s_mid) >= service_level:
+                if p_no_shortage(s_mid, first) >= service_level:
                     hi, best = mid, (candidate(mid), s_mid)
                 else:
                     lo = mid
@@ -136,7 +137,7 @@ def size_stockpile(
                 if f < 1.0:
                     notes.append(f"{m} ×{f:.3f}")
         return StockpileResult(
-            service_level, p_no_shortage(summ), stock, cost(summ), True,
+            service_level, p_no_shortage(summ, first), stock, cost(summ), True,
             f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
             + (f", then {', '.join(notes)}" if notes else ""),
         )  # fmt: skip
@@ -149,7 +150,7 @@ def size_stockpile(
             lam = (lo_l + hi_l) / 2
             trial = {m: v * lam if m in which else v for m, v in stock.items()}
             s_t, _ = evaluate(trial)
-            if p_no_shortage(s_t) >= service_level:
+            if p_no_shortage(s_t, first) >= service_level:
                 hi_l, found = lam, (trial, s_t)
             else:
                 lo_l = lam
