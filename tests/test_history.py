@@ -93,3 +93,20 @@ def test_without_an_as_of_date_every_event_is_a_draw():
 def test_a_bad_as_of_date_is_a_one_line_error(value):
     with pytest.raises(UserError, match="risk.as_of"):
         load_scenario("india-baseline", [f"risk.as_of={value}"])
+
+
+def test_magnets_the_rule_does_not_reach_can_be_held_up_in_practice(baseline):
+    """China's May 2025 magnet exports fell across grades: `other_grades_share` holds up that
+    share of the N grade (which contains no Dy/Tb) while the event lasts; 0 leaves it alone."""
+    from repm.simulate.shocks import event_targets
+
+    loaded, chain = baseline
+    m, china = list(chain.materials), chain.origins.index("China")
+    target, _ = event_targets(loaded.scenario.risk, chain)
+    assert target[0, china, m.index("magnet_n")] == 0.0
+    held = load_scenario("india-baseline", ["risk.events.0.other_grades_share=0.4"])
+    target, _ = event_targets(held.scenario.risk, compile_chain(held.scenario))
+    assert target[0, china, m.index("magnet_n")] == pytest.approx(0.4)
+    assert target[0, china, m.index("alloy_n")] == pytest.approx(0.4)
+    assert target[0, china, m.index("magnet_uh")] == 1.0  # the grades it reaches, in full
+    assert target[0, china, m.index("embedded_n")] == 0.0  # not magnets inside sub-assemblies

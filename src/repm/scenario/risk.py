@@ -38,7 +38,8 @@ class Event(Block):
     are refused; during the first `licensing_delay_months` nothing targeted ships.
     With `include_magnets`, alloys and magnets are reached by their content: a grade class is
     targeted when its content of the controlled elements exceeds `content_threshold` (kg/kg;
-    0: any content, as the April 2025 list; 0.001: the October 2025 0.1 % rule).
+    0: any content, as the April 2025 list; 0.001: the October 2025 0.1 % rule), and
+    `other_grades_share` of the grades it does not reach is held up in practice all the same.
     """
 
     name: str
@@ -47,6 +48,11 @@ class Event(Block):
     elements: Literal["light", "heavy", "all"] | None = None
     include_magnets: bool = True
     content_threshold: KgPerKg = 0.0
+    other_grades_share: Fraction = Field(
+        0.0,
+        description="share of the magnets the content rule does not reach (e.g. N grade) held "
+        "up in practice all the same (customs checks, exporters' caution)",
+    )
     materials: list[str] | None = None
     hazard: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
     start_year: Year | None = None

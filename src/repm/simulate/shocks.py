@@ -141,6 +141,14 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
                 mats |= model.restricted_by(group, ev.include_magnets, grades)
         cols = [MATERIALS.index(m) for m in sorted(mats)]
         o = chain.origins.index(ev.origin)
+        if ev.include_magnets and ev.other_grades_share > 0:  # held up though not covered
+            spared = [
+                MATERIALS.index(model.form(kind, g))
+                for g in chain.grades
+                for kind in ("alloy", "magnet")
+                if model.form(kind, g) not in mats
+            ]
+            target[e, o, spared] = ev.other_grades_share
         target[e, o, cols] = 1.0
         if ev.third_country_share > 0:
             finished = [
