@@ -168,7 +168,10 @@ KILLER = textwrap.dedent(
     rows = [{"year": 2035, "name": "magnet_demand", "value": 123.0, "unit": "t"}]
     results = Results(xr.Dataset({"x": ("year", [1.0])}, coords={"year": [2035]}),
                       IndicatorTable(rows).frame, "tiny")
-    for step in steps:
+    results.data.to_netcdf(os.path.join(base, "warm.nc"), engine="scipy")  # import once, here
+    os.remove(os.path.join(base, "warm.nc"))
+    writers = {}
+    for step in steps:  # one writer per step, side by side, each with its own store
         home = os.path.join(base, step)
         os.environ["REPM_HOME"] = home
         pid = os.fork()
@@ -176,6 +179,8 @@ KILLER = textwrap.dedent(
             store._fault = lambda at, step=step: os._exit(9) if at == step else None
             store.write_run(results, command="run", scenario_raw={}, scenario_hash="a" * 16)
             os._exit(0)
+        writers[step] = pid
+    for step, pid in writers.items():
         _, status = os.waitpid(pid, 0)
         print(step, os.waitstatus_to_exitcode(status), flush=True)
     """
