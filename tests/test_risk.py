@@ -477,3 +477,27 @@ def test_spare_capacity_is_split_not_duplicated_across_grades():
     chain = compile_chain(load_scenario("india-baseline").scenario)
     magnets = float(chain.spare.sel(material=["magnet_n", *HEAVY_MAGNETS]).sum())
     assert magnets == pytest.approx(50 + 20 + 30 + 10 + 20)  # spare_magnet_* facts, t/yr
+
+
+def test_a_stockpile_changes_only_the_chains_stockpile():
+    """size_stockpile evaluates candidates on the base chain with another stockpile instead of
+    compiling each: that is what compiling the scenario with it gives, field by field."""
+    import dataclasses
+
+    import xarray as xr
+
+    base = compile_chain(load_scenario("india-baseline").scenario)
+    stocked = compile_chain(
+        load_scenario("india-baseline", ["policy.stockpile.magnet_gbd=300"]).scenario
+    )
+    for f in dataclasses.fields(base):
+        a, b = getattr(base, f.name), getattr(stocked, f.name)
+        if f.name == "stockpile0":
+            assert float(b.sel(material="magnet_gbd")) == 300.0
+            continue
+        if isinstance(a, xr.DataArray | xr.Dataset):
+            assert a.identical(b), f.name
+        elif isinstance(a, np.ndarray):
+            assert np.array_equal(a, b), f.name
+        elif f.name not in ("chem",):
+            assert a == b, f.name

@@ -133,6 +133,8 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     O, M = len(chain.origins), len(MATERIALS)  # noqa: E741
     target = np.zeros((len(risk.events), O, M))
     price = np.zeros((len(risk.events), M))
+    oxides = [MATERIALS.index(m) for m in model.names(kind="oxide")]
+    shares = {g: oxide_cost_share(chain, g) for g in chain.grades} if risk.events else {}
     for e, ev in enumerate(risk.events):
         mats: set[str] = set(ev.materials or [])
         for group in ("light", "heavy"):
@@ -160,9 +162,8 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
         for m, mult in ev.price_multiplier.items():
             price[e, MATERIALS.index(m)] = mult - 1.0
         # a magnet's price moves with its oxides' (by their share of its price), unless given
-        oxides = [MATERIALS.index(m) for m in model.names(kind="oxide")]
         for g in chain.grades:
-            rise = float(oxide_cost_share(chain, g)[oxides] @ price[e, oxides])
+            rise = float(shares[g][oxides] @ price[e, oxides])
             for kind in ("alloy", "magnet", "embedded"):
                 m = model.form(kind, g)
                 if m not in ev.price_multiplier:

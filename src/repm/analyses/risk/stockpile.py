@@ -79,9 +79,14 @@ def size_stockpile(
 
     def evaluate(stock: dict[str, float]) -> tuple[DrawSummary, Scenario]:
         sc = _scenario_with(loaded, stock)
+        # only the stockpile differs between candidates: the base chain with it, not a new
+        # compilation (what compile_chain makes of policy.stockpile, held by a test)
+        stock0 = base_chain.stockpile0.copy(
+            data=[sc.policy.stockpile.get(m, 0.0) for m in base_chain.materials]
+        )
         summary = run_draws(
-            chain_builder(sc), sc, draws=draws, seed=seed, step=step, chunk_size=chunk_size,
-            scheduler=scheduler, progress=progress,
+            replace(base_chain, stockpile0=stock0), sc, draws=draws, seed=seed, step=step,
+            chunk_size=chunk_size, scheduler=scheduler, progress=progress,
         )  # fmt: skip
         return summary, sc
 
