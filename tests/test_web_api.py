@@ -173,6 +173,11 @@ def test_scenario_levers(client):
     china = next(e for e in info["events"] if e["origin"] == "China")
     assert 0 < china["hazard"] <= 1 and china["duration"]["mean_months"] > 0
     assert info["scheme"]["sli_bid"] <= info["scheme"]["sli_cap_per_kg"]
+    # oxides and magnets of every grade are priced (from oxide prices), so the dashboard offers
+    # a stockpile of each; metals and alloys carry no price in the baseline
+    priced = set(info["stockpile_priced"])
+    assert {"ndpr_oxide", "dy_oxide", "magnet_n", "magnet_gbd", "magnet_uh"} <= priced
+    assert "dy_metal" not in priced
     names = [s["name"] for s in client.get("/api/scenarios").json()]
     assert "india-baseline" in names and "india-no-scheme" in names
 

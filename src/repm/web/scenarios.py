@@ -84,7 +84,11 @@ def levers(loaded) -> dict:
         "name": loaded.name, "description": sc.description, "horizon": sc.horizon.years,
         "units": units, "events": events,
         "stockpile": {m: sc.policy.stockpile.get(m, 0.0) for m in stock},
-        "stockpile_priced": sorted(sc.economics.prices),
+        # oxides and magnets are priced from the oxide prices (rules.stock_prices); others if set
+        "stockpile_priced": sorted(
+            set(sc.economics.prices)
+            | {m.name for m in sc.definition.materials if m.kind in ("oxide", "magnet")}
+        ),
         "scheme": None if s is None else {
             "sli_bid": s.sli_bid, "sli_cap_per_kg": s.sli_cap_per_kg, "unit_capacity_min": s.unit_capacity_min,
             "unit_capacity_max": s.unit_capacity_max, "unit_capacity_step": s.unit_capacity_step,
