@@ -237,7 +237,7 @@ def test_a_scenario_naming_an_undeclared_grade_or_sector_is_a_user_error(tmp_pat
 
 def test_the_old_growth_key_is_refused_with_its_new_name() -> None:
     """No calendar year in a field name: the growth after the last anchor, whatever year it is."""
-    with pytest.raises(UserError, match="growth_after_2030 is now growth_after_anchors"):
+    with pytest.raises(UserError, match="growth_after_2030 is replaced by growth_after_anchors"):
         load_scenario("india-baseline", ["demand.growth_after_2030=0.08"])
 
 

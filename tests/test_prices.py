@@ -42,7 +42,8 @@ def test_chinas_export_mix_at_chinas_oxide_prices_gives_its_export_unit_value(ch
 def test_a_dy_price_shock_moves_each_grade_by_its_dy_share(chain):
     """Risk price shocks reach magnets through their oxides: a UH magnet, whose Dy is a large
     part of its price, rises far more than a GBD one; an N magnet not at all."""
-    from repm.simulate.shocks import event_targets, oxide_cost_share
+    from repm.chain.rules import oxide_cost_share
+    from repm.simulate.shocks import event_targets
 
     loaded = load_scenario("india-baseline")
     _, price = event_targets(loaded.scenario.risk, chain)

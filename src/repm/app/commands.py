@@ -107,13 +107,8 @@ def horizon_label(loaded: LoadedScenario) -> str:
     """The years P(no shortage) counts: the horizon, from the first year after the risk model's
     as-of date (history is not insurable)."""
     years = loaded.scenario.horizon.years
-    as_of = loaded.scenario.risk.as_of
-    first = (
-        years[0]
-        if as_of is None
-        else max(years[0], min(years[-1], int(as_of[:4]) + (as_of[5:] == "12")))
-    )
-    return f"{first}–{years[-1]}"
+    history = loaded.scenario.risk.months_of_history(years[0], len(years))
+    return f"{years[min(history // 12, len(years) - 1)]}–{years[-1]}"
 
 
 # --- run, risk, stockpile --------------------------------------------------------------------

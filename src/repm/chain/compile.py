@@ -23,15 +23,6 @@ from repm.model.facts import load_facts
 from repm.scenario.schema import FEEDS, Scenario
 
 
-def _future_from(s: Scenario, years: np.ndarray) -> int:
-    """Months from the horizon's start to the first month after the risk model's as-of date
-    (0: no history; at most the horizon's length)."""
-    if s.risk.as_of is None:
-        return 0
-    y, m = (int(x) for x in s.risk.as_of.split("-"))
-    return int(np.clip((y - int(years[0])) * 12 + m, 0, 12 * len(years)))
-
-
 def compile_chain(s: Scenario) -> Chain:
     """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
     facts = load_facts()
@@ -95,7 +86,7 @@ def compile_chain(s: Scenario) -> Chain:
             dm["exports"], dims=("year", "grade"), coords={**yr, "grade": list(GRADES)}
         ),
         export_premium=float(dm["export_premium"]),
-        future_from=_future_from(s, years),
+        future_from=s.risk.months_of_history(int(years[0]), len(years)),
         grade_comp=xr.DataArray(
             gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
         ),

@@ -66,6 +66,14 @@ def base_index(chain) -> int:
     return int(np.clip(np.searchsorted(chain.years, chain.base_year), 0, chain.n_years - 1))
 
 
+def oxide_cost_share(chain, grade: str) -> np.ndarray:
+    """By material: each oxide's share of the grade's magnet price in the base year (how a
+    shock to oxide prices reaches the magnet's)."""
+    i = base_index(chain)
+    cost = chain.oxide_per_magnet.sel(grade=grade).values * chain.oxide_price.values[i]
+    return cost / float(chain.magnet_price.sel(grade=grade).values[i])
+
+
 def stock_prices(chain, scenario) -> dict[str, float]:
     """INR/kg by material, to value and hold stock: oxides at their price and magnets at their
     grade's price in the base year (an embedded magnet at its bare grade's), unless
@@ -78,12 +86,12 @@ def stock_prices(chain, scenario) -> dict[str, float]:
     for g in model.grade_names:
         p = float(chain.magnet_price.sel(grade=g).values[base])
         prices[model.form("magnet", g)] = prices[model.form("embedded", g)] = p
-    prices.update(scenario.economics.prices)
+    given = scenario.economics.prices
+    prices.update(given)
     for g in model.grade_names:  # a magnet costs the same bare or inside a sub-assembly
-        if model.form("magnet", g) in scenario.economics.prices:
-            prices.setdefault(model.form("embedded", g), prices[model.form("magnet", g)])
-            if model.form("embedded", g) not in scenario.economics.prices:
-                prices[model.form("embedded", g)] = prices[model.form("magnet", g)]
+        magnet, embedded = model.form("magnet", g), model.form("embedded", g)
+        if magnet in given and embedded not in given:
+            prices[embedded] = given[magnet]
     return prices
 
 

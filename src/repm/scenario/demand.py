@@ -19,6 +19,7 @@ from repm.scenario.fields import (
     _one_of,
     _quantity,
     definition_of,
+    refuse_renamed,
 )  # fmt: skip
 
 
@@ -70,12 +71,10 @@ class Sector(Block):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "hre_share" in data:
-            raise ValueError(
-                "hre_share is replaced by grade_mix (the share of each grade class, e.g. "
-                "{n: 0.2, gbd: 0.6, uh: 0.2}); a single Dy/Tb-bearing share cannot say which grade"
-            )
-        return data
+        return refuse_renamed(data, {
+            "hre_share": "grade_mix (the share of each grade class, e.g. {n: 0.2, gbd: 0.6, "
+                         "uh: 0.2}: one Dy/Tb-bearing share cannot say which grade)",
+        })  # fmt: skip
 
     @model_validator(mode="after")
     def _basis_fields(self) -> Sector:
@@ -170,12 +169,10 @@ class Demand(Block):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "growth_after_2030" in data:
-            raise ValueError(
-                "growth_after_2030 is now growth_after_anchors (the growth after the last anchor "
-                "year, whatever it is); rename the key"
-            )
-        return data
+        return refuse_renamed(data, {
+            "growth_after_2030": "growth_after_anchors (the growth after the last anchor year, "
+                                 "whatever it is)",
+        })  # fmt: skip
 
     @field_validator("sectors")
     @classmethod

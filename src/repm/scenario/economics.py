@@ -18,6 +18,7 @@ from repm.scenario.fields import (
     _one_of,
     _quantity,
     definition_of,
+    refuse_renamed,
 )  # fmt: skip
 
 
@@ -128,13 +129,10 @@ class Finance(Block):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        old = {"magnet_price": "economics.magnet_cost (a grade's price is derived from oxide prices)",
-               "china_price": "economics.china_oxide_prices",
-               "feed_prices": "economics.oxide_prices (paths by year)"}  # fmt: skip
-        for k, new in old.items():
-            if isinstance(data, dict) and k in data:
-                raise ValueError(f"{k} is replaced by {new}; move the values there")
-        return data
+        return refuse_renamed(data, {
+            "magnet_price": "economics.magnet_cost (a grade's price is derived from oxide prices)",
+            "china_price": "economics.china_oxide_prices", "feed_prices": "economics.oxide_prices",
+        })  # fmt: skip
 
 
 Economics.model_rebuild()

@@ -26,6 +26,16 @@ def _one_of(value: str, allowed, what: str) -> None:
         raise ValueError(f"unknown {what} {value!r}; expected one of {', '.join(allowed)}")
 
 
+def refuse_renamed(data: Any, renamed: dict[str, str]) -> Any:
+    """A `mode="before"` check: a key the scenario format no longer has is a one-line error
+    naming what replaced it (`renamed`: old key → its replacement, with a word of why)."""
+    if isinstance(data, dict):
+        for old, new in renamed.items():
+            if old in data:
+                raise ValueError(f"{old} is replaced by {new}; rename or move the key")
+    return data
+
+
 def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
     if isinstance(value, str) and value.strip().startswith(FACT_PREFIX):
         fid = value.strip()[len(FACT_PREFIX) :].strip()

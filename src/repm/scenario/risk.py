@@ -106,5 +106,15 @@ class Risk(Block):
 
     as_of: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
     events: list[Event] = Field(default_factory=list)
+
+    def months_of_history(self, first_year: int, n_years: int) -> int:
+        """Months from the start of `first_year` to the first month after `as_of` (0 without
+        one; at most the horizon). Its // 12 is the index of the first year that is not all
+        history: where P(no shortage) and the stockpile's service level start counting."""
+        if self.as_of is None:
+            return 0
+        y, m = (int(x) for x in self.as_of.split("-"))
+        return min(max((y - first_year) * 12 + m, 0), 12 * n_years)
+
     demand_growth_sd: GrowthSD = 0.0
     draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8

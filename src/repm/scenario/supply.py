@@ -17,6 +17,7 @@ from repm.scenario.fields import (
     Year,
     Years,
     definition_of,
+    refuse_renamed,
 )  # fmt: skip
 
 
@@ -77,15 +78,13 @@ class Yields(Block):
     @model_validator(mode="before")
     @classmethod
     def _renamed(cls, data: Any) -> Any:
-        old = {"alloy_making": "strip_casting", "alloy_to_magnet": "sintering × machining",
-               "scrap_return": "swarf_return"}  # fmt: skip
-        if isinstance(data, dict) and any(k in data for k in old):
-            k = next(k for k in old if k in data)
-            raise ValueError(
-                f"{k} is replaced by {old[k]} (yields are now stated stage by stage: strip_casting, "
-                "sintering, machining, swarf_return)"
-            )
-        return data
+        stages = (
+            " (yields are stated stage by stage: strip_casting, sintering, machining, swarf_return)"
+        )
+        return refuse_renamed(data, {
+            "alloy_making": "strip_casting" + stages, "alloy_to_magnet": "sintering × machining" + stages,
+            "scrap_return": "swarf_return" + stages,
+        })  # fmt: skip
 
     @model_validator(mode="after")
     def _positive(self) -> Yields:

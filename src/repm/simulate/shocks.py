@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from repm.chain import Chain
+from repm.chain.rules import oxide_cost_share
 from repm.simulate import philox
 
 MONTHS_PER_YEAR = 12
@@ -169,13 +170,6 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
                 if m not in ev.price_multiplier:
                     price[e, MATERIALS.index(m)] = rise
     return target, price
-
-
-def oxide_cost_share(chain: Chain, grade: str) -> np.ndarray:
-    """By material: each oxide's share of the grade's magnet price in the base year."""
-    i = int(np.clip(np.searchsorted(chain.years, chain.base_year), 0, chain.n_years - 1))
-    cost = chain.oxide_per_magnet.sel(grade=grade).values * chain.oxide_price.values[i]
-    return cost / float(chain.magnet_price.sel(grade=grade).values[i])
 
 
 def _durations(u: np.ndarray, dur) -> np.ndarray:
