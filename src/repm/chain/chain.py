@@ -92,6 +92,11 @@ class Chain:
         scrap re-melted into alloy."""
         return fresh_alloy_per_magnet(self.yields["alloy_to_magnet"], self.yields["scrap_return"])
 
+    @property
+    def export_price(self) -> xr.DataArray:
+        """year × grade, INR/kg: what buyers abroad pay, the grade's price × (1 + premium)."""
+        return self.magnet_price * (1 + self.export_premium)
+
     def reached_grades(self, group: str, threshold: float = 0.0) -> tuple[str, ...]:
         """Grade classes an export control on `group`'s elements reaches: those whose content
         of them exceeds `threshold` kg/kg (0: any content)."""

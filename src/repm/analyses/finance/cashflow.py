@@ -38,7 +38,7 @@ class Context:
     )
     base: int = 0  # index of the base year: its oxide prices set conversion costs
     export_mix: np.ndarray | None = None  # modelled year × grade: sold abroad, share of output
-    export_premium: float = 0.0  # buyers abroad pay the grade's price × (1 + premium)
+    export_price: np.ndarray | None = None  # modelled year × grade, INR/kg (chain.export_price)
 
 
 def context(s: Scenario, chain: Chain, results: Results) -> Context:
@@ -64,7 +64,7 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     return Context(
         s, chain.years, np.clip(util, 0, 1), mix, oxide, chain.magnet_price.values,
         chain.magnet_price_china.values, chain.oxide_price.values, support, base_index(chain),
-        export_mix, chain.export_premium,
+        export_mix, chain.export_price.values,
     )  # fmt: skip
 
 
@@ -92,7 +92,11 @@ def cash_flows(
     mix = ctx.grade_mix[idx]  # year × grade of what the unit sells
     abroad = np.zeros_like(mix) if ctx.export_mix is None else ctx.export_mix[idx]
     home = mix - abroad  # sold in India, at the basis price; abroad at the grade price + premium
-    export_price = np.einsum("yg,yg->y", abroad, ctx.magnet_price[idx]) * (1 + ctx.export_premium)
+    export_price = (
+        np.einsum("yg,yg->y", abroad, ctx.export_price[idx])
+        if ctx.export_price is not None
+        else 0.0
+    )
     if price_basis == "reference":  # the scheme's notified reference price, every grade
         price = home.sum(axis=1) * float(sch.reference_price) * lv.price
         price = price + export_price * lv.price * lv.fx

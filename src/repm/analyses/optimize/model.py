@@ -214,7 +214,7 @@ def build_model(
         (made_c, L_made), (imp_c, L_imp), (unmet_c, L_ub), (unmet_c, L_ue),
     ]  # fmt: skip
     if sold is not None:  # made at home (conversion cost), sold abroad (revenue)
-        earn = chain.magnet_price.values * (1 + chain.export_premium) * CRORE_PER_T_AT
+        earn = chain.export_price.values * CRORE_PER_T_AT
         scen_terms.append((made_c - earn[None] * d[None, :, None], sold.labels.values))
     obj_terms = [
         (capex * d, L_build),
