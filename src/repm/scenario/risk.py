@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from repm.scenario.fields import (
     Block,
@@ -104,8 +104,17 @@ class Risk(Block):
     hits every draw as it happened (its mean duration, its central severity); random episodes
     (hazard) start only after it, and the strategic stockpile is drawn only after it."""
 
-    as_of: str | None = Field(None, pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    as_of: str | None = None
     events: list[Event] = Field(default_factory=list)
+
+    @field_validator("as_of", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> str | None:
+        import re
+
+        if v is not None and not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", str(v)):
+            raise ValueError("expected a month written YYYY-MM, e.g. '2025-12'")
+        return None if v is None else str(v)
 
     def months_of_history(self, first_year: int, n_years: int) -> int:
         """Months from the start of `first_year` to the first month after `as_of` (0 without
