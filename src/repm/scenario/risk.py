@@ -102,7 +102,13 @@ class Risk(Block):
 
     `as_of` ("YYYY-MM", the last month of history): an event dated on or before it happened and
     hits every draw as it happened (its mean duration, its central severity); random episodes
-    (hazard) start only after it, and the strategic stockpile is drawn only after it."""
+    (hazard) start only after it, and the strategic stockpile is drawn only after it.
+
+    `spare_ramp_months`: spare capacity is not there in full in month one. From the first month
+    of a spell (a month in which some event is active after one in which none was) it grows
+    linearly from 0 to full over that many months; a step gets the ramp's mean over its months
+    (with R months, month k of the spell gets (k + ½)/R while k + 1 ≤ R). An event starting while
+    another is active does not send suppliers back to zero."""
 
     as_of: str | None = None
     events: list[Event] = Field(default_factory=list)
@@ -126,4 +132,9 @@ class Risk(Block):
         return min(max((y - first_year) * 12 + m, 0), 12 * n_years)
 
     demand_growth_sd: GrowthSD = 0.0
+    spare_ramp_months: Months = Field(
+        0.0,
+        description="months over which other origins' spare capacity grows linearly from 0 to "
+        "full after a restriction spell begins (0: all of it at once)",
+    )
     draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8

@@ -14,9 +14,10 @@ The rule, per step (docs/model.md):
 1. feed for domestic magnet making (capacity × ramp-up, Leontief ratios of the feed recipe):
    recycled (and retained) oxide, IREL's oxide and overseas oxide first, then imports —
    origins' usual shares of the order, less what their restrictions refuse, then spare capacity
-   pro rata — then industry working stock, then the strategic stockpile; units make what their
-   scarcest feed allows; then tolling partners order from the IREL oxide left, and what is
-   still left is kept (export retention) or exported;
+   pro rata (ramping up after a restriction spell begins: `ramp`) — then industry working
+   stock, then the strategic stockpile; units make what their scarcest feed allows; then
+   tolling partners order from the IREL oxide left, and what is still left is kept (export
+   retention) or exported;
 2. magnets domestic output does not cover: tolled magnets arriving this step (ordered a lead
    time ago; any surplus to working stock), then imported (usual shares, then spare), then
    working stock, then the strategic stockpile (magnets embedded in imported sub-assemblies are
@@ -132,6 +133,7 @@ Inputs = namedtuple(
         "avail",  # draw × step × origin × material, each axis full or 1 (broadcast)
         "level",  # draw × month × event, share of exports refused
         "target",  # event × origin × material weights
+        "ramp",  # draw (or 1) × month (or 1), share of spare capacity there (its ramp-up)
         "stock0",  # material, strategic stockpile at the start, t
         "ws_frac",  # working stock as a multiple of one step's use
         "refill_frac",  # part of the working-stock gap ordered per step
@@ -856,9 +858,16 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
     Speed, kept apart from the rule: imports bought so far are booked by origin (`_flush`) only
     when availability changes, and an unrestricted step reuses share and spare as they are."""
     dense, avail, level, target = inp.dense, inp.avail, inp.level, inp.target
-    share, spare = inp.share, inp.spare
+    share, spare, ramp = inp.share, inp.spare, inp.ramp
     O, M = share.shape  # noqa: E741
     EV = target.shape[0]
+    # spare capacity ramps up after a restriction spell begins: this step's mean of the ramp
+    rp = ramp[d if ramp.shape[0] > 1 else 0, 0]
+    if ramp.shape[1] > 1:
+        rp = 0.0
+        for k in range(per):
+            rp += ramp[d if ramp.shape[0] > 1 else 0, t * per + k]
+        rp = rp / per
     if dense:
         _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
         da = d if avail.shape[0] > 1 else 0
@@ -869,7 +878,7 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
                 x = avail[da, ta, oa, m if avail.shape[3] > 1 else 0]
                 av[o, m] = x
                 a_share[o, m] = x * share[o, m]
-                a_spare[o, m] = x * spare[o, m]
+                a_spare[o, m] = x * spare[o, m] * rp
         _column_sums(a_share, a_spare, cs_share, cs_spare)
     else:
         active = False
@@ -889,7 +898,7 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
                         x *= 1.0 - lv[e] * target[e, o, m]
                     av[o, m] = x
                     a_share[o, m] = x * share[o, m]
-                    a_spare[o, m] = x * spare[o, m]
+                    a_spare[o, m] = x * spare[o, m] * rp
             _column_sums(a_share, a_spare, cs_share, cs_spare)
             all_available = False
         elif not all_available:  # everything available again: 1 × share is share

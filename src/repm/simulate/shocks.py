@@ -63,6 +63,8 @@ class Shocks:
     Either a dense `availability` (draw × step × origin × material, broadcastable), or the
     factorised form `event_level` (draw × month × event, share of exports refused) with
     `event_target` (event × origin × material weights). `demand_multiplier` is draw × year.
+    `spare_ramp` (draw × month, or None: 1) scales every origin's spare capacity while it ramps
+    up after a restriction spell begins (`spare_ramp`).
     """
 
     availability: np.ndarray | None = None
@@ -70,6 +72,7 @@ class Shocks:
     event_target: np.ndarray | None = None
     event_price: np.ndarray | None = None  # event × material: multiplier − 1 while active
     demand_multiplier: np.ndarray | None = None
+    spare_ramp: np.ndarray | None = None  # draw × month: share of spare capacity there (ramp)
     draw_ids: np.ndarray | None = field(default=None)
     n_materials: int = 1  # the material axis of `prices_at` when no event sets prices
 
@@ -172,6 +175,33 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     return target, price
 
 
+def ramp_factor(k: np.ndarray, months: float) -> np.ndarray:
+    """Mean over month k (0 = the spell's first month) of the linear ramp min(1, s / months),
+    s the months since the spell began: (k + ½) / months while k + 1 ≤ months, 1 from k ≥
+    months, and in the month the ramp completes (R² − k²) / 2R + (k + 1 − R)."""
+    k = np.asarray(k, dtype=np.float64)
+    R = float(months)
+    if R <= 0:
+        return np.ones_like(k)
+    inside = (k + 0.5) / R
+    crossing = (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+    return np.where(k + 1.0 <= R, inside, np.where(k >= R, 1.0, crossing))
+
+
+def spare_ramp(level: np.ndarray, months: float) -> np.ndarray | None:
+    """Share of spare capacity there each month (draw × month): 1 outside restriction spells; in
+    a spell (months with any event active, level > 0), the ramp from the spell's first month
+    (`ramp_factor`). None when there is no ramp. Each draw from its own levels only: the same
+    for any chunking."""
+    if months <= 0 or level.shape[2] == 0:
+        return None
+    active = (level != 0).any(axis=2)  # draw × month
+    k = np.zeros(active.shape, dtype=np.float64)  # months since the spell began
+    for t in range(1, active.shape[1]):
+        k[:, t] = np.where(active[:, t - 1], k[:, t - 1] + 1.0, 0.0)
+    return np.where(active, ramp_factor(k, months), 1.0)
+
+
 def _durations(u: np.ndarray, dur) -> np.ndarray:
     """Whole months ≥ 1 from uniforms, by the event's duration distribution (inverse CDF)."""
     if dur.distribution == "fixed" or dur.cv == 0:
@@ -235,6 +265,7 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         event_target=target,
         event_price=price,
         demand_multiplier=mult,
+        spare_ramp=spare_ramp(level, risk.spare_ramp_months),
         draw_ids=draw_ids,
         n_materials=len(chain.materials),
     )
