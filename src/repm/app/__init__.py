@@ -3,6 +3,7 @@
     requests.py  what each command is asked (frozen dataclasses, checked when made)
     commands.py  run, risk, stockpile, plan → Outcome (payload, results, stored run, tables)
     finance.py   finance → Outcome
+    uncertainty.py  sensitivity, uncertainty → Outcome (parameter uncertainty, issue 14)
     stored.py    compare, report: commands that read stored runs
 
 The CLI (`repm.cli`), the dashboard (`repm.web.app`) and the Python API (`repm.api`) build
@@ -19,13 +20,17 @@ from repm.app.requests import (
     Request,
     RiskRequest,
     RunRequest,
+    SensitivityRequest,
     StockpileRequest,
+    UncertaintyRequest,
     override_args,
 )
 from repm.app.stored import Compared, compare, report
+from repm.app.uncertainty import sensitivity, uncertainty
 
 __all__ = [
     "CompareRequest", "Compared", "FinanceRequest", "explain", "Outcome", "PlanRequest", "ReportRequest",
     "Request", "RiskRequest", "RunRequest", "StockpileRequest", "compare", "finance",
     "override_args", "plan", "report", "risk", "run", "stockpile",
+    "SensitivityRequest", "UncertaintyRequest", "sensitivity", "uncertainty",
 ]  # fmt: skip

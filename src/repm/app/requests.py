@@ -347,3 +347,66 @@ class ReportRequest:
                     where="--out",
                 )
         check_new_file(self.out, "--out")
+
+
+SENSITIVITY_METHODS = ("sobol", "morris")
+MAX_PARAMETER_SAMPLES = 65_536  # sensitivity base samples, uncertainty draws (~0.1–0.5 s each now)
+
+
+def _check_groups(groups: tuple[str, ...]) -> None:
+    bad = [g for g in groups if not isinstance(g, str) or not g.strip()]
+    if bad or len(set(groups)) != len(groups):
+        raise UserError(
+            f"{','.join(map(str, groups))!r}; expected distinct, non-empty group names "
+            "separated by commas",
+            where="--group",
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class SensitivityRequest(Request):
+    """`repm sensitivity OUTPUT`: which facts drive an output (Sobol indices or Morris)."""
+
+    output: str = "unit_npv"
+    year: int | None = None
+    method: str = "sobol"
+    samples: int = 64
+    seed: int = 0
+    groups: tuple[str, ...] = ()
+    by_fact: bool = False
+    step: str = "monthly"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.groups, str):
+            object.__setattr__(self, "groups", tuple(self.groups.split(",")))
+        object.__setattr__(self, "groups", tuple(g.strip() for g in self.groups))
+        check_choice(self.method, SENSITIVITY_METHODS, "--method")
+        check_choice(self.step, STEPS, "--step")
+        check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
+        if self.method == "sobol" and self.samples & (self.samples - 1):
+            raise UserError(
+                f"{self.samples}; expected a power of 2 for Sobol's design (e.g. "
+                f"{1 << (self.samples.bit_length() - 1)} or {1 << self.samples.bit_length()})",
+                where="--samples",
+            )
+        check_seed(self.seed)
+        _check_groups(self.groups)
+        if self.year is not None and not _integer(self.year):
+            raise UserError(f"{fmt_value(self.year)}; expected a year", where="--year")
+        super().__post_init__()
+
+
+@dataclass(frozen=True, kw_only=True)
+class UncertaintyRequest(Request):
+    """`repm uncertainty`: P5/P50/P95 and mean of the headline indicators by year over draws of
+    every uncertain fact."""
+
+    samples: int = 200
+    seed: int = 0
+    step: str = "monthly"
+
+    def __post_init__(self) -> None:
+        check_choice(self.step, STEPS, "--step")
+        check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
+        check_seed(self.seed)
+        super().__post_init__()

@@ -270,6 +270,7 @@ def finance(
 
 
 from repm.cli import more  # noqa: E402, F401  (facts, explain, …, report, compare, serve)
+from repm.cli import uncertainty  # noqa: E402, F401  (sensitivity, uncertainty)
 
 
 def main() -> None:

@@ -265,6 +265,16 @@ def load_scenario(
     merged, label = _load_merged(ref, None, ())
     for expr in overrides or []:
         apply_set(merged, expr)
+    return validate_merged(merged, label, facts, definition)
+
+
+def validate_merged(
+    merged: dict[str, Any], label: str, facts: FactTable | None = None, definition=None
+) -> LoadedScenario:
+    """Validate a merged scenario mapping (what `extends` and `--set` made): `load_scenario`'s
+    last step, also used to validate a scenario with some fact references replaced by values
+    (repm.analyses.uncertainty). Raises UserError with a one-line message."""
+    facts = facts or load_facts()
     try:
         _check_lists(merged)
     except UserError as exc:

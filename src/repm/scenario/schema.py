@@ -18,6 +18,7 @@ from repm.scenario.risk import Risk
 from repm.scenario.routes import Environment, Routes, _check_routes
 from repm.scenario.supply import Supply
 from repm.scenario.trade import Policy, Trade
+from repm.scenario.uncertainty import Uncertainty
 
 FEEDS = tuple(default_definition().feeds)  # oxide-, metal- or alloy-fed units
 __all__ = ["FACT_PREFIX", "FEEDS", "Scenario"]
@@ -38,6 +39,7 @@ class Scenario(Block):
     economics: Economics
     environment: Environment = Environment()
     routes: Routes = Routes()
+    uncertainty: Uncertainty = {}  # per-fact overrides of the uncertainty rule (docs/uncertainty.md)
     _definition: ModelDefinition | None = PrivateAttr(default=None)
 
     @property

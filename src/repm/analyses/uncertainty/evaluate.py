@@ -1,0 +1,239 @@
+"""Evaluate an output at given fact values: the scenario with those values in place of its fact
+references, validated, compiled and run through the one data flow (part 3: one evaluation per
+parameter sample; part 2 will put the samples on the engine's draw axis instead).
+
+Outputs:
+- `unit_npv`: the NPV of the scenario's first scheme unit in crore INR, as `repm finance`
+  values it (yearly engine run, each grade at its price);
+- any indicator of `repm run` (magnet_imports, self_sufficiency, …): its total by year, from a
+  run like `repm run`'s (monthly by default).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from repm.analyses.uncertainty.inputs import Inputs
+from repm.analyses.uncertainty.ranges import Rule, fact_ranges, shipped_rule
+from repm.errors import UserError
+from repm.model.facts import FactTable, load_facts
+from repm.scenario.fields import FACT_PREFIX
+
+FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
+
+
+def run_indicators() -> dict[str, str]:
+    """Indicators a deterministic run produces (name → unit): those `repm run` computes."""
+    from repm.results.indicators import REGISTRY
+
+    return {name: i.unit for name, i in REGISTRY.items() if i.command == "run"}
+
+
+def output_unit(output: str) -> str:
+    """The output's unit; a one-line error for an output that is not there."""
+    if output in FINANCE_OUTPUTS:
+        return FINANCE_OUTPUTS[output]
+    known = run_indicators()
+    if output not in known:
+        raise UserError(
+            f"unknown output {output!r}; expected unit_npv or an indicator of `repm run` "
+            f"(e.g. magnet_imports, self_sufficiency; {len(known) + 1} in all)",
+            where="OUTPUT",
+        )
+    return known[output]
+
+
+def substitute(raw: Any, values: Mapping[str, float], table: FactTable) -> Any:
+    """The raw scenario with each `fact:ID` whose ID is in `values` replaced by that value in the
+    fact's unit (as the loader would write the fact's central value)."""
+    if isinstance(raw, dict):
+        return {k: substitute(v, values, table) for k, v in raw.items()}
+    if isinstance(raw, list):
+        return [substitute(v, values, table) for v in raw]
+    if isinstance(raw, str) and raw.strip().startswith(FACT_PREFIX):
+        fid = raw.strip()[len(FACT_PREFIX) :].strip()
+        if fid in values:
+            return f"{float(values[fid])!r} {table.facts[fid].unit}"
+    return raw
+
+
+def _fraction(v: Any, table: FactTable) -> float:
+    from repm.model.units import to_unit
+
+    if isinstance(v, str) and v.strip().startswith(FACT_PREFIX):
+        return table.value(v.strip()[len(FACT_PREFIX) :].strip(), "fraction")
+    return float(to_unit(v, "fraction"))
+
+
+def _paths(raw: dict, pattern: str) -> list[tuple]:
+    """Key paths of every mapping under a dotted pattern (`*` matches one segment)."""
+    segs = pattern.split(".")
+    out: list[tuple] = []
+
+    def walk(node, i, path):
+        for k in list(node):
+            if fnmatch.fnmatchcase(str(k), segs[i]) and isinstance(node[k], dict):
+                if i == len(segs) - 1:
+                    out.append((*path, k))
+                else:
+                    walk(node[k], i + 1, (*path, k))
+
+    walk(raw, 0, ())
+    return out
+
+
+def _reads(v: Any) -> str | None:
+    if isinstance(v, str) and v.strip().startswith(FACT_PREFIX):
+        return v.strip()[len(FACT_PREFIX) :].strip()
+    return None
+
+
+def normalise(
+    new: dict, raw: dict, changed: Mapping[str, float], rule: Rule, table: FactTable
+) -> None:
+    """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
+    (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`)."""
+    for patterns, at_most in ((rule.sum_to_one, False), (rule.at_most_one, True)):
+        for pattern in patterns:
+            for path in _paths(raw, pattern):
+                node = raw
+                for k in path:
+                    node = node[k]
+                if not any(_reads(v) in changed for v in node.values()):
+                    continue
+                parent = new
+                for k in path[:-1]:
+                    parent = parent[k]
+                vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
+                total = sum(vals.values())
+                if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
+                    continue
+                parent[path[-1]] = {k: v / total for k, v in vals.items()}
+
+
+@dataclass
+class Evaluator:
+    """Evaluate `output` (all years) at fact values; counts evaluations and their time."""
+
+    loaded: Any  # LoadedScenario
+    output: str
+    step: str = "monthly"
+    table: FactTable = field(default_factory=load_facts)
+    rule: Rule = field(default_factory=shipped_rule)
+    evaluations: int = 0
+    seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        self.unit = output_unit(self.output)
+        self.spreads = fact_ranges(self.table, self.loaded.scenario.uncertainty, self.rule)
+        self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
+        self.years = [int(y) for y in self.loaded.scenario.horizon.years]
+        if self.output in FINANCE_OUTPUTS:
+            from repm.analyses import finance as F
+
+            if not F.unit_specs(self.loaded.scenario):
+                raise UserError(
+                    "no scheme units in this scenario; expected a scenario with scheme units",
+                    where="supply.units",
+                )
+
+    def scenario_at(self, values: Mapping[str, float]):
+        """The scenario with these fact values (fact id → value in the fact's unit)."""
+        from repm.scenario.load import validate_merged
+
+        raw = substitute(self.loaded.raw, values, self.table)
+        normalise(raw, self.loaded.raw, values, self.rule, self.table)
+        try:
+            return validate_merged(raw, self.loaded.source, self.table).scenario
+        except UserError as exc:
+            raise UserError(
+                f"a drawn scenario is invalid ({exc}); expected ranges the fields accept: "
+                "narrow the facts it names in the scenario's `uncertainty:` block"
+            ) from None
+
+    def __call__(self, values: Mapping[str, float]) -> np.ndarray:
+        """The output at these fact values: a scalar for unit_npv, else one value per year."""
+        t0 = time.perf_counter()
+        sc = self.scenario_at(values)
+        out = self._finance(sc) if self.output in FINANCE_OUTPUTS else self._indicator(sc)
+        self.evaluations += 1
+        self.seconds += time.perf_counter() - t0
+        return out
+
+    def _finance(self, sc) -> np.ndarray:
+        from repm.analyses import finance as F
+        from repm.chain import compile_chain
+        from repm.results.build import Results
+        from repm.simulate.engine import simulate
+
+        chain = compile_chain(sc)
+        sim = simulate(chain, step="yearly")
+        ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
+        unit = F.unit_specs(sc)[0]
+        return np.array(F.unit_metrics(ctx, unit)["npv"])  # crore INR
+
+    def _indicator(self, sc) -> np.ndarray:
+        return self._wide(sc, [self.output])[0]
+
+    def all(self, values: Mapping[str, float], names: list[str]) -> np.ndarray:
+        """Several run indicators at these fact values, names × years (one run)."""
+        t0 = time.perf_counter()
+        out = self._wide(self.scenario_at(values), names)
+        self.evaluations += 1
+        self.seconds += time.perf_counter() - t0
+        return out
+
+    def _wide(self, sc, names: list[str]) -> np.ndarray:
+        from repm.chain import compile_chain
+        from repm.results.build import build_results
+        from repm.simulate.engine import simulate
+
+        chain = compile_chain(sc)
+        wide = build_results(chain, simulate(chain, step=self.step)).wide_totals()
+        out = np.full((len(names), len(self.years)), np.nan)
+        for i, name in enumerate(names):
+            if name not in wide.columns:
+                raise UserError(f"{name!r} has no total by year in this scenario", where="OUTPUT")
+            col = wide[name]
+            out[i] = [float(col.get(y, np.nan)) for y in self.years]
+        return out
+
+
+def headline() -> list[str]:
+    """The indicators `repm uncertainty` reports: the run's headline table (without the mass
+    balance residual, a check rather than an answer)."""
+    from repm.results.indicators import TABLES
+
+    return [n for n in TABLES["headline"] if n != "mass_balance_residual"]
+
+
+def batch(
+    evaluate: Callable[[Mapping[str, float]], np.ndarray],
+    inputs: Inputs,
+    u: Mapping[str, np.ndarray],
+    n: int,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """The output at each of n draws (u: input id → n uniforms): shape (n, …)."""
+    values = inputs.values(u, n)
+    drawn_used = {k: v for k, v in values.items() if k in _changed(values, inputs)}
+    out = []
+    for d in range(n):
+        out.append(evaluate({k: float(v[d]) for k, v in drawn_used.items()}))
+        if progress is not None:
+            progress(1)
+    return np.array(out)
+
+
+def _changed(values: Mapping[str, np.ndarray], inputs: Inputs) -> set[str]:
+    """Used facts whose values vary (or differ from the central value) across the block."""
+    return {
+        k for k, v in values.items()
+        if v.size and not np.all(v == inputs.spreads[k].central)
+    }  # fmt: skip

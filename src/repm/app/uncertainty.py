@@ -1,0 +1,220 @@
+"""`repm sensitivity` and `repm uncertainty` as functions: a request in, an Outcome out (the
+`--json` object, results, the stored run). docs/uncertainty.md.
+
+Each parameter sample is applied as fact values to the scenario, which is validated, compiled
+and run (repm.analyses.uncertainty.evaluate): one evaluation per sample, measured and reported
+(`seconds_per_evaluation`). Issue 14 part 2 moves the samples onto the engine's draw axis.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+from repm.app.commands import Outcome, store, table_results
+from repm.app.requests import SensitivityRequest, UncertaintyRequest
+from repm.errors import UserError
+
+Progress = Callable[[int], None] | None
+STATS = ("p05", "p50", "p95", "mean")
+OTHER = "other"  # the default grouping's last group: every drawn fact no named group covers
+
+
+def factors(
+    ev, req: SensitivityRequest
+) -> tuple[list[str], list[str] | None, dict[str, list[str]]]:
+    """(input ids, their group labels or None, group → members) for a request: by default one
+    group per named topic (prices, yields, demand, …) and `other`; `--group` names the groups
+    (the rest held at their central values); `--by-fact`: each fact its own factor."""
+    from repm.analyses.uncertainty import resolve_groups
+
+    inputs = ev.inputs
+    if req.groups:
+        members = resolve_groups(req.groups, inputs, ev.table, ev.rule)
+    else:
+        members = {}
+        named = [g for g in ev.rule.groups]
+        taken: set[str] = set()
+        for g in named:
+            try:
+                got = resolve_groups([g], inputs, ev.table, ev.rule)[g]
+            except UserError:
+                continue
+            got = [i for i in got if i not in taken]
+            if got:
+                members[g] = got
+                taken.update(got)
+        rest = [i for i in inputs.drawn if i not in taken]
+        if rest:
+            members[OTHER] = rest
+    ids = [i for m in members.values() for i in m]
+    if req.by_fact:
+        return ids, None, {i: [i] for i in ids}
+    groups = [g for g, m in members.items() for _ in m]
+    return ids, groups, members
+
+
+def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
+    """X (n × k uniforms) → the output at each row (the year's value for an indicator)."""
+
+    def model(X: np.ndarray) -> np.ndarray:
+        n = X.shape[0]
+        values = ev.inputs.values({fid: X[:, j] for j, fid in enumerate(ids)}, n)
+        moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
+        out = np.empty(n)
+        for d in range(n):
+            y = ev({k: float(values[k][d]) for k in moving})
+            out[d] = float(y) if year_index is None else float(y[year_index])
+            if progress is not None:
+                progress(1)
+        return out
+
+    return model
+
+
+def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
+    loaded = req.load()
+    from repm.analyses.uncertainty import sensitivity as S
+    from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, Evaluator
+
+    step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
+    ev = Evaluator(loaded, req.output, step=step)
+    years = ev.years
+    if req.output in FINANCE_OUTPUTS:
+        if req.year is not None:
+            raise UserError(
+                f"{req.year}; expected no --year for {req.output} (a unit's NPV over its life)",
+                where="--year",
+            )
+        year_index = None
+    else:
+        if req.year is None:
+            raise UserError(
+                f"missing; expected --year YEAR ({years[0]}–{years[-1]}) for {req.output}, an "
+                "indicator by year",
+                where="--year",
+            )
+        if req.year not in years:
+            raise UserError(
+                f"{req.year}; expected a year of the horizon {years[0]}–{years[-1]}", where="--year"
+            )
+        year_index = years.index(req.year)
+    ids, groups, members = factors(ev, req)
+    if not ids:
+        raise UserError("no uncertain fact reaches this scenario; nothing to rank", where="OUTPUT")
+    t0 = time.perf_counter()
+    run = S.sobol if req.method == "sobol" else S.morris
+    res = run(_model(ev, ids, year_index, progress), ids, req.samples, seed=req.seed, groups=groups)
+    wall = time.perf_counter() - t0
+    y = res.y
+    summary = {
+        "mean": float(y.mean()), "p05": float(np.quantile(y, 0.05)),
+        "p50": float(np.quantile(y, 0.5)), "p95": float(np.quantile(y, 0.95)),
+    }  # fmt: skip
+    indices = []
+    for r in res.factors:
+        row = dict(r)
+        if len(members.get(r["fact"], [r["fact"]])) > 1 or r["fact"] in (
+            ev.rule.groups | {OTHER: ()}
+        ):
+            row["facts"] = members[r["fact"]]
+        indices.append(row)
+    payload = {
+        "command": "sensitivity", "scenario": loaded.name, "run_id": None,
+        "output": req.output, "unit": ev.unit, "year": req.year, "method": req.method,
+        "samples": req.samples, "seed": req.seed, "evaluations": res.evaluations,
+        "seconds_per_evaluation": ev.seconds / max(ev.evaluations, 1), "seconds": wall,
+        "factors": len(indices), "inputs": len(ids),
+        "distribution": summary, "indices": indices, "warnings": res.warnings,
+    }  # fmt: skip
+    rows = _index_rows(req, indices, years)
+    results = table_results(loaded, rows)
+    run_id, path = store(
+        req, loaded, results, "sensitivity", seed=req.seed, draws=res.evaluations,
+        meta={k: v for k, v in payload.items() if k not in ("indices", "run_id")},
+    )  # fmt: skip
+    payload["run_id"] = run_id
+    tables = {"members": members}
+    return Outcome(payload, results, run_id, path, tables, loaded)
+
+
+def _index_rows(req: SensitivityRequest, indices: list[dict], years: list[int]) -> list[dict]:
+    """The indices as indicator-shaped rows for the run store (name sensitivity_KEY, the factor in
+    the `stat` key's place would be misleading: `element` is unused here, so `channel` carries
+    the factor)."""
+    year = req.year if req.year is not None else years[0]
+    keys = ("S1", "S1_conf", "ST", "ST_conf") if req.method == "sobol" else (
+        "mu_star", "mu_star_conf", "sigma")  # fmt: skip
+    return [
+        {"year": int(year), "name": f"sensitivity_{k}", "value": float(r[k]), "unit": "1",
+         "channel": r["fact"]}
+        for r in indices for k in keys
+    ]  # fmt: skip
+
+
+def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
+    """Draw every uncertain fact `samples` times (Philox, keyed by seed, draw and fact id) and
+    report P5/P50/P95 and the mean of the headline indicators (and each scheme unit's NPV)."""
+    loaded = req.load()
+    from repm.analyses.finance import unit_specs
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator, headline
+
+    names = headline()
+    ev = Evaluator(loaded, names[0], step=req.step)
+    with_npv = loaded.scenario.scheme is not None and bool(unit_specs(loaded.scenario))
+    fin = Evaluator(loaded, "unit_npv", step="yearly") if with_npv else None
+    n = req.samples
+    u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
+    values = ev.inputs.values(u, n)
+    moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
+    Y = np.empty((n, len(names), len(ev.years)))
+    npv = np.empty(n)
+    t0 = time.perf_counter()
+    for d in range(n):
+        at = {k: float(values[k][d]) for k in moving}
+        Y[d] = ev.all(at, names)
+        if fin is not None:
+            npv[d] = float(fin(at))
+        if progress is not None:
+            progress(1)
+    wall = time.perf_counter() - t0
+    from repm.results.indicators import unit as unit_of
+
+    stats = {
+        "p05": np.quantile(Y, 0.05, axis=0), "p50": np.quantile(Y, 0.5, axis=0),
+        "p95": np.quantile(Y, 0.95, axis=0), "mean": Y.mean(axis=0),
+    }  # fmt: skip
+    rows = []
+    for i, name in enumerate(names):
+        for j, y in enumerate(ev.years):
+            for s in STATS:
+                rows.append({"year": int(y), "name": name, "value": float(stats[s][i, j]),
+                             "unit": unit_of(name), "stat": s})  # fmt: skip
+    npv_stats = None
+    if fin is not None:
+        spec = unit_specs(loaded.scenario)[0]
+        npv_stats = {
+            "unit_id": spec.unit_id, "p05": float(np.quantile(npv, 0.05)),
+            "p50": float(np.quantile(npv, 0.5)), "p95": float(np.quantile(npv, 0.95)),
+            "mean": float(npv.mean()), "p_positive": float((npv > 0).mean()), "unit": "crore INR",
+        }  # fmt: skip
+        for s in STATS:
+            rows.append({"year": int(spec.award_year), "name": "unit_npv", "value": npv_stats[s],
+                         "unit": "crore INR", "stat": s, "unit_id": spec.unit_id})  # fmt: skip
+    evaluations = ev.evaluations + (fin.evaluations if fin is not None else 0)
+    seconds = ev.seconds + (fin.seconds if fin is not None else 0.0)
+    results = table_results(loaded, rows)
+    run_id, path = store(
+        req, loaded, results, "uncertainty", seed=req.seed, draws=n,
+        meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step},
+    )  # fmt: skip
+    payload = {
+        "command": "uncertainty", "scenario": loaded.name, "run_id": run_id, "samples": n,
+        "seed": req.seed, "step": req.step, "inputs": len(ev.inputs.drawn),
+        "evaluations": evaluations, "seconds_per_evaluation": seconds / max(evaluations, 1),
+        "seconds": wall, "indicators": rows, "unit_npv": npv_stats,
+    }  # fmt: skip
+    return Outcome(payload, results, run_id, path, {"names": names}, loaded)

@@ -1,0 +1,175 @@
+"""`repm sensitivity` and `repm uncertainty` (registered on the same typer app as run, risk, …):
+parse, build a request, call repm.app, render. docs/uncertainty.md."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from repm.cli import DEFAULT, JsonOpt, OutOpt, ScenarioArg, SeedOpt, SetOpt, _emit, app, render
+from repm.cli.render import out
+
+StepOpt = Annotated[
+    str, typer.Option(help="Engine time step of run indicators: monthly or yearly.")
+]
+
+
+@app.command()
+def sensitivity(
+    output: Annotated[
+        str, typer.Argument(help="unit_npv, or an indicator of `repm run` (with --year).")
+    ],
+    year: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--year", help="The indicator's year (not for unit_npv)."),
+    ] = None,
+    method: Annotated[
+        str, typer.Option("--method", help="sobol (first and total order) or morris (screening).")
+    ] = "sobol",
+    samples: Annotated[
+        int,
+        typer.Option(
+            "--samples",
+            help="Base samples (Sobol: a power of 2, N·(k+2) evaluations; Morris: trajectories).",
+        ),
+    ] = 64,
+    group: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--group",
+            help="Comma-separated groups to vary (prices, yields, demand, grades, finance, trade, "
+            "supply, a fact file, source:ID or a fact id); default: every topic.",
+        ),
+    ] = None,
+    by_fact: Annotated[
+        bool, typer.Option("--by-fact", help="Rank each fact, not each group.")
+    ] = False,
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Scenario name or file.")
+    ] = DEFAULT,
+    set_: SetOpt = None,
+    seed: SeedOpt = 0,
+    step: StepOpt = "monthly",
+    json_out: JsonOpt = False,
+    out_dir: OutOpt = None,
+) -> None:
+    """Which facts drive an output: Sobol indices with confidence intervals, or Morris screening."""
+    from repm.app import SensitivityRequest
+    from repm.app import sensitivity as do
+
+    req = SensitivityRequest(
+        scenario=scenario, sets=set_ or (), output=output, year=year, method=method,
+        samples=samples, seed=seed, groups=tuple(group.split(",")) if group else (),
+        by_fact=by_fact, step=step, out=out_dir,
+    )  # fmt: skip
+    prog, advance = render.progress(0, "evaluations")
+    with prog:
+        done = do(req, advance)
+    if json_out:
+        return _emit(done.payload)
+    _render_sensitivity(done)
+
+
+def _render_sensitivity(done) -> None:
+    p = done.payload
+    when = f" {p['year']}" if p["year"] is not None else ""
+    title = (
+        f"repm sensitivity · {p['scenario']} · {p['output']}{when} [{p['unit']}] · "
+        f"{p['method']}, {p['samples']} samples"
+    )
+    t = Table(title=title, header_style="bold")
+    t.add_column("factor")
+    if p["method"] == "sobol":
+        for c in ("S1", "± 95%", "ST", "± 95% "):
+            t.add_column(c, justify="right")
+        for r in p["indices"]:
+            t.add_row(_label(r), f"{r['S1']:.3f}", f"{r['S1_conf']:.3f}", f"{r['ST']:.3f}",
+                      f"{r['ST_conf']:.3f}")  # fmt: skip
+    else:
+        for c in ("mu*", "± 95%", "sigma"):
+            t.add_column(c, justify="right")
+        for r in p["indices"]:
+            t.add_row(_label(r), f"{r['mu_star']:,.4g}", f"{r['mu_star_conf']:,.2g}",
+                      f"{r['sigma']:,.4g}")  # fmt: skip
+    out.print(t)
+    d = p["distribution"]
+    render.note(
+        f"{p['output']}{when} over the samples: P5 {d['p05']:,.4g} · P50 {d['p50']:,.4g} · "
+        f"P95 {d['p95']:,.4g} · mean {d['mean']:,.4g} {p['unit']} · {p['evaluations']:,} "
+        f"evaluations, {p['seconds_per_evaluation']:.3f} s each · {p['inputs']} uncertain facts"
+    )
+    for w in p["warnings"]:
+        render.note(f"warning: {w}")
+    if p["run_id"]:
+        render.note(f"run {p['run_id']} → {done.path}")
+
+
+def _label(r: dict) -> str:
+    facts = r.get("facts")
+    if not facts:
+        return r["fact"]
+    shown = ", ".join(facts[:3]) + (f", … ({len(facts)})" if len(facts) > 3 else "")
+    return f"{r['fact']} ({shown})"
+
+
+@app.command()
+def uncertainty(
+    scenario: ScenarioArg = DEFAULT,
+    set_: SetOpt = None,
+    samples: Annotated[int, typer.Option("--samples", help="Draws of every uncertain fact.")] = 200,
+    seed: SeedOpt = 0,
+    step: StepOpt = "monthly",
+    json_out: JsonOpt = False,
+    out_dir: OutOpt = None,
+) -> None:
+    """P5/P50/P95 and mean of the headline indicators by year, over draws of every uncertain fact."""
+    from repm.app import UncertaintyRequest
+    from repm.app import uncertainty as do
+
+    req = UncertaintyRequest(
+        scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, out=out_dir
+    )
+    prog, advance = render.progress(samples, "samples")
+    with prog:
+        done = do(req, advance)
+    if json_out:
+        return _emit(done.payload)
+    _render_uncertainty(done)
+
+
+def _render_uncertainty(done) -> None:
+    from repm.results.indicators import get
+
+    p = done.payload
+    names = done.tables["names"]
+    by = {(r["name"], r["year"], r["stat"]): r["value"] for r in p["indicators"]}
+    years = sorted({r["year"] for r in p["indicators"] if r["name"] != "unit_npv"})
+    t = Table(
+        title=f"repm uncertainty · {p['scenario']} · {p['samples']} samples, seed {p['seed']} · "
+        "P50 (P5–P95)",
+        header_style="bold",
+    )
+    t.add_column("year", justify="right")
+    for n in names:
+        ind = get(n)
+        t.add_column(f"{ind.label}\n[{ind.unit}]", justify="right")
+    for y in years:
+        cells = []
+        for n in names:
+            f = get(n).format
+            cells.append(f"{f(by[(n, y, 'p50')])}\n({f(by[(n, y, 'p05')])}–{f(by[(n, y, 'p95')])})")
+        t.add_row(str(y), *cells)
+    out.print(t)
+    if p["unit_npv"]:
+        u = p["unit_npv"]
+        render.note(
+            f"unit {u['unit_id']} NPV: P50 {u['p50']:,.0f} (P5 {u['p05']:,.0f} – P95 "
+            f"{u['p95']:,.0f}) crore INR, mean {u['mean']:,.0f}; P(NPV > 0) {u['p_positive']:.0%}"
+        )
+    render.note(
+        f"{p['inputs']} uncertain facts drawn · {p['evaluations']:,} evaluations, "
+        f"{p['seconds_per_evaluation']:.3f} s each"
+        + (f" · run {p['run_id']} → {done.path}" if p["run_id"] else "")
+    )
