@@ -24,7 +24,7 @@ HEADLINE = (
     "unmet_demand", "self_sufficiency", "import_share_china", "ndpr_oxide_required",
     "ndpr_oxide_domestic", "monazite_processed", "thorium_residue", "mass_balance_residual",
 )  # fmt: skip
-DIMS = ("sector", "origin", "material", "unit_id", "grade", "channel")
+DIMS = ("sector", "origin", "material", "unit_id", "grade", "element", "channel")
 
 
 def _one_json_object(stdout: str) -> dict:

@@ -37,9 +37,14 @@ class Chain:
     capacity_effective_unit: xr.DataArray  # year × unit, t/yr
     separation_output: xr.DataArray  # year, t NdPr oxide/yr
     irel_to_units_max: float  # t/yr
-    monazite_per_t_oxide: float  # t monazite per t NdPr oxide separated
-    monazite_comp: xr.DataArray  # element, kg/kg monazite
-    concentrate_per_t_monazite: float  # t NdPr oxide (in REO) recovered by cracking per t monazite
+    monazite_per_t_oxide: float  # t monazite cracked per t NdPr oxide separated from it
+    monazite_comp: xr.DataArray  # basket element, kg/kg monazite
+    monazite_processed: xr.DataArray  # year, t monazite cracked
+    monazite_bound: xr.DataArray  # year, what decided it: path, ndpr plan, mining, cracking, market
+    basket: xr.DataArray  # year × flow × basket element: monazite's elements upstream, t/yr
+    basket_per_oxide: xr.DataArray  # basket element: t element per t of the oxide it is counted in
+    coproduct_price: xr.DataArray  # year × product: INR/kg (rare earths per kg oxide; tsp per kg)
+    tsp_p2o5_fraction: float  # P2O5 in the trisodium phosphate sold, kg/kg
     yields: dict[str, float]
     import_share: xr.DataArray  # origin × material
     spare: xr.DataArray  # origin × material, t/yr

@@ -11,13 +11,15 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
+from repm.chain.basket import FLOWS as BASKET_FLOWS
+from repm.chain.basket import basket
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand, history
 from repm.chain.prices import prices
 from repm.chain.routes import routes
 from repm.chain.rules import fresh_alloy_per_magnet
-from repm.chain.supply import capacity, separation, trade, yields
+from repm.chain.supply import capacity, trade, yields
 from repm.model.chemistry import Chemistry
 from repm.model.facts import load_facts
 from repm.scenario.schema import FEEDS, Scenario
@@ -40,9 +42,6 @@ def compile_chain(s: Scenario) -> Chain:
     recipe_ = recipe(s, model, gc, ei, mi, cp["f_ox"])
     ca = capacity(s, years)
     unit_names, plate, eff, cap = ca["unit_names"], ca["plate"], ca["eff"], ca["cap"]
-    sp = separation(s, chem, years, mc, mi, ei)
-    sep, sep_out, monazite_comp = sp["sep"], sp["sep_out"], sp["monazite_comp"]
-    oxide_per_t_monazite, conc_per_t = sp["oxide_per_t_monazite"], sp["conc_per_t"]
     tr = trade(s, model, years, base, bare, emb, gc, ei, mi)
     origins, share, spare = tr["origins"], tr["share"], tr["spare"]
     hs = history(s, years, dem, grade_split)
@@ -52,8 +51,13 @@ def compile_chain(s: Scenario) -> Chain:
     tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
     stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
 
-    rt = routes(s, model, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins)
+    rt = routes(s, model, years, ci_on, y, origins)
+    bk = basket(
+        s, model, chem, years, tuple(model.separated["ndpr"].elements), rt["retention"].values
+    )
+    sep_out = bk["sep_out"]
     yr = {"year": years}
+    by_el = {"element": list(model.basket_names)}
     alloy_per_magnet = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
     pr = prices(s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
     by_mat = {**yr, "material": list(MATERIALS)}
@@ -108,12 +112,21 @@ def compile_chain(s: Scenario) -> Chain:
             eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}
         ),
         separation_output=xr.DataArray(sep_out, dims=("year",), coords=yr),
-        irel_to_units_max=sep.to_units_max,
-        monazite_per_t_oxide=1.0 / oxide_per_t_monazite,
-        monazite_comp=xr.DataArray(
-            monazite_comp, dims=("element",), coords={"element": list(ELEMENTS)}
+        irel_to_units_max=s.supply.separation.to_units_max,
+        monazite_per_t_oxide=1.0 / bk["ndpr_per_t"],
+        monazite_comp=xr.DataArray(bk["monazite_comp"], dims=("element",), coords=by_el),
+        monazite_processed=xr.DataArray(bk["cracked"], dims=("year",), coords=yr),
+        monazite_bound=xr.DataArray(bk["bound"], dims=("year",), coords=yr),
+        basket=xr.DataArray(
+            np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=1),
+            dims=("year", "flow", "element"),
+            coords={**yr, "flow": list(BASKET_FLOWS), **by_el},
         ),
-        concentrate_per_t_monazite=conc_per_t,
+        basket_per_oxide=xr.DataArray(bk["per_oxide"], dims=("element",), coords=by_el),
+        tsp_p2o5_fraction=s.supply.coproducts.tsp_p2o5_fraction,
+        coproduct_price=xr.DataArray(
+            pr["coproduct"], dims=("year", "product"), coords={**yr, "product": pr["coproducts"]}
+        ),
         yields=ylds,
         import_share=xr.DataArray(
             share,

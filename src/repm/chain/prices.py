@@ -32,4 +32,11 @@ def prices(
         out[f"magnet{key}"] = magnet_price(
             oxide_per_kg, ox, e.magnet_cost.other_materials, conversion
         )
+    # the basket's co-products: a rare earth's oxide, trisodium phosphate
+    out["coproducts"] = list(e.coproduct_prices)
+    out["coproduct"] = (
+        np.stack([interp_path(p, years) for p in e.coproduct_prices.values()], axis=1)
+        if e.coproduct_prices
+        else np.zeros((len(years), 0))
+    )
     return out

@@ -28,9 +28,7 @@ def _world_hhi(shares: dict[str, float]) -> float:
     return float(sum(v * v for v in shares.values()))
 
 
-def routes(
-    s: Scenario, model: ModelDefinition, years, ci_on, y, oxide_per_t_monazite, conc_per_t, origins
-) -> dict:
+def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dict:
     """The route, supply-risk and ledger arrays of the Chain."""
     GRADES, MATERIALS = model.grade_names, model.material_names
     r = s.routes

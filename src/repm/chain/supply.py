@@ -6,10 +6,9 @@ from __future__ import annotations
 import numpy as np
 
 from repm.chain.composition import _content
-from repm.chain.rules import interp_path, magnet_stage_yields, ramp_share
+from repm.chain.rules import magnet_stage_yields, ramp_share
 from repm.errors import UserError
 from repm.model import ModelDefinition
-from repm.model.chemistry import Chemistry
 from repm.scenario.schema import FEEDS, Scenario
 
 
@@ -47,27 +46,6 @@ def capacity(s: Scenario, years: np.ndarray) -> dict:
         cap[:, FEEDS.index(u.feed)] += eff[:, ui]
 
     return dict(unit_names=unit_names, plate=plate, eff=eff, cap=cap)
-
-
-def separation(s: Scenario, chem: Chemistry, years: np.ndarray, mc, mi, ei) -> dict:
-    """IREL's NdPr oxide by year (planned path, capacity, monazite the mines and crackers can
-    supply) and the monazite behind a tonne of it."""
-    y, mz = s.supply.yields, s.supply.monazite
-    # domestic separation, limited by capacity and by monazite the mines and crackers can supply
-    conc_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo
-    oxide_per_t_monazite = conc_per_t * y.sx_recovery
-    sep = s.supply.separation
-    path = interp_path(sep.output, years)
-    feed_limit = min(s.supply.mining_capacity, s.supply.cracking_capacity) * oxide_per_t_monazite
-    sep_out = np.minimum(np.minimum(path, sep.capacity), feed_limit)
-    th_frac = chem.mass_fraction({"Th": 1, "O": 2}, "Th")
-    monazite_comp = mz.reo_fraction * mz.ndpr_share_of_reo * mc[mi["ndpr_oxide"]]
-    monazite_comp[ei["Th"]] = mz.tho2_fraction * th_frac
-
-    return dict(
-        conc_per_t=conc_per_t, oxide_per_t_monazite=oxide_per_t_monazite, sep=sep,
-        sep_out=sep_out, monazite_comp=monazite_comp,
-    )  # fmt: skip
 
 
 def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, mi) -> dict:

@@ -93,6 +93,13 @@ def run(
             "--ledger", help="Also print supply-risk indicators and the environmental ledger."
         ),
     ] = False,
+    basket: Annotated[
+        bool,
+        typer.Option(
+            "--basket",
+            help="Also print monazite's whole basket: REO mined, chloride, co-products, phosphate.",
+        ),
+    ] = False,
 ) -> None:
     """Simulate a scenario and print its headline indicators by year (and its routes, if any)."""
     from repm.app import RunRequest
@@ -102,7 +109,7 @@ def run(
                          plan_file=plan_file))  # fmt: skip
     if json_out:
         return _emit(done.payload)
-    render.run(done, by_sector=by_sector, ledger=ledger)
+    render.run(done, by_sector=by_sector, ledger=ledger, basket=basket)
 
 
 @app.command()

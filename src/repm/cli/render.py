@@ -134,7 +134,7 @@ def sectors(results) -> None:
         out.print(table)
 
 
-def run(done, by_sector: bool = False, ledger: bool = False) -> None:
+def run(done, by_sector: bool = False, ledger: bool = False, basket: bool = False) -> None:
     results, loaded = done.results, done.loaded
     headline(results, loaded.name, done.run_id, done.path)
     if loaded.scenario.routes.model_dump(exclude_defaults=True):  # the scenario uses a route
@@ -144,6 +144,9 @@ def run(done, by_sector: bool = False, ledger: bool = False) -> None:
         block(results, "supply_risk", "supply risk")
         block(results, "ledger",
               "environmental ledger (mostly assumed intensities: docs/model.md)")  # fmt: skip
+    if basket:
+        block(results, "basket",
+              "monazite's basket: REO and co-products in t oxide, phosphate in t P2O5 (docs/model.md)")  # fmt: skip
     if by_sector:
         sectors(results)
 

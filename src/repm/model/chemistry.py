@@ -21,7 +21,24 @@ class Chemistry:
         facts = facts or load_facts()
         aw = {
             el: facts.value(f"aw_{el.lower()}")
-            for el in ("Nd", "Pr", "Dy", "Tb", "Fe", "B", "O", "Th", "U")
+            for el in (
+                "Nd",
+                "Pr",
+                "Dy",
+                "Tb",
+                "Fe",
+                "B",
+                "O",
+                "Th",
+                "U",
+                "La",
+                "Ce",
+                "Sm",
+                "Gd",
+                "Y",
+                "Er",
+                "P",
+            )
         }
         share = facts.value("ndpr_pr_share_of_metal") if pr_share is None else pr_share
         return cls(aw=aw, pr_share=share)

@@ -30,6 +30,15 @@ class Element(_Frozen):
     group: ElementGroup
 
 
+class BasketElement(_Frozen):
+    """An element of monazite's whole content: `oxide`, the formula it is counted in (REO,
+    ThO2, U3O8, P2O5); `kind`, what it is (rare earths are recovered at cracking into the
+    chloride, actinides go to the residue, phosphorus to the phosphate by-product)."""
+
+    oxide: dict[str, float]
+    kind: Literal["rare_earth", "actinide", "phosphate"]
+
+
 class Grade(_Frozen):
     """A magnet grade class. What it contains is scenario data (`supply.grades`), so which
     export controls reach it is decided by its content (`reached_grades`), not declared here."""
@@ -96,6 +105,7 @@ class ModelDefinition(_Frozen):
     boundary: list[str]
     stocks: list[str]
     flows: dict[str, tuple[str, str]]
+    basket: dict[str, BasketElement]
 
     @model_validator(mode="after")
     def _consistent(self) -> ModelDefinition:
@@ -132,6 +142,11 @@ class ModelDefinition(_Frozen):
         for s in self.stocks:
             if s not in self.processes:
                 errors.append(f"stocks: {s!r} is not a process")
+        missing = [e for e in self.elements if e not in self.basket]
+        if missing:
+            errors.append(
+                f"basket: {missing[0]!r} is an element of the engine but not of monazite's basket"
+            )
         if errors:
             raise ValueError("; ".join(errors))
         return self
@@ -140,6 +155,14 @@ class ModelDefinition(_Frozen):
     @cached_property
     def element_names(self) -> tuple[str, ...]:
         return tuple(self.elements)
+
+    @cached_property
+    def basket_names(self) -> tuple[str, ...]:
+        """Monazite's whole content, in the basket's order (the engine's elements among them)."""
+        return tuple(self.basket)
+
+    def basket_kind(self, kind: str) -> tuple[str, ...]:
+        return tuple(e for e, v in self.basket.items() if v.kind == kind)
 
     @cached_property
     def grade_names(self) -> tuple[str, ...]:

@@ -118,6 +118,7 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     ):
         add(name, imp.sel(material=mat).sum("origin").values)
     add("monazite_processed", ds.monazite_processed.values)
+    _basket(chain, add)
     add("thorium_residue", mean(ds.flows.sel(flow="cracking_residue", element="Th")).values)
     add("in_use_stock", mean(ds.in_use_stock).sum(["sector", "grade"]).values)
     add("end_of_life", mean(ds.eol).sum(["sector", "grade"]).values)
@@ -301,6 +302,57 @@ def _geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.Dat
         weighted = (by_origin * gov).sum("origin").values
         hhi_world = float(chain.world_hhi.sel(material=mats[0]))
         add(name, hhi_world * _safe_div(weighted, total))
+
+
+def _basket(chain: Chain, add) -> None:
+    """Monazite's whole basket: REO mined, produced, separated, exported or held as chloride;
+    co-products sold or held (t oxide) and their revenue; phosphate (t P2O5)."""
+    bk, per_ox = chain.basket, chain.basket_per_oxide  # year × flow × element, t element
+    model = chain.model
+    rare = list(model.basket_kind("rare_earth"))
+
+    def reo(flow: str) -> np.ndarray:  # t REO
+        return (bk.sel(flow=flow, element=rare) / per_ox.sel(element=rare)).sum("element").values
+
+    mined = chain.monazite_processed.values
+    add(
+        "reo_mined",
+        (bk.sel(flow="monazite", element=rare) / per_ox.sel(element=rare)).sum("element").values,
+    )
+    add("reo_produced", reo("concentrate") + reo("chloride_exports") + reo("chloride_stocked"))
+    add("reo_separated", reo("concentrate"))
+    add("chloride_exports", reo("chloride_exports"))
+    add("chloride_stocked", reo("chloride_stocked"))
+    price = chain.coproduct_price
+    revenue = np.zeros(len(mined))
+    for name, flow in (
+        ("coproducts_sold", "coproducts_sold"),
+        ("coproducts_held", "coproducts_stocked"),
+    ):
+        ox = bk.sel(flow=flow, element=rare) / per_ox.sel(element=rare)
+        add(name, ox.sum("element").values)
+        for e in rare:
+            if float(ox.sel(element=e).sum()) > 0:
+                add(name, ox.sel(element=e).values, element=e)
+                if name == "coproducts_sold" and e in price["product"].values:
+                    r = ox.sel(element=e).values * price.sel(product=e).values * CRORE_PER_T_AT
+                    revenue = revenue + r
+                    add("coproduct_revenue", r, element=e)
+    phos = model.basket_kind("phosphate")
+    p2o5 = (
+        (bk.sel(flow="phosphate", element=list(phos)) / per_ox.sel(element=list(phos)))
+        .sum("element")
+        .values
+    )
+    add("phosphate_p2o5", p2o5)
+    if "tsp" in price["product"].values:
+        tsp = p2o5 / chain.tsp_p2o5_fraction if chain.tsp_p2o5_fraction > 0 else 0.0 * p2o5
+        r = tsp * price.sel(product="tsp").values * CRORE_PER_T_AT
+        revenue = revenue + r
+        add("coproduct_revenue", r, element=phos[0])
+    add("coproduct_revenue", revenue)
+    ndpr = chain.separation_output.values * chain.oxide_price.sel(material="ndpr_oxide").values
+    add("separation_revenue", ndpr * CRORE_PER_T_AT + revenue)
 
 
 def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:

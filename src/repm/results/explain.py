@@ -38,6 +38,8 @@ def explain(
     lines.append(f"  = {formula}")
     if name == "magnet_demand":
         lines += _demand_detail(year, loaded, chain)
+    if name in ("monazite_processed", "reo_mined", "reo_produced"):
+        lines += _monazite_detail(year, loaded, chain, facts)
     used = {
         p: f
         for p, f in loaded.provenance.items()
@@ -103,4 +105,38 @@ def _demand_detail(year: int, loaded: LoadedScenario, chain: Chain) -> list[str]
             f"    {s:<12} {float(bu.sel(sector=s)):>9,.0f} → {float(tot.sel(sector=s)):>9,.0f} t"
             f"   ({how}, +{sec.growth:.1%}/yr from {d.base_year})"
         )
+    return out
+
+
+def _monazite_detail(
+    year: int, loaded: LoadedScenario, chain: Chain, facts: FactTable
+) -> list[str]:
+    """How the year's monazite was decided, and the calibration to what USGS says India mined."""
+    s = loaded.scenario
+    mz, y = s.supply.monazite, s.supply.yields
+    cracked = float(chain.monazite_processed.sel(year=year))
+    bound = str(chain.monazite_bound.sel(year=year).item())
+    path = ", ".join(f"{k}: {v:,.0f} t" for k, v in mz.processed.items())
+    ndpr_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo * y.sx_recovery
+    out = [
+        f"  path {path} (held flat outside its years); decided by: {bound}",
+        f"  IREL's NdPr plan needs {float(chain.separation_output.sel(year=year)) / ndpr_per_t:,.0f} t "
+        f"(NdPr oxide ÷ {ndpr_per_t:.4f} t per t monazite); capacity: mining "
+        f"{s.supply.mining_capacity:,.0f} t, cracking {s.supply.cracking_capacity:,.0f} t",
+        f"  {cracked:,.0f} t monazite × {mz.reo_fraction:.1%} REO = {cracked * mz.reo_fraction:,.0f} t REO mined; "
+        f"× {y.cracking_reo_per_t_monazite / mz.reo_fraction:.1%} cracking recovery = "
+        f"{cracked * y.cracking_reo_per_t_monazite:,.0f} t REO in mixed chloride",
+    ]
+    usgs = [
+        f
+        for f in facts.facts.values()
+        if f.id.startswith("mine_production_india_") and f.year is not None
+    ]
+    for f in sorted(usgs, key=lambda f: str(f.year)):
+        if str(f.year) == str(year):
+            reo = cracked * mz.reo_fraction
+            out.append(
+                f"  calibration: USGS {f.id} = {f.shown()} {f.unit} REO; the model's {reo:,.0f} t is "
+                f"{reo / f.central - 1:+.1%} from it"
+            )
     return out

@@ -99,12 +99,30 @@ class Economics(Block):
         description="China's domestic oxide price paths, what Chinese magnet makers pay"
     )
     magnet_cost: MagnetCost
+    coproduct_prices: dict[str, dict[int, INRPerKg]] = Field(
+        default_factory=dict,
+        description="price paths of the basket's co-products: a rare earth's oxide (INR/kg by "
+        "year; USD converted), `tsp` per kg of trisodium phosphate",
+    )
     prices: dict[str, INRPerKg] = Field(
         default_factory=dict,
         description="override the derived price of a material (INR/kg), e.g. to value a stockpile",
     )
 
     _oxide_paths = field_validator("oxide_prices", "china_oxide_prices")(_oxide_paths)
+
+    @field_validator("coproduct_prices")
+    @classmethod
+    def _coproducts(cls, v: dict[str, dict[int, float]], info: ValidationInfo) -> dict:
+        allowed = [
+            e for e in definition_of(info).basket_kind("rare_earth") if e not in ("Nd", "Pr")
+        ]
+        for k, path in v.items():
+            _one_of(k, [*allowed, "tsp"], "co-product")
+            if not path:
+                raise ValueError(f"{k}: expected a price path with at least one year")
+        return {k: dict(sorted(p.items())) for k, p in v.items()}
+
     holding_cost_rate: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
     finance: Finance | None = None
 

@@ -48,15 +48,80 @@ class TbForDy(Block):
 
 
 class Monazite(Block):
+    """Indian monazite: its REO, ThO2 and P2O5 contents, the REO's split by rare earth (oxide
+    mass, every rare earth of the model's basket; they add up to 1), and how much is cracked
+    each year (`processed`, t monazite/yr; calibrated to what India mines)."""
+
     reo_fraction: Fraction
     tho2_fraction: Fraction
-    ndpr_share_of_reo: Fraction
+    p2o5_fraction: Fraction
+    re_distribution: dict[str, Fraction]
+    processed: dict[int, TonnesPerYear]
 
-    @model_validator(mode="after")
-    def _ndpr(self) -> Monazite:
-        if self.ndpr_share_of_reo <= 0:
-            raise ValueError(f"ndpr_share_of_reo: {self.ndpr_share_of_reo:g}; expected > 0")
-        return self
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        return refuse_renamed(data, {
+            "ndpr_share_of_reo": "supply.monazite.re_distribution (the whole REO split; NdPr is its Nd + Pr)",
+        })  # fmt: skip
+
+    @field_validator("re_distribution")
+    @classmethod
+    def _whole_basket(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        rare = definition_of(info).basket_kind("rare_earth")
+        for e in v:
+            if e not in rare:
+                raise ValueError(f"unknown rare earth {e!r}; expected one of {', '.join(rare)}")
+        missing = [e for e in rare if e not in v]
+        if missing:
+            raise ValueError(
+                f"missing {missing[0]!r}; expected a share for every rare earth: {', '.join(rare)}"
+            )
+        total = sum(v.values())
+        if abs(total - 1.0) > 1e-6:
+            raise ValueError(
+                f"the shares add up to {total:.6g}; expected 1 (shares of the REO by oxide mass)"
+            )
+        if v.get("Nd", 0) + v.get("Pr", 0) <= 0:
+            raise ValueError("Nd + Pr = 0; expected NdPr in the REO")
+        return {e: v[e] for e in rare}
+
+    @field_validator("processed")
+    @classmethod
+    def _path(cls, v: dict[int, float]) -> dict[int, float]:
+        if not v:
+            raise ValueError("expected a path with at least one year")
+        return dict(sorted(v.items()))
+
+    @property
+    def ndpr_share_of_reo(self) -> float:
+        """NdPr oxide as a share of the REO: its Nd + Pr."""
+        return self.re_distribution["Nd"] + self.re_distribution["Pr"]
+
+
+class Coproducts(Block):
+    """Where the rest of the basket goes. `sold`: separated rare earths sold in India (the rest
+    of what separation recovers, e.g. a Dy/Tb-bearing heavy concentrate, is held by IREL);
+    `market_cap`: t oxide/yr of an element India's buyers (and the chloride's buyers abroad)
+    take, which caps cracking; `chloride_export_share`: share of the cracked REO shipped abroad
+    as mixed chloride while exports are allowed (routes.export_retention stops them);
+    `tsp_p2o5_fraction`: P2O5 content of the trisodium phosphate sold."""
+
+    sold: list[str]
+    market_cap: dict[str, TonnesPerYear] = Field(default_factory=dict)
+    chloride_export_share: Fraction = 0.0
+    tsp_p2o5_fraction: Fraction
+
+    @field_validator("sold", "market_cap")
+    @classmethod
+    def _rare_earths(cls, v, info: ValidationInfo):
+        rare = definition_of(info).basket_kind("rare_earth")
+        for e in v:
+            if e not in rare:
+                raise ValueError(f"unknown rare earth {e!r}; expected one of {', '.join(rare)}")
+            if e in ("Nd", "Pr"):
+                raise ValueError(f"{e!r} is separated as NdPr oxide for magnets, not a co-product")
+        return v
 
 
 class Yields(Block):
@@ -69,6 +134,9 @@ class Yields(Block):
 
     cracking_reo_per_t_monazite: Fraction
     sx_recovery: Fraction
+    sx_recovery_coproducts: Fraction  # La, Ce, Sm, Gd, Y recovered as separated oxides
+    heavy_concentrate_recovery: Fraction  # Dy, Tb and the other heavy rare earths
+    phosphate_recovery: Fraction  # P2O5 of the monazite recovered as trisodium phosphate
     oxide_to_metal: Fraction
     strip_casting: Fraction
     sintering: Fraction
@@ -140,6 +208,7 @@ class Supply(Block):
     grades: dict[str, Grade]
     tb_for_dy: TbForDy | None = Field(None, description="substitute Tb for part of the Dy")
     monazite: Monazite
+    coproducts: Coproducts
     yields: Yields
     mining_capacity: TonnesPerYear
     cracking_capacity: TonnesPerYear

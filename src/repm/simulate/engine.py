@@ -22,6 +22,7 @@ import numpy as np
 import xarray as xr
 
 from repm.chain import HISTORY_YEARS, Chain
+from repm.chain.basket import engine_upstream
 from repm.chain.plan import Plan, default_plan
 from repm.errors import MassBalanceError
 from repm.model import KINDS, ModelDefinition, default_definition
@@ -156,17 +157,13 @@ def simulate(
     stock0[emb_idx] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
     dmult = np.ones((1, Y)) if shocks.demand_multiplier is None else shocks.demand_multiplier[:, :Y]
     dense, avail, level, target = _availability(shocks, O, M)
-    # upstream of separation (draw-independent)
-    monazite_t = sep * chain.monazite_per_t_oxide
-    mon_el = monazite_t[:, None] * chain.monazite_comp.values[None]  # year × element
-    conc_el = (monazite_t * chain.concentrate_per_t_monazite)[:, None] * mc[ndpr][None]
-    upstream = {
-        "extraction": mon_el,
-        "monazite": mon_el,
-        "concentrate": conc_el,
-        "cracking_residue": mon_el - conc_el,
-        "sx_loss": conc_el - sep[:, None] * mc[ndpr][None],
-    }
+    # upstream of separation (draw-independent): the engine's elements' rows of the basket;
+    # the kernel books domestic NdPr oxide itself (the same sep × composition)
+    ndpr_comp = {e: mc[ndpr, i] for i, e in enumerate(ELEMENTS) if mc[ndpr, i] > 0}
+    upstream = engine_upstream(
+        chain.basket.values, tuple(chain.basket.flow.values.tolist()), model.basket_names,
+        ELEMENTS, ndpr_comp, sep,
+    )  # fmt: skip
     # the processes of the mass balance, and the stocks they hold
     hist = chain.history_inflow.values
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
@@ -280,7 +277,7 @@ def simulate(
             "in_use_stock": (("draw", "year", "sector", "grade"), out.in_use),
             "ndpr_oxide_required": (("draw", "year"), ndpr_oxide_required),
             "separation_output": (("year",), sep),
-            "monazite_processed": (("year",), sep * chain.monazite_per_t_oxide),
+            "monazite_processed": (("year",), chain.monazite_processed.values),
             "flows": (("draw", "year", "flow", "element"), out.flows),
             "residual": (("draw", "year", "process", "element"), out.residual),
             "tolled": (("draw", "year", "route"), out.tolled),
