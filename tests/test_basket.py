@@ -187,3 +187,18 @@ def test_bad_basket_input_is_one_line_naming_the_field(setting, words):
     assert "\n" not in msg
     for w in words:
         assert w in msg, msg
+
+
+def test_explain_shows_how_2024_was_decided_and_its_calibration(chain):
+    from repm.results.explain import explain
+
+    loaded = load_scenario("india-baseline")
+    res = build_results(chain, simulate(chain, step="yearly"))
+    text = "\n".join(explain("monazite_processed", 2024, loaded, chain, res, F).lines)
+    m = float(chain.monazite_processed.sel(year=2024))
+    assert f"monazite_processed 2024 = {m:,.0f} t" in text
+    assert "decided by: path" in text
+    assert f"= {m * F.value('monazite_reo_fraction'):,.0f} t REO mined" in text
+    assert "USGS mine_production_india_2024" in text and "the same" in text
+    exported = res.value("chloride_exports", 2024)
+    assert f"the model's 2024: {exported:,.0f} t REO as chloride" in text

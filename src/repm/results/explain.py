@@ -135,8 +135,28 @@ def _monazite_detail(
     for f in sorted(usgs, key=lambda f: str(f.year)):
         if str(f.year) == str(year):
             reo = cracked * mz.reo_fraction
+            gap = reo / f.central - 1
             out.append(
                 f"  calibration: USGS {f.id} = {f.shown()} {f.unit} REO; the model's {reo:,.0f} t is "
-                f"{reo / f.central - 1:+.1%} from it"
+                + ("the same" if abs(gap) < 5e-4 else f"{gap:+.1%} from it")
+            )
+    # cross-checks against what was reported (the model is not fitted to them)
+    checks = (
+        ("irel_monazite_production_2022", "IREL's monazite output, 2022 (Lok Sabha)", cracked, "t monazite"),
+        ("toyotsu_exports_japan_2024", "Toyotsu's shipments to Japan, 2024 (Reuters)",
+         _chloride_reo(chain, year), "t REO as chloride"),
+    )  # fmt: skip
+    for fid, what, model_value, unit in checks:
+        if fid in facts:
+            out.append(
+                f"  cross-check: {what} {facts.get(fid).shown()} [{fid}]; the model's {year}: "
+                f"{model_value:,.0f} {unit}"
             )
     return out
+
+
+def _chloride_reo(chain: Chain, year: int) -> float:
+    """t REO shipped abroad as mixed chloride in `year`."""
+    rare = list(chain.model.basket_kind("rare_earth"))
+    el = chain.basket.sel(year=year, flow="chloride_exports", element=rare)
+    return float((el / chain.basket_per_oxide.sel(element=rare)).sum())
