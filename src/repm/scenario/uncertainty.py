@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, ValidationError, ValidationInfo
 
 from repm.model.units import to_unit
 from repm.scenario.fields import Block
@@ -91,16 +91,35 @@ def _check_one(fid: str, spec: FactSpread, facts, fx: float | None) -> tuple[Fac
     return spec.model_copy(update={"low": lo, "high": hi}), []
 
 
-def _check(value: dict[str, FactSpread], info: ValidationInfo) -> dict[str, FactSpread]:
+def _item(fid: str, raw: Any) -> tuple[FactSpread | None, list[str]]:
+    """One entry as a FactSpread, or its mistakes (unknown keys, wrong types), each named."""
+    try:
+        return FactSpread.model_validate(raw), []
+    except ValidationError as exc:
+        errs = []
+        for e in exc.errors():
+            loc = ".".join(str(p) for p in (fid, *e["loc"]))
+            if e["type"] == "extra_forbidden":
+                errs.append(f"{loc}: unknown key; expected low, high, rel, dist or fixed")
+            elif e["type"] == "model_type":
+                errs.append(f"{loc}: expected a mapping like {{low: …, high: …}}; got {raw!r}")
+            else:
+                errs.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+        return None, errs
+
+
+def _check(value: dict[str, Any], info: ValidationInfo) -> dict[str, FactSpread]:
     ctx = info.context or {}
     facts, fx = ctx.get("facts"), ctx.get("fx")
     out, errors = {}, []
-    for fid, spec in value.items():
-        out[fid], errs = _check_one(str(fid), spec, facts, fx)
+    for fid, raw in value.items():
+        spec, errs = _item(str(fid), raw)
+        if spec is not None:
+            out[fid], errs = _check_one(str(fid), spec, facts, fx)
         errors += errs
     if errors:
         raise ValueError("; ".join(errors))
     return out
 
 
-Uncertainty = Annotated[dict[str, FactSpread], AfterValidator(_check)]
+Uncertainty = Annotated[dict[str, Any], AfterValidator(_check)]

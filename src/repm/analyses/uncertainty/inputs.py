@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from repm.analyses.uncertainty.ranges import Rule, Spread, evaluate_formula, inverse_cdf
+from repm.analyses.uncertainty.ranges import Rule, Spread, inverse_cdf, lineage_value
 from repm.errors import UserError
 from repm.model.facts import FactTable
 
@@ -70,7 +70,7 @@ class Inputs:
                 env["own"] = inverse_cdf(s, u[fid]) if fid in u else np.full(n, s.central)
                 v = np.clip(
                     np.broadcast_to(
-                        np.asarray(evaluate_formula(s.formula or "", env, central), dtype=float),
+                        np.asarray(lineage_value(s, env, central), dtype=float),
                         (n,),
                     ),
                     *s.bounds,

@@ -171,6 +171,16 @@ def evaluate_formula(formula: str, values: Mapping[str, Any], central: Mapping[s
     return ev(_parse(formula))
 
 
+def lineage_value(s: Spread, env: Mapping[str, Any], central: Mapping[str, float]):
+    """A lineage fact's value when its parents (and `own`) take the values in `env`: the fact's
+    own value moved as its formula moves (central × formula(env) / formula(centrals)), so the
+    parents at their central values give the fact's value exactly; a formula that is 0 there
+    gives its value directly."""
+    f = evaluate_formula(s.formula or "", env, central)
+    f0 = float(evaluate_formula(s.formula or "", {**central, "own": s.central}, central))
+    return f if f0 == 0 else s.central * (f / f0)
+
+
 # --- the rule ----------------------------------------------------------------------------------
 
 
@@ -299,7 +309,7 @@ def _bound_lineage(spreads: dict[str, Spread], table: FactTable) -> None:
         vals = []
         for k in range(2 ** len(names)) if len(names) <= 10 else [0, 2 ** len(names) - 1]:
             v = {n: ends[n][(k >> i) & 1] for i, n in enumerate(names)}
-            vals.append(float(evaluate_formula(s.formula or "", v, central)))
+            vals.append(float(lineage_value(s, v, central)))
         return float(np.clip(min(vals), *s.bounds)), float(np.clip(max(vals), *s.bounds))
 
     for fid, s in list(spreads.items()):

@@ -61,6 +61,14 @@ def sobol(
     from SALib.sample import sobol as sample
 
     problem = _problem(names, groups)
+    if n_factors(names, groups) == 1:  # SALib needs two; one factor carries all the variance
+        from scipy.stats import qmc
+
+        X = qmc.Sobol(d=len(names), scramble=True, seed=seed).random(samples)
+        Y = np.asarray(model(X), dtype=float)
+        label = groups[0] if groups is not None else names[0]
+        row = {"fact": label, "S1": 1.0, "S1_conf": 0.0, "ST": 1.0, "ST_conf": 0.0}
+        return Indices("sobol", samples, len(Y), [row], Y, [])
     X = sample.sample(problem, samples, calc_second_order=False, scramble=True, seed=seed)
     Y = np.asarray(model(X), dtype=float)
     if Y.shape != (X.shape[0],):
