@@ -28,14 +28,16 @@ def facts(
     ] = None,  # noqa: UP045
     json_out: Annotated[bool, typer.Option("--json", help="Print the table as JSON.")] = False,
 ) -> None:
-    """The cited fact table: value, unit, year, grade and sources of every default number."""
+    """The cited fact table: value, its uncertainty range, unit, year, grade and sources."""
+    from repm.analyses.uncertainty import fact_ranges
     from repm.model.facts import load_facts
 
     table_ = load_facts()
+    spreads = fact_ranges(table_)
     if conflicts:
         groups = table_.conflicts()
         if json_out:
-            payload = {g: [_fact_json(f, table_) for f in fs] for g, fs in groups.items()}
+            payload = {g: [_fact_json(f, table_, spreads) for f in fs] for g, fs in groups.items()}
             sys.stdout.write(json.dumps({"command": "facts", "conflicts": payload}) + "\n")
             return
         for g, fs in groups.items():
@@ -58,20 +60,32 @@ def facts(
     ]
     if json_out:
         sys.stdout.write(
-            json.dumps({"command": "facts", "facts": [_fact_json(f, table_) for f in rows]}) + "\n"
+            json.dumps(
+                {"command": "facts", "facts": [_fact_json(f, table_, spreads) for f in rows]}
+            )
+            + "\n"
         )
         return
     t = Table(title=f"repm facts ({len(rows)} of {len(table_.facts)})", header_style="bold")
-    for col in ("id", "value", "unit", "year", "grade", "sources"):
+    for col in ("id", "value", "uncertainty", "unit", "year", "grade", "sources"):
         t.add_column(col, overflow="fold")
     for f in rows:
-        t.add_row(f.id, f.shown(), f.unit, str(f.year or ""), f.grade, ", ".join(f.sources) or "—")
+        t.add_row(
+            f.id, f.shown(), spreads[f.id].shown(), f.unit, str(f.year or ""), f.grade,
+            ", ".join(f.sources) or "—",
+        )  # fmt: skip
     out.print(t)
+    render.note(
+        "uncertainty: the range parameter samples draw from (docs/uncertainty.md): the sources' "
+        "range, else the grade's (A ±5 %, B ±15 %, C ±30 %, assumption ±50 %), widened by a "
+        "conflict group; 'from lineage' moves with the facts it is derived from"
+    )
 
 
-def _fact_json(f, table_) -> dict:
+def _fact_json(f, table_, spreads) -> dict:
     d = f.model_dump(exclude_none=True)
     d["central"] = f.central
+    d["uncertainty"] = spreads[f.id].as_json()
     d["citations"] = [table_.sources[s].cite() for s in f.sources]
     return d
 
