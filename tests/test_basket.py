@@ -202,3 +202,47 @@ def test_explain_shows_how_2024_was_decided_and_its_calibration(chain):
     assert "USGS mine_production_india_2024" in text and "the same" in text
     exported = res.value("chloride_exports", 2024)
     assert f"the model's 2024: {exported:,.0f} t REO as chloride" in text
+
+
+def test_co_product_revenue_and_thorium_storage_by_hand(chain):
+    res = build_results(chain, simulate(chain, step="yearly"))
+    fx = F.value("fx_inr_per_usd")
+    per_crore = 1e3 / 1e7  # t × INR/kg → crore INR
+    y = 2030
+    la = res.value("coproducts_sold", y, element="La")
+    ce = res.value("coproducts_sold", y, element="Ce")
+    sm = res.value("coproducts_sold", y, element="Sm")
+    p2o5 = res.value("phosphate_p2o5", y)
+    tsp_t = p2o5 / F.value("tsp_p2o5_fraction")
+    hand = (
+        (la * F.value("price_la_oxide_2024") + ce * F.value("price_ce_oxide_2024")
+         + sm * F.value("price_sm_oxide_2024")) * fx * per_crore
+        + tsp_t * F.value("price_tsp_2024") / 1e7
+    )  # fmt: skip
+    assert res.value("coproduct_revenue", y) == pytest.approx(hand, rel=1e-9)
+    # La oxide sold by hand: REO separated × La's share × co-product recovery
+    assert la == pytest.approx(
+        res.value("reo_separated", y) * F.value("monazite_re_share_la")
+        * F.value("sx_recovery_coproducts"), rel=1e-9,
+    )  # fmt: skip
+    # thorium: every tonne since 2024 is held, at the storage cost a year
+    th = sum(res.value("thorium_residue", yr) for yr in range(2024, y + 1))
+    assert res.value("thorium_stored", y) == pytest.approx(th, rel=1e-12)
+    assert res.value("thorium_storage_cost", y) == pytest.approx(
+        th * F.value("thorium_storage_cost") / 1e7, rel=1e-9
+    )
+
+
+def test_finance_shows_the_separation_side():
+    import json
+
+    from conftest import run_cli
+
+    res = run_cli(["finance", "--json"])
+    assert res.returncode == 0, res.stderr
+    sep = {r["year"]: r for r in json.loads(res.stdout)["separation"]}
+    r = sep[2030]
+    assert r["margin_before_opex"] == pytest.approx(
+        r["ndpr_oxide_revenue"] + r["coproduct_revenue"] - r["thorium_storage_cost"], rel=1e-12
+    )
+    assert r["ndpr_oxide_revenue"] > r["coproduct_revenue"] > 0

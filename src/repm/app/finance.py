@@ -85,6 +85,12 @@ def finance(req: FinanceRequest) -> Outcome:
             rows.append({"year": int(r["year"]), "name": name, "value": float(r[name]) * scale,
                          "unit": money})  # fmt: skip
 
+    sep_df = F.separation_side(results)
+    for r in sep_df.to_dict("records"):
+        for name in (c for c in sep_df.columns if c != "year"):
+            rows.append({"year": int(r["year"]), "name": f"separation_{name}" if name == "margin_before_opex" else name,
+                         "value": float(r[name]) * scale, "unit": money})  # fmt: skip
+
     stored = table_results(loaded, rows, rows_dataset(loaded, rows))
     flat_units = [
         {k: v for k, v in r.items() if not isinstance(v, list | dict)} for r in table_units
@@ -103,7 +109,12 @@ def finance(req: FinanceRequest) -> Outcome:
             {"year": int(r["year"]), **{k: float(v) * scale for k, v in r.items() if k != "year"}}
             for r in routes_df.to_dict("records")
         ],
+        "separation": [
+            {"year": int(r["year"]), **{k: float(v) * scale for k, v in r.items() if k != "year"}}
+            for r in sep_df.to_dict("records")
+        ],
     }  # fmt: skip
     tables = {"units": table_units, "outlay": out_df, "check": check, "routes": routes_df,
-              "scale": scale, "money": money, "price": req.price, "route_labels": dict(F.ROUTE_COSTS)}  # fmt: skip
+              "scale": scale, "money": money, "price": req.price, "route_labels": dict(F.ROUTE_COSTS),
+              "separation": sep_df}  # fmt: skip
     return Outcome(payload, stored, run_id, path, tables, loaded)

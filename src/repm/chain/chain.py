@@ -45,6 +45,7 @@ class Chain:
     basket_per_oxide: xr.DataArray  # basket element: t element per t of the oxide it is counted in
     coproduct_price: xr.DataArray  # year × product: INR/kg (rare earths per kg oxide; tsp per kg)
     tsp_p2o5_fraction: float  # P2O5 in the trisodium phosphate sold, kg/kg
+    thorium_storage_cost: float  # INR per t of Th residue held, per year
     yields: dict[str, float]
     import_share: xr.DataArray  # origin × material
     spare: xr.DataArray  # origin × material, t/yr

@@ -124,6 +124,7 @@ def compile_chain(s: Scenario) -> Chain:
         ),
         basket_per_oxide=xr.DataArray(bk["per_oxide"], dims=("element",), coords=by_el),
         tsp_p2o5_fraction=s.supply.coproducts.tsp_p2o5_fraction,
+        thorium_storage_cost=s.economics.thorium_storage_cost,
         coproduct_price=xr.DataArray(
             pr["coproduct"], dims=("year", "product"), coords={**yr, "product": pr["coproducts"]}
         ),

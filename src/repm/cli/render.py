@@ -323,6 +323,20 @@ def finance(done) -> None:
         for r in routes_df.to_dict("records"):
             rt.add_row(str(int(r["year"])), *[f"{r[c] * scale:,.1f}" for c in cols])
         out.print(rt)
+    sep = x["separation"]
+    if len(sep):
+        st = Table(title=escape(f"IREL's separation, at market prices [{money}]"),
+                   caption="before operating costs (not sourced); `repm run --basket` for tonnes",
+                   header_style="bold")  # fmt: skip
+        cols = [c for c in sep.columns if c != "year"]
+        labels = {"ndpr_oxide_revenue": "NdPr oxide", "coproduct_revenue": "co-products",
+                  "thorium_storage_cost": "Th storage", "margin_before_opex": "margin"}  # fmt: skip
+        st.add_column("year", justify="right")
+        for c in cols:
+            st.add_column(labels.get(c, c), justify="right")
+        for r in sep.to_dict("records"):
+            st.add_row(str(int(r["year"])), *[f"{r[c] * scale:,.1f}" for c in cols])
+        out.print(st)
     note(stored(done).replace("\n", " "))
 
 

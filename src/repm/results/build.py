@@ -352,7 +352,12 @@ def _basket(chain: Chain, add) -> None:
         add("coproduct_revenue", r, element=phos[0])
     add("coproduct_revenue", revenue)
     ndpr = chain.separation_output.values * chain.oxide_price.sel(material="ndpr_oxide").values
+    add("ndpr_oxide_revenue", ndpr * CRORE_PER_T_AT)
     add("separation_revenue", ndpr * CRORE_PER_T_AT + revenue)
+    # thorium: every tonne to the residue since the horizon began is held, at a cost a year
+    th = np.cumsum(bk.sel(flow="cracking_residue", element="Th").values)
+    add("thorium_stored", th)
+    add("thorium_storage_cost", th * chain.thorium_storage_cost / 1e7)
 
 
 def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:

@@ -124,6 +124,9 @@ class Economics(Block):
         return {k: dict(sorted(p.items())) for k, p in v.items()}
 
     holding_cost_rate: Annotated[float, _quantity("1/yr", lo=0, hi=1)] = 0.0
+    thorium_storage_cost: Annotated[float, _quantity("INR/t/yr", lo=0)] = Field(
+        0.0, description="holding the thorium residue, INR per t of Th per year"
+    )
     finance: Finance | None = None
 
 

@@ -30,7 +30,14 @@ from repm.analyses.finance.cashflow import (
     npv,
     unit_metrics,
 )
-from repm.analyses.finance.scheme import ROUTE_COSTS, outlay, outlay_check, route_costs
+from repm.analyses.finance.scheme import (
+    ROUTE_COSTS,
+    SEPARATION,
+    outlay,
+    outlay_check,
+    route_costs,
+    separation_side,
+)
 from repm.analyses.finance.sensitivity import SENSITIVITY, montecarlo, tornado
 from repm.analyses.finance.units import (
     CRORE,
@@ -42,9 +49,9 @@ from repm.analyses.finance.units import (
 )
 
 __all__ = [
-    "CRORE", "ROUTE_COSTS", "SENSITIVITY", "Context", "Levers", "UnitSpec", "breakeven_price",
+    "CRORE", "ROUTE_COSTS", "SEPARATION", "SENSITIVITY", "Context", "Levers", "UnitSpec", "breakeven_price",
     "first_price",
     "breakeven_sli", "cash_flows", "check_bid", "context", "hypothetical_unit", "irr", "montecarlo",
-    "non_feed_opex_per_kg", "npv", "outlay", "outlay_check", "route_costs", "tornado",
+    "non_feed_opex_per_kg", "npv", "outlay", "outlay_check", "route_costs", "separation_side", "tornado",
     "unit_metrics", "unit_specs",
 ]  # fmt: skip

@@ -39,6 +39,27 @@ def route_costs(results: Results) -> pd.DataFrame:
     return out[(out[cols] != 0).any(axis=1)].reset_index(drop=True) if cols else out.iloc[0:0]
 
 
+SEPARATION = (
+    ("ndpr_oxide_revenue", "NdPr oxide"),
+    ("coproduct_revenue", "co-products"),
+    ("thorium_storage_cost", "thorium storage"),
+)
+
+
+def separation_side(results: Results) -> pd.DataFrame:
+    """IREL's separation by year (crore INR): NdPr oxide and co-products at market prices, the
+    thorium residue's storage, and what is left (before operating costs, which no source gives)."""
+    wide = results.wide_totals()
+    cols = [name for name, _ in SEPARATION if name in wide]
+    out = wide[cols].reset_index()
+    out.columns.name = None
+    out["margin_before_opex"] = (
+        out.get("ndpr_oxide_revenue", 0) + out.get("coproduct_revenue", 0)
+        - out.get("thorium_storage_cost", 0)
+    )  # fmt: skip
+    return out
+
+
 def outlay_check(ctx: Context, out: pd.DataFrame) -> dict:
     sch = ctx.scenario.scheme
     total, sli, cap = (
