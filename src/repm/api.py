@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Overrides = dict[str, Any] | list[str] | None
 BASELINE = "india-baseline"
 __all__ = ["Result", "compare", "explain", "finance", "load", "open_run", "plan", "report", "risk",
-           "run", "runs", "stockpile"]  # fmt: skip
+           "run", "runs", "sensitivity", "stockpile", "uncertainty"]  # fmt: skip
 
 
 @dataclass(frozen=True, repr=False)
@@ -201,6 +201,50 @@ def finance(
         currency=currency, out=out, store=store,
     )  # fmt: skip
     return Result._of(A.finance(req))
+
+
+def sensitivity(
+    output: str = "unit_npv",
+    scenario: str | Path | LoadedScenario = BASELINE,
+    overrides: Overrides = None,
+    *,
+    year: int | None = None,
+    method: str = "sobol",
+    samples: int = 64,
+    groups: list[str] | tuple[str, ...] = (),
+    by_fact: bool = False,
+    seed: int = 0,
+    step: str = "monthly",
+    out: str | Path | None = None,
+    store: bool = True,
+) -> Result:
+    """Which facts drive an output (`repm sensitivity`): Sobol indices with confidence intervals
+    (or Morris), in `.payload["indices"]`; docs/uncertainty.md."""
+    req = A.SensitivityRequest(
+        scenario=_src(scenario), sets=overrides, output=output, year=year, method=method,
+        samples=samples, groups=tuple(groups), by_fact=by_fact, seed=seed, step=step, out=out,
+        store=store,
+    )  # fmt: skip
+    return Result._of(A.sensitivity(req))
+
+
+def uncertainty(
+    scenario: str | Path | LoadedScenario = BASELINE,
+    overrides: Overrides = None,
+    *,
+    samples: int = 200,
+    seed: int = 0,
+    step: str = "monthly",
+    out: str | Path | None = None,
+    store: bool = True,
+) -> Result:
+    """P5/P50/P95 and mean of the headline indicators by year over draws of every uncertain fact
+    (`repm uncertainty`): indicator rows carry a `stat` column."""
+    req = A.UncertaintyRequest(
+        scenario=_src(scenario), sets=overrides, samples=samples, seed=seed, step=step, out=out,
+        store=store,
+    )  # fmt: skip
+    return Result._of(A.uncertainty(req))
 
 
 @dataclass(frozen=True)
