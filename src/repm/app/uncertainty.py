@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from repm.app.commands import Outcome, store, table_results
 from repm.app.requests import SensitivityRequest, UncertaintyRequest
 from repm.errors import UserError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Progress = Callable[[int], None] | None
 STATS = ("p05", "p50", "p95", "mean")
@@ -58,6 +60,7 @@ def factors(
 
 def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
     """X (n × k uniforms) → the output at each row (the year's value for an indicator)."""
+    import numpy as np
 
     def model(X: np.ndarray) -> np.ndarray:
         n = X.shape[0]
@@ -76,6 +79,8 @@ def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
 
 def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
     loaded = req.load()
+    import numpy as np
+
     from repm.analyses.uncertainty import sensitivity as S
     from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, Evaluator
 
@@ -141,9 +146,8 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
 
 
 def _index_rows(req: SensitivityRequest, indices: list[dict], years: list[int]) -> list[dict]:
-    """The indices as indicator-shaped rows for the run store (name sensitivity_KEY, the factor in
-    the `stat` key's place would be misleading: `element` is unused here, so `channel` carries
-    the factor)."""
+    """The indices as indicator rows for the run store: name sensitivity_S1 (…_ST, …_mu_star …),
+    the factor (a fact or a group) in the `channel` key, the year asked (or the first)."""
     year = req.year if req.year is not None else years[0]
     keys = ("S1", "S1_conf", "ST", "ST_conf") if req.method == "sobol" else (
         "mu_star", "mu_star_conf", "sigma")  # fmt: skip
@@ -158,6 +162,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     """Draw every uncertain fact `samples` times (Philox, keyed by seed, draw and fact id) and
     report P5/P50/P95 and the mean of the headline indicators (and each scheme unit's NPV)."""
     loaded = req.load()
+    import numpy as np
+
     from repm.analyses.finance import unit_specs
     from repm.analyses.uncertainty import philox_uniforms
     from repm.analyses.uncertainty.evaluate import Evaluator, headline

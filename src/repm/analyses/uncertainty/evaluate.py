@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import fnmatch
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -211,29 +211,3 @@ def headline() -> list[str]:
     from repm.results.indicators import TABLES
 
     return [n for n in TABLES["headline"] if n != "mass_balance_residual"]
-
-
-def batch(
-    evaluate: Callable[[Mapping[str, float]], np.ndarray],
-    inputs: Inputs,
-    u: Mapping[str, np.ndarray],
-    n: int,
-    progress: Callable[[int], None] | None = None,
-) -> np.ndarray:
-    """The output at each of n draws (u: input id → n uniforms): shape (n, …)."""
-    values = inputs.values(u, n)
-    drawn_used = {k: v for k, v in values.items() if k in _changed(values, inputs)}
-    out = []
-    for d in range(n):
-        out.append(evaluate({k: float(v[d]) for k, v in drawn_used.items()}))
-        if progress is not None:
-            progress(1)
-    return np.array(out)
-
-
-def _changed(values: Mapping[str, np.ndarray], inputs: Inputs) -> set[str]:
-    """Used facts whose values vary (or differ from the central value) across the block."""
-    return {
-        k for k, v in values.items()
-        if v.size and not np.all(v == inputs.spreads[k].central)
-    }  # fmt: skip
