@@ -119,6 +119,27 @@ def simulate(
 ) -> SimOutput:
     """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis,
     written into fresh arrays, or into `buffers`' (valid until the caller releases them)."""
+    prep = prepare(chain, plan, shocks, step)
+    out = kernel.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
+    kernel.run(prep.inputs, out)  # blocks of draws on every core (one thread in a risk chunk)
+    return wrap(prep, out)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A chain, plan and shocks as the kernel takes them: its inputs and output sizes."""
+
+    chain: Chain
+    shocks: Shocks
+    step: str
+    inputs: tuple  # kernel.Inputs
+    dims: dict[str, int]  # kernel.outputs' sizes: D draws, Y years, …
+
+
+def prepare(
+    chain: Chain, plan: Plan | None = None, shocks: Shocks | None = None, step: str = "monthly"
+) -> Prepared:
+    """Turn the chain, plan and shocks into the kernel's plain arrays (no simulation)."""
     plan = plan or default_plan(chain)
     shocks = shocks or no_shocks(chain)
     model = chain.model
@@ -214,23 +235,31 @@ def simulate(
         export_dem=_f64(chain.export_demand.values),
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
     )  # fmt: skip
-    out = kernel.outputs(
-        dict(
-            D=D,
-            Y=Y,
-            S=S,
-            G=G,
-            F=F,
-            O=O,
-            M=M,
-            E=E,
-            P=len(model.processes),
-            R=len(tl.route),
-            K=len(ov.source),
-        ),
-        buffers.empty if buffers is not None else np.empty,
+    dims = dict(
+        D=D,
+        Y=Y,
+        S=S,
+        G=G,
+        F=F,
+        O=O,
+        M=M,
+        E=E,
+        P=len(model.processes),
+        R=len(tl.route),
+        K=len(ov.source),
     )
-    kernel.run(inp, out)  # blocks of draws on every core (one thread in a risk chunk)
+    return Prepared(chain, shocks, step, inp, dims)
+
+
+def wrap(prep: Prepared, out) -> SimOutput:
+    """Check the kernel's output for mass balance and label it: the Dataset `simulate` returns."""
+    chain, shocks, step, inp = prep.chain, prep.shocks, prep.step, prep.inputs
+    model = chain.model
+    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
+    spy, D = inp.spy, out.unmet.shape[0]
+    gc, y_alloy, y_om = inp.gc, inp.y_alloy, inp.y_om
+    bare, emb, cap, sep = inp.bare, inp.emb, inp.cap, inp.sep
+    tl, ov = chain.tolling, chain.overseas
     check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)

@@ -396,6 +396,42 @@ def run(inp, out, threads: int | None = None) -> None:
             f.result()
 
 
+def run_sets(inps, out, per_set: int, threads: int | None = None) -> None:
+    """Parameter sets on one draw axis: set p (its inputs `inps[p]`: its own chain's arrays and
+    its own shocks for `per_set` draws) fills draws p × per_set … (p + 1) × per_set − 1 of `out`.
+    Each set runs the same compiled `_block` as `run` on views of `out`, so a set's numbers are
+    bit for bit those of a run of that set alone; sets are spread over `threads` threads."""
+    P = len(inps)
+    if P == 0:
+        return
+    views = [Outputs(*(a[p * per_set : (p + 1) * per_set] for a in out)) for p in range(P)]
+    steps = per_set * out.unmet.shape[1] * inps[0].spy
+    if P * steps <= PY_DRAW_STEPS and not jit.is_compiled(__name__):
+        try:
+            with np.errstate(all="ignore"):
+                for inp, view in zip(inps, views, strict=True):
+                    _block(0, per_set, inp, view)
+            return
+        except (ZeroDivisionError, OverflowError):
+            pass
+    block = compiled()._block
+    if getattr(_SERIAL, "on", False):
+        threads = 1
+    n = min(threads or os.cpu_count() or 1, P)
+
+    def work(lo: int, hi: int) -> None:
+        for p in range(lo, hi):
+            block(0, per_set, inps[p], views[p])
+
+    if n <= 1:
+        work(0, P)
+        return
+    per = -(-P // n)
+    with ThreadPoolExecutor(n, thread_name_prefix="repm-kernel") as pool:
+        for f in [pool.submit(work, lo, min(P, lo + per)) for lo in range(0, P, per)]:
+            f.result()
+
+
 def run_serial(inp, out) -> None:
     """`run` on the calling thread only (the same numbers: each draw on its own)."""
     run(inp, out, threads=1)
