@@ -1,0 +1,63 @@
+"""Value of information (issue 14 part 4; docs/uncertainty.md): the EVPI and EVPPI estimators
+against closed forms, and `repm voi unit` end to end (shape, EVPI ≥ each EVPPI ≥ 0, bad options
+in one line)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repm.analyses.uncertainty.voi import evpi, evppi, fitted, noise_floor, normal_max0
+
+
+def _toy(n: int, seed: int = 0, mx=1.0, sx=2.0, my=-1.5, sy=1.0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(mx, sx, n)
+    y = rng.normal(my, sy, n)
+    return x, y, np.column_stack([x + y, np.zeros(n)])
+
+
+def test_evpi_and_evppi_of_a_normal_toy_match_the_closed_form():
+    # NB = X + Y, X ~ N(1, 2²), Y ~ N(−1.5, 1), options {NB, 0}: the mean is −0.5, so without
+    # information one does not build; EVPI = E[max(X+Y, 0)] − 0 with X+Y ~ N(−0.5, 5);
+    # EVPPI(X) = E[max(X + E[Y], 0)] − 0 with X + E[Y] ~ N(−0.5, 4); EVPPI(Y) with N(−0.5, 1)
+    x, y, nb = _toy(40_000)
+    exact_evpi = normal_max0(-0.5, 5**0.5)  # 0.690
+    exact_x = normal_max0(-0.5, 2.0)  # 0.590
+    exact_y = normal_max0(-0.5, 1.0)  # 0.198
+    assert evpi(nb) == pytest.approx(exact_evpi, abs=0.02)
+    assert evppi(nb, x) == pytest.approx(exact_x, abs=0.02)
+    assert evppi(nb, y) == pytest.approx(exact_y, abs=0.02)
+    # both facts together are all there is to know: the group's EVPPI is the EVPI
+    assert evppi(nb, np.column_stack([x, y])) == pytest.approx(exact_evpi, abs=0.02)
+    # the noise floor of one regressor is far below the smallest true value
+    assert noise_floor(nb, 1, replicates=5) < 0.01
+
+
+def test_evppi_follows_a_nonlinear_net_benefit():
+    # NB = X² − 1 with X ~ N(0, 1), options {NB, 0}: E[NB] = 0, E[max(X² − 1, 0)] =
+    # 2 (φ(1) + (1 − Φ(1))·0) … computed by quadrature; a linear fit would see no information
+    from scipy import integrate
+    from scipy.stats import norm
+
+    x = np.random.default_rng(3).normal(size=40_000)
+    nb = np.column_stack([x**2 - 1, np.zeros_like(x)])
+    exact, _ = integrate.quad(lambda t: max(t * t - 1, 0) * norm.pdf(t), -10, 10, points=[-1, 1])
+    assert evppi(nb, x, degree=3) == pytest.approx(exact, abs=0.02)
+    assert evppi(nb, x, degree=1) < 0.02  # the linear smoother cannot see it
+    assert evpi(nb) == pytest.approx(exact, abs=0.02)  # X is all there is
+
+
+def test_fitted_keeps_the_mean_and_evppi_is_bounded():
+    x, y, nb = _toy(50, seed=1)
+    g = fitted(x, nb[:, 0])
+    assert g.mean() == pytest.approx(nb[:, 0].mean(), abs=1e-12)
+    total = evpi(nb)
+    for cols in (x, y, np.column_stack([x, y]), np.ones(50)):
+        v = evppi(nb, cols)
+        assert 0.0 <= v <= total
+    assert evppi(nb, np.ones(50)) == 0.0  # a fact that does not vary is worth nothing
+    # an option that dominates in every sample leaves nothing to learn
+    assert evpi(np.column_stack([nb[:, 0], nb[:, 0] - 1])) == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError):
+        evpi(np.array([[np.nan, 0.0], [1.0, 0.0]]))
