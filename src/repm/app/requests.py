@@ -375,8 +375,10 @@ class SensitivityRequest(Request):
     groups: tuple[str, ...] = ()
     by_fact: bool = False
     step: str = "monthly"
+    draws: int = 200  # shock draws per parameter set (risk outputs: expected_unmet, …)
 
     def __post_init__(self) -> None:
+        check_count(self.draws, "--draws", low=1, high=100_000, what=" draws")
         if isinstance(self.groups, str):
             object.__setattr__(self, "groups", tuple(self.groups.split(",")))
         object.__setattr__(self, "groups", tuple(g.strip() for g in self.groups))

@@ -67,11 +67,13 @@ def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
         values = ev.inputs.values({fid: X[:, j] for j, fid in enumerate(ids)}, n)
         moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
         out = np.empty(n)
-        for d in range(n):
-            y = ev({k: float(values[k][d]) for k in moving})
-            out[d] = float(y) if year_index is None else float(y[year_index])
+        block = 64  # parameter sets per kernel call (Evaluator.many), progress after each
+        for lo in range(0, n, block):
+            hi = min(n, lo + block)
+            ys = ev.many([{k: float(values[k][d]) for k in moving} for d in range(lo, hi)])
+            out[lo:hi] = ys if year_index is None else ys[:, year_index]
             if progress is not None:
-                progress(1)
+                progress(hi - lo)
         return out
 
     return model
@@ -85,7 +87,7 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, Evaluator
 
     step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
-    ev = Evaluator(loaded, req.output, step=step)
+    ev = Evaluator(loaded, req.output, step=step, draws=req.draws, seed=req.seed)
     years = ev.years
     if req.output in FINANCE_OUTPUTS:
         if req.year is not None:

@@ -19,7 +19,11 @@ StepOpt = Annotated[
 @app.command()
 def sensitivity(
     output: Annotated[
-        str, typer.Argument(help="unit_npv, or an indicator of `repm run` (with --year).")
+        str,
+        typer.Argument(
+            help="unit_npv; expected_unmet, p_shortage or cvar95_unmet (with the shock model, "
+            "--draws per sample); or an indicator of `repm run` (with --year)."
+        ),
     ],
     year: Annotated[
         Optional[int],  # noqa: UP045
@@ -46,6 +50,13 @@ def sensitivity(
     by_fact: Annotated[
         bool, typer.Option("--by-fact", help="Rank each fact, not each group.")
     ] = False,
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws",
+            help="Shock draws per sample for the risk outputs (the same for every sample).",
+        ),
+    ] = 200,
     scenario: Annotated[
         str, typer.Option("--scenario", "-s", help="Scenario name or file.")
     ] = DEFAULT,
@@ -62,7 +73,7 @@ def sensitivity(
     req = SensitivityRequest(
         scenario=scenario, sets=set_ or (), output=output, year=year, method=method,
         samples=samples, seed=seed, groups=tuple(group.split(",")) if group else (),
-        by_fact=by_fact, step=step, out=out_dir,
+        by_fact=by_fact, step=step, out=out_dir, draws=draws,
     )  # fmt: skip
     prog, advance = render.progress(0, "evaluations")
     with prog:

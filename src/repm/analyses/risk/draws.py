@@ -32,7 +32,7 @@ def run_block(
     buffers = _thread_buffers()
     ds = simulate(chain, plan=plan, shocks=shocks, step=step, buffers=buffers).data
     spy = int(ds.attrs["steps_per_year"])
-    unmet = ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
+    unmet = sector_unmet(ds)
     res = ds.residual.transpose("draw", "year", "process", "element").values
     block = Block(  # every array its own (computed or copied): the buffers are written again
         draw_ids=np.asarray(draw_ids),
@@ -45,6 +45,12 @@ def run_block(
     del ds, res
     buffers.release()
     return block
+
+
+def sector_unmet(ds) -> np.ndarray:
+    """Unmet demand by draw × year × sector (t), summed over grades as every risk measure sums
+    it (the total over sectors is then `.sum(axis=2)`, as `Reduction` takes it)."""
+    return ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
 
 
 _LOCAL = threading.local()

@@ -26,6 +26,10 @@ from repm.model.facts import FactTable, load_facts
 from repm.scenario.fields import FACT_PREFIX
 
 FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
+# with the shock model on: each parameter set runs `draws` shock draws (the same draw ids, so
+# the same Philox streams, for every set: the spread is the parameters', not the shocks')
+RISK_OUTPUTS = {"expected_unmet": "t", "p_shortage": "fraction", "cvar95_unmet": "t"}
+SETS_PER_CALL = 64  # parameter sets simulated side by side in one kernel call
 
 
 def run_indicators() -> dict[str, str]:
@@ -39,10 +43,13 @@ def output_unit(output: str) -> str:
     """The output's unit; a one-line error for an output that is not there."""
     if output in FINANCE_OUTPUTS:
         return FINANCE_OUTPUTS[output]
+    if output in RISK_OUTPUTS:
+        return RISK_OUTPUTS[output]
     known = run_indicators()
     if output not in known:
         raise UserError(
-            f"unknown output {output!r}; expected unit_npv or an indicator of `repm run` "
+            f"unknown output {output!r}; expected unit_npv, {', '.join(RISK_OUTPUTS)} (with the "
+            "shock model) or an indicator of `repm run` "
             f"(e.g. magnet_imports, self_sufficiency; {len(known) + 1} in all)",
             where="OUTPUT",
         )
@@ -124,6 +131,8 @@ class Evaluator:
     loaded: Any  # LoadedScenario
     output: str
     step: str = "monthly"
+    draws: int = 200  # shock draws per parameter set, for the risk outputs
+    seed: int = 0
     table: FactTable = field(default_factory=load_facts)
     rule: Rule = field(default_factory=shipped_rule)
     evaluations: int = 0
@@ -159,43 +168,84 @@ class Evaluator:
 
     def __call__(self, values: Mapping[str, float]) -> np.ndarray:
         """The output at these fact values: a scalar for unit_npv, else one value per year."""
-        t0 = time.perf_counter()
-        sc = self.scenario_at(values)
-        out = self._finance(sc) if self.output in FINANCE_OUTPUTS else self._indicator(sc)
-        self.evaluations += 1
-        self.seconds += time.perf_counter() - t0
-        return out
+        return self.many([values])[0]
 
-    def _finance(self, sc) -> np.ndarray:
-        from repm.analyses import finance as F
+    def many(self, values: list[Mapping[str, float]]) -> np.ndarray:
+        """The output at each of several fact-value sets: shape (n,) for unit_npv, else
+        (n, years). The sets ride the engine's draw axis (`simulate_sets`), SETS_PER_CALL at a
+        time: each set's scenario is validated and compiled, then all are simulated in one
+        kernel call."""
+        out = [
+            self._block(values[lo : lo + SETS_PER_CALL])
+            for lo in range(0, len(values), SETS_PER_CALL)
+        ]
+        return np.concatenate(out) if out else np.empty(0)
+
+    def _block(self, values: list[Mapping[str, float]]) -> np.ndarray:
         from repm.chain import compile_chain
+        from repm.simulate.sets import simulate_sets
+        from repm.simulate.shocks import sample
+
+        t0 = time.perf_counter()
+        scenarios = [self.scenario_at(v) for v in values]
+        chains = [compile_chain(sc) for sc in scenarios]
+        shocks = None
+        step = "yearly" if self.output in FINANCE_OUTPUTS else self.step
+        if self.output in RISK_OUTPUTS:
+            ids = np.arange(self.draws)
+            shocks = [
+                sample(sc.risk, c, ids, self.seed) for sc, c in zip(scenarios, chains, strict=True)
+            ]
+        sims = simulate_sets(chains, shocks=shocks, step=step)
+        if self.output in FINANCE_OUTPUTS:
+            res = np.array(
+                [self._npv(sc, c, sim) for sc, c, sim in zip(scenarios, chains, sims, strict=True)]
+            )
+        elif self.output in RISK_OUTPUTS:
+            res = np.stack([self._risk(sim) for sim in sims])
+        else:
+            res = np.stack(
+                [self._wide(c, sim, [self.output])[0] for c, sim in zip(chains, sims, strict=True)]
+            )
+        self.evaluations += len(values)
+        self.seconds += time.perf_counter() - t0
+        return res
+
+    def _npv(self, sc, chain, sim) -> float:
+        from repm.analyses import finance as F
         from repm.results.build import Results
-        from repm.simulate.engine import simulate
 
-        chain = compile_chain(sc)
-        sim = simulate(chain, step="yearly")
         ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
-        unit = F.unit_specs(sc)[0]
-        return np.array(F.unit_metrics(ctx, unit)["npv"])  # crore INR
+        return float(F.unit_metrics(ctx, F.unit_specs(sc)[0])["npv"])  # crore INR
 
-    def _indicator(self, sc) -> np.ndarray:
-        return self._wide(sc, [self.output])[0]
+    def _risk(self, sim) -> np.ndarray:
+        """The risk output by year over the set's shock draws, as `repm risk` computes it."""
+        from repm.analyses.risk.draws import sector_unmet
+        from repm.analyses.risk.reduce import UNMET_EPS, cvar
+
+        total = sector_unmet(sim.data).sum(axis=2)
+        if self.output == "expected_unmet":
+            return total.mean(axis=0)
+        if self.output == "p_shortage":
+            return (total > UNMET_EPS).mean(axis=0)
+        return cvar(total, 0.95)
 
     def all(self, values: Mapping[str, float], names: list[str]) -> np.ndarray:
         """Several run indicators at these fact values, names × years (one run)."""
+        from repm.chain import compile_chain
+        from repm.simulate.engine import simulate
+
         t0 = time.perf_counter()
-        out = self._wide(self.scenario_at(values), names)
+        chain = compile_chain(self.scenario_at(values))
+        out = self._wide(chain, simulate(chain, step=self.step), names)
         self.evaluations += 1
         self.seconds += time.perf_counter() - t0
         return out
 
-    def _wide(self, sc, names: list[str]) -> np.ndarray:
-        from repm.chain import compile_chain
+    def _wide(self, chain, sim, names: list[str]) -> np.ndarray:
         from repm.results.build import build_results
-        from repm.simulate.engine import simulate
 
-        chain = compile_chain(sc)
-        wide = build_results(chain, simulate(chain, step=self.step)).wide_totals()
+        wide = build_results(chain, sim).wide_totals()
         out = np.full((len(names), len(self.years)), np.nan)
         for i, name in enumerate(names):
             if name not in wide.columns:
