@@ -44,7 +44,10 @@ def test_the_baseline_knows_what_happened_in_2025(baseline):
     ev = loaded.scenario.risk.events[april]
     months = int(np.round(ev.duration.mean_months))
     central = np.float32((ev.severity_low + ev.severity_high) / 2)
-    assert np.all(level[:, apr + 2 : apr + months, april] == central)
+    stall = int(np.ceil(ev.licensing_delay_months))  # no licence for Indian buyers until 30 Oct
+    assert stall == 7 and months == 9  # April–October refused, the regime in force to December
+    assert np.all(level[:, apr : apr + stall, april] == 1.0)
+    assert np.all(level[:, apr + stall : apr + months, april] == central)
     assert np.all(level[:, apr + months :, april] == 0.0)
     assert level[0, oct_, october] == 1.0
     # after the as-of date the future is random: draws differ
