@@ -4,6 +4,7 @@
     commands.py  run, risk, stockpile, plan → Outcome (payload, results, stored run, tables)
     finance.py   finance → Outcome
     uncertainty.py  sensitivity, uncertainty → Outcome (parameter uncertainty, issue 14)
+    voi.py       voi → Outcome (decisions under uncertainty, the value of information)
     stored.py    compare, report: commands that read stored runs
 
 The CLI (`repm.cli`), the dashboard (`repm.web.app`) and the Python API (`repm.api`) build
@@ -27,10 +28,11 @@ from repm.app.requests import (
 )
 from repm.app.stored import Compared, compare, report
 from repm.app.uncertainty import sensitivity, uncertainty
+from repm.app.voi import VoiRequest, voi
 
 __all__ = [
     "CompareRequest", "Compared", "FinanceRequest", "explain", "Outcome", "PlanRequest", "ReportRequest",
     "Request", "RiskRequest", "RunRequest", "StockpileRequest", "compare", "finance",
     "override_args", "plan", "report", "risk", "run", "stockpile",
-    "SensitivityRequest", "UncertaintyRequest", "sensitivity", "uncertainty",
+    "SensitivityRequest", "UncertaintyRequest", "sensitivity", "uncertainty", "VoiRequest", "voi",
 ]  # fmt: skip

@@ -278,6 +278,7 @@ def finance(
 
 from repm.cli import more  # noqa: E402, F401  (facts, explain, …, report, compare, serve)
 from repm.cli import uncertainty  # noqa: E402, F401  (sensitivity, uncertainty)
+from repm.cli import voi  # noqa: E402, F401  (voi)
 
 
 def main() -> None:

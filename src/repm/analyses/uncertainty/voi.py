@@ -17,8 +17,8 @@ the facts — is found first and the polynomial is fitted in it. Ordinary least 
 intercept keeps the mean of the fitted values equal to the mean of the net benefit, so the
 second term is the same as EVPI's and EVPPI ≥ 0 exactly. Fitted values carry sampling noise,
 and max is convex, so with few samples EVPPI is biased upwards: `noise_floor` measures that bias
-with regressors that are pure noise (what the estimator gives a fact the answer does not depend
-on), and the estimate is capped at EVPI (a partial information is never worth more).
+with regressors that are pure noise (the largest value the estimator gives among as many facts
+as are ranked, none of which the answer depends on), and the estimate is capped at EVPI (a partial information is never worth more).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 FLAG_GRADES = ("C", "assumption")  # weak grades: high value of information → research next
-FLAG_SHARE = 0.10  # of EVPI, above the noise floor: a fact worth pinning down
+FLAG_SHARE = 0.10  # of EVPI, and above the noise floor: a fact worth pinning down
 
 
 def evpi(nb: np.ndarray) -> float:
@@ -73,15 +73,25 @@ def evppi(nb: np.ndarray, x: np.ndarray, degree: int | None = None) -> float:
 
 
 def noise_floor(
-    nb: np.ndarray, width: int = 1, replicates: int = 20, seed: int = 0, degree: int | None = None
+    nb: np.ndarray,
+    width: int = 1,
+    among: int = 1,
+    replicates: int = 20,
+    seed: int = 0,
+    degree: int | None = None,
 ) -> float:
-    """The mean EVPPI the estimator gives `width` regressors of pure noise (independent of the
-    net benefit): an estimate at or below it cannot be told from zero at this sample size."""
+    """What the estimator gives when nothing is to be learnt: the mean, over `replicates` tries,
+    of the largest EVPPI among `among` sets of `width` regressors of pure noise (independent of
+    the net benefit). With `among` = the number of facts ranked, it is what the top of the
+    ranking would show by chance; an estimate at or below it cannot be told from zero."""
     nb = _matrix(nb)
     rng = np.random.default_rng(seed)
     n = nb.shape[0]
-    vals = [evppi(nb, rng.random((n, width)), degree) for _ in range(replicates)]
-    return float(np.mean(vals))
+    tops = [
+        max(evppi(nb, rng.random((n, width)), degree) for _ in range(among))
+        for _ in range(replicates)
+    ]
+    return float(np.mean(tops))
 
 
 def normal_max0(mu: float, sigma: float) -> float:

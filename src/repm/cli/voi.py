@@ -1,0 +1,169 @@
+"""`repm voi DECISION` (registered on the same typer app as run, risk, …): parse, build a
+request, call repm.app, render. docs/uncertainty.md, "Value of information"."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+from rich.table import Table
+
+from repm.cli import DEFAULT, JsonOpt, OutOpt, SeedOpt, SetOpt, _emit, app, render
+from repm.cli.render import out
+
+TOP = 12  # EVPPI rows shown (all are in --json)
+
+
+@app.command()
+def voi(
+    decision: Annotated[
+        str,
+        typer.Argument(
+            help="unit (build a scheme unit or not), stockpile (how much to hold) or plan "
+            "(how much capacity to build)."
+        ),
+    ],
+    samples: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(
+            "--samples",
+            help="Parameter samples (default: unit 100, stockpile 8, plan 10; each is a full run).",
+        ),
+    ] = None,
+    unit: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--unit", help="unit: a hypothetical unit of this capacity, t/yr."),
+    ] = None,
+    service_level: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--service-level", help="stockpile: P(no shortage) to size for (0.95)."),
+    ] = None,
+    draws: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--draws", help="stockpile: shock draws per evaluation (200)."),
+    ] = None,
+    scenarios: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option("--scenarios", help="plan: shock scenarios in the planner (0)."),
+    ] = None,
+    cvar: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option("--cvar", help="plan: weight of CVaR in the planner's objective (0)."),
+    ] = None,
+    group: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--group",
+            help="Comma-separated extra EVPPI rows (a fact file, source:ID, fact ids) beside "
+            "every fact and topic.",
+        ),
+    ] = None,
+    scenario: Annotated[
+        str, typer.Option("--scenario", "-s", help="Scenario name or file.")
+    ] = DEFAULT,
+    set_: SetOpt = None,
+    seed: SeedOpt = 0,
+    json_out: JsonOpt = False,
+    out_dir: OutOpt = None,
+) -> None:
+    """What knowing each fact before deciding is worth: EVPI and EVPPI in crore INR."""
+    from repm.app.voi import VoiRequest
+    from repm.app.voi import voi as do
+
+    req = VoiRequest(
+        scenario=scenario, sets=set_ or (), decision=decision, samples=samples, seed=seed,
+        unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
+        groups=tuple(group.split(",")) if group else (), out=out_dir,
+    )  # fmt: skip
+    per = 1 if decision == "unit" else 2  # stockpile, plan: choose in each sample, then value
+    prog, advance = render.progress(int(req.samples) * per, "samples")
+    with prog:
+        done = do(req, advance)
+    if json_out:
+        return _emit(done.payload)
+    _render(done)
+
+
+def _money(v: float) -> str:
+    return f"{v:,.1f}" if abs(v) < 100 else f"{v:,.0f}"
+
+
+def _render(done) -> None:
+    p = done.payload
+    t = Table(
+        title=f"repm voi {p['decision']} · {p['scenario']} · {p['samples']} samples, seed "
+        f"{p['seed']} · EVPI {_money(p['evpi'])} crore INR",
+        header_style="bold",
+    )
+    t.add_column("")
+    t.add_column("fact or topic")
+    t.add_column("grade")
+    t.add_column("EVPPI\n[crore INR]", justify="right")
+    t.add_column("chance\nlevel", justify="right")
+    for r in p["evppi"][:TOP]:
+        label = r["fact"] if r["kind"] == "fact" else f"{r['fact']} ({len(r['facts'])} facts)"
+        t.add_row("▶" if r["flag"] else "", label, r["grade"], _money(r["value"]),
+                  _money(r["floor"]))  # fmt: skip
+    out.print(t)
+    c = p["choice"]
+    if p["decision"] == "unit":
+        n, b, r = p["npv"], p["breakeven_price"], p["breakeven_over_price"]
+        be0 = p["breakeven_price_central"]
+        render.note(
+            f"unit {p['unit_id']} ({p['capacity']:,.0f} t/yr): NPV at central values "
+            f"{p['npv_central']:,.0f} crore INR; over the samples P50 {n['p50']:,.0f} (P5 "
+            f"{n['p05']:,.0f} – P95 {n['p95']:,.0f}), P(NPV > 0) {p['p_npv_positive']:.0%}"
+        )
+        if b["n"]:
+            render.note(
+                f"breakeven price (₹/kg, first production year): P50 {b['p50']:,.0f} (P5 "
+                f"{b['p05']:,.0f} – P95 {b['p95']:,.0f}); at central values "
+                + (f"{be0:,.0f}" if be0 is not None else "none")
+                + f" against a price of {p['price_central']:,.0f}; breakeven ÷ the sample's "
+                f"price P50 {r['p50']:.2f} (P5 {r['p05']:.2f} – P95 {r['p95']:.2f})"
+            )
+        render.note(
+            f"decision at central values: {c['at_central']}; best in expectation: "
+            f"{c['expected_best']}; the sample's own best differs from the central one in "
+            f"{c['changed']} of {p['samples']} ({c['share_changed']:.0%})"
+        )
+    else:
+        what = "stockpile" if p["decision"] == "stockpile" else "build-out"
+        render.note(
+            f"the {what} chosen in each sample differs from the one at central values in "
+            f"{c['changed']} of {p['samples']} ({c['share_changed']:.0%}; "
+            f"{c['changed_means']}); {len(c['options'])} distinct options valued in every sample"
+        )
+        if p["decision"] == "stockpile":
+            s = p["stockpile_total"]
+            render.note(
+                f"stockpile sized per sample, all materials: P50 {s['p50']:,.0f} t (P5 "
+                f"{s['p05']:,.0f} – P95 {s['p95']:,.0f}); at central values "
+                f"{sum(c['at_central'].values()):,.0f} t · net benefit {p['net_benefit']}"
+            )
+        else:
+            s = p["capacity_last_year"]
+            render.note(
+                f"capacity added by the last year, per sample: P50 {s['p50']:,.0f} t/yr (P5 "
+                f"{s['p05']:,.0f} – P95 {s['p95']:,.0f}); at central values "
+                f"{p['capacity_central_last_year']:,.0f} · net benefit {p['net_benefit']}"
+            )
+        render.note(
+            f"a small sample ({p['samples']}): EVPI and each EVPPI are wide — the chance level "
+            "column is what a fact that does not matter would show; issue 14 part 2 (per-draw "
+            "parameters on the engine's draw axis) will make larger samples affordable"
+        )
+    render.note(
+        f"EVPI = E[best option knowing everything] − best option in expectation; EVPPI by "
+        f"regression ({p['smoother']}); chance level: the largest value as many pure-noise "
+        f"facts would get · ▶ = weak grade (C, assumption) with ≥ 10% of EVPI above chance: "
+        f"the research to do next · {p['inputs']} uncertain facts · "
+        f"{p['seconds_per_sample']:.2f} s per sample"
+    )
+    if p["groups_not_estimated"]:
+        render.note(
+            f"topics with too many facts for {p['samples']} samples, not estimated: "
+            + ", ".join(p["groups_not_estimated"])
+        )
+    if p["run_id"]:
+        render.note(f"run {p['run_id']} → {done.path}")
