@@ -4,8 +4,11 @@ in one line)."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from repm.analyses.uncertainty.voi import evpi, evppi, fitted, noise_floor, normal_max0
 
@@ -21,7 +24,7 @@ def test_evpi_and_evppi_of_a_normal_toy_match_the_closed_form():
     # NB = X + Y, X ~ N(1, 2²), Y ~ N(−1.5, 1), options {NB, 0}: the mean is −0.5, so without
     # information one does not build; EVPI = E[max(X+Y, 0)] − 0 with X+Y ~ N(−0.5, 5);
     # EVPPI(X) = E[max(X + E[Y], 0)] − 0 with X + E[Y] ~ N(−0.5, 4); EVPPI(Y) with N(−0.5, 1)
-    x, y, nb = _toy(40_000)
+    x, y, nb = _toy(20_000)
     exact_evpi = normal_max0(-0.5, 5**0.5)  # 0.690
     exact_x = normal_max0(-0.5, 2.0)  # 0.590
     exact_y = normal_max0(-0.5, 1.0)  # 0.198
@@ -40,7 +43,7 @@ def test_evppi_follows_a_nonlinear_net_benefit():
     from scipy import integrate
     from scipy.stats import norm
 
-    x = np.random.default_rng(3).normal(size=40_000)
+    x = np.random.default_rng(3).normal(size=20_000)
     nb = np.column_stack([x**2 - 1, np.zeros_like(x)])
     exact, _ = integrate.quad(lambda t: max(t * t - 1, 0) * norm.pdf(t), -10, 10, points=[-1, 1])
     assert evppi(nb, x, degree=3) == pytest.approx(exact, abs=0.02)
@@ -61,3 +64,58 @@ def test_fitted_keeps_the_mean_and_evppi_is_bounded():
     assert evpi(np.column_stack([nb[:, 0], nb[:, 0] - 1])) == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError):
         evpi(np.array([[np.nan, 0.0], [1.0, 0.0]]))
+
+
+# --- repm voi end to end -----------------------------------------------------------------------
+
+
+def test_voi_unit_end_to_end_shape_and_bounds():
+    res = run_cli(["voi", "unit", "--samples", "32", "--json"])
+    assert res.returncode == 0, res.stderr
+    p = json.loads(res.stdout)
+    assert p["command"] == "voi" and p["decision"] == "unit" and p["unit"] == "crore INR"
+    assert {"fact", "value", "unit", "flag", "grade", "kind"} <= set(p["evppi"][0])
+    values = [r["value"] for r in p["evppi"]]
+    assert p["evpi"] >= max(values) >= 0.0
+    assert all(0.0 <= v <= p["evpi"] for v in values)
+    assert values == sorted(values, reverse=True)
+    assert all(r["unit"] == "crore INR" for r in p["evppi"])
+    # a flagged row is a weakly graded fact (or a mostly weak topic) above the chance level
+    for r in p["evppi"]:
+        if r["flag"] and r["kind"] == "fact":
+            assert r["grade"] in ("C", "assumption") and r["value"] > r["floor"]
+    assert p["research_next"] == [r["fact"] for r in p["evppi"] if r["flag"]]
+    # P(NPV > 0) and EVPI agree: with the central decision "do not build", EVPI is the mean of
+    # the positive NPVs (nothing is lost when the unit would not have paid)
+    assert 0.0 <= p["p_npv_positive"] <= 1.0
+    assert p["npv"]["n"] == 32 and p["breakeven_price"]["n"] + p["breakeven_none"] == 32
+    if p["choice"]["expected_best"] == "do not build":
+        assert p["evpi"] > 0 or p["p_npv_positive"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "where"),
+    [
+        (["voi", "bogus"], "DECISION"),
+        (["voi", "unit", "--samples", "2"], "--samples"),
+        (["voi", "unit", "--service-level", "0.9"], "--service-level"),
+        (["voi", "stockpile", "--service-level", "1.5"], "--service-level"),
+        (["voi", "plan", "--scenarios", "-1"], "--scenarios"),
+        (["voi", "unit", "--unit", "0"], "--unit"),
+        (["voi", "unit", "--group", "prices,prices"], "--group"),
+    ],
+)
+def test_voi_bad_options_give_one_line(args, where):
+    res = run_cli(args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {where}:"), res.stderr
+
+
+def test_evppi_each_is_evppi_fact_by_fact():
+    x, y, nb = _toy(60, seed=2)
+    cols = np.column_stack([x, y, np.ones(60), x**2])
+    from repm.analyses.uncertainty.voi import evppi_each
+
+    each = evppi_each(nb, cols)
+    assert each == pytest.approx([evppi(nb, cols[:, j]) for j in range(4)], abs=1e-9)

@@ -170,9 +170,10 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
     x = {fid: inverse_cdf(ev.spreads[fid], u[fid]) for fid in ev.inputs.drawn}
     floor1 = V.noise_floor(nb, 1, among=len(ev.inputs.drawn), seed=req.seed)
     rows = []
-    for fid in ev.inputs.drawn:
+    each = V.evppi_each(nb, np.column_stack([x[f] for f in ev.inputs.drawn]))
+    for fid, value in zip(ev.inputs.drawn, each, strict=True):
         grade = ev.table.facts[fid].grade
-        rows.append({"fact": fid, "value": V.evppi(nb, x[fid]), "unit": MONEY, "kind": "fact",
+        rows.append({"fact": fid, "value": float(value), "unit": MONEY, "kind": "fact",
                      "grade": grade, "floor": floor1})  # fmt: skip
     from repm.app.uncertainty import factors
 
@@ -257,7 +258,8 @@ def _unit(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
             return F.npv(rate, F.cash_flows(ctx, un, Levers(price=k))["net"].values)
 
         p = F.first_price(ctx, un)
-        return at_price(1.0), _breakeven(at_price) * p, p
+        npv = at_price(1.0)
+        return npv, _breakeven(at_price, npv) * p, p
 
     def block(scs: list) -> list[tuple[float, float, float]]:
         """Validated scenarios → (NPV, breakeven price, price) each; simulated side by side on
@@ -301,16 +303,19 @@ def _unit(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
     }  # fmt: skip
 
 
-def _breakeven(f) -> float:
-    """The price multiplier k with NPV(k) = 0, as finance.breakeven_price brackets it: 0 if the
-    unit pays at any price, nan if not below 20× the grade price."""
+def _breakeven(f, at_one: float) -> float:
+    """The price multiplier k with NPV(k) = 0 (NPV rises with k), bracketed as
+    finance.breakeven_price brackets it: 0 if the unit pays at any price, nan if not below 20×
+    the grade price; `at_one` = NPV(1), known already."""
     from scipy import optimize
 
-    if f(1e-6) > 0:
-        return 0.0
+    if at_one >= 0:
+        if f(1e-6) > 0:
+            return 0.0
+        return float(optimize.brentq(f, 1e-6, 1.0, rtol=1e-6, xtol=1e-6))
     if f(20.0) < 0:
         return math.nan
-    return float(optimize.brentq(f, 1e-6, 20.0, xtol=1e-9))
+    return float(optimize.brentq(f, 1.0, 20.0, rtol=1e-6, xtol=1e-6))
 
 
 # --- stockpile: how much to hold --------------------------------------------------------------
@@ -418,8 +423,9 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
         out = []
         for opt in opts:
             b = np.minimum(np.asarray(opt, dtype=float), upper)
-            var.lower = var.lower.copy(data=b)
+            var.lower = var.lower.copy(data=np.zeros_like(b))  # never lower > upper between
             var.upper = var.upper.copy(data=b)
+            var.lower = var.lower.copy(data=b)
             cond = solve(mdl)
             out.append(float(mdl.objective.value) if cond == "optimal" else math.nan)
         return out
