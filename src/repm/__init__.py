@@ -3,7 +3,7 @@
 The Python API (docs/api.md), loaded on first use so `import repm` stays fast:
 
     import repm
-    r = repm.run("india-baseline")          # also: risk, stockpile, plan, finance, sensitivity, uncertainty
+    r = repm.run("india-baseline")          # also: risk, stockpile, plan, finance, sensitivity, uncertainty, voi
     r.indicators.head()                     # pandas: year, name, value, unit, dimensions
     r.dataset                               # xarray Dataset
     print(repm.explain("magnet_demand", 2030))
@@ -18,7 +18,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _API = ("load", "run", "risk", "stockpile", "plan", "finance", "explain", "compare", "report",
-        "runs", "open_run", "sensitivity", "uncertainty", "Result")  # fmt: skip
+        "runs", "open_run", "sensitivity", "uncertainty", "voi", "Result")  # fmt: skip
 __all__ = ["__version__", *_API]
 
 

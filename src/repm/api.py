@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Overrides = dict[str, Any] | list[str] | None
 BASELINE = "india-baseline"
 __all__ = ["Result", "compare", "explain", "finance", "load", "open_run", "plan", "report", "risk",
-           "run", "runs", "sensitivity", "stockpile", "uncertainty"]  # fmt: skip
+           "run", "runs", "sensitivity", "stockpile", "uncertainty", "voi"]  # fmt: skip
 
 
 @dataclass(frozen=True, repr=False)
@@ -245,6 +245,37 @@ def uncertainty(
         store=store,
     )  # fmt: skip
     return Result._of(A.uncertainty(req))
+
+
+def voi(
+    decision: str = "unit",
+    scenario: str | Path | LoadedScenario = BASELINE,
+    overrides: Overrides = None,
+    *,
+    samples: int | None = None,
+    seed: int = 0,
+    unit: float | None = None,
+    service_level: float | None = None,
+    draws: int | None = None,
+    scenarios: int | None = None,
+    cvar: float | None = None,
+    groups: list[str] | tuple[str, ...] = (),
+    out: str | Path | None = None,
+    store: bool = True,
+) -> Result:
+    """Decisions under parameter uncertainty (`repm voi DECISION`: unit, stockpile or plan): how
+    often the decision changes across samples, EVPI and EVPPI per fact and topic in crore INR
+    (`.payload["evpi"]`, `.payload["evppi"]`; flagged rows are the research to do next);
+    `.details["nb"]` is the samples × options net-benefit matrix. docs/uncertainty.md."""
+    from repm.app.voi import VoiRequest
+    from repm.app.voi import voi as do
+
+    req = VoiRequest(
+        scenario=_src(scenario), sets=overrides, decision=decision, samples=samples, seed=seed,
+        unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
+        groups=tuple(groups), out=out, store=store,
+    )  # fmt: skip
+    return Result._of(do(req))
 
 
 @dataclass(frozen=True)
