@@ -140,6 +140,9 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     got = decide(req, loaded, ev, at, progress)
     wall = time.perf_counter() - t0
     nb = got.pop("nb")
+    kept = got.pop("kept", None)
+    if kept is not None:  # samples the decision could not be made in are left out
+        u = {k: v[np.asarray(kept, dtype=int)] for k, v in u.items()}
     payload = _value(req, loaded, ev, u, nb, got)
     payload.update(seconds=wall, seconds_per_sample=wall / n)
     rows = [{"year": int(loaded.scenario.horizon.start), "name": "voi_evpi",
@@ -402,17 +405,31 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
     from repm.chain import compile_chain
 
     scs = [ev.scenario_at({})] + [ev.scenario_at(v) for v in at]
-    builds, objectives, models = [], [], []
+    builds, objectives, models, kept = [], [], [], []
     for i, sc in enumerate(scs):
         chain = compile_chain(sc)
-        res = optimize(sc, chain, scenarios=req.scenarios, seed=req.seed, cvar_weight=req.cvar)
+        try:
+            res = optimize(sc, chain, scenarios=req.scenarios, seed=req.seed, cvar_weight=req.cvar)
+        except UserError:
+            if i == 0:
+                raise
+            if progress is not None:
+                progress(2)  # a sample the planner cannot solve is left out (counted)
+            continue
+        if i == 0:
+            years = [int(y) for y in res.build.index]
         builds.append(tuple(round(float(v), 1) for v in res.build.values))
         objectives.append(res.objective)
         if i > 0:
             models.append((sc, chain))
+            kept.append(i - 1)
             if progress is not None:
                 progress(1)
-    years = [int(y) for y in res.build.index]
+    if len(kept) < 2:
+        raise UserError(
+            f"the planner solved {len(kept)} of {len(at)} samples; expected at least 2",
+            where="--samples",
+        )
     options = list(dict.fromkeys(builds))
 
     def fixed_cost(sc, chain, opts) -> list[float]:
@@ -430,7 +447,7 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
             out.append(float(mdl.objective.value) if cond == "optimal" else math.nan)
         return out
 
-    nb = np.empty((len(at), len(options)))
+    nb = np.empty((len(models), len(options)))
     for d, (sc, chain) in enumerate(models):
         nb[d] = [-c for c in fixed_cost(sc, chain, options)]
         if progress is not None:
@@ -453,6 +470,7 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
             "changed_means": "new capacity in some year differs by more than "
             f"{max(0.05 * float(cap[0][-1]), 50.0):,.0f} t/yr",
         },
+        "kept": kept, "samples_failed": len(at) - len(kept),
         "scenarios": req.scenarios, "cvar": req.cvar,
         "capacity_last_year": _quantiles([float(c[-1]) for c in cap[1:]]),
         "capacity_central_last_year": float(cap[0][-1]), "capacity_unit": "t/yr added",
