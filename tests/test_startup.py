@@ -95,3 +95,80 @@ def test_fact_table_cache_is_keyed_by_content(tmp_path, monkeypatch):
     changed = files[:-1] + [(files[-1][0], files[-1][1] + "\n# edited\n")]
     facts.cached_table(changed)
     assert len(list((tmp_path / "cache").glob("facts-*.pickle"))) == 2
+
+
+# --- imports a plain run does not need (repm.startup) -----------------------------------------
+
+_FRESH_RUN = r"""
+import json, sys
+from pathlib import Path
+import numpy as np
+
+from repm.app import RunRequest, run
+
+a = run(RunRequest())
+kept_out = {m: m in sys.modules for m in ("dask.array", "distributed")}
+
+import xarray as xr
+import dask
+import dask.array as da
+import distributed  # as if a client might be running: xarray's own path, unchanged
+from packaging.version import Version
+from xarray.namedarray import pycompat
+
+from repm.results.store import write_run
+
+b = write_run(a.results, command="run", scenario_raw=a.loaded.raw, scenario_hash=a.loaded.hash)[1]
+lazy = xr.DataArray(da.ones(4, chunks=2))
+print(json.dumps({
+    "kept_out": kept_out,
+    "distributed_now": "distributed" in sys.modules,
+    "same_file": (a.path / "results.nc").read_bytes() == (b / "results.nc").read_bytes(),
+    "dask_array_seen": lazy.chunks == ((2, 2),) and not isinstance(lazy.data, np.ndarray),
+    "numpy_not_dask": not isinstance(np.ones(2), pycompat.array_type("dask")),
+    "dask_version": pycompat.mod_version("dask") == Version(dask.__version__),
+}))
+"""
+
+
+def test_a_run_imports_neither_dask_array_nor_distributed_and_writes_the_same_file(tmp_path):
+    """In a fresh process (what is imported is the point): `repm run` leaves dask.array and
+    dask.distributed unimported; its results.nc is byte for byte the file xarray writes once
+    `distributed` is imported; xarray still sees dask arrays made afterwards, as dask arrays."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, REPM_HOME=str(tmp_path / "home"))
+    proc = subprocess.run(
+        [sys.executable, "-c", _FRESH_RUN], capture_output=True, text=True, env=env, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    got = json.loads(proc.stdout.splitlines()[-1])
+    assert got == {
+        "kept_out": {"dask.array": False, "distributed": False},
+        "distributed_now": True,  # the second write went xarray's own way
+        "same_file": True,
+        "dask_array_seen": True,
+        "numpy_not_dask": True,
+        "dask_version": True,
+    }
+
+
+def test_distributed_is_not_kept_out_while_another_thread_runs():
+    """Another thread might be importing it (the dashboard's workers): then nothing changes."""
+    import sys
+    import threading
+
+    from repm.startup import no_distributed_import
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with no_distributed_import():
+            assert sys.modules.get("distributed", 0) is not None
+    finally:
+        stop.set()
+        other.join()

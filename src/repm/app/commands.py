@@ -116,12 +116,10 @@ def horizon_label(loaded: LoadedScenario) -> str:
 
 def run(req: RunRequest) -> Outcome:
     """Simulate the scenario once (no shocks) and store the run."""
-    loaded = req.load()
-    from repm.chain import compile_chain
+    loaded, chain = req.load_compiled()
     from repm.results.build import build_results
     from repm.simulate.engine import simulate
 
-    chain = compile_chain(loaded.scenario)
     plan, files = _plan(req.plan_file, chain)
     results = build_results(chain, simulate(chain, plan=plan, step=req.step))
     run_id, path = store(
@@ -141,16 +139,14 @@ def run(req: RunRequest) -> Outcome:
 def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     """Monte Carlo over the scenario's risk model, stored with per-year unmet-demand quantiles
     (not every draw). `progress(n)` hears of n more draws done."""
-    loaded = req.load()
+    loaded, chain = req.load_compiled()
     import numpy as np
     import xarray as xr
 
     from repm.analyses.risk import metrics, run_draws
-    from repm.chain import compile_chain
     from repm.results.build import Results
     from repm.results.indicators import IndicatorTable
 
-    chain = compile_chain(loaded.scenario)
     plan, files = _plan(req.plan_file, chain)
     summary = run_draws(
         chain, loaded.scenario, draws=req.draws, seed=req.seed, chunk_size=req.chunk,
@@ -222,11 +218,9 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
 def plan(req: PlanRequest) -> Outcome:
     """Least-cost build-out, sourcing and stockpile (linopy + HiGHS), optionally under risk; the
     plan is stored with the run (as the plan.yaml `--save-plan` writes) and, if asked, saved."""
-    loaded = req.load()
+    loaded, chain = req.load_compiled()
     from repm.analyses.optimize import optimize
-    from repm.chain import compile_chain
 
-    chain = compile_chain(loaded.scenario)
     res = optimize(
         loaded.scenario, chain, scenarios=req.scenarios, seed=req.seed, cvar_weight=req.cvar,
         cvar_alpha=req.cvar_alpha, units=req.units,

@@ -29,6 +29,7 @@ from repm.limits import (
 )
 
 if TYPE_CHECKING:
+    from repm.chain import Chain
     from repm.scenario.load import LoadedScenario
 
 STEPS = ("monthly", "yearly")
@@ -167,7 +168,15 @@ class Request:
     def load(self) -> LoadedScenario:
         """The scenario, loaded and validated (as given, if it was already loaded), and checked
         to be within what the model can represent (repm.app.scale)."""
+        return self.load_compiled()[0]
+
+    def load_compiled(self) -> tuple[LoadedScenario, Chain]:
+        """`load()` and the chain compiled from it to check its scale, for a command that
+        simulates it (so the scenario is compiled once, not twice)."""
         from repm.app.scale import check_scale
+        from repm.startup import xarray_asks_dask_lazily
+
+        xarray_asks_dask_lazily()  # before the first xarray variable is made
         from repm.chain import compile_chain
 
         if isinstance(self.scenario, str):
@@ -176,11 +185,12 @@ class Request:
             loaded = load_scenario(self.scenario, list(self.sets))
         else:
             loaded = self.scenario
+        chain = compile_chain(loaded.scenario)
         try:
-            check_scale(compile_chain(loaded.scenario))
+            check_scale(chain)
         except UserError as exc:
             raise UserError(str(exc), where=loaded.source) from None
-        return loaded
+        return loaded, chain
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -33,6 +33,7 @@ from repm import __version__
 from repm.errors import UserError
 from repm.limits import MAX_SEED
 from repm.results.build import Results
+from repm.startup import no_distributed_import
 
 CATALOG = "catalog.duckdb"
 _SCHEMA = """
@@ -125,7 +126,8 @@ def write_run(
         # NetCDF3 reads a zero-length dimension as its one unlimited dimension, and a second one
         # makes the file unreadable: drop empty dimensions (no routes, no overseas sources)
         ds = ds.drop_dims([d for d, n in ds.sizes.items() if n == 0])
-        ds.to_netcdf(tmp / "results.nc", engine="scipy")
+        with no_distributed_import():  # xarray would import it to ask for a client: ~1 s
+            ds.to_netcdf(tmp / "results.nc", engine="scipy")
         _fault("results.nc")
         con = duckdb.connect()
         df = results.indicators  # noqa: F841  (read by DuckDB by name)

@@ -1,0 +1,108 @@
+"""Imports a command does not need, kept out of its start-up (issue 11 part 8; bench/startup.py).
+
+The installed dask is imported by two libraries on every `repm run` although a run holds no dask
+array and no dask scheduler is running: xarray asks for the `dask.array` type the first time it
+makes a variable (to check whether the data is a dask array), and xarray's `to_netcdf` imports
+`dask.distributed` to ask whether a distributed client is the active scheduler. Together they
+were about 1.3 of a warm run's 3 CPU seconds. Both questions have an answer that needs no import:
+
+- nothing can be a dask array while `dask.array` has never been imported;
+- no distributed client can be active while `distributed` has never been imported.
+
+`xarray_asks_dask_lazily` and `no_distributed_import` give xarray those answers, and behave as
+before whenever dask is in use (a dask array exists, a client may be running, another thread
+may be importing). tests/test_startup.py checks both ways.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_DISTRIBUTED = ("distributed", "dask.distributed")
+
+
+class _DaskArrayType(type):
+    """isinstance(x, DaskArray) without importing dask.array: False until it has been imported,
+    then the real check."""
+
+    def __instancecheck__(cls, obj: object) -> bool:
+        module = sys.modules.get("dask.array")
+        array = getattr(module, "Array", None)
+        return array is not None and isinstance(obj, array)
+
+
+class DaskArray(metaclass=_DaskArrayType):
+    """Stands for dask.array.Array in xarray's duck-array checks (never instantiated)."""
+
+
+def xarray_asks_dask_lazily() -> None:
+    """Let xarray check for dask arrays without importing dask.array (~0.1–0.6 CPU s).
+
+    xarray keeps what it learned about each duck-array library in a small cache
+    (`xarray.namedarray.pycompat`), filled on first use by importing the library. This puts a
+    lazy entry for dask there: its array type is `DaskArray` above, its module and version are
+    looked up when read. Does nothing if xarray has already looked at dask, or if xarray's
+    internals are not the ones this was written against (then xarray imports dask as before)."""
+    try:
+        from xarray.namedarray import pycompat
+    except ImportError:  # pragma: no cover
+        return
+    cache = getattr(pycompat, "_cached_duck_array_modules", None)
+    base = getattr(pycompat, "DuckArrayModule", None)
+    if not isinstance(cache, dict) or base is None or "dask" in cache:
+        return
+    if "dask.array" in sys.modules:  # dask arrays may exist: let xarray import as it does
+        return
+
+    class LazyDask(base):
+        def __init__(self) -> None:  # the attributes xarray reads without importing
+            self.type = (DaskArray,)
+            self.available = True
+
+        @property
+        def module(self):
+            import dask
+
+            return dask
+
+        @property
+        def version(self):
+            from packaging.version import Version
+
+            return Version(self.module.__version__)
+
+    cache.setdefault("dask", LazyDask())
+
+
+@contextmanager
+def no_distributed_import() -> Iterator[None]:
+    """Inside: `import distributed` fails with ImportError, as if it were not installed — but only
+    when it has not been imported yet, no dask scheduler is configured, and this is the only
+    thread (so nothing else can be importing it meanwhile). Otherwise nothing changes.
+
+    For xarray's `to_netcdf`, which imports `dask.distributed` (~0.5–1.3 CPU s with everything it
+    pulls in) only to ask whether a distributed client is running; without the module the answer
+    is no, which is also the true answer when it has never been imported."""
+    if any(name in sys.modules for name in _DISTRIBUTED) or threading.active_count() > 1:
+        yield
+        return
+    try:
+        import dask.config
+
+        configured = dask.config.get("scheduler", None) is not None
+    except ImportError:  # pragma: no cover  (dask not installed: nothing to keep out)
+        configured = False
+    if configured:  # a scheduler named in dask's config: dask looks it up as it always does
+        yield
+        return
+    for name in _DISTRIBUTED:
+        sys.modules[name] = None  # type: ignore[assignment]  # the documented import block
+    try:
+        yield
+    finally:
+        for name in _DISTRIBUTED:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
