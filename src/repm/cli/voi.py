@@ -12,6 +12,7 @@ from repm.cli import DEFAULT, JsonOpt, OutOpt, SeedOpt, SetOpt, _emit, app, rend
 from repm.cli.render import out
 
 TOP = 12  # EVPPI rows shown (all are in --json)
+SHOWN = 0.05  # crore INR: rows worth less are counted, not shown
 
 
 @app.command()
@@ -100,11 +101,19 @@ def _render(done) -> None:
     t.add_column("grade")
     t.add_column("EVPPI\n[crore INR]", justify="right")
     t.add_column("chance\nlevel", justify="right")
-    for r in p["evppi"][:TOP]:
+    shown = [r for r in p["evppi"] if r["value"] >= SHOWN][:TOP]
+    for r in shown:
         label = r["fact"] if r["kind"] == "fact" else f"{r['fact']} ({len(r['facts'])} facts)"
         t.add_row("▶" if r["flag"] else "", label, r["grade"], _money(r["value"]),
                   _money(r["floor"]))  # fmt: skip
     out.print(t)
+    rest = len(p["evppi"]) - len(shown)
+    if rest:
+        render.note(
+            f"{rest} more facts and topics, "
+            + ("each worth less than ₹0.05 crore" if len(shown) < TOP else "smaller")
+            + " to know, not shown (--json has every row)"
+        )
     c = p["choice"]
     if p["decision"] == "unit":
         n, b, r = p["npv"], p["breakeven_price"], p["breakeven_over_price"]
