@@ -77,6 +77,8 @@ def test_voi_unit_end_to_end_shape_and_bounds():
     assert {"fact", "value", "unit", "flag", "grade", "kind"} <= set(p["evppi"][0])
     values = [r["value"] for r in p["evppi"]]
     assert p["evpi"] >= max(values) >= 0.0
+    lo, hi = p["evpi_interval"]
+    assert 0.0 <= lo <= hi
     assert all(0.0 <= v <= p["evpi"] for v in values)
     assert values == sorted(values, reverse=True)
     assert all(r["unit"] == "crore INR" for r in p["evppi"])

@@ -202,7 +202,8 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
     payload = {
         "command": "voi", "scenario": loaded.name, "run_id": None, "decision": req.decision,
         "samples": n, "seed": req.seed, "inputs": len(ev.inputs.drawn), "unit": MONEY,
-        "evpi": total, "evppi": rows, "noise_floor": floor1,
+        "evpi": total, "evpi_interval": list(V.evpi_interval(nb, seed=req.seed)),
+        "evppi": rows, "noise_floor": floor1,
         "smoother": f"polynomial of degree {V.degree_for(n)} (single index for groups)",
         "choice": choice, **got,
         "groups_not_estimated": skipped,

@@ -93,7 +93,8 @@ def _render(done) -> None:
     p = done.payload
     t = Table(
         title=f"repm voi {p['decision']} · {p['scenario']} · {p['samples']} samples, seed "
-        f"{p['seed']} · EVPI {_money(p['evpi'])} crore INR",
+        f"{p['seed']} · EVPI {_money(p['evpi'])} crore INR (90% bootstrap "
+        f"{_money(p['evpi_interval'][0])}–{_money(p['evpi_interval'][1])})",
         header_style="bold",
     )
     t.add_column("")
@@ -158,14 +159,16 @@ def _render(done) -> None:
                 f"{p['capacity_central_last_year']:,.0f} · net benefit {p['net_benefit']}"
             )
         render.note(
-            f"a small sample ({p['samples']}): EVPI and each EVPPI are wide — the chance level "
-            "column is what a fact that does not matter would show; issue 14 part 2 (per-draw "
-            "parameters on the engine's draw axis) will make larger samples affordable"
+            f"a small sample ({p['samples']}, {p['seconds_per_sample']:.1f} s each): EVPI is "
+            f"somewhere in {_money(p['evpi_interval'][0])}–{_money(p['evpi_interval'][1])} "
+            "crore INR (90% bootstrap), and an EVPPI below the chance level cannot be told "
+            "from zero; a sample axis in the compiled chain (issue 14 part 2) and in the "
+            "planner and stockpile search will make larger samples affordable"
         )
     render.note(
         f"EVPI = E[best option knowing everything] − best option in expectation; EVPPI by "
-        f"regression ({p['smoother']}); chance level: the largest value as many pure-noise "
-        f"facts would get · ▶ = weak grade (C, assumption) with ≥ 10% of EVPI above chance: "
+        f"regression ({p['smoother']}); chance level: the largest value among as many "
+        f"pure-noise facts, exceeded by chance in 1 try in 20 · ▶ = weak grade (C, assumption) with ≥ 10% of EVPI above chance: "
         f"the research to do next · {p['inputs']} uncertain facts · "
         f"{p['seconds_per_sample']:.2f} s per sample"
     )

@@ -18,7 +18,8 @@ intercept keeps the mean of the fitted values equal to the mean of the net benef
 second term is the same as EVPI's and EVPPI ≥ 0 exactly. Fitted values carry sampling noise,
 and max is convex, so with few samples EVPPI is biased upwards: `noise_floor` measures that bias
 with regressors that are pure noise (the largest value the estimator gives among as many facts
-as are ranked, none of which the answer depends on), and the estimate is capped at EVPI (a partial information is never worth more).
+as are ranked, none of which the answer depends on, exceeded by chance in one try in twenty),
+and the estimate is capped at EVPI (a partial information is never worth more).
 """
 
 from __future__ import annotations
@@ -104,14 +105,16 @@ def noise_floor(
     nb: np.ndarray,
     width: int = 1,
     among: int = 1,
-    replicates: int = 20,
+    replicates: int = 40,
     seed: int = 0,
     degree: int | None = None,
+    q: float = 0.95,
 ) -> float:
-    """What the estimator gives when nothing is to be learnt: the mean, over `replicates` tries,
-    of the largest EVPPI among `among` sets of `width` regressors of pure noise (independent of
-    the net benefit). With `among` = the number of facts ranked, it is what the top of the
-    ranking would show by chance; an estimate at or below it cannot be told from zero."""
+    """What the estimator gives when nothing is to be learnt: the q-quantile, over `replicates`
+    tries, of the largest EVPPI among `among` sets of `width` regressors of pure noise
+    (independent of the net benefit). With `among` = the number of facts ranked, the top of a
+    ranking in which no fact mattered would exceed it by chance in one try in twenty; an
+    estimate at or below it cannot be told from zero."""
     nb = _matrix(nb)
     rng = np.random.default_rng(seed)
     n = nb.shape[0]
@@ -122,7 +125,20 @@ def noise_floor(
             max(evppi(nb, rng.random((n, width)), degree) for _ in range(among))
             for _ in range(replicates)
         ]
-    return float(np.mean(tops))
+    return float(np.quantile(tops, q))
+
+
+def evpi_interval(
+    nb: np.ndarray, replicates: int = 400, seed: int = 0, level: float = 0.90
+) -> tuple[float, float]:
+    """A bootstrap interval of EVPI (samples resampled with replacement): how wide the estimate
+    is at this sample size."""
+    nb = _matrix(nb)
+    rng = np.random.default_rng(seed)
+    n = nb.shape[0]
+    vals = [evpi(nb[rng.integers(0, n, n)]) for _ in range(replicates)]
+    lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
 
 
 def normal_max0(mu: float, sigma: float) -> float:
