@@ -172,7 +172,11 @@ def plan_arrays(
     opex = n_grade_feed * (1 - fin.re_cost_share) / fin.re_cost_share * CRORE_PER_T_AT
     value = np.array([base.get(m, 0.0) * CRORE_PER_T_AT for m in STOCKABLE])
     si = [LP_MATERIALS.index(m) for m in STOCKABLE]
-    gap = np.maximum(need[None] - limit.sum(axis=2), 0.0)
+    # a finished-magnet stockpile serves only the share of a shortfall it was made for
+    fit = np.array(
+        [pol.magnet_stockpile_fit if m.startswith("magnet_") else 1.0 for m in LP_MATERIALS]
+    )
+    gap = fit * np.maximum(need[None] - limit.sum(axis=2), 0.0)
     gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)[:, :, si]  # LP numerics
     if scenario.risk.as_of is not None:  # no stockpile draws in the years of history
         y, m = (int(x) for x in scenario.risk.as_of.split("-"))

@@ -289,20 +289,30 @@ def test_china_magnet_ban_unmet_by_hand(ban_scenario, step):
 
 
 @pytest.mark.parametrize("stockpile", [100.0, 10_000.0])
-def test_magnet_stockpile_cuts_unmet_by_min_of_stock_and_h_shortfall(ban_scenario, stockpile):
+@pytest.mark.parametrize("fit", [None, 1.0, 0.3])
+def test_magnet_stockpile_cuts_unmet_by_min_of_stock_and_h_shortfall(ban_scenario, stockpile, fit):
+    """A stockpile of finished magnets serves only the share of a grade's shortfall it was made
+    for (policy.magnet_stockpile_fit; the baseline's fact when None): the cut is
+    min(stock, fit × shortfall), and no more however large the stock (issue 13 part 6)."""
     _, _, without = _ban_run(ban_scenario)
     assert float(compile_chain(load_scenario(str(ban_scenario)).scenario).stockpile0.sum()) == 0.0
-    chain, out, with_stock = _ban_run(ban_scenario, [f"policy.stockpile.magnet_uh={stockpile}"])
+    sets = [f"policy.stockpile.magnet_uh={stockpile}"]
+    if fit is not None:
+        sets.append(f"policy.magnet_stockpile_fit={fit}")
+    chain, out, with_stock = _ban_run(ban_scenario, sets)
+    f = load_facts().value("magnet_stockpile_fit") if fit is None else fit
+    assert float(chain.stockpile_fit.sel(material="magnet_uh")) == f
+    assert float(chain.stockpile_fit.sel(material="ndpr_oxide")) == 1.0  # feed serves any unit
     # uh-grade bare shortfall: China's share of uh-grade bare imports; Vizag's 3 t are split over
     # grades in proportion to bare demand, so uh-grade imports are A_uh × (1 − 3/540)
     a_h = _grade_bare_2025("uh")
     assert float(chain.demand_bare.sel(year=2025, grade="uh").sum()) == pytest.approx(a_h, rel=1e-9)
     shortfall_h = CHINA_MAGNET_SHARE * a_h * (1 - VIZAG / BARE_2025)
     cut = without.value("unmet_demand", 2025) - with_stock.value("unmet_demand", 2025)
-    assert cut == pytest.approx(min(stockpile, shortfall_h), rel=1e-9)
+    assert cut == pytest.approx(min(stockpile, f * shortfall_h), rel=1e-9)
     # what is not drawn stays in the stockpile at the end of the year
     left = float(out.data.stockpile_level.sel(year=2025, material="magnet_uh").isel(draw=0))
-    assert left == pytest.approx(stockpile - min(stockpile, shortfall_h), rel=1e-9, abs=1e-9)
+    assert left == pytest.approx(stockpile - min(stockpile, f * shortfall_h), rel=1e-9, abs=1e-9)
 
 
 def test_ban_serves_defence_first(ban_scenario):

@@ -260,7 +260,7 @@ ONE_NODE = (
     "demand:\n  anchors: {2030: null}\n  channels: {localization: {2030: null, 2035: null}}\n"
     "supply:\n  units: []\n  separation: {output: {2026: null, 2027: null}}\n"
     "trade:\n  spare: null\n"
-    "policy:\n  working_stock_months: 0\n"
+    "policy:\n  working_stock_months: 0\n  magnet_stockpile_fit: %(fit)s\n"
     "risk:\n  as_of: null\n  demand_growth_sd: 0\n  events:\n"
 )
 
@@ -269,7 +269,8 @@ ONE_NODE = (
 def test_stockpile_matches_the_closed_form(tmp_path, prob):
     P, months, lo, hi = 0.95, 6, 0.5, 1.0
     path = _write(
-        tmp_path, ONE_NODE + BAN % {"year": 2025, "p": prob, "months": months, "lo": lo, "hi": hi}
+        tmp_path,
+        (ONE_NODE + BAN) % {"fit": 1, "year": 2025, "p": prob, "months": months, "lo": lo, "hi": hi},
     )
     loaded = load_scenario(str(path))
     chain = compile_chain(loaded.scenario)
@@ -291,9 +292,29 @@ def test_stockpile_matches_the_closed_form(tmp_path, prob):
     assert all(v == 0.0 for m, v in res.stockpile.items() if m not in HEAVY_MAGNETS)
 
 
+def test_finished_magnets_made_for_part_of_demand_cannot_close_a_ban(tmp_path):
+    """Issue 13 part 6, in closed form: on one node with nothing made at home, a stockpile of
+    finished magnets serves only `fit` of each shortfall, so no stockpile lifts P(no shortage)
+    above P(no ban) = 1 − p. Sizing says so, and the least-cost stockpile reaching 1 − p is none."""
+    prob = 0.3
+    path = _write(
+        tmp_path,
+        (ONE_NODE + BAN) % {"fit": 0.5, "year": 2025, "p": prob, "months": 6, "lo": 0.5, "hi": 1},
+    )
+    loaded = load_scenario(str(path))
+    res = size_stockpile(
+        loaded, compile_chain, service_level=0.95, draws=2000, seed=3, chunk_size=2000
+    )
+    assert not res.attainable
+    assert res.achieved == pytest.approx(1 - prob, abs=0.03)  # the draws with no ban
+    assert all(v == 0.0 for v in res.stockpile.values())
+    assert "magnet_stockpile_fit 0.5" in res.note and "is none" in res.note
+
+
 def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
     path = _write(
-        tmp_path, ONE_NODE + BAN % {"year": 2025, "p": 0.5, "months": 4, "lo": 0.6, "hi": 0.9}
+        tmp_path,
+        (ONE_NODE + BAN) % {"fit": 1, "year": 2025, "p": 0.5, "months": 4, "lo": 0.6, "hi": 0.9},
     )
     loaded = load_scenario(str(path))
     chain = compile_chain(loaded.scenario)

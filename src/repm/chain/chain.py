@@ -53,6 +53,7 @@ class Chain:
     history_inflow: xr.DataArray  # sector × grade × hist_year, t/yr before the horizon
     priority_tier: xr.DataArray  # sector -> tier index (0 first)
     stockpile0: xr.DataArray  # material, t
+    stockpile_fit: xr.DataArray  # material: share of a shortfall its strategic stockpile serves
     collection_rate: float
     recycling_recovery: float
     working_stock_months: float

@@ -149,6 +149,14 @@ def compile_chain(s: Scenario) -> Chain:
         ),
         priority_tier=xr.DataArray(tier, dims=("sector",), coords={"sector": list(sectors)}),
         stockpile0=xr.DataArray(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
+        stockpile_fit=xr.DataArray(
+            [
+                s.policy.magnet_stockpile_fit if model.material(m).kind == "magnet" else 1.0
+                for m in MATERIALS
+            ],
+            dims=("material",),
+            coords={"material": list(MATERIALS)},
+        ),  # fmt: skip
         collection_rate=s.supply.recycling.collection_rate,
         recycling_recovery=s.supply.recycling.recovery,
         working_stock_months=s.policy.working_stock_months,

@@ -115,7 +115,9 @@ def origin_offer(need, share, spare, avail):
     return avail * (share * need + spare)
 
 
-def release_gap(need, offered):
+def release_gap(need, offered, fit=1.0):
     """What a strategic stockpile may release: only what origins cannot send (the release rule;
-    in the engine, what is left after buying)."""
-    return np.maximum(need - offered, 0.0)
+    in the engine, what is left after buying and working stock), and of that only the share
+    `fit` it was made for (finished magnets are machined for their application; 1 for oxide,
+    metal and alloy). The engine's `_release` applies the same rule step by step."""
+    return fit * np.maximum(need - offered, 0.0)

@@ -92,6 +92,11 @@ class Policy(Block):
     working_stock_months: Months = Field(
         0.0, description="industry working stock of magnets and feed, months of current use"
     )
+    magnet_stockpile_fit: Fraction = Field(
+        1.0,
+        description="share of a grade's shortfall a strategic stockpile of finished magnets can "
+        "serve: magnets are machined for their application; oxide, metal and alloy serve any unit",
+    )
     working_stock_refill_months: PositiveMonths = Field(
         3.0, description="months over which buyers rebuild working stock once supply returns"
     )

@@ -206,7 +206,7 @@ def prepare(
         spare=_f64(chain.spare.values * dt),
         dense=dense, avail=avail, level=level, target=target,
         ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),
-        stock0=stock0, ws_frac=float(chain.working_stock_months / 12.0 / dt),
+        stock0=stock0, fit=_f64(chain.stockpile_fit.values), ws_frac=float(chain.working_stock_months / 12.0 / dt),
         refill_frac=float(min(1.0, dt * 12.0 / chain.working_stock_refill_months)),
         tier=tier, n_tiers=int(tier.max()) + 1, pmf=_f64(pmf), sf_cum=_f64(sf_cum),
         history=_f64(chain.history_inflow.values), collection=float(chain.collection_rate),

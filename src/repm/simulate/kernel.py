@@ -135,6 +135,7 @@ Inputs = namedtuple(
         "target",  # event × origin × material weights
         "ramp",  # draw (or 1) × month (or 1), share of spare capacity there (its ramp-up)
         "stock0",  # material, strategic stockpile at the start, t
+        "fit",  # material, share of a shortfall its strategic stockpile serves (magnets < 1)
         "ws_frac",  # working stock as a multiple of one step's use
         "refill_frac",  # part of the working-stock gap ordered per step
         "tier",  # sector -> priority tier (0 first)
@@ -259,11 +260,11 @@ def _take(q, n_tot, s_tot):
 
 
 @njit(**_JIT)
-def _release(rem, m, ws, strat):
-    """Cover `rem` t of material m from industry working stock, then the strategic stockpile;
-    returns what they gave."""
+def _release(rem, m, ws, strat, fit):
+    """Cover `rem` t of material m from industry working stock, then the strategic stockpile —
+    of what is left, the share fit[m] it serves (`rules.release_gap`); returns what they gave."""
     from_ws = min(rem, ws[m])
-    from_strat = min(rem - from_ws, strat[m])
+    from_strat = min((rem - from_ws) * fit[m], strat[m])
     ws[m] -= from_ws
     strat[m] -= from_strat
     return from_ws + from_strat
@@ -811,7 +812,9 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                         k_nom[m] += nom
                         k_sp[m] += sp_feed[m]
                         feed_imp_y[m] += bought
-                    release = _release(q - bought, m, ws, strat if t >= strat_from else no_strat)
+                    release = _release(
+                        q - bought, m, ws, strat if t >= strat_from else no_strat, inp.fit
+                    )
                     if release != 0.0:
                         feed_rel_y[m] += release
                         o_stock_draw[d, yi, m] += release
@@ -1015,7 +1018,7 @@ def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, 
                 k_nom[m] += nom
                 k_sp[m] += sp_mag[m]
                 mag_bought_y[m] += bought
-            release = _release(need_mag[m] - bought, m, ws, strat)
+            release = _release(need_mag[m] - bought, m, ws, strat, inp.fit)
             if release != 0.0:
                 mag_rel_y[m] += release
                 o_stock_draw[d, yi, m] += release

@@ -75,7 +75,8 @@ def build_model(
     imp = mdl.add_variables(lower=0, upper=limit, name="imports")
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
-    gap = release_gap(need[None], limit.sum("origin").values)  # k × year × material
+    fit = chain.stockpile_fit.sel(material=list(LP_MATERIALS)).values  # finished magnets < 1
+    gap = release_gap(need[None], limit.sum("origin").values, fit)  # k × year × material
     # shares summing to 1 leave rounding crumbs (~1e-16 t) that HiGHS cannot price: drop them
     gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)
     gap[:, : chain.future_from // 12] = 0.0  # history (risk.as_of): the stockpile came after it

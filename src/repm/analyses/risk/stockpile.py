@@ -102,8 +102,10 @@ def size_stockpile(
             f"no stockpile needed: {p0:.1%} of draws have no shortage",
         )  # fmt: skip
 
-    def search(family: tuple[str, ...]) -> StockpileResult:
-        """The least-cost candidate stocking only `family` (the others at zero)."""
+    def search(family: tuple[str, ...], level: float = service_level) -> StockpileResult:
+        """The least-cost candidate stocking only `family` (the others at zero) with P(no
+        shortage) ≥ `level`; when no stockpile of it reaches `level`, the least-cost one that
+        reaches the most any does (attainable False, the note says why)."""
         cols = [loaded.scenario.definition.material_names.index(m) for m in family]
         gap = evaluate({**zero, **{m: UNLIMITED for m in family}})[0].released[:, cols]
 
@@ -112,33 +114,47 @@ def size_stockpile(
             return {**zero, **at}
 
         top, _ = evaluate(candidate(1.0))
-        if p_no_shortage(top, first) < service_level:
-            return StockpileResult(
-                service_level, p_no_shortage(top, first), candidate(1.0), cost(top), False,
-                "not attainable with stockpiles: the remaining shortages are in magnets embedded in "
-                "imported sub-assemblies, which no stockpile can cover",
+        p_top = p_no_shortage(top, first)
+        if p_top < level:
+            fit = loaded.scenario.policy.magnet_stockpile_fit
+            unfit = (
+                f"; the {1 - fit:.0%} of finished-magnet demand a stockpile of finished magnets "
+                f"was not made for (policy.magnet_stockpile_fit {fit:g}), beyond what domestic "
+                "units can make from stocked feed"
+                if fit < 1 else ""
             )  # fmt: skip
-        lo, hi = service_level, 1.0
+            why = (
+                f"{level:.0%} not attainable with stockpiles (at most {p_top:.1%}): what stays "
+                f"short is what no stockpile serves — magnets embedded in imported "
+                f"sub-assemblies{unfit}. The least-cost stockpile reaching {p_top:.1%}"
+            )
+            if p_top <= p0:
+                return StockpileResult(
+                    service_level, p_top, zero, 0.0, False, f"{why} is none."
+                )  # fmt: skip
+            got = search(family, p_top)
+            return replace(got, attainable=False, note=f"{why}: {got.note}")
+        lo, hi = level, 1.0
         best = (candidate(1.0), top)
         lo_s, _ = evaluate(candidate(lo))
-        if p_no_shortage(lo_s, first) >= service_level:
+        if p_no_shortage(lo_s, first) >= level:
             hi, best = lo, (candidate(lo), lo_s)
         else:
             for _ in range(iterations):
                 mid = (lo + hi) / 2
                 s_mid, _ = evaluate(candidate(mid))
-                if p_no_shortage(s_mid, first) >= service_level:
+                if p_no_shortage(s_mid, first) >= level:
                     hi, best = mid, (candidate(mid), s_mid)
                 else:
                     lo = mid
         # the same quantile of every material can overshoot (gaps are correlated): shrink the
         # candidate as a whole, then each material on its own, dearest to hold first
-        stock, summ, scale = shrink(*best, family)
+        stock, summ, scale = shrink(*best, family, level)
         held = [m for m in family if stock[m] > 0]
         notes = []
         if len(held) > 1:
             for m in sorted(held, key=lambda m: -prices.get(m, 0.0)):
-                stock, summ, f = shrink(stock, summ, (m,))
+                stock, summ, f = shrink(stock, summ, (m,), level)
                 if f < 1.0:
                     notes.append(f"{m} ×{f:.3f}")
         return StockpileResult(
@@ -147,7 +163,9 @@ def size_stockpile(
             + (f", then {', '.join(notes)}" if notes else ""),
         )  # fmt: skip
 
-    def shrink(stock: dict[str, float], current: DrawSummary, which: tuple[str, ...]) -> tuple:
+    def shrink(
+        stock: dict[str, float], current: DrawSummary, which: tuple[str, ...], level: float
+    ) -> tuple:
         """Scale the `which` materials of `stock` by the least factor in [0, 1] that still meets
         the service level (bisection); returns (stock, its summary, factor)."""
         lo_l, hi_l, found = 0.0, 1.0, (stock, current)
@@ -155,20 +173,22 @@ def size_stockpile(
             lam = (lo_l + hi_l) / 2
             trial = {m: v * lam if m in which else v for m, v in stock.items()}
             s_t, _ = evaluate(trial)
-            if p_no_shortage(s_t, first) >= service_level:
+            if p_no_shortage(s_t, first) >= level:
                 hi_l, found = lam, (trial, s_t)
             else:
                 lo_l = lam
         return (*found, hi_l)
 
-    # magnets alone cover any bare-magnet shortage, whatever caused it; feed stockpiles (oxide,
-    # metal) beside them keep domestic magnet making going — cheaper or dearer depending on prices
+    # magnets alone cover the share of a bare-magnet shortage they were made for
+    # (policy.magnet_stockpile_fit), whatever caused it; feed stockpiles (oxide, metal) beside
+    # them keep domestic magnet making going, for any design — cheaper or dearer by prices
     magnets = tuple(m for m in sized if m.startswith("magnet"))
     families = [f for f in (magnets, sized) if f]
     results = [search(f) for f in dict.fromkeys(families)]
     ok = [r for r in results if r.attainable]
-    if not ok:
-        return max(results, key=lambda r: r.achieved)
+    if not ok:  # the most any family reaches, at the least cost
+        most = max(r.achieved for r in results)
+        return min((r for r in results if r.achieved == most), key=lambda r: r.holding_cost)
     best = min(ok, key=lambda r: r.holding_cost)
     others = "; ".join(
         f"{'+'.join(m for m, v in r.stockpile.items() if v > 0) or 'none'} would cost {r.holding_cost:,.1f}"
