@@ -43,6 +43,7 @@ MAX_SAMPLES = {"unit": 65_536, "stockpile": 1_000, "plan": 1_000}
 DEFAULT_STOCKPILE_DRAWS = 200
 MONEY = "crore INR"
 SETS = 16  # unit: samples simulated side by side in one kernel call
+MAX_OPTIONS = 12  # stockpile, plan: options valued in every sample (the central one + 11)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -212,6 +213,16 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
     return payload
 
 
+def _thin(options: list, size, most: int = MAX_OPTIONS) -> list:
+    """At most `most` options, each valued in every sample: the central one and, of the
+    others, evenly spaced by size (the samples' own choices span what could be chosen)."""
+    if len(options) <= most:
+        return options
+    rest = sorted(options[1:], key=size)
+    pick = sorted({round(i * (len(rest) - 1) / (most - 2)) for i in range(most - 1)})
+    return [options[0], *(rest[i] for i in pick)]
+
+
 def _changed(paths: list, central, tol: float) -> tuple[int, float]:
     """How many samples chose a decision differing from the central one by more than tol."""
     import numpy as np
@@ -351,7 +362,8 @@ def _stockpile(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) 
             progress(1)
     materials = list(stocks[0])
     vec = [tuple(round(s.get(m, 0.0), 1) for m in materials) for s in stocks]
-    options = list(dict.fromkeys(vec))  # the central stockpile first, duplicates once
+    distinct = len(dict.fromkeys(vec))
+    options = _thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
     rate = scs[0].economics.finance.discount_rate if scs[0].economics.finance else 0.0
 
     def cost(sc, chain, opt) -> float:
@@ -383,7 +395,7 @@ def _stockpile(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) 
             "options": [dict(zip(materials, o, strict=True)) for o in options],
             "at_central": dict(zip(materials, central, strict=True)),
             "expected_best": dict(zip(materials, options[best], strict=True)),
-            "changed": k, "share_changed": share,
+            "changed": k, "share_changed": share, "distinct": distinct,
             "changed_means": f"a material's stockpile differs by more than {tol:,.0f} t",
         },
         "service_level": req.service_level, "draws": req.draws,
@@ -431,7 +443,8 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
             f"the planner solved {len(kept)} of {len(at)} samples; expected at least 2",
             where="--samples",
         )
-    options = list(dict.fromkeys(builds))
+    distinct = len(dict.fromkeys(builds))
+    options = _thin(list(dict.fromkeys(builds)), sum)
 
     def fixed_cost(sc, chain, opts) -> list[float]:
         avail, pm = scenario_inputs(sc, chain, req.scenarios, req.seed)
@@ -467,7 +480,7 @@ def _plan(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> di
             "options": [dict(zip(years, np.cumsum(o).tolist(), strict=True)) for o in options],
             "at_central": dict(zip(years, np.cumsum(central).tolist(), strict=True)),
             "expected_best": dict(zip(years, np.cumsum(options[best]).tolist(), strict=True)),
-            "changed": k, "share_changed": share,
+            "changed": k, "share_changed": share, "distinct": distinct,
             "changed_means": "new capacity in some year differs by more than "
             f"{max(0.05 * float(cap[0][-1]), 50.0):,.0f} t/yr",
         },

@@ -142,7 +142,13 @@ def _render(done) -> None:
         render.note(
             f"the {what} chosen in each sample differs from the one at central values in "
             f"{c['changed']} of {p['samples']} ({c['share_changed']:.0%}; "
-            f"{c['changed_means']}); {len(c['options'])} distinct options valued in every sample"
+            f"{c['changed_means']}); {len(c['options'])} options valued in every sample"
+            + (
+                f" (of {c['distinct']} distinct choices: the central one and others spread by "
+                "size, so EVPI is a lower bound)"
+                if c["distinct"] > len(c["options"])
+                else ""
+            )
         )
         if p["decision"] == "stockpile":
             s = p["stockpile_total"]
