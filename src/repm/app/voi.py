@@ -402,6 +402,7 @@ def _stockpile(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) 
         "stockpile_total": _quantiles(totals), "stockpile_unit": "t",
         "by_material": {m: _quantiles([s[m] for s in stocks[1:]]) for m in materials},
         "not_attainable": int(sum(not a for a in attainable[1:])),
+        "attainable_central": bool(attainable[0]),
         "net_benefit": "−(holding cost + unmet demand × policy.unmet_penalty), 2026 on, "
         f"discounted at {rate:.0%}, mean over {req.draws} shock draws",
     }  # fmt: skip

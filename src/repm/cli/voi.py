@@ -157,6 +157,14 @@ def _render(done) -> None:
                 f"{s['p05']:,.0f} – P95 {s['p95']:,.0f}); at central values "
                 f"{sum(c['at_central'].values()):,.0f} t · net benefit {p['net_benefit']}"
             )
+            if p["not_attainable"] or not p["attainable_central"]:
+                render.note(
+                    f"the service level is not attainable with stockpiles in "
+                    f"{p['not_attainable']} of {p['samples']} samples"
+                    + ("" if p["attainable_central"] else " nor at central values")
+                    + ": there the stockpile is the least-cost one reaching the most any can "
+                    "(`repm stockpile` says why)"
+                )
         else:
             s = p["capacity_last_year"]
             render.note(
