@@ -121,3 +121,13 @@ def test_evppi_each_is_evppi_fact_by_fact():
 
     each = evppi_each(nb, cols)
     assert each == pytest.approx([evppi(nb, cols[:, j]) for j in range(4)], abs=1e-9)
+
+
+def test_thinned_options_keep_the_central_one_and_span_the_rest():
+    from repm.app.voi import _thin
+
+    options = [(50.0,), *((float(i),) for i in range(30))]
+    kept = _thin(options, sum, most=12)
+    assert kept[0] == (50.0,) and len(kept) <= 12
+    assert (0.0,) in kept and (29.0,) in kept  # the smallest and largest choices stay
+    assert _thin(options[:5], sum, most=12) == options[:5]
