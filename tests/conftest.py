@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import runpy
+import shutil
 import subprocess as sp
 import sys
 import tempfile
@@ -19,6 +20,80 @@ import pytest
 
 CLI = [sys.executable, "-m", "repm.cli"]
 CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls the same main()
+
+
+# --- the engine compiled on the other core while the first tests run ---------------------------
+#
+# A fresh clone's first test that needs the compiled engine waits for Numba to compile it (~45 CPU
+# s; issue 11 part 8). This suite starts that compile at once in a process of its own — `repm
+# risk`, which compiles what every command's Monte Carlo uses and fills Numba's cache — and runs
+# first the modules that need no compiled engine (EARLY). A test that asks for the compiled
+# engine before that process is done waits for it, then loads the engine from the cache: the
+# numbers are the same, only where the compiling happens changes. With the cache already warm the
+# process loads it and ends in a second or two. REPM_TEST_WARM=0 turns it off.
+
+_WARM: list[tuple[sp.Popen, str]] = []  # the compiling process and its run store
+
+# modules that never asked for the compiled engine when this was written, ~50 CPU s together: run
+# first, the rest in their order (one that comes to need the engine only waits for it)
+EARLY = (
+    "test_store.py", "test_fuzz.py", "test_cli.py", "test_finance.py", "test_load.py",
+    "test_basket.py", "test_small_fixes.py", "test_prices.py", "test_channels.py",
+    "test_oxide_per_magnet.py", "test_dashboard_shared.py", "test_indicators.py",
+    "test_scenarios.py", "test_rules.py", "test_wind.py", "test_facts.py", "test_chemistry.py",
+    "test_mass_balance.py",
+)  # fmt: skip
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("REPM_TEST_WARM", "1") == "0" or hasattr(config, "workerinput"):
+        return
+    home = tempfile.mkdtemp(prefix="repm-warm-")
+    env = dict(os.environ, REPM_HOME=home)
+    proc = sp.Popen(
+        CLI + ["risk", "--draws", "40", "--chunk", "20", "--json"],
+        env=env, stdout=sp.DEVNULL, stderr=sp.DEVNULL, stdin=sp.DEVNULL,
+    )  # fmt: skip
+    _WARM.append((proc, home))
+    from repm.simulate import jit
+
+    ask = jit.compiled
+
+    def compiled_after_warm_up(module):
+        for proc, _ in _WARM:
+            proc.wait()  # returns at once when it has ended
+        return ask(module)
+
+    jit.compiled = compiled_after_warm_up
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for proc, home in _WARM:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _WARM:
+        return
+    early = [i for i in items if i.path.name in EARLY]
+    items[:] = early + [i for i in items if i.path.name not in EARLY]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium through Playwright, launched once for every browser test (the browser
+    test modules skip when it is missing)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox", "--headless"]
+        )
+        yield b
+        b.close()
 
 
 @pytest.fixture(autouse=True)

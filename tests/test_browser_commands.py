@@ -4,7 +4,7 @@ chromium through Playwright, as tests/test_browser.py; skipped where chromium is
 from __future__ import annotations
 
 import pytest
-from test_browser import ARTIFACTS, CHROMIUM, _watch, browser, server  # noqa: F401  (fixtures)
+from test_browser import ARTIFACTS, CHROMIUM, _watch, server  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed")
 
