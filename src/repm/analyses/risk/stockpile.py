@@ -124,7 +124,8 @@ def size_stockpile(
                 if fit < 1 else ""
             )  # fmt: skip
             why = (
-                f"{level:.0%} not attainable with stockpiles (at most {p_top:.1%}): what stays "
+                f"{level:.0%} not attainable with stockpiles (at most {p_top:.1%}, {p0:.1%} "
+                "without one): what stays "
                 f"short is what no stockpile serves — magnets embedded in imported "
                 f"sub-assemblies{unfit}. The least-cost stockpile reaching {p_top:.1%}"
             )
