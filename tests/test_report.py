@@ -227,9 +227,11 @@ def _repm(args: list[str], capsys, monkeypatch) -> tuple[int, str, str]:
 
 def test_report_and_compare_cli(stored, in_store, tmp_path, capsys, monkeypatch):
     ids = [stored["base"].run_id, stored["plan"].run_id]
-    code, out, err = _repm(
-        ["report", ids[0], "--out", str(tmp_path / "a.html"), "--year", "2028"], capsys, monkeypatch
-    )
+    # --sensitivity-samples 0: no sensitivity run is computed and stored (the newest run stays
+    # the risk run)
+    a_html = str(tmp_path / "a.html")
+    args = ["report", ids[0], "--out", a_html, "--year", "2028", "--sensitivity-samples", "0"]
+    code, out, err = _repm(args, capsys, monkeypatch)
     assert code == 0, err
     assert out.strip() == str((tmp_path / "a.html").resolve())
     assert "Element flows, 2028" in (tmp_path / "a.html").read_text()
@@ -240,7 +242,7 @@ def test_report_and_compare_cli(stored, in_store, tmp_path, capsys, monkeypatch)
     assert [r["run_id"] for r in json.loads(out)["runs"]] == ids
     assert "Plotly.newPlot" in (tmp_path / "c.html").read_text()
     monkeypatch.chdir(tmp_path)
-    code, out, err = _repm(["report"], capsys, monkeypatch)  # the newest run, into the cwd
+    code, out, err = _repm(["report", "--sensitivity-samples", "0"], capsys, monkeypatch)  # newest
     assert code == 0, err
     assert Path(out.strip()) == (tmp_path / f"report-{stored['risk'].run_id}.html").resolve()
     assert Path(out.strip()).is_file()

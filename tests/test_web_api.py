@@ -87,7 +87,8 @@ def test_override_args_are_set_strings():
         (
             {"scenario": "india-baseline", "kind": "dance"},
             422,
-            "kind: Input should be 'run', 'risk', 'stockpile', 'plan' or 'finance'",
+            "kind: Input should be 'run', 'risk', 'stockpile', 'plan', 'finance', 'sensitivity' or "
+            "'uncertainty'",
         ),
         (
             {"scenario": "india-baseline", "kind": "risk", "draws": 0},

@@ -318,9 +318,13 @@ def explain(indicator: str, year: int, *, scenario="india-baseline", sets=()):
     stored. `scenario` is a shipped name, a path or a loaded scenario."""
     from repm.app.requests import Request
     from repm.model.facts import load_facts
+    from repm.reports.hangs import explain_drivers
     from repm.results.build import run_scenario
+    from repm.results.explain import Explanation
     from repm.results.explain import explain as do_explain
 
     loaded = Request(scenario=scenario, sets=sets).load()
     chain, results = run_scenario(loaded, step="yearly")
-    return do_explain(indicator, year, loaded, chain, results, load_facts())
+    done = do_explain(indicator, year, loaded, chain, results, load_facts())
+    # the top drivers from the latest stored sensitivity run of this indicator and year
+    return Explanation(done.lines + [explain_drivers(indicator, year, loaded.name, loaded.hash)])

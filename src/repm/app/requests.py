@@ -347,8 +347,19 @@ class ReportRequest:
     run_id: str | None = None
     out: Path | None = None
     year: int | None = None
+    # Sobol base samples of the small sensitivity run made when the scenario has none stored
+    sensitivity_samples: int = 4
 
     def __post_init__(self) -> None:
+        if self.sensitivity_samples != 0:
+            check_count(self.sensitivity_samples, "--sensitivity-samples", low=2,
+                        high=MAX_PARAMETER_SAMPLES, what=" samples")  # fmt: skip
+            if self.sensitivity_samples & (self.sensitivity_samples - 1):
+                raise UserError(
+                    f"{self.sensitivity_samples}; expected 0 (none) or a power of 2 for Sobol's "
+                    "design",
+                    where="--sensitivity-samples",
+                )
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
             if self.out.exists():

@@ -30,9 +30,20 @@ def compare(req: CompareRequest) -> Compared:
     return Compared(payload(runs, year, table), year, table, runs, html)
 
 
-def report(req: ReportRequest) -> Path:
-    """Write the run's self-contained HTML report; returns its path."""
-    from repm.reports.report import write_report
+def report(req: ReportRequest, progress=None) -> Path:
+    """Write the run's self-contained HTML report; returns its path. When no sensitivity run of
+    the run's scenario is stored, a small one (`req.sensitivity_samples` base samples; 0: none)
+    is computed and stored first, and the report's "What this answer hangs on" says so."""
+    from repm.reports import hangs
+    from repm.reports.report import pick_year, report_target, write_report
     from repm.results.store import load_run
 
-    return write_report(load_run(req.run_id), req.out, req.year)
+    run = load_run(req.run_id)
+    report_target(run, req.out)  # a bad --out or --year fails before any work
+    pick_year(run, req.year)
+    computed = None
+    if req.sensitivity_samples and not hangs.has_sensitivity(run):
+        from repm.app.uncertainty import sensitivity
+
+        computed = sensitivity(hangs.default_request(run, req.sensitivity_samples), progress).run_id
+    return write_report(run, req.out, req.year, computed)

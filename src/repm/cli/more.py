@@ -220,12 +220,26 @@ def report(
         typer.Option("--year", help="Year of the flow Sankey (default: the last)."),
     ] = None,
     open_: Annotated[bool, typer.Option("--open", help="Open the report in a browser.")] = False,
+    sensitivity_samples: Annotated[
+        int,
+        typer.Option(
+            "--sensitivity-samples",
+            help="When the scenario has no stored sensitivity run: compute and store a small "
+            "Sobol run of this many base samples (a power of 2) for 'What this answer hangs "
+            "on'; 0: none.",
+        ),
+    ] = 4,
 ) -> None:
     """One stored run as one self-contained HTML file (charts work offline); prints its path."""
     from repm.app import ReportRequest
     from repm.app import report as do
 
-    path = do(ReportRequest(run_id=run_id, out=out_file, year=year))
+    req = ReportRequest(
+        run_id=run_id, out=out_file, year=year, sensitivity_samples=sensitivity_samples
+    )
+    prog, advance = render.progress(0, "evaluations")
+    with prog:
+        path = do(req, advance)
     render.note(str(path.resolve()))
     if open_:
         import webbrowser

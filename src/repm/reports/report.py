@@ -2,8 +2,10 @@
 
 Sections: the Sankey of element flows for a chosen year, demand vs supply vs imports, imports by
 origin, NdPr oxide, environmental indicators (any env_*/thorium* indicator, by unit), and when
-the run has them: the risk fan, stockpile, plan, unit NPVs and scheme outlay. An appendix lists
-every fact the run used, with its sources.
+the run has them: the risk fan, stockpile, plan, unit NPVs and scheme outlay; then "What this
+answer hangs on" (repm.reports.hangs: Sobol bars, parameter fans beside the shock fan, the EVPPI
+ranking, from the scenario's stored sensitivity, uncertainty, risk and voi runs). An appendix
+lists every fact the run used, with its sources.
 """
 
 from __future__ import annotations
@@ -145,8 +147,11 @@ def _provenance_html(rows: list[dict]) -> str:
     )
 
 
-def render(run: RunData, year: int | None = None) -> str:
-    """The whole report as one HTML string; plotly.js is inlined once, with the first chart."""
+def render(run: RunData, year: int | None = None, computed: str | None = None) -> str:
+    """The whole report as one HTML string; plotly.js is inlined once, with the first chart.
+    `computed`: the id of a sensitivity run made for this report (its section says so)."""
+    from repm.reports.hangs import section_html
+
     year = pick_year(run, year)
     figs = build_all(run, year)
     titles = {"sankey": f"Element flows, {year}", "environment": "Environment"}
@@ -161,6 +166,14 @@ def render(run: RunData, year: int | None = None) -> str:
         div = _figure_div(fig, key, first)
         first = False
         parts.append(f"<section id='{key}'><h2>{html.escape(titles[key])}</h2>{div}</section>")
+    inline = [first]  # no chart above: the section's first chart carries plotly.js
+
+    def div(fig: go.Figure, key: str) -> str:
+        text = _figure_div(fig, key, inline[0])
+        inline[0] = False
+        return text
+
+    hangs = section_html(run, div, computed)
     m = run.meta
     facts = provenance_rows(run.scenario_raw, load_facts())
     meta_rows = {
@@ -187,11 +200,13 @@ def render(run: RunData, year: int | None = None) -> str:
 <style>{_CSS}</style></head><body>
 <h1>repm report · {html.escape(str(m.get("scenario")))}</h1>
 <p class="note">Written {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")} from the run folder {html.escape(str(run.path))}.
-Every chart reads the stored run; nothing is recomputed.</p>
+Every chart reads stored runs: this one, and under "What this answer hangs on" the latest
+sensitivity, uncertainty, risk and voi runs of its scenario.</p>
 <table class="meta">{meta_html}</table>
-<nav>{nav}<a href="#indicators">Indicators</a><a href="#provenance">Provenance</a></nav>
+<nav>{nav}<a href="#hangs">What it hangs on</a><a href="#indicators">Indicators</a><a href="#provenance">Provenance</a></nav>
 {note}
 {"".join(parts)}
+<section id="hangs"><h2>What this answer hangs on</h2>{hangs}</section>
 <section id="indicators"><h2>Indicators (totals)</h2>{_table_html(run)}</section>
 <section id="provenance"><h2>Appendix: provenance</h2>
 <p class="note">Every fact this run used: where the scenario (or a risk preset, or the engine) reads it,
@@ -209,15 +224,23 @@ def _figure_div(fig: go.Figure, key: str, with_js: bool) -> str:
     )  # fmt: skip
 
 
-def write_report(run: RunData, out: Path | None, year: int | None = None) -> Path:
-    """Write the report and return its path; by default report-RUN_ID.html in the current folder
-    (not the run folder: plotly.js alone is ~5 MB, and run folders stay small)."""
+def report_target(run: RunData, out: Path | None) -> Path:
+    """Where the report goes (checked before any work): by default report-RUN_ID.html in the
+    current folder (not the run folder: plotly.js alone is ~5 MB, and run folders stay small)."""
     target = out if out is not None else Path(f"report-{run.run_id}.html")
     if target.is_dir() or not target.parent.exists():
         raise UserError(
             f"{str(target)!r}; expected a file path in an existing folder", where="--out"
         )
-    text = render(run, year)
+    return target
+
+
+def write_report(
+    run: RunData, out: Path | None, year: int | None = None, computed: str | None = None
+) -> Path:
+    """Write the report and return its path (`report_target`)."""
+    target = report_target(run, out)
+    text = render(run, year, computed)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(target)

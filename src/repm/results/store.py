@@ -286,6 +286,23 @@ def list_runs(limit: int = 50) -> list[dict]:
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
 
+def find_runs(command: str, scenario: str | None = None, limit: int = 200) -> list[dict]:
+    """Stored runs of one command (and scenario name), newest first: run_id, scenario,
+    scenario_hash, created_at, path. Nothing is created when the store has no catalog."""
+    path = store_root() / CATALOG
+    if not path.exists():
+        return []
+    sql = "SELECT run_id, scenario, scenario_hash, created_at, path FROM runs WHERE command = ?"
+    args: list = [command]
+    if scenario is not None:
+        sql += " AND scenario = ?"
+        args.append(scenario)
+    with _catalog(path) as con:
+        cur = con.execute(sql + " ORDER BY created_at DESC, run_id DESC LIMIT ?", [*args, limit])
+        cols = [c[0] for c in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+
 RUN_ID = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{8}-[0-9a-f]{4}$")
 
 

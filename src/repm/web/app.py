@@ -4,7 +4,7 @@ FastAPI because the page is small and the API is the product: request bodies are
 pydantic models (a bad field is a 422 naming it), the OpenAPI schema is served at
 /openapi.json for free, and the page needs nothing but plotly.js — served from the copy inside
 the plotly package, so the dashboard works offline. Every command (run, risk, stockpile, plan,
-finance; compare over stored runs) goes through `repm.app`, the same functions as the CLI's
+finance, sensitivity, uncertainty; compare over stored runs) goes through `repm.app`, the same functions as the CLI's
 `--json`, on a small thread pool with job ids and progress, so a long Monte Carlo does not block
 other users; every run lands in the same run store as CLI runs.
 """
@@ -114,8 +114,8 @@ def create_app(
         title="repm dashboard API",
         version=__import__("repm").__version__,
         description="Run scenarios of India's NdFeB magnet supply chain and read stored runs. "
-        "POST /api/run answers with the same JSON object as `repm run/risk/stockpile/plan/finance "
-        "--json`, POST /api/compare as `repm compare --json`.",
+        "POST /api/run answers with the same JSON object as `repm run/risk/stockpile/plan/finance/"
+        "sensitivity/uncertainty --json`, POST /api/compare as `repm compare --json`.",
     )
     queue = FairQueue(workers, max_waiting, per_client)
     jobs: dict[str, Job] = {}
@@ -184,10 +184,11 @@ def create_app(
                 job.done += n
 
         try:
-            if isinstance(request, A.RiskRequest | A.StockpileRequest):
-                done = (A.risk if isinstance(request, A.RiskRequest) else A.stockpile)(
-                    request, advance
-                )
+            with_progress = {A.RiskRequest: A.risk, A.StockpileRequest: A.stockpile,
+                             A.SensitivityRequest: A.sensitivity,
+                             A.UncertaintyRequest: A.uncertainty}  # fmt: skip
+            if type(request) in with_progress:
+                done = with_progress[type(request)](request, advance)
             else:
                 done = {A.RunRequest: A.run, A.PlanRequest: A.plan, A.FinanceRequest: A.finance}[
                     type(request)
@@ -205,7 +206,8 @@ def create_app(
 
     @app.post(
         "/api/run",
-        summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance --json`)",
+        summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance/"
+        "sensitivity/uncertainty --json`)",
     )
     async def run(req: RunRequest, http: Request) -> Response:
         client = http.client.host if http.client else "?"
@@ -218,7 +220,9 @@ def create_app(
         loaded = await run_in_threadpool(load, req.scenario, req.yaml, sets)
         request = req.command(loaded, sets)
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
-        total = {"risk": req.draws, "stockpile": 0}.get(req.kind, 1)
+        # sensitivity: evaluations = samples × (factors + 2), factors known once resolved
+        total = {"risk": req.draws, "stockpile": 0, "sensitivity": 0,
+                 "uncertainty": getattr(request, "samples", 1)}.get(req.kind, 1)  # fmt: skip
         job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
         future: Future = Future()
 
@@ -309,8 +313,14 @@ def create_app(
 
         return _json(await run_in_threadpool(make))
 
-    @app.get("/api/runs/{run_id}/figures", summary="The report's figures as plotly JSON")
+    @app.get(
+        "/api/runs/{run_id}/figures",
+        summary="The report's figures as plotly JSON, with what the run's answers hang on "
+        "(hangs_0…: Sobol bars of the scenario's latest sensitivity runs; params: the parameter "
+        "fan of its latest uncertainty run; shocks: the shock fan; evppi_DECISION)",
+    )
     async def figures(run_id: str, year: int | None = None) -> Response:
+        from repm.reports import hangs
         from repm.reports.figures import build_all
         from repm.reports.report import pick_year
 
@@ -319,6 +329,10 @@ def create_app(
 
             r = _run(run_id)
             figs = build_all(r, pick_year(r, year))
+            more = hangs.figures(r)
+            if figs.get("risk") is not None:  # the run's own shock fan is drawn already
+                more.pop("shocks", None)
+            figs.update(more)
             body = ",".join(f'"{k}":{pio.to_json(f)}' for k, f in figs.items() if f is not None)
             return "{" + body + "}"
 

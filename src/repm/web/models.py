@@ -16,7 +16,8 @@ MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's
 MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
 
 
-Kind = Literal["run", "risk", "stockpile", "plan", "finance"]
+Kind = Literal["run", "risk", "stockpile", "plan", "finance", "sensitivity", "uncertainty"]
+MAX_PARAMETER_SAMPLES = 4_096  # sensitivity base samples, uncertainty draws (~0.3 s each)
 
 
 class RunRequest(BaseModel):
@@ -69,6 +70,24 @@ class RunRequest(BaseModel):
     montecarlo: int = Field(
         0, ge=0, le=MAX_DRAWS, description="NPV over this many price paths (kind finance)"
     )
+    output: str = Field(
+        "unit_npv",
+        description="what to rank the facts for: unit_npv, expected_unmet, p_shortage, "
+        "cvar95_unmet or an indicator of `repm run` with year (kind sensitivity)",
+    )
+    year: int | None = Field(None, description="the output's year (kind sensitivity)")
+    method: Literal["sobol", "morris"] = Field("sobol", description="(kind sensitivity)")
+    samples: int | None = Field(
+        None, ge=2, le=MAX_PARAMETER_SAMPLES,
+        description="base samples (kind sensitivity, default 8; Sobol: a power of 2) or draws of "
+        "every uncertain fact (kind uncertainty, default 20)",
+    )  # fmt: skip
+    group: str | None = Field(
+        None,
+        description="comma-separated groups to vary, as `--group` (kind sensitivity); default: "
+        "every topic",
+    )
+    by_fact: bool = Field(False, description="rank each fact, not each group (kind sensitivity)")
     wait: bool = Field(
         True, description="true: answer with the run's JSON; false: answer 202 with a job id"
     )
@@ -93,6 +112,16 @@ class RunRequest(BaseModel):
                 **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar,
                 cvar_alpha=self.cvar_alpha, units=self.units,
             )  # fmt: skip
+        if self.kind == "sensitivity":
+            return A.SensitivityRequest(
+                **common, output=self.output, year=self.year, method=self.method,
+                samples=self.samples or 8, seed=self.seed, by_fact=self.by_fact, step=self.step,
+                groups=tuple(self.group.split(",")) if self.group else (), draws=self.draws,
+            )  # fmt: skip
+        if self.kind == "uncertainty":
+            return A.UncertaintyRequest(
+                **common, samples=self.samples or 20, seed=self.seed, step=self.step
+            )
         return A.FinanceRequest(
             **common, unit=self.unit, breakeven=self.breakeven, price=self.price,
             currency=self.currency, sensitivity=self.sensitivity, montecarlo=self.montecarlo,
