@@ -131,3 +131,14 @@ def test_thinned_options_keep_the_central_one_and_span_the_rest():
     assert kept[0] == (50.0,) and len(kept) <= 12
     assert (0.0,) in kept and (29.0,) in kept  # the smallest and largest choices stay
     assert _thin(options[:5], sum, most=12) == options[:5]
+
+
+def test_a_ratio_above_one_in_a_fraction_unit_is_not_clipped_to_one():
+    # alloy_per_kg_magnet_net is 1.163 kg/kg (derived, ±15 %): its range must hold its value;
+    # clipped to [0, 1] as a share, every sample drew ≤ 1.0 — 14 % less alloy than the model
+    from repm.analyses.uncertainty import fact_ranges, shipped_rule
+    from repm.model.facts import load_facts
+
+    s = fact_ranges(load_facts(), None, shipped_rule())["alloy_per_kg_magnet_net"]
+    assert s.central == pytest.approx(1.163) and s.low <= s.central <= s.high
+    assert s.low == pytest.approx(1.163 * 0.85) and s.high == pytest.approx(1.163 * 1.15)

@@ -201,7 +201,8 @@ def _exact_reason(f: Fact, rule: Rule) -> str | None:
 
 
 def _clip(f: Fact, lo: float, hi: float, rule: Rule) -> tuple[float, float]:
-    if f.unit in rule.fraction_units:
+    if f.unit in rule.fraction_units and f.central <= 1.0:
+        # a share; a ratio in the same unit above 1 (kg of alloy per kg of magnet) is not
         lo, hi = max(lo, 0.0), min(hi, 1.0)
     if f.central >= 0:
         lo = max(lo, 0.0) if lo < 0 <= f.central else lo
