@@ -47,3 +47,29 @@ def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noq
     page.screenshot(path=str(ARTIFACTS / "dashboard-commands.png"), full_page=True)
     assert errors == []
     page.close()
+
+
+def test_dashboard_runs_sensitivity_and_draws_what_it_hangs_on(browser, server):  # noqa: F811
+    url, _home = server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    errors = _watch(page)
+    page.goto(url)
+    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page.check("input[name=kind][value=sensitivity]")
+    assert page.is_enabled("#sens-output") and not page.is_enabled("#plan-scenarios")
+    page.select_option("#sens-output", "magnet_imports")
+    page.fill("#sens-year", "2030")
+    page.fill("#sens-samples", "2")
+    page.fill("#sens-group", "demand")  # one factor: two evaluations
+    assert (
+        "repm sensitivity magnet_imports --year 2030 --samples 2 --seed 0 --step yearly "
+        "--group demand --scenario india-baseline" in page.text_content("#sets")
+    )
+    page.click("#run")
+    page.wait_for_selector("#fig-hangs_0 .main-svg", timeout=240_000)
+    assert "magnet_imports 2030 hangs on: demand ST 1.00 ± 0.00" in page.text_content("#summary")
+    assert page.text_content("#hangs-head") == "What this answer hangs on"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-hangs.png"), full_page=True)
+    assert errors == []
+    page.close()

@@ -236,9 +236,10 @@ def sobol_bars(ix: Indices) -> go.Figure:
         xtitle = f"mean |elementary effect| [{ix.unit}]"
     unit = f" [{ix.unit}]" if ix.unit else ""
     fig.update_layout(
-        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} samples, run {ix.run_id})",
-        template="plotly_white", barmode="group", legend_orientation="h", xaxis_title=xtitle,
-        height=max(260, 60 + 46 * len(fs)), margin={"l": 180, "r": 20, "t": 60, "b": 40},
+        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} samples)",
+        template="plotly_white", barmode="group", xaxis_title=xtitle,
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
+        height=max(300, 110 + 46 * len(fs)), margin={"l": 180, "r": 20, "t": 80, "b": 50},
     )  # fmt: skip
     return fig
 
