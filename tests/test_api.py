@@ -88,7 +88,9 @@ def test_stockpile_stores_a_run_with_the_sized_stockpile(repm_home):
     assert {
         str(m): float(v) for m, v in stored.dataset["stockpile_size"].to_series().items()
     } == sized
-    assert stored.details["meta"]["achieved"] == r.payload["achieved"] >= 0.95
+    assert stored.details["meta"]["achieved"] == r.payload["achieved"]
+    # the baseline's finished magnets serve half their grade: 95 % is out of reach, and it says so
+    assert (r.payload["achieved"] >= 0.95) == r.payload["attainable"]
 
 
 def test_plan_and_finance_are_the_cli_json(repm_home, tmp_path):
