@@ -88,7 +88,11 @@ def test_report_computes_a_small_sensitivity_run_when_none_is_stored_and_says_so
     assert "computed for this report with a small default" in section
     assert f"stored as run {here['sens']}" in section
     # a second report finds it stored: nothing is computed again
-    again = A.report(A.ReportRequest(run_id=here["base"].run_id, out=here["home"] / "r2.html"))
+    again = A.report(
+        A.ReportRequest(
+            run_id=here["base"].run_id, out=here["home"] / "r2.html", sensitivity_samples=2
+        )
+    )
     assert "computed for this report" not in again.read_text()
     assert f"from the stored sensitivity run {here['sens']}" in again.read_text()
     made = hangs.stored_runs("sensitivity", "india-baseline", None)

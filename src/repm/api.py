@@ -333,9 +333,17 @@ def compare(*run_ids: str, year: int | None = None, html: str | Path | None = No
 
 
 def report(
-    run_id: str | None = None, out: str | Path | None = None, year: int | None = None
+    run_id: str | None = None,
+    out: str | Path | None = None,
+    year: int | None = None,
+    sensitivity_samples: int = 0,
 ) -> Path:
-    """Write a stored run's self-contained HTML report (`repm report`); returns its path."""
+    """Write a stored run's self-contained HTML report (`repm report`); returns its path.
+    `sensitivity_samples` > 0 (a power of 2; the CLI uses 4): when the scenario has no stored
+    sensitivity run, compute and store a small one for "What this answer hangs on"."""
     return A.report(
-        A.ReportRequest(run_id=run_id, out=None if out is None else Path(out), year=year)
-    )
+        A.ReportRequest(
+            run_id=run_id, out=None if out is None else Path(out), year=year,
+            sensitivity_samples=sensitivity_samples,
+        )
+    )  # fmt: skip

@@ -348,7 +348,8 @@ class ReportRequest:
     out: Path | None = None
     year: int | None = None
     # Sobol base samples of the small sensitivity run made when the scenario has none stored
-    sensitivity_samples: int = 4
+    # (0: none; the CLI asks for 4)
+    sensitivity_samples: int = 0
 
     def __post_init__(self) -> None:
         if self.sensitivity_samples != 0:
