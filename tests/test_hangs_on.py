@@ -80,6 +80,16 @@ def _stored_indices(run_id: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _drivers(stored: dict[str, dict[str, float]]) -> str:
+    """The indices as the report and explain print them: ST to two decimals, largest first; a
+    factor whose ST rounds to 0.00 counted, not named."""
+    top = sorted(stored, key=lambda f: -stored[f]["ST"])
+    named = [f for f in top if f"{stored[f]['ST']:.2f}" != "0.00"] or top[:1]
+    text = ", ".join(f"{f} ST {stored[f]['ST']:.2f} ± {stored[f]['ST_conf']:.2f}" for f in named)
+    rest = len(top) - len(named)
+    return text + (f"; {rest} other factor ST 0.00" if rest == 1 else "")
+
+
 def test_report_computes_a_small_sensitivity_run_when_none_is_stored_and_says_so(here):
     text = here["report"].read_text()
     run = load_run(here["sens"])
@@ -104,8 +114,7 @@ def test_report_section_shows_the_stored_numbers(here):
     text = render(run)
     assert "What this answer hangs on" in text and 'id="fig-hangs_0"' in text
     stored = _stored_indices(here["sens"])
-    top = sorted(stored, key=lambda f: -stored[f]["ST"])
-    line = ", ".join(f"{f} ST {stored[f]['ST']:.2f} ± {stored[f]['ST_conf']:.2f}" for f in top)
+    line = _drivers(stored)
     assert H.escape(f"hangs on: {line} (run {here['sens']}, 2 samples)") in text
     figs = hangs.figures(run)
     st = {t.name: dict(zip(t.y, t.x, strict=True)) for t in figs["hangs_0"].data}
@@ -126,6 +135,11 @@ def test_report_section_shows_the_stored_numbers(here):
     evppi = text[text.index("What is worth pinning down") :]
     assert "EVPI 120.0 crore INR" in evppi and here["voi"] in evppi
     assert evppi.index("finance") < evppi.index("irel_oxide_price_ratio") < evppi.index("prices")
+    # a weak-grade fact above the chance level (5.0) is flagged as the research to do next
+    flagged = (
+        "irel_oxide_price_ratio</td><td class='l'>assumption</td><td>75.25</td><td class='l'>▶"
+    )
+    assert flagged in evppi
 
 
 def test_report_section_says_what_to_run_when_nothing_is_stored(here):
@@ -144,9 +158,7 @@ def test_explain_ends_with_the_stored_drivers(here):
     assert res.returncode == 0, res.stderr
     last = res.stdout.strip().splitlines()[-1].strip()
     stored = _stored_indices(here["sens"])
-    top = sorted(stored, key=lambda f: -stored[f]["ST"])
-    shown = ", ".join(f"{f} ST {stored[f]['ST']:.2f} ± {stored[f]['ST_conf']:.2f}" for f in top)
-    assert last == f"what it hangs on: {shown} (run {here['sens']}, 2 samples)"
+    assert last == f"what it hangs on: {_drivers(stored)} (run {here['sens']}, 2 samples)"
     # no stored run for that year: how to make one
     line = hangs.explain_drivers("magnet_imports", 2031, "india-baseline", here["base"].loaded.hash)
     assert "no stored sensitivity run of magnet_imports 2031" in line

@@ -187,16 +187,24 @@ def drivers_text(ix: Indices, top: int = TOP) -> str:
     """'demand ST 0.76 ± 0.50, prices ST 0.20 ± 0.11, … (run ID, 8 samples)': the stored numbers,
     rounded to two decimals (Morris: mu* in the output's unit)."""
     parts = []
-    for f in ix.factors[:top]:
-        if ix.method == "sobol":
+    if ix.method == "sobol":
+        # factors whose ST rounds to 0.00 carry nothing to name: counted, not listed
+        live = [f for f in ix.factors if fmt_index(f["ST"]) not in ("0.00", "-0.00")]
+        shown = live[:top] or ix.factors[:1]
+        for f in shown:
             parts.append(
                 f"{f['fact']} ST {fmt_index(f['ST'])} ± {fmt_index(f.get('ST_conf', 0.0))}"
             )
-        else:
+        more = ", …" if len(live) > len(shown) else ""
+        rest = len(ix.factors) - max(len(live), len(shown))
+        if rest:
+            more += f"; {rest} other factor{'s' if rest > 1 else ''} ST 0.00"
+    else:
+        for f in ix.factors[:top]:
             parts.append(
                 f"{f['fact']} mu* {f['mu_star']:,.4g} ± {f.get('mu_star_conf', 0.0):,.2g} {ix.unit}"
             )
-    more = ", …" if len(ix.factors) > top else ""
+        more = ", …" if len(ix.factors) > top else ""
     samples = f", {ix.samples} samples" if ix.samples is not None else ""
     return f"{', '.join(parts)}{more} (run {ix.run_id}{samples})"
 
@@ -567,18 +575,48 @@ def section_html(run: RunData, div, computed: str | None = None) -> str:
             if v.noise_floor
             else ""
         )
+        shown = [r for r in v.ranking if round(r[1], 2) > 0][:12]
+        grades = _grades([f for f, _ in shown])
         rows = "".join(
-            f"<tr><td>{k + 1}</td><td class='l'>{e(f)}</td><td>{val:,.2f}</td></tr>"
-            for k, (f, val) in enumerate(v.ranking[:12])
+            f"<tr><td>{k + 1}</td><td class='l'>{e(f)}</td><td class='l'>{e(grades.get(f, ''))}</td>"
+            f"<td>{val:,.2f}</td><td class='l'>{_verdict(val, v.noise_floor, grades.get(f))}</td></tr>"
+            for k, (f, val) in enumerate(shown)
+        )  # fmt: skip
+        rest = len(v.ranking) - len(shown)
+        tail = (
+            f"<p class='note'>{rest} more facts and groups, worth less (or 0.00).</p>"
+            if rest
+            else ""
         )
         out.append(
             f"<p class='note'>Decision <b>{e(v.decision)}</b>, stored run {e(v.run_id)} "
             f"({v.samples} samples): {evpi}{floor}.</p>"
-            f"<table class='evppi'><tr><th>#</th><th class='l'>fact or group</th>"
-            f"<th>EVPPI [{e(v.unit)}]</th></tr>{rows}</table>"
+            f"<table class='evppi'><tr><th>#</th><th class='l'>fact or group</th><th class='l'>grade"
+            f"</th><th>EVPPI [{e(v.unit)}]</th><th class='l'></th></tr>{rows}</table>{tail}"
             + (div(figs[f"evppi_{v.decision}"], f"evppi_{v.decision}") if v.ranking else "")
         )
     return "".join(out)
+
+
+def _grades(ids: list[str]) -> dict[str, str]:
+    """Each fact's reliability grade (groups and unknown ids have none)."""
+    try:
+        from repm.model.facts import load_facts
+
+        table = load_facts()
+    except Exception:  # noqa: BLE001 - the ranking stands without grades
+        return {}
+    return {f: str(table.get(f).grade) for f in ids if f in table}
+
+
+def _verdict(value: float, floor: float | None, grade: str | None) -> str:
+    if floor is None:
+        return ""
+    if value <= floor:
+        return "within chance"
+    if grade in ("C", "assumption"):
+        return "▶ above chance, weak grade: research to do next"
+    return "above chance"
 
 
 # --- computing a small default ----------------------------------------------------------------
