@@ -107,9 +107,17 @@ def _render(done) -> None:
         label = r["fact"] if r["kind"] == "fact" else f"{r['fact']} ({len(r['facts'])} facts)"
         t.add_row("▶" if r["flag"] else "", label, r["grade"], _money(r["value"]),
                   _money(r["floor"]))  # fmt: skip
-    out.print(t)
+    if shown:
+        out.print(t)
+    else:
+        out.print(t.title)
     rest = len(p["evppi"]) - len(shown)
-    if rest:
+    if not shown:
+        render.note(
+            f"no fact or topic is worth ₹{SHOWN} crore or more to know before deciding: the "
+            "same option is best in (nearly) every sample"
+        )
+    elif rest:
         render.note(
             f"{rest} more facts and topics, "
             + ("each worth less than ₹0.05 crore" if len(shown) < TOP else "smaller")
