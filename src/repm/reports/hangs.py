@@ -426,7 +426,7 @@ def latest_voi(run: RunData) -> list[Voi]:
 
 
 def evppi_bars(v: Voi, top: int = 12) -> go.Figure:
-    shown = list(reversed(v.ranking[:top]))
+    shown = list(reversed([r for r in v.ranking if round(r[1], 2) > 0][:top] or v.ranking[:1]))
     fig = go.Figure()
     fig.add_bar(y=[r[0] for r in shown], x=[r[1] for r in shown], orientation="h", name="EVPPI",
                 marker_color="#2ca02c")  # fmt: skip
