@@ -186,3 +186,13 @@ def test_dashboard_offers_sensitivity_and_uncertainty_and_draws_the_bars(here):
         new = bars["magnet_imports 2031 [t]: what it hangs on (sobol, 2 samples)"]
         assert new["x"] == [r["ST"] for r in api["indices"]]
         assert {"params", "evppi_unit"} <= set(figs)
+
+
+@pytest.mark.parametrize("n", [-1, 1, 3, 2.5])
+def test_report_sensitivity_samples_must_be_zero_or_a_power_of_2(n):
+    from repm.errors import UserError
+
+    with pytest.raises(
+        UserError, match=r"^--sensitivity-samples: .*; expected 0 \(none\) or a power of 2"
+    ):
+        A.ReportRequest(sensitivity_samples=n)

@@ -352,15 +352,13 @@ class ReportRequest:
     sensitivity_samples: int = 0
 
     def __post_init__(self) -> None:
-        if self.sensitivity_samples != 0:
-            check_count(self.sensitivity_samples, "--sensitivity-samples", low=2,
-                        high=MAX_PARAMETER_SAMPLES, what=" samples")  # fmt: skip
-            if self.sensitivity_samples & (self.sensitivity_samples - 1):
-                raise UserError(
-                    f"{self.sensitivity_samples}; expected 0 (none) or a power of 2 for Sobol's "
-                    "design",
-                    where="--sensitivity-samples",
-                )
+        n = self.sensitivity_samples
+        if not _integer(n) or not 0 <= n <= MAX_PARAMETER_SAMPLES or n == 1 or n & (n - 1):
+            raise UserError(
+                f"{fmt_value(n)}; expected 0 (none) or a power of 2 from 2 to "
+                f"{MAX_PARAMETER_SAMPLES:,} (Sobol's base samples)",
+                where="--sensitivity-samples",
+            )
         if self.out is not None:
             object.__setattr__(self, "out", Path(self.out))
             if self.out.exists():
