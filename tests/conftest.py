@@ -45,8 +45,30 @@ EARLY = (
 )  # fmt: skip
 
 
+# --- one bytecode cache for the interpreters the tests start ---------------------------------
+#
+# Where PYTHONDONTWRITEBYTECODE is set (this machine sets it), every interpreter a test starts —
+# a CLI in a real process, `repm serve`, the Dask workers, the compile above — compiled repm and
+# its libraries (~1,500 modules) from source again: ~5 CPU s each, a quarter of a CLI test's time.
+# They share one bytecode cache instead, in a folder of this session (nothing is written into the
+# environment or the repository, as the setting wants), removed at the end.
+
+_PYC: list[str] = []
+
+
+def _share_bytecode() -> None:
+    if not os.environ.get("PYTHONDONTWRITEBYTECODE") or os.environ.get("PYTHONPYCACHEPREFIX"):
+        return
+    _PYC.append(tempfile.mkdtemp(prefix="repm-test-pyc-"))
+    del os.environ["PYTHONDONTWRITEBYTECODE"]
+    os.environ["PYTHONPYCACHEPREFIX"] = _PYC[0]
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    if os.environ.get("REPM_TEST_WARM", "1") == "0" or hasattr(config, "workerinput"):
+    if hasattr(config, "workerinput"):
+        return
+    _share_bytecode()
+    if os.environ.get("REPM_TEST_WARM", "1") == "0":
         return
     home = tempfile.mkdtemp(prefix="repm-warm-")
     env = dict(os.environ, REPM_HOME=home)
@@ -73,6 +95,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
             proc.kill()
         proc.wait()
         shutil.rmtree(home, ignore_errors=True)
+    for folder in _PYC:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
