@@ -18,7 +18,7 @@ intercept keeps the mean of the fitted values equal to the mean of the net benef
 second term is the same as EVPI's and EVPPI ≥ 0 exactly. Fitted values carry sampling noise,
 and max is convex, so with few samples EVPPI is biased upwards: `noise_floor` measures that bias
 with regressors that are pure noise (the largest value the estimator gives among as many facts
-as are ranked, none of which the answer depends on, exceeded by chance in one try in twenty),
+as are ranked, none of which the answer depends on, exceeded by chance in about one try in fifty),
 and the estimate is capped at EVPI (a partial information is never worth more).
 """
 
@@ -107,16 +107,16 @@ def noise_floor(
     nb: np.ndarray,
     width: int = 1,
     among: int = 1,
-    replicates: int = 40,
+    replicates: int = 50,
     seed: int = 0,
     degree: int | None = None,
-    q: float = 0.95,
+    q: float = 0.98,
 ) -> float:
     """What the estimator gives when nothing is to be learnt: the q-quantile, over `replicates`
     tries, of the largest EVPPI among `among` sets of `width` regressors of pure noise
     (independent of the net benefit). With `among` = the number of facts ranked, the top of a
-    ranking in which no fact mattered would exceed it by chance in one try in twenty; an
-    estimate at or below it cannot be told from zero."""
+    ranking in which no fact mattered would exceed it by chance in about one try in fifty;
+    an estimate at or below it cannot be told from zero."""
     nb = _matrix(nb)
     rng = np.random.default_rng(seed)
     n = nb.shape[0]
