@@ -142,6 +142,15 @@ def test_report_section_shows_the_stored_numbers(here):
     assert flagged in evppi
 
 
+def test_an_uncertainty_runs_own_figures_are_its_fan_not_a_path(here):
+    from repm.reports.figures import build_all
+
+    run = load_run(here["unc"].run_id)
+    figs = build_all(run, YEAR)
+    assert figs["supply"] is None and figs["ndpr"] is None  # four stats a year are not a path
+    assert "params" in hangs.figures(run)
+
+
 def test_report_section_says_what_to_run_when_nothing_is_stored(here):
     run = hangs.RunData(
         "r", Path("."), {"scenario": "nothing-stored", "command": "run"},

@@ -23,7 +23,9 @@ ELEMENT_COLORS = {
     "Th": "rgba(127,127,127,0.55)",
 }
 ENV_PREFIXES = ("env_", "thorium")
-DIMS = ("sector", "origin", "material", "unit_id")
+# keys that split an indicator; rows with one are not totals. `stat` (p05/p50/p95/mean of a
+# `repm uncertainty` run) is drawn as the parameter fan (repm.reports.hangs), not as a path
+DIMS = ("sector", "origin", "material", "unit_id", "stat")
 
 
 def totals(run: RunData) -> pd.DataFrame:
