@@ -119,9 +119,11 @@ class ModelConfig:
     working_stock_months: float
     refill_months: float
     stockpile: dict[str, float]  # bare-magnet material -> t at the start
+    stockpile_fit: dict[str, float]  # bare-magnet material -> share of a shortfall it serves
+    spare_ramp_months: float = 0.0  # spare capacity ramps up over this long in a restriction spell
 
 
-def model_config(chain: Chain) -> ModelConfig:
+def model_config(chain: Chain, spare_ramp_months: float = 0.0) -> ModelConfig:
     """Read the SimPy model's inputs off a compiled chain; only the import-only chain is modelled."""
     if np.any(chain.capacity.values > 0) or chain.collection_rate > 0:
         raise ValueError(
@@ -156,7 +158,27 @@ def model_config(chain: Chain) -> ModelConfig:
         working_stock_months=float(chain.working_stock_months),
         refill_months=float(chain.working_stock_refill_months),
         stockpile={m: float(chain.stockpile0.sel(material=m)) for m in MAGNET.values()},
+        stockpile_fit={m: float(chain.stockpile_fit.sel(material=m)) for m in MAGNET.values()},
+        spare_ramp_months=float(spare_ramp_months),
     )
+
+
+def ramp(allowed: list[dict], months: float) -> list[float]:
+    """Share of spare capacity there each month: 1 outside restriction spells (months where some
+    origin lets less than all of something through); in a spell, the mean over the month of
+    min(1, s / months), s the months since the spell began."""
+    out, k = [], -1
+    for month in allowed:
+        active = any(v < 1.0 for per_origin in month.values() for v in per_origin.values())
+        k = k + 1 if active else -1
+        lo, hi, R = float(k), k + 1.0, float(months)
+        if not active or R <= 0 or lo >= R:
+            out.append(1.0)
+        elif hi <= R:
+            out.append((lo + hi) / 2.0 / R)
+        else:  # the ramp completes inside this month
+            out.append((R * R - lo * lo) / (2.0 * R) + (hi - R))
+    return out
 
 
 class MagnetMarket:
@@ -169,6 +191,7 @@ class MagnetMarket:
     def __init__(self, env: simpy.Environment, cfg: ModelConfig, allowed, demand_mult) -> None:
         self.env, self.cfg = env, cfg
         self.allowed, self.demand_mult = allowed, demand_mult
+        self.ramp = ramp(allowed, cfg.spare_ramp_months)
         self.working = {m: simpy.Container(env) for m in MAGNET.values()}
         self.strategic = {
             m: simpy.Container(env, init=cfg.stockpile.get(m, 0.0)) for m in MAGNET.values()
@@ -223,8 +246,9 @@ class MagnetMarket:
                         yield self.working[MAGNET[g]].put(ws_months * need_bare[g])
             for _month in range(MONTHS_PER_YEAR):
                 allowed = self.allowed[int(env.now)]
+                r = self.ramp[int(env.now)]
                 spare = {
-                    m: {o.name: o.spare_offer(m, allowed[o.name][m]) for o in cfg.origins}
+                    m: {o.name: o.spare_offer(m, allowed[o.name][m]) * r for o in cfg.origins}
                     for m in TRADED
                 }
                 spare_used = {}
@@ -235,14 +259,16 @@ class MagnetMarket:
                         supply[material], spare_used[material] = self.order(
                             material, need, allowed, spare[material]
                         )
-                # bare magnets still missing: working stock, then the strategic stockpile
+                # bare magnets still missing: working stock, then the strategic stockpile —
+                # finished magnets serve only the share of the shortfall they were made for
                 for g in GRADES:
                     m = MAGNET[g]
                     missing = need_bare[g] - supply[m]
                     from_ws = min(missing, self.working[m].level)
                     if from_ws > 0:
                         yield self.working[m].get(from_ws)
-                    from_strat = min(missing - from_ws, self.strategic[m].level)
+                    fit = self.cfg.stockpile_fit[m]
+                    from_strat = min((missing - from_ws) * fit, self.strategic[m].level)
                     if from_strat > 0:
                         yield self.strategic[m].get(from_strat)
                     supply[m] += from_ws + from_strat
@@ -396,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     extra = {"risk": {"events": [BAN_EVENT]}} if args.ban else {}
     loaded = reduced_scenario(extra, args.overrides)
     chain = compile_chain(loaded.scenario)
-    cfg = model_config(chain)
+    cfg = model_config(chain, loaded.scenario.risk.spare_ramp_months)
     D, Y = args.draws, chain.n_years
     T = Y * MONTHS_PER_YEAR
     draw_ids = np.arange(D)
