@@ -25,6 +25,7 @@ import plotly.graph_objects as go
 
 from repm.results.store import RunData, find_runs, read_indicators
 
+OTHER = " · other settings than this run's"  # a figure from a run of the scenario's other settings
 MAX_ANSWERS = 8  # sensitivity answers shown (latest first)
 TOP = 3  # drivers named by `repm explain`
 FAN_FIRST = ("magnet_imports", "self_sufficiency", "magnet_production_domestic")
@@ -244,7 +245,8 @@ def sobol_bars(ix: Indices) -> go.Figure:
         xtitle = f"mean |elementary effect| [{ix.unit}]"
     unit = f" [{ix.unit}]" if ix.unit else ""
     fig.update_layout(
-        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} samples)",
+        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} samples)"
+        + ("" if ix.same_settings else OTHER),
         template="plotly_white", barmode="group", xaxis_title=xtitle,
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
         height=max(300, 110 + 46 * len(fs)), margin={"l": 180, "r": 20, "t": 80, "b": 50},
@@ -334,7 +336,7 @@ def parameter_fan(spread: Spread, run: RunData | None = None) -> go.Figure | Non
     first = owner[0]
     samples = f"{spread.samples} samples" if spread.samples else "samples"
     fig.update_layout(
-        title=f"Over the facts' ranges ({samples})",
+        title=f"Over the facts' ranges ({samples})" + ("" if spread.same_settings else OTHER),
         template="plotly_white", legend_orientation="h", height=420, yaxis_title=units[first],
         margin={"l": 60, "r": 20, "t": 60, "b": 40},
         updatemenus=[{"buttons": buttons, "x": 1.0, "xanchor": "right", "y": 1.15, "yanchor": "top"}],
@@ -484,7 +486,11 @@ def _figures(run: RunData, h: HangsOn) -> dict[str, go.Figure]:
     if h.risk is not None:
         shock = risk_fan(h.risk)
         if shock is not None:
-            shock.update_layout(title=f"Shocks: unmet demand over the draws (run {h.risk.run_id})")
+            same = h.risk.meta.get("scenario_hash") == run.meta.get("scenario_hash")
+            shock.update_layout(
+                title=f"Shocks: unmet demand over the draws (run {h.risk.run_id})"
+                + ("" if same else OTHER)
+            )
             figs["shocks"] = shock
     for v in h.voi:
         if v.ranking:
