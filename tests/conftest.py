@@ -30,7 +30,8 @@ CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls
 # first the modules that need no compiled engine (EARLY). A test that asks for the compiled
 # engine before that process is done waits for it, then loads the engine from the cache: the
 # numbers are the same, only where the compiling happens changes. With the cache already warm the
-# process loads it and ends in a second or two. REPM_TEST_WARM=0 turns it off.
+# process loads it and ends in a second or two; a session of EARLY modules only starts none.
+# REPM_TEST_WARM=0 turns it off.
 
 _WARM: list[tuple[sp.Popen, str]] = []  # the compiling process and its run store
 
@@ -65,11 +66,19 @@ def _share_bytecode() -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    if hasattr(config, "workerinput"):
+    if not hasattr(config, "workerinput"):
+        _share_bytecode()
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if os.environ.get("REPM_TEST_WARM", "1") == "0" or hasattr(config, "workerinput"):
         return
-    _share_bytecode()
-    if os.environ.get("REPM_TEST_WARM", "1") == "0":
+    early = [i for i in items if i.path.name in EARLY]
+    later = [i for i in items if i.path.name not in EARLY]
+    if not later:  # nothing here asks for the compiled engine: no compile to start
         return
+    items[:] = early + later
     home = tempfile.mkdtemp(prefix="repm-warm-")
     env = dict(os.environ, REPM_HOME=home)
     proc = sp.Popen(
@@ -97,13 +106,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(home, ignore_errors=True)
     for folder in _PYC:
         shutil.rmtree(folder, ignore_errors=True)
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not _WARM:
-        return
-    early = [i for i in items if i.path.name in EARLY]
-    items[:] = early + [i for i in items if i.path.name not in EARLY]
 
 
 @pytest.fixture(scope="session")
