@@ -24,11 +24,20 @@ STALL_TIMEOUT_S = 600  # on a Dask scheduler, the longest wait for the next chun
 
 
 def run_block(
-    chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None
-) -> Block:
+    chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None,
+    shocks_cache: dict | None = None,
+) -> Block:  # fmt: skip
     """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
-    remote workers (the scenario holds pint quantities of repm's own unit registry)."""
-    shocks = sample(risk, chain, draw_ids, seed)
+    remote workers (the scenario holds pint quantities of repm's own unit registry).
+    `shocks_cache` (a caller's dict, keyed by the chunk's first draw and size) keeps the chunk's
+    sampled shocks for the next run of the same chain, risk and seed — common random numbers
+    for candidates that differ only in what the shocks do not read (a stockpile search)."""
+    key = (int(draw_ids[0]), len(draw_ids)) if len(draw_ids) else None
+    shocks = shocks_cache.get(key) if shocks_cache is not None else None
+    if shocks is None:
+        shocks = sample(risk, chain, draw_ids, seed)
+        if shocks_cache is not None:
+            shocks_cache[key] = shocks
     buffers = _thread_buffers()
     ds = simulate(chain, plan=plan, shocks=shocks, step=step, buffers=buffers).data
     spy = int(ds.attrs["steps_per_year"])
@@ -81,10 +90,12 @@ def run_draws(
     progress: Callable[[int], None] | None = None,
     alpha: float = 0.95,
     timeout: float = STALL_TIMEOUT_S,
+    shocks_cache: dict | None = None,
 ) -> DrawSummary:
     """Run `draws` draws in chunks through Dask, folding each chunk's results in draw order.
     On a Dask scheduler, `timeout` seconds without a chunk finished is an error (a dead worker
-    would otherwise hang the run)."""
+    would otherwise hang the run). `shocks_cache`: see `run_block` (threads only; a Dask
+    scheduler's workers sample their own)."""
     if draws < 1:
         raise UserError(f"{draws}; expected at least 1 draw", where="--draws")
     if draws > scenario.risk.draws_max:
@@ -112,7 +123,7 @@ def run_draws(
             progress(len(part.draw_ids))
 
     if scheduler is None and len(blocks) == 1:
-        take(run_block(chain, scenario.risk, seed, blocks[0], step, plan))
+        take(run_block(chain, scenario.risk, seed, blocks[0], step, plan, shocks_cache))
         return red.result()
     if scheduler:
         try:
@@ -165,7 +176,7 @@ def run_draws(
 
     def serial_block(b: np.ndarray) -> Block:
         with kernel.serial():
-            return run_block(chain, scenario.risk, seed, b, step, plan)
+            return run_block(chain, scenario.risk, seed, b, step, plan, shocks_cache)
 
     nw = max(1, workers or 2)
     todo = iter(blocks)

@@ -77,6 +77,10 @@ def size_stockpile(
             where="economics.prices",
         )
 
+    # every candidate runs the same draws of the same shocks (only the stockpile differs, and
+    # the shocks do not read it): sampled once, kept here for the whole search
+    shocks_cache: dict = {}
+
     def evaluate(stock: dict[str, float]) -> tuple[DrawSummary, Scenario]:
         sc = _scenario_with(loaded, stock)
         # only the stockpile differs between candidates: the base chain with it, not a new
@@ -87,6 +91,7 @@ def size_stockpile(
         summary = run_draws(
             replace(base_chain, stockpile0=stock0), sc, draws=draws, seed=seed, step=step,
             chunk_size=chunk_size, scheduler=scheduler, progress=progress,
+            shocks_cache=shocks_cache if scheduler is None else None,
         )  # fmt: skip
         return summary, sc
 
