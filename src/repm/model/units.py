@@ -7,6 +7,7 @@ scenario's FX, never silently by the registry.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 import threading
@@ -69,6 +70,13 @@ def _cached_registry() -> pint.UnitRegistry:
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d{1,3}(?:,\d{2,3})+|\d+)(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*(.*)$")
 
 
+@functools.lru_cache(maxsize=2048)
+def _units(text: str) -> pint.Unit:
+    """A unit text parsed once (pint's parser is a third of a scenario's validation time; a
+    scenario writes the same few dozen units hundreds of times)."""
+    return registry().parse_units(text)
+
+
 def parse_quantity(text: str) -> pint.Quantity:
     """Parse '7,280 crore INR', '600 t/yr', '1.2 kg', '89.2 INR/USD' into a pint Quantity.
 
@@ -83,7 +91,7 @@ def parse_quantity(text: str) -> pint.Quantity:
     number = float(m.group(1).replace(",", ""))
     unit_text = m.group(2).strip() or "dimensionless"
     try:
-        unit = ureg.parse_units(unit_text)
+        unit = _units(unit_text)
     except Exception as exc:  # pint raises several types for bad units
         raise ValueError(f"unknown unit {fmt_value(unit_text)} in {fmt_value(text)}") from exc
     return ureg.Quantity(number, unit)
@@ -102,7 +110,7 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
         out = float(value)
     elif isinstance(value, str):
         q = given = parse_quantity(value)
-        target = ureg.parse_units(unit)
+        target = _units(unit)
         if fx_inr_per_usd is not None and "[currency_usd]" not in target.dimensionality:
             q = _usd_to_inr(q, fx_inr_per_usd)
         if q.units == ureg.dimensionless:  # a bare number in a string (YAML reads 1e-6 as one)
