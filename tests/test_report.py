@@ -99,6 +99,24 @@ def test_supply_and_ndpr_figures_plot_the_indicators(stored, in_store):
     )
 
 
+def test_basket_figure_stacks_every_destination_up_to_the_reo_mined(stored, in_store):
+    """Monazite's basket: NdPr, co-products sold and held, chloride exported and held, and the
+    losses of separation and cracking add up, year by year, to the REO mined."""
+    run = load_run(stored["base"].run_id)
+    res = stored["base"].results
+    traces = {t.name: t for t in F.basket(run).data}
+    years = range(2024, 2036)
+    bars = [t for n, t in traces.items() if n != "REO mined"]
+    stacked = [sum(float(t.y[i]) for t in bars) for i in range(len(years))]
+    mined = [res.value("reo_mined", y) for y in years]
+    assert list(traces["REO mined"].y) == pytest.approx(mined, rel=1e-12)
+    assert stacked == pytest.approx(mined, rel=1e-9)
+    assert list(traces["mixed chloride exported"].y) == pytest.approx(
+        [res.value("chloride_exports", y) for y in years], rel=1e-12
+    )
+    assert traces["mixed chloride exported"].y[-1] == 0.0  # none after the 2025 suspension
+
+
 def test_plan_run_stores_its_plan_and_the_report_draws_it(stored, in_store):
     run = load_run(stored["plan"].run_id)
     assert (run.path / "plan.yaml").read_text() == stored["plan_file"].read_text()

@@ -13,6 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import xarray as xr
 
+from repm.results.indicators import KEYS
 from repm.results.store import RunData  # what a run folder holds (the store reads it)
 
 ELEMENT_COLORS = {
@@ -25,7 +26,7 @@ ELEMENT_COLORS = {
 ENV_PREFIXES = ("env_", "thorium")
 # keys that split an indicator; rows with one are not totals. `stat` (p05/p50/p95/mean of a
 # `repm uncertainty` run) is drawn as the parameter fan (repm.reports.hangs), not as a path
-DIMS = ("sector", "origin", "material", "unit_id", "stat")
+DIMS = KEYS  # the indicator table's dimension keys: totals are the rows without any
 
 
 def totals(run: RunData) -> pd.DataFrame:
@@ -163,6 +164,37 @@ def ndpr(run: RunData) -> go.Figure | None:
         if s is not None:
             fig.add_scatter(x=s.index, y=s.values, name=label, mode="lines+markers")
     return _layout(fig, "NdPr oxide: need vs domestic supply", "t of NdPr oxide")
+
+
+def basket(run: RunData) -> go.Figure | None:
+    """Where monazite's rare earths go each year (t REO): NdPr oxide, co-products sold, the heavy
+    concentrate and the chloride IREL holds, chloride shipped abroad, and what cracking and
+    separation lose (`repm run --basket`)."""
+    mined = series(run, "reo_mined")
+    if mined is None:
+        return None
+    part = {n: series(run, n) for n in (
+        "reo_produced", "reo_separated", "ndpr_oxide_domestic", "coproducts_sold",
+        "coproducts_held", "chloride_exports", "chloride_stocked",
+    )}  # fmt: skip
+    if any(v is None for v in part.values()):
+        return None
+    separated = part["ndpr_oxide_domestic"] + part["coproducts_sold"] + part["coproducts_held"]
+    fig = go.Figure()
+    for values, label, color in (
+        (part["ndpr_oxide_domestic"], "NdPr oxide (to magnets)", "#1f77b4"),
+        (part["coproducts_sold"], "La, Ce, Sm, Gd, Y oxides sold", "#2ca02c"),
+        (part["coproducts_held"], "heavy concentrate held (Dy, Tb, …)", "#9467bd"),
+        (part["chloride_exports"], "mixed chloride exported", "#ff7f0e"),
+        (part["chloride_stocked"], "mixed chloride held by IREL", "#ffbb78"),
+        (part["reo_separated"] - separated, "lost in separation", "#c7c7c7"),
+        (mined - part["reo_produced"], "lost in cracking (residue)", "#7f7f7f"),
+    ):
+        fig.add_bar(x=values.index, y=values.values, name=label, marker_color=color)
+    fig.add_scatter(x=mined.index, y=mined.values, name="REO mined", mode="lines+markers",
+                    line={"color": "black", "width": 3})  # fmt: skip
+    fig.update_layout(barmode="stack")
+    return _layout(fig, "Monazite's rare earths by destination (co-products in t oxide)", "t")
 
 
 def environment(run: RunData) -> go.Figure | None:
@@ -311,6 +343,7 @@ CORE: tuple[tuple[str, str, Callable[[RunData], go.Figure | None]], ...] = (
     ("supply", "Demand, domestic supply and imports", supply),
     ("origins", "Imports by origin", imports_by_origin),
     ("ndpr", "NdPr oxide", ndpr),
+    ("basket", "Monazite's basket", basket),
 )
 OPTIONAL: tuple[tuple[str, str, Callable[[RunData], go.Figure | None]], ...] = (
     ("risk", "Supply risk: unmet demand fan", risk_fan),
