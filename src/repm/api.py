@@ -215,15 +215,17 @@ def sensitivity(
     by_fact: bool = False,
     seed: int = 0,
     step: str = "monthly",
+    draws: int = 200,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
     """Which facts drive an output (`repm sensitivity`): Sobol indices with confidence intervals
-    (or Morris), in `.payload["indices"]`; docs/uncertainty.md."""
+    (or Morris), in `.payload["indices"]`; `draws`: shock draws per sample for the risk outputs
+    (expected_unmet, p_shortage, cvar95_unmet); docs/uncertainty.md."""
     req = A.SensitivityRequest(
         scenario=_src(scenario), sets=overrides, output=output, year=year, method=method,
-        samples=samples, groups=tuple(groups), by_fact=by_fact, seed=seed, step=step, out=out,
-        store=store,
+        samples=samples, groups=tuple(groups), by_fact=by_fact, seed=seed, step=step,
+        draws=draws, out=out, store=store,
     )  # fmt: skip
     return Result._of(A.sensitivity(req))
 

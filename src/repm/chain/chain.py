@@ -77,6 +77,12 @@ class Chain:
     env_intensity: xr.DataArray  # stage × quantity, per t of the stage's output
     u3o8_fraction: float
 
+    def basket_oxide(self, flow: str, kind: str = "rare_earth") -> xr.DataArray:
+        """year × element: a flow of the basket's `kind` elements in t of the oxide each is
+        counted in (REO for the rare earths, P2O5 for phosphorus)."""
+        els = list(self.model.basket_kind(kind))
+        return self.basket.sel(flow=flow, element=els) / self.basket_per_oxide.sel(element=els)
+
     @property
     def n_years(self) -> int:
         return len(self.years)

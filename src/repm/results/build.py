@@ -13,7 +13,7 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
-from repm.model.units import CRORE_PER_T_AT
+from repm.model.units import CRORE_PER_T_AT, INR_PER_CRORE
 from repm.results import indicators
 from repm.results.indicators import IndicatorTable
 from repm.simulate.engine import SimOutput
@@ -307,31 +307,25 @@ def _geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.Dat
 def _basket(chain: Chain, add) -> None:
     """Monazite's whole basket: REO mined, produced, separated, exported or held as chloride;
     co-products sold or held (t oxide) and their revenue; phosphate (t P2O5)."""
-    bk, per_ox = chain.basket, chain.basket_per_oxide  # year × flow × element, t element
     model = chain.model
-    rare = list(model.basket_kind("rare_earth"))
 
     def reo(flow: str) -> np.ndarray:  # t REO
-        return (bk.sel(flow=flow, element=rare) / per_ox.sel(element=rare)).sum("element").values
+        return chain.basket_oxide(flow).sum("element").values
 
-    mined = chain.monazite_processed.values
-    add(
-        "reo_mined",
-        (bk.sel(flow="monazite", element=rare) / per_ox.sel(element=rare)).sum("element").values,
-    )
+    add("reo_mined", reo("monazite"))
     add("reo_produced", reo("concentrate") + reo("chloride_exports") + reo("chloride_stocked"))
     add("reo_separated", reo("concentrate"))
     add("chloride_exports", reo("chloride_exports"))
     add("chloride_stocked", reo("chloride_stocked"))
     price = chain.coproduct_price
-    revenue = np.zeros(len(mined))
+    revenue = np.zeros(chain.n_years)
     for name, flow in (
         ("coproducts_sold", "coproducts_sold"),
         ("coproducts_held", "coproducts_stocked"),
     ):
-        ox = bk.sel(flow=flow, element=rare) / per_ox.sel(element=rare)
+        ox = chain.basket_oxide(flow)
         add(name, ox.sum("element").values)
-        for e in rare:
+        for e in ox.element.values.tolist():
             if float(ox.sel(element=e).sum()) > 0:
                 add(name, ox.sel(element=e).values, element=e)
                 if name == "coproducts_sold" and e in price["product"].values:
@@ -339,11 +333,7 @@ def _basket(chain: Chain, add) -> None:
                     revenue = revenue + r
                     add("coproduct_revenue", r, element=e)
     phos = model.basket_kind("phosphate")
-    p2o5 = (
-        (bk.sel(flow="phosphate", element=list(phos)) / per_ox.sel(element=list(phos)))
-        .sum("element")
-        .values
-    )
+    p2o5 = chain.basket_oxide("phosphate", "phosphate").sum("element").values
     add("phosphate_p2o5", p2o5)
     if "tsp" in price["product"].values:
         tsp = p2o5 / chain.tsp_p2o5_fraction if chain.tsp_p2o5_fraction > 0 else 0.0 * p2o5
@@ -355,9 +345,9 @@ def _basket(chain: Chain, add) -> None:
     add("ndpr_oxide_revenue", ndpr * CRORE_PER_T_AT)
     add("separation_revenue", ndpr * CRORE_PER_T_AT + revenue)
     # thorium: every tonne to the residue since the horizon began is held, at a cost a year
-    th = np.cumsum(bk.sel(flow="cracking_residue", element="Th").values)
+    th = np.cumsum(chain.basket.sel(flow="cracking_residue", element="Th").values)
     add("thorium_stored", th)
-    add("thorium_storage_cost", th * chain.thorium_storage_cost / 1e7)
+    add("thorium_storage_cost", th * chain.thorium_storage_cost / INR_PER_CRORE)
 
 
 def _ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:

@@ -117,7 +117,7 @@ def _monazite_detail(
     cracked = float(chain.monazite_processed.sel(year=year))
     bound = str(chain.monazite_bound.sel(year=year).item())
     path = ", ".join(f"{k}: {v:,.0f} t" for k, v in mz.processed.items())
-    ndpr_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo * y.sx_recovery
+    ndpr_per_t = 1.0 / chain.monazite_per_t_oxide  # t NdPr oxide per t monazite (chain/basket.py)
     out = [
         f"  path {path} (held flat outside its years); decided by: {bound}",
         f"  IREL's NdPr plan needs {float(chain.separation_output.sel(year=year)) / ndpr_per_t:,.0f} t "
@@ -144,7 +144,7 @@ def _monazite_detail(
     checks = (
         ("irel_monazite_production_2022", "IREL's monazite output, 2022 (Lok Sabha)", cracked, "t monazite"),
         ("toyotsu_exports_japan_2024", "Toyotsu's shipments to Japan, 2024 (Reuters)",
-         _chloride_reo(chain, year), "t REO as chloride"),
+         float(chain.basket_oxide("chloride_exports").sel(year=year).sum()), "t REO as chloride"),
     )  # fmt: skip
     for fid, what, model_value, unit in checks:
         if fid in facts:
@@ -153,10 +153,3 @@ def _monazite_detail(
                 f"{model_value:,.0f} {unit}"
             )
     return out
-
-
-def _chloride_reo(chain: Chain, year: int) -> float:
-    """t REO shipped abroad as mixed chloride in `year`."""
-    rare = list(chain.model.basket_kind("rare_earth"))
-    el = chain.basket.sel(year=year, flow="chloride_exports", element=rare)
-    return float((el / chain.basket_per_oxide.sel(element=rare)).sum())
