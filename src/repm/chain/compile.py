@@ -9,13 +9,13 @@ each part is built by its own module (demand, composition, supply, routes)."""
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
 from repm.chain.basket import FLOWS as BASKET_FLOWS
 from repm.chain.basket import basket
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand, history
+from repm.chain.labels import labelled
 from repm.chain.prices import prices
 from repm.chain.routes import routes
 from repm.chain.rules import fresh_alloy_per_magnet
@@ -70,86 +70,84 @@ def compile_chain(s: Scenario) -> Chain:
         base_year=int(base),
         sectors=sectors,
         origins=origins,
-        demand_total=xr.DataArray(
-            dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
-        ),
-        demand_bottom_up=xr.DataArray(
+        demand_total=labelled(dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
+        demand_bottom_up=labelled(
             bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
         ),
-        demand_bare=xr.DataArray(
+        demand_bare=labelled(
             bare,
             dims=("year", "sector", "grade"),
             coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
         ),
-        demand_embedded=xr.DataArray(
+        demand_embedded=labelled(
             emb,
             dims=("year", "sector", "grade"),
             coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
         ),
-        export_demand=xr.DataArray(
+        export_demand=labelled(
             dm["exports"], dims=("year", "grade"), coords={**yr, "grade": list(GRADES)}
         ),
         export_premium=float(dm["export_premium"]),
         future_from=s.risk.months_of_history(int(years[0]), len(years)),
-        grade_comp=xr.DataArray(
+        grade_comp=labelled(
             gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
         ),
-        material_comp=xr.DataArray(
+        material_comp=labelled(
             mc,
             dims=("material", "element"),
             coords={"material": list(MATERIALS), "element": list(ELEMENTS)},
         ),
-        recipe=xr.DataArray(
+        recipe=labelled(
             recipe_,
             dims=("feed", "grade", "material"),
             coords={"feed": list(FEEDS), "grade": list(GRADES), "material": list(MATERIALS)},
         ),
-        capacity=xr.DataArray(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
-        capacity_nameplate=xr.DataArray(
+        capacity=labelled(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
+        capacity_nameplate=labelled(
             plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}
         ),
-        capacity_effective_unit=xr.DataArray(
+        capacity_effective_unit=labelled(
             eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}
         ),
-        separation_output=xr.DataArray(sep_out, dims=("year",), coords=yr),
+        separation_output=labelled(sep_out, dims=("year",), coords=yr),
         irel_to_units_max=s.supply.separation.to_units_max,
         monazite_per_t_oxide=1.0 / bk["ndpr_per_t"],
-        monazite_comp=xr.DataArray(bk["monazite_comp"], dims=("element",), coords=by_el),
-        monazite_processed=xr.DataArray(bk["cracked"], dims=("year",), coords=yr),
-        monazite_bound=xr.DataArray(bk["bound"], dims=("year",), coords=yr),
-        basket=xr.DataArray(
+        monazite_comp=labelled(bk["monazite_comp"], dims=("element",), coords=by_el),
+        monazite_processed=labelled(bk["cracked"], dims=("year",), coords=yr),
+        monazite_bound=labelled(bk["bound"], dims=("year",), coords=yr),
+        basket=labelled(
             np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=1),
             dims=("year", "flow", "element"),
             coords={**yr, "flow": list(BASKET_FLOWS), **by_el},
         ),
-        basket_per_oxide=xr.DataArray(bk["per_oxide"], dims=("element",), coords=by_el),
+        basket_per_oxide=labelled(bk["per_oxide"], dims=("element",), coords=by_el),
         tsp_p2o5_fraction=s.supply.coproducts.tsp_p2o5_fraction,
         thorium_storage_cost=s.economics.thorium_storage_cost,
-        coproduct_price=xr.DataArray(
+        coproduct_price=labelled(
             pr["coproduct"], dims=("year", "product"), coords={**yr, "product": pr["coproducts"]}
         ),
         yields=ylds,
-        import_share=xr.DataArray(
+        import_share=labelled(
             share,
             dims=("origin", "material"),
             coords={"origin": list(origins), "material": list(MATERIALS)},
         ),
-        spare=xr.DataArray(
+        spare=labelled(
             spare,
             dims=("origin", "material"),
             coords={"origin": list(origins), "material": list(MATERIALS)},
         ),
-        lifetime_pmf=xr.DataArray(
+        lifetime_pmf=labelled(
             pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}
         ),
-        history_inflow=xr.DataArray(
+        history_inflow=labelled(
             hist,
             dims=("sector", "grade", "hist_year"),
             coords={"sector": list(sectors), "grade": list(GRADES), "hist_year": hist_years},
         ),
-        priority_tier=xr.DataArray(tier, dims=("sector",), coords={"sector": list(sectors)}),
-        stockpile0=xr.DataArray(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
-        stockpile_fit=xr.DataArray(
+        priority_tier=labelled(tier, dims=("sector",), coords={"sector": list(sectors)}),
+        stockpile0=labelled(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
+        stockpile_fit=labelled(
             [
                 s.policy.magnet_stockpile_fit if model.material(m).kind == "magnet" else 1.0
                 for m in MATERIALS
@@ -162,10 +160,8 @@ def compile_chain(s: Scenario) -> Chain:
         working_stock_months=s.policy.working_stock_months,
         working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
-        oxide_price=xr.DataArray(pr["oxide"], dims=("year", "material"), coords=by_mat),
-        oxide_price_china=xr.DataArray(pr["oxide_china"], dims=("year", "material"), coords=by_mat),
-        magnet_price=xr.DataArray(pr["magnet"], dims=("year", "grade"), coords=by_grade),
-        magnet_price_china=xr.DataArray(
-            pr["magnet_china"], dims=("year", "grade"), coords=by_grade
-        ),
+        oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=by_mat),
+        oxide_price_china=labelled(pr["oxide_china"], dims=("year", "material"), coords=by_mat),
+        magnet_price=labelled(pr["magnet"], dims=("year", "grade"), coords=by_grade),
+        magnet_price_china=labelled(pr["magnet_china"], dims=("year", "grade"), coords=by_grade),
     )

@@ -4,8 +4,8 @@ retention, the buyer incentive, governance risk, world concentration, burdens pe
 from __future__ import annotations
 
 import numpy as np
-import xarray as xr
 
+from repm.chain.labels import labelled, labelled_set
 from repm.model import ModelDefinition
 from repm.scenario.schema import Scenario
 
@@ -39,7 +39,7 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
     for i, t in enumerate(r.tolling):
         for o, v in t.exposed_to.items():
             exposure[i, origins.index(o)] = v
-    tolling = xr.Dataset(
+    tolling = labelled_set(
         {
             "grade": (
                 "route",
@@ -60,7 +60,7 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
             "fee": ("route", np.array([t.fee for t in r.tolling], dtype=float)),
             "exposure": (("route", "origin"), exposure),
         },
-        coords={"route": names, "origin": list(origins)},
+        {"route": names, "origin": list(origins)},
     )
     src = [m.name for m in r.overseas]
     # t of NdPr oxide per t of product: separated oxide 1; mixed REO separated in India
@@ -71,7 +71,7 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
         ]
     )
     ov = _by_year(years, r.overseas, [m.tonnes * ox_per_t[k] for k, m in enumerate(r.overseas)])
-    overseas = xr.Dataset(
+    overseas = labelled_set(
         {
             "country": (
                 "source",
@@ -89,19 +89,19 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
             "stake_cost": ("source", np.array([m.stake_cost for m in r.overseas], dtype=float)),
             "start_year": ("source", np.array([m.start_year for m in r.overseas], dtype=float)),
         },
-        coords={"source": src},
+        {"source": src},
     )
     er = r.export_retention
     retention = (
         np.where(_active(years, er.start_year, None), er.share, 0.0) if er else np.zeros(len(years))
     )
     ci = r.consumer_incentive
-    incentive = xr.Dataset(
+    incentive = labelled_set(
         {
             "per_kg": ("year", np.where(ci_on, ci.per_kg if ci else 0.0, 0.0)),
             "pass_through": ("year", np.where(ci_on, ci.pass_through if ci else 0.0, 0.0)),
         },
-        coords=yr,
+        yr,
         attrs={"budget": float(ci.budget) if ci is not None and ci.budget is not None else np.inf},
     )
     gov = np.array([s.trade.governance_risk.get(o, 0.0) for o in origins])
@@ -115,17 +115,15 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
          for st in stages]
     )  # fmt: skip
     return {
-        "tolling_capacity": xr.DataArray(
-            cap, dims=("year", "route"), coords={**yr, "route": names}
-        ),
+        "tolling_capacity": labelled(cap, dims=("year", "route"), coords={**yr, "route": names}),
         "tolling": tolling,
-        "overseas_oxide": xr.DataArray(ov, dims=("year", "source"), coords={**yr, "source": src}),
+        "overseas_oxide": labelled(ov, dims=("year", "source"), coords={**yr, "source": src}),
         "overseas": overseas,
-        "retention": xr.DataArray(retention, dims=("year",), coords=yr),
+        "retention": labelled(retention, dims=("year",), coords=yr),
         "incentive": incentive,
-        "governance_risk": xr.DataArray(gov, dims=("origin",), coords={"origin": list(origins)}),
-        "world_hhi": xr.DataArray(whhi, dims=("material",), coords={"material": list(MATERIALS)}),
-        "env_intensity": xr.DataArray(
+        "governance_risk": labelled(gov, dims=("origin",), coords={"origin": list(origins)}),
+        "world_hhi": labelled(whhi, dims=("material",), coords={"material": list(MATERIALS)}),
+        "env_intensity": labelled(
             inten,
             dims=("stage", "quantity"),
             coords={"stage": list(stages), "quantity": list(quantities)},

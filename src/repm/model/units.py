@@ -108,6 +108,8 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
         raise ValueError(f"expected a number in {unit}; got {fmt_value(value)}")
     if isinstance(value, int | float):
         out = float(value)
+    elif isinstance(value, str) and (out := _fast(value, unit, fx_inr_per_usd)) is not None:
+        pass
     elif isinstance(value, str):
         q = given = parse_quantity(value)
         target = _units(unit)
@@ -128,6 +130,54 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
     if not math.isfinite(out):
         raise ValueError(f"expected a finite number; got {fmt_value(value)}")
     return out
+
+
+def _fast(text: str, unit: str, fx: float | None) -> float | None:
+    """`to_unit` of a quantity text by its unit text's cached conversion (`_conversion`): the
+    same float operations pint performs, without building quantities (a scenario converts
+    hundreds of values per validation). None where pint must answer: a text pint would refuse,
+    an offset unit, a number that is not finite."""
+    m = _NUMBER.match(text)
+    if not m:
+        return None
+    try:
+        how = _conversion(m.group(2).strip() or "dimensionless", unit, fx is not None)
+    except Exception:  # pint refuses it: the slow path says why
+        return None
+    if how is None:
+        return None
+    power, factor = how
+    out = float(m.group(1).replace(",", ""))
+    if power:  # USD → INR at the scenario's rate, as _usd_to_inr: × (fx INR/USD) ** power
+        out = out * (fx**power)  # type: ignore[operator]
+    if factor is not None:
+        out = out * factor
+    return out if math.isfinite(out) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _conversion(text: str, unit: str, with_fx: bool) -> tuple[float, float | None] | None:
+    """How `to_unit` converts a number written in unit text `text` to `unit` (with or without a
+    scenario's FX): (the USD power swapped for INR, 0 for none; the factor pint's `to` multiplies
+    by, None when the quantity is dimensionless and taken as it is). Computed once per pair by
+    pint itself; None for offset units (not a factor)."""
+    ureg = registry()
+    src, target = _units(text), _units(unit)
+    power = 0
+    q = ureg.Quantity(1.0, src)
+    if with_fx and "[currency_usd]" not in target.dimensionality:
+        power = q.dimensionality.get("[currency_usd]", 0)
+        if power:
+            q = q * (ureg.Quantity(1.0, "INR/USD") ** power)
+    if q.units == ureg.dimensionless:
+        return power, None
+    factor = ureg.convert(1.0, q.units, target)  # 1.0 × pint's factor (1.0 for the same units)
+    if (
+        ureg.convert(0.0, q.units, target) != 0.0
+        or ureg.convert(2.0, q.units, target) != 2.0 * factor
+    ):
+        return None  # an offset unit (°C): pint converts it otherwise
+    return power, factor
 
 
 def _usd_to_inr(q: pint.Quantity, fx: float) -> pint.Quantity:
