@@ -17,9 +17,11 @@ from fastapi.testclient import TestClient
 
 from repm import app as A
 from repm.app.commands import table_results
-from repm.reports import hangs
+from repm.reports.hangs.section import figures, section_html
+from repm.reports.hangs.sensitivity import explain_drivers
+from repm.reports.hangs.stored import stored_runs
 from repm.reports.report import render
-from repm.results.store import load_run, write_run
+from repm.results.store import RunData, load_run, write_run
 from repm.web.app import create_app
 
 YEAR = 2030
@@ -43,12 +45,12 @@ def store(tmp_path_factory):
     home = tmp_path_factory.mktemp("hangs_home")
     mp = pytest.MonkeyPatch()
     mp.setenv("REPM_HOME", str(home))
-    mp.setattr(hangs, "default_request", _tiny)
+    mp.setattr("repm.reports.hangs.section.default_request", _tiny)
     base = A.run(A.RunRequest(step="yearly"))
     report = A.report(
         A.ReportRequest(run_id=base.run_id, out=home / "r.html", sensitivity_samples=2)
     )
-    sens = hangs.stored_runs("sensitivity", "india-baseline", base.loaded.hash)
+    sens = stored_runs("sensitivity", "india-baseline", base.loaded.hash)
     unc = A.uncertainty(A.UncertaintyRequest(samples=2, step="yearly"))
     start = int(base.loaded.scenario.horizon.start)
     rows = [{"year": start, "name": "voi_evpi", "value": 120.0, "unit": "crore INR"}] + [
@@ -105,7 +107,7 @@ def test_report_computes_a_small_sensitivity_run_when_none_is_stored_and_says_so
     )
     assert "computed for this report" not in again.read_text()
     assert f"from the stored sensitivity run {here['sens']}" in again.read_text()
-    made = hangs.stored_runs("sensitivity", "india-baseline", None)
+    made = stored_runs("sensitivity", "india-baseline", None)
     assert [s.meta["year"] for s in made].count(YEAR) == 1
 
 
@@ -116,7 +118,7 @@ def test_report_section_shows_the_stored_numbers(here):
     stored = _stored_indices(here["sens"])
     line = _drivers(stored)
     assert H.escape(f"hangs on: {line} (run {here['sens']}, 2 samples)") in text
-    figs = hangs.figures(run)
+    figs = figures(run)
     st = {t.name: dict(zip(t.y, t.x, strict=True)) for t in figs["hangs_0"].data}
     assert st["ST (total order)"] == {f: stored[f]["ST"] for f in stored}
     assert st["S1 (first order)"] == {f: stored[f]["S1"] for f in stored}
@@ -148,15 +150,15 @@ def test_an_uncertainty_runs_own_figures_are_its_fan_not_a_path(here):
     run = load_run(here["unc"].run_id)
     figs = build_all(run, YEAR)
     assert figs["supply"] is None and figs["ndpr"] is None  # four stats a year are not a path
-    assert "params" in hangs.figures(run)
+    assert "params" in figures(run)
 
 
 def test_report_section_says_what_to_run_when_nothing_is_stored(here):
-    run = hangs.RunData(
+    run = RunData(
         "r", Path("."), {"scenario": "nothing-stored", "command": "run"},
         pd.DataFrame(columns=["name", "year", "value", "unit"]), xr.Dataset(), {}, None,
     )  # fmt: skip
-    text = hangs.section_html(run, lambda fig, key: f"<div id='{key}'></div>")
+    text = section_html(run, lambda fig, key: f"<div id='{key}'></div>")
     assert "run <code>repm voi unit</code> to rank what is worth pinning down" in text
     assert "No sensitivity run of nothing-stored is stored" in text
     assert "No <code>repm uncertainty</code> run" in text
@@ -169,7 +171,7 @@ def test_explain_ends_with_the_stored_drivers(here):
     stored = _stored_indices(here["sens"])
     assert last == f"what it hangs on: {_drivers(stored)} (run {here['sens']}, 2 samples)"
     # no stored run for that year: how to make one
-    line = hangs.explain_drivers("magnet_imports", 2031, "india-baseline", here["base"].loaded.hash)
+    line = explain_drivers("magnet_imports", 2031, "india-baseline", here["base"].loaded.hash)
     assert "no stored sensitivity run of magnet_imports 2031" in line
 
 

@@ -318,7 +318,7 @@ def explain(indicator: str, year: int, *, scenario="india-baseline", sets=()):
     stored. `scenario` is a shipped name, a path or a loaded scenario."""
     from repm.app.requests import Request
     from repm.model.facts import load_facts
-    from repm.reports.hangs import explain_drivers
+    from repm.reports.hangs.sensitivity import explain_drivers
     from repm.results.build import run_scenario
     from repm.results.explain import Explanation
     from repm.results.explain import explain as do_explain

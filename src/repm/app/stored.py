@@ -34,7 +34,7 @@ def report(req: ReportRequest, progress=None) -> Path:
     """Write the run's self-contained HTML report; returns its path. When no sensitivity run of
     the run's scenario is stored, a small one (`req.sensitivity_samples` base samples; 0: none)
     is computed and stored first, and the report's "What this answer hangs on" says so."""
-    from repm.reports import hangs
+    from repm.reports.hangs.section import default_request, has_sensitivity
     from repm.reports.report import pick_year, report_target, write_report
     from repm.results.store import load_run
 
@@ -42,8 +42,8 @@ def report(req: ReportRequest, progress=None) -> Path:
     report_target(run, req.out)  # a bad --out or --year fails before any work
     pick_year(run, req.year)
     computed = None
-    if req.sensitivity_samples and not hangs.has_sensitivity(run):
+    if req.sensitivity_samples and not has_sensitivity(run):
         from repm.app.uncertainty import sensitivity
 
-        computed = sensitivity(hangs.default_request(run, req.sensitivity_samples), progress).run_id
+        computed = sensitivity(default_request(run, req.sensitivity_samples), progress).run_id
     return write_report(run, req.out, req.year, computed)

@@ -150,7 +150,7 @@ def _provenance_html(rows: list[dict]) -> str:
 def render(run: RunData, year: int | None = None, computed: str | None = None) -> str:
     """The whole report as one HTML string; plotly.js is inlined once, with the first chart.
     `computed`: the id of a sensitivity run made for this report (its section says so)."""
-    from repm.reports.hangs import section_html
+    from repm.reports.hangs.section import section_html
 
     year = pick_year(run, year)
     figs = build_all(run, year)

@@ -320,8 +320,8 @@ def create_app(
         "fan of its latest uncertainty run; shocks: the shock fan; evppi_DECISION)",
     )
     async def figures(run_id: str, year: int | None = None) -> Response:
-        from repm.reports import hangs
         from repm.reports.figures import build_all
+        from repm.reports.hangs.section import figures as hangs_figures
         from repm.reports.report import pick_year
 
         def make() -> str:
@@ -329,7 +329,7 @@ def create_app(
 
             r = _run(run_id)
             figs = build_all(r, pick_year(r, year))
-            more = hangs.figures(r)
+            more = hangs_figures(r)
             if figs.get("risk") is not None:  # the run's own shock fan is drawn already
                 more.pop("shocks", None)
             figs.update(more)
