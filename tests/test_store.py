@@ -20,8 +20,9 @@ from repm.errors import UserError
 from repm.results import store
 from repm.results.build import Results
 from repm.results.indicators import IndicatorTable
+from repm.results.store import catalog, write
 
-# every named point of a write, in order (store._fault)
+# every named point of a write, in order (store.write._fault)
 STEPS = ("mkdir", "results.nc", "indicators.parquet", "meta.json", "journal", "insert", "rename",
          "commit")  # fmt: skip
 BEFORE_COMMIT = STEPS[:-1]
@@ -90,7 +91,7 @@ def test_a_failure_at_any_step_before_the_commit_leaves_no_run(step, repm_home, 
         if at == step:
             raise OSError(f"injected failure at {at}")
 
-    monkeypatch.setattr(store, "_fault", fail)
+    monkeypatch.setattr(write, "_fault", fail)
     with pytest.raises((OSError, UserError), match="injected|nothing was written"):
         _write()
     assert _catalog_ids(repm_home) == before
@@ -105,7 +106,7 @@ def test_an_insert_duckdb_refuses_leaves_no_folder(repm_home, monkeypatch):
     def refuse(con, meta, path, head):
         raise duckdb.ConversionException("Type UINT64 with value 9223372036854775808 can't be cast")
 
-    monkeypatch.setattr(store, "_insert", refuse)
+    monkeypatch.setattr(write, "insert", refuse)
     with pytest.raises(duckdb.ConversionException):
         _write()
     assert _folders(repm_home) == before == _catalog_ids(repm_home)
@@ -116,8 +117,8 @@ def test_a_locked_catalog_is_one_line_and_leaves_nothing(repm_home, monkeypatch)
     _write()
     before = _folders(repm_home)
     with monkeypatch.context() as m:
-        m.setattr(store.duckdb, "connect", _locked(store.duckdb.connect, repm_home))
-        m.setattr(store.time, "sleep", lambda s: None)
+        m.setattr(catalog.duckdb, "connect", _locked(catalog.duckdb.connect, repm_home))
+        m.setattr(catalog.time, "sleep", lambda s: None)
         with pytest.raises(UserError, match="locked by another process.*nothing was written"):
             store.write_run(_results(), command="run", scenario_raw={}, scenario_hash="f" * 16)
     assert _folders(repm_home) == before == _catalog_ids(repm_home)
@@ -139,7 +140,7 @@ def test_a_failure_after_the_commit_keeps_the_whole_run(repm_home, monkeypatch):
             raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(store, "_fault", fail)
+        m.setattr(write, "_fault", fail)
         with pytest.raises(KeyboardInterrupt):
             _write()
     assert len(_catalog_ids(repm_home)) == 1
@@ -161,6 +162,7 @@ KILLER = textwrap.dedent(
     import os, sys
     import xarray as xr
     from repm.results import store
+    from repm.results.store import write
     from repm.results.build import Results
     from repm.results.indicators import IndicatorTable
 
@@ -176,7 +178,7 @@ KILLER = textwrap.dedent(
         os.environ["REPM_HOME"] = home
         pid = os.fork()
         if pid == 0:  # the writer: killed (no cleanup, no atexit) at `step`
-            store._fault = lambda at, step=step: os._exit(9) if at == step else None
+            write._fault = lambda at, step=step: os._exit(9) if at == step else None
             store.write_run(results, command="run", scenario_raw={}, scenario_hash="a" * 16)
             os._exit(0)
         writers[step] = pid
