@@ -393,7 +393,7 @@ def test_partial_feed_shortage_keeps_the_books_closed(ban_scenario):
 
 
 def test_hhi_by_hand():
-    from repm.results.build import hhi
+    from repm.results.sourcing import hhi
 
     assert hhi(np.array([5.0])) == pytest.approx(1.0)
     assert hhi(np.array([0.0, 7.0, 0.0])) == pytest.approx(1.0)

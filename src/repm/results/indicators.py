@@ -183,3 +183,19 @@ class IndicatorTable:
                     rec[k] = v
             out.append(rec)
         return out
+
+
+# --- the arithmetic every indicator shares ------------------------------------------------------
+
+
+def mean_over_draws(da):
+    """An engine output's mean over the draws (the baseline has one draw; yearly inputs none)."""
+    return da.mean("draw") if "draw" in da.dims else da
+
+
+def ratio(a, b):
+    """a / b where b > 0, else 0: a share of nothing is 0, not nan."""
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(b > 0, a / np.where(b > 0, b, 1.0), 0.0)

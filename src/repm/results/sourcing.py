@@ -1,0 +1,127 @@
+"""Indicators of where India's supply comes from: the routes (tolling, overseas sources, export
+retention, the buyer incentive), whose rare earths India's magnets carry (domestic and Chinese
+content), and how concentrated and risky the sources are (HHI, GeoPolRisk)."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from repm.chain import Chain
+from repm.model.units import CRORE_PER_T_AT
+from repm.results.indicators import mean_over_draws, ratio
+
+
+def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
+    """Herfindahl–Hirschman index of supply shares along `axis` (1 = one source, 1/n = n equal
+    sources); 0 where nothing is supplied."""
+    v = np.asarray(volumes, dtype=float)
+    total = v.sum(axis=axis, keepdims=True)
+    shares = np.divide(v, total, out=np.zeros_like(v), where=total > 0)
+    return (shares**2).sum(axis=axis)
+
+
+def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+    """Tolling, overseas sources, export retention and the buyer incentive: tonnes and costs."""
+    tolled = mean_over_draws(ds.tolled)  # year × route
+    add("magnet_tolled", tolled.sum("route").values)
+    add("ndpr_oxide_tolled", mean_over_draws(ds.toll_oxide).values)
+    add("tolling_in_transit", mean_over_draws(ds.tolling_transit).sum("grade").values)
+    fee = chain.tolling["fee"]
+    add("tolling_fee_cost", (tolled * fee).sum("route").values * CRORE_PER_T_AT)
+    partners = chain.tolling["partner"].values
+    for o in sorted(set(int(p) for p in partners)):
+        routes = [r for r, p in zip(chain.tolling.route.values, partners, strict=True) if p == o]
+        add("magnet_tolled", tolled.sel(route=routes).sum("route").values, origin=chain.origins[o])
+    used = mean_over_draws(ds.overseas_used)  # year × source, t NdPr oxide
+    ov = chain.overseas
+    add("ndpr_oxide_overseas", used.sum("source").values)
+    add(
+        "ndpr_oxide_domestic_feed",
+        chain.separation_output.values + chain.overseas_oxide.sum("source").values,
+    )
+    product = used * ov["product_per_oxide"]  # t of what is bought (oxide, or mixed REO)
+    stake = np.array(
+        [[c if y == s - 1 else 0.0 for c, s in zip(ov["stake_cost"].values, ov["start_year"].values, strict=True)]
+         for y in chain.years]
+    ).reshape(len(chain.years), -1).sum(axis=1)  # fmt: skip
+    add("overseas_cost", (product * ov["price"]).sum("source").values * CRORE_PER_T_AT + stake)
+    for o in sorted(set(int(c) for c in ov["country"].values)):
+        srcs = [k for k, c in zip(ov.source.values, ov["country"].values, strict=True) if c == o]
+        add(
+            "ndpr_oxide_overseas",
+            used.sel(source=srcs).sum("source").values,
+            origin=chain.origins[o],
+        )
+    add("ndpr_oxide_exports", mean_over_draws(ds.oxide_exports).values)
+    add("ndpr_oxide_retained", mean_over_draws(ds.oxide_retained).values)
+    inc = chain.incentive
+    cost = inc["per_kg"].values * prod * CRORE_PER_T_AT  # paid on every Indian magnet bought
+    budget = inc.attrs["budget"]
+    paid_before = np.concatenate([[0.0], np.cumsum(cost)[:-1]])
+    add("consumer_incentive_cost", np.clip(budget - paid_before, 0.0, cost))
+
+
+def content_shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None:
+    """Whose rare earths India's magnets carry: the domestic content (mined and separated in
+    India), China's share of each import channel, and China's share of all the content."""
+    model = chain.model
+    re_els = [e for e, v in model.elements.items() if v.group != "actinide"]
+    gc = chain.grade_comp.sel(element=re_els).sum("element")  # grade: kg RE per kg magnet
+    mc = chain.material_comp.sel(element=re_els).sum("element")  # material: kg RE per kg
+    demand = (ds.demand_bare + ds.demand_embedded).sum("sector")  # year × grade
+    content = (demand * gc).sum("grade").values  # t RE in the magnets India uses
+    # NdPr oxide the units used that IREL separated (fresh or kept home): recycled and
+    # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
+    used = mean_over_draws(ds.feed_used.sel(material="ndpr_oxide")).values
+    dom_share = np.minimum(ratio(mean_over_draws(ds.irel_to_units).values, used), 1.0)
+    prod_g = mean_over_draws(ds.production).sum("feed") - mean_over_draws(
+        ds.magnet_exports
+    )  # year × grade, kept
+    ndpr_gc = chain.grade_comp.sel(element=["Nd", "Pr"]).sum("element")
+    tolled_g = [
+        mean_over_draws(ds.tolled)
+        .isel(route=np.flatnonzero(chain.tolling["grade"].values == gi))
+        .sum("route")
+        for gi in range(len(chain.grades))
+    ]
+    tolled_ndpr = sum(float(ndpr_gc.values[gi]) * t.values for gi, t in enumerate(tolled_g))
+    domestic = (prod_g * ndpr_gc).sum("grade").values * dom_share + tolled_ndpr
+    add("domestic_content_share", ratio(domestic, content))
+    # China's share of each channel, and of all the rare-earth content India uses
+    if "China" not in chain.origins:
+        return
+    china = imp.sel(origin="China")
+    channels = {
+        "bare": list(model.names(kind="magnet")),
+        "embedded": list(model.names(kind="embedded")),
+    }
+    for ch, mats in channels.items():
+        add("import_share_china", ratio(china.sel(material=mats).sum("material").values,
+                                            imp.sel(material=mats).sum(["material", "origin"]).values), channel=ch)  # fmt: skip
+    for mat in model.names(kind="oxide"):
+        add("import_share_china", ratio(china.sel(material=mat).values,
+                                            imp.sel(material=mat).sum("origin").values), material=mat)  # fmt: skip
+    from_china = (china * mc).sum("material").values  # t RE, as magnets or as oxide
+    add("china_content_share", np.minimum(ratio(from_china, content), 1.0))
+
+
+def geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+    """GeoPolRisk-style score per supply: HHI of world output × Σ origin governance risk ×
+    origin's share of India's supply (domestic output counts as supply with no import risk)."""
+    gov = chain.governance_risk
+    model = chain.model
+    heavy_oxides = [m.name for m in model.materials if m.kind == "oxide" and m.heavy]
+    groups = {
+        "geopolrisk_magnets": ([*model.names(kind="magnet"), *model.names(kind="embedded")],
+                               prod + mean_over_draws(ds.tolled).sum("route").values),
+        "geopolrisk_ndpr_oxide": (["ndpr_oxide"], mean_over_draws(ds.irel_to_units).values
+                                  + mean_over_draws(ds.overseas_used).sum("source").values),
+        "geopolrisk_heavy": (heavy_oxides, np.zeros(len(chain.years))),
+    }  # fmt: skip
+    for name, (mats, domestic) in groups.items():
+        by_origin = imp.sel(material=mats).sum("material").transpose("year", "origin")
+        total = by_origin.sum("origin").values + domestic
+        weighted = (by_origin * gov).sum("origin").values
+        hhi_world = float(chain.world_hhi.sel(material=mats[0]))
+        add(name, hhi_world * ratio(weighted, total))
