@@ -10,23 +10,23 @@ Python API all build these; `repm.app.commands` carries them out.
 from __future__ import annotations
 
 import math
-import numbers
-import os
-import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from repm.errors import UserError, fmt_value
-from repm.limits import (
-    MAX_CHUNK,
-    MAX_DRAWS,
-    MAX_MONTECARLO,
-    MAX_PLAN_SCENARIOS,
-    MAX_SEED,
-    MAX_WORKERS,
+from repm.app.checks import (
+    check_choice,
+    check_count,
+    check_draws,
+    check_groups,
+    check_new_file,
+    check_out,
+    check_scheduler,
+    check_seed,
+    is_integer,
 )
+from repm.errors import UserError, fmt_value
+from repm.limits import MAX_CHUNK, MAX_MONTECARLO, MAX_PLAN_SCENARIOS, MAX_WORKERS
 
 if TYPE_CHECKING:
     from repm.chain import Chain
@@ -59,94 +59,6 @@ def override_args(
             text = str(value)
         out.append(f"{path}={text}")
     return out
-
-
-def check_out(out: Path | None) -> None:
-    if out is None:
-        return
-    if Path(out).exists():
-        raise UserError(
-            f"{str(out)!r} already exists; expected a new folder for the run", where="--out"
-        )
-    check_writable(Path(out), "--out", "a new folder for the run")
-
-
-def check_writable(path: Path, where: str, expected: str) -> None:
-    """Fail before any work if nothing can be created where `path` would go (a read-only or
-    virtual file system such as /proc): a folder is made and removed in its nearest existing
-    parent."""
-    parent = Path(os.path.abspath(path)).parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent
-    try:
-        if not parent.is_dir():
-            raise NotADirectoryError(f"{parent} is not a folder")
-        os.rmdir(tempfile.mkdtemp(prefix=".repm-probe-", dir=parent))
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise UserError(
-            f"{str(path)!r}: cannot write in {str(parent)!r} ({reason}); expected {expected} "
-            "in a writable folder",
-            where=where,
-        ) from None
-
-
-def check_draws(draws: int, where: str = "--draws", high: int = MAX_DRAWS) -> None:
-    if not _integer(draws):
-        raise UserError(f"{fmt_value(draws)}; expected a whole number of draws", where=where)
-    if draws < 1:
-        raise UserError(f"{draws}; expected at least 1 draw", where=where)
-    if draws > high:
-        raise UserError(f"{draws:,}; expected at most {high:,} draws", where=where)
-
-
-def _integer(value: object) -> bool:
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def check_count(value: object, where: str, *, low: int, high: int, what: str = "") -> None:
-    """An integer option within its stated range [low, high]."""
-    if not _integer(value) or not low <= value <= high:
-        raise UserError(
-            f"{fmt_value(value)}; expected an integer from {low:,} to {high:,}{what}", where=where
-        )
-
-
-def check_seed(seed: int) -> None:
-    if not _integer(seed) or not 0 <= seed <= MAX_SEED:
-        raise UserError(
-            f"{fmt_value(seed)}; expected an integer seed from 0 to 2^63 − 1", where="--seed"
-        )
-
-
-# a Dask scheduler's address: [protocol://]host:port (a name, an IPv4 address or [IPv6])
-_ADDRESS = re.compile(
-    r"^(?:[a-z][a-z0-9+.-]*://)?(?:[A-Za-z0-9_.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$"
-)
-
-
-def check_scheduler(scheduler: str | None) -> None:
-    if scheduler is None or scheduler == "local":
-        return
-    m = _ADDRESS.match(scheduler) if isinstance(scheduler, str) else None
-    if m is None or not 0 < int(m.group(1)) < 65536:
-        raise UserError(
-            f"{fmt_value(scheduler)}; expected 'local' or a Dask scheduler address "
-            "like tcp://HOST:8786",
-            where="--scheduler",
-        )
-
-
-def check_choice(value: object, choices: tuple, where: str) -> None:
-    if value not in choices:
-        raise UserError(f"{value!r}; expected one of: {', '.join(choices)}", where=where)
-
-
-def check_new_file(path: Path | None, where: str) -> None:
-    if path is not None and (Path(path).is_dir() or not Path(path).parent.exists()):
-        raise UserError(f"{str(path)!r}; expected a file path in an existing folder", where=where)
-    if path is not None:
-        check_writable(Path(path), where, "a file path")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -206,7 +118,7 @@ class Draws:
         check_draws(self.draws)
         check_seed(self.seed)
         check_scheduler(self.scheduler)
-        if _integer(self.chunk) and self.chunk < 1:
+        if is_integer(self.chunk) and self.chunk < 1:
             raise UserError(f"{self.chunk}; expected at least 1 draw per chunk", where="--chunk")
         check_count(self.chunk, "--chunk", low=1, high=MAX_CHUNK, what=" draws per chunk")
 
@@ -265,7 +177,7 @@ class PlanRequest(Request):
     save_plan: Path | None = None
 
     def __post_init__(self) -> None:
-        if _integer(self.scenarios) and self.scenarios < 0:
+        if is_integer(self.scenarios) and self.scenarios < 0:
             raise UserError(
                 f"{self.scenarios}; expected 0 (deterministic) or more shock scenarios",
                 where="--scenarios",
@@ -304,7 +216,7 @@ class FinanceRequest(Request):
             check_choice(self.breakeven, BREAKEVEN, "--breakeven")
         check_choice(self.price, PRICES, "--price")
         check_choice(self.currency, CURRENCIES, "--currency")
-        if _integer(self.montecarlo) and self.montecarlo < 0:
+        if is_integer(self.montecarlo) and self.montecarlo < 0:
             raise UserError(f"{self.montecarlo}; expected 0 or more draws", where="--montecarlo")
         check_count(
             self.montecarlo, "--montecarlo", low=0, high=MAX_MONTECARLO, what=" price paths"
@@ -353,7 +265,7 @@ class ReportRequest:
 
     def __post_init__(self) -> None:
         n = self.sensitivity_samples
-        if not _integer(n) or not 0 <= n <= MAX_PARAMETER_SAMPLES or n == 1 or n & (n - 1):
+        if not is_integer(n) or not 0 <= n <= MAX_PARAMETER_SAMPLES or n == 1 or n & (n - 1):
             raise UserError(
                 f"{fmt_value(n)}; expected 0 (none) or a power of 2 from 2 to "
                 f"{MAX_PARAMETER_SAMPLES:,} (Sobol's base samples)",
@@ -371,16 +283,6 @@ class ReportRequest:
 
 SENSITIVITY_METHODS = ("sobol", "morris")
 MAX_PARAMETER_SAMPLES = 65_536  # sensitivity base samples, uncertainty draws (~0.1–0.5 s each now)
-
-
-def _check_groups(groups: tuple[str, ...]) -> None:
-    bad = [g for g in groups if not isinstance(g, str) or not g.strip()]
-    if bad or len(set(groups)) != len(groups):
-        raise UserError(
-            f"{','.join(map(str, groups))!r}; expected distinct, non-empty group names "
-            "separated by commas",
-            where="--group",
-        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -412,8 +314,8 @@ class SensitivityRequest(Request):
                 where="--samples",
             )
         check_seed(self.seed)
-        _check_groups(self.groups)
-        if self.year is not None and not _integer(self.year):
+        check_groups(self.groups)
+        if self.year is not None and not is_integer(self.year):
             raise UserError(f"{fmt_value(self.year)}; expected a year", where="--year")
         super().__post_init__()
 

@@ -162,7 +162,7 @@ def runs(
     json_out: JsonOpt = False,
 ) -> None:
     """The stored runs, newest first, and a check of the store (strays an interrupted write left)."""
-    from repm.app.requests import check_count
+    from repm.app.checks import check_count
     from repm.results.store import check_store, list_runs, store_root
 
     check_count(limit, "--limit", low=1, high=10_000)
