@@ -124,13 +124,13 @@ def test_evppi_each_is_evppi_fact_by_fact():
 
 
 def test_thinned_options_keep_the_central_one_and_span_the_rest():
-    from repm.app.voi import _thin
+    from repm.app.decisions import thin
 
     options = [(50.0,), *((float(i),) for i in range(30))]
-    kept = _thin(options, sum, most=12)
+    kept = thin(options, sum, most=12)
     assert kept[0] == (50.0,) and len(kept) <= 12
     assert (0.0,) in kept and (29.0,) in kept  # the smallest and largest choices stay
-    assert _thin(options[:5], sum, most=12) == options[:5]
+    assert thin(options[:5], sum, most=12) == options[:5]
 
 
 def test_a_ratio_above_one_in_a_fraction_unit_is_not_clipped_to_one():

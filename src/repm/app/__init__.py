@@ -1,9 +1,14 @@
 """The application layer: one function per command, a validated request in, an outcome out.
 
+    checks.py    the checks options share (counts, draws, seeds, choices, paths), one line each
     requests.py  what each command is asked (frozen dataclasses, checked when made)
+    scale.py     whether a compiled scenario is within what the model can represent
     commands.py  run, risk, stockpile, plan → Outcome (payload, results, stored run, tables)
+    planfile.py  a plan saved by `repm plan --save-plan` and read by `--plan`
     finance.py   finance → Outcome
     uncertainty.py  sensitivity, uncertainty → Outcome (parameter uncertainty, issue 14)
+    decisions.py the decisions voi values in every sample (unit, stockpile, plan): options and
+                 their net benefit
     voi.py       voi → Outcome (decisions under uncertainty, the value of information)
     stored.py    compare, report: commands that read stored runs
 

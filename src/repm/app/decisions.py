@@ -1,0 +1,316 @@
+"""The decisions `repm voi` values in every parameter sample, each as its options and their net
+benefit (the matrix repm.app.voi turns into EVPI and EVPPI):
+
+- `unit`: build (or bid) the scheme's first unit, or `--unit CAPACITY`, or not: NB = the unit's
+  NPV (as `repm finance` values it) or 0. Also P(NPV > 0) and the breakeven price per sample.
+- `stockpile`: the stockpile `repm stockpile` sizes for the service level, sized again in each
+  sample; options are those stockpiles (and the one sized at central values), each valued in
+  every sample as −(holding cost + unmet demand × policy.unmet_penalty), discounted.
+- `plan`: the planner's build-out (`repm plan`), chosen again in each sample; options are those
+  build-outs, each valued in every sample as −(the planner's least cost with the build-out fixed).
+
+Each takes the request, the loaded scenario, the Evaluator (which applies fact values to the
+scenario) and the samples' fact values, and returns {"nb": samples × options, "choice": …, and
+what the payload reports about the decision}.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import TYPE_CHECKING
+
+from repm.errors import UserError
+
+if TYPE_CHECKING:
+    from repm.app.voi import VoiRequest
+
+Progress = Callable[[int], None] | None
+MONEY = "crore INR"
+SETS = 16  # unit: samples simulated side by side in one kernel call
+MAX_OPTIONS = 12  # stockpile, plan: options valued in every sample (the central one + 11)
+
+
+def thin(options: list, size, most: int = MAX_OPTIONS) -> list:
+    """At most `most` options, each valued in every sample: the central one and, of the
+    others, evenly spaced by size (the samples' own choices span what could be chosen)."""
+    if len(options) <= most:
+        return options
+    rest = sorted(options[1:], key=size)
+    pick = sorted({round(i * (len(rest) - 1) / (most - 2)) for i in range(most - 1)})
+    return [options[0], *(rest[i] for i in pick)]
+
+
+def count_changed(paths: list, central, tol: float) -> tuple[int, float]:
+    """How many samples chose a decision differing from the central one by more than tol."""
+    import numpy as np
+
+    c = np.asarray(central, dtype=float)
+    k = sum(1 for p in paths if np.max(np.abs(np.asarray(p, dtype=float) - c)) > tol)
+    return k, k / len(paths)
+
+
+def quantiles(v) -> dict:
+    import numpy as np
+
+    v = np.asarray([x for x in v if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
+        return {"p05": None, "p50": None, "p95": None, "mean": None, "n": 0}
+    return {"p05": float(np.quantile(v, 0.05)), "p50": float(np.quantile(v, 0.5)),
+            "p95": float(np.quantile(v, 0.95)), "mean": float(v.mean()), "n": int(v.size)}  # fmt: skip
+
+
+# --- unit: build it or not --------------------------------------------------------------------
+
+
+def unit_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> dict:
+    import numpy as np
+
+    from repm.analyses import finance as F
+    from repm.analyses.finance.units import Levers
+    from repm.chain import compile_chain
+    from repm.results.build import Results
+    from repm.simulate.sets import simulate_sets
+
+    def spec(sc):
+        if req.unit is not None:
+            return F.hypothetical_unit(sc, req.unit)
+        units = F.unit_specs(sc)
+        if not units:
+            raise UserError(
+                "no scheme units in this scenario; expected --unit CAPACITY", where="supply.units"
+            )
+        return units[0]
+
+    def value(sc, chain, sim) -> tuple[float, float, float]:
+        ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
+        un = spec(sc)
+        rate = sc.economics.finance.discount_rate  # type: ignore[union-attr]
+
+        def at_price(k: float) -> float:  # unit_metrics' NPV without its IRR search
+            return F.npv(rate, F.cash_flows(ctx, un, Levers(price=k))["net"].values)
+
+        p = F.first_price(ctx, un)
+        npv = at_price(1.0)
+        return npv, breakeven(at_price, npv) * p, p
+
+    def block(scs: list) -> list[tuple[float, float, float]]:
+        """Validated scenarios → (NPV, breakeven price, price) each; simulated side by side on
+        the engine's draw axis (simulate_sets), valued one by one."""
+        chains = [compile_chain(sc) for sc in scs]
+        sims = simulate_sets(chains, step="yearly")
+        return [value(sc, c, s) for sc, c, s in zip(scs, chains, sims, strict=True)]
+
+    central_sc = ev.scenario_at({})
+    un = spec(central_sc)
+    ((npv0, be0, p0),) = block([central_sc])
+    npv = np.empty(len(at))
+    be: list[float] = []
+    price: list[float] = []
+    for lo in range(0, len(at), SETS):
+        part = block([ev.scenario_at(v) for v in at[lo : lo + SETS]])
+        for i, (v, b, p) in enumerate(part):
+            npv[lo + i] = v
+            be.append(b)
+            price.append(p)
+        if progress is not None:
+            progress(len(part))
+    nb = np.column_stack([npv, np.zeros_like(npv)])
+    build_central = npv0 > 0
+    build_bayes = bool(npv.mean() > 0)
+    changed = int(np.sum((npv > 0) != build_central))
+    return {
+        "nb": nb,
+        "choice": {
+            "options": ["build", "do not build"],
+            "at_central": "build" if build_central else "do not build",
+            "expected_best": "build" if build_bayes else "do not build",
+            "changed": changed, "share_changed": changed / len(at),
+        },
+        "unit_id": un.unit_id, "capacity": un.capacity,
+        "npv_central": npv0, "npv": quantiles(npv), "p_npv_positive": float((npv > 0).mean()),
+        "breakeven_price_central": be0 if np.isfinite(be0) else None, "price_central": p0,
+        "breakeven_price": quantiles(be), "price": quantiles(price),
+        "breakeven_none": int(sum(not np.isfinite(b) for b in be)),
+        "breakeven_over_price": quantiles([b / p for b, p in zip(be, price, strict=True)]), "price_unit": "INR/kg",
+    }  # fmt: skip
+
+
+def breakeven(f, at_one: float) -> float:
+    """The price multiplier k with NPV(k) = 0 (NPV rises with k), bracketed as
+    finance.breakeven_price brackets it: 0 if the unit pays at any price, nan if not below 20×
+    the grade price; `at_one` = NPV(1), known already."""
+    from scipy import optimize
+
+    if at_one >= 0:
+        if f(1e-6) > 0:
+            return 0.0
+        return float(optimize.brentq(f, 1e-6, 1.0, rtol=1e-6, xtol=1e-6))
+    if f(20.0) < 0:
+        return math.nan
+    return float(optimize.brentq(f, 1.0, 20.0, rtol=1e-6, xtol=1e-6))
+
+
+# --- stockpile: how much to hold --------------------------------------------------------------
+
+
+def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> dict:
+    from dataclasses import replace
+
+    import numpy as np
+
+    from repm.analyses.risk import run_draws, size_stockpile
+    from repm.chain import compile_chain
+    from repm.model.units import CRORE_PER_T_AT
+
+    def sized(sc) -> dict[str, float]:
+        res = size_stockpile(
+            SimpleNamespace(scenario=sc), compile_chain, service_level=req.service_level,
+            draws=req.draws, seed=req.seed,
+        )  # fmt: skip
+        return res.stockpile, res.attainable
+
+    scs = [ev.scenario_at({})] + [ev.scenario_at(v) for v in at]
+    stocks, attainable = [], []
+    for i, sc in enumerate(scs):
+        s, ok = sized(sc)
+        stocks.append(s)
+        attainable.append(ok)
+        if progress is not None and i > 0:
+            progress(1)
+    materials = list(stocks[0])
+    vec = [tuple(round(s.get(m, 0.0), 1) for m in materials) for s in stocks]
+    distinct = len(dict.fromkeys(vec))
+    options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
+    rate = scs[0].economics.finance.discount_rate if scs[0].economics.finance else 0.0
+
+    def cost(sc, chain, opt) -> float:
+        stock0 = chain.stockpile0.copy(
+            data=[dict(zip(materials, opt, strict=True)).get(m, 0.0) for m in chain.materials]
+        )
+        summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=req.draws, seed=req.seed)
+        first = chain.future_from // 12
+        disc = (1 + rate) ** -np.arange(summ.total.shape[1] - first)
+        holding = float((summ.holding[:, first:].mean(axis=0) * disc).sum())
+        unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())
+        return holding + unmet * sc.policy.unmet_penalty * CRORE_PER_T_AT
+
+    nb = np.empty((len(at), len(options)))
+    for d, sc in enumerate(scs[1:]):
+        chain = compile_chain(sc)
+        for j, opt in enumerate(options):
+            nb[d, j] = -cost(sc, chain, opt)
+        if progress is not None:
+            progress(1)
+    totals = [sum(s.values()) for s in stocks[1:]]
+    central = vec[0]
+    tol = max(0.1 * max(sum(central), 1.0), 10.0)
+    k, share = count_changed(vec[1:], central, tol)
+    best = int(np.argmax(nb.mean(axis=0)))
+    return {
+        "nb": nb,
+        "choice": {
+            "options": [dict(zip(materials, o, strict=True)) for o in options],
+            "at_central": dict(zip(materials, central, strict=True)),
+            "expected_best": dict(zip(materials, options[best], strict=True)),
+            "changed": k, "share_changed": share, "distinct": distinct,
+            "changed_means": f"a material's stockpile differs by more than {tol:,.0f} t",
+        },
+        "service_level": req.service_level, "draws": req.draws,
+        "stockpile_total": quantiles(totals), "stockpile_unit": "t",
+        "by_material": {m: quantiles([s[m] for s in stocks[1:]]) for m in materials},
+        "not_attainable": int(sum(not a for a in attainable[1:])),
+        "attainable_central": bool(attainable[0]),
+        "net_benefit": "−(holding cost + unmet demand × policy.unmet_penalty), 2026 on, "
+        f"discounted at {rate:.0%}, mean over {req.draws} shock draws",
+    }  # fmt: skip
+
+
+# --- plan: how much capacity to build ---------------------------------------------------------
+
+
+def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> dict:
+    import numpy as np
+
+    from repm.analyses.optimize.model import build_model
+    from repm.analyses.optimize.solve import optimize, scenario_inputs, solve
+    from repm.chain import compile_chain
+
+    scs = [ev.scenario_at({})] + [ev.scenario_at(v) for v in at]
+    builds, objectives, models, kept = [], [], [], []
+    for i, sc in enumerate(scs):
+        chain = compile_chain(sc)
+        try:
+            res = optimize(sc, chain, scenarios=req.scenarios, seed=req.seed, cvar_weight=req.cvar)
+        except UserError:
+            if i == 0:
+                raise
+            if progress is not None:
+                progress(2)  # a sample the planner cannot solve is left out (counted)
+            continue
+        if i == 0:
+            years = [int(y) for y in res.build.index]
+        builds.append(tuple(round(float(v), 1) for v in res.build.values))
+        objectives.append(res.objective)
+        if i > 0:
+            models.append((sc, chain))
+            kept.append(i - 1)
+            if progress is not None:
+                progress(1)
+    if len(kept) < 2:
+        raise UserError(
+            f"the planner solved {len(kept)} of {len(at)} samples; expected at least 2",
+            where="--samples",
+        )
+    distinct = len(dict.fromkeys(builds))
+    options = thin(list(dict.fromkeys(builds)), sum)
+
+    def fixed_cost(sc, chain, opts) -> list[float]:
+        avail, pm = scenario_inputs(sc, chain, req.scenarios, req.seed)
+        mdl, _ = build_model(sc, chain, avail, pm, cvar_weight=req.cvar)
+        var = mdl.variables["build"]
+        upper = var.upper.values.copy()
+        out = []
+        for opt in opts:
+            b = np.minimum(np.asarray(opt, dtype=float), upper)
+            var.lower = var.lower.copy(data=np.zeros_like(b))  # never lower > upper between
+            var.upper = var.upper.copy(data=b)
+            var.lower = var.lower.copy(data=b)
+            cond = solve(mdl)
+            out.append(float(mdl.objective.value) if cond == "optimal" else math.nan)
+        return out
+
+    nb = np.empty((len(models), len(options)))
+    for d, (sc, chain) in enumerate(models):
+        nb[d] = [-c for c in fixed_cost(sc, chain, options)]
+        if progress is not None:
+            progress(1)
+    bad = ~np.all(np.isfinite(nb), axis=0)
+    if bad.any():  # a build-out infeasible in some sample is not an option
+        nb = nb[:, ~bad]
+        options = [o for o, b in zip(options, bad, strict=True) if not b]
+    central = builds[0]
+    cap = [np.cumsum(b) for b in builds]
+    k, share = count_changed([c for c in cap[1:]], cap[0], max(0.05 * float(cap[0][-1]), 50.0))
+    best = int(np.argmax(nb.mean(axis=0)))
+    return {
+        "nb": nb,
+        "choice": {
+            "options": [dict(zip(years, np.cumsum(o).tolist(), strict=True)) for o in options],
+            "at_central": dict(zip(years, np.cumsum(central).tolist(), strict=True)),
+            "expected_best": dict(zip(years, np.cumsum(options[best]).tolist(), strict=True)),
+            "changed": k, "share_changed": share, "distinct": distinct,
+            "changed_means": "new capacity in some year differs by more than "
+            f"{max(0.05 * float(cap[0][-1]), 50.0):,.0f} t/yr",
+        },
+        "kept": kept, "samples_failed": len(at) - len(kept),
+        "scenarios": req.scenarios, "cvar": req.cvar,
+        "capacity_last_year": quantiles([float(c[-1]) for c in cap[1:]]),
+        "capacity_central_last_year": float(cap[0][-1]), "capacity_unit": "t/yr added",
+        "objective": quantiles(objectives[1:]), "objective_central": objectives[0],
+        "net_benefit": "−(the planner's least discounted cost with the build-out fixed)",
+    }  # fmt: skip
+
+
+DECIDE = {"unit": unit_decision, "stockpile": stockpile_decision, "plan": plan_decision}
