@@ -90,3 +90,45 @@ def test_reused_labels_make_the_same_chain(name, monkeypatch):
                     assert a.coords[k].dtype == b.coords[k].dtype, (f.name, k)
                     assert type(a.indexes[k]) is type(b.indexes[k]), (f.name, k)
                     assert a.indexes[k].dtype == b.indexes[k].dtype, (f.name, k)
+
+
+def test_unit_npv_is_unit_metrics_npv():
+    from repm.analyses import finance as F
+    from repm.results.build import Results
+    from repm.simulate.engine import simulate
+
+    sc = load_scenario("india-baseline").scenario
+    chain = compile_chain(sc)
+    sim = simulate(chain, step="yearly")
+    ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
+    for unit in F.unit_specs(sc)[:2]:
+        for lv in (F.Levers(), F.Levers(price=0.8, discount=1.3)):
+            assert F.unit_npv(ctx, unit, lv) == F.unit_metrics(ctx, unit, lv)["npv"]
+
+
+@pytest.mark.parametrize("output", ["unit_npv", "expected_unmet", "magnet_imports"])
+def test_drawn_samples_fast_equals_slow(output, monkeypatch):
+    """Several drawn samples evaluated with the fast paths and with the slow ones (pint's
+    conversions, labels built afresh, the NPV from unit_metrics): the same numbers, bit for bit."""
+    import numpy as np
+
+    from repm.analyses import finance as F
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+
+    loaded = load_scenario("india-baseline")
+    ev = Evaluator(loaded, output, draws=8, step="yearly")
+    n = 3
+    drawn = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 7, np.arange(n)), n)
+    at = [{k: float(v[d]) for k, v in drawn.items()} for d in range(n)]
+    fast = ev.many(at)
+    assert set(ev.phases) == {"validate", "compile", "simulate", "output"}
+    with monkeypatch.context() as m:
+        m.setattr(units, "_fast", lambda *a: None)
+        m.setattr(compile_module, "labelled", _plain)
+        m.setattr(routes_module, "labelled", _plain)
+        m.setattr(routes_module, "labelled_set", _plain_set)
+        m.setattr(F, "unit_npv", lambda ctx, unit: F.unit_metrics(ctx, unit)["npv"])
+        slow = Evaluator(loaded, output, draws=8, step="yearly").many(at)
+    assert fast.shape == slow.shape and fast.tobytes() == slow.tobytes()
+    assert len(np.unique(fast.reshape(n, -1), axis=0)) == n  # the samples differ

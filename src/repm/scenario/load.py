@@ -272,8 +272,19 @@ def validate_merged(
     merged: dict[str, Any], label: str, facts: FactTable | None = None, definition=None
 ) -> LoadedScenario:
     """Validate a merged scenario mapping (what `extends` and `--set` made): `load_scenario`'s
-    last step, also used to validate a scenario with some fact references replaced by values
-    (repm.analyses.uncertainty). Raises UserError with a one-line message."""
+    last step. Raises UserError with a one-line message."""
+    scenario = validate_scenario(merged, label, facts, definition)
+    return LoadedScenario(
+        scenario=scenario, raw=merged, source=label, provenance=_provenance(merged)
+    )
+
+
+def validate_scenario(
+    merged: dict[str, Any], label: str, facts: FactTable | None = None, definition=None
+) -> Scenario:
+    """The Scenario of a merged mapping, as `validate_merged` checks it, without what it was made
+    from: a scenario with some fact references replaced by values (repm.analyses.uncertainty,
+    once per parameter sample). Raises UserError with a one-line message."""
     facts = facts or load_facts()
     try:
         _check_lists(merged)
@@ -295,6 +306,4 @@ def validate_merged(
         )
     except ValidationError as exc:
         raise UserError(_format_validation(exc, merged), where=label) from None
-    return LoadedScenario(
-        scenario=scenario, raw=merged, source=label, provenance=_provenance(merged)
-    )
+    return scenario

@@ -24,11 +24,13 @@ from repm.analyses.finance.cashflow import (
     breakeven_sli,
     cash_flows,
     context,
+    discount_rate,
     first_price,
     irr,
     non_feed_opex_per_kg,
     npv,
     unit_metrics,
+    unit_npv,
 )
 from repm.analyses.finance.scheme import (
     ROUTE_COSTS,
@@ -53,5 +55,5 @@ __all__ = [
     "first_price",
     "breakeven_sli", "cash_flows", "check_bid", "context", "hypothetical_unit", "irr", "montecarlo",
     "non_feed_opex_per_kg", "npv", "outlay", "outlay_check", "route_costs", "separation_side", "tornado",
-    "unit_metrics", "unit_specs",
+    "discount_rate", "unit_metrics", "unit_npv", "unit_specs",
 ]  # fmt: skip

@@ -219,12 +219,24 @@ def irr(flows: np.ndarray) -> float | None:
     )
 
 
+def discount_rate(ctx: Context, lv: Levers = AS_WRITTEN) -> float:
+    """The rate a unit's cash flows are discounted at: the scenario's, times the lever."""
+    return ctx.scenario.economics.finance.discount_rate * lv.discount  # type: ignore[union-attr]
+
+
+def unit_npv(
+    ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "grade"
+) -> float:
+    """A unit's NPV in crore INR: `unit_metrics(…)["npv"]` without the other metrics (the IRR
+    is a search over hundreds of NPVs) — what a breakeven search or a parameter sample needs."""
+    return npv(discount_rate(ctx, lv), cash_flows(ctx, unit, lv, price_basis)["net"].values)
+
+
 def unit_metrics(
     ctx: Context, unit: UnitSpec, lv: Levers = AS_WRITTEN, price_basis: str = "grade"
 ) -> dict:
-    fin = ctx.scenario.economics.finance
     df = cash_flows(ctx, unit, lv, price_basis)
-    rate = fin.discount_rate * lv.discount
+    rate = discount_rate(ctx, lv)
     disc = (1 + rate) ** -np.arange(len(df))
     pv_q = float((df["production"] * KG_PER_T * disc).sum())
     pv_cost = float(((df["capex"] + df["feed"] + df["opex"]) * disc).sum()) * CRORE
@@ -262,7 +274,7 @@ def unit_metrics(
 def breakeven_sli(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     """The SLI bid at which NPV = 0, or a plain statement why none exists within the caps."""
     sch = ctx.scenario.scheme
-    f = lambda b: unit_metrics(ctx, replace(unit, sli_bid=b))["npv"]  # noqa: E731
+    f = lambda b: unit_npv(ctx, replace(unit, sli_bid=b))  # noqa: E731
     lo, hi = f(0.0), f(sch.sli_cap_per_kg)
     price0 = first_price(ctx, unit)
     eff = min(sch.sli_cap_per_kg, sch.sli_cap_share_of_sales * price0)
@@ -282,7 +294,7 @@ def breakeven_price(ctx: Context, unit: UnitSpec) -> tuple[float | None, str]:
     """The magnet price (first production year, INR/kg; the whole grade-price path scaled) at
     which NPV = 0."""
     p0 = first_price(ctx, unit)
-    f = lambda k: unit_metrics(ctx, unit, Levers(price=k))["npv"]  # noqa: E731
+    f = lambda k: unit_npv(ctx, unit, Levers(price=k))  # noqa: E731
     if f(1e-6) > 0:
         return 0.0, "the unit pays at any price"
     if f(20.0) < 0:

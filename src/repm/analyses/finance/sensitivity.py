@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from repm.analyses.finance.cashflow import Context, unit_metrics
+from repm.analyses.finance.cashflow import Context, unit_npv
 from repm.analyses.finance.units import Levers, UnitSpec
 from repm.chain import Chain
 from repm.chain.rules import annual_mean
@@ -21,11 +21,11 @@ SENSITIVITY = (
 
 def tornado(ctx: Context, unit: UnitSpec, swing: float = 0.2) -> pd.DataFrame:
     """One-at-a-time ±swing on each lever; rows sorted by the NPV range."""
-    base = unit_metrics(ctx, unit)["npv"]
+    base = unit_npv(ctx, unit)
     rows = []
     for key, label in SENSITIVITY:
-        lo = unit_metrics(ctx, unit, Levers(**{key: 1 - swing}))["npv"]
-        hi = unit_metrics(ctx, unit, Levers(**{key: 1 + swing}))["npv"]
+        lo = unit_npv(ctx, unit, Levers(**{key: 1 - swing}))
+        hi = unit_npv(ctx, unit, Levers(**{key: 1 + swing}))
         rows.append(
             {
                 "lever": label,
@@ -53,7 +53,7 @@ def montecarlo(ctx: Context, chain: Chain, unit: UnitSpec, draws: int, seed: int
     values = []
     for d in range(draws):
         rev = np.einsum("yg,yg->y", ctx.grade_mix, mult[d][:, mags])  # revenue-weighted by grade
-        values.append(unit_metrics(ctx, unit, Levers(price_path=rev, feed_path=mult[d]))["npv"])
+        values.append(unit_npv(ctx, unit, Levers(price_path=rev, feed_path=mult[d])))
     v = np.array(values)
     return {
         "draws": draws,

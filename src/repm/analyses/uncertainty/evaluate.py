@@ -101,27 +101,43 @@ def _reads(v: Any) -> str | None:
     return None
 
 
-def normalise(
-    new: dict, raw: dict, changed: Mapping[str, float], rule: Rule, table: FactTable
-) -> None:
-    """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
-    (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`)."""
+def wholes(raw: dict, rule: Rule) -> list[tuple[tuple, bool, frozenset[str]]]:
+    """The shares of one whole in `raw` (rule.compositions): each mapping's key path, whether
+    it is scaled only down to 1 (`at_most_one`), and the facts its shares read."""
+    out = []
     for patterns, at_most in ((rule.sum_to_one, False), (rule.at_most_one, True)):
         for pattern in patterns:
             for path in _paths(raw, pattern):
                 node = raw
                 for k in path:
                     node = node[k]
-                if not any(_reads(v) in changed for v in node.values()):
-                    continue
-                parent = new
-                for k in path[:-1]:
-                    parent = parent[k]
-                vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
-                total = sum(vals.values())
-                if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
-                    continue
-                parent[path[-1]] = {k: v / total for k, v in vals.items()}
+                reads = frozenset(f for f in map(_reads, node.values()) if f is not None)
+                out.append((path, at_most, reads))
+    return out
+
+
+def normalise(
+    new: dict,
+    raw: dict,
+    changed: Mapping[str, float],
+    rule: Rule,
+    table: FactTable,
+    shares: list[tuple[tuple, bool, frozenset[str]]] | None = None,
+) -> None:
+    """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
+    (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`).
+    `shares`: `wholes(raw, rule)`, when the caller keeps it."""
+    for path, at_most, reads in shares if shares is not None else wholes(raw, rule):
+        if reads.isdisjoint(changed):
+            continue
+        parent = new
+        for k in path[:-1]:
+            parent = parent[k]
+        vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
+        total = sum(vals.values())
+        if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
+            continue
+        parent[path[-1]] = {k: v / total for k, v in vals.items()}
 
 
 @dataclass
@@ -137,12 +153,14 @@ class Evaluator:
     rule: Rule = field(default_factory=shipped_rule)
     evaluations: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
 
     def __post_init__(self) -> None:
         self.unit = output_unit(self.output)
         self.spreads = fact_ranges(self.table, self.loaded.scenario.uncertainty, self.rule)
         self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
+        self._wholes = wholes(self.loaded.raw, self.rule)
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -154,12 +172,12 @@ class Evaluator:
 
     def scenario_at(self, values: Mapping[str, float]):
         """The scenario with these fact values (fact id → value in the fact's unit)."""
-        from repm.scenario.load import validate_merged
+        from repm.scenario.load import validate_scenario
 
         raw = substitute(self.loaded.raw, values, self.table)
-        normalise(raw, self.loaded.raw, values, self.rule, self.table)
+        normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes)
         try:
-            return validate_merged(raw, self.loaded.source, self.table).scenario
+            return validate_scenario(raw, self.loaded.source, self.table)
         except UserError as exc:
             raise UserError(
                 f"a drawn scenario is invalid ({exc}); expected ranges the fields accept: "
@@ -187,36 +205,50 @@ class Evaluator:
         from repm.simulate.shocks import sample
 
         t0 = time.perf_counter()
-        scenarios = [self.scenario_at(v) for v in values]
-        chains = [compile_chain(sc) for sc in scenarios]
-        shocks = None
+        scenarios = self._timed("validate", lambda: [self.scenario_at(v) for v in values])
+        chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
         step = "yearly" if self.output in FINANCE_OUTPUTS else self.step
-        if self.output in RISK_OUTPUTS:
-            ids = np.arange(self.draws)
-            shocks = [
-                sample(sc.risk, c, ids, self.seed) for sc, c in zip(scenarios, chains, strict=True)
-            ]
-        sims = simulate_sets(chains, shocks=shocks, step=step)
-        if self.output in FINANCE_OUTPUTS:
-            res = np.array(
-                [self._npv(sc, c, sim) for sc, c, sim in zip(scenarios, chains, sims, strict=True)]
-            )
-        elif self.output in RISK_OUTPUTS:
-            res = np.stack([self._risk(sim) for sim in sims])
-        else:
-            res = np.stack(
-                [self._wide(c, sim, [self.output])[0] for c, sim in zip(chains, sims, strict=True)]
-            )
+
+        def run():
+            shocks = None
+            if self.output in RISK_OUTPUTS:
+                ids = np.arange(self.draws)
+                shocks = [
+                    sample(sc.risk, c, ids, self.seed)
+                    for sc, c in zip(scenarios, chains, strict=True)
+                ]
+            return simulate_sets(chains, shocks=shocks, step=step)
+
+        sims = self._timed("simulate", run)
+        res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
         self.evaluations += len(values)
         self.seconds += time.perf_counter() - t0
         return res
+
+    def _outputs(self, scenarios, chains, sims) -> np.ndarray:
+        """The output from each set's run: (sets,) for unit_npv, else (sets, years)."""
+        if self.output in FINANCE_OUTPUTS:
+            sets = zip(scenarios, chains, sims, strict=True)
+            return np.array([self._npv(sc, c, sim) for sc, c, sim in sets])
+        if self.output in RISK_OUTPUTS:
+            return np.stack([self._risk(sim) for sim in sims])
+        sets = zip(chains, sims, strict=True)
+        return np.stack([self._wide(c, sim, [self.output])[0] for c, sim in sets])
+
+    def _timed(self, phase: str, fn):
+        """fn(), its wall seconds added to `phases[phase]` (validate, compile, simulate: shock
+        sampling and the kernel; output: the output from each set's run)."""
+        t0 = time.perf_counter()
+        out = fn()
+        self.phases[phase] = self.phases.get(phase, 0.0) + time.perf_counter() - t0
+        return out
 
     def _npv(self, sc, chain, sim) -> float:
         from repm.analyses import finance as F
         from repm.results.build import Results
 
         ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
-        return float(F.unit_metrics(ctx, F.unit_specs(sc)[0])["npv"])  # crore INR
+        return F.unit_npv(ctx, F.unit_specs(sc)[0])  # crore INR, as unit_metrics gives it
 
     def _risk(self, sim) -> np.ndarray:
         """The risk output by year over the set's shock draws, as `repm risk` computes it."""
