@@ -132,3 +132,25 @@ def test_drawn_samples_fast_equals_slow(output, monkeypatch):
         slow = Evaluator(loaded, output, draws=8, step="yearly").many(at)
     assert fast.shape == slow.shape and fast.tobytes() == slow.tobytes()
     assert len(np.unique(fast.reshape(n, -1), axis=0)) == n  # the samples differ
+
+
+def test_one_indicator_is_the_full_tables():
+    """build_results(…, only=[name]) gives each run indicator's totals as the full table does,
+    bit for bit, and no row of another indicator; several names at once too."""
+    import numpy as np
+
+    from repm.analyses.uncertainty.evaluate import headline, run_indicators
+    from repm.results.build import build_results
+    from repm.simulate.engine import simulate
+
+    chain = compile_chain(load_scenario("india-tolling-japan").scenario)
+    sim = simulate(chain, step="yearly")
+    full = build_results(chain, sim).wide_totals()
+    names = [n for n in run_indicators() if n in full.columns]
+    assert len(names) > 90
+    for group in [[n] for n in names] + [headline()]:
+        part = build_results(chain, sim, only=group)
+        assert set(part.indicators["name"]) == set(group)
+        wide = part.wide_totals()
+        for n in group:
+            assert np.asarray(wide[n]).tobytes() == np.asarray(full[n]).tobytes(), n

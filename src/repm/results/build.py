@@ -11,6 +11,7 @@ sourcing.py (routes, whose rare earths, GeoPolRisk) and environment.py (the ledg
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,12 +56,22 @@ class Results:
         return self.table.records()
 
 
-def build_results(chain: Chain, out: SimOutput) -> Results:
+def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = None) -> Results:
+    """The indicator table of a run. `only`: the indicators whose totals a caller reads (a
+    parameter sample's output): no other rows are made, and the groups beside the chain's own
+    flows (the basket, routes, element content, …) run only until each has its total — those
+    totals are the full table's, bit for bit."""
     ds = out.data
     years = ds.year.values
     rows: list[dict] = []
+    wanted = None if only is None else frozenset(only)
+    totals: set[str] = set()
 
     def add(name: str, values, **dims: str) -> None:
+        if wanted is not None and name not in wanted:
+            return
+        if not dims:
+            totals.add(name)
         vals = np.asarray(values, dtype=float)
         for y, v in zip(years, vals, strict=True):
             rows.append(
@@ -110,7 +121,8 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
     ):
         add(name, imp.sel(material=mat).sum("origin").values)
     add("monazite_processed", ds.monazite_processed.values)
-    basket(chain, add)
+    if wanted is None:
+        basket(chain, add)
     add(
         "thorium_residue",
         mean_over_draws(ds.flows.sel(flow="cracking_residue", element="Th")).values,
@@ -136,11 +148,19 @@ def build_results(chain: Chain, out: SimOutput) -> Results:
         hhi(imp.sel(material="ndpr_oxide").transpose("year", "origin").values),
     )
 
-    routes(chain, ds, add, prod, imp)
-    element_content(chain, ds, add)
-    content_shares(chain, ds, add, imp)
-    geopolrisk(chain, ds, add, prod, imp)
-    ledger(chain, ds, add, prod, imp)
+    groups = [
+        lambda: routes(chain, ds, add, prod, imp),
+        lambda: element_content(chain, ds, add),
+        lambda: content_shares(chain, ds, add, imp),
+        lambda: geopolrisk(chain, ds, add, prod, imp),
+        lambda: ledger(chain, ds, add, prod, imp),
+    ]
+    if wanted is not None:
+        groups.insert(0, lambda: basket(chain, add))
+    for group in groups:
+        if wanted is not None and wanted <= totals:
+            break
+        group()
 
     for s in chain.sectors:
         add("magnet_demand", demand.sel(sector=s).sum("grade").values, sector=s)

@@ -277,7 +277,7 @@ class Evaluator:
     def _wide(self, chain, sim, names: list[str]) -> np.ndarray:
         from repm.results.build import build_results
 
-        wide = build_results(chain, sim).wide_totals()
+        wide = build_results(chain, sim, only=names).wide_totals()  # just these indicators
         out = np.full((len(names), len(self.years)), np.nan)
         for i, name in enumerate(names):
             if name not in wide.columns:
