@@ -58,9 +58,9 @@ class Results:
 
 def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = None) -> Results:
     """The indicator table of a run. `only`: the indicators whose totals a caller reads (a
-    parameter sample's output): no other rows are made, and the groups beside the chain's own
-    flows (the basket, routes, element content, …) run only until each has its total — those
-    totals are the full table's, bit for bit."""
+    parameter sample's output): no other rows are made, and the computation (the chain's own
+    flows, then the groups beside them: the basket, routes, element content, …) stops once each
+    has its total — those totals are the full table's, bit for bit."""
     ds = out.data
     years = ds.year.values
     rows: list[dict] = []
@@ -77,6 +77,12 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
             rows.append(
                 {"year": int(y), "name": name, "value": float(v), "unit": UNITS[name], **dims}
             )
+
+    def done() -> bool:  # every indicator of `only` has its total: the rest is not needed
+        return wanted is not None and wanted <= totals
+
+    def results() -> Results:
+        return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=chain.name)
 
     demand = ds.demand_bare + ds.demand_embedded
     total_demand = demand.sum(["sector", "grade"]).values
@@ -98,6 +104,8 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     add("magnet_imports_embedded", imp_emb)
     add("magnet_capacity", ds.capacity.sum("feed").values)
     add("magnet_capacity_nameplate", chain.capacity_nameplate.sum("unit").values)
+    if done():
+        return results()
     unmet = mean_over_draws(ds.unmet)
     add("unmet_demand", unmet.sum(["sector", "grade"]).values)
     exported = mean_over_draws(ds.magnet_exports)  # year × grade, Indian magnets sold abroad
@@ -111,6 +119,8 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
         else np.zeros(len(years))
     )
     add("import_share_china", ratio(china, imp_total))
+    if done():
+        return results()
     add("ndpr_oxide_required", mean_over_draws(ds.ndpr_oxide_required).values)
     add("ndpr_oxide_domestic", ds.separation_output.values)
     add("ndpr_oxide_to_units", mean_over_draws(ds.irel_to_units).values)
@@ -158,8 +168,8 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     if wanted is not None:
         groups.insert(0, lambda: basket(chain, add))
     for group in groups:
-        if wanted is not None and wanted <= totals:
-            break
+        if done():
+            return results()
         group()
 
     for s in chain.sectors:
@@ -168,7 +178,7 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     for o in chain.origins:
         add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
 
-    return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=chain.name)
+    return results()
 
 
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:
