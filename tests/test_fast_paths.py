@@ -154,3 +154,42 @@ def test_one_indicator_is_the_full_tables():
         wide = part.wide_totals()
         for n in group:
             assert np.asarray(wide[n]).tobytes() == np.asarray(full[n]).tobytes(), n
+
+
+def test_substitute_by_paths():
+    """substitute (a copy, then the drawn facts at their paths) gives what a walk of the whole
+    scenario gives, and leaves the loaded scenario as it was."""
+    import copy
+
+    import numpy as np
+
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator, fact_paths, substitute
+    from repm.scenario.fields import FACT_PREFIX
+
+    loaded = load_scenario("india-baseline")
+    ev = Evaluator(loaded, "magnet_imports")
+    table = load_facts()
+
+    def walk(raw, values):
+        if isinstance(raw, dict):
+            return {k: walk(v, values) for k, v in raw.items()}
+        if isinstance(raw, list):
+            return [walk(v, values) for v in raw]
+        if isinstance(raw, str) and raw.strip().startswith(FACT_PREFIX):
+            fid = raw.strip()[len(FACT_PREFIX) :].strip()
+            if fid in values:
+                return f"{float(values[fid])!r} {table.facts[fid].unit}"
+        return raw
+
+    before = copy.deepcopy(loaded.raw)
+    drawn = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 3, np.arange(2)), 2)
+    paths = fact_paths(loaded.raw)
+    assert len(paths) == len(loaded.provenance)
+    for d in range(2):
+        at = {k: float(v[d]) for k, v in drawn.items()}
+        new = substitute(loaded.raw, at, table, paths)
+        assert new == walk(loaded.raw, at) == substitute(loaded.raw, at, table)
+        assert new != loaded.raw
+    assert loaded.raw == before
+    assert substitute("fact:fx_inr_per_usd", {"fx_inr_per_usd": 90.0}, table) == "90.0 INR/USD"

@@ -280,14 +280,21 @@ def validate_merged(
 
 
 def validate_scenario(
-    merged: dict[str, Any], label: str, facts: FactTable | None = None, definition=None
+    merged: dict[str, Any],
+    label: str,
+    facts: FactTable | None = None,
+    definition=None,
+    lists_checked: bool = False,
 ) -> Scenario:
     """The Scenario of a merged mapping, as `validate_merged` checks it, without what it was made
     from: a scenario with some fact references replaced by values (repm.analyses.uncertainty,
-    once per parameter sample). Raises UserError with a one-line message."""
+    once per parameter sample). `lists_checked`: the mapping's lists are those of a scenario
+    already validated (their lengths are not checked again). Raises UserError with a one-line
+    message."""
     facts = facts or load_facts()
     try:
-        _check_lists(merged)
+        if not lists_checked:
+            _check_lists(merged)
     except UserError as exc:
         raise UserError(str(exc), where=label) from None
     fx = None

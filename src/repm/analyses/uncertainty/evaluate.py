@@ -12,6 +12,7 @@ Outputs:
 from __future__ import annotations
 
 import fnmatch
+import pickle
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,18 +57,42 @@ def output_unit(output: str) -> str:
     return known[output]
 
 
-def substitute(raw: Any, values: Mapping[str, float], table: FactTable) -> Any:
-    """The raw scenario with each `fact:ID` whose ID is in `values` replaced by that value in the
-    fact's unit (as the loader would write the fact's central value)."""
-    if isinstance(raw, dict):
-        return {k: substitute(v, values, table) for k, v in raw.items()}
-    if isinstance(raw, list):
-        return [substitute(v, values, table) for v in raw]
-    if isinstance(raw, str) and raw.strip().startswith(FACT_PREFIX):
-        fid = raw.strip()[len(FACT_PREFIX) :].strip()
-        if fid in values:
-            return f"{float(values[fid])!r} {table.facts[fid].unit}"
-    return raw
+def fact_paths(raw: Any) -> list[tuple[tuple, str]]:
+    """Every place in the raw scenario that reads a fact (`fact:ID`): its key path and the ID."""
+    out: list[tuple[tuple, str]] = []
+
+    def walk(node: Any, path: tuple) -> None:
+        if isinstance(node, dict | list):
+            for k, v in node.items() if isinstance(node, dict) else enumerate(node):
+                walk(v, (*path, k))
+        elif (fid := _reads(node)) is not None:
+            out.append((path, fid))
+
+    walk(raw, ())
+    return out
+
+
+def substitute(
+    raw: Any,
+    values: Mapping[str, float],
+    table: FactTable,
+    paths: list[tuple[tuple, str]] | None = None,
+) -> Any:
+    """A copy of the raw scenario with each `fact:ID` whose ID is in `values` replaced by that
+    value in the fact's unit (as the loader would write the fact's central value). `paths`:
+    `fact_paths(raw)`, when the caller keeps it."""
+    new = pickle.loads(pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))  # a deep copy
+    for path, fid in paths if paths is not None else fact_paths(raw):
+        if fid not in values:
+            continue
+        text = f"{float(values[fid])!r} {table.facts[fid].unit}"
+        if not path:
+            return text
+        node = new
+        for k in path[:-1]:
+            node = node[k]
+        node[path[-1]] = text
+    return new
 
 
 def _fraction(v: Any, table: FactTable) -> float:
@@ -161,6 +186,7 @@ class Evaluator:
         self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
         self._wholes = wholes(self.loaded.raw, self.rule)
+        self._facts_read = fact_paths(self.loaded.raw)
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -174,10 +200,10 @@ class Evaluator:
         """The scenario with these fact values (fact id → value in the fact's unit)."""
         from repm.scenario.load import validate_scenario
 
-        raw = substitute(self.loaded.raw, values, self.table)
+        raw = substitute(self.loaded.raw, values, self.table, self._facts_read)
         normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes)
-        try:
-            return validate_scenario(raw, self.loaded.source, self.table)
+        try:  # the lists are the loaded scenario's, checked when it was loaded
+            return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
         except UserError as exc:
             raise UserError(
                 f"a drawn scenario is invalid ({exc}); expected ranges the fields accept: "
