@@ -3,17 +3,22 @@
     uv run python bench/uncertainty.py [--samples 128] [--draws 50]
 
 Draws every uncertain fact of the India baseline `--samples` times (Philox, as `repm
-uncertainty` does) and evaluates the full chain, monthly, 2024–2035, two ways in the same run:
+uncertainty` does) and evaluates the full chain, monthly, 2024–2035, several ways in the same
+run:
 
 - separate runs: for each sample, what `repm run` does — validate the scenario with the drawn
   facts, compile the chain, simulate one draw, build the indicator table;
-- side by side: validate and compile each sample, then simulate all of them in one kernel call
-  on the engine's draw axis (`repm.simulate.sets`), 64 samples a call, raw outputs only.
+- side by side, raw outputs: validate and compile each sample, then simulate all of them in one
+  kernel call on the engine's draw axis (`repm.simulate.sets`), 64 samples a call;
+- side by side, as `repm sensitivity` evaluates an output (`Evaluator.many`): a run indicator
+  (magnet_imports, from each sample's indicator table), a unit's NPV (yearly engine, `repm
+  finance`'s NPV) and, with the shock model on (`--draws` shock draws per sample), the expected
+  unmet demand — against separate risk runs.
 
-Then the same with the shock model on (`--draws` shock draws per sample, what `repm sensitivity
-expected_unmet` evaluates): separate risk runs against samples side by side. The per-sample cost
-is split into validation, compilation and simulation, so what limits the speed is shown, not
-guessed. Times are wall seconds on this machine (the ratio is what compares between machines).
+The per-sample cost is split into validation, compilation, simulation and the output (the
+indicator table, the NPV, the risk reduction), so what limits the speed is shown, not guessed.
+Times are wall seconds on this machine (the ratio is what compares between machines); the
+slowest ways are timed on the first 16 samples and scaled per sample.
 """
 
 from __future__ import annotations
@@ -42,8 +47,8 @@ def main() -> None:
     from repm.simulate.shocks import sample
 
     loaded = load_scenario("india-baseline")
-    ev = Evaluator(loaded, "expected_unmet", draws=args.draws, seed=args.seed)
-    n = args.samples
+    ev = Evaluator(loaded, "magnet_imports", seed=args.seed)
+    n, m = args.samples, min(args.samples, 16)  # m: samples for the slowest ways
     u = philox_uniforms(ev.inputs.drawn, args.seed, np.arange(n))
     values = ev.inputs.values(u, n)
     at = [{k: float(v[d]) for k, v in values.items()} for d in range(n)]
@@ -57,61 +62,66 @@ def main() -> None:
 
     scenarios, t_val = timed(lambda: [ev.scenario_at(v) for v in at])
     chains, t_comp = timed(lambda: [compile_chain(sc) for sc in scenarios])
-
-    def separate():
-        for c in chains:
-            build_results(c, simulate(c, step="monthly"))
-
-    _, t_sep_sim = timed(separate)
+    sims, t_sep_sim = timed(lambda: [simulate(c, step="monthly") for c in chains[:m]])
+    _, t_sep_table = timed(
+        lambda: [build_results(c, s) for c, s in zip(chains[:m], sims, strict=True)]
+    )
 
     def side_by_side():
         for lo in range(0, n, SETS_PER_CALL):
             run_sets(chains[lo : lo + SETS_PER_CALL], step="monthly")
 
     _, t_sets_sim = timed(side_by_side)
+
+    def evaluator(output: str, k: int, **kw) -> tuple[float, float, float, float]:
+        e = Evaluator(loaded, output, seed=args.seed, **kw)
+        e.many(at[:2])  # warm
+        e.phases.clear()
+        e.many(at[:k])
+        return tuple(1000 * e.phases.get(p, 0.0) / k for p in PHASES)  # type: ignore[return-value]
+
     ids = np.arange(args.draws)
     shocks, t_shocks = timed(
         lambda: [
-            sample(sc.risk, c, ids, args.seed) for sc, c in zip(scenarios, chains, strict=True)
+            sample(sc.risk, c, ids, args.seed)
+            for sc, c in zip(scenarios[:m], chains[:m], strict=True)
         ]
     )
-    m = min(n, 16)  # separate risk runs are slow: time a few, scale per sample
 
     def separate_risk():
-        for c, sh in zip(chains[:m], shocks[:m], strict=True):
+        for c, sh in zip(chains[:m], shocks, strict=True):
             simulate(c, shocks=sh, step="monthly")
 
     _, t_sep_risk = timed(separate_risk)
 
-    def sets_risk():
-        for lo in range(0, n, SETS_PER_CALL):
-            hi = lo + SETS_PER_CALL
-            run_sets(chains[lo:hi], shocks=shocks[lo:hi], step="monthly")
-
-    _, t_sets_risk = timed(sets_risk)
-
     per = lambda t, k=n: 1000 * t / k  # noqa: E731 - ms per sample
     v, c = per(t_val), per(t_comp)
     rows = [
-        ("separate runs (repm run each)", v, c, per(t_sep_sim)),
-        ("side by side (simulate_sets)", v, c, per(t_sets_sim)),
-        (f"separate risk runs, {args.draws} draws each", v, c, per(t_shocks) + per(t_sep_risk, m)),
-        (f"side by side, {args.draws} draws each", v, c, per(t_shocks) + per(t_sets_risk)),
-    ]
+        ("separate runs (repm run each)", v, c, per(t_sep_sim, m), per(t_sep_table, m), 0),
+        ("side by side, raw outputs", v, c, per(t_sets_sim), 0.0, 0),
+        ("side by side, magnet_imports (Evaluator)", *evaluator("magnet_imports", m), 0),
+        ("side by side, unit_npv (Evaluator, yearly)", *evaluator("unit_npv", n), None),
+        (f"separate risk runs, {args.draws} draws each", v, c,
+         per(t_shocks, m) + per(t_sep_risk, m), 0.0, 4),
+        (f"side by side, expected_unmet, {args.draws} draws",
+         *evaluator("expected_unmet", n, draws=args.draws), 4),
+    ]  # fmt: skip
     print(f"India baseline, monthly 2024–2035, {n} parameter samples of "
           f"{len(ev.inputs.drawn)} uncertain facts")  # fmt: skip
-    head = f"{'':44}{'validate':>10}{'compile':>9}{'simulate':>10}{'total':>9}{'evals/s':>9}{'÷ sep.':>8}"
-    print(head + "\n" + " " * 44 + "  ms per sample")
-    base = {False: rows[0][1] + rows[0][2] + rows[0][3], True: rows[2][1] + rows[2][2] + rows[2][3]}
-    for i, (label, a, b, s) in enumerate(rows):
-        tot = a + b + s
-        ratio = base[i >= 2] / tot
-        print(f"{label:44}{a:>10.1f}{b:>9.1f}{s:>10.1f}{tot:>9.1f}{1000 / tot:>9.1f}{ratio:>7.1f}×")
-    best = rows[1][1] + rows[1][2] + rows[1][3]
-    print(f"\n10,000 full-chain evaluations side by side: ~{10 * best:,.0f} s on this machine "
-          f"(goal < 60 s); the simulation is {rows[1][3] / best:.0%} of it, validation and "
-          f"compilation the rest")  # fmt: skip
+    head = f"{'':46}{'validate':>9}{'compile':>8}{'simulate':>9}{'output':>8}{'total':>8}"
+    print(f"{head}{'evals/s':>8}{'÷ sep.':>7}\n{' ' * 46}  ms per sample")
+    for label, a, b, s, o, base in rows:
+        tot = a + b + s + o
+        ratio = "" if base is None else f"{sum(rows[base][1:5]) / tot:>6.1f}×"
+        print(f"{label:46}{a:>9.1f}{b:>8.1f}{s:>9.1f}{o:>8.1f}{tot:>8.1f}{1000 / tot:>8.1f}{ratio}")
+    raw, table = sum(rows[1][1:5]), sum(rows[2][1:5])
+    print(f"\n10,000 full-chain evaluations side by side: ~{10 * raw:,.0f} s on this machine with "
+          f"raw outputs (goal < 60 s; validation {rows[1][1] / raw:.0%}, compilation "
+          f"{rows[1][2] / raw:.0%}, simulation {rows[1][3] / raw:.0%}); ~{10 * table:,.0f} s for "
+          f"a run indicator (its indicator table {rows[2][4] / table:.0%})")  # fmt: skip
 
+
+PHASES = ("validate", "compile", "simulate", "output")
 
 if __name__ == "__main__":
     main()

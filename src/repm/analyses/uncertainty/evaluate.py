@@ -1,6 +1,7 @@
 """Evaluate an output at given fact values: the scenario with those values in place of its fact
-references, validated, compiled and run through the one data flow (part 3: one evaluation per
-parameter sample; part 2 will put the samples on the engine's draw axis instead).
+references, validated, compiled and run through the one data flow — the samples side by side on
+the engine's draw axis (`simulate_sets`), each output read with only what it needs (part 6:
+`bench/uncertainty.py` times each phase).
 
 Outputs:
 - `unit_npv`: the NPV of the scenario's first scheme unit in crore INR, as `repm finance`
