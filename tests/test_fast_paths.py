@@ -193,3 +193,26 @@ def test_substitute_by_paths():
         assert new != loaded.raw
     assert loaded.raw == before
     assert substitute("fact:fx_inr_per_usd", {"fx_inr_per_usd": 90.0}, table) == "90.0 INR/USD"
+
+
+def test_a_drawn_value_a_field_refuses_is_one_line(monkeypatch):
+    """A sample whose value a field refuses (a collection rate of 150 %) is the one-line error it
+    was before the fast paths: the field's path, the value and the bound, then what to do."""
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.errors import UserError
+
+    ev = Evaluator(load_scenario("india-baseline"), "magnet_imports")
+    messages = []
+    for fast in (True, False):
+        with monkeypatch.context() as m:
+            if not fast:
+                m.setattr(units, "_fast", lambda *a: None)
+            with pytest.raises(UserError) as err:
+                ev.scenario_at({"eol_collection_rate": 1.5})
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    msg = messages[0]
+    assert "\n" not in msg
+    assert msg.startswith("a drawn scenario is invalid (india-baseline: ")
+    assert "supply.recycling.collection_rate" in msg and "expected a value ≤ 1" in msg
+    assert "uncertainty:` block" in msg
