@@ -11,7 +11,7 @@ import pytest
 
 from repm.chain import compile_chain
 from repm.scenario import load_scenario
-from repm.simulate import engine, jit, kernel
+from repm.simulate import arrays, engine, jit, kernel
 from repm.simulate.shocks import sample
 
 
@@ -45,7 +45,7 @@ def _both(monkeypatch, name: str, draws: int = 0, step: str = "monthly"):
 )
 def test_uncompiled_kernel_is_bit_identical(monkeypatch, name, draws, step):
     py, nb = _both(monkeypatch, name, draws, step)
-    for field, a, b in zip(kernel.Outputs._fields, py, nb, strict=True):
+    for field, a, b in zip(arrays.Outputs._fields, py, nb, strict=True):
         assert a.tobytes() == b.tobytes(), f"{field} differs between Python and compiled kernel"
 
 

@@ -27,8 +27,8 @@ from repm.chain.plan import Plan, default_plan
 from repm.errors import MassBalanceError
 from repm.model import KINDS, ModelDefinition, default_definition
 from repm.scenario.schema import FEEDS
-from repm.simulate import kernel
-from repm.simulate.kernel import FLOWS
+from repm.simulate import arrays, books, kernel
+from repm.simulate.arrays import FLOWS
 from repm.simulate.shocks import Shocks, no_shocks
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
@@ -120,7 +120,7 @@ def simulate(
     """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis,
     written into fresh arrays, or into `buffers`' (valid until the caller releases them)."""
     prep = prepare(chain, plan, shocks, step)
-    out = kernel.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
+    out = arrays.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
     kernel.run(prep.inputs, out)  # blocks of draws on every core (one thread in a risk chunk)
     return wrap(prep, out)
 
@@ -132,8 +132,8 @@ class Prepared:
     chain: Chain
     shocks: Shocks
     step: str
-    inputs: tuple  # kernel.Inputs
-    dims: dict[str, int]  # kernel.outputs' sizes: D draws, Y years, …
+    inputs: tuple  # arrays.Inputs
+    dims: dict[str, int]  # arrays.outputs' sizes: D draws, Y years, …
 
 
 def prepare(
@@ -145,7 +145,7 @@ def prepare(
     model = chain.model
     if model.flow_names != tuple(f for f, _, _ in FLOWS):
         raise ValueError(
-            "the model definition's flows differ from the engine's flow table (repm.simulate.kernel.FLOWS)"
+            "the model definition's flows differ from the engine's flow table (repm.simulate.arrays.FLOWS)"
         )
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
@@ -198,7 +198,7 @@ def prepare(
     ov_mixed = ov["mixed"].values.astype(np.bool_)
     ov_recovery = np.where(ov_mixed, chain.yields["sx_recovery"], 1.0).astype(float)
 
-    inp = kernel.Inputs(
+    inp = arrays.Inputs(
         spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=_f64(dmult), cap=_f64(cap),
         recipe=_f64(chain.recipe.values), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
         y_am=float(y_am), y_alloy=float(y_alloy), y_om=float(y_om), r_scrap=float(r_scrap),
@@ -367,7 +367,7 @@ def mass_balance(
         )
     )
     out = np.empty((D, Y, len(model.processes), E))
-    kernel.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
+    books.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
                    _f64(gc), stocked, out)  # fmt: skip
     return xr.DataArray(
         out,

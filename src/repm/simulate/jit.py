@@ -3,8 +3,10 @@ are asked for, so a process that does not need them never imports Numba.
 
 `compiled(module)` compiles (or loads from Numba's cache) every marked function of a module, in a
 namespace of their own where each refers to the others' compiled twins; the module's own names
-stay the Python functions. Numba's cache is keyed by the source file and the function's name and
-line, as with `@numba.njit(cache=True)`. Before compiling what the cache does not hold, one line
+stay the Python functions. Numba's cache is keyed by the function's name and line and by a stamp
+of the sources: the module's own and those of every module whose marked functions it calls
+(`source_stamp`). Numba alone stamps only the function's own file, so a stage inlined from another
+module and then edited would be served stale from the cache. Before compiling what the cache does not hold, one line
 goes to stderr ("compiling the engine once for this machine …"), so a first run does not look hung;
 a cached load prints nothing.
 
@@ -16,17 +18,27 @@ compiled kernel, and a first `repm run` needs no compiler at all.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import sys
 import threading
 import types
 from collections.abc import Callable
+from pathlib import Path
 
 # module name -> {function name: Python function}, in definition order
 _MARKED: dict[str, dict[str, Callable]] = {}
 _COMPILED: dict[str, types.SimpleNamespace] = {}
+_STAMPS: dict[str, str] = {}  # module name -> source_stamp, for the cache locator
 _NOTICED = False
 _LISTENING = False
 _LOCK = threading.RLock()
+# options of the compiled engine. `fastmath` off: every sum keeps its order, so results are
+# reproducible bit for bit — and the same run uncompiled; `nogil`: blocks of draws on threads
+KERNEL = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+# a stage called every step: inlined where it is called (Numba IR), so a stage of its own in the
+# source costs no call in the hot loop
+STAGE = dict(KERNEL, inline="always")
 # the compiling notice's estimate: the kernel and Philox together, CPU seconds measured on a
 # 2-core machine (bench/startup.py)
 ESTIMATE_S = 45
@@ -85,17 +97,73 @@ def _listen() -> None:
         _LISTENING = True
 
 
+def source_stamp(module: types.ModuleType, deps: set[str]) -> str:
+    """sha256 of the module's source and of the stamps of the modules in `deps` (those whose
+    marked functions it calls, already prepared): any edit along the way changes it."""
+    h = hashlib.sha256(Path(inspect.getfile(module)).read_bytes())
+    for dep in sorted(deps):
+        h.update(f"{dep}:{_STAMPS[dep]}".encode())
+    return h.hexdigest()
+
+
+def _register_locator() -> None:
+    """Put `_SourcesLocator` first among Numba's cache locators (once)."""
+    from numba.core import caching
+
+    classes = caching.CacheImpl._locator_classes
+    if not any(getattr(c, "__name__", "") == "SourcesLocator" for c in classes):
+        classes.insert(0, _locator_class(caching))
+
+
+def _locator_class(caching):
+    class SourcesLocator(caching._CacheLocator):
+        """Numba's own locator for the place, `source_stamp` for the freshness (repm's marked
+        modules only; any other function is left to Numba's locators)."""
+
+        def __init__(self, inner, stamp: str) -> None:
+            self._inner, self._stamp = inner, stamp
+
+        def ensure_cache_path(self):
+            self._inner.ensure_cache_path()
+
+        def get_cache_path(self):
+            return self._inner.get_cache_path()
+
+        def get_source_stamp(self):
+            return self._stamp
+
+        def get_disambiguator(self):
+            return self._inner.get_disambiguator()
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            stamp = _STAMPS.get(py_func.__module__)
+            if stamp is None:
+                return None
+            for other in caching.CacheImpl._locator_classes:
+                inner = None if other is cls else other.from_function(py_func, py_file)
+                if inner is not None:
+                    return cls(inner, stamp)
+            return None
+
+    return SourcesLocator
+
+
 def _prepare(module: types.ModuleType) -> types.SimpleNamespace:
     """The module's compiled twins: Numba dispatchers, compiled when first called."""
     name = module.__name__
     if name not in _COMPILED:
         import numba
 
+        _register_locator()
         scope = dict(vars(module))  # the module's constants, compiled twins for marked names
+        deps: set[str] = set()
         for k, v in list(scope.items()):  # marked functions imported from another module
             owner = getattr(v, "__module__", None)
             if hasattr(v, "__jit_options__") and owner != name and owner in sys.modules:
                 scope[k] = getattr(_prepare(sys.modules[owner]), v.__name__)
+                deps.add(owner)
+        _STAMPS[name] = source_stamp(module, deps)
         twins = {}
         for fname, fn in _MARKED.get(name, {}).items():
             twin = types.FunctionType(fn.__code__, scope, fname, fn.__defaults__, fn.__closure__)

@@ -16,7 +16,7 @@ import numpy as np
 
 from repm.chain import Chain
 from repm.chain.plan import Plan
-from repm.simulate import kernel
+from repm.simulate import arrays, kernel
 from repm.simulate.engine import Prepared, SimOutput, prepare, wrap
 from repm.simulate.shocks import Shocks
 
@@ -61,11 +61,11 @@ def run_sets(
                 "one structure (the same sectors, grades, origins, routes and draws)"
             )
     K = first["D"]
-    out = kernel.outputs({**first, "D": P * K})
+    out = arrays.outputs({**first, "D": P * K})
     kernel.run_sets([p.inputs for p in preps], out, K, threads)
     return out, preps
 
 
 def _rows(out: tuple, lo: int, hi: int) -> tuple:
     """Draws lo … hi − 1 of the kernel's outputs (views)."""
-    return kernel.Outputs(*(np.asarray(a)[lo:hi] for a in out))
+    return arrays.Outputs(*(np.asarray(a)[lo:hi] for a in out))

@@ -160,7 +160,7 @@ def _label_flows(ds):
     network even after the engine's flow table changes."""
     if "flow" not in ds.coords or "flow_source" in ds.coords:
         return ds
-    from repm.simulate.kernel import FLOWS
+    from repm.simulate.arrays import FLOWS
 
     ends = {name: (a, b) for name, a, b in FLOWS}
     flows = [str(f) for f in ds["flow"].values]
