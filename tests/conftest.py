@@ -30,19 +30,23 @@ CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls
 # first the modules that need no compiled engine (EARLY). A test that asks for the compiled
 # engine before that process is done waits for it, then loads the engine from the cache: the
 # numbers are the same, only where the compiling happens changes. With the cache already warm the
-# process loads it and ends in a second or two; a session of EARLY modules only starts none.
+# process loads it and ends in a second or two; a session of EARLY modules only starts none. The
+# process starts when the session is configured, before collection, unless the command line names
+# only EARLY modules; if -k or -m then leave no test that needs it, it is ended.
 # REPM_TEST_WARM=0 turns it off.
 
 _WARM: list[tuple[sp.Popen, str]] = []  # the compiling process and its run store
 
-# modules that never asked for the compiled engine when this was written, ~50 CPU s together: run
-# first, the rest in their order (one that comes to need the engine only waits for it)
+# modules that never asked for the compiled engine when this was written (checked by running the
+# suite with `jit.compiled` recording its callers and every small run kept on the Python twin),
+# ~60 CPU s together: run first, the rest in their order (one that comes to need the engine only
+# waits for it)
 EARLY = (
     "test_store.py", "test_fuzz.py", "test_cli.py", "test_finance.py", "test_load.py",
     "test_basket.py", "test_small_fixes.py", "test_prices.py", "test_channels.py",
     "test_oxide_per_magnet.py", "test_dashboard_shared.py", "test_indicators.py",
     "test_scenarios.py", "test_rules.py", "test_wind.py", "test_facts.py", "test_chemistry.py",
-    "test_mass_balance.py",
+    "test_mass_balance.py", "test_routes.py", "test_bad_input.py", "test_bounds.py",
 )  # fmt: skip
 
 
@@ -68,17 +72,25 @@ def _share_bytecode() -> None:
 def pytest_configure(config: pytest.Config) -> None:
     if not hasattr(config, "workerinput"):
         _share_bytecode()
+    if _warm_wanted(config) and not _only_early(config):
+        # at once, so the compile overlaps collection (importing every test module: ~18 CPU s
+        # where bytecode is not written) instead of starting after it
+        _start_warm()
 
 
-@pytest.hookimpl(trylast=True)  # after -k / -m have deselected
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("REPM_TEST_WARM", "1") == "0" or hasattr(config, "workerinput"):
+def _warm_wanted(config: pytest.Config) -> bool:
+    return os.environ.get("REPM_TEST_WARM", "1") != "0" and not hasattr(config, "workerinput")
+
+
+def _only_early(config: pytest.Config) -> bool:
+    """Whether the command line names only EARLY modules (then no test will ask for the engine)."""
+    names = [Path(str(a).split("::")[0]).name for a in config.args]
+    return bool(names) and all(n in EARLY for n in names)
+
+
+def _start_warm() -> None:
+    if _WARM:
         return
-    early = [i for i in items if i.path.name in EARLY]
-    later = [i for i in items if i.path.name not in EARLY]
-    if not later:  # nothing here asks for the compiled engine: no compile to start
-        return
-    items[:] = early + later
     home = tempfile.mkdtemp(prefix="repm-warm-")
     env = dict(os.environ, REPM_HOME=home)
     proc = sp.Popen(
@@ -86,6 +98,29 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         env=env, stdout=sp.DEVNULL, stderr=sp.DEVNULL, stdin=sp.DEVNULL,
     )  # fmt: skip
     _WARM.append((proc, home))
+
+
+def _stop_warm() -> None:
+    """End the compiling process (Numba writes each cache file whole, by rename) and its store."""
+    for proc, home in _WARM:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        shutil.rmtree(home, ignore_errors=True)
+    _WARM.clear()
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m have deselected
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not _warm_wanted(config):
+        return
+    early = [i for i in items if i.path.name in EARLY]
+    later = [i for i in items if i.path.name not in EARLY]
+    if not later:  # nothing here asks for the compiled engine: no compile (end one started)
+        _stop_warm()
+        return
+    items[:] = early + later
+    _start_warm()  # unless pytest_configure started it
     from repm.simulate import jit
 
     ask = jit.compiled
@@ -99,11 +134,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    for proc, home in _WARM:
-        if proc.poll() is None:
-            proc.kill()
-        proc.wait()
-        shutil.rmtree(home, ignore_errors=True)
+    _stop_warm()
     for folder in _PYC:
         shutil.rmtree(folder, ignore_errors=True)
 

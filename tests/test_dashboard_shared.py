@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from types import SimpleNamespace
 
 import pytest
@@ -121,11 +122,22 @@ def blocking(monkeypatch):
     gate.set()
 
 
+def _until_running(client, job_id: str) -> None:
+    """Wait until the worker has taken the job off the queue (it then blocks on the test's word):
+    until then it still counts as waiting, and a second job would find the queue full."""
+    end = time.monotonic() + 30
+    while client.get(f"/api/jobs/{job_id}").json()["status"] != "running":
+        assert time.monotonic() < end, "the worker never took the job"
+        time.sleep(0.01)
+
+
 def test_the_api_answers_429_and_503_in_one_line(blocking):
     app = web.create_app(max_waiting=1, per_client=2, workers=1)
     body = {"scenario": "india-baseline", "wait": False}
     with TestClient(app, base_url=LOCAL) as client:
-        assert client.post("/api/run", json=body).status_code == 202  # running
+        first = client.post("/api/run", json=body)
+        assert first.status_code == 202
+        _until_running(client, first.json()["job_id"])  # the one worker has taken it
         assert client.post("/api/run", json=body).status_code == 202  # waiting
         r = client.post("/api/run", json=body)
         assert r.status_code == 429 and "at most 2 at a time" in r.json()["error"]

@@ -270,18 +270,18 @@ def test_bad_options_are_one_line_errors(args, where):
 
 
 def test_sensitivity_of_unit_npv_end_to_end_top_driver_by_hand():
-    """64 evaluations (16 base samples × (2 + 2)). By hand: the GBD conversion margin (US$15–26
+    """32 evaluations (8 base samples × (2 + 2)). By hand: the GBD conversion margin (US$15–26
     per kg) is revenue on the ~60 % of the unit's output that is GBD grade, a ~US$6.6/kg span;
     the other materials (US$1–3/kg) are a US$2/kg span on all of it — variance ~(6.6/2)² ≈ 11×,
     so the margin carries ~90 % of the NPV's variance (one at a time: ±113 vs ±43 crore INR)."""
     res = run_cli(
-        ["sensitivity", "unit_npv", "--samples", "16", "--group",
+        ["sensitivity", "unit_npv", "--samples", "8", "--group",
          "magnet_conversion_cost_gbd,magnet_other_materials_cost", "--json"]
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     p = json.loads(res.stdout)
     assert p["command"] == "sensitivity" and p["output"] == "unit_npv" and p["year"] is None
-    assert p["method"] == "sobol" and p["samples"] == 16 and p["evaluations"] == 64
+    assert p["method"] == "sobol" and p["samples"] == 8 and p["evaluations"] == 32
     top, second = p["indices"]
     assert top["fact"] == "magnet_conversion_cost_gbd"
     assert set(top) >= {"fact", "S1", "S1_conf", "ST", "ST_conf"}

@@ -70,7 +70,7 @@ def test_fitted_keeps_the_mean_and_evppi_is_bounded():
 
 
 def test_voi_unit_end_to_end_shape_and_bounds():
-    res = run_cli(["voi", "unit", "--samples", "32", "--json"])
+    res = run_cli(["voi", "unit", "--samples", "16", "--json"])
     assert res.returncode == 0, res.stderr
     p = json.loads(res.stdout)
     assert p["command"] == "voi" and p["decision"] == "unit" and p["unit"] == "crore INR"
@@ -90,7 +90,7 @@ def test_voi_unit_end_to_end_shape_and_bounds():
     # P(NPV > 0) and EVPI agree: with the central decision "do not build", EVPI is the mean of
     # the positive NPVs (nothing is lost when the unit would not have paid)
     assert 0.0 <= p["p_npv_positive"] <= 1.0
-    assert p["npv"]["n"] == 32 and p["breakeven_price"]["n"] + p["breakeven_none"] == 32
+    assert p["npv"]["n"] == 16 and p["breakeven_price"]["n"] + p["breakeven_none"] == 16
     if p["choice"]["expected_best"] == "do not build":
         assert p["evpi"] > 0 or p["p_npv_positive"] == 0
 
