@@ -54,6 +54,9 @@ class Chain:
     priority_tier: xr.DataArray  # sector -> tier index (0 first)
     stockpile0: xr.DataArray  # material, t
     stockpile_fit: xr.DataArray  # material: share of a shortfall its strategic stockpile serves
+    grade_down: np.ndarray  # grade -> the grade one class down (−1: none)
+    switch_share: np.ndarray  # sector: share of a restricted grade's bare magnets switched down
+    switch_after_months: float  # months of restriction before makers switch (risk.grade_switch)
     collection_rate: float
     recycling_recovery: float
     working_stock_months: float

@@ -14,7 +14,7 @@ from repm.chain.basket import FLOWS as BASKET_FLOWS
 from repm.chain.basket import basket
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
-from repm.chain.demand import demand, history
+from repm.chain.demand import demand, heavy_content, history, next_lower_grade
 from repm.chain.labels import labelled
 from repm.chain.prices import prices
 from repm.chain.routes import routes
@@ -62,6 +62,7 @@ def compile_chain(s: Scenario) -> Chain:
     pr = prices(s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
     by_mat = {**yr, "material": list(MATERIALS)}
     by_grade = {**yr, "grade": list(GRADES)}
+    sw = s.risk.grade_switch
     return Chain(
         **rt,
         name=s.name,
@@ -89,6 +90,14 @@ def compile_chain(s: Scenario) -> Chain:
         ),
         export_premium=float(dm["export_premium"]),
         future_from=s.risk.months_of_history(int(years[0]), len(years)),
+        grade_down=next_lower_grade(heavy_content(model, gc)),
+        switch_share=np.array(
+            [
+                sw.share if sw is not None and (sw.sectors is None or n in sw.sectors) else 0.0
+                for n in sectors
+            ]
+        ),
+        switch_after_months=sw.after_months if sw is not None else 0.0,
         grade_comp=labelled(
             gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
         ),

@@ -144,15 +144,26 @@ def heavy_free_split(mix: np.ndarray, heavy: np.ndarray, shift: np.ndarray) -> n
     """year × sector × grade shares: each sector's mix (sector × grade) with `shift` (year ×
     sector) of each Dy/Tb-bearing grade's mass moved one class down — to the grade with the
     next lower heavy-rare-earth content (`heavy`, by grade)."""
-    order = np.argsort(heavy, kind="stable")  # lightest first
+    down = next_lower_grade(heavy)
     out = np.broadcast_to(mix, (len(shift),) + mix.shape).copy()
     base = out.copy()
-    for lower, upper in zip(order[:-1], order[1:], strict=True):
-        if heavy[upper] > heavy[lower]:
+    for upper in np.argsort(heavy, kind="stable"):  # lightest first
+        if down[upper] >= 0:
             moved = base[:, :, upper] * shift
             out[:, :, upper] -= moved
-            out[:, :, lower] += moved
+            out[:, :, down[upper]] += moved
     return out
+
+
+def next_lower_grade(heavy: np.ndarray) -> np.ndarray:
+    """grade -> the grade one class down: the next lower heavy-rare-earth content (`heavy`, by
+    grade); −1 for a grade with none lower (what a switch off a grade moves to)."""
+    order = np.argsort(heavy, kind="stable")  # lightest first
+    down = np.full(len(heavy), -1, dtype=np.int64)
+    for lower, upper in zip(order[:-1], order[1:], strict=True):
+        if heavy[upper] > heavy[lower]:
+            down[upper] = lower
+    return down
 
 
 def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.ndarray) -> dict:

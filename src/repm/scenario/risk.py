@@ -15,6 +15,7 @@ from repm.scenario.fields import (
     Multiplier,
     PositiveMonths,
     Year,
+    _one_of,
     _quantity,
     definition_of,
 )  # fmt: skip
@@ -97,6 +98,18 @@ class Event(Block):
         return self
 
 
+class GradeSwitch(Block):
+    """Makers moving to a lighter grade within an episode: once a grade's magnets have been
+    restricted for `after_months` without a break (the time to qualify a lighter grade), makers
+    in `sectors` (default: all) buy `share` of that grade's bare magnets one class down (the
+    grade with the next lower Dy+Tb content), for the rest of the run. Magnets inside imported
+    sub-assemblies keep their grade (they are their makers' choice)."""
+
+    share: Fraction
+    after_months: Months
+    sectors: list[str] | None = None
+
+
 class Risk(Block):
     """Supply-shock model: events sampled per draw, and uncertainty in demand growth.
 
@@ -137,4 +150,14 @@ class Risk(Block):
         description="months over which other origins' spare capacity grows linearly from 0 to "
         "full after a restriction spell begins (0: all of it at once)",
     )
+    grade_switch: GradeSwitch | None = Field(
+        None, description="makers moving to a lighter grade within an episode (none unless set)"
+    )
     draws_max: Annotated[float, _quantity("dimensionless", lo=1, integer=True)] = 1e8
+
+    @field_validator("grade_switch")
+    @classmethod
+    def _switch_sectors(cls, v: GradeSwitch | None, info: ValidationInfo):
+        for sec in (v.sectors or []) if v is not None else []:
+            _one_of(sec, definition_of(info).sectors, "sector in grade_switch.sectors:")
+        return v

@@ -125,6 +125,9 @@ Inputs = namedtuple(
         "fresh_per_mag",  # t fresh alloy per t magnet (rules.fresh_alloy_per_magnet)
         "export_dem",  # year × grade, buyers abroad for Indian magnets, t/yr
         "strat_from",  # step from which the strategic stockpile may be drawn (the as-of date)
+        "down",  # grade -> the grade one class down (next lower Dy+Tb content), −1: none
+        "sw_share",  # sector -> share of a grade's bare demand its makers switch one class down
+        "sw_after",  # months a grade is restricted without a break before they switch
     ],
 )
 

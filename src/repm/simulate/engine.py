@@ -234,6 +234,8 @@ def prepare(
         fresh_per_mag=float(chain.fresh_alloy_per_magnet),
         export_dem=_f64(chain.export_demand.values),
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
+        down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
+        sw_share=_f64(chain.switch_share), sw_after=float(chain.switch_after_months),
     )  # fmt: skip
     dims = dict(
         D=D,

@@ -46,18 +46,22 @@ from contextlib import contextmanager
 import numpy as np
 
 from repm.simulate import jit
-from repm.simulate.arrays import EMBEDDED, MAGNET, Outputs
+from repm.simulate.arrays import Outputs
 from repm.simulate.books import _balance, _book_year, _end_of_life_year
 from repm.simulate.jit import KERNEL as _JIT
 from repm.simulate.jit import njit
 from repm.simulate.step import (
     _all_available,
     _allocate,
+    _book_demand,
+    _feed_lists,
     _flush,
     _magnets,
+    _plan_year,
     _refill,
     _release,
     _step_availability,
+    _switch,
     _take,
     _toll_orders,
 )
@@ -160,11 +164,9 @@ def compiled():
 def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     """Draws lo … hi − 1, one after another."""
     # every array out of the tuples once: numba then keeps no reference counts in the loops
-    bare = inp.bare
     cap = inp.cap
     dmult = inp.dmult
     dt = inp.dt
-    emb = inp.emb
     gc = inp.gc
     group = inp.group
     history = inp.history
@@ -184,7 +186,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     target = inp.target
     tier = inp.tier
     ws_frac = inp.ws_frac
-    fresh_per_mag = inp.fresh_per_mag
     o_demand = out.demand
     o_feed_used = out.feed_used
     o_flows = out.flows
@@ -217,7 +218,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ov_oxide = inp.ov_oxide
     ov_country = inp.ov_country
     retention = inp.retention
-    export_dem = inp.export_dem
     strat_from = inp.strat_from
     no_strat = np.zeros(inp.stock0.shape[0])  # before the as-of date: history, no stockpile drawn
     o_tolled = out.tolled
@@ -267,6 +267,13 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     fr_b = np.empty((n_tiers, G))  # share served per tier
     fr_e = np.empty((n_tiers, G))
     A = np.empty(G)  # bare demand per grade
+    sw_on = np.zeros(G, dtype=np.bool_)  # makers of the switch's sectors moved off this grade
+    sw_months = np.zeros(G)  # months this grade has been restricted without a break
+    switching = False  # a switch to a lighter grade is possible at all
+    for g in range(G):
+        if inp.down[g] >= 0:
+            for s in range(S):
+                switching = switching or inp.sw_share[s] > 0.0
     De_sum = np.empty(G)  # embedded demand per grade
     target_g = np.empty(G)
     p_star = np.empty((F, G))  # planned output per route
@@ -330,6 +337,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         o_unmet[d] = 0.0
         o_unmet_bare[d] = 0.0
         o_served[d] = 0.0
+        o_demand[d] = 0.0
         o_short_steps[d] = 0.0
         o_flows[d] = 0.0
         o_tolled[d] = 0.0
@@ -346,67 +354,23 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
             ws[m] = 0.0
             recycled_inv[m] = 0.0
         ret_inv = 0.0  # IREL NdPr oxide kept in India (export retention), t
+        sw_on[:] = False
+        sw_months[:] = 0.0
         cohorts[:] = 0.0
         t = 0
         for yi in range(Y):
             # --- the year's demand and the units' feed plan ---
             mult = dmult[dm, yi]
-            for g in range(G):
-                A[g] = 0.0
-                De_sum[g] = 0.0
-            for s in range(S):
-                for g in range(G):
-                    Db[s, g] = bare[yi, s, g] * mult * dt
-                    De[s, g] = emb[yi, s, g] * mult * dt
-                    A[g] += Db[s, g]
-                    De_sum[g] += De[s, g]
-            for k in range(n_tiers):
-                for g in range(G):
-                    dk_b[k, g] = 0.0
-                    dk_e[k, g] = 0.0
-                    for s in range(S):
-                        if tier[s] == k:
-                            dk_b[k, g] += Db[s, g]
-                            dk_e[k, g] += De[s, g]
-            C = 0.0
-            for f in range(F):
-                C += cap[yi, f] * dt
-            A_tot = 0.0
-            X_tot = 0.0  # buyers abroad: served from the capacity India's buyers leave
-            for g in range(G):
-                A_tot += A[g]
-                X_tot += export_dem[yi, g] * dt
-            left = max(C - A_tot, 0.0)
-            for g in range(G):
-                target_g[g] = min(A[g], C * A[g] / A_tot) if A_tot > 0 else 0.0
-                if X_tot > 0:
-                    X_g = export_dem[yi, g] * dt
-                    target_g[g] += min(X_g, left * X_g / X_tot)
-            for m in range(M):
-                req[m] = 0.0
-            for f in range(F):
-                cap_share = cap[yi, f] * dt / C if C > 0 else 0.0
-                for g in range(G):
-                    p_star[f, g] = target_g[g] * cap_share
-                    fresh_star = p_star[f, g] * fresh_per_mag  # rules.fresh_alloy_per_magnet
-                    for m in range(M):
-                        req_fg[f, g, m] = fresh_star * recipe[f, g, m]
-                        req[m] += req_fg[f, g, m]
+            _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
+                       req_fg, req)  # fmt: skip
             irel_avail = min(sep[yi], irel_max) * dt
             # a material nobody needs is neither bought, drawn nor refilled (stocks are ≥ 0)
-            n_feed = 0
-            n_refill = 0
             for m in range(M):
                 ratio_m[m] = 1.0
                 cons[m] = 0.0
                 from_rec[m] = 0.0
                 sp_feed[m] = 0.0
-                if req[m] > 0:
-                    feed[n_feed] = m
-                    n_feed += 1
-                if (req[m] > 0 or group[m] == MAGNET) and group[m] != EMBEDDED:
-                    refill_list[n_refill] = m
-                    n_refill += 1
+            n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
             if yi == 0:  # buyers start with their usual working stock
                 for m in range(M):
                     ws[m] = ws_frac * req[m]
@@ -430,14 +394,23 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 order_y[g] = 0.0
                 toll_used_y[g] = 0.0
                 toll_stock_y[g] = 0.0
-            n_full = 0  # steps where every sector was served in full
+            n_full = 0  # steps where every sector was served in full (at this plan's demand)
+            k0 = 0  # the step of the year this plan's demand began
 
-            for _ in range(spy):
+            for k_step in range(spy):
                 # --- availability × usual share and × spare, this step (a_share, a_spare) ---
                 all_available = _step_availability(
                     d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_share, cs_spare,
                     k_nom, k_sp, lv, all_available,
                 )  # fmt: skip
+                # makers who have qualified a lighter grade switch to it: demand changes
+                if switching and _switch(inp, av, per, sw_on, sw_months):
+                    _book_demand(d, yi, out, Db, De, k_step - k0, n_full)
+                    n_full = 0
+                    k0 = k_step
+                    _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g,
+                               p_star, req_fg, req)  # fmt: skip
+                    n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
 
                 # --- 0. routes: overseas oxide on offer; tolling that takes IREL oxide first ---
                 ox_left = sep[yi] * dt  # IREL's oxide this step not yet spoken for
@@ -569,12 +542,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 t += 1
 
             _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
-            # demand is the same every step of the year; what was served went into use
+            # demand is the same every step of a plan; what was served went into use
+            _book_demand(d, yi, out, Db, De, spy - k0, n_full)
             for s in range(S):
                 for g in range(G):
-                    x = Db[s, g] + De[s, g]
-                    o_demand[d, yi, s, g] = x * spy
-                    o_served[d, yi, s, g] += x * n_full
                     cohorts[s, g, yi] = o_served[d, yi, s, g]
             _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y,
                        refill_y, el, sep_y, exports_y, order_y, toll_used_y, toll_stock_y, pipe)  # fmt: skip
