@@ -4,7 +4,9 @@
 
 For each scenario count N the script
 
-1. draws the shock inputs once (`repm.analyses.optimize.scenario_inputs`, not timed: both sides share them);
+1. draws the shock inputs once (`repm.analyses.optimize.scenario_inputs`, not timed: both sides share
+   the draws and the annual availability; the Pyomo side computes the spare ramp itself from the
+   draws' monthly event levels, `spare_availability`, by the definition in docs/risk.md);
 2. builds repm's linopy model (`repm.analyses.optimize.build_model`) and solves it with repm's own
    `repm.analyses.optimize.solve` (HiGHS through highspy's direct API), timing build and solve apart, and
    reads HiGHS's own run time from the attached `highspy.Highs` (`mdl.solver_model.getRunTime()`,
@@ -107,11 +109,13 @@ def plan_arrays(
     chain: Chain,
     avail: np.ndarray,
     price_mult: np.ndarray,
+    spare_avail: np.ndarray,
     *,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
 ) -> PlanArrays:
-    """The coefficients of `build_model(scenario, chain, avail, price_mult, ...)`, as arrays."""
+    """The coefficients of `build_model(scenario, chain, avail, price_mult, ...)`, as arrays;
+    spare_avail from this file's own `spare_availability`."""
     pol, fin = scenario.policy, scenario.economics.finance
     assert fin is not None, "the planner needs economics.finance"
     K, Y = avail.shape[0], chain.n_years
@@ -140,7 +144,11 @@ def plan_arrays(
             need[:, j] = emb[:, GRADES.index(m.split("_", 1)[1])]
     share = chain.import_share.values[:, mi]
     spare = chain.spare.values[:, mi]
-    limit = avail[:, :, :, mi] * (share[None, None] * need[None, :, None, :] + spare[None, None])
+    # an origin's usual share × availability, plus its spare × availability × the spare ramp
+    limit = (
+        avail[:, :, :, mi] * share[None, None] * need[None, :, None, :]
+        + spare_avail[:, :, :, mi] * spare[None, None]
+    )
 
     # prices read from the scenario here, not through repm's rules: oxides at their price in the
     # base year (the first demand anchor; paths linear between points, flat outside), a magnet
@@ -191,6 +199,50 @@ def plan_arrays(
         min_domestic_share=pol.min_domestic_share, capex_budget=pol.capex_budget,
         cvar_weight=cvar_weight, cvar_alpha=cvar_alpha,
     )  # fmt: skip
+
+
+def spare_availability(scenario: Scenario, chain: Chain, n: int, seed: int) -> np.ndarray:
+    """k × year × origin × material: each year's mean, over its months, of availability × the
+    share of spare capacity there, computed here from the definition in docs/risk.md ("Spare
+    capacity ramps up"), not from repm's `spare_ramp`. Only the draws are repm's (its sampled
+    event levels, draw × month × event, and each event's weight on origin × material).
+
+    A restriction spell begins in a month with any event active after a month with none; s
+    months after it began, spare capacity is there at min(1, s / R), R = risk.spare_ramp_months,
+    and a month of the spell gets that line's mean over the month: F(k + 1) − F(k), k the months
+    since the spell began and F its integral (s² / 2R up to R, then s − R / 2). Outside a spell
+    all of it is there. A month's availability is Π over events (1 − level × weight)."""
+    Y, O, M = chain.n_years, len(chain.origins), len(MATERIALS)  # noqa: E741
+    if n == 0:
+        return np.ones((1, Y, O, M))
+    from repm.simulate.shocks import sample
+
+    sh = sample(scenario.risk, chain, np.arange(n), seed)
+    level = np.asarray(sh.event_level, dtype=np.float64)  # draw × month × event
+    weight = np.asarray(sh.event_target, dtype=np.float64)  # event × origin × material
+    D, T, E = level.shape
+    R = float(scenario.risk.spare_ramp_months)
+
+    def integral(s: np.ndarray) -> np.ndarray:
+        return np.where(s <= R, s * s / (2.0 * R), s - R / 2.0)
+
+    there = np.ones((D, T))
+    since = np.zeros(D)  # months since the spell began
+    before = np.zeros(D, dtype=bool)  # was the month before restricted?
+    for t in range(T):
+        now = (level[:, t, :] != 0).any(axis=1)
+        since = np.where(now & before, since + 1.0, 0.0)
+        if R > 0:
+            there[:, t] = np.where(now, integral(since + 1.0) - integral(since), 1.0)
+        before = now
+    out = np.empty((D, Y, O, M))
+    for y in range(Y):
+        months = slice(12 * y, 12 * (y + 1))
+        avail = np.ones((D, 12, O, M))
+        for e in range(E):
+            avail *= 1.0 - level[:, months, e, None, None] * weight[e][None, None]
+        out[:, y] = (avail * there[:, months, None, None]).mean(axis=1)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -499,10 +551,13 @@ class Row:
         return abs(a - b) / max(abs(a), abs(b), 1e-12)
 
 
-def run_linopy(scenario, chain, avail, pm, *, cvar_weight=0.0, cvar_alpha=0.95):
+def run_linopy(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar_alpha=0.95):
     """(model, build s, solve s, HiGHS own s, objective) for repm's own model and solve."""
     t0 = time.perf_counter()
-    mdl, _ = build_model(scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha)
+    mdl, _ = build_model(
+        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight,
+        cvar_alpha=cvar_alpha,
+    )  # fmt: skip
     t1 = time.perf_counter()
     cond = solve(mdl)
     t2 = time.perf_counter()
@@ -512,10 +567,12 @@ def run_linopy(scenario, chain, avail, pm, *, cvar_weight=0.0, cvar_alpha=0.95):
     return mdl, t1 - t0, t2 - t1, own, float(mdl.objective.value)
 
 
-def run_pyomo(scenario, chain, avail, pm, *, cvar_weight=0.0, cvar_alpha=0.95):
+def run_pyomo(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar_alpha=0.95):
     """(model, build s, solve s, HiGHS own s, objective) for the Pyomo model."""
     t0 = time.perf_counter()
-    arrays = plan_arrays(scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha)
+    arrays = plan_arrays(
+        scenario, chain, avail, pm, spare_avail, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
+    )
     m = build_pyomo(arrays)
     t1 = time.perf_counter()
     obj, own = solve_pyomo(m)
@@ -525,10 +582,11 @@ def run_pyomo(scenario, chain, avail, pm, *, cvar_weight=0.0, cvar_alpha=0.95):
 
 def compare(scenario, chain, n: int, *, seed=0, cvar_weight=0.0, cvar_alpha=0.95, repeat=1) -> Row:
     """Build and solve both models for n scenarios; the fastest of `repeat` timings per cell."""
-    avail, pm = scenario_inputs(scenario, chain, n, seed)
+    avail, pm, repm_spare = scenario_inputs(scenario, chain, n, seed)
+    own_spare = spare_availability(scenario, chain, n, seed)  # the ramp, computed here
     kw = {"cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha}
-    lin = [run_linopy(scenario, chain, avail, pm, **kw) for _ in range(repeat)]
-    pyo = [run_pyomo(scenario, chain, avail, pm, **kw) for _ in range(repeat)]
+    lin = [run_linopy(scenario, chain, avail, pm, repm_spare, **kw) for _ in range(repeat)]
+    pyo = [run_pyomo(scenario, chain, avail, pm, own_spare, **kw) for _ in range(repeat)]
     mdl, m = lin[0][0], pyo[0][0]
     nv, nc = int(mdl.nvars), int(mdl.ncons)
     pv, pc = m.nvariables(), m.nconstraints()

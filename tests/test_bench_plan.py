@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from conftest import load_bench
 
@@ -31,9 +32,12 @@ def baseline():
 
 def _both(scenario, chain, cvar_weight=0.0):
     """The linopy and Pyomo models for N scenarios, built but not solved."""
-    avail, pm = scenario_inputs(scenario, chain, N, seed=0)
-    mdl, _ = build_model(scenario, chain, avail, pm, cvar_weight=cvar_weight)
-    arrays = bench.plan_arrays(scenario, chain, avail, pm, cvar_weight=cvar_weight)
+    avail, pm, spare_avail = scenario_inputs(scenario, chain, N, seed=0)
+    mdl, _ = build_model(
+        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight
+    )
+    own = bench.spare_availability(scenario, chain, N, seed=0)  # the ramp, computed by the bench
+    arrays = bench.plan_arrays(scenario, chain, avail, pm, own, cvar_weight=cvar_weight)
     return mdl, arrays
 
 
@@ -95,3 +99,17 @@ def test_the_script_fails_when_objectives_differ(baseline, monkeypatch, capsys):
     assert bench.main(["--scenarios", "1", "--repeat", "1"]) == 1
     out = capsys.readouterr()
     assert "objectives differ" in out.err and "N=1" in out.err
+
+
+def test_the_spare_ramp_is_computed_on_both_sides(baseline):
+    """The bench computes the spare ramp itself (docs/risk.md's definition) and gets repm's
+    numbers; a Pyomo side that took spare capacity in full is a different LP (the baseline's
+    2025 history ramps spare in every draw)."""
+    scenario, chain = baseline
+    avail, pm, spare_avail = scenario_inputs(scenario, chain, N, seed=0)
+    own = bench.spare_availability(scenario, chain, N, seed=0)
+    np.testing.assert_allclose(own, spare_avail, rtol=1e-12, atol=1e-15)
+    assert (own < avail).any()
+    mdl, _ = build_model(scenario, chain, avail, pm, spare_avail=spare_avail)
+    in_full = bench.build_pyomo(bench.plan_arrays(scenario, chain, avail, pm, avail))
+    assert bench.lp_differences(bench.linopy_lp(mdl), bench.pyomo_lp(in_full)) != []

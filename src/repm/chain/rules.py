@@ -107,12 +107,18 @@ def toll_factor(avail, partner, exposure):
     return factor
 
 
-def origin_offer(need, share, spare, avail):
+def origin_offer(need, share, spare, avail, spare_avail=None):
     """What an origin sends of a material when `need` is ordered: its usual share of the order
-    plus its spare capacity, both × its availability (1 unless restricted). Arrays broadcast.
-    The engine takes the same offer summed over origins, with the sums (Σ avail × share and
-    Σ avail × spare) formed once each time availability changes: `need × Σ + Σ`."""
-    return avail * (share * need + spare)
+    × its availability (1 unless restricted), plus its spare capacity × `spare_avail`, the
+    availability of spare capacity: availability × the spare ramp (the share of spare capacity
+    there while it ramps up after a restriction spell begins, `repm.simulate.shocks.spare_ramp`),
+    over a period the period's mean of that product; None: `avail` (spare there in full).
+    Arrays broadcast. The engine takes the same offer summed over origins, with the sums
+    (Σ avail × share and Σ avail × ramp × spare) formed once each time availability changes:
+    `need × Σ + Σ`."""
+    if spare_avail is None:
+        return avail * (share * need + spare)
+    return avail * share * need + spare_avail * spare
 
 
 def release_gap(need, offered, fit=1.0):

@@ -18,15 +18,17 @@ from repm.analyses.optimize.coefficients import coefficients
 from repm.analyses.optimize.model import build_model
 from repm.analyses.optimize.solve import (
     PlanResult,
+    ScenarioInputs,
     explain_infeasible,
     optimize,
     scenario_inputs,
+    shock_inputs,
     solve,
 )
 from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import FEEDS
 
 __all__ = [
-    "CRORE_PER_T_AT", "FEEDS", "PlanResult", "build_model", "coefficients", "explain_infeasible",
-    "optimize", "scenario_inputs", "solve",
+    "CRORE_PER_T_AT", "FEEDS", "PlanResult", "ScenarioInputs", "build_model", "coefficients",
+    "explain_infeasible", "optimize", "scenario_inputs", "shock_inputs", "solve",
 ]  # fmt: skip

@@ -17,10 +17,15 @@ from repm.scenario.schema import Scenario
 
 
 def coefficients(
-    scenario: Scenario, chain: Chain, avail: np.ndarray, price_mult: np.ndarray
+    scenario: Scenario,
+    chain: Chain,
+    avail: np.ndarray,
+    price_mult: np.ndarray,
+    spare_avail: np.ndarray | None = None,
 ) -> SimpleNamespace:
     """The LP's index sets and coefficients. avail: k × year × origin × material annual mean
-    availability; price_mult: k × year × material."""
+    availability; price_mult: k × year × material; spare_avail: k × year × origin × material,
+    the annual mean of availability × the spare ramp (None: spare there in full, = avail)."""
     pol, fin = scenario.policy, scenario.economics.finance
     if fin is None:
         raise UserError(
@@ -60,7 +65,8 @@ def coefficients(
         np.minimum(chain.separation_output.values, chain.irel_to_units_max), coords=[years]
     )
 
-    # what each origin can send: its usual share of the need plus its spare capacity, × availability
+    # what each origin can send: its usual share of the need × availability, plus its spare
+    # capacity × availability × the spare ramp (each the year's mean, `solve.shock_inputs`)
     need = np.zeros((len(years), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         mat = model.material(m)
@@ -73,8 +79,9 @@ def coefficients(
     share = chain.import_share.values[:, mi]  # origin × material
     spare = chain.spare.values[:, mi]
     limit = origin_offer(
-        need[None, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi]
-    )
+        need[None, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi],
+        None if spare_avail is None else spare_avail[:, :, :, mi],
+    )  # fmt: skip
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
 
     base = stock_prices(chain, scenario)

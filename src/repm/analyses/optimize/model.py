@@ -22,13 +22,17 @@ def build_model(
     avail: np.ndarray,
     price_mult: np.ndarray,
     *,
+    spare_avail: np.ndarray | None = None,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
     elastic: bool = False,
     units: bool = False,
     fixed_blocks: xr.DataArray | None = None,
 ) -> tuple[linopy.Model, dict]:
-    c = coefficients(scenario, chain, avail, price_mult)
+    """The planning LP. avail, spare_avail: k × year × origin × material, the year's mean
+    availability and mean availability × spare ramp (`solve.scenario_inputs`; spare_avail None:
+    spare there in full whenever the origin is available); price_mult: k × year × material."""
+    c = coefficients(scenario, chain, avail, price_mult, spare_avail)
     pol = c.pol
     K = c.K
     model = c.model

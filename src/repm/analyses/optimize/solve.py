@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 import linopy
 import numpy as np
@@ -15,6 +16,9 @@ from repm.chain.plan import Plan, build_plan
 from repm.chain.rules import annual_mean
 from repm.errors import UserError
 from repm.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    from repm.simulate.shocks import Shocks
 
 linopy.options["semantics"] = "v1"  # misaligned labels raise instead of silently filling
 logging.getLogger("linopy").setLevel(logging.ERROR)  # solver status goes into our own messages
@@ -36,19 +40,48 @@ class PlanResult:
     routes: dict | None = None  # contracts chosen and expected use (issue 6 routes)
 
 
-def scenario_inputs(
-    scenario: Scenario, chain: Chain, n: int, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Annual mean availability (k × year × origin × material) and price multipliers
-    (k × year × material) from the risk model; one scenario with no shocks when n = 0."""
+class ScenarioInputs(NamedTuple):
+    """What the shock scenarios give the LP, per scenario k and year (the planner's period)."""
+
+    avail: np.ndarray  # k × year × origin × material: mean availability over the year's months
+    price_mult: np.ndarray  # k × year × material: mean price multipliers
+    # k × year × origin × material: mean over the year's months of availability × the spare ramp
+    # (the share of spare capacity there, `Shocks.spare_ramp`, the array the engine reads)
+    spare_avail: np.ndarray
+
+
+def shock_inputs(sh: Shocks, chain: Chain) -> ScenarioInputs:
+    """The LP's inputs from sampled shocks, month by month as the engine steps, then each year's
+    mean (`rules.annual_mean`): availability, price multipliers, and availability × the spare
+    ramp, the product taken month by month as the engine does before the year's mean."""
+    n, Y, O, M = sh.draws, chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
+
+    def at(t: int) -> np.ndarray:
+        return np.broadcast_to(sh.at(t, 12), (n, O, M))
+
+    avail = annual_mean(at, Y)
+    spare_avail = avail
+    if sh.spare_ramp is not None:
+        ramp = sh.spare_ramp  # draw × month
+
+        def ramped(t: int) -> np.ndarray:
+            return at(t) * ramp[:, t, None, None]
+
+        spare_avail = annual_mean(ramped, Y)
+    return ScenarioInputs(avail, annual_mean(sh.prices_at, Y), spare_avail)
+
+
+def scenario_inputs(scenario: Scenario, chain: Chain, n: int, seed: int) -> ScenarioInputs:
+    """Annual mean availability and spare availability (k × year × origin × material) and price
+    multipliers (k × year × material) from n draws of the risk model (`shock_inputs`); one
+    scenario with no shocks when n = 0."""
     Y, O, M = chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
     if n == 0:
-        return np.ones((1, Y, O, M)), np.ones((1, Y, M))
+        ones = np.ones((1, Y, O, M))
+        return ScenarioInputs(ones, np.ones((1, Y, M)), ones)
     from repm.simulate.shocks import sample
 
-    sh = sample(scenario.risk, chain, np.arange(n), seed)
-    avail = annual_mean(lambda t: np.broadcast_to(sh.at(t, 12), (n, O, M)), Y)
-    return avail, annual_mean(sh.prices_at, Y)
+    return shock_inputs(sample(scenario.risk, chain, np.arange(n), seed), chain)
 
 
 FIELDS = {
@@ -127,10 +160,11 @@ def optimize(
         raise UserError(
             f"{scenarios}; expected 0 (deterministic) or more scenarios", where="--scenarios"
         )
-    avail, pm = scenario_inputs(scenario, chain, scenarios, seed)
+    avail, pm, spare_avail = scenario_inputs(scenario, chain, scenarios, seed)
     mdl, info = build_model(
-        scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha, units=units
-    )
+        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight,
+        cvar_alpha=cvar_alpha, units=units,
+    )  # fmt: skip
     cond = solve(mdl)
     unit_list: list[dict] = []
     if units and cond == "optimal":
@@ -153,6 +187,7 @@ def optimize(
             chain,
             avail,
             pm,
+            spare_avail=spare_avail,
             cvar_weight=cvar_weight,
             cvar_alpha=cvar_alpha,
             fixed_blocks=blocks,
@@ -162,7 +197,13 @@ def optimize(
         raise UserError(
             "infeasible: "
             + explain_infeasible(
-                scenario, chain, avail, pm, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
+                scenario,
+                chain,
+                avail,
+                pm,
+                spare_avail=spare_avail,
+                cvar_weight=cvar_weight,
+                cvar_alpha=cvar_alpha,
             )
         )
     if cond != "optimal":
