@@ -58,6 +58,8 @@ REDUCED = {
     "extends": "india-baseline",
     "name": "bench-import-only",
     "supply": {"units": [], "recycling": {"collection_rate": 0}},
+    # makers' grade switch inside an episode is not in the SimPy reference (yet)
+    "risk": {"grade_switch": None},
 }
 # a certain, total, year-long Chinese ban on heavy rare earths and magnets containing them
 BAN_EVENT = {

@@ -113,7 +113,8 @@ def _no_buffers(extra_risk: str) -> str:
         "supply:\n  units: []\n"
         "trade:\n  spare: null\n"
         "policy:\n  working_stock_months: 0\n"
-        "risk:\n  demand_growth_sd: 0\n  events:\n" + extra_risk
+        # no grade switch: the hand cases count what a ban withholds (tests/test_grade_switch.py)
+        "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n" + extra_risk
     )
 
 
@@ -261,7 +262,7 @@ ONE_NODE = (
     "supply:\n  units: []\n  separation: {output: {2026: null, 2027: null}}\n"
     "trade:\n  spare: null\n"
     "policy:\n  working_stock_months: 0\n  magnet_stockpile_fit: %(fit)s\n"
-    "risk:\n  as_of: null\n  demand_growth_sd: 0\n  events:\n"
+    "risk:\n  as_of: null\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
 )
 
 
@@ -270,7 +271,8 @@ def test_stockpile_matches_the_closed_form(tmp_path, prob):
     P, months, lo, hi = 0.95, 6, 0.5, 1.0
     path = _write(
         tmp_path,
-        (ONE_NODE + BAN) % {"fit": 1, "year": 2025, "p": prob, "months": months, "lo": lo, "hi": hi},
+        (ONE_NODE + BAN)
+        % {"fit": 1, "year": 2025, "p": prob, "months": months, "lo": lo, "hi": hi},
     )
     loaded = load_scenario(str(path))
     chain = compile_chain(loaded.scenario)
@@ -340,7 +342,7 @@ OXIDE_BAN = (
     "extends: india-baseline\n"
     "trade:\n  spare: null\n"
     "policy:\n  working_stock_months: 0\n"
-    "risk:\n  demand_growth_sd: 0\n  events:\n"
+    "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
     "    - {name: ban, kind: export_restriction, origin: China, elements: heavy, include_magnets: true,\n"
     "       start_year: 2030, start_month: 1, probability: 1.0,\n"
     "       duration: {mean_months: 12, distribution: fixed}, severity_low: 1, severity_high: 1}\n"
