@@ -11,7 +11,7 @@ import pytest
 
 from repm.chain import compile_chain
 from repm.scenario import load_scenario
-from repm.simulate import arrays, engine, jit, kernel
+from repm.simulate import arrays, engine, jit, kernel, loop
 from repm.simulate.shocks import sample
 
 
@@ -52,7 +52,7 @@ def test_uncompiled_kernel_is_bit_identical(monkeypatch, name, draws, step):
 def test_few_draws_run_uncompiled_and_many_compiled(monkeypatch):
     calls = []
     monkeypatch.setattr(jit, "is_compiled", lambda name: False)
-    monkeypatch.setattr(kernel, "compiled", lambda: calls.append(1) or jit.compiled(kernel))
+    monkeypatch.setattr(kernel, "compiled", lambda: calls.append(1) or jit.compiled(loop))
     chain = compile_chain(load_scenario("india-baseline", []).scenario)
     engine.simulate(chain)
     assert calls == []  # one draw: plain Python

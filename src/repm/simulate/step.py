@@ -6,7 +6,7 @@ are called (`jit.STAGE`), so a stage of its own costs no call in the hot loop.""
 from __future__ import annotations
 
 from repm.chain.rules import toll_factor
-from repm.simulate.arrays import EMBEDDED, MAGNET
+from repm.simulate.arrays import MAGNET
 from repm.simulate.jit import KERNEL as _JIT
 from repm.simulate.jit import STAGE as _STEP
 from repm.simulate.jit import njit
@@ -294,87 +294,6 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, sp_feed, 
             refill = nom + spare_part
             ws[m] += refill
             refill_y[m] += refill
-
-
-@njit(**_STEP)
-def _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star, req_fg,
-               req):  # fmt: skip
-    """Demand per step (bare and embedded, sector × grade; Db, De) and its sums by grade (A,
-    De_sum) and by priority tier (dk_b, dk_e), then the units' plan: output by feed route and
-    grade (p_star; capacity shared pro rata, buyers abroad from what India's buyers leave) and
-    the feed it needs (req_fg, req). Makers in the switch's sectors who have moved off a grade
-    (`sw_on`) buy `sw_share` of its bare demand one class down (`down`), from its own demand, so
-    nothing cascades (the rule of `repm.chain.demand.heavy_free_split`, within an episode)."""
-    bare, emb, dt, tier, n_tiers = inp.bare, inp.emb, inp.dt, inp.tier, inp.n_tiers
-    cap, export_dem, recipe = inp.cap, inp.export_dem, inp.recipe
-    down, sw_share = inp.down, inp.sw_share
-    S, G = Db.shape
-    F, M = cap.shape[1], req.shape[0]
-    for g in range(G):
-        A[g] = 0.0
-        De_sum[g] = 0.0
-    for s in range(S):
-        for g in range(G):
-            Db[s, g] = bare[yi, s, g] * mult * dt
-            De[s, g] = emb[yi, s, g] * mult * dt
-    for g in range(G):
-        if sw_on[g] and down[g] >= 0:
-            for s in range(S):
-                moved = bare[yi, s, g] * mult * dt * sw_share[s]
-                Db[s, g] -= moved
-                Db[s, down[g]] += moved
-    for s in range(S):
-        for g in range(G):
-            A[g] += Db[s, g]
-            De_sum[g] += De[s, g]
-    for k in range(n_tiers):
-        for g in range(G):
-            dk_b[k, g] = 0.0
-            dk_e[k, g] = 0.0
-            for s in range(S):
-                if tier[s] == k:
-                    dk_b[k, g] += Db[s, g]
-                    dk_e[k, g] += De[s, g]
-    C = 0.0
-    for f in range(F):
-        C += cap[yi, f] * dt
-    A_tot = 0.0
-    X_tot = 0.0  # buyers abroad: served from the capacity India's buyers leave
-    for g in range(G):
-        A_tot += A[g]
-        X_tot += export_dem[yi, g] * dt
-    left = max(C - A_tot, 0.0)
-    for g in range(G):
-        target_g[g] = min(A[g], C * A[g] / A_tot) if A_tot > 0 else 0.0
-        if X_tot > 0:
-            X_g = export_dem[yi, g] * dt
-            target_g[g] += min(X_g, left * X_g / X_tot)
-    for m in range(M):
-        req[m] = 0.0
-    for f in range(F):
-        cap_share = cap[yi, f] * dt / C if C > 0 else 0.0
-        for g in range(G):
-            p_star[f, g] = target_g[g] * cap_share
-            fresh_star = p_star[f, g] * inp.fresh_per_mag  # rules.fresh_alloy_per_magnet
-            for m in range(M):
-                req_fg[f, g, m] = fresh_star * recipe[f, g, m]
-                req[m] += req_fg[f, g, m]
-
-
-@njit(**_STEP)
-def _feed_lists(req, group, feed, refill_list):
-    """The materials the plan needs (feed) and those whose working stock is rebuilt (needed,
-    or a bare magnet): a material nobody needs is neither bought, drawn nor refilled."""
-    n_feed = 0
-    n_refill = 0
-    for m in range(req.shape[0]):
-        if req[m] > 0:
-            feed[n_feed] = m
-            n_feed += 1
-        if (req[m] > 0 or group[m] == MAGNET) and group[m] != EMBEDDED:
-            refill_list[n_refill] = m
-            n_refill += 1
-    return n_feed, n_refill
 
 
 @njit(**_STEP)
