@@ -119,10 +119,31 @@ def simulate(
 ) -> SimOutput:
     """Run the chain under a plan and shocks. Returns annual sums with a leading `draw` axis,
     written into fresh arrays, or into `buffers`' (valid until the caller releases them)."""
+    prep, out = _run(chain, plan, shocks, step, buffers)
+    return wrap(prep, out)
+
+
+def simulate_raw(
+    chain: Chain,
+    plan: Plan | None = None,
+    shocks: Shocks | None = None,
+    step: str = "monthly",
+    buffers: Buffers | None = None,
+) -> tuple[Prepared, arrays.Outputs]:
+    """`simulate` without labels: the kernel's own arrays (`arrays.Outputs`, draw × year × …),
+    mass balance checked. For callers that reduce many draws at once (a risk chunk), where
+    building the labelled Dataset would cost as much as the simulation."""
+    prep, out = _run(chain, plan, shocks, step, buffers)
+    model = chain.model
+    check_mass_balance(out.residual, out.flows, model.processes, model.element_names)
+    return prep, out
+
+
+def _run(chain, plan, shocks, step, buffers) -> tuple[Prepared, arrays.Outputs]:
     prep = prepare(chain, plan, shocks, step)
     out = arrays.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
     kernel.run(prep.inputs, out)  # blocks of draws on every core (one thread in a risk chunk)
-    return wrap(prep, out)
+    return prep, out
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from repm.errors import UserError
 from repm.limits import MAX_WORKERS, check_memory
 from repm.scenario.schema import Scenario
 from repm.simulate import kernel
-from repm.simulate.engine import Buffers, simulate
+from repm.simulate.engine import Buffers, simulate_raw
 from repm.simulate.shocks import sample
 
 CONNECT_TIMEOUT_S = 20  # reaching a Dask scheduler
@@ -39,19 +39,20 @@ def run_block(
         if shocks_cache is not None:
             shocks_cache[key] = shocks
     buffers = _thread_buffers()
-    ds = simulate(chain, plan=plan, shocks=shocks, step=step, buffers=buffers).data
-    spy = int(ds.attrs["steps_per_year"])
-    unmet = sector_unmet(ds)
-    res = ds.residual.transpose("draw", "year", "process", "element").values
+    # the kernel's arrays as they are (draw × year × …, the orders sector_unmet reads from a
+    # Dataset): labelling 2,000 draws would cost as much as simulating them
+    prep, out = simulate_raw(chain, plan=plan, shocks=shocks, step=step, buffers=buffers)
+    spy = prep.inputs.spy
+    res = out.residual  # draw × year × process × element
     block = Block(  # every array its own (computed or copied): the buffers are written again
         draw_ids=np.asarray(draw_ids),
-        unmet=unmet,
-        short_months=ds.short_steps.transpose("draw", "year").values * (12 / spy),
-        tonne_years=ds.stockpile_tonne_years.transpose("draw", "year", "material").values.copy(),
-        released=ds.stockpile_draw.transpose("draw", "year", "material").values.sum(axis=1),
+        unmet=out.unmet.sum(axis=3),  # draw × year × sector, summed over grades
+        short_months=out.short_steps * (12 / spy),
+        tonne_years=out.tonne_years.copy(),
+        released=out.stock_draw.sum(axis=1),
         max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
     )
-    del ds, res
+    del out, res
     buffers.release()
     return block
 
