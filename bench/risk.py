@@ -58,8 +58,6 @@ REDUCED = {
     "extends": "india-baseline",
     "name": "bench-import-only",
     "supply": {"units": [], "recycling": {"collection_rate": 0}},
-    # makers' grade switch inside an episode is not in the SimPy reference (yet)
-    "risk": {"grade_switch": None},
 }
 # a certain, total, year-long Chinese ban on heavy rare earths and magnets containing them
 BAN_EVENT = {
@@ -123,6 +121,9 @@ class ModelConfig:
     stockpile: dict[str, float]  # bare-magnet material -> t at the start
     stockpile_fit: dict[str, float]  # bare-magnet material -> share of a shortfall it serves
     spare_ramp_months: float = 0.0  # spare capacity ramps up over this long in a restriction spell
+    switch_share: dict[str, float] | None = None  # sector -> share of a grade switched down
+    switch_after: float = 0.0  # months of restriction without a break before makers switch
+    lighter: dict[str, str] | None = None  # grade -> the grade one class down (lower Dy+Tb)
 
 
 def model_config(chain: Chain, spare_ramp_months: float = 0.0) -> ModelConfig:
@@ -162,7 +163,28 @@ def model_config(chain: Chain, spare_ramp_months: float = 0.0) -> ModelConfig:
         stockpile={m: float(chain.stockpile0.sel(material=m)) for m in MAGNET.values()},
         stockpile_fit={m: float(chain.stockpile_fit.sel(material=m)) for m in MAGNET.values()},
         spare_ramp_months=float(spare_ramp_months),
+        switch_share={s: float(x) for s, x in zip(sectors, chain.switch_share, strict=True)},
+        switch_after=float(chain.switch_after_months),
+        lighter=lighter_grades(chain),
     )
+
+
+def lighter_grades(chain: Chain) -> dict[str, str]:
+    """Each grade's next lighter class: the grade with the next lower Dy + Tb content (kg/kg),
+    worked out here from the grade compositions (the lightest has none)."""
+    heavy = {
+        g: float(
+            chain.grade_comp.sel(grade=g, element="Dy")
+            + chain.grade_comp.sel(grade=g, element="Tb")
+        )
+        for g in GRADES
+    }
+    out = {}
+    for g in GRADES:
+        below = [h for h in GRADES if heavy[h] < heavy[g]]
+        if below:
+            out[g] = max(below, key=lambda h: heavy[h])
+    return out
 
 
 def ramp(allowed: list[dict], months: float) -> list[float]:
@@ -195,6 +217,8 @@ class MagnetMarket:
         self.allowed, self.demand_mult = allowed, demand_mult
         self.ramp = ramp(allowed, cfg.spare_ramp_months)
         self.working = {m: simpy.Container(env) for m in MAGNET.values()}
+        self.switched: set[str] = set()  # grades makers have moved off
+        self.restricted_months = dict.fromkeys(GRADES, 0.0)
         self.strategic = {
             m: simpy.Container(env, init=cfg.stockpile.get(m, 0.0)) for m in MAGNET.values()
         }
@@ -231,6 +255,39 @@ class MagnetMarket:
             supply = max(supply - frac * want, 0.0)
         return served
 
+    # -- makers' grade switch --------------------------------------------------------------------
+    def switch(self, allowed: dict) -> bool:
+        """Count each grade's months of restriction (some origin letting less than all of its
+        bare magnets through); makers switch off a grade, for good, in a restricted month after
+        `switch_after` months of it without a break. True when a grade switched this month."""
+        cfg, changed = self.cfg, False
+        for g in cfg.lighter or {}:
+            if g in self.switched:
+                continue
+            restricted = any(allowed[o.name][MAGNET[g]] < 1.0 for o in cfg.origins)
+            if not restricted:
+                self.restricted_months[g] = 0.0
+            elif self.restricted_months[g] >= cfg.switch_after:
+                self.switched.add(g)
+                changed = True
+            else:
+                self.restricted_months[g] += 1.0
+        return changed and any(v > 0 for v in (cfg.switch_share or {}).values())
+
+    def switched_demand(self, year_bare: dict, mult: float) -> dict:
+        """This month's bare demand (t), with each switched grade's share moved one class
+        lighter in the switching sectors (from the grade's own demand: nothing cascades)."""
+        cfg = self.cfg
+        base = {k: v * mult * DT for k, v in year_bare.items()}
+        out = dict(base)
+        for g in self.switched:
+            lo = cfg.lighter[g]
+            for s in cfg.sectors:
+                moved = base[s, g] * (cfg.switch_share or {}).get(s, 0.0)
+                out[s, g] -= moved
+                out[s, lo] += moved
+        return out
+
     # -- the monthly process ---------------------------------------------------------------------
     def run(self):
         cfg, env = self.cfg, self.env
@@ -238,7 +295,7 @@ class MagnetMarket:
         refill_frac = min(1.0, 1.0 / cfg.refill_months)
         for yi in range(len(cfg.years)):
             mult = self.demand_mult[yi]
-            bare = {k: v * mult * DT for k, v in cfg.bare[yi].items()}  # t/month
+            bare = self.switched_demand(cfg.bare[yi], mult)  # t/month
             emb = {k: v * mult * DT for k, v in cfg.embedded[yi].items()}
             need_bare = {g: sum(bare[s, g] for s in cfg.sectors) for g in GRADES}
             need_emb = {g: sum(emb[s, g] for s in cfg.sectors) for g in GRADES}
@@ -249,6 +306,9 @@ class MagnetMarket:
             for _month in range(MONTHS_PER_YEAR):
                 allowed = self.allowed[int(env.now)]
                 r = self.ramp[int(env.now)]
+                if self.switch(allowed):  # makers moved to a lighter grade: this month's demand
+                    bare = self.switched_demand(cfg.bare[yi], mult)
+                    need_bare = {g: sum(bare[s, g] for s in cfg.sectors) for g in GRADES}
                 spare = {
                     m: {o.name: o.spare_offer(m, allowed[o.name][m]) * r for o in cfg.origins}
                     for m in TRADED
