@@ -49,3 +49,24 @@ def test_unit_npv_at_central_values_is_repm_finances(loaded):
     done = finance(FinanceRequest(scenario="india-baseline"))
     ev = Evaluator(loaded, "unit_npv")
     assert ev.many([{}])[0] == pytest.approx(done.payload["units"][0]["npv"], rel=1e-12)
+
+
+def test_no_drawn_sample_puts_heavy_free_magnets_under_a_heavy_control():
+    """N-class magnets are heavy-rare-earth-free by definition: no parameter sample may give
+    them Dy or Tb, or every April-2025-type control would cover them and a sample would model
+    an impossible world (it did: the N class's contents had ranges, and 2030's sampled E(unmet)
+    was 26 t against 7 t at central values)."""
+    import numpy as np
+
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.inputs import philox_uniforms
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+
+    ev = Evaluator(load_scenario("india-baseline"), "magnet_imports")
+    n = 16
+    vals = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 3, np.arange(n)), n)
+    for i in range(n):
+        chain = compile_chain(ev.scenario_at({k: float(v[i]) for k, v in vals.items()}))
+        assert "n" not in chain.reached_grades("heavy"), i  # any content at all
+        assert chain.reached_grades("heavy")  # the control still reaches the heavy grades
