@@ -93,16 +93,19 @@ def test_no_switch_without_a_restriction(chain):
         assert np.array_equal(a[name].values, b[name].values), name
 
 
-def test_switching_eases_the_shortage(chain):
-    """The same restriction: with makers switching, less of e2w's demand goes unmet."""
-    months = list(range(12))
-    shocks = _restricted(chain, "gbd", months)
+def test_switching_ends_e2w_shortage_of_a_banned_grade(chain):
+    """GBD magnets from every origin stopped for a year: without the switch e-2W makers go short
+    once working stock (3 months) is spent; with all of them switching to N after 2 months (N
+    still flows), they buy no GBD from month 3 on and nothing of theirs goes unmet."""
+    mats = list(chain.model.material_names)
+    avail = np.ones((1, 12 * chain.n_years, len(chain.origins), len(mats)))
+    avail[0, :12, :, mats.index("magnet_gbd")] = 0.0
+    shocks = Shocks(availability=avail)
     y0 = int(chain.years[0])
     plain = simulate(chain, shocks=shocks, step="monthly").data
     switched = simulate(_switch(chain, 1.0, 2.0), shocks=shocks, step="monthly").data
-    u0 = float(plain.unmet.sel(draw=0, year=y0, sector="e2w").sum())
-    u1 = float(switched.unmet.sel(draw=0, year=y0, sector="e2w").sum())
-    assert u1 <= u0
+    assert float(plain.unmet.sel(draw=0, year=y0, sector="e2w", grade="gbd")) > 10.0  # t
+    assert float(switched.unmet.sel(draw=0, year=y0, sector="e2w").sum()) == 0.0
 
 
 def test_an_unknown_sector_is_one_line(tmp_path):
