@@ -131,8 +131,9 @@ def simulate_raw(
     buffers: Buffers | None = None,
 ) -> tuple[Prepared, arrays.Outputs]:
     """`simulate` without labels: the kernel's own arrays (`arrays.Outputs`, draw × year × …),
-    mass balance checked. For callers that reduce many draws at once (a risk chunk), where
-    building the labelled Dataset would cost as much as the simulation."""
+    mass balance checked. For callers that read a few arrays of many draws (a risk chunk) and
+    need no labels; no speed gain was measurable against `simulate` (20,000 draws, shared
+    machine), so prefer `simulate` wherever labels help."""
     prep, out = _run(chain, plan, shocks, step, buffers)
     model = chain.model
     check_mass_balance(out.residual, out.flows, model.processes, model.element_names)

@@ -40,7 +40,7 @@ def run_block(
             shocks_cache[key] = shocks
     buffers = _thread_buffers()
     # the kernel's arrays as they are (draw × year × …, the orders sector_unmet reads from a
-    # Dataset): labelling 2,000 draws would cost as much as simulating them
+    # Dataset): the chunk reads five of them and needs no labels
     prep, out = simulate_raw(chain, plan=plan, shocks=shocks, step=step, buffers=buffers)
     spy = prep.inputs.spy
     res = out.residual  # draw × year × process × element
