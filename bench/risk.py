@@ -8,13 +8,14 @@ written as a small scenario that `extends: india-baseline`), where the engine's 
 1. demand by sector × grade in two channels, bare magnets and magnets embedded in imports;
 2. each origin ships its usual share of India's order, less what its restriction refuses;
    what is still missing is bought from all origins' spare capacity, pro rata;
-3. bare magnets still missing come out of industry working stock, then the strategic stockpile
-   (embedded magnets cannot be stocked);
-4. supply is allocated to sectors tier by tier (defence first), pro rata within a tier; the rest
-   is unmet;
-5. buyers rebuild working stock towards `working_stock_months` of current use, a
-   1/`working_stock_refill_months` part of the gap each month, from origins' usual shares of the
-   new order and the spare capacity left over this month.
+3. supply is allocated to sectors tier by tier (defence first), pro rata within a tier; a
+   sector's bare magnets still missing come out of its own working stock, then the strategic
+   stockpile (tier by tier); the rest is unmet (embedded magnets cannot be stocked);
+4. each sector's buyers rebuild their own working stock towards their months of current use
+   (`sector_working_stock_months`, else `working_stock_months`), a 1/`working_stock_refill_months`
+   part of the gap each month, from origins' usual shares of one new order and the spare
+   capacity left over this month, shared by each sector's gap; a month a grade flows in full,
+   buyers above their target use that part of the excess instead of buying.
 
 `simpy_unmet` writes those rules again as a modeller would in SimPy — one environment per draw,
 one process ticking monthly, origins as objects, inventories as `simpy.Container`s, per-material
@@ -116,7 +117,7 @@ class ModelConfig:
     bare: list[dict[tuple[str, str], float]]  # per year: (sector, grade) -> t/yr
     embedded: list[dict[tuple[str, str], float]]
     origins: list[Origin]
-    working_stock_months: float
+    working_stock_months: dict[str, float]  # sector -> months of its bare magnets it holds
     refill_months: float
     stockpile: dict[str, float]  # bare-magnet material -> t at the start
     stockpile_fit: dict[str, float]  # bare-magnet material -> share of a shortfall it serves
@@ -158,7 +159,9 @@ def model_config(chain: Chain, spare_ramp_months: float = 0.0) -> ModelConfig:
         bare=by_year(chain.demand_bare),
         embedded=by_year(chain.demand_embedded),
         origins=origins,
-        working_stock_months=float(chain.working_stock_months),
+        working_stock_months={
+            s: float(chain.sector_working_stock.sel(sector=s)) for s in sectors
+        },
         refill_months=float(chain.working_stock_refill_months),
         stockpile={m: float(chain.stockpile0.sel(material=m)) for m in MAGNET.values()},
         stockpile_fit={m: float(chain.stockpile_fit.sel(material=m)) for m in MAGNET.values()},
@@ -216,7 +219,9 @@ class MagnetMarket:
         self.env, self.cfg = env, cfg
         self.allowed, self.demand_mult = allowed, demand_mult
         self.ramp = ramp(allowed, cfg.spare_ramp_months)
-        self.working = {m: simpy.Container(env) for m in MAGNET.values()}
+        self.working = {  # each sector's buyers hold their own
+            (s, m): simpy.Container(env) for s in cfg.sectors for m in MAGNET.values()
+        }
         self.switched: set[str] = set()  # grades makers have moved off
         self.restricted_months = dict.fromkeys(GRADES, 0.0)
         self.strategic = {
@@ -291,71 +296,97 @@ class MagnetMarket:
     # -- the monthly process ---------------------------------------------------------------------
     def run(self):
         cfg, env = self.cfg, self.env
-        ws_months = cfg.working_stock_months
+        ws_months = cfg.working_stock_months  # sector -> months
         refill_frac = min(1.0, 1.0 / cfg.refill_months)
         for yi in range(len(cfg.years)):
             mult = self.demand_mult[yi]
             bare = self.switched_demand(cfg.bare[yi], mult)  # t/month
             emb = {k: v * mult * DT for k, v in cfg.embedded[yi].items()}
-            need_bare = {g: sum(bare[s, g] for s in cfg.sectors) for g in GRADES}
             need_emb = {g: sum(emb[s, g] for s in cfg.sectors) for g in GRADES}
             if yi == 0:  # buyers start with their usual working stock
-                for g in GRADES:
-                    if ws_months * need_bare[g] > 0:
-                        yield self.working[MAGNET[g]].put(ws_months * need_bare[g])
+                for (s, g), q in bare.items():
+                    if ws_months[s] * q > 0:
+                        yield self.working[s, MAGNET[g]].put(ws_months[s] * q)
             for _month in range(MONTHS_PER_YEAR):
                 allowed = self.allowed[int(env.now)]
                 r = self.ramp[int(env.now)]
                 if self.switch(allowed):  # makers moved to a lighter grade: this month's demand
                     bare = self.switched_demand(cfg.bare[yi], mult)
-                    need_bare = {g: sum(bare[s, g] for s in cfg.sectors) for g in GRADES}
+                need_bare = {g: sum(bare[s, g] for s in cfg.sectors) for g in GRADES}
                 spare = {
                     m: {o.name: o.spare_offer(m, allowed[o.name][m]) * r for o in cfg.origins}
                     for m in TRADED
                 }
                 spare_used = {}
                 supply = {}
+                from_excess = {}
+                for g in GRADES:
+                    m = MAGNET[g]
+                    # a grade nobody restricts: buyers above their target use part of the excess
+                    used = 0.0
+                    if all(allowed[o.name][m] >= 1.0 for o in cfg.origins):
+                        for s in cfg.sectors:
+                            x = min(
+                                (self.working[s, m].level - ws_months[s] * bare[s, g]) * refill_frac,
+                                bare[s, g],
+                            )
+                            if x > 0:
+                                yield self.working[s, m].get(x)
+                                used += x
+                    from_excess[m] = used
                 # imports: usual shares first, then other origins' spare capacity
                 for g in GRADES:
-                    for material, need in ((MAGNET[g], need_bare[g]), (EMBEDDED[g], need_emb[g])):
+                    for material, need in (
+                        (MAGNET[g], need_bare[g] - from_excess[MAGNET[g]]),
+                        (EMBEDDED[g], need_emb[g]),
+                    ):
                         supply[material], spare_used[material] = self.order(
                             material, need, allowed, spare[material]
                         )
-                # bare magnets still missing: working stock, then the strategic stockpile —
-                # finished magnets serve only the share of the shortfall they were made for
-                for g in GRADES:
-                    m = MAGNET[g]
-                    missing = need_bare[g] - supply[m]
-                    from_ws = min(missing, self.working[m].level)
-                    if from_ws > 0:
-                        yield self.working[m].get(from_ws)
-                    fit = self.cfg.stockpile_fit[m]
-                    from_strat = min((missing - from_ws) * fit, self.strategic[m].level)
-                    if from_strat > 0:
-                        yield self.strategic[m].get(from_strat)
-                    supply[m] += from_ws + from_strat
-                # allocation by sector priority; what is not served is unmet
+                # allocation by sector priority; a sector's bare shortfall comes out of its own
+                # working stock, then the strategic stockpile (finished magnets serve only the
+                # share of the shortfall they were made for), tier by tier; the rest is unmet
                 unmet = self.unmet[yi]
                 for g in GRADES:
+                    m = MAGNET[g]
                     served_b = self.allocate(
-                        supply[MAGNET[g]], {s: bare[s, g] for s in cfg.sectors}
+                        supply[m] + from_excess[m], {s: bare[s, g] for s in cfg.sectors}
                     )
                     served_e = self.allocate(
                         supply[EMBEDDED[g]], {s: emb[s, g] for s in cfg.sectors}
                     )
+                    left = {}
                     for s in cfg.sectors:
-                        unmet[s, g] += (bare[s, g] - served_b[s]) + (emb[s, g] - served_e[s])
-                # rebuild working stock from usual shares of a new order and spare left over
+                        short = bare[s, g] - served_b[s]
+                        own = min(short, self.working[s, m].level)
+                        if own > 0:
+                            yield self.working[s, m].get(own)
+                        left[s] = short - own
+                    fit = self.cfg.stockpile_fit[m]
+                    from_strat = min(sum(left.values()) * fit, self.strategic[m].level)
+                    if from_strat > 0:
+                        yield self.strategic[m].get(from_strat)
+                    from_stock = self.allocate(from_strat, left)
+                    for s in cfg.sectors:
+                        unmet[s, g] += (left[s] - from_stock[s]) + (emb[s, g] - served_e[s])
+                # each sector rebuilds its working stock: one order, shared by their gaps
                 for g in GRADES:
                     m = MAGNET[g]
-                    gap = max(ws_months * need_bare[g] - self.working[m].level, 0.0)
+                    gaps = {
+                        s: max(ws_months[s] * bare[s, g] - self.working[s, m].level, 0.0)
+                        * refill_frac
+                        for s in cfg.sectors
+                    }
+                    want = sum(gaps.values())
                     left = {o: max(spare[m][o] - spare_used[m][o], 0.0) for o in spare[m]}
-                    got, _ = self.order(m, gap * refill_frac, allowed, left)
+                    got, _ = self.order(m, want, allowed, left)
                     if got > 0:
-                        yield self.working[m].put(got)
+                        for s in cfg.sectors:
+                            if gaps[s] > 0:
+                                yield self.working[s, m].put(got * gaps[s] / want)
                 yield env.timeout(1)
             for m in MAGNET.values():
-                self.working_end[yi][m] = self.working[m].level
+                self.working_end[yi][m] = sum(self.working[s, m].level for s in cfg.sectors)
                 self.strategic_end[yi][m] = self.strategic[m].level
 
 

@@ -79,12 +79,17 @@ def test_the_ban_bites_where_expected(ban):
             "stockpile": {"magnet_n": 20.0, "magnet_gbd": 0.0, "magnet_uh": 0.0}
         },  # no strategic stockpile
         {"tiers": None},  # everyone pro rata, no priority
+        {"working_stock_months": None},  # car makers hold what everyone else holds
     ],
-    ids=["refill", "stockpile", "priority"],
+    ids=["refill", "stockpile", "priority", "holdings"],
 )
 def test_a_changed_rule_is_detected(ban, change):
     chain, cfg, availability, demand_mult, repm, _ = ban
     if change.get("tiers", 0) is None:
         change = {"tiers": [list(cfg.sectors)]}
+    if change.get("working_stock_months", 0) is None:
+        months = cfg.working_stock_months
+        assert months["ev_car"] != months["e2w"]  # the baseline's car makers hold more
+        change = {"working_stock_months": {**months, "ev_car": months["e2w"]}}
     changed = bench.simpy_unmet(replace(cfg, **change), availability, demand_mult)
     assert bench.mismatches(chain, repm, changed) != []

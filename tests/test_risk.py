@@ -112,7 +112,7 @@ def _no_buffers(extra_risk: str) -> str:
         "extends: india-baseline\n"
         "supply:\n  units: []\n"
         "trade:\n  spare: null\n"
-        "policy:\n  working_stock_months: 0\n"
+        "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n"
         # no grade switch: the hand cases count what a ban withholds (tests/test_grade_switch.py)
         "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n" + extra_risk
     )
@@ -213,6 +213,7 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
     unmet = rng.exponential(10, (n, years, S)) * (rng.random((n, years, S)) < 0.2)
     unmet[rng.random(n) < 0.05] = 3.0  # ties in the tail
     short = rng.integers(0, 13, (n, years)).astype(float)
+    short_s = rng.integers(0, 13, (n, years, S)).astype(float)
     ty = rng.random((n, years, M)) * (rng.random((n, years, M)) < 0.5)
     rel = rng.random((n, M))
     res = rng.random((n, years))
@@ -224,7 +225,10 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
     red = Reduction(n, years, S, M, hold)
     cuts = [0, 1, 2, 300, 301, 800, n]
     blocks = [
-        Block(np.arange(a, b), unmet[a:b], short[a:b], ty[a:b], rel[a:b], res[a:b].max(axis=0))
+        Block(
+            np.arange(a, b), unmet[a:b], short[a:b], ty[a:b], rel[a:b], res[a:b].max(axis=0),
+            short_s[a:b],
+        )
         for a, b in zip(cuts[:-1], cuts[1:], strict=True)
     ]
     for i in rng.permutation(len(blocks)):
@@ -235,6 +239,8 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
     assert np.array_equal(s.holding, hold(ty))
     assert np.array_equal(s.released, rel)
     assert np.array_equal(s.months_short, _draw_order_mean(short))
+    for si in range(S):
+        assert np.array_equal(s.sector_months_short[:, si], _draw_order_mean(short_s[:, :, si]))
     assert np.array_equal(s.max_residual, res.max(axis=0))
     for si in range(S):
         u = unmet[:, :, si]
@@ -249,7 +255,9 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
 def test_reduction_refuses_gaps_in_the_draws():
     red = Reduction(4, 1, 1, 12, lambda t: t.sum(axis=2))
     z = np.zeros
-    red.add(Block(np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1)))
+    red.add(
+        Block(np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1), z((2, 1, 1)))
+    )
     with pytest.raises(ValueError, match="2 of 4|0 of 4"):
         red.result()
 
@@ -261,7 +269,7 @@ ONE_NODE = (
     "demand:\n  anchors: {2030: null}\n  channels: {localization: {2030: null, 2035: null}}\n"
     "supply:\n  units: []\n  separation: {output: {2026: null, 2027: null}}\n"
     "trade:\n  spare: null\n"
-    "policy:\n  working_stock_months: 0\n  magnet_stockpile_fit: %(fit)s\n"
+    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n  magnet_stockpile_fit: %(fit)s\n"
     "risk:\n  as_of: null\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
 )
 
@@ -341,7 +349,7 @@ def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
 OXIDE_BAN = (
     "extends: india-baseline\n"
     "trade:\n  spare: null\n"
-    "policy:\n  working_stock_months: 0\n"
+    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n"
     "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
     "    - {name: ban, kind: export_restriction, origin: China, elements: heavy, include_magnets: true,\n"
     "       start_year: 2030, start_month: 1, probability: 1.0,\n"

@@ -60,6 +60,7 @@ class Chain:
     collection_rate: float
     recycling_recovery: float
     working_stock_months: float
+    sector_working_stock: xr.DataArray  # sector: months of bare magnets its buyers hold
     working_stock_refill_months: float
     chem: Chemistry
     # routes (issue 6): tolling abroad, overseas sources, export retention, buyer support

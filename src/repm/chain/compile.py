@@ -167,6 +167,14 @@ def compile_chain(s: Scenario) -> Chain:
         collection_rate=s.supply.recycling.collection_rate,
         recycling_recovery=s.supply.recycling.recovery,
         working_stock_months=s.policy.working_stock_months,
+        sector_working_stock=labelled(
+            [
+                s.policy.sector_working_stock_months.get(n, s.policy.working_stock_months)
+                for n in sectors
+            ],
+            dims=("sector",),
+            coords={"sector": list(sectors)},
+        ),
         working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
         oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=by_mat),

@@ -92,6 +92,11 @@ class Policy(Block):
     working_stock_months: Months = Field(
         0.0, description="industry working stock of magnets and feed, months of current use"
     )
+    sector_working_stock_months: dict[str, Months] = Field(
+        default_factory=dict,
+        description="months of bare magnets a sector's buyers hold where it differs from "
+        "working_stock_months; each sector draws only on its own holding in a shortage",
+    )
     magnet_stockpile_fit: Fraction = Field(
         1.0,
         description="share of a grade's shortfall a strategic stockpile of finished magnets can "
@@ -111,6 +116,14 @@ class Policy(Block):
         True, description="planner: may leave demand unmet (at unmet_penalty)"
     )
     unmet_penalty: INRPerKg = Field(0.0, description="planner: cost of a kg of unmet demand")
+
+    @field_validator("sector_working_stock_months")
+    @classmethod
+    def _holding_sectors(cls, v: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        sectors = definition_of(info).sectors
+        for s in v:
+            _one_of(s, sectors, "sector")
+        return v
 
     @field_validator("sector_priority")
     @classmethod

@@ -128,6 +128,8 @@ Inputs = namedtuple(
         "down",  # grade -> the grade one class down (next lower Dy+Tb content), −1: none
         "sw_share",  # sector -> share of a grade's bare demand its makers switch one class down
         "sw_after",  # months a grade is restricted without a break before they switch
+        "ws_sector",  # sector -> its bare-magnet working stock, a multiple of one step's use
+        "grade_of",  # material -> the grade of a bare magnet (−1: not a bare magnet)
     ],
 )
 
@@ -137,7 +139,7 @@ Outputs = namedtuple(
         "demand",  # draw × year × sector × grade (annual sums, t)
         "production",  # draw × year × feed × grade
         "imports",  # draw × year × origin × material
-        "stock_draw",  # draw × year × material
+        "stock_draw",  # draw × year × material, released from the strategic stockpile
         "stockpile_level",  # draw × year × material (end of year)
         "tonne_years",  # draw × year × material
         "working",  # draw × year × material (end of year)
@@ -147,7 +149,8 @@ Outputs = namedtuple(
         "unmet",  # draw × year × sector × grade
         "unmet_bare",  # draw × year × sector × grade
         "served",  # draw × year × sector × grade
-        "short_steps",  # draw × year
+        "short_steps",  # draw × year: steps in which some sector is short
+        "short_sector",  # draw × year × sector: steps in which that sector is short
         "eol",  # draw × year × sector × grade
         "in_use",  # draw × year × sector × grade (end of year)
         "flows",  # draw × year × flow × element
@@ -186,6 +189,7 @@ def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
         unmet_bare=z((D, Y, S, G)),
         served=z((D, Y, S, G)),
         short_steps=z((D, Y)),
+        short_sector=z((D, Y, S)),
         eol=z((D, Y, S, G)),
         in_use=z((D, Y, S, G)),
         flows=z((D, Y, len(FLOWS), E)),
@@ -199,3 +203,9 @@ def outputs(dims: dict[str, int], empty=np.empty) -> Outputs:
         retained=z((D, Y)),
         magnet_exports=z((D, Y, G)),
     )
+
+
+def _f64(a) -> np.ndarray:
+    """A writable C-contiguous float64 array (one numba type for every call)."""
+    a = np.ascontiguousarray(a, dtype=np.float64)
+    return a if a.flags.writeable else a.copy()

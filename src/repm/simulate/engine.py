@@ -24,11 +24,17 @@ import xarray as xr
 from repm.chain import HISTORY_YEARS, Chain
 from repm.chain.basket import engine_upstream
 from repm.chain.plan import Plan, default_plan
-from repm.errors import MassBalanceError
-from repm.model import KINDS, ModelDefinition, default_definition
+from repm.model import KINDS
 from repm.scenario.schema import FEEDS
-from repm.simulate import arrays, books, kernel
-from repm.simulate.arrays import FLOWS
+from repm.simulate import arrays, kernel
+from repm.simulate.arrays import FLOWS, _f64
+from repm.simulate.balance import (  # noqa: F401  (the engine's checks, where callers look)
+    BALANCE_ATOL,
+    BALANCE_RTOL,
+    _process_flows,
+    check_mass_balance,
+    mass_balance,
+)
 from repm.simulate.shocks import Shocks, no_shocks
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
@@ -60,36 +66,11 @@ class Buffers:
 FLOW_INDEX = {name: i for i, (name, _, _) in enumerate(FLOWS)}
 
 
-def _process_flows(
-    model: ModelDefinition, flow_names: list[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For the mass balance: per process, the indexes (in flow_names) of the flows into it and
-    out of it (−1 padded), and the process indexes of the stocks (the definition's `stocks`)."""
-    PROCESSES = model.processes
-    index = {n: i for i, n in enumerate(flow_names)}
-    ins = [[index[f.name] for f in model.flow_list if f.target == p] for p in PROCESSES]
-    outs = [[index[f.name] for f in model.flow_list if f.source == p] for p in PROCESSES]
-    width = max(len(x) for x in ins + outs)
-    inflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
-    outflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
-    for pi in range(len(PROCESSES)):
-        inflows[pi, : len(ins[pi])] = ins[pi]
-        outflows[pi, : len(outs[pi])] = outs[pi]
-    stocked = np.array([PROCESSES.index(p) for p in model.stocks])
-    return inflows, outflows, stocked
-
-
 @dataclass(frozen=True)
 class SimOutput:
     """Raw engine output: an xarray Dataset with named dimensions."""
 
     data: xr.Dataset
-
-
-def _f64(a) -> np.ndarray:
-    """A writable C-contiguous float64 array (one numba type for every call)."""
-    a = np.ascontiguousarray(a, dtype=np.float64)
-    return a if a.flags.writeable else a.copy()
 
 
 def _availability(shocks: Shocks, O: int, M: int):  # noqa: E741
@@ -193,6 +174,9 @@ def prepare(
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
     tier = chain.priority_tier.values.astype(np.int64)
     emb_idx = [mi[model.form("embedded", g)] for g in GRADES]
+    grade_of = np.full(M, -1, dtype=np.int64)  # a bare magnet's grade
+    for gi, g in enumerate(GRADES):
+        grade_of[mi[model.form("magnet", g)]] = gi
     oxide_per = np.zeros(M)
     for m in model.names(kind="oxide"):
         oxide_per[mi[m]] = 1.0 / mc[mi[m]].sum()
@@ -258,6 +242,7 @@ def prepare(
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
         down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
         sw_share=_f64(chain.switch_share), sw_after=float(chain.switch_after_months),
+        ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=grade_of,
     )  # fmt: skip
     dims = dict(
         D=D,
@@ -326,6 +311,7 @@ def wrap(prep: Prepared, out) -> SimOutput:
             "unmet_bare": (("draw", "year", "sector", "grade"), out.unmet_bare),
             "served": (("draw", "year", "sector", "grade"), out.served),
             "short_steps": (("draw", "year"), out.short_steps),
+            "short_steps_sector": (("draw", "year", "sector"), out.short_sector),
             "eol": (("draw", "year", "sector", "grade"), out.eol),
             "in_use_stock": (("draw", "year", "sector", "grade"), out.in_use),
             "ndpr_oxide_required": (("draw", "year"), ndpr_oxide_required),
@@ -345,61 +331,3 @@ def wrap(prep: Prepared, out) -> SimOutput:
         attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
     )
     return SimOutput(ds)
-
-
-BALANCE_ATOL = 1e-6  # t: far above round-off (~1e-11 t here), far below anything that matters
-BALANCE_RTOL = 1e-9  # of the largest flow: round-off grows with the tonnes summed
-
-
-def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:
-    """Raise if any process leaks or makes mass (as flodym's check does): |inputs − outputs −
-    Δstock| above BALANCE_ATOL + BALANCE_RTOL × the largest flow, for any draw, year, process
-    and element. residual: draw × year × process × element; flows: draw × year × flow × element."""
-    if residual.size == 0:
-        return
-    worst = np.unravel_index(np.argmax(np.abs(residual)), residual.shape)
-    value = float(residual[worst])
-    tol = BALANCE_ATOL + BALANCE_RTOL * float(np.abs(flows).max(initial=0.0))
-    if not abs(value) <= tol:  # NaN fails too
-        d, y, p, e = (int(i) for i in worst)
-        raise MassBalanceError(
-            f"mass balance broken: {value:.3g} t of {elements[e]} at process {processes[p]!r} "
-            f"(draw {d}, year index {y}); tolerance {tol:.1g} t"
-        )
-
-
-def mass_balance(
-    ds: xr.Dataset, stockpile0: np.ndarray, in_use0: np.ndarray, mc: np.ndarray, gc: np.ndarray
-) -> xr.DataArray:
-    """inputs − outputs − Δstock for every process, element and year (t of element).
-
-    The check `simulate` runs on every draw as the kernel finishes it (its `residual`), here from
-    any Dataset's flows and stock levels: stockpile0 (t of material) and in_use0 (t by sector ×
-    grade) are the stocks when the horizon opens, a row per draw or one for all."""
-    fl = _f64(ds["flows"].transpose("draw", "year", "flow", "element").values)
-    D, Y, _, E = fl.shape
-    model = default_definition()  # the flow table is the kernel's, whatever the grades
-    inflows, outflows, stocked = _process_flows(model, [str(n) for n in ds["flow"].values])
-    stocks = tuple(
-        _f64(ds[v].values)
-        for v in (
-            "stockpile_level",
-            "working_stock",
-            "recycled_inventory",
-            "in_use_stock",
-            "tolling_transit",
-        )
-    )
-    out = np.empty((D, Y, len(model.processes), E))
-    books.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
-                   _f64(gc), stocked, out)  # fmt: skip
-    return xr.DataArray(
-        out,
-        dims=("draw", "year", "process", "element"),
-        coords={
-            "draw": ds.draw,
-            "year": ds.year,
-            "process": list(model.processes),
-            "element": ds.element,
-        },
-    )

@@ -17,11 +17,14 @@ The rule, per step (docs/model.md):
    tolling partners order from the IREL oxide left, and what is still left is kept (export
    retention) or exported;
 2. magnets domestic output does not cover: tolled magnets arriving this step (ordered a lead
-   time ago; any surplus to working stock), then imported (usual shares, then spare), then
-   working stock, then the strategic stockpile (magnets embedded in imported sub-assemblies are
-   only imported);
-3. supply is allocated to sectors by priority tier, pro rata within a tier; the rest is unmet;
-4. working stock is rebuilt from a new order and the spare capacity left over.
+   time ago; any surplus to working stock), then imported (usual shares, then spare); magnets
+   embedded in imported sub-assemblies are only imported;
+3. this supply is allocated to sectors by priority tier, pro rata within a tier; a sector's
+   bare-magnet shortfall comes out of its own working stock (buyers hold their own: a sector's
+   months × its share of the grade's imports), then the strategic stockpile, tier by tier; the
+   rest is unmet;
+4. working stock is rebuilt from a new order and the spare capacity left over, shared by what
+   each sector is short of its own target.
 
 Once a year: end of life of the in-use cohorts, collection and recycling. Flows are booked by
 element per draw × year × flow (the table `FLOWS`) from annual sums in tonnes of material, and
@@ -48,11 +51,11 @@ from repm.simulate.step import (
     _book_demand,
     _flush,
     _magnets,
-    _refill,
     _step_availability,
     _switch,
     _toll_orders,
 )
+from repm.simulate.stock import _refill, _start_stock
 from repm.simulate.units import _feed_draw, _feed_lists, _feed_ratios, _plan_year
 
 
@@ -80,8 +83,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     spy = inp.spy
     stock0 = inp.stock0
     target = inp.target
-    tier = inp.tier
-    ws_frac = inp.ws_frac
     o_demand = out.demand
     o_feed_used = out.feed_used
     o_flows = out.flows
@@ -154,6 +155,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     # --- scratch ---
     strat = np.empty(M)  # strategic stockpile, t
     ws = np.empty(M)  # industry working stock, t
+    wsb = np.empty((S, G))  # … of bare magnets, held by each sector's buyers (sums to ws)
+    want_s = np.empty(S)  # what each sector orders to rebuild it
+    short_b = np.empty(S)  # a sector's bare shortfall left after its own stock
+    short_s = np.empty(S)  # … and all it is short this step
     recycled_inv = np.empty(M)  # recycled oxide not yet used, t
     cohorts = np.empty((S, G, Y))  # magnets put in use per year of the horizon, t
     Db = np.empty((S, G))  # demand this step, bare and embedded channels
@@ -162,6 +167,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     dk_e = np.empty((n_tiers, G))
     fr_b = np.empty((n_tiers, G))  # share served per tier
     fr_e = np.empty((n_tiers, G))
+    dk_r = np.empty((n_tiers, G))  # shortfall left after sectors' own stock, per tier
+    fr_r = np.empty((n_tiers, G))  # … and the share of it the strategic stockpile serves
     A = np.empty(G)  # bare demand per grade
     sw_on = np.zeros(G, dtype=np.bool_)  # makers of the switch's sectors moved off this grade
     sw_months = np.zeros(G)  # months this grade has been restricted without a break
@@ -235,6 +242,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         o_served[d] = 0.0
         o_demand[d] = 0.0
         o_short_steps[d] = 0.0
+        out.short_sector[d] = 0.0
         o_flows[d] = 0.0
         o_tolled[d] = 0.0
         o_toll_oxide[d] = 0.0
@@ -268,14 +276,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 sp_feed[m] = 0.0
             n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
             if yi == 0:  # buyers start with their usual working stock
-                for m in range(M):
-                    ws[m] = ws_frac * req[m]
-                for g in range(G):
-                    made = 0.0
-                    for f in range(F):
-                        made += p_star[f, g]
-                    mg = magnet[g]
-                    ws[mg] = ws_frac * (req[mg] + max(A[g] - made, 0.0))
+                _start_stock(inp, req, A, Db, p_star, ws, wsb)
                 for m in range(M):
                     o_stock_start[d, m] = strat[m] + ws[m]
             for m in range(M):
@@ -356,18 +357,19 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 exports_y += ox_left - keep
 
                 # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
-                _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws,
-                         strat if t >= strat_from else no_strat,
-                         need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
+                _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare,
+                         ws, wsb, need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
                          mag_rel_y, toll_used_y, toll_stock_y)  # fmt: skip
 
-                # --- 3. allocation by priority tier; the rest is unmet ---
-                if _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tier):
+                # --- 3. allocation by priority tier: then sectors' own stock, the stockpile ---
+                if _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r,
+                             fr_r, Db, De, wsb, ws, strat if t >= strat_from else no_strat,
+                             short_b, short_s, mag_rel_y):  # fmt: skip
                     n_full += 1  # everyone served, nothing unmet: booked at year end
 
                 # --- 4. rebuild working stock from what origins still offer ---
-                _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, sp_feed, sp_mag,
-                        a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y)  # fmt: skip
+                _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db,
+                        A, sp_feed, sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y)  # fmt: skip
                 if stockpiled:
                     for m in range(M):
                         if strat[m] != 0.0:

@@ -1,35 +1,15 @@
-"""The kernel's stages within a step (`repm.simulate.kernel`'s rule, items 0–4): what origins
-offer this step, tolling orders, magnets, allocation to sectors and the working-stock refill, and
-the small rules they share. Compiled with the kernel; the per-step stages are inlined where they
+"""The kernel's stages within a step (`repm.simulate.kernel`'s rule, items 0–3): what origins
+offer this step, the grade switch, tolling orders, magnets, and allocation to sectors (then each
+sector's own working stock and the strategic stockpile); buying and holding are in `stock`. Compiled with the kernel; the per-step stages are inlined where they
 are called (`jit.STAGE`), so a stage of its own costs no call in the hot loop."""
 
 from __future__ import annotations
 
 from repm.chain.rules import toll_factor
-from repm.simulate.arrays import MAGNET
 from repm.simulate.jit import KERNEL as _JIT
 from repm.simulate.jit import STAGE as _STEP
 from repm.simulate.jit import njit
-
-
-@njit(**_JIT)
-def _take(q, n_tot, s_tot):
-    """Buy q of one material, at most what is offered: first from origins' nominal offers (n_tot
-    in all, pro rata), then from their spare capacity (s_tot in all, pro rata). Returns the
-    tonnes taken from the offers and from spare capacity."""
-    from_nom = min(q, n_tot)
-    return from_nom, min(q - from_nom, s_tot)
-
-
-@njit(**_JIT)
-def _release(rem, m, ws, strat, fit):
-    """Cover `rem` t of material m from industry working stock, then the strategic stockpile —
-    of what is left, the share fit[m] it serves (`rules.release_gap`); returns what they gave."""
-    from_ws = min(rem, ws[m])
-    from_strat = min((rem - from_ws) * fit[m], strat[m])
-    ws[m] -= from_ws
-    strat[m] -= from_strat
-    return from_ws + from_strat
+from repm.simulate.stock import _flows_in_full, _spread, _take, _use_excess
 
 
 @njit(**_JIT)
@@ -181,10 +161,14 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
 
 
 @njit(**_STEP)
-def _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tier):
-    """Supply to sectors tier by tier, pro rata within a tier; what is left over is unmet.
-    Returns True when every sector is served in full (then nothing is booked here: the year's
-    end books served demand at once)."""
+def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, fr_r, Db, De,
+              wsb, ws, strat, short_b, short_s, mag_rel_y):  # fmt: skip
+    """Supply bought or made this step goes to sectors tier by tier, pro rata within a tier.
+    A sector's bare-magnet shortfall comes out of its own working stock (`wsb`), then the
+    strategic stockpile — of what is left, the share fit it serves (`rules.release_gap`), tier by
+    tier; the rest is unmet. Returns True when every sector is served in full from this step's
+    supply (then nothing is booked here: the year's end books served demand at once)."""
+    tier, magnet, fit = inp.tier, inp.magnet, inp.fit
     o_unmet, o_unmet_bare, o_served, o_short_steps = (
         out.unmet,
         out.unmet_bare,
@@ -200,29 +184,66 @@ def _allocate(d, yi, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, Db, De, tie
         return True
     short_total = 0.0
     for s in range(S):
-        for g in range(G):
-            sb = Db[s, g] * fr_b[tier[s], g]
+        short_s[s] = 0.0
+    for g in range(G):
+        m = magnet[g]
+        # each sector's bare shortfall from its own working stock
+        from_ws = 0.0
+        rem = 0.0
+        for k in range(dk_r.shape[0]):
+            dk_r[k, g] = 0.0
+        for s in range(S):
+            sh = Db[s, g] - Db[s, g] * fr_b[tier[s], g]
+            x = min(sh, wsb[s, g])
+            if x > 0.0:
+                wsb[s, g] -= x
+                from_ws += x
+            short_b[s] = sh - x
+            dk_r[tier[s], g] += sh - x
+            rem += sh - x
+        # … then the strategic stockpile, tier by tier
+        rel = min(rem * fit[m], strat[m]) if rem > 0.0 else 0.0
+        if rel > 0.0:
+            strat[m] -= rel
+            _tiers(rel, dk_r, g, fr_r)
+        else:
+            for k in range(dk_r.shape[0]):
+                fr_r[k, g] = 0.0
+        if from_ws > 0.0:
+            ws[m] = 0.0
+            for s in range(S):
+                ws[m] += wsb[s, g]
+        if from_ws + rel != 0.0:
+            mag_rel_y[m] += from_ws + rel
+            out.stock_draw[d, yi, m] += rel
+        for s in range(S):
+            ub = short_b[s] - short_b[s] * fr_r[tier[s], g]
             se = De[s, g] * fr_e[tier[s], g]
-            short = (Db[s, g] - sb) + (De[s, g] - se)
+            short = ub + (De[s, g] - se)
             short_total += short
+            short_s[s] += short
             o_unmet[d, yi, s, g] += short
-            o_unmet_bare[d, yi, s, g] += Db[s, g] - sb
-            o_served[d, yi, s, g] += sb + se
+            o_unmet_bare[d, yi, s, g] += ub
+            o_served[d, yi, s, g] += (Db[s, g] - ub) + se
     if short_total > 1e-9:
         o_short_steps[d, yi] += 1.0
+        for s in range(S):
+            if short_s[s] > 1e-9:
+                out.short_sector[d, yi, s] += 1.0
     return False
 
 
 @njit(**_STEP)
-def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, strat, need_mag,
-             sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y, mag_rel_y, toll_used_y,
-             toll_stock_y):  # fmt: skip
+def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare, ws, wsb,
+             need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y, mag_rel_y,
+             toll_used_y, toll_stock_y):  # fmt: skip
     """Magnets domestic output does not cover, by grade: tolled magnets arriving (a surplus to
-    working stock), then imports (usual shares, then spare), then working stock, then the
-    strategic stockpile; magnets inside imported sub-assemblies are only imported. Sets the
-    bare and embedded supply each grade has this step (sup_bare, sup_emb)."""
+    the sectors' working stock), then imports (usual shares, then spare); magnets inside
+    imported sub-assemblies are only imported. Where a grade flows in full, buyers above their
+    working-stock target use the excess first (`_use_excess`). Sets the bare and embedded
+    supply each grade has this step (sup_bare, sup_emb); in a shortage stocks are drawn in
+    `_allocate`, by sector."""
     magnet, embedded = inp.magnet, inp.embedded
-    o_stock_draw = out.stock_draw
     G = A.shape[0]
     for g in range(G):
         # India's buyers first; what the units make beyond them goes to buyers abroad
@@ -236,6 +257,7 @@ def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, 
             toll_used_y[g] += t_used
             toll_stock_y[g] += arrive_g[g] - t_used  # more than needed: stocked
             ws[magnet[g]] += arrive_g[g] - t_used
+            _spread(wsb, g, arrive_g[g] - t_used, Db, A[g])
         need_mag[magnet[g]] = gap - t_used
         need_mag[embedded[g]] = De_sum[g]
         sup_bare[g] = P_g[g] + t_used
@@ -244,56 +266,26 @@ def _magnets(d, yi, inp, out, A, P_g, arrive_g, De_sum, cs_share, cs_spare, ws, 
             m = magnet[g] if j == 0 else embedded[g]
             bought = 0.0
             sp_mag[m] = 0.0
-            if need_mag[m] > 0:
-                nom, sp_mag[m] = _take(need_mag[m], need_mag[m] * cs_share[m], cs_spare[m])
+            q = need_mag[m]
+            if j == 0 and q > 0 and _flows_in_full(av, m):
+                used = _use_excess(wsb, g, q, Db, A[g], inp.ws_sector, inp.refill_frac)
+                if used > 0.0:
+                    q -= used
+                    sup_bare[g] += used
+                    mag_rel_y[m] += used
+                    ws[m] = 0.0
+                    for s in range(wsb.shape[0]):
+                        ws[m] += wsb[s, g]
+            if q > 0:
+                nom, sp_mag[m] = _take(q, q * cs_share[m], cs_spare[m])
                 bought = nom + sp_mag[m]
                 k_nom[m] += nom
                 k_sp[m] += sp_mag[m]
                 mag_bought_y[m] += bought
-            release = _release(need_mag[m] - bought, m, ws, strat, inp.fit)
-            if release != 0.0:
-                mag_rel_y[m] += release
-                o_stock_draw[d, yi, m] += release
             if j == 0:
-                sup_bare[g] += bought + release
+                sup_bare[g] += bought
             else:
                 sup_emb[g] = bought  # embedded magnets cannot be stocked
-
-
-@njit(**_STEP)
-def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, sp_feed, sp_mag, a_spare,
-            cs_share, cs_spare, k_nom, k_sp, refill_y):  # fmt: skip
-    """Buyers rebuild working stock towards its target (months of use) by a new order: usual
-    shares as restricted, then the spare capacity this step's purchases left over."""
-    group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
-    o_imports = out.imports
-    O = a_spare.shape[0]  # noqa: E741
-    for i in range(n_refill):
-        m = refill_list[i]
-        mag = need_mag[m] if group[m] == MAGNET else 0.0
-        want = max(ws_frac * (req[m] + mag) - ws[m], 0.0) * refill_frac
-        if want > 0:
-            # a new order: usual shares (as restricted), then the spare left over
-            if sp_feed[m] == 0.0 and sp_mag[m] == 0.0:  # no spare used this step
-                nom, spare_part = _take(want, want * cs_share[m], cs_spare[m])
-                k_sp[m] += spare_part
-            else:  # each origin's spare, less its part of what was bought from it
-                w1 = sp_feed[m] / cs_spare[m]
-                w2 = sp_mag[m] / cs_spare[m]
-                left = 0.0
-                for o in range(O):
-                    s0 = a_spare[o, m]
-                    left += max(s0 - s0 * w1 - s0 * w2, 0.0)
-                nom, spare_part = _take(want, want * cs_share[m], left)
-                if spare_part != 0.0:
-                    x = spare_part / left
-                    for o in range(O):
-                        s0 = a_spare[o, m]
-                        o_imports[d, yi, o, m] += max(s0 - s0 * w1 - s0 * w2, 0.0) * x
-            k_nom[m] += nom
-            refill = nom + spare_part
-            ws[m] += refill
-            refill_y[m] += refill
 
 
 @njit(**_STEP)

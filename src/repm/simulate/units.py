@@ -9,7 +9,7 @@ from __future__ import annotations
 from repm.simulate.arrays import EMBEDDED, MAGNET
 from repm.simulate.jit import STAGE as _STEP
 from repm.simulate.jit import njit
-from repm.simulate.step import _release, _take
+from repm.simulate.stock import _release, _take
 
 
 @njit(**_STEP)
@@ -171,10 +171,10 @@ def _feed_draw(d, yi, inp, out, n_feed, feed, cons, recycled_inv, from_rec, ret_
             k_nom[m] += nom
             k_sp[m] += sp_feed[m]
             feed_imp_y[m] += bought
-        release = _release(q - bought, m, ws, strat, inp.fit)
+        release, from_strat = _release(q - bought, m, ws, strat, inp.fit)
         if release != 0.0:
             feed_rel_y[m] += release
-            out.stock_draw[d, yi, m] += release
+            out.stock_draw[d, yi, m] += from_strat
         out.feed_used[d, yi, m] += cons[m]
     for g in range(G):
         P_g[g] = 0.0

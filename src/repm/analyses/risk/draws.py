@@ -51,6 +51,7 @@ def run_block(
         tonne_years=out.tonne_years.copy(),
         released=out.stock_draw.sum(axis=1),
         max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
+        sector_short_months=out.short_sector * (12 / spy),
     )
     del out, res
     buffers.release()

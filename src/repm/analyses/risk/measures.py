@@ -56,6 +56,7 @@ def metrics(
         add("p_shortage", "fraction", summary.sector_p_short[:, si], sector=s)
         add("expected_unmet", "t", mean, sector=s)
         add("cvar95_unmet", "t", summary.sector_cvar[:, si], sector=s)
+        add("months_short", "month", summary.sector_months_short[:, si], sector=s)
         if s in VEHICLE_SECTORS:
             kg = _kg_per_vehicle(scenario, s)
             if kg:

@@ -20,6 +20,7 @@ class Block:
     tonne_years: np.ndarray  # draw × year × material (strategic stockpile held)
     released: np.ndarray  # draw × material: strategic stockpile released over the horizon, t
     max_residual: np.ndarray  # year: largest mass-balance residual over the block
+    sector_short_months: np.ndarray  # draw × year × sector
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class DrawSummary:
     sector_mean: np.ndarray  # year × sector: mean unmet demand, t
     sector_cvar: np.ndarray  # year × sector: CVaR_alpha of unmet demand, t
     max_residual: np.ndarray  # year: largest mass-balance residual over all draws
+    sector_months_short: np.ndarray  # year × sector: mean over draws
 
 
 class Reduction:
@@ -65,6 +67,7 @@ class Reduction:
         self.holding = np.empty((draws, years))
         self.released = np.empty((draws, materials))
         self.short_sum: np.ndarray | None = None  # year
+        self.sector_short_sum: np.ndarray | None = None  # year × sector
         self.sector_sum: np.ndarray | None = None  # year × sector
         self.sector_count = np.zeros((years, sectors), dtype=np.int64)
         # candidates for each year × sector's k worst draws: a row per year × sector (so the
@@ -98,6 +101,7 @@ class Reduction:
         self.holding[lo:hi] = self.hold(b.tonne_years)
         self.released[lo:hi] = b.released
         self.short_sum = self._continue(self.short_sum, b.short_months)
+        self.sector_short_sum = self._continue(self.sector_short_sum, b.sector_short_months)
         self.sector_sum = self._continue(self.sector_sum, u)
         self.sector_count += (u > UNMET_EPS).sum(axis=0)
         rows = u.reshape(len(u), -1).T  # year·sector × draw
@@ -138,6 +142,7 @@ class Reduction:
             sector_mean=self.sector_sum / self.n,
             sector_cvar=tail,
             max_residual=self.max_residual,
+            sector_months_short=self.sector_short_sum / self.n,
         )
 
 

@@ -1,0 +1,89 @@
+"""The mass balance, checked the way flodym does: every process's inputs − outputs − Δstock per
+element, year and draw (computed by `books.balance`, compiled), and an error when it leaks."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from repm.errors import MassBalanceError
+from repm.model import ModelDefinition, default_definition
+from repm.simulate import books
+from repm.simulate.arrays import _f64
+
+
+def _process_flows(
+    model: ModelDefinition, flow_names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For the mass balance: per process, the indexes (in flow_names) of the flows into it and
+    out of it (−1 padded), and the process indexes of the stocks (the definition's `stocks`)."""
+    PROCESSES = model.processes
+    index = {n: i for i, n in enumerate(flow_names)}
+    ins = [[index[f.name] for f in model.flow_list if f.target == p] for p in PROCESSES]
+    outs = [[index[f.name] for f in model.flow_list if f.source == p] for p in PROCESSES]
+    width = max(len(x) for x in ins + outs)
+    inflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
+    outflows = np.full((len(PROCESSES), width), -1, dtype=np.int64)
+    for pi in range(len(PROCESSES)):
+        inflows[pi, : len(ins[pi])] = ins[pi]
+        outflows[pi, : len(outs[pi])] = outs[pi]
+    stocked = np.array([PROCESSES.index(p) for p in model.stocks])
+    return inflows, outflows, stocked
+
+
+BALANCE_ATOL = 1e-6  # t: far above round-off (~1e-11 t here), far below anything that matters
+BALANCE_RTOL = 1e-9  # of the largest flow: round-off grows with the tonnes summed
+
+
+def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:
+    """Raise if any process leaks or makes mass (as flodym's check does): |inputs − outputs −
+    Δstock| above BALANCE_ATOL + BALANCE_RTOL × the largest flow, for any draw, year, process
+    and element. residual: draw × year × process × element; flows: draw × year × flow × element."""
+    if residual.size == 0:
+        return
+    worst = np.unravel_index(np.argmax(np.abs(residual)), residual.shape)
+    value = float(residual[worst])
+    tol = BALANCE_ATOL + BALANCE_RTOL * float(np.abs(flows).max(initial=0.0))
+    if not abs(value) <= tol:  # NaN fails too
+        d, y, p, e = (int(i) for i in worst)
+        raise MassBalanceError(
+            f"mass balance broken: {value:.3g} t of {elements[e]} at process {processes[p]!r} "
+            f"(draw {d}, year index {y}); tolerance {tol:.1g} t"
+        )
+
+
+def mass_balance(
+    ds: xr.Dataset, stockpile0: np.ndarray, in_use0: np.ndarray, mc: np.ndarray, gc: np.ndarray
+) -> xr.DataArray:
+    """inputs − outputs − Δstock for every process, element and year (t of element).
+
+    The check `simulate` runs on every draw as the kernel finishes it (its `residual`), here from
+    any Dataset's flows and stock levels: stockpile0 (t of material) and in_use0 (t by sector ×
+    grade) are the stocks when the horizon opens, a row per draw or one for all."""
+    fl = _f64(ds["flows"].transpose("draw", "year", "flow", "element").values)
+    D, Y, _, E = fl.shape
+    model = default_definition()  # the flow table is the kernel's, whatever the grades
+    inflows, outflows, stocked = _process_flows(model, [str(n) for n in ds["flow"].values])
+    stocks = tuple(
+        _f64(ds[v].values)
+        for v in (
+            "stockpile_level",
+            "working_stock",
+            "recycled_inventory",
+            "in_use_stock",
+            "tolling_transit",
+        )
+    )
+    out = np.empty((D, Y, len(model.processes), E))
+    books.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
+                   _f64(gc), stocked, out)  # fmt: skip
+    return xr.DataArray(
+        out,
+        dims=("draw", "year", "process", "element"),
+        coords={
+            "draw": ds.draw,
+            "year": ds.year,
+            "process": list(model.processes),
+            "element": ds.element,
+        },
+    )

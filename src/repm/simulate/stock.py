@@ -1,0 +1,144 @@
+"""Buying and holding, within the kernel: an order from origins' offers then spare capacity
+(`_take`); industry working stock and the strategic stockpile covering a feed's shortfall
+(`_release`); buyers' own working stock of bare magnets by sector — filled by surplus tolled
+magnets (`_spread`), run down towards its target where a grade flows in full (`_use_excess`),
+rebuilt by a new order (`_refill`); what buyers hold when the horizon opens (`_start_stock`). Inlined where the kernel calls them (`jit.STAGE`)."""
+
+from __future__ import annotations
+
+from repm.simulate.arrays import MAGNET
+from repm.simulate.jit import KERNEL as _JIT
+from repm.simulate.jit import STAGE as _STEP
+from repm.simulate.jit import njit
+
+
+@njit(**_JIT)
+def _take(q, n_tot, s_tot):
+    """Buy q of one material, at most what is offered: first from origins' nominal offers (n_tot
+    in all, pro rata), then from their spare capacity (s_tot in all, pro rata). Returns the
+    tonnes taken from the offers and from spare capacity."""
+    from_nom = min(q, n_tot)
+    return from_nom, min(q - from_nom, s_tot)
+
+
+@njit(**_JIT)
+def _release(rem, m, ws, strat, fit):
+    """Cover `rem` t of material m from industry working stock, then the strategic stockpile —
+    of what is left, the share fit[m] it serves (`rules.release_gap`); returns what they gave
+    together and what the strategic stockpile gave."""
+    from_ws = min(rem, ws[m])
+    from_strat = min((rem - from_ws) * fit[m], strat[m])
+    ws[m] -= from_ws
+    strat[m] -= from_strat
+    return from_ws + from_strat, from_strat
+
+
+@njit(**_JIT)
+def _spread(wsb, g, x, Db, A_g):
+    """Add x t of grade g's bare magnets to the sectors' working stock by their share of its
+    demand (evenly when nobody needs the grade)."""
+    S = wsb.shape[0]
+    for s in range(S):
+        wsb[s, g] += x * (Db[s, g] / A_g if A_g > 0 else 1.0 / S)
+
+
+@njit(**_JIT)
+def _flows_in_full(av, m):
+    """No origin restricts material m this step."""
+    for o in range(av.shape[0]):
+        if av[o, m] < 1.0:
+            return False
+    return True
+
+
+@njit(**_JIT)
+def _use_excess(wsb, g, need, Db, A_g, ws_sector, refill_frac):
+    """Buyers holding more of grade g than their own target (their months × their share of the
+    grade's import need `need`) use a refill_frac part of the excess instead of buying, at most
+    their share of the need; returns the tonnes they draw. Only where the grade flows in full:
+    in a restriction a buyer keeps its stock for its own shortfall."""
+    drawn = 0.0
+    if A_g <= 0.0:
+        return drawn
+    for s in range(wsb.shape[0]):
+        own = need * Db[s, g] / A_g
+        x = min((wsb[s, g] - ws_sector[s] * own) * refill_frac, own)
+        if x > 0.0:
+            wsb[s, g] -= x
+            drawn += x
+    return drawn
+
+
+@njit(**_STEP)
+def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
+            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y):  # fmt: skip
+    """Buyers rebuild working stock towards its target (months of use) by a new order: usual
+    shares as restricted, then the spare capacity this step's purchases left over. A bare
+    magnet's target is each sector's (its months × its share of the grade's import need); what
+    the order brings is shared by what each sector is short of its target."""
+    group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
+    ws_sector, grade_of = inp.ws_sector, inp.grade_of
+    o_imports = out.imports
+    O = a_spare.shape[0]  # noqa: E741
+    S = wsb.shape[0]
+    for i in range(n_refill):
+        m = refill_list[i]
+        g = grade_of[m]
+        if group[m] == MAGNET:
+            want = 0.0
+            for s in range(S):
+                held = ws_sector[s] * need_mag[m] * Db[s, g] / A[g] if A[g] > 0 else 0.0
+                want_s[s] = max(held - wsb[s, g], 0.0) * refill_frac
+                want += want_s[s]
+        else:
+            want = max(ws_frac * req[m] - ws[m], 0.0) * refill_frac
+        if want > 0:
+            # a new order: usual shares (as restricted), then the spare left over
+            if sp_feed[m] == 0.0 and sp_mag[m] == 0.0:  # no spare used this step
+                nom, spare_part = _take(want, want * cs_share[m], cs_spare[m])
+                k_sp[m] += spare_part
+            else:  # each origin's spare, less its part of what was bought from it
+                w1 = sp_feed[m] / cs_spare[m]
+                w2 = sp_mag[m] / cs_spare[m]
+                left = 0.0
+                for o in range(O):
+                    s0 = a_spare[o, m]
+                    left += max(s0 - s0 * w1 - s0 * w2, 0.0)
+                nom, spare_part = _take(want, want * cs_share[m], left)
+                if spare_part != 0.0:
+                    x = spare_part / left
+                    for o in range(O):
+                        s0 = a_spare[o, m]
+                        o_imports[d, yi, o, m] += max(s0 - s0 * w1 - s0 * w2, 0.0) * x
+            k_nom[m] += nom
+            refill = nom + spare_part
+            refill_y[m] += refill
+            if group[m] == MAGNET:
+                got = refill / want
+                ws[m] = 0.0
+                for s in range(S):
+                    wsb[s, g] += want_s[s] * got
+                    ws[m] += wsb[s, g]
+            else:
+                ws[m] += refill
+
+
+@njit(**_STEP)
+def _start_stock(inp, req, A, Db, p_star, ws, wsb):
+    """Buyers' working stock when the horizon opens: the units' feed at `ws_frac` steps of use;
+    each sector's bare magnets at its own months of its part of what the units do not make."""
+    magnet = inp.magnet
+    S, G = wsb.shape
+    for m in range(req.shape[0]):
+        ws[m] = inp.ws_frac * req[m]
+    for g in range(G):
+        made = 0.0
+        for f in range(p_star.shape[0]):
+            made += p_star[f, g]
+        mg = magnet[g]
+        ws[mg] = 0.0
+        for s in range(S):
+            wsb[s, g] = (
+                inp.ws_sector[s] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
+            )
+            ws[mg] += wsb[s, g]
