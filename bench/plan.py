@@ -76,7 +76,7 @@ class PlanArrays:
     ks: list[int]
     years: list[int]
     origins: list[str]
-    bare: np.ndarray  # year × grade, t
+    bare: np.ndarray  # k × year × grade, t (makers' grade switch moves it between grades)
     emb: np.ndarray  # year × grade, t
     recipe: np.ndarray  # grade × oxide, t oxide per t magnet
     existing: np.ndarray  # year, t/yr
@@ -110,12 +110,14 @@ def plan_arrays(
     avail: np.ndarray,
     price_mult: np.ndarray,
     spare_avail: np.ndarray,
+    bare: np.ndarray | None = None,
     *,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
 ) -> PlanArrays:
     """The coefficients of `build_model(scenario, chain, avail, price_mult, ...)`, as arrays;
-    spare_avail from this file's own `spare_availability`."""
+    spare_avail from this file's own `spare_availability`, bare (k × year × grade) from its own
+    `switched_demand` (None: the chain's demand, nobody switching)."""
     pol, fin = scenario.policy, scenario.economics.finance
     assert fin is not None, "the planner needs economics.finance"
     K, Y = avail.shape[0], chain.n_years
@@ -123,7 +125,8 @@ def plan_arrays(
     origins = list(chain.origins)
     mi = [MATERIALS.index(m) for m in LP_MATERIALS]
 
-    bare = chain.demand_bare.sum("sector").values
+    if bare is None:
+        bare = np.broadcast_to(chain.demand_bare.sum("sector").values, (K, Y, len(GRADES)))
     emb = chain.demand_embedded.sum("sector").values
     y = scenario.supply.yields  # alloy per magnet from the stated stages, not repm's rule
     into = 1.0 / (y.sintering * y.machining)
@@ -134,19 +137,19 @@ def plan_arrays(
     first_build = min((u.first_year for u in scenario.supply.units if u.scheme), default=years[0])
     irel = np.minimum(chain.separation_output.values, chain.irel_to_units_max)
 
-    need = np.zeros((Y, len(LP_MATERIALS)))
+    need = np.zeros((K, Y, len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         if m in OXIDES:
-            need[:, j] = (bare * recipe[:, OXIDES.index(m)][None, :]).sum(axis=1)
+            need[..., j] = (bare * recipe[:, OXIDES.index(m)]).sum(axis=2)
         elif m.startswith("magnet"):
-            need[:, j] = bare[:, GRADES.index(m.split("_", 1)[1])]
+            need[..., j] = bare[..., GRADES.index(m.split("_", 1)[1])]
         else:
-            need[:, j] = emb[:, GRADES.index(m.split("_", 1)[1])]
+            need[..., j] = emb[None, :, GRADES.index(m.split("_", 1)[1])]
     share = chain.import_share.values[:, mi]
     spare = chain.spare.values[:, mi]
     # an origin's usual share × availability, plus its spare × availability × the spare ramp
     limit = (
-        avail[:, :, :, mi] * share[None, None] * need[None, :, None, :]
+        avail[:, :, :, mi] * share[None, None] * need[:, :, None, :]
         + spare_avail[:, :, :, mi] * spare[None, None]
     )
 
@@ -184,8 +187,8 @@ def plan_arrays(
     fit = np.array(
         [pol.magnet_stockpile_fit if m.startswith("magnet_") else 1.0 for m in LP_MATERIALS]
     )
-    gap = fit * np.maximum(need[None] - limit.sum(axis=2), 0.0)
-    gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)[:, :, si]  # LP numerics
+    gap = fit * np.maximum(need - limit.sum(axis=2), 0.0)
+    gap = np.where(gap > 1e-9 * np.maximum(need, 1.0), gap, 0.0)[:, :, si]  # LP numerics
     if scenario.risk.as_of is not None:  # no stockpile draws in the years of history
         y, m = (int(x) for x in scenario.risk.as_of.split("-"))
         gap[:, : max(0, min(Y, (y - years[0]) + m // 12))] = 0.0
@@ -245,6 +248,59 @@ def spare_availability(scenario: Scenario, chain: Chain, n: int, seed: int) -> n
     return out
 
 
+def switched_demand(scenario: Scenario, chain: Chain, n: int, seed: int) -> np.ndarray:
+    """k × year × grade bare-magnet demand with makers' grade switch (`risk.grade_switch`),
+    computed here from its definition in docs/risk.md, not from repm's `switch_steps`: a grade's
+    bare magnets are restricted in a month when some event active that month weighs on them from
+    some origin; once they have been restricted `after_months` without a break, makers in the
+    switch's sectors move `share` of that grade's bare demand (the chain's, by sector) to the
+    grade with the next lower Dy + Tb content, for good, from the month it happens. A year
+    takes the share of its months switched. Only the draws are repm's."""
+    Y, G = chain.n_years, len(GRADES)
+    by_sector = chain.demand_bare.transpose("year", "sector", "grade").values
+    base = by_sector.sum(axis=1)
+    sw = scenario.risk.grade_switch
+    if n == 0 or sw is None:
+        return np.broadcast_to(base, (max(n, 1), Y, G)).copy()
+    from repm.simulate.shocks import sample
+
+    sh = sample(scenario.risk, chain, np.arange(n), seed)
+    level = np.asarray(sh.event_level)  # draw × month × event
+    weight = np.asarray(sh.event_target)  # event × origin × material
+    heavy = {g: float(chain.grade_comp.sel(grade=g, element=["Dy", "Tb"]).sum()) for g in GRADES}
+    lighter = {}
+    for g in GRADES:
+        below = [h for h in GRADES if heavy[h] < heavy[g]]
+        if below:
+            lighter[g] = max(below, key=lambda h: heavy[h])
+    sectors = list(chain.sectors)
+    share = np.array([sw.share if sw.sectors is None or s in sw.sectors else 0.0 for s in sectors])
+    out = np.empty((n, Y, G))
+    for k in range(n):
+        switched_from = {}  # grade -> month makers moved off it
+        for g in lighter:
+            col = MATERIALS.index(f"magnet_{g}")
+            hit = (weight[:, :, col] > 0).any(axis=1)  # events that reach it
+            run = 0.0
+            for t in range(level.shape[1]):
+                if (level[k, t, hit] != 0).any():
+                    if run >= sw.after_months:
+                        switched_from[g] = t
+                        break
+                    run += 1.0
+                else:
+                    run = 0.0
+        for y in range(Y):
+            d = by_sector[y].copy()
+            for g, t0 in switched_from.items():
+                part = min(max((12 * (y + 1) - t0) / 12.0, 0.0), 1.0)
+                moved = by_sector[y, :, GRADES.index(g)] * share * part
+                d[:, GRADES.index(g)] -= moved
+                d[:, GRADES.index(lighter[g])] += moved
+            out[k, y] = d.sum(axis=0)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # the same LP in Pyomo
 
@@ -264,7 +320,7 @@ def build_pyomo(a: PlanArrays):
     ks, years, origins = a.ks, a.years, a.origins
     mats, oxides, grades = list(a.materials), list(a.oxides), list(a.grades)
     stockable = list(a.stockable)
-    bare, emb = table(a.bare, years, grades), table(a.emb, years, grades)
+    bare, emb = table(a.bare, ks, years, grades), table(a.emb, years, grades)
     recipe = table(a.recipe, grades, oxides)
     existing, irel, disc = table(a.existing, years), table(a.irel, years), table(a.disc, years)
     can_build = dict(zip(years, a.can_build.tolist(), strict=True))
@@ -289,7 +345,7 @@ def build_pyomo(a: PlanArrays):
     m.build = pyo.Var(m.year, within=nonneg, bounds=lambda m, y: (0, None if can_build[y] else 0.0))
     m.stock = pyo.Var(m.stockable, within=nonneg)
     m.made = pyo.Var(  # at most the bare-magnet market
-        m.k, m.year, m.grade, within=nonneg, bounds=lambda m, k, y, g: (0, bare[y, g])
+        m.k, m.year, m.grade, within=nonneg, bounds=lambda m, k, y, g: (0, bare[k, y, g])
     )
     m.imports = pyo.Var(
         m.k, m.year, m.origin, m.material, within=nonneg,
@@ -312,7 +368,7 @@ def build_pyomo(a: PlanArrays):
         m.k, m.year, m.grade,
         rule=lambda m, k, y, g: m.made[k, y, g]
         + qs(m.imports[k, y, o, magnet[g]] for o in m.origin)
-        + m.draw[k, y, magnet[g]] + m.unmet_bare[k, y, g] == bare[y, g],
+        + m.draw[k, y, magnet[g]] + m.unmet_bare[k, y, g] == bare[k, y, g],
     )  # fmt: skip
     m.embedded_balance = pyo.Constraint(
         m.k, m.year, m.grade,
@@ -343,7 +399,7 @@ def build_pyomo(a: PlanArrays):
         m.min_domestic = pyo.Constraint(
             m.k, m.year,
             rule=lambda m, k, y: qs(m.made[k, y, g] for g in m.grade)
-            >= a.min_domestic_share * sum(bare[y, g] + emb[y, g] for g in grades) * float(can_build[y]),
+            >= a.min_domestic_share * sum(bare[0, y, g] + emb[y, g] for g in grades) * float(can_build[y]),
         )  # fmt: skip
     if a.capex_budget is not None:
         m.budget = pyo.Constraint(expr=a.capex * qs(m.build[y] for y in m.year) <= a.capex_budget)
@@ -551,12 +607,14 @@ class Row:
         return abs(a - b) / max(abs(a), abs(b), 1e-12)
 
 
-def run_linopy(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar_alpha=0.95):
+def run_linopy(
+    scenario, chain, avail, pm, spare_avail, switched, *, cvar_weight=0.0, cvar_alpha=0.95
+):
     """(model, build s, solve s, HiGHS own s, objective) for repm's own model and solve."""
     t0 = time.perf_counter()
     mdl, _ = build_model(
-        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight,
-        cvar_alpha=cvar_alpha,
+        scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched,
+        cvar_weight=cvar_weight, cvar_alpha=cvar_alpha,
     )  # fmt: skip
     t1 = time.perf_counter()
     cond = solve(mdl)
@@ -567,12 +625,13 @@ def run_linopy(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar
     return mdl, t1 - t0, t2 - t1, own, float(mdl.objective.value)
 
 
-def run_pyomo(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar_alpha=0.95):
+def run_pyomo(scenario, chain, avail, pm, spare_avail, bare, *, cvar_weight=0.0, cvar_alpha=0.95):
     """(model, build s, solve s, HiGHS own s, objective) for the Pyomo model."""
     t0 = time.perf_counter()
     arrays = plan_arrays(
-        scenario, chain, avail, pm, spare_avail, cvar_weight=cvar_weight, cvar_alpha=cvar_alpha
-    )
+        scenario, chain, avail, pm, spare_avail, bare, cvar_weight=cvar_weight,
+        cvar_alpha=cvar_alpha,
+    )  # fmt: skip
     m = build_pyomo(arrays)
     t1 = time.perf_counter()
     obj, own = solve_pyomo(m)
@@ -582,11 +641,14 @@ def run_pyomo(scenario, chain, avail, pm, spare_avail, *, cvar_weight=0.0, cvar_
 
 def compare(scenario, chain, n: int, *, seed=0, cvar_weight=0.0, cvar_alpha=0.95, repeat=1) -> Row:
     """Build and solve both models for n scenarios; the fastest of `repeat` timings per cell."""
-    avail, pm, repm_spare = scenario_inputs(scenario, chain, n, seed)
+    avail, pm, repm_spare, switched = scenario_inputs(scenario, chain, n, seed)
     own_spare = spare_availability(scenario, chain, n, seed)  # the ramp, computed here
+    own_bare = switched_demand(scenario, chain, n, seed)  # the grade switch, computed here
     kw = {"cvar_weight": cvar_weight, "cvar_alpha": cvar_alpha}
-    lin = [run_linopy(scenario, chain, avail, pm, repm_spare, **kw) for _ in range(repeat)]
-    pyo = [run_pyomo(scenario, chain, avail, pm, own_spare, **kw) for _ in range(repeat)]
+    lin = [
+        run_linopy(scenario, chain, avail, pm, repm_spare, switched, **kw) for _ in range(repeat)
+    ]
+    pyo = [run_pyomo(scenario, chain, avail, pm, own_spare, own_bare, **kw) for _ in range(repeat)]
     mdl, m = lin[0][0], pyo[0][0]
     nv, nc = int(mdl.nvars), int(mdl.ncons)
     pv, pc = m.nvariables(), m.nconstraints()

@@ -159,9 +159,7 @@ def model_config(chain: Chain, spare_ramp_months: float = 0.0) -> ModelConfig:
         bare=by_year(chain.demand_bare),
         embedded=by_year(chain.demand_embedded),
         origins=origins,
-        working_stock_months={
-            s: float(chain.sector_working_stock.sel(sector=s)) for s in sectors
-        },
+        working_stock_months={s: float(chain.sector_working_stock.sel(sector=s)) for s in sectors},
         refill_months=float(chain.working_stock_refill_months),
         stockpile={m: float(chain.stockpile0.sel(material=m)) for m in MAGNET.values()},
         stockpile_fit={m: float(chain.stockpile_fit.sel(material=m)) for m in MAGNET.values()},
@@ -327,7 +325,8 @@ class MagnetMarket:
                     if all(allowed[o.name][m] >= 1.0 for o in cfg.origins):
                         for s in cfg.sectors:
                             x = min(
-                                (self.working[s, m].level - ws_months[s] * bare[s, g]) * refill_frac,
+                                (self.working[s, m].level - ws_months[s] * bare[s, g])
+                                * refill_frac,
                                 bare[s, g],
                             )
                             if x > 0:

@@ -32,12 +32,14 @@ def baseline():
 
 def _both(scenario, chain, cvar_weight=0.0):
     """The linopy and Pyomo models for N scenarios, built but not solved."""
-    avail, pm, spare_avail = scenario_inputs(scenario, chain, N, seed=0)
+    avail, pm, spare_avail, switched = scenario_inputs(scenario, chain, N, seed=0)
     mdl, _ = build_model(
-        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight
-    )
+        scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched,
+        cvar_weight=cvar_weight,
+    )  # fmt: skip
     own = bench.spare_availability(scenario, chain, N, seed=0)  # the ramp, computed by the bench
-    arrays = bench.plan_arrays(scenario, chain, avail, pm, own, cvar_weight=cvar_weight)
+    bare = bench.switched_demand(scenario, chain, N, seed=0)  # … and the grade switch
+    arrays = bench.plan_arrays(scenario, chain, avail, pm, own, bare, cvar_weight=cvar_weight)
     return mdl, arrays
 
 
@@ -106,10 +108,32 @@ def test_the_spare_ramp_is_computed_on_both_sides(baseline):
     numbers; a Pyomo side that took spare capacity in full is a different LP (the baseline's
     2025 history ramps spare in every draw)."""
     scenario, chain = baseline
-    avail, pm, spare_avail = scenario_inputs(scenario, chain, N, seed=0)
+    avail, pm, spare_avail, switched = scenario_inputs(scenario, chain, N, seed=0)
     own = bench.spare_availability(scenario, chain, N, seed=0)
     np.testing.assert_allclose(own, spare_avail, rtol=1e-12, atol=1e-15)
     assert (own < avail).any()
-    mdl, _ = build_model(scenario, chain, avail, pm, spare_avail=spare_avail)
-    in_full = bench.build_pyomo(bench.plan_arrays(scenario, chain, avail, pm, avail))
+    bare = bench.switched_demand(scenario, chain, N, seed=0)
+    mdl, _ = build_model(scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched)
+    in_full = bench.build_pyomo(bench.plan_arrays(scenario, chain, avail, pm, avail, bare))
     assert bench.lp_differences(bench.linopy_lp(mdl), bench.pyomo_lp(in_full)) != []
+
+
+def test_the_grade_switch_is_computed_on_both_sides(baseline):
+    """The bench works out makers' grade switch itself (docs/risk.md's definition) and gets
+    repm's demand; the baseline's 2025 history switches e-2W/e-3W makers in every scenario, so
+    a Pyomo side that ignored the switch is a different LP."""
+    scenario, chain = baseline
+    avail, pm, spare_avail, switched = scenario_inputs(scenario, chain, N, seed=0)
+    bare = bench.switched_demand(scenario, chain, N, seed=0)
+    mdl, _ = build_model(scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched)
+    arrays = bench.plan_arrays(scenario, chain, avail, pm, spare_avail, bare)
+    assert (
+        bench.lp_differences(bench.linopy_lp(mdl), bench.pyomo_lp(bench.build_pyomo(arrays))) == []
+    )
+    y26 = list(chain.years).index(2026)
+    assert (switched[:, y26] == 1.0).any()  # switched for good after the 2025 episode
+    unswitched = bench.plan_arrays(scenario, chain, avail, pm, spare_avail)
+    assert (
+        bench.lp_differences(bench.linopy_lp(mdl), bench.pyomo_lp(bench.build_pyomo(unswitched)))
+        != []
+    )

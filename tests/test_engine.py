@@ -104,7 +104,10 @@ def test_monthly_and_yearly_agree_without_shocks(baseline):
 def test_monthly_and_yearly_imports_agree_without_working_stock():
     # working stock is rebuilt over months, so its imports depend on the step; without it the
     # annual imports are the same at either step
-    loaded = load_scenario("india-baseline", ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"])
+    loaded = load_scenario(
+        "india-baseline",
+        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+    )
     chain, monthly = run_scenario(loaded, step="monthly")
     _, yearly = run_scenario(loaded, step="yearly")
     for name in (

@@ -115,3 +115,23 @@ def test_an_unknown_sector_is_one_line(tmp_path):
     )
     with pytest.raises(UserError, match="unknown sector in grade_switch.sectors: 'boats'"):
         load_scenario(str(path))
+
+
+def test_the_switch_steps_are_the_same_from_event_levels_and_dense_availability(chain):
+    """`shocks.switch_steps` reads restriction from the factorised events (risk runs) the way it
+    reads a dense availability array (the engine's other input): the same steps, draw by draw.
+    The baseline's 2025 history switches e-2W/e-3W makers off GBD and UH in every draw."""
+    from repm.simulate.shocks import sample, switch_steps
+
+    loaded = load_scenario("india-baseline")
+    sh = sample(loaded.scenario.risk, chain, np.arange(40), seed=3)
+    from_events = switch_steps(sh, chain, 12)
+    avail, _ = sh.dense(12 * chain.n_years)
+    from_dense = switch_steps(Shocks(availability=avail), chain, 12)
+    assert np.array_equal(from_events, from_dense)
+    grades = list(chain.model.grade_names)
+    # restricted from April 2025 (step 15); the first restricted month with more than 4.3
+    # months of it before: September (April–August are five)
+    sep_2025 = 12 + 8
+    assert np.all(from_events[:, grades.index("gbd")] == sep_2025)
+    assert np.all(from_events[:, grades.index("n")] == -1)  # nothing lighter than N

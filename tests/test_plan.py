@@ -115,14 +115,12 @@ def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
     With unmet demand priced far above any import and stock dear to hold (20 %/yr) the LP leaves
     some demand unmet, and the simulated plan can only leave more, in every year."""
     loaded = load_scenario(
-        # the LP does not model makers' grade switch inside an episode: without it here
         "india-baseline",
         [
             "policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0",
             "economics.holding_cost_rate=0.2",
-            "risk.grade_switch=null",
         ],
-    )
+    )  # fmt: skip
     chain = compile_chain(loaded.scenario)
     n, seed = 12, 4
     res = optimize(loaded.scenario, chain, scenarios=n, seed=seed)

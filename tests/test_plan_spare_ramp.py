@@ -189,7 +189,10 @@ def _import_price(scenario, chain, origins) -> dict[str, float]:
 def test_the_engine_withholds_the_same_tonnes_on_the_same_shocks(baseline):
     """The engine on the same cut-off (no working stock, so every tonne on offer is bought
     month by month) imports 0.25 × S less from the other origins in 2026 with the ramp."""
-    loaded = load_scenario("india-baseline", ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"])
+    loaded = load_scenario(
+        "india-baseline",
+        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+    )
     chain = compile_chain(loaded.scenario)
     others = [o for o in chain.origins if o != "China"]
     S = float(chain.spare.sel(material="magnet_gbd", origin=others).sum())

@@ -226,7 +226,12 @@ def test_reduction_equals_the_statistics_of_every_draw(years):
     cuts = [0, 1, 2, 300, 301, 800, n]
     blocks = [
         Block(
-            np.arange(a, b), unmet[a:b], short[a:b], ty[a:b], rel[a:b], res[a:b].max(axis=0),
+            np.arange(a, b),
+            unmet[a:b],
+            short[a:b],
+            ty[a:b],
+            rel[a:b],
+            res[a:b].max(axis=0),
             short_s[a:b],
         )
         for a, b in zip(cuts[:-1], cuts[1:], strict=True)
@@ -256,7 +261,9 @@ def test_reduction_refuses_gaps_in_the_draws():
     red = Reduction(4, 1, 1, 12, lambda t: t.sum(axis=2))
     z = np.zeros
     red.add(
-        Block(np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1), z((2, 1, 1)))
+        Block(
+            np.arange(2, 4), z((2, 1, 1)), z((2, 1)), z((2, 1, 1)), z((2, 12)), z(1), z((2, 1, 1))
+        )
     )
     with pytest.raises(ValueError, match="2 of 4|0 of 4"):
         red.result()

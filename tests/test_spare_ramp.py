@@ -42,7 +42,10 @@ def test_a_spell_starts_the_ramp_once_and_again_after_a_gap():
 def cut_off():
     """The baseline with no working stock; China refuses all its GBD magnets from January 2026
     for n months (one event, one material); other origins' spare GBD capacity is S t/yr."""
-    loaded = load_scenario("india-baseline", ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"])
+    loaded = load_scenario(
+        "india-baseline",
+        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+    )
     chain = compile_chain(loaded.scenario)
     O, M, T = len(chain.origins), len(chain.materials), chain.n_years * 12  # noqa: E741
     mats, years = list(chain.materials), list(chain.years)

@@ -267,8 +267,10 @@ def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
     options = thin(list(dict.fromkeys(builds)), sum)
 
     def fixed_cost(sc, chain, opts) -> list[float]:
-        avail, pm, spare_avail = scenario_inputs(sc, chain, req.scenarios, req.seed)
-        mdl, _ = build_model(sc, chain, avail, pm, spare_avail=spare_avail, cvar_weight=req.cvar)
+        avail, pm, spare_avail, switched = scenario_inputs(sc, chain, req.scenarios, req.seed)
+        mdl, _ = build_model(
+            sc, chain, avail, pm, spare_avail=spare_avail, switched=switched, cvar_weight=req.cvar
+        )
         var = mdl.variables["build"]
         upper = var.upper.values.copy()
         out = []

@@ -107,6 +107,25 @@ def toll_factor(avail, partner, exposure):
     return factor
 
 
+@jit.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+def switch_grades(bare, share, down, on, out):
+    """Bare-magnet demand (sector × grade) once makers have switched grades (`risk.grade_switch`):
+    where they are off grade g (on[g]: 1 switched, 0 not, between: the share of the period),
+    each sector moves share[s] of g's demand one class down (down[g]), from g's own demand, so
+    nothing cascades. Writes out. The engine calls it per plan, the planner per year and
+    scenario. Compiled with the engine (`repm.simulate.jit`)."""
+    S, G = bare.shape
+    for s in range(S):
+        for g in range(G):
+            out[s, g] = bare[s, g]
+    for g in range(G):
+        if on[g] > 0.0 and down[g] >= 0:
+            for s in range(S):
+                moved = bare[s, g] * share[s] * on[g]
+                out[s, g] -= moved
+                out[s, down[g]] += moved
+
+
 def origin_offer(need, share, spare, avail, spare_avail=None):
     """What an origin sends of a material when `need` is ordered: its usual share of the order
     × its availability (1 unless restricted), plus its spare capacity × `spare_avail`, the

@@ -127,7 +127,7 @@ Inputs = namedtuple(
         "strat_from",  # step from which the strategic stockpile may be drawn (the as-of date)
         "down",  # grade -> the grade one class down (next lower Dy+Tb content), −1: none
         "sw_share",  # sector -> share of a grade's bare demand its makers switch one class down
-        "sw_after",  # months a grade is restricted without a break before they switch
+        "sw_step",  # draw (or 1) × grade: the step makers switch off it (−1: never)
         "ws_sector",  # sector -> its bare-magnet working stock, a multiple of one step's use
         "grade_of",  # material -> the grade of a bare magnet (−1: not a bare magnet)
     ],

@@ -35,7 +35,7 @@ from repm.simulate.balance import (  # noqa: F401  (the engine's checks, where c
     check_mass_balance,
     mass_balance,
 )
-from repm.simulate.shocks import Shocks, no_shocks
+from repm.simulate.shocks import Shocks, no_shocks, switch_steps
 
 STEPS_PER_YEAR = {"monthly": 12, "yearly": 1}
 
@@ -71,6 +71,12 @@ class SimOutput:
     """Raw engine output: an xarray Dataset with named dimensions."""
 
     data: xr.Dataset
+
+
+def _switch_steps(shocks: Shocks, chain: Chain, spy: int, G: int) -> np.ndarray:
+    """draw (or 1) × grade: the step makers switch off each grade (`shocks.switch_steps`)."""
+    steps = switch_steps(shocks, chain, spy)
+    return np.full((1, G), -1, dtype=np.int64) if steps is None else steps
 
 
 def _availability(shocks: Shocks, O: int, M: int):  # noqa: E741
@@ -241,7 +247,7 @@ def prepare(
         export_dem=_f64(chain.export_demand.values),
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
         down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
-        sw_share=_f64(chain.switch_share), sw_after=float(chain.switch_after_months),
+        sw_share=_f64(chain.switch_share), sw_step=_switch_steps(shocks, chain, spy, G),
         ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=grade_of,
     )  # fmt: skip
     dims = dict(

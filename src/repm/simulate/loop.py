@@ -170,8 +170,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     dk_r = np.empty((n_tiers, G))  # shortfall left after sectors' own stock, per tier
     fr_r = np.empty((n_tiers, G))  # … and the share of it the strategic stockpile serves
     A = np.empty(G)  # bare demand per grade
-    sw_on = np.zeros(G, dtype=np.bool_)  # makers of the switch's sectors moved off this grade
-    sw_months = np.zeros(G)  # months this grade has been restricted without a break
+    sw_on = np.zeros(G)  # 1: makers of the switch's sectors moved off this grade
+    Db0 = np.empty((S, G))  # bare demand this step before any switch
     switching = False  # a switch to a lighter grade is possible at all
     for g in range(G):
         if inp.down[g] >= 0:
@@ -258,14 +258,13 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
             ws[m] = 0.0
             recycled_inv[m] = 0.0
         ret_inv = 0.0  # IREL NdPr oxide kept in India (export retention), t
-        sw_on[:] = False
-        sw_months[:] = 0.0
+        sw_on[:] = 0.0
         cohorts[:] = 0.0
         t = 0
         for yi in range(Y):
             # --- the year's demand and the units' feed plan ---
             mult = dmult[dm, yi]
-            _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
+            _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
                        req_fg, req)  # fmt: skip
             irel_avail = min(sep[yi], irel_max) * dt
             # a material nobody needs is neither bought, drawn nor refilled (stocks are ≥ 0)
@@ -301,11 +300,11 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     k_nom, k_sp, lv, all_available,
                 )  # fmt: skip
                 # makers who have qualified a lighter grade switch to it: demand changes
-                if switching and _switch(inp, av, per, sw_on, sw_months):
+                if switching and _switch(inp.sw_step, d, t, sw_on):
                     _book_demand(d, yi, out, Db, De, k_step - k0, n_full)
                     n_full = 0
                     k0 = k_step
-                    _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g,
+                    _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g,
                                p_star, req_fg, req)  # fmt: skip
                     n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
 

@@ -202,6 +202,71 @@ def spare_ramp(level: np.ndarray, months: float) -> np.ndarray | None:
     return np.where(active, ramp_factor(k, months), 1.0)
 
 
+def switch_steps(shocks: Shocks, chain: Chain, steps_per_year: int = 12) -> np.ndarray | None:
+    """The step at which makers switch off each grade (draw × grade; −1: never), the rule of
+    `risk.grade_switch` that the engine and the planner both read: a grade's bare magnets are
+    restricted in a step when some origin lets less than all of them through; makers switch, for
+    good, in a restricted step once `switch_after_months` of restriction have passed without a
+    break (a step unrestricted starts the count again). None when nobody can switch (no share,
+    or no grade with a lighter one)."""
+    down = np.asarray(chain.grade_down)
+    if not (np.any(np.asarray(chain.switch_share) > 0) and np.any(down >= 0)):
+        return None
+    model = chain.model
+    cols = [model.material_names.index(model.form("magnet", g)) for g in model.grade_names]
+    n_steps = chain.n_years * steps_per_year
+    restricted = _magnets_restricted(shocks, cols, steps_per_year, n_steps)  # draw × step × grade
+    D, G = shocks.draws, len(cols)
+    step = np.full((D, G), -1, dtype=np.int64)
+    if restricted is None:
+        return step
+    restricted = np.broadcast_to(restricted, (D, n_steps, G))
+    per = MONTHS_PER_YEAR // steps_per_year
+    months = np.zeros((D, G))  # months restricted without a break
+    for t in range(n_steps):
+        r = restricted[:, t]
+        now = r & (months >= chain.switch_after_months) & (step < 0)
+        step[now] = t
+        months = np.where(r, months + per, 0.0)
+    step[:, down < 0] = -1  # nothing lighter to switch to
+    return step
+
+
+def _magnets_restricted(
+    shocks: Shocks, cols: list[int], steps_per_year: int, n_steps: int
+) -> np.ndarray | None:
+    """draw (or 1) × step × grade: some origin's availability of the grade's bare magnets (the
+    materials `cols`) below 1 in the step, as the engine reads availability; None: nothing is
+    ever restricted."""
+    G = len(cols)
+    if shocks.availability is not None:
+        a = shocks.availability[:, np.minimum(np.arange(n_steps), shocks.availability.shape[1] - 1)]
+        a = a[..., cols] if a.shape[3] > 1 else a[..., [0] * G]
+        return (a < 1.0).any(axis=2)
+    if shocks.event_level is None or shocks.event_level.shape[2] == 0:
+        return None
+    # Π_e (1 − level × weight) < 1 for some origin ⟺ some active event weighs on the grade:
+    # levels and weights are ≥ 0, and the products are far above round-off (levels are
+    # severities, weights shares), so this is the engine's `< 1` without the product
+    D, _, E = shocks.event_level.shape
+    per = MONTHS_PER_YEAR // steps_per_year
+    active = (
+        shocks.event_level[:, : n_steps * per].reshape(D, n_steps, per, E).any(axis=2)
+        if per > 1
+        else shocks.event_level[:, :n_steps] != 0
+    )
+    reach = (shocks.event_target[:, :, cols] > 0).any(axis=1)  # event × grade
+    return (active.astype(np.float32) @ reach.astype(np.float32)) > 0
+
+
+def switched_share(steps: np.ndarray, n_years: int) -> np.ndarray:
+    """draw × year × grade: the share of each year's months in which makers are switched off the
+    grade (from `switch_steps` at monthly steps)."""
+    month = np.arange(n_years * MONTHS_PER_YEAR)
+    on = (steps[:, None, :] >= 0) & (month[None, :, None] >= steps[:, None, :])
+    return on.reshape(steps.shape[0], n_years, MONTHS_PER_YEAR, -1).mean(axis=2)
+
+
 def _durations(u: np.ndarray, dur) -> np.ndarray:
     """Whole months ≥ 1 from uniforms, by the event's duration distribution (inverse CDF)."""
     if dur.distribution == "fixed" or dur.cv == 0:

@@ -289,25 +289,16 @@ def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spa
 
 
 @njit(**_STEP)
-def _switch(inp, av, per, sw_on, sw_months):
-    """Makers switch off a grade, and stay switched, in a step its magnets are restricted (some
-    origin's availability below 1) after `sw_after` months of restriction without a break — the
-    time to qualify a lighter grade. Counts the months; returns whether a grade switched now."""
-    magnet, down = inp.magnet, inp.down
+def _switch(sw_step, d, t, sw_on):
+    """Makers switch off a grade, and stay switched, at the step `shocks.switch_steps` worked
+    out for it from the draw's availability (the rule of `risk.grade_switch`, which the planner
+    reads too). Returns whether a grade switched now."""
+    dd = d if sw_step.shape[0] > 1 else 0
     changed = False
     for g in range(sw_on.shape[0]):
-        if down[g] < 0 or sw_on[g]:
-            continue
-        restricted = False
-        for o in range(av.shape[0]):
-            restricted = restricted or av[o, magnet[g]] < 1.0
-        if not restricted:
-            sw_months[g] = 0.0
-        elif sw_months[g] >= inp.sw_after:
-            sw_on[g] = True
+        if sw_on[g] == 0.0 and sw_step[dd, g] == t:
+            sw_on[g] = 1.0
             changed = True
-        else:
-            sw_months[g] += per
     return changed
 
 

@@ -6,6 +6,7 @@ where the kernel calls them (`jit.STAGE`)."""
 
 from __future__ import annotations
 
+from repm.chain.rules import switch_grades
 from repm.simulate.arrays import EMBEDDED, MAGNET
 from repm.simulate.jit import STAGE as _STEP
 from repm.simulate.jit import njit
@@ -13,14 +14,13 @@ from repm.simulate.stock import _release, _take
 
 
 @njit(**_STEP)
-def _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star, req_fg,
-               req):  # fmt: skip
+def _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
+               req_fg, req):  # fmt: skip
     """Demand per step (bare and embedded, sector × grade; Db, De) and its sums by grade (A,
     De_sum) and by priority tier (dk_b, dk_e), then the units' plan: output by feed route and
     grade (p_star; capacity shared pro rata, buyers abroad from what India's buyers leave) and
     the feed it needs (req_fg, req). Makers in the switch's sectors who have moved off a grade
-    (`sw_on`) buy `sw_share` of its bare demand one class down (`down`), from its own demand, so
-    nothing cascades (the rule of `repm.chain.demand.heavy_free_split`, within an episode)."""
+    (`sw_on`) buy `sw_share` of its bare demand one class down (`rules.switch_grades`)."""
     bare, emb, dt, tier, n_tiers = inp.bare, inp.emb, inp.dt, inp.tier, inp.n_tiers
     cap, export_dem, recipe = inp.cap, inp.export_dem, inp.recipe
     down, sw_share = inp.down, inp.sw_share
@@ -31,14 +31,9 @@ def _plan_year(yi, inp, mult, sw_on, Db, De, A, De_sum, dk_b, dk_e, target_g, p_
         De_sum[g] = 0.0
     for s in range(S):
         for g in range(G):
-            Db[s, g] = bare[yi, s, g] * mult * dt
+            Db0[s, g] = bare[yi, s, g] * mult * dt
             De[s, g] = emb[yi, s, g] * mult * dt
-    for g in range(G):
-        if sw_on[g] and down[g] >= 0:
-            for s in range(S):
-                moved = bare[yi, s, g] * mult * dt * sw_share[s]
-                Db[s, g] -= moved
-                Db[s, down[g]] += moved
+    switch_grades(Db0, sw_share, down, sw_on, Db)
     for s in range(S):
         for g in range(G):
             A[g] += Db[s, g]

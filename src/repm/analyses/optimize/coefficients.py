@@ -10,7 +10,7 @@ import pandas as pd
 import xarray as xr
 
 from repm.chain import Chain
-from repm.chain.rules import base_index, origin_offer, stock_prices
+from repm.chain.rules import base_index, origin_offer, stock_prices, switch_grades
 from repm.errors import UserError
 from repm.model.units import CRORE_PER_T_AT
 from repm.scenario.schema import Scenario
@@ -22,10 +22,13 @@ def coefficients(
     avail: np.ndarray,
     price_mult: np.ndarray,
     spare_avail: np.ndarray | None = None,
+    switched: np.ndarray | None = None,
 ) -> SimpleNamespace:
     """The LP's index sets and coefficients. avail: k × year × origin × material annual mean
     availability; price_mult: k × year × material; spare_avail: k × year × origin × material,
-    the annual mean of availability × the spare ramp (None: spare there in full, = avail)."""
+    the annual mean of availability × the spare ramp (None: spare there in full, = avail);
+    switched: k × year × grade, the share of the year makers are switched off each grade (None:
+    never), which moves bare demand one grade down by `rules.switch_grades`."""
     pol, fin = scenario.policy, scenario.economics.finance
     if fin is None:
         raise UserError(
@@ -46,7 +49,7 @@ def coefficients(
     stockable = pd.Index(list(STOCKABLE), name="material")
     mi = [MATERIALS.index(m) for m in LP_MATERIALS]
 
-    bare = xr.DataArray(chain.demand_bare.sum("sector").values, coords=[years, grades])
+    bare = xr.DataArray(_bare_demand(chain, K, switched), coords=[ks, years, grades])
     emb = xr.DataArray(chain.demand_embedded.sum("sector").values, coords=[years, grades])
     recipe = xr.DataArray(
         chain.oxide_per_magnet.sel(material=list(OXIDES)).values,
@@ -67,19 +70,19 @@ def coefficients(
 
     # what each origin can send: its usual share of the need × availability, plus its spare
     # capacity × availability × the spare ramp (each the year's mean, `solve.shock_inputs`)
-    need = np.zeros((len(years), len(LP_MATERIALS)))
+    need = np.zeros((K, len(years), len(LP_MATERIALS)))
     for j, m in enumerate(LP_MATERIALS):
         mat = model.material(m)
         if m in OXIDES:
-            need[:, j] = (bare.values * recipe.sel(material=m).values[None, :]).sum(axis=1)
+            need[..., j] = (bare.values * recipe.sel(material=m).values).sum(axis=2)
         elif mat.kind == "magnet":
-            need[:, j] = bare.values[:, GRADES.index(mat.grade)]
+            need[..., j] = bare.values[..., GRADES.index(mat.grade)]
         else:
-            need[:, j] = emb.values[:, GRADES.index(mat.grade)]
+            need[..., j] = emb.values[None, :, GRADES.index(mat.grade)]
     share = chain.import_share.values[:, mi]  # origin × material
     spare = chain.spare.values[:, mi]
     limit = origin_offer(
-        need[None, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi],
+        need[:, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi],
         None if spare_avail is None else spare_avail[:, :, :, mi],
     )  # fmt: skip
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])
@@ -143,3 +146,21 @@ def coefficients(
         hold=hold,
         p_k=p_k,
     )
+
+
+def _bare_demand(chain: Chain, K: int, switched: np.ndarray | None) -> np.ndarray:
+    """k × year × grade bare-magnet demand: the chain's, with each year's switched share of a
+    grade moved one class down by sector (`rules.switch_grades`, the engine's rule)."""
+    by_sector = chain.demand_bare.transpose("year", "sector", "grade").values  # year × s × g
+    out = np.broadcast_to(by_sector.sum(axis=1), (K,) + by_sector.shape[::2]).copy()
+    if switched is None:
+        return out
+    share = np.asarray(chain.switch_share, dtype=float)
+    down = np.asarray(chain.grade_down, dtype=np.int64)
+    moved = np.empty(by_sector.shape[1:])
+    for k in range(K):
+        for y in range(by_sector.shape[0]):
+            if switched[k, y].any():
+                switch_grades(by_sector[y], share, down, switched[k, y], moved)
+                out[k, y] = moved.sum(axis=0)
+    return out

@@ -23,6 +23,7 @@ def build_model(
     price_mult: np.ndarray,
     *,
     spare_avail: np.ndarray | None = None,
+    switched: np.ndarray | None = None,
     cvar_weight: float = 0.0,
     cvar_alpha: float = 0.95,
     elastic: bool = False,
@@ -31,8 +32,10 @@ def build_model(
 ) -> tuple[linopy.Model, dict]:
     """The planning LP. avail, spare_avail: k × year × origin × material, the year's mean
     availability and mean availability × spare ramp (`solve.scenario_inputs`; spare_avail None:
-    spare there in full whenever the origin is available); price_mult: k × year × material."""
-    c = coefficients(scenario, chain, avail, price_mult, spare_avail)
+    spare there in full whenever the origin is available); price_mult: k × year × material;
+    switched: k × year × grade, the share of the year makers are switched off a grade (None:
+    never)."""
+    c = coefficients(scenario, chain, avail, price_mult, spare_avail, switched)
     pol = c.pol
     K = c.K
     model = c.model
@@ -69,10 +72,10 @@ def build_model(
     build = mdl.add_variables(lower=0, upper=xr.where(can_build, np.inf, 0.0), name="build")
     stock = mdl.add_variables(lower=_grid([stockable], 0.0), name="stock")
     # magnets made at home: at most the bare-magnet market (a bound, not a row)
-    made = mdl.add_variables(lower=0, upper=bare.expand_dims(k=ks), name="made")
+    made = mdl.add_variables(lower=0, upper=bare, name="made")
     # magnets sold to buyers abroad (demand.exports): at most their demand, at the grade's price
     # × (1 + premium); only in the model when a scenario sets them
-    abroad = xr.DataArray(chain.export_demand.values, coords=bare.coords, dims=bare.dims)
+    abroad = xr.DataArray(chain.export_demand.values, coords=[years, grades])
     sold = None
     if float(abroad.sum()) > 0:
         sold = mdl.add_variables(lower=0, upper=abroad.expand_dims(k=ks), name="exported")
@@ -80,9 +83,9 @@ def build_model(
     # the release rule, as a bound: a stockpile only covers what origins cannot send (as in the
     # engine), so the planner cannot use it to dodge prices or origin caps in normal times
     fit = chain.stockpile_fit.sel(material=list(LP_MATERIALS)).values  # finished magnets < 1
-    gap = release_gap(need[None], limit.sum("origin").values, fit)  # k × year × material
+    gap = release_gap(need, limit.sum("origin").values, fit)  # k × year × material
     # shares summing to 1 leave rounding crumbs (~1e-16 t) that HiGHS cannot price: drop them
-    gap = np.where(gap > 1e-9 * np.maximum(need[None], 1.0), gap, 0.0)
+    gap = np.where(gap > 1e-9 * np.maximum(need, 1.0), gap, 0.0)
     gap[:, : chain.future_from // 12] = 0.0  # history (risk.as_of): the stockpile came after it
     gap = xr.DataArray(
         gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
@@ -167,7 +170,7 @@ def build_model(
     ]
     if elastic:
         terms.append((1.0, slack["bare_balance"].labels.values[..., None]))
-    _constrain(mdl, "bare_balance", kyg, terms, "=", bare.values[None], extra=rt.bare)
+    _constrain(mdl, "bare_balance", kyg, terms, "=", bare.values, extra=rt.bare)
     terms = [(1.0, np.moveaxis(L_imp[:, :, :, emb_j], 2, 3)), (1.0, L_ue[..., None])]
     if elastic:
         terms.append((1.0, slack["embedded_balance"].labels.values[..., None]))
@@ -199,7 +202,8 @@ def build_model(
         _constrain(mdl, "origin_share", [ks, years, origins, mats], terms, "<=", 0.0)
     if pol.min_domestic_share > 0:
         # from the first year new units can produce; before that nothing can be built to meet it
-        total = (bare + emb).sum("grade").values * (years.values >= first_build).astype(float)
+        # (a grade switch moves demand between grades, not the total)
+        total = (bare.isel(k=0) + emb).sum("grade").values * (years >= first_build).astype(float)
         terms = [(1.0, L_made)]
         if elastic:
             terms.append((1.0, slack["min_domestic"].labels.values[..., None]))

@@ -48,12 +48,16 @@ class ScenarioInputs(NamedTuple):
     # k × year × origin × material: mean over the year's months of availability × the spare ramp
     # (the share of spare capacity there, `Shocks.spare_ramp`, the array the engine reads)
     spare_avail: np.ndarray
+    # k × year × grade: share of the year's months makers are switched off the grade
+    # (`shocks.switch_steps`, the steps the engine reads); None: no switch
+    switched: np.ndarray | None = None
 
 
 def shock_inputs(sh: Shocks, chain: Chain) -> ScenarioInputs:
     """The LP's inputs from sampled shocks, month by month as the engine steps, then each year's
-    mean (`rules.annual_mean`): availability, price multipliers, and availability × the spare
-    ramp, the product taken month by month as the engine does before the year's mean."""
+    mean (`rules.annual_mean`): availability, price multipliers, availability × the spare
+    ramp (the product taken month by month as the engine does before the year's mean), and the
+    share of each year makers are switched off each grade."""
     n, Y, O, M = sh.draws, chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
 
     def at(t: int) -> np.ndarray:
@@ -68,7 +72,11 @@ def shock_inputs(sh: Shocks, chain: Chain) -> ScenarioInputs:
             return at(t) * ramp[:, t, None, None]
 
         spare_avail = annual_mean(ramped, Y)
-    return ScenarioInputs(avail, annual_mean(sh.prices_at, Y), spare_avail)
+    from repm.simulate.shocks import switch_steps, switched_share
+
+    steps = switch_steps(sh, chain, 12)
+    switched = None if steps is None else switched_share(steps, Y)
+    return ScenarioInputs(avail, annual_mean(sh.prices_at, Y), spare_avail, switched)
 
 
 def scenario_inputs(scenario: Scenario, chain: Chain, n: int, seed: int) -> ScenarioInputs:
@@ -78,7 +86,7 @@ def scenario_inputs(scenario: Scenario, chain: Chain, n: int, seed: int) -> Scen
     Y, O, M = chain.n_years, len(chain.origins), len(chain.materials)  # noqa: E741
     if n == 0:
         ones = np.ones((1, Y, O, M))
-        return ScenarioInputs(ones, np.ones((1, Y, M)), ones)
+        return ScenarioInputs(ones, np.ones((1, Y, M)), ones, None)
     from repm.simulate.shocks import sample
 
     return shock_inputs(sample(scenario.risk, chain, np.arange(n), seed), chain)
@@ -160,10 +168,10 @@ def optimize(
         raise UserError(
             f"{scenarios}; expected 0 (deterministic) or more scenarios", where="--scenarios"
         )
-    avail, pm, spare_avail = scenario_inputs(scenario, chain, scenarios, seed)
+    avail, pm, spare_avail, switched = scenario_inputs(scenario, chain, scenarios, seed)
     mdl, info = build_model(
-        scenario, chain, avail, pm, spare_avail=spare_avail, cvar_weight=cvar_weight,
-        cvar_alpha=cvar_alpha, units=units,
+        scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched,
+        cvar_weight=cvar_weight, cvar_alpha=cvar_alpha, units=units,
     )  # fmt: skip
     cond = solve(mdl)
     unit_list: list[dict] = []
@@ -188,6 +196,7 @@ def optimize(
             avail,
             pm,
             spare_avail=spare_avail,
+            switched=switched,
             cvar_weight=cvar_weight,
             cvar_alpha=cvar_alpha,
             fixed_blocks=blocks,
@@ -202,6 +211,7 @@ def optimize(
                 avail,
                 pm,
                 spare_avail=spare_avail,
+                switched=switched,
                 cvar_weight=cvar_weight,
                 cvar_alpha=cvar_alpha,
             )
