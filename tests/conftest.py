@@ -34,8 +34,25 @@ CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls
 # process starts when the session is configured, before collection, unless the command line names
 # only EARLY modules; if -k or -m then leave no test that needs it, it is ended.
 # REPM_TEST_WARM=0 turns it off.
+#
+# With pytest-xdist (`-n`, see pyproject's addopts) the process is started once, by the controller;
+# every worker orders its tests the same way and, before its first test that asks for the engine,
+# waits for that one process (a file it writes when it ends, or its end seen from outside), so the
+# workers load the engine from the cache instead of each compiling it. (There the controller does
+# not collect, so a -k that leaves no test needing the engine does not end it: the session does.)
 
 _WARM: list[tuple[sp.Popen, str]] = []  # the compiling process and its run store
+_WARM_TIMEOUT = 900.0  # a worker stops waiting after this and lets Numba compile (never hangs)
+
+# the compiling process, run as `python -m repm.cli ARGS` is, writing `done` (argv[1]) when it ends
+_WARM_CODE = (
+    "import runpy, sys\n"
+    "done = sys.argv.pop(1)\n"
+    "try:\n"
+    "    runpy.run_module('repm.cli', run_name='__main__', alter_sys=True)\n"
+    "finally:\n"
+    "    open(done, 'w').close()\n"
+)
 
 # modules that never asked for the compiled engine when this was written (checked by running the
 # suite with `jit.compiled` recording its callers and every small run kept on the Python twin),
@@ -82,6 +99,49 @@ def _warm_wanted(config: pytest.Config) -> bool:
     return os.environ.get("REPM_TEST_WARM", "1") != "0" and not hasattr(config, "workerinput")
 
 
+def _worker_warm(config: pytest.Config) -> tuple[int, str] | None:
+    """In an xdist worker: the controller's compiling process (pid, the file it writes when it
+    ends), or None when the controller started none."""
+    return getattr(config, "workerinput", {}).get("repm_warm")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """xdist, in the controller: tell each worker which process compiles the engine."""
+    for proc, home in _WARM:
+        node.workerinput["repm_warm"] = (proc.pid, os.path.join(home, "warm-done"))
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto`: one worker per CPU this process may use (not per physical core: a 2-CPU CI
+    machine may count one), at most 4; none on a single CPU (then the session runs unsplit)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:
+        cpus = os.cpu_count() or 1
+    return 0 if cpus < 2 else min(cpus, 4)
+
+
+def _wait_for_worker_warm(pid: int, done: str) -> None:
+    """Until the controller's compiling process has ended: its file is there, or it is gone or a
+    zombie (killed before writing it); at most _WARM_TIMEOUT."""
+    import time
+
+    deadline = time.monotonic() + _WARM_TIMEOUT
+    while not os.path.exists(done) and time.monotonic() < deadline:
+        try:
+            import psutil
+
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return
+        except ImportError:
+            pass
+        except Exception:  # psutil.NoSuchProcess: it has ended and been reaped
+            return
+        time.sleep(0.2)
+
+
 def _only_early(config: pytest.Config) -> bool:
     """Whether the command line names only EARLY modules (then no test will ask for the engine)."""
     names = [Path(str(a).split("::")[0]).name for a in config.args]
@@ -94,7 +154,8 @@ def _start_warm() -> None:
     home = tempfile.mkdtemp(prefix="repm-warm-")
     env = dict(os.environ, REPM_HOME=home)
     proc = sp.Popen(
-        CLI + ["risk", "--draws", "40", "--chunk", "20", "--json"],
+        [sys.executable, "-c", _WARM_CODE, os.path.join(home, "warm-done"),
+         "risk", "--draws", "40", "--chunk", "20", "--json"],
         env=env, stdout=sp.DEVNULL, stderr=sp.DEVNULL, stdin=sp.DEVNULL,
     )  # fmt: skip
     _WARM.append((proc, home))
@@ -112,20 +173,27 @@ def _stop_warm() -> None:
 
 @pytest.hookimpl(trylast=True)  # after -k / -m have deselected
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not _warm_wanted(config):
+    worker_warm = _worker_warm(config)
+    if not _warm_wanted(config) and worker_warm is None:
         return
     early = [i for i in items if i.path.name in EARLY]
     later = [i for i in items if i.path.name not in EARLY]
     if not later:  # nothing here asks for the compiled engine: no compile (end one started)
         _stop_warm()
         return
-    items[:] = early + later
-    _start_warm()  # unless pytest_configure started it
+    items[:] = early + later  # every xdist worker the same order, as xdist requires
+    if worker_warm is None:
+        _start_warm()  # unless pytest_configure started it
     from repm.simulate import jit
 
     ask = jit.compiled
+    waited: list[bool] = []
 
     def compiled_after_warm_up(module):
+        if worker_warm is not None:
+            if not waited:
+                _wait_for_worker_warm(*worker_warm)
+                waited.append(True)
         for proc, _ in _WARM:
             proc.wait()  # returns at once when it has ended
         return ask(module)
