@@ -62,8 +62,21 @@ def test_no_random_shortage_before_the_first_possible_shock(baseline):
     assert s.total[:, years.index(2024)].max() == 0.0  # 2024 had no restriction
     y25 = s.total[:, years.index(2025)]
     assert y25.min() > 1.0  # 2025's restriction hit every draw
-    # … nearly identically (only the demand-growth shift differs between draws)
-    assert y25.std() / y25.mean() < 0.1
+    assert np.all(y25 == y25[0])  # … identically: demand in history is not drawn either
+
+
+def test_demand_in_history_is_the_same_in_every_draw(baseline):
+    """The per-draw shift in demand growth compounds from the last year of history: 2024 and
+    2025 demand is what it was in every draw; from 2026 draws differ, 2026 by one year's shift."""
+    loaded, chain = baseline
+    risk = loaded.scenario.risk
+    assert risk.demand_growth_sd > 0
+    mult = sample(risk, chain, np.arange(300), seed=5).demand_multiplier  # draw × year
+    years = list(chain.years)
+    assert np.all(mult[:, : years.index(2026)] == 1.0)
+    one_year = mult[:, years.index(2026)] - 1.0  # the draw's shift, compounded once
+    assert one_year.std() == pytest.approx(risk.demand_growth_sd, rel=0.15)  # 300 draws
+    np.testing.assert_allclose(mult[:, years.index(2030)], (1.0 + one_year) ** 5, rtol=1e-12)
 
 
 def test_the_strategic_stockpile_is_not_drawn_in_history(baseline, tmp_path):
