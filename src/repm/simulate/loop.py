@@ -43,8 +43,7 @@ from __future__ import annotations
 import numpy as np
 
 from repm.simulate.books import _balance, _book_year, _end_of_life_year
-from repm.simulate.jit import KERNEL as _JIT
-from repm.simulate.jit import njit
+from repm.simulate.jit import LOOP, njit
 from repm.simulate.step import (
     _all_available,
     _allocate,
@@ -59,7 +58,7 @@ from repm.simulate.stock import _refill, _start_stock
 from repm.simulate.units import _feed_draw, _feed_lists, _feed_ratios, _plan_year
 
 
-@njit(**_JIT)
+@njit(**LOOP)
 def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     """Draws lo … hi − 1, one after another."""
     # every array out of the tuples once: numba then keeps no reference counts in the loops

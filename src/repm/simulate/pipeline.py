@@ -1,0 +1,91 @@
+"""The draw loop's Numba pipeline: Numba's own nopython pipeline plus copy propagation after
+type inference (`jit.LOOP`).
+
+A stage inlined into the loop (`jit.STAGE`) gets its parameters as copies of the caller's
+variables (`param = arg`), and Numba takes a reference count on every array copied that way
+(an atomic increment, and the decrement when the copy dies): ~100 arrays handed to the stages of
+every step, ~200 atomic calls a step, which the reference-count pruning pass cannot remove
+across the stages' loops. Copy propagation makes the stage use the caller's variable itself and
+drops the copy, and its counts with it. Nothing else changes: the same operations in the same
+order, the same numbers bit for bit (bench/loop_profile.py compares every output array).
+A later edit to the loop must keep that check: run bench/loop_profile.py with the loop compiled
+without this pass as a --variant (or the tests' golden outputs).
+
+Imported only when the loop is compiled (it imports Numba).
+"""
+
+from __future__ import annotations
+
+from numba.core import ir, ir_utils
+from numba.core.compiler import CompilerBase, DefaultPassBuilder
+from numba.core.compiler_machinery import FunctionPass, register_pass
+from numba.core.typed_passes import NopythonTypeInference
+
+
+@register_pass(mutates_CFG=False, analysis_only=False)
+class CopyPropagate(FunctionPass):
+    """Replace each copy `b = a` by `a` where both are defined once in the whole function (an
+    argument counts as defined once when nothing assigns it) and `a` is not a phi node's target,
+    then drop the copy. In SSA form that needs no flow analysis: `a`'s definition dominates
+    `b = a`, which dominates every use of `b`, so wherever `b` is used `a` holds the same value
+    (a phi's target is left alone: once the phis become copies at the ends of the blocks before
+    them, it no longer would)."""
+
+    _name = "repm_copy_propagate"
+
+    def __init__(self) -> None:
+        FunctionPass.__init__(self)
+
+    def run_pass(self, state) -> bool:
+        blocks, typemap = state.func_ir.blocks, state.typemap
+        defs: dict[str, int] = {}
+        phis: set[str] = set()  # a phi's target changes on every edge into its block
+        for block in blocks.values():
+            for stmt in block.body:
+                if isinstance(stmt, ir.Assign):
+                    defs[stmt.target.name] = defs.get(stmt.target.name, 0) + 1
+                    if isinstance(stmt.value, ir.Expr) and stmt.value.op == "phi":
+                        phis.add(stmt.target.name)
+        args = set(state.func_ir.arg_names)
+        copies: dict[str, ir.Var] = {}
+        for block in blocks.values():
+            for stmt in block.body:
+                if not (isinstance(stmt, ir.Assign) and isinstance(stmt.value, ir.Var)):
+                    continue
+                b, a = stmt.target.name, stmt.value.name
+                once = (defs.get(a) == 1 and a not in phis) or (a in args and a not in defs)
+                if defs.get(b) == 1 and b not in args and once and a != b:
+                    if typemap[b] == typemap[a]:
+                        copies[b] = stmt.value
+        if not copies:
+            return False
+        for b in list(copies):  # chains: c = b, b = a gives c -> a
+            v, seen = copies[b], {b}
+            while v.name in copies and v.name not in seen:
+                seen.add(v.name)
+                v = copies[v.name]
+            copies[b] = v
+        for block in blocks.values():
+            body = []
+            for stmt in block.body:
+                if isinstance(stmt, ir.Assign) and stmt.target.name in copies:
+                    continue
+                ir_utils.replace_vars_stmt(stmt, copies)
+                body.append(stmt)
+            block.body = body
+        state.func_ir._definitions = ir_utils.build_definitions(blocks)
+        return True
+
+
+class LoopCompiler(CompilerBase):
+    """Numba's nopython pipeline with `CopyPropagate` right after type inference (inlining
+    comes before it, and Numba's SSA form leaves most variables defined once). Not Numba's own
+    `ir_utils.copy_propagate`: on this loop it gave wrong results (it does not kill a copy whose
+    source is reassigned later in the same block; bench/loop_profile.py and the golden tests
+    caught it)."""
+
+    def define_pipelines(self):
+        pm = DefaultPassBuilder.define_nopython_pipeline(self.state)
+        pm.add_pass_after(CopyPropagate, NopythonTypeInference)
+        pm.finalize()
+        return [pm]
