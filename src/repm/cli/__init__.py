@@ -276,9 +276,9 @@ def finance(
     render.finance(done)
 
 
-from repm.cli import more  # noqa: E402, F401  (facts, explain, …, report, compare, serve)
-from repm.cli import uncertainty  # noqa: E402, F401  (sensitivity, uncertainty)
-from repm.cli import voi  # noqa: E402, F401  (voi)
+# the other commands register themselves on `app` when imported: facts, explain, …, report,
+# compare, serve (more); sensitivity, uncertainty; voi
+from repm.cli import more, uncertainty, voi  # noqa: E402, F401
 
 
 def main() -> None:
