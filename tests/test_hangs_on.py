@@ -207,3 +207,31 @@ def test_report_sensitivity_samples_must_be_zero_or_a_power_of_2(n):
         UserError, match=r"^--sensitivity-samples: .*; expected 0 \(none\) or a power of 2"
     ):
         A.ReportRequest(sensitivity_samples=n)
+
+
+def test_a_morris_run_is_drawn_where_no_sobol_run_answers(here, monkeypatch):
+    """A stored Morris screening of another year is shown with its mu* bars (the stored
+    numbers); a Morris run of the year a Sobol run already answers does not replace it."""
+    base = here["base"]
+
+    def morris(year):
+        return A.sensitivity(
+            A.SensitivityRequest(
+                scenario=base.loaded, output="magnet_imports", year=year, method="morris",
+                samples=2, groups=("demand", "prices"), step="yearly",
+            )
+        )  # fmt: skip
+
+    screened = morris(YEAR - 2)
+    morris(YEAR)  # the stored Sobol run of YEAR stays the answer for YEAR
+    figs = figures(load_run(base.run_id))
+    bars = {
+        fig.layout.title.text.split(" [")[0]: {t.name: dict(zip(t.y, t.x, strict=True)) for t in fig.data}
+        for key, fig in figs.items()
+        if key.startswith("hangs_")
+    }  # fmt: skip
+    assert set(bars[f"magnet_imports {YEAR}"]) == {"ST (total order)", "S1 (first order)"}
+    stored = _stored_indices(screened.run_id)
+    assert bars[f"magnet_imports {YEAR - 2}"]["mu*"] == {f: stored[f]["mu_star"] for f in stored}
+    text = render(load_run(base.run_id))
+    assert f"from the stored sensitivity run {screened.run_id} (morris" in text

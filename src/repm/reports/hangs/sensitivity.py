@@ -81,20 +81,26 @@ def sensitivity_runs(
     scenario: str | None,
     scenario_hash: str | None,
     *,
-    methods=("sobol",),
+    methods=("sobol", "morris"),
     computed: str | None = None,
 ) -> list[Indices]:
-    """The latest stored sensitivity run per (output, year) of the scenario."""
+    """The latest stored sensitivity run per (output, year) of the scenario, of the first of
+    `methods` stored for it: Sobol's shares of variance where there are both, Morris's screening
+    where that is all there is."""
     best: dict[tuple, Indices] = {}
     for s in stored_runs("sensitivity", scenario, scenario_hash):
         key = (s.meta.get("output"), s.meta.get("year"))
-        if key in best or s.meta.get("method", "sobol") not in methods:
+        method = s.meta.get("method", "sobol")
+        if method not in methods:
+            continue
+        have = best.get(key)
+        if have is not None and methods.index(have.method) <= methods.index(method):
+            continue
+        if have is None and len(best) >= MAX_ANSWERS:
             continue
         ix = read_indices(s)
         if ix is not None:
             best[key] = _mark(ix, computed)
-        if len(best) >= MAX_ANSWERS:
-            break
     return sorted(best.values(), key=_order)
 
 
@@ -152,7 +158,8 @@ def explain_drivers(indicator: str, year: int, scenario: str, scenario_hash: str
 
 
 def sobol_bars(ix: Indices) -> go.Figure:
-    """Total-order (with its 95 % half-width) and first-order indices by factor, largest on top."""
+    """Total-order (with its 95 % half-width) and first-order indices by factor, largest on top;
+    for a Morris run, mu* (with its 95 % half-width) in the output's unit."""
     fs = list(reversed(ix.factors))
     names = [f["fact"] for f in fs]
     fig = go.Figure()
