@@ -257,6 +257,7 @@ def test_good_uncertainty_block_overrides_the_rule():
         (["sensitivity", "magnet_imports"], "--year"),
         (["sensitivity", "unit_npv", "--method", "fast"], "--method"),
         (["uncertainty", "--samples", "-3"], "--samples"),
+        (["uncertainty", "--draws", "-1"], "--draws"),
     ],
 )
 def test_bad_options_are_one_line_errors(args, where):
@@ -288,3 +289,38 @@ def test_sensitivity_of_unit_npv_end_to_end_top_driver_by_hand():
     assert top["ST"] > 0.7 and second["ST"] < 0.3
     assert p["distribution"]["p05"] < -121.8 < p["distribution"]["p95"]  # brackets the baseline
     assert p["seconds_per_evaluation"] > 0
+
+
+def test_uncertainty_with_shock_draws_adds_expected_unmet_by_hand():
+    """`repm uncertainty --draws K` adds the expected unmet demand by year over K shock draws a
+    sample: its P5/P50/P95/mean are those of each sample's E(unmet) computed on its own
+    (`Evaluator`, the path `repm sensitivity expected_unmet` takes); 2025's restriction (history)
+    is short in every sample, 2024 in none."""
+    import numpy as np
+
+    from repm import app as A
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario("india-baseline")
+    n, k = 4, 3
+    done = A.uncertainty(A.UncertaintyRequest(scenario=loaded, samples=n, draws=k, step="yearly"))
+    p = done.payload
+    assert p["draws"] == k and "expected_unmet" in done.tables["names"]
+    rows = {
+        (r["year"], r["stat"]): r["value"] for r in p["indicators"] if r["name"] == "expected_unmet"
+    }
+    ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=k, seed=0)
+    u = philox_uniforms(ev.inputs.drawn, 0, np.arange(n))
+    values = ev.inputs.values(u, n)
+    moving = [f for f, v in values.items() if not np.all(v == ev.spreads[f].central)]
+    each = ev.many([{f: float(values[f][d]) for f in moving} for d in range(n)])  # n × years
+    years = ev.years
+    for j, y in enumerate(years):
+        assert rows[(y, "p50")] == float(np.quantile(each[:, j], 0.5))
+        assert rows[(y, "p05")] == float(np.quantile(each[:, j], 0.05))
+        assert rows[(y, "mean")] == float(each[:, j].mean())
+    y25 = years.index(2025)
+    assert each[:, y25].min() > 1.0  # the 2025 restriction, in every sample
+    assert rows[(2024, "p95")] == 0.0  # nothing happened in 2024

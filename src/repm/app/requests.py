@@ -323,14 +323,17 @@ class SensitivityRequest(Request):
 @dataclass(frozen=True, kw_only=True)
 class UncertaintyRequest(Request):
     """`repm uncertainty`: P5/P50/P95 and mean of the headline indicators by year over draws of
-    every uncertain fact."""
+    every uncertain fact; with `draws` > 0 also the expected unmet demand over that many shock
+    draws per sample (the shock model on, as `repm risk`)."""
 
     samples: int = 200
     seed: int = 0
     step: str = "monthly"
+    draws: int = 0
 
     def __post_init__(self) -> None:
         check_choice(self.step, STEPS, "--step")
         check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
+        check_count(self.draws, "--draws", low=0, high=100_000, what=" draws")
         check_seed(self.seed)
         super().__post_init__()

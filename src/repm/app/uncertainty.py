@@ -162,7 +162,9 @@ def _index_rows(req: SensitivityRequest, indices: list[dict], years: list[int]) 
 
 def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     """Draw every uncertain fact `samples` times (Philox, keyed by seed, draw and fact id) and
-    report P5/P50/P95 and the mean of the headline indicators (and each scheme unit's NPV)."""
+    report P5/P50/P95 and the mean of the headline indicators (and each scheme unit's NPV); with
+    `draws` > 0, also of the expected unmet demand by year over `draws` shock draws a sample
+    (the same draws for every sample, as `repm sensitivity expected_unmet`)."""
     loaded = req.load()
     import numpy as np
 
@@ -188,6 +190,17 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
             npv[d] = float(fin(at))
         if progress is not None:
             progress(1)
+    risk = None
+    if req.draws > 0:  # samples side by side on the engine's draw axis, a block at a time
+        risk = Evaluator(loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed)
+        E = np.empty((n, len(ev.years)))
+        for lo in range(0, n, 64):
+            hi = min(n, lo + 64)
+            E[lo:hi] = risk.many([{k: float(values[k][d]) for k in moving} for d in range(lo, hi)])
+            if progress is not None:
+                progress(hi - lo)
+        Y = np.concatenate([Y, E[:, None, :]], axis=1)
+        names = [*names, "expected_unmet"]
     wall = time.perf_counter() - t0
     from repm.results.indicators import unit as unit_of
 
@@ -212,16 +225,17 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         for s in STATS:
             rows.append({"year": int(spec.award_year), "name": "unit_npv", "value": npv_stats[s],
                          "unit": "crore INR", "stat": s, "unit_id": spec.unit_id})  # fmt: skip
-    evaluations = ev.evaluations + (fin.evaluations if fin is not None else 0)
-    seconds = ev.seconds + (fin.seconds if fin is not None else 0.0)
+    evaluations = sum(e.evaluations for e in (ev, fin, risk) if e is not None)
+    seconds = sum(e.seconds for e in (ev, fin, risk) if e is not None)
     results = table_results(loaded, rows)
     run_id, path = store(
         req, loaded, results, "uncertainty", seed=req.seed, draws=n,
-        meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step},
+        meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step,
+              "shock_draws": req.draws},
     )  # fmt: skip
     payload = {
         "command": "uncertainty", "scenario": loaded.name, "run_id": run_id, "samples": n,
-        "seed": req.seed, "step": req.step, "inputs": len(ev.inputs.drawn),
+        "seed": req.seed, "step": req.step, "draws": req.draws, "inputs": len(ev.inputs.drawn),
         "evaluations": evaluations, "seconds_per_evaluation": seconds / max(evaluations, 1),
         "seconds": wall, "indicators": rows, "unit_npv": npv_stats,
     }  # fmt: skip

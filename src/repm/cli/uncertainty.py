@@ -132,6 +132,14 @@ def uncertainty(
     samples: Annotated[int, typer.Option("--samples", help="Draws of every uncertain fact.")] = 200,
     seed: SeedOpt = 0,
     step: StepOpt = "monthly",
+    draws: Annotated[
+        int,
+        typer.Option(
+            "--draws",
+            help="Shock draws per sample: adds the expected unmet demand with the shock model "
+            "on (0: none).",
+        ),
+    ] = 0,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -140,9 +148,10 @@ def uncertainty(
     from repm.app import uncertainty as do
 
     req = UncertaintyRequest(
-        scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, out=out_dir
-    )
-    prog, advance = render.progress(samples, "samples")
+        scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, draws=draws,
+        out=out_dir,
+    )  # fmt: skip
+    prog, advance = render.progress(samples * (2 if draws else 1), "evaluations")
     with prog:
         done = do(req, advance)
     if json_out:

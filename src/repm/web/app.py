@@ -222,7 +222,8 @@ def create_app(
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
         # sensitivity: evaluations = samples × (factors + 2), factors known once resolved
         total = {"risk": req.draws, "stockpile": 0, "sensitivity": 0,
-                 "uncertainty": getattr(request, "samples", 1)}.get(req.kind, 1)  # fmt: skip
+                 "uncertainty": getattr(request, "samples", 1)
+                 * (2 if getattr(request, "draws", 0) else 1)}.get(req.kind, 1)  # fmt: skip
         job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
         future: Future = Future()
 

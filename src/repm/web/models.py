@@ -38,7 +38,11 @@ class RunRequest(BaseModel):
         "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay",
     )
     draws: int = Field(
-        1_000, ge=1, le=MAX_DRAWS, description="Monte Carlo draws (kinds risk, stockpile)"
+        1_000,
+        ge=1,
+        le=MAX_DRAWS,
+        description="Monte Carlo draws (kinds risk, stockpile); shock draws per sample for the "
+        "expected unmet demand (kind uncertainty, only when given)",
     )
     seed: int = Field(
         0, ge=0, le=MAX_SEED, description="random seed (kinds risk, stockpile, plan, finance)"
@@ -119,8 +123,9 @@ class RunRequest(BaseModel):
                 groups=tuple(self.group.split(",")) if self.group else (), draws=self.draws,
             )  # fmt: skip
         if self.kind == "uncertainty":
+            draws = self.draws if "draws" in self.model_fields_set else 0
             return A.UncertaintyRequest(
-                **common, samples=self.samples or 20, seed=self.seed, step=self.step
+                **common, samples=self.samples or 20, seed=self.seed, step=self.step, draws=draws
             )
         return A.FinanceRequest(
             **common, unit=self.unit, breakeven=self.breakeven, price=self.price,
