@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ from repm.analyses.risk import (
     size_stockpile,
 )
 from repm.chain import compile_chain
+from repm.errors import UserError
 from repm.results.build import build_results
 from repm.scenario import load_scenario
 from repm.simulate.engine import simulate
@@ -326,6 +328,38 @@ def test_finished_magnets_made_for_part_of_demand_cannot_close_a_ban(tmp_path):
     assert res.achieved == pytest.approx(1 - prob, abs=0.03)  # the draws with no ban
     assert all(v == 0.0 for v in res.stockpile.values())
     assert "magnet_stockpile_fit 0.5" in res.note and "is none" in res.note
+
+
+def test_a_tolerance_counts_small_shortfalls_as_none(tmp_path):
+    """`--tolerance T`: a year is short only when its unmet demand exceeds T t. By hand on a
+    summary (the insured years from `first`), then end to end on the one-node case that no
+    stockpile can close (finished magnets serve half a shortfall): with T above the largest
+    year's shortfall a ban can cause, nothing needs stocking, and P(no shortage) is 1."""
+    total = np.array([[0.0, 5.0, 0.0], [0.0, 0.5, 0.7], [9.0, 0.0, 0.0], [0.0, 0.0, 2e-7]])
+    s = SimpleNamespace(total=total, horizon=total.sum(axis=1))
+    assert p_no_shortage(s, first=1) == 0.5  # draws 2 and 3: 9 t is history; 2e-7 is round-off
+    assert p_no_shortage(s, first=1, tolerance=1.0) == 0.75  # 0.5 and 0.7 t a year: none
+    assert p_no_shortage(s, first=0, tolerance=1.0) == 0.5
+    prob, months = 0.3, 6
+    path = _write(
+        tmp_path,
+        (ONE_NODE + BAN)
+        % {"fit": 0.5, "year": 2025, "p": prob, "months": months, "lo": 0.5, "hi": 1},
+    )
+    loaded = load_scenario(str(path))
+    chain = compile_chain(loaded.scenario)
+    china = (0.848 + 0.904) / 2
+    worst = sum(  # a ban of severity 1, every heavy grade, nothing stocked
+        months * float(chain.demand_bare.sel(year=2025, grade=g).sum()) / 12 * china for g in HEAVY
+    )
+    res = size_stockpile(
+        loaded, compile_chain, service_level=0.95, draws=200, seed=3, chunk_size=200,
+        tolerance=worst * 1.01,
+    )  # fmt: skip
+    assert res.achieved == 1.0 and res.attainable
+    assert all(v == 0.0 for v in res.stockpile.values())
+    with pytest.raises(UserError, match="--tolerance"):
+        size_stockpile(loaded, compile_chain, service_level=0.95, draws=2, seed=0, tolerance=-1)
 
 
 def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):

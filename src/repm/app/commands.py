@@ -183,6 +183,7 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
     res = size_stockpile(
         loaded, compile_chain, service_level=req.service_level, draws=req.draws, seed=req.seed,
         chunk_size=req.chunk, scheduler=req.scheduler, progress=progress,
+        tolerance=req.tolerance,
     )  # fmt: skip
     start = int(loaded.scenario.horizon.start)
     rows = [{"year": start, "name": "stockpile_holding_cost", "value": res.holding_cost,
@@ -197,13 +198,13 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
     results = table_results(loaded, rows, ds)
     run_id, path = store(
         req, loaded, results, "stockpile", seed=req.seed, draws=req.draws,
-        meta={"service_level": req.service_level, "achieved": res.achieved,
-              "attainable": res.attainable, "stockpile": res.stockpile, "note": res.note},
+        meta={"service_level": req.service_level, "tolerance": req.tolerance,
+              "achieved": res.achieved, "attainable": res.attainable, "stockpile": res.stockpile, "note": res.note},
     )  # fmt: skip
     payload = {
         "command": "stockpile", "scenario": loaded.name, "run_id": run_id, "draws": req.draws,
-        "seed": req.seed, "service_level": req.service_level, "achieved": res.achieved,
-        "attainable": res.attainable,
+        "seed": req.seed, "service_level": req.service_level, "tolerance": req.tolerance,
+        "achieved": res.achieved, "attainable": res.attainable,
         "stockpile": [{"material": m, "value": v, "unit": "t"} for m, v in res.stockpile.items()],
         "indicators": rows,
         "note": res.note,

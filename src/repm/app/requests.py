@@ -154,6 +154,7 @@ class StockpileRequest(Draws, Request):
     """`repm stockpile`: least-holding-cost stockpile for a service level."""
 
     service_level: float = 0.95
+    tolerance: float = 0.0  # t a year of unmet demand that does not count as a shortage
 
     def __post_init__(self) -> None:
         if not 0 < self.service_level < 1:
@@ -161,6 +162,8 @@ class StockpileRequest(Draws, Request):
                 f"{self.service_level}; expected a probability strictly between 0 and 1",
                 where="--service-level",
             )
+        if not (isinstance(self.tolerance, int | float) and 0 <= self.tolerance < float("inf")):
+            raise UserError(f"{self.tolerance}; expected t a year ≥ 0", where="--tolerance")
         self.check_draws()
         super().__post_init__()
 

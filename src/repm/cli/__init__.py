@@ -153,6 +153,13 @@ def stockpile(
     service_level: Annotated[
         float, typer.Option("--service-level", help="Required P(no shortage over the horizon).")
     ] = 0.95,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            "--tolerance",
+            help="t a year of unmet demand that does not count as a shortage (0: any).",
+        ),
+    ] = 0.0,
     draws: DrawsOpt = 2_000,
     seed: SeedOpt = 0,
     chunk: ChunkOpt = 2_000,
@@ -165,8 +172,8 @@ def stockpile(
     from repm.app import stockpile as do
 
     req = StockpileRequest(
-        scenario=scenario, sets=set_ or (), service_level=service_level, draws=draws, seed=seed,
-        chunk=chunk, scheduler=scheduler, out=out_dir,
+        scenario=scenario, sets=set_ or (), service_level=service_level, tolerance=tolerance,
+        draws=draws, seed=seed, chunk=chunk, scheduler=scheduler, out=out_dir,
     )  # fmt: skip
     prog, advance = render.progress(0, "draws simulated (all candidates)")
     with prog:

@@ -200,8 +200,10 @@ def stockpile(done) -> None:
     for m, v in res.stockpile.items():
         t.add_row(plain(m), f"{v:,.1f}")
     out.print(t)
+    tol = p.get("tolerance", 0.0)
+    counted = f", a year with ≤ {tol:g} t unmet counted as none" if tol > 0 else ""
     note(
-        f"P(no shortage {done.tables['horizon']}): {res.achieved:.1%} · holding cost "
+        f"P(no shortage {done.tables['horizon']}{counted}): {res.achieved:.1%} · holding cost "
         f"{res.holding_cost:,.1f} crore INR/yr · {res.note}"
     )
     note(stored(done).replace("\n", " "))

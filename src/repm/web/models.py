@@ -51,6 +51,10 @@ class RunRequest(BaseModel):
     service_level: float = Field(
         0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
     )
+    tolerance: float = Field(
+        0.0, ge=0, le=1e9,
+        description="t a year of unmet demand that does not count as a shortage (kind stockpile)",
+    )  # fmt: skip
     scenarios: int = Field(
         0, ge=0, le=MAX_SCENARIOS, description="shock scenarios in the LP; 0: none (kind plan)"
     )
@@ -109,8 +113,9 @@ class RunRequest(BaseModel):
             return A.RiskRequest(**common, draws=self.draws, seed=self.seed, chunk=chunk, workers=1)
         if self.kind == "stockpile":
             return A.StockpileRequest(
-                **common, draws=self.draws, seed=self.seed, service_level=self.service_level
-            )
+                **common, draws=self.draws, seed=self.seed, service_level=self.service_level,
+                tolerance=self.tolerance,
+            )  # fmt: skip
         if self.kind == "plan":
             return A.PlanRequest(
                 **common, scenarios=self.scenarios, seed=self.seed, cvar=self.cvar,

@@ -77,9 +77,12 @@ def _kg_per_vehicle(scenario: Scenario, sector: str) -> float | None:
         return None
 
 
-def p_no_shortage(summary: DrawSummary, first: int = 0) -> float:
+def p_no_shortage(summary: DrawSummary, first: int = 0, tolerance: float = 0.0) -> float:
     """Share of draws with no shortage in any year of the horizon from year index `first` on
-    (the first year after the risk model's as-of date: what is history cannot be insured)."""
+    (the first year after the risk model's as-of date: what is history cannot be insured). With
+    `tolerance` > 0 (t a year), a year counts as short only when its unmet demand exceeds it."""
+    if tolerance > 0:
+        return float((summary.total[:, first:] <= tolerance).all(axis=1).mean())
     if first == 0:
         return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())
     rest = summary.total[:, first:]

@@ -47,6 +47,7 @@ def size_stockpile(
     scheduler: str | None = None,
     progress: Callable[[int], None] | None = None,
     iterations: int = 12,
+    tolerance: float = 0.0,
 ) -> StockpileResult:
     """Least-holding-cost stockpile per material (magnets, NdPr/Dy/Tb oxide and metal) with
     P(no shortage over the horizon) ≥ service level.
@@ -61,12 +62,16 @@ def size_stockpile(
     closed-form answer (the P-quantile of the shortfall over a ban). The candidate is then scaled
     down as a whole, and material by material (dearest to hold first), while the level holds.
     A heuristic, not an exact optimum: the note says which family won and what the other cost.
+    `tolerance` (t a year): a year counts as short only when its unmet demand exceeds it (0: any
+    unmet beyond round-off).
     """
     if not 0 < service_level < 1:
         raise UserError(
             f"{service_level}; expected a probability strictly between 0 and 1",
             where="--service-level",
         )
+    if not tolerance >= 0:
+        raise UserError(f"{tolerance}; expected t a year ≥ 0", where="--tolerance")
     base_chain = chain_builder(loaded.scenario)
     sized = sized_materials(base_chain, loaded.scenario)
     prices = stock_prices(base_chain, loaded.scenario)
@@ -100,7 +105,7 @@ def size_stockpile(
 
     zero = {m: 0.0 for m in sized}
     base, _ = evaluate(zero)
-    p0 = p_no_shortage(base, first)
+    p0 = p_no_shortage(base, first, tolerance)
     if p0 >= service_level:
         return StockpileResult(
             service_level, p0, zero, 0.0, True,
@@ -119,7 +124,7 @@ def size_stockpile(
             return {**zero, **at}
 
         top, _ = evaluate(candidate(1.0))
-        p_top = p_no_shortage(top, first)
+        p_top = p_no_shortage(top, first, tolerance)
         if p_top < level:
             fit = loaded.scenario.policy.magnet_stockpile_fit
             unfit = (
@@ -143,13 +148,13 @@ def size_stockpile(
         lo, hi = level, 1.0
         best = (candidate(1.0), top)
         lo_s, _ = evaluate(candidate(lo))
-        if p_no_shortage(lo_s, first) >= level:
+        if p_no_shortage(lo_s, first, tolerance) >= level:
             hi, best = lo, (candidate(lo), lo_s)
         else:
             for _ in range(iterations):
                 mid = (lo + hi) / 2
                 s_mid, _ = evaluate(candidate(mid))
-                if p_no_shortage(s_mid, first) >= level:
+                if p_no_shortage(s_mid, first, tolerance) >= level:
                     hi, best = mid, (candidate(mid), s_mid)
                 else:
                     lo = mid
@@ -164,7 +169,7 @@ def size_stockpile(
                 if f < 1.0:
                     notes.append(f"{m} ×{f:.3f}")
         return StockpileResult(
-            service_level, p_no_shortage(summ, first), stock, cost(summ), True,
+            service_level, p_no_shortage(summ, first, tolerance), stock, cost(summ), True,
             f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
             + (f", then {', '.join(notes)}" if notes else ""),
         )  # fmt: skip
@@ -179,7 +184,7 @@ def size_stockpile(
             lam = (lo_l + hi_l) / 2
             trial = {m: v * lam if m in which else v for m, v in stock.items()}
             s_t, _ = evaluate(trial)
-            if p_no_shortage(s_t, first) >= level:
+            if p_no_shortage(s_t, first, tolerance) >= level:
                 hi_l, found = lam, (trial, s_t)
             else:
                 lo_l = lam
