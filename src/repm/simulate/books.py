@@ -52,10 +52,11 @@ from repm.simulate.arrays import (
     TOLLING_LOSS,
 )
 from repm.simulate.jit import KERNEL as _JIT
+from repm.simulate.jit import STAGE as _YEAR
 from repm.simulate.jit import njit
 
 
-@njit(**_JIT)
+@njit(**_YEAR)
 def _book(flows, d, y, f, q, mc, group, which):
     """flows[d, y, f, :] += tonnes of element in q (material) of one group (ALL: every one)."""
     for m in range(q.shape[0]):
@@ -64,7 +65,7 @@ def _book(flows, d, y, f, q, mc, group, which):
                 flows[d, y, f, e] += q[m] * mc[m, e]
 
 
-@njit(**_JIT)
+@njit(**_YEAR)
 def _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y, refill_y, el,
                sep_y, exports_y, order_y, toll_used_y, toll_stock_y, pipe):  # fmt: skip
     """The year's flows by element (out.flows[d, yi]), from the annual sums in tonnes of
@@ -163,7 +164,7 @@ def _book_year(d, yi, inp, out, feed_imp_y, feed_rel_y, mag_bought_y, mag_rel_y,
                 o_flows[d, yi, OVERSEAS_SX_LOSS, e] += shipped - used * mc[ndpr, e]
 
 
-@njit(**_JIT)
+@njit(**_YEAR)
 def _end_of_life_year(d, yi, inp, out, cohorts, hist_eol, hist_use, eol_g, rec_t, recycled_inv,
                       strat, ws, ret_inv):  # fmt: skip
     """Once a year (slow dynamics): in-use stock and end of life of every cohort, collection and
@@ -230,40 +231,54 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
     S, G = in_use.shape[2], in_use.shape[3]
     d0 = min(d, held0.shape[0] - 1)
     d1 = min(d, in_use0.shape[0] - 1)
-    stock[:] = 0.0
+    # sums run in local variables (registers), not in the arrays: the same additions in the
+    # same order, without a store and reload between one term and the next
     for e in range(E):
+        a0 = 0.0
         for m in range(M):
-            stock[0, 0, e] += held0[d0, m] * mc[m, e]
+            a0 += held0[d0, m] * mc[m, e]
+        a2 = 0.0
         for g in range(G):
             in_g = 0.0
             for s in range(S):
                 in_g += in_use0[d1, s, g]
-            stock[0, 2, e] += in_g * gc[g, e]
+            a2 += in_g * gc[g, e]
+        stock[0, 0, e] = a0
+        stock[0, 1, e] = 0.0
+        stock[0, 2, e] = a2
+        stock[0, 3, e] = 0.0
         for y in range(Y):
+            a0 = 0.0
+            a1 = 0.0
             for m in range(M):
-                stock[y + 1, 0, e] += (strat[d, y, m] + working[d, y, m]) * mc[m, e]
-                stock[y + 1, 1, e] += recycled[d, y, m] * mc[m, e]
+                a0 += (strat[d, y, m] + working[d, y, m]) * mc[m, e]
+                a1 += recycled[d, y, m] * mc[m, e]
+            a2 = 0.0
             for s in range(S):
                 for g in range(G):
-                    stock[y + 1, 2, e] += in_use[d, y, s, g] * gc[g, e]
+                    a2 += in_use[d, y, s, g] * gc[g, e]
+            a3 = 0.0
             for g in range(G):
-                stock[y + 1, 3, e] += transit[d, y, g] * gc[g, e]
+                a3 += transit[d, y, g] * gc[g, e]
+            stock[y + 1, 0, e] = a0
+            stock[y + 1, 1, e] = a1
+            stock[y + 1, 2, e] = a2
+            stock[y + 1, 3, e] = a3
     for y in range(Y):
         for p in range(P):
             for e in range(E):
-                out[d, y, p, e] = 0.0
-            for i in range(inflows.shape[1]):
-                f = inflows[p, i]
-                if f < 0:
-                    break
-                for e in range(E):
-                    out[d, y, p, e] += flows[d, y, f, e]
-            for i in range(outflows.shape[1]):
-                f = outflows[p, i]
-                if f < 0:
-                    break
-                for e in range(E):
-                    out[d, y, p, e] -= flows[d, y, f, e]
+                x = 0.0
+                for i in range(inflows.shape[1]):
+                    f = inflows[p, i]
+                    if f < 0:
+                        break
+                    x += flows[d, y, f, e]
+                for i in range(outflows.shape[1]):
+                    f = outflows[p, i]
+                    if f < 0:
+                        break
+                    x -= flows[d, y, f, e]
+                out[d, y, p, e] = x
         for k in range(4):
             for e in range(E):
                 out[d, y, stocked[k], e] -= stock[y + 1, k, e] - stock[y, k, e]

@@ -52,6 +52,7 @@ from repm.simulate.step import (
     _magnets,
     _step_availability,
     _switch,
+    _targeted,
     _toll_orders,
 )
 from repm.simulate.stock import _refill, _start_stock
@@ -202,6 +203,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     cs_share = np.empty(M)  # their sums over origins
     cs_spare = np.empty(M)
     _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
+    hit = np.empty((O * M, 2), dtype=np.int64)  # the pairs restriction events target
+    n_hit = _targeted(target, hit)
     all_available = True  # a_share is share, a_spare is spare
     stockpiled = False  # any strategic stockpile at all (it only ever shrinks)
     for m in range(M):
@@ -296,7 +299,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 # --- availability × usual share and × spare, this step (a_share, a_spare) ---
                 all_available = _step_availability(
                     d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_share, cs_spare,
-                    k_nom, k_sp, lv, all_available,
+                    k_nom, k_sp, lv, all_available, hit, n_hit,
                 )  # fmt: skip
                 # makers who have qualified a lighter grade switch to it: demand changes
                 if switching and _switch(inp.sw_step, d, t, sw_on):

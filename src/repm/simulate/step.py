@@ -30,7 +30,7 @@ def _flush(imports, d, y, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp):
             k_sp[m] = 0.0
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _tiers(supply, dk, g, frac):
     """Serve sectors tier by tier, pro rata within a tier: `supply` of grade g, `dk` tier × grade
     demand. Writes the share of demand served per tier into frac[:, g]; returns True when every
@@ -101,13 +101,31 @@ def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_le
     return max(ox_left, 0.0)
 
 
+@njit(**_JIT)
+def _targeted(target, hit):
+    """The origin × material pairs some restriction event targets, into hit (pair × (origin,
+    material)); returns how many. The others are never restricted."""
+    n_hit = 0
+    for o in range(target.shape[1]):
+        for m in range(target.shape[2]):
+            for e in range(target.shape[0]):
+                if target[e, o, m] != 0.0:
+                    hit[n_hit, 0] = o
+                    hit[n_hit, 1] = m
+                    n_hit += 1
+                    break
+    return n_hit
+
+
 @njit(**_STEP)
 def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_share, cs_spare,
-                       k_nom, k_sp, lv, all_available):  # fmt: skip
+                       k_nom, k_sp, lv, all_available, hit, n_hit):  # fmt: skip
     """This step's availability of each origin × material (av), × usual share and × spare
     (a_share, a_spare) and their sums over origins; returns whether everything is available.
     Speed, kept apart from the rule: imports bought so far are booked by origin (`_flush`) only
-    when availability changes, and an unrestricted step reuses share and spare as they are."""
+    when availability changes, and an unrestricted step reuses share and spare as they are;
+    in a restricted one only the n_hit origin × material pairs some event targets (`_targeted`,
+    `hit`) can be less than available."""
     dense, avail, level, target = inp.dense, inp.avail, inp.level, inp.target
     share, spare, ramp = inp.share, inp.spare, inp.ramp
     O, M = share.shape  # noqa: E741
@@ -142,14 +160,19 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
                 active = True
         if active:
             _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
+            # a pair no event targets stays available (a factor 1 − lv × 0 is 1, and 1 × x is
+            # x: skipping it changes no bit): there av is 1 and a_share is share already
             for o in range(O):
                 for m in range(M):
-                    x = 1.0
-                    for e in range(EV):
-                        x *= 1.0 - lv[e] * target[e, o, m]
-                    av[o, m] = x
-                    a_share[o, m] = x * share[o, m]
-                    a_spare[o, m] = x * spare[o, m] * rp
+                    a_spare[o, m] = spare[o, m] * rp
+            for i in range(n_hit):
+                o, m = hit[i, 0], hit[i, 1]
+                x = 1.0
+                for e in range(EV):
+                    x *= 1.0 - lv[e] * target[e, o, m]
+                av[o, m] = x
+                a_share[o, m] = x * share[o, m]
+                a_spare[o, m] = x * spare[o, m] * rp
             _column_sums(a_share, a_spare, cs_share, cs_spare)
             all_available = False
         elif not all_available:  # everything available again: 1 × share is share

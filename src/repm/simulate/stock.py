@@ -7,12 +7,11 @@ rebuilt by a new order (`_refill`); what buyers hold when the horizon opens (`_s
 from __future__ import annotations
 
 from repm.simulate.arrays import MAGNET
-from repm.simulate.jit import KERNEL as _JIT
 from repm.simulate.jit import STAGE as _STEP
 from repm.simulate.jit import njit
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _take(q, n_tot, s_tot):
     """Buy q of one material, at most what is offered: first from origins' nominal offers (n_tot
     in all, pro rata), then from their spare capacity (s_tot in all, pro rata). Returns the
@@ -21,7 +20,7 @@ def _take(q, n_tot, s_tot):
     return from_nom, min(q - from_nom, s_tot)
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _release(rem, m, ws, strat, fit):
     """Cover `rem` t of material m from industry working stock, then the strategic stockpile —
     of what is left, the share fit[m] it serves (`rules.release_gap`); returns what they gave
@@ -33,7 +32,7 @@ def _release(rem, m, ws, strat, fit):
     return from_ws + from_strat, from_strat
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _spread(wsb, g, x, Db, A_g):
     """Add x t of grade g's bare magnets to the sectors' working stock by their share of its
     demand (evenly when nobody needs the grade)."""
@@ -42,7 +41,7 @@ def _spread(wsb, g, x, Db, A_g):
         wsb[s, g] += x * (Db[s, g] / A_g if A_g > 0 else 1.0 / S)
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _flows_in_full(av, m):
     """No origin restricts material m this step."""
     for o in range(av.shape[0]):
@@ -51,7 +50,7 @@ def _flows_in_full(av, m):
     return True
 
 
-@njit(**_JIT)
+@njit(**_STEP)
 def _use_excess(wsb, g, need, Db, A_g, ws_sector, refill_frac):
     """Buyers holding more of grade g than their own target (their months × their share of the
     grade's import need `need`) use a refill_frac part of the excess instead of buying, at most
