@@ -2,7 +2,8 @@
 (`_take`); industry working stock and the strategic stockpile covering a feed's shortfall
 (`_release`); buyers' own working stock of bare magnets by sector — filled by surplus tolled
 magnets (`_spread`), run down towards its target where a grade flows in full (`_use_excess`),
-rebuilt by a new order (`_refill`); what buyers hold when the horizon opens (`_start_stock`). Inlined where the kernel calls them (`jit.STAGE`)."""
+rebuilt by a new order (`_refill`); what buyers hold when the horizon opens (`_start_stock`).
+Inlined where the kernel calls them (`jit.STAGE`)."""
 
 from __future__ import annotations
 
