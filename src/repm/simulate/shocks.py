@@ -195,11 +195,13 @@ def spare_ramp(level: np.ndarray, months: float) -> np.ndarray | None:
     for any chunking."""
     if months <= 0 or level.shape[2] == 0:
         return None
-    active = (level != 0).any(axis=2)  # draw × month
-    k = np.zeros(active.shape, dtype=np.float64)  # months since the spell began
-    for t in range(1, active.shape[1]):
-        k[:, t] = np.where(active[:, t - 1], k[:, t - 1] + 1.0, 0.0)
-    return np.where(active, ramp_factor(k, months), 1.0)
+    active = np.ascontiguousarray((level != 0).any(axis=2))  # draw × month
+    out = np.ones(active.shape)
+    if active.any():  # the loop, compiled (`spells`): ramp_factor month by month, draw by draw
+        from repm.simulate.spells import spare_ramp_loop
+
+        spare_ramp_loop(active, float(months), out)
+    return out
 
 
 def switch_steps(shocks: Shocks, chain: Chain, steps_per_year: int = 12) -> np.ndarray | None:
@@ -220,14 +222,13 @@ def switch_steps(shocks: Shocks, chain: Chain, steps_per_year: int = 12) -> np.n
     step = np.full((D, G), -1, dtype=np.int64)
     if restricted is None:
         return step
-    restricted = np.broadcast_to(restricted, (D, n_steps, G))
+    if not restricted.any():  # (a run without shocks never compiles the loop)
+        return step
+    restricted = np.ascontiguousarray(np.broadcast_to(restricted, (D, n_steps, G)))
     per = MONTHS_PER_YEAR // steps_per_year
-    months = np.zeros((D, G))  # months restricted without a break
-    for t in range(n_steps):
-        r = restricted[:, t]
-        now = r & (months >= chain.switch_after_months) & (step < 0)
-        step[now] = t
-        months = np.where(r, months + per, 0.0)
+    from repm.simulate.spells import switch_steps_loop  # counts months step by step, compiled
+
+    switch_steps_loop(restricted, float(chain.switch_after_months), float(per), step)
     step[:, down < 0] = -1  # nothing lighter to switch to
     return step
 

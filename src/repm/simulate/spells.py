@@ -1,0 +1,67 @@
+"""What each draw's restrictions imply month by month, compiled loops over draws × steps (the
+rules are `shocks.spare_ramp` and `shocks.switch_steps`; these are their inner loops, one draw
+after another instead of the whole draw axis step by step: ~20× less time per chunk, the same
+float operations in the same order, so the same numbers bit for bit).
+
+Compiled the first time one of them is called (`repm.simulate.jit`); importing this module does
+not import Numba, and a run with nothing restricted never calls them.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from repm.simulate import jit
+
+_JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+
+
+@jit.njit(**_JIT)
+def _spare_ramp(active, R, out):
+    """out[d, t]: 1 outside restriction spells; in a spell, the mean over month t of the ramp
+    min(1, s / R) from the spell's first month (`shocks.ramp_factor`, R > 0)."""
+    D, T = active.shape
+    for d in range(D):
+        k = 0.0  # months since the spell began
+        for t in range(T):
+            if t > 0:
+                k = k + 1.0 if active[d, t - 1] else 0.0
+            if not active[d, t]:
+                out[d, t] = 1.0
+            elif k + 1.0 <= R:
+                out[d, t] = (k + 0.5) / R
+            elif k >= R:
+                out[d, t] = 1.0
+            else:
+                out[d, t] = (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+
+
+@jit.njit(**_JIT)
+def _switch_steps(restricted, after, per, step):
+    """step[d, g]: the first step restricted with `after` months of restriction before it
+    without a break (each restricted step counts `per` months); −1 where there is none."""
+    D, S, G = restricted.shape
+    for d in range(D):
+        for g in range(G):
+            months = 0.0
+            step[d, g] = -1
+            for t in range(S):
+                if restricted[d, t, g]:
+                    if months >= after:
+                        step[d, g] = t
+                        break
+                    months += per
+                else:
+                    months = 0.0
+
+
+def _compiled_call(name: str):
+    def call(*args):
+        return getattr(jit.compiled(sys.modules[__name__]), name)(*args)
+
+    call.__name__ = call.__qualname__ = name[1:]
+    return call
+
+
+spare_ramp_loop = _compiled_call("_spare_ramp")
+switch_steps_loop = _compiled_call("_switch_steps")
