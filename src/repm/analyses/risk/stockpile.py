@@ -167,7 +167,7 @@ def size_stockpile(
             for m in sorted(held, key=lambda m: -prices.get(m, 0.0)):
                 stock, summ, f = shrink(stock, summ, (m,), level)
                 if f < 1.0:
-                    notes.append(f"{m} ×{f:.3f}")
+                    notes.append(f"{m} ×{f:.3g}")
         return StockpileResult(
             service_level, p_no_shortage(summ, first, tolerance), stock, cost(summ), True,
             f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
@@ -178,7 +178,8 @@ def size_stockpile(
         stock: dict[str, float], current: DrawSummary, which: tuple[str, ...], level: float
     ) -> tuple:
         """Scale the `which` materials of `stock` by the least factor in [0, 1] that still meets
-        the service level (bisection); returns (stock, its summary, factor)."""
+        the service level (bisection, then 0 itself: bisection alone never reaches it, and would
+        leave crumbs of a material not needed at all); returns (stock, its summary, factor)."""
         lo_l, hi_l, found = 0.0, 1.0, (stock, current)
         for _ in range(iterations):
             lam = (lo_l + hi_l) / 2
@@ -188,6 +189,11 @@ def size_stockpile(
                 hi_l, found = lam, (trial, s_t)
             else:
                 lo_l = lam
+        if lo_l == 0.0 and any(stock[m] > 0 for m in which):  # every step held: try none
+            trial = {m: 0.0 if m in which else v for m, v in stock.items()}
+            s_t, _ = evaluate(trial)
+            if p_no_shortage(s_t, first, tolerance) >= level:
+                hi_l, found = 0.0, (trial, s_t)
         return (*found, hi_l)
 
     # magnets alone cover the share of a bare-magnet shortage they were made for
