@@ -194,3 +194,15 @@ def compiled(module: types.ModuleType) -> types.SimpleNamespace:
     with _LOCK:
         _listen()
         return _prepare(module)
+
+
+def compiled_call(module_name: str, name: str) -> Callable:
+    """A module-level name for the compiled twin of `module_name`'s marked function `name`
+    (compiled, or loaded from the cache, on the first call): `philox.onsets = compiled_call(
+    __name__, "_onsets")`."""
+
+    def call(*args):
+        return getattr(compiled(sys.modules[module_name]), name)(*args)
+
+    call.__name__ = call.__qualname__ = name.lstrip("_")
+    return call

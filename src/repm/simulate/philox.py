@@ -13,8 +13,6 @@ module does not import Numba.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from repm.simulate import jit
@@ -142,17 +140,9 @@ def _event_levels(pos, dur, sev, D, T, delay, level, e):
                 level[d, t, e] = np.float32(0.0)
 
 
-def _compiled_call(name: str):
-    def call(*args):
-        return getattr(jit.compiled(sys.modules[__name__]), name)(*args)
-
-    call.__name__ = call.__qualname__ = name[1:]
-    return call
-
-
 # the public names: the compiled twins of the functions above
-philox_words = _compiled_call("_philox_words")
-philox_array = _compiled_call("_philox_array")
-uniform_block = _compiled_call("_uniform_block")
-onsets = _compiled_call("_onsets")
-event_levels = _compiled_call("_event_levels")
+philox_words = jit.compiled_call(__name__, "_philox_words")
+philox_array = jit.compiled_call(__name__, "_philox_array")
+uniform_block = jit.compiled_call(__name__, "_uniform_block")
+onsets = jit.compiled_call(__name__, "_onsets")
+event_levels = jit.compiled_call(__name__, "_event_levels")

@@ -9,8 +9,6 @@ not import Numba, and a run with nothing restricted never calls them.
 
 from __future__ import annotations
 
-import sys
-
 from repm.simulate import jit
 
 _JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
@@ -55,13 +53,5 @@ def _switch_steps(restricted, after, per, step):
                     months = 0.0
 
 
-def _compiled_call(name: str):
-    def call(*args):
-        return getattr(jit.compiled(sys.modules[__name__]), name)(*args)
-
-    call.__name__ = call.__qualname__ = name[1:]
-    return call
-
-
-spare_ramp_loop = _compiled_call("_spare_ramp")
-switch_steps_loop = _compiled_call("_switch_steps")
+spare_ramp_loop = jit.compiled_call(__name__, "_spare_ramp")
+switch_steps_loop = jit.compiled_call(__name__, "_switch_steps")

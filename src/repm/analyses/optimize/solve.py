@@ -169,10 +169,10 @@ def optimize(
             f"{scenarios}; expected 0 (deterministic) or more scenarios", where="--scenarios"
         )
     avail, pm, spare_avail, switched = scenario_inputs(scenario, chain, scenarios, seed)
-    mdl, info = build_model(
-        scenario, chain, avail, pm, spare_avail=spare_avail, switched=switched,
-        cvar_weight=cvar_weight, cvar_alpha=cvar_alpha, units=units,
-    )  # fmt: skip
+    # what every model of this plan shares: the scenarios' shocks and the risk weighting
+    shared = {"spare_avail": spare_avail, "switched": switched, "cvar_weight": cvar_weight,
+              "cvar_alpha": cvar_alpha}  # fmt: skip
+    mdl, info = build_model(scenario, chain, avail, pm, units=units, **shared)
     cond = solve(mdl)
     unit_list: list[dict] = []
     if units and cond == "optimal":
@@ -190,32 +190,10 @@ def optimize(
                     }
                 )
         # duals come from the LP with the integer choices fixed
-        mdl, info = build_model(
-            scenario,
-            chain,
-            avail,
-            pm,
-            spare_avail=spare_avail,
-            switched=switched,
-            cvar_weight=cvar_weight,
-            cvar_alpha=cvar_alpha,
-            fixed_blocks=blocks,
-        )
+        mdl, info = build_model(scenario, chain, avail, pm, fixed_blocks=blocks, **shared)
         cond = solve(mdl)
     if cond in ("infeasible", "infeasible_or_unbounded"):
-        raise UserError(
-            "infeasible: "
-            + explain_infeasible(
-                scenario,
-                chain,
-                avail,
-                pm,
-                spare_avail=spare_avail,
-                switched=switched,
-                cvar_weight=cvar_weight,
-                cvar_alpha=cvar_alpha,
-            )
-        )
+        raise UserError("infeasible: " + explain_infeasible(scenario, chain, avail, pm, **shared))
     if cond != "optimal":
         raise UserError(
             f"the planning model is {cond}; check prices (economics.prices) and penalties (policy.unmet_penalty)"
