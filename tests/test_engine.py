@@ -137,7 +137,10 @@ def test_mass_balance_check_detects_a_leak(baseline):
     leaky = out.data.copy(deep=True)
     leaky["flows"].loc[{"flow": "magnet_imports"}] = 0.0
     mc, gc = chain.material_comp.values, chain.grade_comp.values
-    stock0, in_use0 = np.zeros((1, len(MATERIALS))), np.zeros((1, len(SECTORS), 2))
+    stock0 = np.zeros((1, len(MATERIALS)))
+    in_use0 = np.zeros((1, len(SECTORS), len(chain.grades)))  # 2 grades read past its end once
+    with pytest.raises(ValueError, match="in_use0 has shape"):
+        mass_balance(out.data, stock0, np.zeros((1, len(SECTORS), 2)), mc, gc)
     diff = mass_balance(out.data, stock0, in_use0, mc, gc) - mass_balance(
         leaky, stock0, in_use0, mc, gc
     )

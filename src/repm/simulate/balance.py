@@ -74,6 +74,18 @@ def mass_balance(
             "tolling_transit",
         )
     )
+    # the compiled sums run unchecked: stocks of the wrong shape would be read past their ends
+    in_use = stocks[3]  # draw × year × sector × grade
+    if np.ndim(in_use0) != 3 or np.shape(in_use0)[1:] != in_use.shape[2:]:
+        raise ValueError(
+            f"in_use0 has shape {np.shape(in_use0)}; expected (draws or 1, "
+            f"{in_use.shape[2]} sectors, {in_use.shape[3]} grades)"
+        )
+    if np.ndim(stockpile0) != 2 or np.shape(stockpile0)[1] != stocks[0].shape[2]:
+        raise ValueError(
+            f"stockpile0 has shape {np.shape(stockpile0)}; expected (draws or 1, "
+            f"{stocks[0].shape[2]} materials)"
+        )
     out = np.empty((D, Y, len(model.processes), E))
     books.balance(fl, inflows, outflows, stocks, _f64(stockpile0), _f64(in_use0), _f64(mc),
                    _f64(gc), stocked, out)  # fmt: skip
