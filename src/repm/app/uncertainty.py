@@ -66,15 +66,8 @@ def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
         n = X.shape[0]
         values = ev.inputs.values({fid: X[:, j] for j, fid in enumerate(ids)}, n)
         moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
-        out = np.empty(n)
-        block = 64  # parameter sets per kernel call (Evaluator.many), progress after each
-        for lo in range(0, n, block):
-            hi = min(n, lo + block)
-            ys = ev.many([{k: float(values[k][d]) for k in moving} for d in range(lo, hi)])
-            out[lo:hi] = ys if year_index is None else ys[:, year_index]
-            if progress is not None:
-                progress(hi - lo)
-        return out
+        ys = ev.many([{k: float(values[k][d]) for k in moving} for d in range(n)], progress)
+        return ys if year_index is None else ys[:, year_index]
 
     return model
 
@@ -173,32 +166,22 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.evaluate import Evaluator, headline
 
     names = headline()
-    ev = Evaluator(loaded, names[0], step=req.step)
+    ev = Evaluator(loaded, names[0], step=req.step, names=tuple(names))
     with_npv = loaded.scenario.scheme is not None and bool(unit_specs(loaded.scenario))
     fin = Evaluator(loaded, "unit_npv", step="yearly") if with_npv else None
     n = req.samples
     u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
     values = ev.inputs.values(u, n)
     moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
-    Y = np.empty((n, len(names), len(ev.years)))
-    npv = np.empty(n)
+    at = [{k: float(values[k][d]) for k in moving} for d in range(n)]
     t0 = time.perf_counter()
-    for d in range(n):
-        at = {k: float(values[k][d]) for k in moving}
-        Y[d] = ev.all(at, names)
-        if fin is not None:
-            npv[d] = float(fin(at))
-        if progress is not None:
-            progress(1)
+    # the samples side by side on the engine's draw axis, a block of sets to a kernel call
+    Y = ev.many(at, progress)  # samples × names × years
+    npv = fin.many(at) if fin is not None else np.empty(n)
     risk = None
-    if req.draws > 0:  # samples side by side on the engine's draw axis, a block at a time
+    if req.draws > 0:
         risk = Evaluator(loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed)
-        E = np.empty((n, len(ev.years)))
-        for lo in range(0, n, 64):
-            hi = min(n, lo + 64)
-            E[lo:hi] = risk.many([{k: float(values[k][d]) for k in moving} for d in range(lo, hi)])
-            if progress is not None:
-                progress(hi - lo)
+        E = risk.many(at, progress)
         Y = np.concatenate([Y, E[:, None, :]], axis=1)
         names = [*names, "expected_unmet"]
     wall = time.perf_counter() - t0

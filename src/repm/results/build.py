@@ -57,12 +57,10 @@ class Results:
 
 
 def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = None) -> Results:
-    """The indicator table of a run. `only`: the indicators whose totals a caller reads (a
-    parameter sample's output): no other rows are made, and the computation (the chain's own
-    flows, then the groups beside them: the basket, routes, element content, …) stops once each
-    has its total — those totals are the full table's, bit for bit."""
-    ds = out.data
-    years = ds.year.values
+    """The indicator table of a run. `only`: the indicators whose totals a caller reads: no other
+    rows are made, and the computation stops once each has its total (`_compute`) — those
+    totals are the full table's, bit for bit."""
+    years = out.data.year.values
     rows: list[dict] = []
     wanted = None if only is None else frozenset(only)
     totals: set[str] = set()
@@ -78,11 +76,34 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
                 {"year": int(y), "name": name, "value": float(v), "unit": UNITS[name], **dims}
             )
 
-    def done() -> bool:  # every indicator of `only` has its total: the rest is not needed
-        return wanted is not None and wanted <= totals
+    _compute(chain, out, add, None if wanted is None else lambda: wanted <= totals)
+    return Results(data=out.data, indicators=IndicatorTable(rows).frame, scenario=chain.name)
 
-    def results() -> Results:
-        return Results(data=ds, indicators=IndicatorTable(rows).frame, scenario=chain.name)
+
+def indicator_totals(chain: Chain, out: SimOutput, names: Collection[str]) -> dict[str, np.ndarray]:
+    """name → its total by year, for these indicators only (a parameter sample's outputs): the
+    values `build_results(chain, out, only=names)` puts in its table, without building one.
+    An indicator with no total in this run is absent."""
+    wanted = frozenset(names)
+    got: dict[str, np.ndarray] = {}
+
+    def add(name: str, values, **dims: str) -> None:
+        if not dims and name in wanted:
+            got[name] = np.asarray(values, dtype=float)
+
+    _compute(chain, out, add, lambda: wanted <= got.keys())
+    return got
+
+
+def _compute(chain: Chain, out: SimOutput, add, done) -> None:
+    """Every indicator of a run, each handed to `add(name, values by year, **dims)`. `done`:
+    None for the whole table; else a test whether the caller has what it wants — then the groups
+    beside the chain's own flows run cheapest first and the computation stops once it is true."""
+    ds = out.data
+    years = ds.year.values
+    partial = done is not None
+    if done is None:
+        done = lambda: False  # noqa: E731
 
     demand = ds.demand_bare + ds.demand_embedded
     total_demand = demand.sum(["sector", "grade"]).values
@@ -105,7 +126,7 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     add("magnet_capacity", ds.capacity.sum("feed").values)
     add("magnet_capacity_nameplate", chain.capacity_nameplate.sum("unit").values)
     if done():
-        return results()
+        return
     unmet = mean_over_draws(ds.unmet)
     add("unmet_demand", unmet.sum(["sector", "grade"]).values)
     exported = mean_over_draws(ds.magnet_exports)  # year × grade, Indian magnets sold abroad
@@ -120,7 +141,7 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     )
     add("import_share_china", ratio(china, imp_total))
     if done():
-        return results()
+        return
     add("ndpr_oxide_required", mean_over_draws(ds.ndpr_oxide_required).values)
     add("ndpr_oxide_domestic", ds.separation_output.values)
     add("ndpr_oxide_to_units", mean_over_draws(ds.irel_to_units).values)
@@ -131,7 +152,7 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     ):
         add(name, imp.sel(material=mat).sum("origin").values)
     add("monazite_processed", ds.monazite_processed.values)
-    if wanted is None:
+    if not partial:
         basket(chain, add)
     add(
         "thorium_residue",
@@ -165,11 +186,11 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
         lambda: geopolrisk(chain, ds, add, prod, imp),
         lambda: ledger(chain, ds, add, prod, imp),
     ]
-    if wanted is not None:
+    if partial:  # cheapest first: the basket is the chain's alone
         groups.insert(0, lambda: basket(chain, add))
     for group in groups:
         if done():
-            return results()
+            return
         group()
 
     for s in chain.sectors:
@@ -177,8 +198,6 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
         add("unmet_demand", unmet.sel(sector=s).sum("grade").values, sector=s)
     for o in chain.origins:
         add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
-
-    return results()
 
 
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:

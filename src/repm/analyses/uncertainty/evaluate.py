@@ -177,12 +177,22 @@ class Evaluator:
     seed: int = 0
     table: FactTable = field(default_factory=load_facts)
     rule: Rule = field(default_factory=shipped_rule)
+    names: tuple[str, ...] | None = None  # run indicators read together: many() → (n, names, years)
+    workers: int | None = None  # processes for many() (pool.py); None: as the batch warrants
     evaluations: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
 
     def __post_init__(self) -> None:
         self.unit = output_unit(self.output)
+        if self.names is not None:
+            self.names = tuple(self.names)
+            known = run_indicators()
+            for name in self.names:
+                if name not in known:
+                    raise UserError(
+                        f"{name!r}; expected indicators of `repm run` side by side", where="OUTPUT"
+                    )
         self.spreads = fact_ranges(self.table, self.loaded.scenario.uncertainty, self.rule)
         self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
@@ -215,16 +225,26 @@ class Evaluator:
         """The output at these fact values: a scalar for unit_npv, else one value per year."""
         return self.many([values])[0]
 
-    def many(self, values: list[Mapping[str, float]]) -> np.ndarray:
-        """The output at each of several fact-value sets: shape (n,) for unit_npv, else
-        (n, years). The sets ride the engine's draw axis (`simulate_sets`), SETS_PER_CALL at a
-        time: each set's scenario is validated and compiled, then all are simulated in one
-        kernel call."""
-        out = [
-            self._block(values[lo : lo + SETS_PER_CALL])
-            for lo in range(0, len(values), SETS_PER_CALL)
-        ]
-        return np.concatenate(out) if out else np.empty(0)
+    def many(self, values: list[Mapping[str, float]], progress=None) -> np.ndarray:
+        """The output at each of several fact-value sets: shape (n,) for unit_npv, (n, years) for
+        one indicator, (n, names, years) with `names`. The sets ride the engine's draw axis,
+        SETS_PER_CALL to a kernel call (`_block`: each set's scenario is validated and compiled,
+        then all are simulated at once); large batches spread the blocks over processes
+        (pool.py), the same numbers bit for bit. `progress(k)` after each block of k sets."""
+        from repm.analyses.uncertainty.pool import run_blocks
+        from repm.simulate import kernel
+
+        values = list(values)
+        spy = 1 if self._step() == "yearly" else 12
+        draws = self.draws if self.output in RISK_OUTPUTS else 1
+        if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
+            kernel.compiled()  # more than a few sets: the compiled kernel for every block
+        blocks = [values[lo : lo + SETS_PER_CALL] for lo in range(0, len(values), SETS_PER_CALL)]
+        parts = run_blocks(self, blocks, progress)
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def _step(self) -> str:
+        return "yearly" if self.output in FINANCE_OUTPUTS else self.step
 
     def _block(self, values: list[Mapping[str, float]]) -> np.ndarray:
         from repm.chain import compile_chain
@@ -234,7 +254,7 @@ class Evaluator:
         t0 = time.perf_counter()
         scenarios = self._timed("validate", lambda: [self.scenario_at(v) for v in values])
         chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
-        step = "yearly" if self.output in FINANCE_OUTPUTS else self.step
+        step = self._step()
 
         def run():
             shocks = None
@@ -259,8 +279,10 @@ class Evaluator:
             return np.array([self._npv(sc, c, sim) for sc, c, sim in sets])
         if self.output in RISK_OUTPUTS:
             return np.stack([self._risk(sim) for sim in sims])
+        names = self.names or (self.output,)
         sets = zip(chains, sims, strict=True)
-        return np.stack([self._wide(c, sim, [self.output])[0] for c, sim in sets])
+        out = np.stack([self._wide(c, sim, names) for c, sim in sets])
+        return out if self.names is not None else out[:, 0]
 
     def _timed(self, phase: str, fn):
         """fn(), its wall seconds added to `phases[phase]` (validate, compile, simulate: shock
@@ -289,28 +311,16 @@ class Evaluator:
             return (total > UNMET_EPS).mean(axis=0)
         return cvar(total, 0.95)
 
-    def all(self, values: Mapping[str, float], names: list[str]) -> np.ndarray:
-        """Several run indicators at these fact values, names × years (one run)."""
-        from repm.chain import compile_chain
-        from repm.simulate.engine import simulate
+    def _wide(self, chain, sim, names) -> np.ndarray:
+        """names × years: each indicator's total by year in this set's run."""
+        from repm.results.build import indicator_totals
 
-        t0 = time.perf_counter()
-        chain = compile_chain(self.scenario_at(values))
-        out = self._wide(chain, simulate(chain, step=self.step), names)
-        self.evaluations += 1
-        self.seconds += time.perf_counter() - t0
-        return out
-
-    def _wide(self, chain, sim, names: list[str]) -> np.ndarray:
-        from repm.results.build import build_results
-
-        wide = build_results(chain, sim, only=names).wide_totals()  # just these indicators
-        out = np.full((len(names), len(self.years)), np.nan)
+        got = indicator_totals(chain, sim, names)  # just these, without the indicator table
+        out = np.empty((len(names), len(self.years)))
         for i, name in enumerate(names):
-            if name not in wide.columns:
+            if name not in got:
                 raise UserError(f"{name!r} has no total by year in this scenario", where="OUTPUT")
-            col = wide[name]
-            out[i] = [float(col.get(y, np.nan)) for y in self.years]
+            out[i] = got[name]
         return out
 
 

@@ -1,0 +1,105 @@
+"""Blocks of parameter sets spread over processes (issue 14 part 6).
+
+A parameter set's evaluation is mostly Python (its scenario validated, its chain compiled, its
+output read), which one process runs on one core whatever the kernel does. A large batch is
+therefore split by blocks (`Evaluator._block`: SETS_PER_CALL sets, one kernel call) over a pool
+of forked processes, each running its blocks serially; a set's numbers depend on its own fact
+values only, so the result is the same bit for bit however the blocks fall (tests/test_pool.py).
+
+Forking copies the parent as it is — the Evaluator, the loaded scenario, the compiled kernel —
+so a worker starts in milliseconds and nothing is pickled but the fact values and the outputs.
+Forking a process that runs other threads is not safe (a lock held by one of them stays held in
+the child), so a pool is used only where this process runs a single thread (the CLI; not the
+dashboard's server) and the platform forks; elsewhere the blocks run here, one after another.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import Any
+
+import numpy as np
+
+# fewer sets run in this process: a pool's start (~0.1 s) and the workers' first block (their
+# caches are cold) cost more than a second core saves on a small batch
+POOL_FROM_SETS = 256
+
+_EVALUATOR: Any = None  # the Evaluator a forked worker inherits (set just before the fork)
+last_workers = 1  # processes the last batch ran on (the benchmark prints it)
+
+
+def cpus() -> int:
+    """CPUs this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def pool_workers(requested: int | None, sets: int, blocks: int) -> int:
+    """How many processes evaluate a batch: `requested` (the Evaluator's `workers`), else the
+    CPUs when the batch is large; never more than the blocks; 1 where forking is unsafe."""
+    n = requested if requested is not None else (cpus() if sets >= POOL_FROM_SETS else 1)
+    n = min(n, blocks)
+    if n > 1 and not can_fork():
+        return 1
+    return max(n, 1)
+
+
+def can_fork() -> bool:
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | None) -> list:
+    """`ev._block(b)` for each block, in order: here, or over a pool of forked processes."""
+    global _EVALUATOR, last_workers
+    workers = last_workers = pool_workers(ev.workers, sum(len(b) for b in blocks), len(blocks))
+    if workers <= 1:
+        parts = []
+        for b in blocks:
+            parts.append(ev._block(b))
+            if progress is not None:
+                progress(len(b))
+        return parts
+    _EVALUATOR = ev
+    t0 = time.perf_counter()
+    parts: list = [None] * len(blocks)
+    ctx = multiprocessing.get_context("fork")
+    try:
+        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+            futures = {pool.submit(_work, b): i for i, b in enumerate(blocks)}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for f in done:
+                    if f.exception() is not None:
+                        pool.shutdown(wait=True, cancel_futures=True)
+                        raise f.exception()  # type: ignore[misc]
+                    out, phases = f.result()
+                    i = futures[f]
+                    parts[i] = out
+                    for k, v in phases.items():  # each worker's seconds: shares, not wall time
+                        ev.phases[k] = ev.phases.get(k, 0.0) + v
+                    ev.evaluations += len(blocks[i])
+                    if progress is not None:
+                        progress(len(blocks[i]))
+    finally:
+        _EVALUATOR = None
+    ev.seconds += time.perf_counter() - t0  # wall: what the batch cost the user
+    return parts
+
+
+def _work(block: list) -> tuple[np.ndarray, dict[str, float]]:
+    """In a worker: one block, its kernel call on this process's thread only."""
+    from repm.simulate import kernel
+
+    ev = _EVALUATOR
+    ev.phases = {}
+    with kernel.serial():
+        out = ev._block(block)
+    return out, ev.phases

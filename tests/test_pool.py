@@ -1,0 +1,93 @@
+"""Blocks of parameter sets over forked processes (repm.analyses.uncertainty.pool): the same
+numbers bit for bit as one process, in order; a user's error in a worker reaches the caller;
+the pool is used only where it pays and forking is safe."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+from repm.analyses.uncertainty import pool
+
+
+def test_workers_follow_the_batch_and_the_request(monkeypatch):
+    monkeypatch.setattr(pool, "can_fork", lambda: True)
+    monkeypatch.setattr(pool, "cpus", lambda: 4)
+    assert pool.pool_workers(None, pool.POOL_FROM_SETS - 1, 10) == 1  # small: here
+    assert pool.pool_workers(None, pool.POOL_FROM_SETS, 10) == 4  # large: every CPU
+    assert pool.pool_workers(None, pool.POOL_FROM_SETS, 3) == 3  # never more than the blocks
+    assert pool.pool_workers(2, 10, 5) == 2  # asked for
+    assert pool.pool_workers(1, 10_000, 200) == 1
+    monkeypatch.setattr(pool, "can_fork", lambda: False)
+    assert pool.pool_workers(2, 10_000, 200) == 1  # threads running: no fork
+
+
+def test_no_fork_while_other_threads_run():
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait)
+    t.start()
+    try:
+        assert not pool.can_fork()
+    finally:
+        stop.set()
+        t.join()
+
+
+# A clean, single-threaded process (as the CLI is): pytest's workers run threads of their own,
+# where the pool rightly refuses to fork.
+_SCRIPT = textwrap.dedent(
+    """
+    import json, numpy as np
+    from repm.analyses.uncertainty import evaluate, philox_uniforms, pool
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.errors import UserError
+    from repm.scenario import load_scenario
+
+    evaluate.SETS_PER_CALL = 4  # small blocks: several, quickly
+    loaded = load_scenario("india-baseline")
+    out = {}
+    for output, kw in (("magnet_imports", {"step": "yearly"}),):
+        ev = Evaluator(loaded, output, **kw)
+        n = 11  # three blocks, the last short
+        u = philox_uniforms(ev.inputs.drawn, 3, np.arange(n))
+        values = ev.inputs.values(u, n)
+        at = [{k: float(v[d]) for k, v in values.items()} for d in range(n)]
+        ev.workers = 1
+        here = ev.many(at)
+        ev.workers, seen = 2, []
+        pooled = ev.many(at, progress=seen.append)
+        out[output] = {
+            "equal": bool(np.array_equal(here, pooled)), "workers": pool.last_workers,
+            "progress": sum(seen), "n": n, "evaluations": ev.evaluations,
+            "differ": bool(not np.all(here == here[0])),
+        }
+    ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=2)
+    bad = [{}] * 4 + [{"working_stock_months": -5.0}]
+    try:
+        ev.many(bad)
+        out["error"] = None
+    except UserError as exc:
+        out["error"] = str(exc)
+    print(json.dumps(out))
+    """
+)
+
+
+def test_pool_gives_one_processs_numbers_bit_for_bit():
+    done = subprocess.run(
+        [sys.executable, "-c", _SCRIPT], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = json.loads(done.stdout.strip().splitlines()[-1])
+    for output in ("magnet_imports",):
+        got = out[output]
+        assert got["workers"] == 2, output  # the pool ran
+        assert got["equal"], output
+        assert got["differ"], output  # the samples are not all one
+        assert got["progress"] == got["n"], output
+        assert got["evaluations"] == 2 * got["n"], output
+    assert out["error"] is not None and "working_stock_months" in out["error"]
