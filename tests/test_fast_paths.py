@@ -191,6 +191,7 @@ def test_substitute_by_paths():
         new = substitute(loaded.raw, at, table, paths)
         assert new == walk(loaded.raw, at) == substitute(loaded.raw, at, table)
         assert new != loaded.raw
+        ev.scenario_at(at)  # shares rescaled (normalise) in the copy, not in the loaded mapping
     assert loaded.raw == before
     assert substitute("fact:fx_inr_per_usd", {"fx_inr_per_usd": 90.0}, table) == "90.0 INR/USD"
 

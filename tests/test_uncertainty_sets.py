@@ -70,3 +70,21 @@ def test_no_drawn_sample_puts_heavy_free_magnets_under_a_heavy_control():
         chain = compile_chain(ev.scenario_at({k: float(v[i]) for k, v in vals.items()}))
         assert "n" not in chain.reached_grades("heavy"), i  # any content at all
         assert chain.reached_grades("heavy")  # the control still reaches the heavy grades
+
+
+def test_a_batch_beyond_a_few_sets_runs_the_compiled_kernel(loaded, monkeypatch):
+    """A batch of more than a few sets loads the compiled kernel first: each block is small
+    enough for the kernel's plain-Python path (meant for one quick run), and unit_npv's blocks
+    of 64 yearly sets ran there, ~30 ms a set."""
+    from repm.analyses.uncertainty import pool
+    from repm.simulate import kernel
+
+    loads: list[int] = []
+    monkeypatch.setattr(kernel, "compiled", lambda: loads.append(1))
+    monkeypatch.setattr(pool, "run_blocks", lambda ev, blocks, progress: [])
+    ev = Evaluator(loaded, "unit_npv")  # yearly: 12 years × 1 step a set
+    few = kernel.PY_DRAW_STEPS // len(ev.years)
+    ev.many([{}] * few)
+    assert loads == []
+    ev.many([{}] * (few + 1))
+    assert loads == [1]
