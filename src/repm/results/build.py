@@ -186,8 +186,8 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
         lambda: geopolrisk(chain, ds, add, prod, imp),
         lambda: ledger(chain, ds, add, prod, imp),
     ]
-    if partial:  # cheapest first: the basket is the chain's alone
-        groups.insert(0, lambda: basket(chain, add))
+    if partial:  # cheapest first (the basket is the chain's alone; routes reads most arrays)
+        groups = [lambda: basket(chain, add), *groups[1:3], groups[0], *groups[3:]]
     for group in groups:
         if done():
             return

@@ -64,45 +64,58 @@ def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArra
 
 def content_shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None:
     """Whose rare earths India's magnets carry: the domestic content (mined and separated in
-    India), China's share of each import channel, and China's share of all the content."""
+    India), China's share of each import channel, and China's share of all the content.
+    (numpy on the arrays' known layouts — a parameter sample reads these; each selection is
+    made C-ordered, as xarray's are, so every sum adds in xarray's order, bit for bit.)"""
     model = chain.model
-    re_els = [e for e, v in model.elements.items() if v.group != "actinide"]
-    gc = chain.grade_comp.sel(element=re_els).sum("element")  # grade: kg RE per kg magnet
-    mc = chain.material_comp.sel(element=re_els).sum("element")  # material: kg RE per kg
-    demand = (ds.demand_bare + ds.demand_embedded).sum("sector")  # year × grade
-    content = (demand * gc).sum("grade").values  # t RE in the magnets India uses
+    col = {e: i for i, e in enumerate(chain.elements)}
+    mi = {m: i for i, m in enumerate(chain.materials)}
+
+    def pick(a: np.ndarray, idx: list[int]) -> np.ndarray:  # the last axis at idx, C-ordered
+        return np.ascontiguousarray(a[..., idx])
+
+    re_idx = [col[e] for e, v in model.elements.items() if v.group != "actinide"]
+    gc = pick(chain.grade_comp.values, re_idx).sum(axis=1)  # grade: kg RE per kg magnet
+    mc = pick(chain.material_comp.values, re_idx).sum(axis=1)  # material: kg RE per kg
+    demand = (ds.demand_bare.values + ds.demand_embedded.values).sum(axis=1)  # year × grade
+    content = (demand * gc).sum(axis=1)  # t RE in the magnets India uses
     # NdPr oxide the units used that IREL separated (fresh or kept home): recycled and
     # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
-    used = mean_over_draws(ds.feed_used.sel(material="ndpr_oxide")).values
+    used = mean_over_draws(ds.feed_used).values[:, mi["ndpr_oxide"]]
     dom_share = np.minimum(ratio(mean_over_draws(ds.irel_to_units).values, used), 1.0)
-    prod_g = mean_over_draws(ds.production).sum("feed") - mean_over_draws(
-        ds.magnet_exports
+    prod_g = (
+        mean_over_draws(ds.production).values.sum(axis=1)
+        - mean_over_draws(ds.magnet_exports).values
     )  # year × grade, kept
-    ndpr_gc = chain.grade_comp.sel(element=["Nd", "Pr"]).sum("element")
+    ndpr_gc = pick(chain.grade_comp.values, [col["Nd"], col["Pr"]]).sum(axis=1)
+    tolled = mean_over_draws(ds.tolled).values  # year × route
+    route_grade = chain.tolling["grade"].values
     tolled_g = [
-        mean_over_draws(ds.tolled)
-        .isel(route=np.flatnonzero(chain.tolling["grade"].values == gi))
-        .sum("route")
+        pick(tolled, np.flatnonzero(route_grade == gi).tolist()).sum(axis=1)
         for gi in range(len(chain.grades))
     ]
-    tolled_ndpr = sum(float(ndpr_gc.values[gi]) * t.values for gi, t in enumerate(tolled_g))
-    domestic = (prod_g * ndpr_gc).sum("grade").values * dom_share + tolled_ndpr
+    tolled_ndpr = sum(float(ndpr_gc[gi]) * t for gi, t in enumerate(tolled_g))
+    domestic = (prod_g * ndpr_gc).sum(axis=1) * dom_share + tolled_ndpr
     add("domestic_content_share", ratio(domestic, content))
     # China's share of each channel, and of all the rare-earth content India uses
     if "China" not in chain.origins:
         return
-    china = imp.sel(origin="China")
+    by = imp.transpose("year", "origin", "material").values
+    china = by[:, chain.origins.index("China"), :]  # year × material
     channels = {
         "bare": list(model.names(kind="magnet")),
         "embedded": list(model.names(kind="embedded")),
     }
     for ch, mats in channels.items():
-        add("import_share_china", ratio(china.sel(material=mats).sum("material").values,
-                                            imp.sel(material=mats).sum(["material", "origin"]).values), channel=ch)  # fmt: skip
+        idx = [mi[m] for m in mats]
+        # (xarray's selection of materials keeps the material axis outermost in memory, as
+        # numpy's by[..., idx] does: the two-axis sum adds in that order)
+        add("import_share_china", ratio(pick(china, idx).sum(axis=1),
+                                            by[..., idx].sum(axis=(1, 2))), channel=ch)  # fmt: skip
     for mat in model.names(kind="oxide"):
-        add("import_share_china", ratio(china.sel(material=mat).values,
-                                            imp.sel(material=mat).sum("origin").values), material=mat)  # fmt: skip
-    from_china = (china * mc).sum("material").values  # t RE, as magnets or as oxide
+        add("import_share_china", ratio(china[:, mi[mat]], by[:, :, mi[mat]].sum(axis=1)),
+            material=mat)  # fmt: skip
+    from_china = (china * mc).sum(axis=1)  # t RE, as magnets or as oxide
     add("china_content_share", np.minimum(ratio(from_china, content), 1.0))
 
 
