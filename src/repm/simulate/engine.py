@@ -23,8 +23,9 @@ import xarray as xr
 
 from repm.chain import HISTORY_YEARS, Chain
 from repm.chain.basket import engine_upstream
+from repm.chain.labels import labelled_set
 from repm.chain.plan import Plan, default_plan
-from repm.model import KINDS
+from repm.model import KINDS, ModelDefinition
 from repm.scenario.schema import FEEDS
 from repm.simulate import arrays, kernel
 from repm.simulate.arrays import FLOWS, _f64
@@ -145,6 +146,71 @@ class Prepared:
     dims: dict[str, int]  # arrays.outputs' sizes: D draws, Y years, …
 
 
+@dataclass(frozen=True)
+class _Layout:
+    """What `prepare` and `wrap` read from the model definition alone: material indexes and the
+    kernel's index arrays. The same for every chain of one definition, so built once per
+    definition (`_layout`) rather than once per parameter set; `prepare` hands each run its own
+    copies of the arrays."""
+
+    ndpr: int  # NdPr oxide's index
+    oxides: tuple[int, ...]  # the oxide materials' indexes
+    nd: int  # Nd's and Pr's element indexes
+    pr: int
+    group: np.ndarray  # material → its kind's index in KINDS
+    magnet: np.ndarray  # grade → its bare magnet
+    embedded: np.ndarray  # grade → its magnet in sub-assemblies
+    grade_of: np.ndarray  # material → a bare magnet's grade (−1: not a bare magnet)
+    rec_to: np.ndarray  # element → the oxide it is recycled into (−1: none)
+    inflows: np.ndarray  # the mass balance's processes (`_process_flows`)
+    outflows: np.ndarray
+    stocked: np.ndarray
+
+
+_LAYOUTS: dict[int, tuple[ModelDefinition, _Layout]] = {}  # id → (the definition, its layout)
+
+
+def _layout(model: ModelDefinition) -> _Layout:
+    """The definition's `_Layout`, built on first use. Keyed by the object (a definition is a
+    frozen model but holds dicts, so it does not hash): the entry keeps it alive, so its id is
+    not reused while the entry stands. Scenarios almost always share the shipped definition."""
+    known = _LAYOUTS.get(id(model))
+    if known is not None and known[0] is model:
+        return known[1]
+    if model.flow_names != tuple(f for f, _, _ in FLOWS):
+        raise ValueError(
+            "the model definition's flows differ from the engine's flow table (repm.simulate.arrays.FLOWS)"
+        )
+    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
+    mi = {m: i for i, m in enumerate(MATERIALS)}
+    grade_of = np.full(len(MATERIALS), -1, dtype=np.int64)
+    for gi, g in enumerate(GRADES):
+        grade_of[mi[model.form("magnet", g)]] = gi
+    inflows, outflows, stocked = _process_flows(model, [f for f, _, _ in FLOWS])
+    layout = _Layout(
+        ndpr=mi["ndpr_oxide"], oxides=tuple(mi[m] for m in model.names(kind="oxide")),
+        nd=ELEMENTS.index("Nd"), pr=ELEMENTS.index("Pr"),
+        group=np.array([KINDS.index(m.kind) for m in model.materials], dtype=np.int64),
+        magnet=np.array([mi[model.form("magnet", g)] for g in GRADES], dtype=np.int64),
+        embedded=np.array([mi[model.form("embedded", g)] for g in GRADES], dtype=np.int64),
+        grade_of=grade_of,
+        rec_to=np.array(
+            [mi.get(model.recycled_into.get(e, ""), -1) for e in ELEMENTS], dtype=np.int64
+        ),
+        inflows=inflows, outflows=outflows, stocked=stocked,
+    )  # fmt: skip
+    if len(_LAYOUTS) >= 64:  # a few definitions at most; a test making many starts afresh
+        _LAYOUTS.clear()
+    _LAYOUTS[id(model)] = (model, layout)
+    return layout
+
+
+def _in_order(da: xr.DataArray, *dims: str) -> np.ndarray:
+    """`da.transpose(*dims).values`, without xarray's transpose (~0.1 ms) when `da` is already
+    in that order (the same array either way)."""
+    return da.values if da.dims == dims else da.transpose(*dims).values
+
+
 def prepare(
     chain: Chain, plan: Plan | None = None, shocks: Shocks | None = None, step: str = "monthly"
 ) -> Prepared:
@@ -152,25 +218,21 @@ def prepare(
     plan = plan or default_plan(chain)
     shocks = shocks or no_shocks(chain)
     model = chain.model
-    if model.flow_names != tuple(f for f, _, _ in FLOWS):
-        raise ValueError(
-            "the model definition's flows differ from the engine's flow table (repm.simulate.arrays.FLOWS)"
-        )
+    lay = _layout(model)  # also checks the definition's flows against the engine's
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
     dt = 1.0 / spy
     D, Y = shocks.draws, chain.n_years
     S, G, E, M = len(chain.sectors), len(GRADES), len(ELEMENTS), len(MATERIALS)
     O, F = len(chain.origins), len(FEEDS)  # noqa: E741
-    mi = {m: i for i, m in enumerate(MATERIALS)}
-    ndpr = mi["ndpr_oxide"]
+    ndpr = lay.ndpr
     H = HISTORY_YEARS
 
     bare = chain.demand_bare.values
     emb = chain.demand_embedded.values
     gc = chain.grade_comp.values
     mc = chain.material_comp.values
-    cap = plan.capacity.transpose("year", "feed").values
+    cap = _in_order(plan.capacity, "year", "feed")
     sep = chain.separation_output.values
     y_am = chain.yields["alloy_to_magnet"]
     y_alloy = chain.yields["alloy_making"]
@@ -179,42 +241,41 @@ def prepare(
     pmf = chain.lifetime_pmf.values
     sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
     tier = chain.priority_tier.values.astype(np.int64)
-    emb_idx = [mi[model.form("embedded", g)] for g in GRADES]
-    grade_of = np.full(M, -1, dtype=np.int64)  # a bare magnet's grade
-    for gi, g in enumerate(GRADES):
-        grade_of[mi[model.form("magnet", g)]] = gi
     oxide_per = np.zeros(M)
-    for m in model.names(kind="oxide"):
-        oxide_per[mi[m]] = 1.0 / mc[mi[m]].sum()
+    for i in lay.oxides:
+        oxide_per[i] = 1.0 / mc[i].sum()
     stock0 = np.broadcast_to(plan.stockpile.values, (M,)).astype(float).copy()
-    stock0[emb_idx] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
+    stock0[lay.embedded] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
     dmult = np.ones((1, Y)) if shocks.demand_multiplier is None else shocks.demand_multiplier[:, :Y]
     dense, avail, level, target = _availability(shocks, O, M)
     # upstream of separation (draw-independent): the engine's elements' rows of the basket;
     # the kernel books domestic NdPr oxide itself (the same sep × composition)
     ndpr_comp = {e: mc[ndpr, i] for i, e in enumerate(ELEMENTS) if mc[ndpr, i] > 0}
     upstream = engine_upstream(
-        chain.basket.values, tuple(chain.basket.flow.values.tolist()), model.basket_names,
+        chain.basket.values, tuple(chain.basket.get_index("flow").tolist()), model.basket_names,
         ELEMENTS, ndpr_comp, sep,
     )  # fmt: skip
-    # the processes of the mass balance, and the stocks they hold
     hist = chain.history_inflow.values
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
-    inflows, outflows, stocked = _process_flows(model, [f for f, _, _ in FLOWS])
     # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
-    ox_per_mag = chain.oxide_per_magnet.sel(material="ndpr_oxide").values
+    # (`chain.oxide_per_magnet`'s NdPr oxide column, read off the recipe, feed × grade ×
+    # material in the kernel's order, without building the grade × material DataArray)
+    recipe = chain.recipe.values
+    ox_per_mag = recipe[FEEDS.index("oxide"), :, ndpr] * chain.fresh_alloy_per_magnet
     el_per_mag = gc * chain.fresh_alloy_per_magnet / (y_alloy * y_om)
-    tl = chain.tolling
-    lead = np.rint(tl["lead_months"].values / (12 / spy)).astype(np.int64)
-    ov = chain.overseas
-    ov_mixed = ov["mixed"].values.astype(np.bool_)
+    # the route Datasets' arrays as xarray Variables: a Dataset's `ds[name]` builds a DataArray
+    # with its coordinates (~20 µs each)
+    tl, tlv = chain.tolling, chain.tolling.variables
+    lead = np.rint(tlv["lead_months"].values / (12 / spy)).astype(np.int64)
+    ov, ovv = chain.overseas, chain.overseas.variables
+    ov_mixed = ovv["mixed"].values.astype(np.bool_)
     ov_recovery = np.where(ov_mixed, chain.yields["sx_recovery"], 1.0).astype(float)
 
     inp = arrays.Inputs(
         spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=_f64(dmult), cap=_f64(cap),
-        recipe=_f64(chain.recipe.values), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
+        recipe=_f64(recipe), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
         y_am=float(y_am), y_alloy=float(y_alloy), y_om=float(y_om), r_scrap=float(r_scrap),
-        share=_f64(plan.import_share.transpose("origin", "material").values),
+        share=_f64(_in_order(plan.import_share, "origin", "material")),
         spare=_f64(chain.spare.values * dt),
         dense=dense, avail=avail, level=level, target=target,
         ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),
@@ -223,32 +284,29 @@ def prepare(
         tier=tier, n_tiers=int(tier.max()) + 1, pmf=_f64(pmf), sf_cum=_f64(sf_cum),
         history=_f64(chain.history_inflow.values), collection=float(chain.collection_rate),
         recovery=float(chain.recycling_recovery), mc=_f64(mc), gc=_f64(gc),
-        group=np.array([KINDS.index(m.kind) for m in model.materials], dtype=np.int64), ndpr=ndpr,
-        magnet=np.array([mi[model.form("magnet", g)] for g in GRADES], dtype=np.int64),
-        embedded=np.array(emb_idx, dtype=np.int64),
-        f_ox=FEEDS.index("oxide"), f_met=FEEDS.index("metal"),
-        rec_to=np.array(
-            [mi.get(model.recycled_into.get(e, ""), -1) for e in ELEMENTS], dtype=np.int64
-        ),
+        group=lay.group.copy(), ndpr=ndpr, magnet=lay.magnet.copy(), embedded=lay.embedded.copy(),
+        f_ox=FEEDS.index("oxide"), f_met=FEEDS.index("metal"), rec_to=lay.rec_to.copy(),
         oxide_per=oxide_per,
         upstream=_f64(np.stack(list(upstream.values()), axis=1)),
         up_flows=np.array([FLOW_INDEX[f] for f in upstream], dtype=np.int64),
-        inflows=inflows, outflows=outflows, stocked=stocked, in_use0=_f64(in_use0),
+        # the processes of the mass balance, and the stocks they hold
+        inflows=lay.inflows.copy(), outflows=lay.outflows.copy(), stocked=lay.stocked.copy(),
+        in_use0=_f64(in_use0),
         toll_cap=_f64(chain.tolling_capacity.values.reshape(Y, -1)),
-        toll_grade=tl["grade"].values.astype(np.int64), toll_lead=lead,
-        toll_partner=tl["partner"].values.astype(np.int64),
-        toll_exposure=_f64(tl["exposure"].values.reshape(-1, O)),
-        toll_first=tl["first"].values.astype(np.bool_),
+        toll_grade=tlv["grade"].values.astype(np.int64), toll_lead=lead,
+        toll_partner=tlv["partner"].values.astype(np.int64),
+        toll_exposure=_f64(tlv["exposure"].values.reshape(-1, O)),
+        toll_first=tlv["first"].values.astype(np.bool_),
         ox_per_mag=_f64(ox_per_mag), el_per_mag=_f64(el_per_mag),
         ov_oxide=_f64(chain.overseas_oxide.values.reshape(Y, -1)),
-        ov_country=ov["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
+        ov_country=ovv["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
         ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
         fresh_per_mag=float(chain.fresh_alloy_per_magnet),
         export_dem=_f64(chain.export_demand.values),
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
         down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
         sw_share=_f64(chain.switch_share), sw_step=_switch_steps(shocks, chain, spy, G),
-        ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=grade_of,
+        ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=lay.grade_of.copy(),
     )  # fmt: skip
     dims = dict(
         D=D,
@@ -260,8 +318,8 @@ def prepare(
         M=M,
         E=E,
         P=len(model.processes),
-        R=len(tl.route),
-        K=len(ov.source),
+        R=tl.sizes["route"],
+        K=ov.sizes["source"],
     )
     return Prepared(chain, shocks, step, inp, dims)
 
@@ -274,13 +332,13 @@ def wrap(prep: Prepared, out) -> SimOutput:
     spy, D = inp.spy, out.unmet.shape[0]
     gc, y_alloy, y_om = inp.gc, inp.y_alloy, inp.y_om
     bare, emb, cap, sep = inp.bare, inp.emb, inp.cap, inp.sep
-    tl, ov = chain.tolling, chain.overseas
     check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
 
     # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
     f_ndpr = chain.chem.ndpr_oxide_per_metal
     fresh_all = out.production * chain.fresh_alloy_per_magnet  # D,Y,F,G
-    nd, pr = ELEMENTS.index("Nd"), ELEMENTS.index("Pr")
+    lay = _layout(model)
+    nd, pr = lay.nd, lay.pr
     ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, nd] + gc[:, pr])
     ndpr_oxide_required = ndpr_el / y_alloy / y_om * f_ndpr
 
@@ -295,10 +353,11 @@ def wrap(prep: Prepared, out) -> SimOutput:
         "feed": list(FEEDS),
         "flow": [f for f, _, _ in FLOWS],
         "process": list(model.processes),
-        "route": list(tl.route.values),
-        "source": list(ov.source.values),
+        # the routes' labels off the Variables (`ds.route` builds a DataArray, ~40 µs)
+        "route": list(chain.tolling.variables["route"].values),
+        "source": list(chain.overseas.variables["source"].values),
     }
-    ds = xr.Dataset(
+    ds = _labelled_set(
         {
             "demand": (("draw", "year", "sector", "grade"), out.demand),
             "demand_bare": (("year", "sector", "grade"), bare),
@@ -333,7 +392,38 @@ def wrap(prep: Prepared, out) -> SimOutput:
             "magnet_exports": (("draw", "year", "grade"), out.magnet_exports),
             "oxide_retained": (("draw", "year"), out.retained),
         },
-        coords=coords,
-        attrs={"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
+        coords,
+        {"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
     )
     return SimOutput(ds)
+
+
+_PRIMED: set[tuple] = set()  # the labels `_labelled_set` has made a template of
+
+
+def _labels_key(labels) -> tuple:
+    if isinstance(labels, np.ndarray):
+        return (np.ndarray, labels.dtype.str, labels.shape, labels.tobytes())
+    return (type(labels), tuple(labels))
+
+
+def _labelled_set(variables: dict, coords: dict, attrs: dict) -> xr.Dataset:
+    """`xr.Dataset(variables, coords=coords, attrs=attrs)`, as `labelled_set` makes it: the
+    coordinates and indexes built once per set of labels (~0.3 ms a call instead of ~4 ms).
+
+    `labelled_set` keeps the first Dataset of a set of labels as its template, and with it that
+    Dataset's arrays: here views of the kernel's whole output of every parameter set and draw
+    simulated together (~60 kB a draw, ~0.8 GB for 64 sets × 200 draws). So the first call for
+    a set of labels (the draw ids among them) makes the template from zero-strided placeholders
+    of the same shapes and dtypes, and the run's arrays are never kept."""
+    key = tuple((name, _labels_key(v)) for name, v in coords.items())
+    if key not in _PRIMED:
+        placeholders = {
+            name: (dims, np.broadcast_to(np.zeros((), data.dtype), data.shape))
+            for name, (dims, data) in variables.items()
+        }
+        labelled_set(placeholders, coords, attrs)
+        if len(_PRIMED) >= 512:  # as labels.MAX_LABEL_SETS: many draw-id sets start afresh
+            _PRIMED.clear()
+        _PRIMED.add(key)
+    return labelled_set(variables, coords, attrs)
