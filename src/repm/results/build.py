@@ -101,83 +101,87 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     beside the chain's own flows run cheapest first and the computation stops once it is true."""
     ds = out.data
     years = ds.year.values
+    if ds.unmet.dims[:2] != ("draw", "year"):  # the numpy below reads the engine's layouts
+        raise ValueError(
+            f"expected the engine's Dataset (unmet: draw × year × …); got {ds.unmet.dims}"
+        )
     partial = done is not None
     if done is None:
         done = lambda: False  # noqa: E731
 
-    demand = ds.demand_bare + ds.demand_embedded
-    total_demand = demand.sum(["sector", "grade"]).values
-    prod = mean_over_draws(ds.production.sum(["feed", "grade"])).values
+    # numpy on the Dataset's known layouts where a parameter sample reads (xarray's selections
+    # cost ~50× the arithmetic); selections keep xarray's memory order, so sums add alike
+    mi = {m: i for i, m in enumerate(chain.materials)}
+    bare_v, emb_v = ds.demand_bare.values, ds.demand_embedded.values  # year × sector × grade
+    total_demand = (bare_v + emb_v).sum(axis=(1, 2))
+    prod = ds.production.values.sum(axis=(2, 3)).mean(axis=0)  # draw × year × feed × grade
     imp = mean_over_draws(ds.imports)
-    mag_mats = list(chain.model.names(kind="magnet"))
-    emb_mats = list(chain.model.names(kind="embedded"))
-    imp_bare = imp.sel(material=mag_mats).sum(["material", "origin"]).values
-    imp_emb = imp.sel(material=emb_mats).sum(["material", "origin"]).values
-    imp_mag_origin = imp.sel(material=mag_mats + emb_mats).sum("material")
+    by = imp.values  # year × origin × material
+    mag_idx = [mi[m] for m in chain.model.names(kind="magnet")]
+    emb_idx = [mi[m] for m in chain.model.names(kind="embedded")]
+    imp_bare = by[..., mag_idx].sum(axis=(1, 2))
+    imp_emb = by[..., emb_idx].sum(axis=(1, 2))
+    imp_mag_origin = imp.isel(material=mag_idx + emb_idx).sum("material")  # groups read it
     imp_total = imp_bare + imp_emb
 
     add("magnet_demand", total_demand)
-    add("magnet_demand_bare", ds.demand_bare.sum(["sector", "grade"]).values)
-    add("magnet_demand_embedded", ds.demand_embedded.sum(["sector", "grade"]).values)
+    add("magnet_demand_bare", bare_v.sum(axis=(1, 2)))
+    add("magnet_demand_embedded", emb_v.sum(axis=(1, 2)))
     add("magnet_production_domestic", prod)
     add("magnet_imports", imp_total)
     add("magnet_imports_bare", imp_bare)
     add("magnet_imports_embedded", imp_emb)
-    add("magnet_capacity", ds.capacity.sum("feed").values)
-    add("magnet_capacity_nameplate", chain.capacity_nameplate.sum("unit").values)
+    add("magnet_capacity", ds.capacity.values.sum(axis=1))
+    add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=1))
     if done():
         return
-    unmet = mean_over_draws(ds.unmet)
-    add("unmet_demand", unmet.sum(["sector", "grade"]).values)
-    exported = mean_over_draws(ds.magnet_exports)  # year × grade, Indian magnets sold abroad
-    add("magnet_exports", exported.sum("grade").values)
-    for g in chain.grades:
-        add("magnet_exports", exported.sel(grade=g).values, grade=g)
-    add("self_sufficiency", ratio(prod - exported.sum("grade").values, total_demand))
+    unmet = ds.unmet.values.mean(axis=0)  # year × sector × grade
+    add("unmet_demand", unmet.sum(axis=(1, 2)))
+    exported = ds.magnet_exports.values.mean(axis=0)  # year × grade, Indian magnets sold abroad
+    exported_total = exported.sum(axis=1)
+    add("magnet_exports", exported_total)
+    for gi, g in enumerate(chain.grades):
+        add("magnet_exports", exported[:, gi], grade=g)
+    add("self_sufficiency", ratio(prod - exported_total, total_demand))
     china = (
-        imp_mag_origin.sel(origin="China").values
+        by[:, chain.origins.index("China"), mag_idx + emb_idx].sum(axis=1)
         if "China" in chain.origins
         else np.zeros(len(years))
     )
     add("import_share_china", ratio(china, imp_total))
     if done():
         return
-    add("ndpr_oxide_required", mean_over_draws(ds.ndpr_oxide_required).values)
+    add("ndpr_oxide_required", ds.ndpr_oxide_required.values.mean(axis=0))
     add("ndpr_oxide_domestic", ds.separation_output.values)
-    add("ndpr_oxide_to_units", mean_over_draws(ds.irel_to_units).values)
+    add("ndpr_oxide_to_units", ds.irel_to_units.values.mean(axis=0))
     for mat, name in (
         ("ndpr_oxide", "ndpr_oxide_imports"),
         ("dy_oxide", "dy_oxide_imports"),
         ("tb_oxide", "tb_oxide_imports"),
     ):
-        add(name, imp.sel(material=mat).sum("origin").values)
+        add(name, by[:, :, mi[mat]].sum(axis=1))
     add("monazite_processed", ds.monazite_processed.values)
     if not partial:
         basket(chain, add)
-    add(
-        "thorium_residue",
-        mean_over_draws(ds.flows.sel(flow="cracking_residue", element="Th")).values,
-    )
-    add("in_use_stock", mean_over_draws(ds.in_use_stock).sum(["sector", "grade"]).values)
-    add("end_of_life", mean_over_draws(ds.eol).sum(["sector", "grade"]).values)
+    flows = ds.flows  # draw × year × flow × element
+    th = flows.values[:, :, flows.flow.values.tolist().index("cracking_residue"),
+                      chain.elements.index("Th")]  # fmt: skip
+    add("thorium_residue", th.mean(axis=0))
+    add("in_use_stock", ds.in_use_stock.values.mean(axis=0).sum(axis=(1, 2)))
+    add("end_of_life", ds.eol.values.mean(axis=0).sum(axis=(1, 2)))
     add(
         "demand_calibration_factor",
-        ratio(chain.demand_total.sum("sector").values, chain.demand_bottom_up.sum("sector").values),
+        ratio(chain.demand_total.values.sum(axis=1), chain.demand_bottom_up.values.sum(axis=1)),
     )
-    add("mass_balance_residual", np.abs(ds.residual).max(["draw", "process", "element"]).values)
+    add("mass_balance_residual", np.abs(ds.residual.values).max(axis=(0, 2, 3)))
     # supply-risk indicators: how much comes from abroad, and how concentrated the sources are
-    tolled = (
-        mean_over_draws(ds.tolled).sum("route").values
-    )  # India's oxide, made abroad: not an import
+    tolled = ds.tolled.values.mean(axis=0).sum(axis=1)  # India's oxide, made abroad: not imported
     add("import_dependence_magnets", ratio(imp_total, imp_total + prod + tolled))
-    ndpr_imp = imp.sel(material="ndpr_oxide").sum("origin").values
-    ndpr_used = mean_over_draws(ds.feed_used.sel(material="ndpr_oxide")).values
+    ndpr_imp = by[:, :, mi["ndpr_oxide"]].sum(axis=1)
+    ndpr_used = ds.feed_used.values.mean(axis=0)[:, mi["ndpr_oxide"]]
     add("import_dependence_ndpr_oxide", ratio(ndpr_imp, ndpr_used))
     add("hhi_magnet_imports", hhi(imp_mag_origin.transpose("year", "origin").values))
-    add(
-        "hhi_ndpr_oxide_imports",
-        hhi(imp.sel(material="ndpr_oxide").transpose("year", "origin").values),
-    )
+    add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))
 
     groups = [
         lambda: routes(chain, ds, add, prod, imp),
@@ -193,9 +197,9 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
             return
         group()
 
-    for s in chain.sectors:
-        add("magnet_demand", demand.sel(sector=s).sum("grade").values, sector=s)
-        add("unmet_demand", unmet.sel(sector=s).sum("grade").values, sector=s)
+    for si, s in enumerate(chain.sectors):
+        add("magnet_demand", (bare_v + emb_v)[:, si].sum(axis=1), sector=s)
+        add("unmet_demand", unmet[:, si].sum(axis=1), sector=s)
     for o in chain.origins:
         add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
 
