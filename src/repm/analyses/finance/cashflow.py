@@ -46,21 +46,22 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
         raise UserError(
             "missing; expected the unit-economics block to value units", where="economics.finance"
         )
-    ds = results.data
-    prod = ds.production.mean("draw").sum("feed")  # year × grade
-    cap = ds.capacity.sum("feed").values
-    total = prod.sum("grade").values
+    ds = results.data  # the engine's layouts (numpy: a parameter sample values a unit too)
+    prod = ds.production.values.mean(axis=0).sum(
+        axis=1
+    )  # draw × year × feed × grade → year × grade
+    cap = ds.capacity.values.sum(axis=1)  # year × feed
+    total = prod.sum(axis=1)
     util = np.divide(total, cap, out=np.ones_like(total), where=cap > 0)
-    mix = np.divide(
-        prod.values, total[:, None], out=np.full(prod.shape, np.nan), where=total[:, None] > 0
-    )
+    mix = np.divide(prod, total[:, None], out=np.full(prod.shape, np.nan), where=total[:, None] > 0)
     # years without production: the mix of the bare channel's demand
-    bare = chain.demand_bare.sum("sector").values
+    bare = chain.demand_bare.values.sum(axis=1)  # year × sector × grade → year × grade
     mix = np.where(np.isnan(mix), bare / bare.sum(axis=1, keepdims=True), mix)
     oxide = chain.oxide_per_magnet.values  # grade × material
-    sold = ds.magnet_exports.mean("draw").values  # year × grade
+    sold = ds.magnet_exports.values.mean(axis=0)  # year × grade
     export_mix = np.divide(sold, total[:, None], out=np.zeros_like(sold), where=total[:, None] > 0)
-    support = (chain.incentive["per_kg"] * chain.incentive["pass_through"]).values
+    inc = chain.incentive
+    support = inc["per_kg"].values * inc["pass_through"].values  # year
     return Context(
         s, chain.years, np.clip(util, 0, 1), mix, oxide, chain.magnet_price.values,
         chain.magnet_price_china.values, chain.oxide_price.values, support, base_index(chain),
@@ -74,6 +75,16 @@ def cash_flows(
     """A unit's cash flows by year (crore INR). price_basis: 'grade' (each grade at its price
     from oxide prices), 'china' (the same grades ex-works China, landed) or 'reference' (the
     scheme's notified reference price for every grade)."""
+    flows, capex_total = _flows(ctx, unit, lv, price_basis)
+    df = pd.DataFrame(flows)
+    df.attrs["capex_total"] = capex_total
+    return df
+
+
+def _flows(
+    ctx: Context, unit: UnitSpec, lv: Levers, price_basis: str
+) -> tuple[dict[str, np.ndarray], float]:
+    """`cash_flows`' columns as arrays (money in crore INR) and the total capex (crore INR)."""
     s = ctx.scenario
     fin, sch = s.economics.finance, s.scheme
     assert fin is not None and sch is not None
@@ -164,26 +175,13 @@ def cash_flows(
         else:
             carry = -t
     net = revenue + sli + capsub - capex - feed - opex - tax
-    df = pd.DataFrame(
-        {
-            "year": years, "production": q_t, "price": price, "revenue": revenue, "feed": feed, "opex": opex,
-            "capex": capex, "sli": sli, "capital_subsidy": capsub, "depreciation": dep, "tax": tax, "net": net,
-        }
-    )  # fmt: skip
-    for c in (
-        "revenue",
-        "feed",
-        "opex",
-        "capex",
-        "sli",
-        "capital_subsidy",
-        "depreciation",
-        "tax",
-        "net",
-    ):
-        df[c] = df[c] / CRORE  # crore INR
-    df.attrs["capex_total"] = capex_total / CRORE
-    return df
+    money = {
+        "revenue": revenue, "feed": feed, "opex": opex, "capex": capex, "sli": sli,
+        "capital_subsidy": capsub, "depreciation": dep, "tax": tax, "net": net,
+    }  # fmt: skip
+    flows = {"year": years, "production": q_t, "price": price}
+    flows.update({c: np.asarray(v, dtype=float) / CRORE for c, v in money.items()})  # crore INR
+    return flows, capex_total / CRORE
 
 
 def non_feed_opex_per_kg(s: Scenario, oxide_per_kg: np.ndarray, oxide_price: np.ndarray) -> float:
@@ -229,7 +227,7 @@ def unit_npv(
 ) -> float:
     """A unit's NPV in crore INR: `unit_metrics(…)["npv"]` without the other metrics (the IRR
     is a search over hundreds of NPVs) — what a breakeven search or a parameter sample needs."""
-    return npv(discount_rate(ctx, lv), cash_flows(ctx, unit, lv, price_basis)["net"].values)
+    return npv(discount_rate(ctx, lv), _flows(ctx, unit, lv, price_basis)[0]["net"])
 
 
 def unit_metrics(
