@@ -16,7 +16,7 @@ from repm.chain import Chain
 @dataclass(frozen=True)
 class Plan:
     capacity: xr.DataArray  # year × feed, effective magnet capacity, t/yr
-    import_share: xr.DataArray  # origin × material
+    import_share: xr.DataArray  # origin × material, or year × origin × material
     stockpile: xr.DataArray  # material, t held at the start
 
 
@@ -28,20 +28,30 @@ def build_plan(
 ) -> Plan:
     """The one way a Plan is made from decisions: effective capacity by year on the oxide route
     (years not given: none), import shares by material × origin (a material given replaces its
-    shares whole; others keep the scenario's), strategic stockpile by material (others keep
-    the scenario's). The planner's result and a saved plan file both come through here."""
+    shares whole, from the first year after `risk.as_of`: the years of history keep the
+    scenario's, as they happened; others keep the scenario's), strategic stockpile by material
+    (others keep the scenario's). The planner's result and a saved plan file both come through
+    here."""
     cap = chain.capacity.copy(data=np.zeros(chain.capacity.shape))
     for y in chain.years:
         cap.loc[{"year": y, "feed": "oxide"}] = capacity.get(int(y), 0.0)
-    share = chain.import_share.copy()
+    # year × origin × material: the scenario's shares, the plan's from its first planned year
+    share = chain.import_share.expand_dims(year=chain.years).copy()
+    planned = chain.years[first_planned_year(chain) :]
     for m, by in shares.items():
-        share.loc[{"material": m}] = 0.0
+        share.loc[{"year": planned, "material": m}] = 0.0
         for o, v in by.items():
-            share.loc[{"material": m, "origin": o}] = v
+            share.loc[{"year": planned, "material": m, "origin": o}] = v
     stock = chain.stockpile0.copy()
     for m, v in stockpile.items():
         stock.loc[{"material": m}] = v
     return Plan(capacity=cap, import_share=share, stockpile=stock)
+
+
+def first_planned_year(chain: Chain) -> int:
+    """Index of the first year a plan's sourcing can change: the first year that is not all
+    history (`risk.as_of`), where risk and the stockpile's service level start counting too."""
+    return min(chain.future_from // 12, chain.n_years)
 
 
 def default_plan(chain: Chain) -> Plan:

@@ -75,7 +75,7 @@ Inputs = namedtuple(
         "y_alloy",
         "y_om",
         "r_scrap",
-        "share",  # origin × material, usual import shares
+        "share",  # year (or 1) × origin × material, usual import shares
         "spare",  # origin × material, spare capacity, t per step
         "dense",  # True: availability from `avail`; False: from `level` × `target`
         "avail",  # draw × step × origin × material, each axis full or 1 (broadcast)

@@ -50,6 +50,8 @@ from repm.simulate.step import (
     _book_demand,
     _flush,
     _magnets,
+    _reshare,
+    _shares_change,
     _step_availability,
     _switch,
     _targeted,
@@ -126,7 +128,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     R = toll_cap.shape[1]
     K = ov_oxide.shape[1]
     _, Y, S, G = o_unmet.shape
-    O, M = share.shape  # noqa: E741
+    _, O, M = share.shape  # noqa: E741
     F = cap.shape[1]
     E = mc.shape[1]
     H = history.shape[2]
@@ -202,7 +204,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     a_spare = np.empty((O, M))
     cs_share = np.empty(M)  # their sums over origins
     cs_spare = np.empty(M)
-    _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
+    _all_available(share[0], spare, a_share, a_spare, cs_share, cs_spare)
     hit = np.empty((O * M, 2), dtype=np.int64)  # the pairs restriction events target
     n_hit = _targeted(target, hit)
     all_available = True  # a_share is share, a_spare is spare
@@ -254,6 +256,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         out.magnet_exports[d] = 0.0
         pipe[:] = 0.0
         av[:] = 1.0
+        if share.shape[0] > 1:  # a plan's shares by year: each draw starts from the first's
+            _reshare(share[0], spare, av, a_share, a_spare, cs_share, cs_spare)
         dm = d if dmult.shape[0] > 1 else 0
         for m in range(M):
             strat[m] = stock0[m]
@@ -294,6 +298,9 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 toll_stock_y[g] = 0.0
             n_full = 0  # steps where every sector was served in full (at this plan's demand)
             k0 = 0  # the step of the year this plan's demand began
+            if share.shape[0] > 1 and _shares_change(share, yi):
+                # a plan's shares from this year (last year's imports are booked: `_flush`)
+                _reshare(share[yi], spare, av, a_share, a_spare, cs_share, cs_spare)
 
             for k_step in range(spy):
                 # --- availability × usual share and × spare, this step (a_share, a_spare) ---

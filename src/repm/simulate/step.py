@@ -73,6 +73,28 @@ def _all_available(share, spare, a_share, a_spare, cs_share, cs_spare):
 
 
 @njit(**_JIT)
+def _shares_change(share, yi):
+    """Whether year yi's usual import shares differ from the year before's (a plan's begin)."""
+    if yi == 0:
+        return False
+    for o in range(share.shape[1]):
+        for m in range(share.shape[2]):
+            if share[yi, o, m] != share[yi - 1, o, m]:
+                return True
+    return False
+
+
+@njit(**_JIT)
+def _reshare(share, spare, av, a_share, a_spare, cs_share, cs_spare):
+    """New usual shares under the availability in force: a_share = av × share (av is 1 where
+    nothing is restricted, so 1 × share is share, as `_all_available` writes it)."""
+    for o in range(share.shape[0]):
+        for m in range(share.shape[1]):
+            a_share[o, m] = av[o, m] * share[o, m]
+    _column_sums(a_share, a_spare, cs_share, cs_spare)
+
+
+@njit(**_JIT)
 def _toll_orders(first, yi, t, ox_left, A, p_star, toll_cap, toll_grade, toll_lead, toll_partner,
                  toll_exposure, toll_first, ox_per_mag, av, magnet, dt, pipe, ordered_g, order_y):  # fmt: skip
     """Magnets ordered this step from the tolling partners that take IREL oxide `first` (or
@@ -127,7 +149,8 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
     in a restricted one only the n_hit origin × material pairs some event targets (`_targeted`,
     `hit`) can be less than available."""
     dense, avail, level, target = inp.dense, inp.avail, inp.level, inp.target
-    share, spare, ramp = inp.share, inp.spare, inp.ramp
+    share = inp.share[yi if inp.share.shape[0] > 1 else 0]  # this year's usual shares
+    spare, ramp = inp.spare, inp.ramp
     O, M = share.shape  # noqa: E741
     EV = target.shape[0]
     # spare capacity ramps up after a restriction spell begins: this step's mean of the ramp
