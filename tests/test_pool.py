@@ -1,6 +1,6 @@
 """Blocks of parameter sets over forked processes (repm.analyses.uncertainty.pool): the same
 numbers bit for bit as one process, in order; a user's error in a worker reaches the caller;
-the pool is used only where it pays and forking is safe."""
+the pool is used only where it pays and forking is safe (a progress bar's thread is)."""
 
 from __future__ import annotations
 
@@ -41,7 +41,10 @@ def test_no_fork_while_other_threads_run():
 # where the pool rightly refuses to fork.
 _SCRIPT = textwrap.dedent(
     """
-    import json, numpy as np
+    import io, json, threading
+    import numpy as np
+    from rich.console import Console
+    from rich.progress import Progress
     from repm.analyses.uncertainty import evaluate, philox_uniforms, pool
     from repm.analyses.uncertainty.evaluate import Evaluator
     from repm.errors import UserError
@@ -59,11 +62,15 @@ _SCRIPT = textwrap.dedent(
         ev.workers = 1
         here = ev.many(at)
         ev.workers, seen = 2, []
-        pooled = ev.many(at, progress=seen.append)
+        # beside a progress bar redrawing from its own thread, as the CLI's does on a terminal
+        bar = Progress(console=Console(file=io.StringIO(), force_terminal=True), auto_refresh=True)
+        with bar:
+            threads = threading.active_count()
+            pooled = ev.many(at, progress=seen.append)
         out[output] = {
             "equal": bool(np.array_equal(here, pooled)), "workers": pool.last_workers,
             "progress": sum(seen), "n": n, "evaluations": ev.evaluations,
-            "differ": bool(not np.all(here == here[0])),
+            "differ": bool(not np.all(here == here[0])), "threads": threads,
         }
     ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=2)
     bad = [{}] * 4 + [{"working_stock_months": -5.0}]
@@ -86,6 +93,7 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
     for output in ("magnet_imports",):
         got = out[output]
         assert got["workers"] == 2, output  # the pool ran
+        assert got["threads"] == 2, output  # beside the progress bar's thread
         assert got["equal"], output
         assert got["differ"], output  # the samples are not all one
         assert got["progress"] == got["n"], output

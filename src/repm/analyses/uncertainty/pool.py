@@ -9,8 +9,9 @@ values only, so the result is the same bit for bit however the blocks fall (test
 Forking copies the parent as it is — the Evaluator, the loaded scenario, the compiled kernel —
 so a worker starts in milliseconds and nothing is pickled but the fact values and the outputs.
 Forking a process that runs other threads is not safe (a lock held by one of them stays held in
-the child), so a pool is used only where this process runs a single thread (the CLI; not the
-dashboard's server) and the platform forks; elsewhere the blocks run here, one after another.
+the child), so a pool is used only where this process runs a single thread (the CLI, whose
+progress bar's refresh thread is harmless; not the dashboard's server) and the platform forks;
+elsewhere the blocks run here, one after another.
 """
 
 from __future__ import annotations
@@ -51,8 +52,18 @@ def pool_workers(requested: int | None, sets: int, blocks: int) -> int:
     return max(n, 1)
 
 
+# threads a fork may leave behind: the progress bar's refresh thread (rich) only redraws the
+# terminal, under its own lock, which a worker never takes
+_HARMLESS = ("_RefreshThread",)
+
+
 def can_fork() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+    """Whether this process may fork: the platform forks and no thread runs but this one (and
+    a progress bar's refresh thread)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return False
+    here = threading.current_thread()
+    return all(t is here or type(t).__name__ in _HARMLESS for t in threading.enumerate())
 
 
 def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | None) -> list:
