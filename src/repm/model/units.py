@@ -11,6 +11,7 @@ import functools
 import math
 import re
 import threading
+from collections.abc import Callable
 
 import pint
 
@@ -103,14 +104,10 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
 
     USD amounts become INR only through the scenario's FX, passed in explicitly.
     """
-    ureg = registry()
-    if isinstance(value, bool):
-        raise ValueError(f"expected a number in {unit}; got {fmt_value(value)}")
-    if isinstance(value, int | float):
-        out = float(value)
-    elif isinstance(value, str) and (out := _fast(value, unit, fx_inr_per_usd)) is not None:
-        pass
-    elif isinstance(value, str):
+    if isinstance(value, str):
+        if (out := _fast(value, unit, fx_inr_per_usd)) is not None:
+            return out  # finite
+        ureg = registry()
         q = given = parse_quantity(value)
         target = _units(unit)
         if fx_inr_per_usd is not None and "[currency_usd]" not in target.dimensionality:
@@ -125,6 +122,12 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
                     f"{fmt_value(value)} has units of {_units_text(given)}; expected something "
                     f"convertible to {unit}"
                 ) from exc
+    elif type(value) is float:
+        out = value
+    elif isinstance(value, bool):
+        raise ValueError(f"expected a number in {unit}; got {fmt_value(value)}")
+    elif isinstance(value, int | float):
+        out = float(value)
     else:
         raise ValueError(f"expected a number or a quantity like '1 {unit}'; got {fmt_value(value)}")
     if not math.isfinite(out):
@@ -137,22 +140,63 @@ def _fast(text: str, unit: str, fx: float | None) -> float | None:
     same float operations pint performs, without building quantities (a scenario converts
     hundreds of values per validation). None where pint must answer: a text pint would refuse,
     an offset unit, a number that is not finite."""
-    m = _NUMBER.match(text)
-    if not m:
-        return None
-    try:
-        how = _conversion(m.group(2).strip() or "dimensionless", unit, fx is not None)
-    except Exception:  # pint refuses it: the slow path says why
-        return None
-    if how is None:
-        return None
-    power, factor = how
-    out = float(m.group(1).replace(",", ""))
-    if power:  # USD → INR at the scenario's rate, as _usd_to_inr: × (fx INR/USD) ** power
-        out = out * (fx**power)  # type: ignore[operator]
-    if factor is not None:
-        out = out * factor
-    return out if math.isfinite(out) else None
+    got = reader(unit)(text, fx)
+    return None if got is None else got[0]
+
+
+_SIGNS = ("+", "-")
+_UNREAD = object()
+UNIT_TEXTS = 1024  # unit texts kept per target unit (`reader`)
+
+
+@functools.lru_cache(maxsize=256)
+def reader(unit: str) -> Callable[[str, float | None], tuple[float, int] | None]:
+    """`_fast` to `unit` as a function of (text, fx) that also says which USD power it swapped
+    for INR at fx (0: the answer is the same at any FX); it keeps each unit text's conversion.
+
+    A number written as repr writes a float (ASCII digits with at most one point, not first,
+    then an optional 'e' and exponent) before the text's first space, or all of the text, is read
+    by float() without `_NUMBER`: `_NUMBER` reads the same number from it (float() reads no other
+    form of those characters) and the same unit text after it (its `.` matches all of that but a
+    newline)."""
+    hows: tuple[dict, dict] = ({}, {})  # without, with FX: unit text as written → _conversion
+
+    def read(text: str, fx: float | None) -> tuple[float, int] | None:
+        number, _, rest = text.partition(" ")
+        mantissa, e, exponent = number.partition("e")
+        if (
+            number.isascii()
+            and mantissa.replace(".", "", 1).isdigit()
+            and mantissa[:1] != "."
+            and (not e or (exponent[1:] if exponent[:1] in _SIGNS else exponent).isdigit())
+            and "\n" not in rest
+        ):
+            out = float(number)
+        else:
+            m = _NUMBER.match(text)
+            if not m:
+                return None
+            out, rest = float(m.group(1).replace(",", "")), m.group(2)
+        kept = hows[fx is not None]
+        how = kept.get(rest, _UNREAD)
+        if how is _UNREAD:
+            try:
+                how = _conversion(rest.strip() or "dimensionless", unit, fx is not None)
+            except Exception:  # pint refuses it: the slow path says why
+                return None
+            if len(kept) >= UNIT_TEXTS:
+                kept.clear()
+            kept[rest] = how
+        if how is None:
+            return None
+        power, factor = how
+        if power:  # USD → INR at the scenario's rate, as _usd_to_inr: × (fx INR/USD) ** power
+            out = out * (fx**power)  # type: ignore[operator]
+        if factor is not None:
+            out = out * factor
+        return (out, power) if math.isfinite(out) else None
+
+    return read
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,7 +9,9 @@ from typing import Annotated, Any
 import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
-from repm.model import ModelDefinition, default_definition
+from repm.model import ModelDefinition, default_definition, units
+from repm.model.facts import Fact, FactTable
+from repm.model.units import _fast as _FAST
 from repm.model.units import parse_quantity, registry, to_unit
 
 FACT_PREFIX = "fact:"
@@ -37,7 +39,7 @@ def refuse_renamed(data: Any, renamed: dict[str, str]) -> Any:
 
 
 def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
-    if isinstance(value, str) and value.strip().startswith(FACT_PREFIX):
+    if isinstance(value, str) and FACT_PREFIX in value and value.strip().startswith(FACT_PREFIX):
         fid = value.strip()[len(FACT_PREFIX) :].strip()
         facts = (info.context or {}).get("facts")
         if facts is None or fid not in facts:
@@ -47,22 +49,79 @@ def _resolve_fact(value: Any, info: ValidationInfo) -> Any:
     return value
 
 
+# readings kept per field type (`_quantity`): a parameter sample's scenario writes most of its
+# texts as the samples before it; its drawn values, each read once, fill the store in a few
+# dozen samples, and it is then emptied
+KNOWN_TEXTS = 1024
+
+
 def _quantity(
     unit: str, *, lo: float | None = None, hi: float | None = None, integer: bool = False
 ):
-    def convert(value: Any, info: ValidationInfo) -> float:
-        value = _resolve_fact(value, info)
-        fx = (info.context or {}).get("fx")
-        out = to_unit(value, unit, fx_inr_per_usd=fx)
+    read = units.reader(unit)
+    known: dict[str, float] = {}  # quantity text → its value here (texts read alike at any FX)
+    of_fact: dict[str, tuple] = {}  # 'fact:ID' → (table, ID, fact, value)
+
+    def checked(out: float) -> float:
         if lo is not None and out < lo:
             raise ValueError(f"expected a value ≥ {lo:g} {unit}; got {out:g}")
         if hi is not None and out > hi:
             raise ValueError(f"expected a value ≤ {hi:g} {unit}; got {out:g}")
-        if integer and abs(out - round(out)) > 1e-9:
-            raise ValueError(f"expected a whole number; got {out:g}")
-        return float(round(out)) if integer else out
+        if integer:
+            if abs(out - round(out)) > 1e-9:
+                raise ValueError(f"expected a whole number; got {out:g}")
+            return float(round(out))
+        return out
+
+    def convert(value: Any, info: ValidationInfo) -> float:
+        """`to_unit`'s answer, checked, with the common cases first (a scenario converts a few
+        hundred values per validation): a text read before; a finite float; a quantity text read
+        by `units.reader`. Texts are kept only while `units._fast` is the fast path (tests
+        replace it to have pint answer)."""
+        fast = type(value) is str and units._fast is _FAST
+        if fast and (out := known.get(value)) is not None:
+            return out
+        ctx = info.context or {}
+        fx = ctx.get("fx")
+        if type(value) is float and math.isfinite(value):
+            return checked(value)
+        if not fast:
+            return checked(to_unit(_resolve_fact(value, info), unit, fx_inr_per_usd=fx))
+        if FACT_PREFIX in value:
+            return fact_value(value, info, ctx.get("facts"), fx)
+        got = read(value, fx)
+        if got is None:  # pint answers, or says what is wrong
+            return checked(to_unit(value, unit, fx_inr_per_usd=fx))
+        out = checked(got[0])
+        if got[1] == 0:
+            if len(known) >= KNOWN_TEXTS:
+                known.clear()
+            known[value] = out
+        return out
+
+    def fact_value(value: str, info: ValidationInfo, facts: Any, fx: float | None) -> float:
+        """A fact reference's value, kept per table and fact (a fact is immutable)."""
+        kept = of_fact.get(value)
+        if kept is not None and kept[0] is facts and facts.facts.get(kept[1]) is kept[2]:
+            return kept[3]
+        text = _resolve_fact(value, info)
+        got = read(text, fx)
+        if got is None:
+            return checked(to_unit(text, unit, fx_inr_per_usd=fx))
+        out = checked(got[0])
+        if got[1] == 0 and text is not value and type(facts) is FactTable:
+            fid = value.strip()[len(FACT_PREFIX) :].strip()
+            fact: Fact = facts.facts[fid]
+            _keep(of_fact, value, (facts, fid, fact, out))
+        return out
 
     return BeforeValidator(convert)
+
+
+def _keep(store: dict, key: str, value: Any) -> None:
+    if len(store) >= KNOWN_TEXTS:
+        store.clear()
+    store[key] = value
 
 
 def _free_quantity(value: Any, info: ValidationInfo) -> pint.Quantity:
