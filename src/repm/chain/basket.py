@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repm.chain.memo import per_definition
 from repm.chain.rules import interp_path
 from repm.errors import MassBalanceError
 from repm.model import ModelDefinition
@@ -52,9 +53,8 @@ def contents(s: Scenario, model: ModelDefinition, chem: Chemistry) -> dict[str, 
     the form it is counted in (REO, ThO2, U3O8, P2O5); `per_oxide` t element per t oxide."""
     mz = s.supply.monazite
     oxide = np.zeros(len(model.basket))
-    per_oxide = np.zeros(len(model.basket))
+    per_oxide = _per_oxide(model, chem).copy()
     for i, (e, b) in enumerate(model.basket.items()):
-        per_oxide[i] = chem.mass_fraction(b.oxide, element_of(b.oxide))
         if b.kind == "rare_earth":
             oxide[i] = mz.reo_fraction * mz.re_distribution[e]
         elif e == "Th":
@@ -64,6 +64,31 @@ def contents(s: Scenario, model: ModelDefinition, chem: Chemistry) -> dict[str, 
         elif b.kind == "phosphate":
             oxide[i] = mz.p2o5_fraction
     return {"oxide": oxide, "per_oxide": per_oxide, "element": oxide * per_oxide}
+
+
+@per_definition
+def _layout(
+    model: ModelDefinition,
+) -> tuple[dict[str, int], tuple[str, ...], np.ndarray, int | None]:
+    """Basket element → index, the rare earths, which elements are rare earths, the index of
+    phosphorus (None: none in the basket)."""
+    names = model.basket_names
+    bi = {e: i for i, e in enumerate(names)}
+    rare = model.basket_kind("rare_earth")
+    is_re = np.array([e in rare for e in names])
+    is_re.flags.writeable = False
+    p = bi[model.basket_kind("phosphate")[0]] if model.basket_kind("phosphate") else None
+    return bi, rare, is_re, p
+
+
+@per_definition
+def _per_oxide(model: ModelDefinition, chem: Chemistry) -> np.ndarray:
+    """t element per t of the oxide each basket element is counted in: stoichiometry alone."""
+    out = np.array(
+        [chem.mass_fraction(b.oxide, element_of(b.oxide)) for b in model.basket.values()]
+    )
+    out.flags.writeable = False
+    return out
 
 
 def basket(
@@ -77,8 +102,7 @@ def basket(
     material kept in India, by year (stops chloride exports too)."""
     mz, y, co = s.supply.monazite, s.supply.yields, s.supply.coproducts
     names = model.basket_names
-    bi = {e: i for i, e in enumerate(names)}
-    rare = model.basket_kind("rare_earth")
+    bi, rare, is_re, p = _layout(model)
     ct = contents(s, model, chem)
     crack_rec = y.cracking_reo_per_t_monazite / mz.reo_fraction  # of each rare earth
     ndpr_per_t = y.cracking_reo_per_t_monazite * mz.ndpr_share_of_reo * y.sx_recovery
@@ -96,10 +120,11 @@ def basket(
         per_t = y.cracking_reo_per_t_monazite * mz.re_distribution[e]  # t of e's oxide out
         limits["market"] = np.minimum(limits["market"], cap / per_t if per_t > 0 else np.inf)
     want = np.maximum(limits["path"], planned / ndpr_per_t)
-    cracked = np.minimum.reduce([want, limits["mining"], limits["cracking"], limits["market"]])
-    sep_out = np.minimum.reduce(
-        [planned, np.full(len(years), float(sep.capacity)), cracked * ndpr_per_t]
+    # what np.minimum.reduce of the stacked limits gives, without stacking them
+    cracked = np.minimum(
+        np.minimum(np.minimum(want, limits["mining"]), limits["cracking"]), limits["market"]
     )
+    sep_out = np.minimum(np.minimum(planned, float(sep.capacity)), cracked * ndpr_per_t)
     # what decided each year's figure: the path or the NdPr plan, else the binding limit
     caps = np.stack([limits["mining"], limits["cracking"], limits["market"]])
     bound = np.where(
@@ -114,9 +139,7 @@ def basket(
     mined = cracked[:, None] * ct["element"][None]
     flows["extraction"] = mined
     flows["monazite"] = mined.copy()
-    is_re = np.array([e in rare for e in names])
     chloride = np.where(is_re[None], mined * crack_rec, 0.0)
-    p = bi[model.basket_kind("phosphate")[0]] if model.basket_kind("phosphate") else None
     if p is not None:
         flows["phosphate"][:, p] = mined[:, p] * y.phosphate_recovery
     # separation is fed what the NdPr output needs; the rest of the chloride is exported or held
@@ -130,15 +153,12 @@ def basket(
     flows["cracking_residue"] = mined - chloride - flows["phosphate"]
     # separation: NdPr oxide from the monazite's own Nd and Pr; co-products sold or held
     feed = flows["concentrate"]
-    for e in ndpr_elements:
-        flows["oxide_domestic"][:, bi[e]] = feed[:, bi[e]] * y.sx_recovery
-    for e in rare:
-        if e in ndpr_elements:
-            continue
-        if e in co.sold:
-            flows["coproducts_sold"][:, bi[e]] = feed[:, bi[e]] * y.sx_recovery_coproducts
-        else:
-            flows["coproducts_stocked"][:, bi[e]] = feed[:, bi[e]] * y.heavy_concentrate_recovery
+    ndpr = [bi[e] for e in ndpr_elements]  # each group's columns at once
+    sold = [bi[e] for e in rare if e not in ndpr_elements and e in co.sold]
+    held = [bi[e] for e in rare if e not in ndpr_elements and e not in co.sold]
+    flows["oxide_domestic"][:, ndpr] = feed[:, ndpr] * y.sx_recovery
+    flows["coproducts_sold"][:, sold] = feed[:, sold] * y.sx_recovery_coproducts
+    flows["coproducts_stocked"][:, held] = feed[:, held] * y.heavy_concentrate_recovery
     flows["sx_loss"] = (
         feed - flows["oxide_domestic"] - flows["coproducts_sold"] - flows["coproducts_stocked"]
     )

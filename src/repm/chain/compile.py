@@ -14,21 +14,28 @@ from repm.chain.basket import FLOWS as BASKET_FLOWS
 from repm.chain.basket import basket
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
-from repm.chain.demand import demand, heavy_content, history, next_lower_grade
+from repm.chain.demand import demand, history, next_lower_grade
 from repm.chain.labels import labelled
+from repm.chain.memo import per_definition
 from repm.chain.prices import prices
 from repm.chain.routes import routes
 from repm.chain.rules import fresh_alloy_per_magnet
 from repm.chain.supply import capacity, trade, yields
 from repm.model.chemistry import Chemistry
-from repm.model.facts import load_facts
+from repm.model.facts import FactTable, load_facts
 from repm.scenario.schema import FEEDS, Scenario
+
+
+@per_definition
+def _chemistry(facts: FactTable) -> Chemistry:
+    """The fact table's stoichiometry: one object per table, so what is derived from it
+    (composition's shares and oxide factors) is kept too."""
+    return Chemistry.from_facts(facts)
 
 
 def compile_chain(s: Scenario) -> Chain:
     """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
-    facts = load_facts()
-    chem = Chemistry.from_facts(facts)
+    chem = _chemistry(load_facts())
     model = s.definition
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)
@@ -90,7 +97,7 @@ def compile_chain(s: Scenario) -> Chain:
         ),
         export_premium=float(dm["export_premium"]),
         future_from=s.risk.months_of_history(int(years[0]), len(years)),
-        grade_down=next_lower_grade(heavy_content(model, gc)),
+        grade_down=next_lower_grade(dm["heavy"]),
         switch_share=np.array(
             [
                 sw.share if sw is not None and (sw.sectors is None or n in sw.sectors) else 0.0
@@ -157,10 +164,7 @@ def compile_chain(s: Scenario) -> Chain:
         priority_tier=labelled(tier, dims=("sector",), coords={"sector": list(sectors)}),
         stockpile0=labelled(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
         stockpile_fit=labelled(
-            [
-                s.policy.magnet_stockpile_fit if model.material(m).kind == "magnet" else 1.0
-                for m in MATERIALS
-            ],
+            [s.policy.magnet_stockpile_fit if m.kind == "magnet" else 1.0 for m in model.materials],
             dims=("material",),
             coords={"material": list(MATERIALS)},
         ),  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repm.chain.memo import per_definition
 from repm.errors import UserError
 from repm.model import ModelDefinition
 from repm.model.chemistry import Chemistry
@@ -14,27 +15,54 @@ from repm.scenario.schema import FEEDS, Scenario
 def composition(s: Scenario, model: ModelDefinition, chem: Chemistry) -> dict:
     """grade × element and material × element contents (kg/kg), and each product's oxide per
     metal."""
-    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
+    GRADES, ELEMENTS = model.grade_names, model.element_names
+    lay, st = _layout(model), _stoichiometry(model, chem)
+    ei, mi, shares, f_ox = lay["ei"], lay["mi"], st["shares"], st["f_ox"]
     # composition: a grade's content of each separated product (kg/kg), split into its elements
-    ei = {e: i for i, e in enumerate(ELEMENTS)}
     gc = np.zeros((len(GRADES), len(ELEMENTS)))
     for gi, g in enumerate(GRADES):
         gr = grade_content(s, g)
         for p, sep in model.separated.items():
-            for e, share in _element_shares(chem, sep.elements).items():
+            for e, share in shares[p].items():
                 gc[gi, ei[e]] = gr[p] * share if len(sep.elements) > 1 else gr[p]
-    mc = np.zeros((len(MATERIALS), len(ELEMENTS)))
-    mi = {m: i for i, m in enumerate(MATERIALS)}
+    mc = st["mc"].copy()  # the separated products' rows; the grades' rows are their contents
+    mc[lay["grade_form_rows"]] = gc[lay["grade_of_form_row"]]
+
+    return dict(gc=gc, mc=mc, ei=ei, mi=mi, f_ox=dict(f_ox))
+
+
+@per_definition
+def _layout(model: ModelDefinition) -> dict:
+    """The definition's index tables: element and material → index; the rows of the grades'
+    alloys, magnets and embedded magnets in the material table, with each one's grade."""
+    mi = {m: i for i, m in enumerate(model.material_names)}
+    forms = [(mi[model.form(kind, g)], gi) for gi, g in enumerate(model.grade_names)
+             for kind in model.grade_forms]  # fmt: skip
+    products = list(model.separated)
+    return dict(
+        ei={e: i for i, e in enumerate(model.element_names)}, mi=mi, products=products,
+        grade_form_rows=[r for r, _ in forms], grade_of_form_row=[gi for _, gi in forms],
+        alloy_of_grade=[mi[model.form("alloy", g)] for g in model.grade_names],
+        metal_cols=[mi[f"{p}_metal"] for p in products],
+        oxide_cols=[mi[f"{p}_oxide"] for p in products],
+    )  # fmt: skip
+
+
+@per_definition
+def _stoichiometry(model: ModelDefinition, chem: Chemistry) -> dict:
+    """Each separated product's element shares and oxide per metal, and the material × element
+    rows of its oxide and metal forms: from the chemistry alone."""
+    lay = _layout(model)
+    ei, mi = lay["ei"], lay["mi"]
+    shares = {p: _element_shares(chem, sep.elements) for p, sep in model.separated.items()}
     f_ox = {p: _oxide_per_metal(chem, sep.elements) for p, sep in model.separated.items()}
-    for p, sep in model.separated.items():
-        for e, share in _element_shares(chem, sep.elements).items():
+    mc = np.zeros((len(model.material_names), len(model.element_names)))
+    for p in model.separated:
+        for e, share in shares[p].items():
             mc[mi[f"{p}_oxide"], ei[e]] = share / f_ox[p]
             mc[mi[f"{p}_metal"], ei[e]] = share
-    for gi, g in enumerate(GRADES):
-        for kind in model.grade_forms:
-            mc[mi[model.form(kind, g)]] = gc[gi]
-
-    return dict(gc=gc, mc=mc, ei=ei, mi=mi, f_ox=f_ox)
+    mc.flags.writeable = False
+    return dict(shares=shares, f_ox=f_ox, mc=mc)
 
 
 def grade_content(s: Scenario, grade: str) -> dict[str, float]:
@@ -53,17 +81,19 @@ def recipe(s: Scenario, model: ModelDefinition, gc, ei, mi, f_ox) -> np.ndarray:
     """feed × grade × material: t of each material per t of fresh alloy."""
     GRADES, MATERIALS = model.grade_names, model.material_names
     y = s.supply.yields
+    lay = _layout(model)
+    products = lay["products"]
     # recipe: t of material per t of fresh alloy, by feed route and grade
     recipe = np.zeros((len(FEEDS), len(GRADES), len(MATERIALS)))
-    products = list(model.separated)
-    for gi, g in enumerate(GRADES):
-        content = [_content(gc[gi], ei, model.separated[p].elements) for p in products]
-        metal = np.array(content) / y.strip_casting
-        recipe[FEEDS.index("alloy"), gi, mi[model.form("alloy", g)]] = 1.0
-        recipe[FEEDS.index("metal"), gi, [mi[f"{p}_metal"] for p in products]] = metal
-        recipe[FEEDS.index("oxide"), gi, [mi[f"{p}_oxide"] for p in products]] = (
-            metal / y.oxide_to_metal * np.array([f_ox[p] for p in products])
-        )
+    # grade × product: `_content` of each grade's row, every grade at once (the same sums)
+    content = np.stack([_contents(gc, ei, model.separated[p].elements) for p in products], axis=1)
+    metal = content / y.strip_casting
+    rows = np.arange(len(GRADES))
+    recipe[FEEDS.index("alloy"), rows, lay["alloy_of_grade"]] = 1.0
+    recipe[FEEDS.index("metal")][:, lay["metal_cols"]] = metal
+    recipe[FEEDS.index("oxide")][:, lay["oxide_cols"]] = (
+        metal / y.oxide_to_metal * np.array([f_ox[p] for p in products])
+    )
 
     return recipe
 
@@ -82,6 +112,14 @@ def _oxide_per_metal(chem: Chemistry, elements) -> float:
     if set(elements) == {"Nd", "Pr"}:
         return chem.ndpr_oxide_per_metal
     return chem.oxide_per_metal(elements[0])
+
+
+def _contents(rows: np.ndarray, ei: dict[str, int], elements) -> np.ndarray:
+    """`_content` of each row of `rows` (… × element): the same sums, in the same order."""
+    total = np.zeros(rows.shape[:-1])
+    for e in sorted(elements, key=ei.__getitem__):
+        total = total + rows[..., ei[e]]
+    return total
 
 
 def _content(row: np.ndarray, ei: dict[str, int], elements) -> float:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import numpy as np
+import functools
 
+import numpy as np
+import pint
+
+from repm.chain.memo import per_definition
 from repm.chain.rules import interp_path
 from repm.errors import UserError
 from repm.model import ModelDefinition
+from repm.model.units import registry
 from repm.scenario.schema import Scenario
 
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
@@ -19,14 +24,15 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
     d = s.demand
     sectors = tuple(d.sectors)
     base = d.base_year
-    total = _total_path(d.anchors, d.growth_after_anchors, years)
-    base_total = _total_path(d.anchors, d.growth_after_anchors, np.array([base]))[0]
+    yl = years.tolist()  # Python ints: numpy's scalars cost ~1 µs an operation in the loops
+    total = _total_path(d.anchors, d.growth_after_anchors, yl)
+    base_total = _total_path(d.anchors, d.growth_after_anchors, [base])[0]
 
     base_t: dict[str, float] = {}
     for name, sec in d.sectors.items():
         if sec.basis == "driver":
             try:
-                base_t[name] = sec.base_tonnes()
+                base_t[name] = _base_tonnes(sec)
             except ValueError as exc:
                 raise UserError(str(exc), where=f"demand.sectors.{name}") from None
         elif sec.basis == "share":
@@ -41,9 +47,11 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
                 where=f"demand.sectors.{residual[0]}",
             )
         base_t[residual[0]] = rest
+    growth = [1 + d.sectors[n].growth for n in sectors]
     bottom = np.array(
-        [[base_t[n] * (1 + d.sectors[n].growth) ** (y - base) for n in sectors] for y in years]
-    )
+        [base_t[n] * _power(g, y - base) for y in yl for n, g in zip(sectors, growth, strict=True)],
+        dtype=float,
+    ).reshape(len(yl), len(sectors))
     if d.calibration == "anchored":
         sums = bottom.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
@@ -61,21 +69,22 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
             "expected the bare channel to be part of demand",
             where="demand.channels.bare_base",
         )
-    beta = _bare_base_shares(d, sectors, base_total, dem[list(years).index(base)])
+    beta = _bare_base_shares(d, sectors, base_total, dem[yl.index(base)])
     ch = d.channels
-    loc = np.stack(
-        [interp_path(ch.localization_by_sector.get(n, ch.localization), years) for n in sectors],
-        axis=1,
-    )  # year × sector
+    paths = [ch.localization_by_sector.get(n, ch.localization) for n in sectors]
+    along = {id(p): interp_path(p, years) for p in paths}  # sectors sharing a path: once
+    loc = np.stack([along[id(p)] for p in paths], axis=1)  # year × sector
     bare_share = beta[None, :] + (1 - beta[None, :]) * loc  # year × sector
     hs = d.heavy_free_shift
     shift = np.zeros((len(years), len(sectors)))
     if hs is not None:
         on = np.array([hs.sectors is None or n in hs.sectors for n in sectors])
         shift = interp_path(hs.share, years)[:, None] * on[None, :]
+    grades = model.grade_names  # each sector's mix in the definition's order (absent grades: 0)
+    heavy = heavy_content(model, gc)
     grade_split = heavy_free_split(
-        np.array([list(d.sectors[n].mix(model).values()) for n in sectors]),
-        heavy_content(model, gc),
+        np.array([[d.sectors[n].grade_mix.get(g, 0.0) for g in grades] for n in sectors]),
+        heavy,
         shift,
     )  # year × sector × grade
     ci = s.routes.consumer_incentive
@@ -99,9 +108,42 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
 
     return dict(
         sectors=sectors, base=base, dem=dem, bottom=bottom, bare=bare, emb=emb,
-        grade_split=grade_split, ci_on=ci_on, exports=exports,
+        grade_split=grade_split, ci_on=ci_on, exports=exports, heavy=heavy,
         export_premium=ex.premium if ex is not None else 0.0,
     )  # fmt: skip
+
+
+def _base_tonnes(sec) -> float:
+    """`sec.base_tonnes()`: activity × intensity × adoption in t/yr, the same float operations
+    pint performs (the magnitudes multiplied in that order, then × pint's factor for the units),
+    without pint's quantities (~130 µs a sector, a parameter sample's scenario each time)."""
+    a, i = sec.activity, sec.intensity
+    key = (tuple(a.unit_items()), tuple(i.unit_items()))  # cheaper to hash than pint's Units
+    factor = _FACTORS.get(key, _UNKNOWN)
+    if factor is _UNKNOWN:
+        factor = _FACTORS[key] = _tonnes_per_year(a.units, i.units)
+    if factor is None:  # pint answers: the refusal, or an offset unit
+        return sec.base_tonnes()
+    return float(a.magnitude * i.magnitude * sec.adoption * factor)
+
+
+_FACTORS: dict[tuple, float | None] = {}  # (activity's units, intensity's) → the factor to t/yr
+_UNKNOWN = object()
+
+
+def _tonnes_per_year(activity: pint.Unit, intensity: pint.Unit) -> float | None:
+    """The factor pint's `to("t/yr")` multiplies activity × intensity by (1.0 × it: the same
+    float), found by pint once per pair of units; None where it is not a factor (an offset
+    unit such as °C, converted to its base unit first) or pint refuses the conversion."""
+    ureg = registry()
+    if any(ureg.Quantity(0.0, u).to_root_units().magnitude != 0.0 for u in (activity, intensity)):
+        return None
+    try:
+        return float(
+            (ureg.Quantity(1.0, activity) * ureg.Quantity(1.0, intensity)).to("t/yr").magnitude
+        )
+    except pint.DimensionalityError:
+        return None
 
 
 def _bare_base_shares(d, sectors, base_total: float, base_dem: np.ndarray) -> np.ndarray:
@@ -136,20 +178,25 @@ def _bare_base_shares(d, sectors, base_total: float, base_dem: np.ndarray) -> np
 
 def heavy_content(model: ModelDefinition, gc: np.ndarray) -> np.ndarray:
     """kg of heavy rare earths (Dy, Tb) per kg of each grade class."""
-    heavy = [model.element_names.index(e) for e in model.element_groups("heavy")]
-    return gc[:, heavy].sum(axis=1)
+    return gc[:, _heavy_elements(model)].sum(axis=1)
+
+
+@per_definition
+def _heavy_elements(model: ModelDefinition) -> list[int]:
+    return [model.element_names.index(e) for e in model.element_groups("heavy")]
 
 
 def heavy_free_split(mix: np.ndarray, heavy: np.ndarray, shift: np.ndarray) -> np.ndarray:
     """year × sector × grade shares: each sector's mix (sector × grade) with `shift` (year ×
     sector) of each Dy/Tb-bearing grade's mass moved one class down — to the grade with the
     next lower heavy-rare-earth content (`heavy`, by grade)."""
+    out = np.repeat(mix[None], len(shift), axis=0)
+    if not shift.any() and not np.signbit(mix).any():
+        return out  # nothing moves: each share would be itself ± 0.0, unchanged
     down = next_lower_grade(heavy)
-    out = np.broadcast_to(mix, (len(shift),) + mix.shape).copy()
-    base = out.copy()
-    for upper in np.argsort(heavy, kind="stable"):  # lightest first
+    for upper in np.argsort(heavy, kind="stable").tolist():  # lightest first
         if down[upper] >= 0:
-            moved = base[:, :, upper] * shift
+            moved = mix[:, upper] * shift  # the mass the grade had before any move
             out[:, :, upper] -= moved
             out[:, :, down[upper]] += moved
     return out
@@ -158,10 +205,11 @@ def heavy_free_split(mix: np.ndarray, heavy: np.ndarray, shift: np.ndarray) -> n
 def next_lower_grade(heavy: np.ndarray) -> np.ndarray:
     """grade -> the grade one class down: the next lower heavy-rare-earth content (`heavy`, by
     grade); −1 for a grade with none lower (what a switch off a grade moves to)."""
-    order = np.argsort(heavy, kind="stable")  # lightest first
+    order = np.argsort(heavy, kind="stable").tolist()  # lightest first
+    content = heavy.tolist()
     down = np.full(len(heavy), -1, dtype=np.int64)
     for lower, upper in zip(order[:-1], order[1:], strict=True):
-        if heavy[upper] > heavy[lower]:
+        if content[upper] > content[lower]:
             down[upper] = lower
     return down
 
@@ -173,17 +221,18 @@ def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.nda
     sectors = tuple(d.sectors)
     # lifetimes and history
     n_ages = HISTORY_YEARS + len(years) + 1
-    pmf = np.array(
-        [
-            lifetime_pmf(
-                d.sectors[n].lifetime.mean,
-                d.sectors[n].lifetime.cv,
-                d.sectors[n].lifetime.distribution,
-                n_ages,
-            )
-            for n in sectors
-        ]
-    )
+    lifetimes = [d.sectors[n].lifetime for n in sectors]
+    pmf = np.empty((len(sectors), n_ages))
+    normal = [i for i, lt in enumerate(lifetimes) if lt.distribution == "normal"]
+    if normal:  # all at once: lifetime_pmf's operations, element by element
+        from scipy.special import ndtr
+
+        mean = np.array([lifetimes[i].mean for i in normal])[:, None]
+        sd = np.array([lifetimes[i].mean * lifetimes[i].cv for i in normal])[:, None]
+        pmf[normal] = np.diff(ndtr((_edges(n_ages)[None, :] - mean) / sd), axis=1)
+    for i, lt in enumerate(lifetimes):
+        if lt.distribution != "normal":
+            pmf[i] = lifetime_pmf(lt.mean, lt.cv, lt.distribution, n_ages)
     hist_years = np.arange(years[0] - HISTORY_YEARS, years[0])
     start_dem = dem[0][:, None] * grade_split[0]  # sector × grade in the first year
     hist = (
@@ -194,7 +243,7 @@ def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.nda
     return dict(pmf=pmf, n_ages=n_ages, hist=hist, hist_years=hist_years)
 
 
-def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarray) -> np.ndarray:
+def _total_path(anchors: dict[int, float], growth_after: float, years: list[int]) -> np.ndarray:
     """Demand total: geometric between anchors, back-cast before the first with the first
     interval's growth, and `growth_after` after the last anchor."""
     ay = sorted(anchors)
@@ -206,21 +255,39 @@ def _total_path(anchors: dict[int, float], growth_after: float, years: np.ndarra
     )
     for i, y in enumerate(years):
         if y <= ay[0]:
-            out[i] = anchors[ay[0]] * (1 + first_growth) ** (y - ay[0])
+            out[i] = anchors[ay[0]] * _power(1 + first_growth, y - ay[0])
         elif y >= ay[-1]:
-            out[i] = anchors[ay[-1]] * (1 + growth_after) ** (y - ay[-1])
+            out[i] = anchors[ay[-1]] * _power(1 + growth_after, y - ay[-1])
         else:
             k = max(j for j in range(len(ay)) if ay[j] <= y)
             y0, y1 = ay[k], ay[k + 1]
             g = (anchors[y1] / anchors[y0]) ** (1 / (y1 - y0))
-            out[i] = anchors[y0] * g ** (y - y0)
+            out[i] = anchors[y0] * _power(g, y - y0)
     return out
+
+
+def _power(base: float, exponent: int) -> float:
+    """`base ** exponent` as numpy computes it for a float and an integer scalar: C's pow,
+    which Python's float power calls too — but Python raises where numpy gives inf (overflow,
+    0 to a negative power), and then numpy answers."""
+    try:
+        return base**exponent
+    except (OverflowError, ZeroDivisionError):
+        return float(np.float64(base) ** np.int64(exponent))
+
+
+@functools.lru_cache(maxsize=64)
+def _edges(n_ages: int) -> np.ndarray:
+    """The whole ages' upper edges, below −inf: what `lifetime_pmf` integrates between."""
+    edges = np.concatenate([[-np.inf], np.arange(n_ages) + 0.5])
+    edges.flags.writeable = False  # shared by every call
+    return edges
 
 
 def lifetime_pmf(mean: float, cv: float, distribution: str, n_ages: int) -> np.ndarray:
     """Share of a cohort reaching end of life at each whole age 0..n_ages-1 (scipy.stats)."""
     sd = mean * cv
-    edges = np.concatenate([[-np.inf], np.arange(n_ages) + 0.5])
+    edges = _edges(n_ages)
     if distribution == "normal":  # what stats.norm(mean, sd).cdf computes, bit for bit
         from scipy.special import ndtr  # scipy.stats takes ~1 s to import: only when needed
 

@@ -15,11 +15,16 @@ def _active(years: np.ndarray, start: float, end: float | None) -> np.ndarray:
 
 
 def _by_year(years: np.ndarray, items, amounts) -> np.ndarray:
-    """year × item: each item's amount in the years it runs (start_year … end_year), else 0."""
-    out = np.zeros((len(years), len(items)))
-    for k, (x, amount) in enumerate(zip(items, amounts, strict=True)):
-        out[:, k] = amount * _active(years, x.start_year, x.end_year)
-    return out
+    """year × item: each item's amount in the years it runs (start_year … end_year), else 0
+    (every item at once: each element the same operations as item by item)."""
+    if len(items) != len(amounts):
+        raise ValueError("expected an amount for each item")
+    if not items:  # most scenarios have no tolling routes or overseas sources
+        return np.zeros((len(years), 0))
+    start = np.array([x.start_year for x in items], dtype=float)
+    end = np.array([x.end_year if x.end_year is not None else np.inf for x in items], dtype=float)
+    active = (years[:, None] >= start[None, :]) & (years[:, None] <= end[None, :])
+    return np.array(amounts, dtype=float).reshape(1, -1) * active
 
 
 def _world_hhi(shares: dict[str, float]) -> float:
@@ -105,9 +110,8 @@ def routes(s: Scenario, model: ModelDefinition, years, ci_on, y, origins) -> dic
         attrs={"budget": float(ci.budget) if ci is not None and ci.budget is not None else np.inf},
     )
     gov = np.array([s.trade.governance_risk.get(o, 0.0) for o in origins])
-    whhi = np.array(
-        [_world_hhi(s.trade.world_production.get(model.material_group[m], {})) for m in MATERIALS]
-    )
+    hhi = {g: _world_hhi(s.trade.world_production.get(g, {})) for g in model.trade_groups}
+    whhi = np.array([hhi[model.material_group[m]] for m in MATERIALS])
     quantities = ("energy", "water", "acid", "co2e")
     stages = model.stages
     inten = np.array(

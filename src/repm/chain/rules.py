@@ -16,9 +16,11 @@ from repm.simulate import jit
 
 def interp_path(points: dict[int, float], years: np.ndarray) -> np.ndarray:
     """A path given at some years: linear between them, flat outside them."""
-    xs = np.array(sorted(points), dtype=float)
-    ys = np.array([points[int(x)] for x in xs], dtype=float)
-    return np.interp(np.asarray(years).astype(float), xs, ys)
+    xs = sorted(points)
+    ys = [points[int(x)] for x in xs]
+    return np.interp(
+        np.asarray(years, dtype=float), np.array(xs, dtype=float), np.array(ys, dtype=float)
+    )
 
 
 def ramp_share(years: np.ndarray, first_year: float, rampup_years: float) -> np.ndarray:

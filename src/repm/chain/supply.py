@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from repm.chain.composition import _content
+from repm.chain.memo import per_definition
 from repm.chain.rules import magnet_stage_yields, ramp_share
 from repm.errors import UserError
 from repm.model import ModelDefinition
@@ -36,13 +37,15 @@ def capacity(s: Scenario, years: np.ndarray) -> dict:
     # capacity
     units = s.supply.units
     unit_names = [u.name for u in units]
-    plate = np.zeros((len(years), len(units)))
-    eff = np.zeros_like(plate)
-    for ui, u in enumerate(units):
-        plate[:, ui] = np.where(years >= u.first_year, u.capacity, 0.0)
-        eff[:, ui] = u.capacity * ramp_share(years, u.first_year, u.rampup_years)
+    # year × unit, every unit at once: each element the same operations as unit by unit
+    first = np.array([u.first_year for u in units], dtype=float)[None, :]
+    size = np.array([u.capacity for u in units], dtype=float)[None, :]
+    ramp = np.array([u.rampup_years for u in units], dtype=float)[None, :]
+    col = years[:, None]
+    plate = np.where(col >= first, size, 0.0)
+    eff = size * ramp_share(col, first, ramp)
     cap = np.zeros((len(years), len(FEEDS)))
-    for ui, u in enumerate(units):
+    for ui, u in enumerate(units):  # added unit by unit, in order
         cap[:, FEEDS.index(u.feed)] += eff[:, ui]
 
     return dict(unit_names=unit_names, plate=plate, eff=eff, cap=cap)
@@ -53,28 +56,29 @@ def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, m
     GRADES, MATERIALS = model.grade_names, model.material_names
     # trade
     origins = tuple(s.trade.origins)
-    share = np.zeros((len(origins), len(MATERIALS)))
-    spare = np.zeros_like(share)
+    row_of = {o: i for i, o in enumerate(origins)}
+    # filled as lists of Python floats (the same numbers) and made arrays once: a few dozen
+    # numbers, where numpy's per-call cost would be most of the work
+    share = [[0.0] * len(MATERIALS) for _ in origins]
+    spare = [[0.0] * len(MATERIALS) for _ in origins]
     # an origin's spare capacity is for its material group as a whole: split it over the group's
     # materials (by base-year grade mix for alloys and magnets, by Dy:Tb content for heavy rare
     # earths) so that two grades never both get the full amount
-    b = list(years).index(base) if base in years else 0
+    yl = years.tolist()
+    b = yl.index(base) if base in yl else 0
     grade_w = {
-        "bare": bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12),
-        "emb": emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12),
+        "bare": (bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12)).tolist(),
+        "emb": (emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12)).tolist(),
     }
     # separated products sharing a group (Dy and Tb: 'heavy') split it by their content, summed
     # over grade classes
-    content = {p: _content(gc.sum(axis=0), ei, sep.elements) for p, sep in model.separated.items()}
+    summed = gc.sum(axis=0)
+    content = {p: _content(summed, ei, sep.elements) for p, sep in model.separated.items()}
 
-    def spare_weight(mat) -> float:
+    def spare_weight(mat, peers) -> float:
         if mat.grade is not None:
             w = grade_w["emb" if mat.kind == "embedded" else "bare"]
-            return float(w[GRADES.index(mat.grade)])
-        peers = [
-            p for p in model.separated if f"{p}_{mat.kind}" in mi
-            and model.material_group[f"{p}_{mat.kind}"] == mat.trade_group
-        ]  # fmt: skip
+            return w[GRADES.index(mat.grade)]
         if len(peers) == 1:
             return 1.0
         total = sum(content[p] for p in peers)
@@ -82,11 +86,40 @@ def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, m
         weights[-1] = 1 - sum(weights[:-1])  # the shares add up to exactly 1
         return weights[peers.index(mat.name.removesuffix(f"_{mat.kind}"))]
 
-    for mat in model.materials:
-        m, group = mat.name, mat.trade_group
+    for group, (cols, mats, peer_lists) in _groups(model).items():
         for o, v in s.trade.shares[group].items():
-            share[origins.index(o), mi[m]] = v
-        for o, v in s.trade.spare.get(group, {}).items():
-            spare[origins.index(o), mi[m]] = v * spare_weight(mat)
+            row = share[row_of[o]]
+            for col in cols:
+                row[col] = v
+        spares = s.trade.spare.get(group, {})
+        if spares:
+            weights = [
+                spare_weight(mat, peers) for mat, peers in zip(mats, peer_lists, strict=True)
+            ]
+            for o, v in spares.items():
+                row = spare[row_of[o]]
+                for col, w in zip(cols, weights, strict=True):
+                    row[col] = v * w
+    shape = (len(origins), len(MATERIALS))
+    share = np.array(share, dtype=float).reshape(shape)
+    spare = np.array(spare, dtype=float).reshape(shape)
 
     return dict(origins=origins, share=share, spare=spare)
+
+
+@per_definition
+def _groups(model: ModelDefinition) -> dict[str, tuple[list[int], list, list[list[str]]]]:
+    """Trade group → its materials (in the definition's order): their columns, the materials,
+    and for a separated material the products sharing its group in that form (its peers)."""
+    mi = {m: i for i, m in enumerate(model.material_names)}
+    out: dict[str, tuple[list[int], list, list[list[str]]]] = {}
+    for mat in model.materials:
+        peers = [
+            p for p in model.separated if f"{p}_{mat.kind}" in mi
+            and model.material_group[f"{p}_{mat.kind}"] == mat.trade_group
+        ]  # fmt: skip
+        cols, mats, peer_lists = out.setdefault(mat.trade_group, ([], [], []))
+        cols.append(mi[mat.name])
+        mats.append(mat)
+        peer_lists.append(peers)
+    return out
