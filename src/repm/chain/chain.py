@@ -117,8 +117,9 @@ class Chain:
     def reached_grades(self, group: str, threshold: float = 0.0) -> tuple[str, ...]:
         """Grade classes an export control on `group`'s elements reaches: those whose content
         of them exceeds `threshold` kg/kg (0: any content)."""
-        content = self.grade_comp.sel(element=list(self.model.element_groups(group))).sum("element")
-        return tuple(g for g, c in zip(self.grades, content.values, strict=True) if c > threshold)
+        idx = [self.elements.index(e) for e in self.model.element_groups(group)]
+        content = np.ascontiguousarray(self.grade_comp.values[:, idx]).sum(axis=1)  # grade
+        return tuple(g for g, c in zip(self.grades, content, strict=True) if c > threshold)
 
     @property
     def oxide_per_magnet(self) -> xr.DataArray:

@@ -68,12 +68,17 @@ def base_index(chain) -> int:
     return int(np.clip(np.searchsorted(chain.years, chain.base_year), 0, chain.n_years - 1))
 
 
-def oxide_cost_share(chain, grade: str) -> np.ndarray:
-    """By material: each oxide's share of the grade's magnet price in the base year (how a
+def oxide_cost_shares(chain) -> np.ndarray:
+    """Grade × material: each oxide's share of the grade's magnet price in the base year (how a
     shock to oxide prices reaches the magnet's)."""
     i = base_index(chain)
-    cost = chain.oxide_per_magnet.sel(grade=grade).values * chain.oxide_price.values[i]
-    return cost / float(chain.magnet_price.sel(grade=grade).values[i])
+    cost = chain.oxide_per_magnet.values * chain.oxide_price.values[i]  # grade × material
+    return cost / chain.magnet_price.values[i][:, None]
+
+
+def oxide_cost_share(chain, grade: str) -> np.ndarray:
+    """`oxide_cost_shares`' row of one grade."""
+    return oxide_cost_shares(chain)[chain.grades.index(grade)]
 
 
 def stock_prices(chain, scenario) -> dict[str, float]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from repm.chain import Chain
-from repm.chain.rules import oxide_cost_share
+from repm.chain.rules import oxide_cost_shares
 from repm.simulate import philox
 
 MONTHS_PER_YEAR = 12
@@ -138,13 +138,16 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
     target = np.zeros((len(risk.events), O, M))
     price = np.zeros((len(risk.events), M))
     oxides = [MATERIALS.index(m) for m in model.names(kind="oxide")]
-    shares = {g: oxide_cost_share(chain, g) for g in chain.grades} if risk.events else {}
+    shares = oxide_cost_shares(chain) if risk.events else None  # grade × material
+    reached: dict[tuple[str, float], tuple[str, ...]] = {}  # events share content thresholds
     for e, ev in enumerate(risk.events):
         mats: set[str] = set(ev.materials or [])
         for group in ("light", "heavy"):
             if ev.elements in (group, "all"):
-                grades = chain.reached_grades(group, ev.content_threshold)
-                mats |= model.restricted_by(group, ev.include_magnets, grades)
+                key = (group, ev.content_threshold)
+                if key not in reached:
+                    reached[key] = chain.reached_grades(*key)
+                mats |= model.restricted_by(group, ev.include_magnets, reached[key])
         cols = [MATERIALS.index(m) for m in sorted(mats)]
         o = chain.origins.index(ev.origin)
         if ev.include_magnets and ev.other_grades_share > 0:  # held up though not covered
@@ -166,8 +169,8 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
         for m, mult in ev.price_multiplier.items():
             price[e, MATERIALS.index(m)] = mult - 1.0
         # a magnet's price moves with its oxides' (by their share of its price), unless given
-        for g in chain.grades:
-            rise = float(shares[g][oxides] @ price[e, oxides])
+        for gi, g in enumerate(chain.grades):
+            rise = float(shares[gi][oxides] @ price[e, oxides])
             for kind in ("alloy", "magnet", "embedded"):
                 m = model.form(kind, g)
                 if m not in ev.price_multiplier:
