@@ -100,7 +100,7 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     None for the whole table; else a test whether the caller has what it wants — then the groups
     beside the chain's own flows run cheapest first and the computation stops once it is true."""
     ds = out.data
-    years = ds.year.values
+    years = ds.variables["year"].values
     if ds.unmet.dims[:2] != ("draw", "year"):  # the numpy below reads the engine's layouts
         raise ValueError(
             f"expected the engine's Dataset (unmet: draw × year × …); got {ds.unmet.dims}"
@@ -112,9 +112,14 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     # numpy on the Dataset's known layouts where a parameter sample reads (xarray's selections
     # cost ~50× the arithmetic); selections keep xarray's memory order, so sums add alike
     mi = {m: i for i, m in enumerate(chain.materials)}
-    bare_v, emb_v = ds.demand_bare.values, ds.demand_embedded.values  # year × sector × grade
+    bare_v, emb_v = (
+        ds.variables["demand_bare"].values,
+        ds.variables["demand_embedded"].values,
+    )  # year × sector × grade
     total_demand = (bare_v + emb_v).sum(axis=(1, 2))
-    prod = ds.production.values.sum(axis=(2, 3)).mean(axis=0)  # draw × year × feed × grade
+    prod = (
+        ds.variables["production"].values.sum(axis=(2, 3)).mean(axis=0)
+    )  # draw × year × feed × grade
     imp = mean_over_draws(ds.imports)
     by = imp.values  # year × origin × material
     mag_idx = [mi[m] for m in chain.model.names(kind="magnet")]
@@ -131,13 +136,15 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("magnet_imports", imp_total)
     add("magnet_imports_bare", imp_bare)
     add("magnet_imports_embedded", imp_emb)
-    add("magnet_capacity", ds.capacity.values.sum(axis=1))
+    add("magnet_capacity", ds.variables["capacity"].values.sum(axis=1))
     add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=1))
     if done():
         return
-    unmet = ds.unmet.values.mean(axis=0)  # year × sector × grade
+    unmet = ds.variables["unmet"].values.mean(axis=0)  # year × sector × grade
     add("unmet_demand", unmet.sum(axis=(1, 2)))
-    exported = ds.magnet_exports.values.mean(axis=0)  # year × grade, Indian magnets sold abroad
+    exported = ds.variables["magnet_exports"].values.mean(
+        axis=0
+    )  # year × grade, Indian magnets sold abroad
     exported_total = exported.sum(axis=1)
     add("magnet_exports", exported_total)
     for gi, g in enumerate(chain.grades):
@@ -151,34 +158,36 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("import_share_china", ratio(china, imp_total))
     if done():
         return
-    add("ndpr_oxide_required", ds.ndpr_oxide_required.values.mean(axis=0))
-    add("ndpr_oxide_domestic", ds.separation_output.values)
-    add("ndpr_oxide_to_units", ds.irel_to_units.values.mean(axis=0))
+    add("ndpr_oxide_required", ds.variables["ndpr_oxide_required"].values.mean(axis=0))
+    add("ndpr_oxide_domestic", ds.variables["separation_output"].values)
+    add("ndpr_oxide_to_units", ds.variables["irel_to_units"].values.mean(axis=0))
     for mat, name in (
         ("ndpr_oxide", "ndpr_oxide_imports"),
         ("dy_oxide", "dy_oxide_imports"),
         ("tb_oxide", "tb_oxide_imports"),
     ):
         add(name, by[:, :, mi[mat]].sum(axis=1))
-    add("monazite_processed", ds.monazite_processed.values)
+    add("monazite_processed", ds.variables["monazite_processed"].values)
     if not partial:
         basket(chain, add)
     flows = ds.flows  # draw × year × flow × element
     th = flows.values[:, :, flows.flow.values.tolist().index("cracking_residue"),
                       chain.elements.index("Th")]  # fmt: skip
     add("thorium_residue", th.mean(axis=0))
-    add("in_use_stock", ds.in_use_stock.values.mean(axis=0).sum(axis=(1, 2)))
-    add("end_of_life", ds.eol.values.mean(axis=0).sum(axis=(1, 2)))
+    add("in_use_stock", ds.variables["in_use_stock"].values.mean(axis=0).sum(axis=(1, 2)))
+    add("end_of_life", ds.variables["eol"].values.mean(axis=0).sum(axis=(1, 2)))
     add(
         "demand_calibration_factor",
         ratio(chain.demand_total.values.sum(axis=1), chain.demand_bottom_up.values.sum(axis=1)),
     )
-    add("mass_balance_residual", np.abs(ds.residual.values).max(axis=(0, 2, 3)))
+    add("mass_balance_residual", np.abs(ds.variables["residual"].values).max(axis=(0, 2, 3)))
     # supply-risk indicators: how much comes from abroad, and how concentrated the sources are
-    tolled = ds.tolled.values.mean(axis=0).sum(axis=1)  # India's oxide, made abroad: not imported
+    tolled = (
+        ds.variables["tolled"].values.mean(axis=0).sum(axis=1)
+    )  # India's oxide, made abroad: not imported
     add("import_dependence_magnets", ratio(imp_total, imp_total + prod + tolled))
     ndpr_imp = by[:, :, mi["ndpr_oxide"]].sum(axis=1)
-    ndpr_used = ds.feed_used.values.mean(axis=0)[:, mi["ndpr_oxide"]]
+    ndpr_used = ds.variables["feed_used"].values.mean(axis=0)[:, mi["ndpr_oxide"]]
     add("import_dependence_ndpr_oxide", ratio(ndpr_imp, ndpr_used))
     add("hhi_magnet_imports", hhi(imp_mag_origin.transpose("year", "origin").values))
     add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))

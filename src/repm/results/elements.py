@@ -16,7 +16,9 @@ def element_content(chain: Chain, ds: xr.Dataset, add) -> None:
     """Element content of magnet demand (bare + embedded), total and by sector. (numpy on the
     arrays' known layouts: a parameter sample reads these, and xarray's selections cost ~50× the
     arithmetic.)"""
-    demand = ds.demand_bare.values + ds.demand_embedded.values  # year × sector × grade
+    demand = (
+        ds.variables["demand_bare"].values + ds.variables["demand_embedded"].values
+    )  # year × sector × grade
     total = demand.sum(axis=(1, 2))
     gc = chain.grade_comp.values  # grade × element
     col = {e: i for i, e in enumerate(chain.elements)}

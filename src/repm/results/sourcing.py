@@ -25,7 +25,7 @@ def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArra
     """Tolling, overseas sources, export retention and the buyer incentive: tonnes and costs."""
     tolled = mean_over_draws(ds.tolled)  # year × route
     add("magnet_tolled", tolled.sum("route").values)
-    add("ndpr_oxide_tolled", mean_over_draws(ds.toll_oxide).values)
+    add("ndpr_oxide_tolled", ds.variables["toll_oxide"].values.mean(axis=0))
     add("tolling_in_transit", mean_over_draws(ds.tolling_transit).sum("grade").values)
     fee = chain.tolling["fee"]
     add("tolling_fee_cost", (tolled * fee).sum("route").values * CRORE_PER_T_AT)
@@ -53,8 +53,8 @@ def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArra
             used.sel(source=srcs).sum("source").values,
             origin=chain.origins[o],
         )
-    add("ndpr_oxide_exports", mean_over_draws(ds.oxide_exports).values)
-    add("ndpr_oxide_retained", mean_over_draws(ds.oxide_retained).values)
+    add("ndpr_oxide_exports", ds.variables["oxide_exports"].values.mean(axis=0))
+    add("ndpr_oxide_retained", ds.variables["oxide_retained"].values.mean(axis=0))
     inc = chain.incentive
     cost = inc["per_kg"].values * prod * CRORE_PER_T_AT  # paid on every Indian magnet bought
     budget = inc.attrs["budget"]
@@ -77,18 +77,19 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None
     re_idx = [col[e] for e, v in model.elements.items() if v.group != "actinide"]
     gc = pick(chain.grade_comp.values, re_idx).sum(axis=1)  # grade: kg RE per kg magnet
     mc = pick(chain.material_comp.values, re_idx).sum(axis=1)  # material: kg RE per kg
-    demand = (ds.demand_bare.values + ds.demand_embedded.values).sum(axis=1)  # year × grade
+    demand = (ds.variables["demand_bare"].values + ds.variables["demand_embedded"].values).sum(
+        axis=1
+    )  # year × grade
     content = (demand * gc).sum(axis=1)  # t RE in the magnets India uses
     # NdPr oxide the units used that IREL separated (fresh or kept home): recycled and
     # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
-    used = mean_over_draws(ds.feed_used).values[:, mi["ndpr_oxide"]]
-    dom_share = np.minimum(ratio(mean_over_draws(ds.irel_to_units).values, used), 1.0)
-    prod_g = (
-        mean_over_draws(ds.production).values.sum(axis=1)
-        - mean_over_draws(ds.magnet_exports).values
-    )  # year × grade, kept
+    used = ds.variables["feed_used"].values.mean(axis=0)[:, mi["ndpr_oxide"]]
+    dom_share = np.minimum(ratio(ds.variables["irel_to_units"].values.mean(axis=0), used), 1.0)
+    prod_g = ds.variables["production"].values.mean(axis=0).sum(axis=1) - ds.variables[
+        "magnet_exports"
+    ].values.mean(axis=0)  # year × grade, kept
     ndpr_gc = pick(chain.grade_comp.values, [col["Nd"], col["Pr"]]).sum(axis=1)
-    tolled = mean_over_draws(ds.tolled).values  # year × route
+    tolled = ds.variables["tolled"].values.mean(axis=0)  # year × route
     route_grade = chain.tolling["grade"].values
     tolled_g = [
         pick(tolled, np.flatnonzero(route_grade == gi).tolist()).sum(axis=1)
@@ -128,7 +129,7 @@ def geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.Data
     groups = {
         "geopolrisk_magnets": ([*model.names(kind="magnet"), *model.names(kind="embedded")],
                                prod + mean_over_draws(ds.tolled).sum("route").values),
-        "geopolrisk_ndpr_oxide": (["ndpr_oxide"], mean_over_draws(ds.irel_to_units).values
+        "geopolrisk_ndpr_oxide": (["ndpr_oxide"], ds.variables["irel_to_units"].values.mean(axis=0)
                                   + mean_over_draws(ds.overseas_used).sum("source").values),
         "geopolrisk_heavy": (heavy_oxides, np.zeros(len(chain.years))),
     }  # fmt: skip
