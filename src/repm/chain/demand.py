@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 
 import numpy as np
 import pint
@@ -225,8 +226,6 @@ def history(s: Scenario, years: np.ndarray, dem: np.ndarray, grade_split: np.nda
     pmf = np.empty((len(sectors), n_ages))
     normal = [i for i, lt in enumerate(lifetimes) if lt.distribution == "normal"]
     if normal:  # all at once: lifetime_pmf's operations, element by element
-        from scipy.special import ndtr
-
         mean = np.array([lifetimes[i].mean for i in normal])[:, None]
         sd = np.array([lifetimes[i].mean * lifetimes[i].cv for i in normal])[:, None]
         pmf[normal] = np.diff(ndtr((_edges(n_ages)[None, :] - mean) / sd), axis=1)
@@ -284,13 +283,44 @@ def _edges(n_ages: int) -> np.ndarray:
     return edges
 
 
+def ndtr(z: np.ndarray) -> np.ndarray:
+    """`scipy.special.ndtr(z)` (the standard normal CDF), remembered in the cache folder by z's
+    bytes: importing scipy.special costs a warm `repm run` ~0.3 s, and a scenario's lifetimes are
+    the same from one run to the next. The values are scipy's, stored exactly (.npy); once scipy
+    is imported in this process, it answers directly (a parameter sample's z is new each time)."""
+    import hashlib
+    import sys
+
+    from repm.model.facts import cache_dir
+
+    z = np.ascontiguousarray(z, dtype=np.float64)
+    if "scipy.special" in sys.modules:  # imported already (parameter samples: z new each time)
+        return sys.modules["scipy.special"].ndtr(z)
+    key = hashlib.sha256(repr(z.shape).encode() + z.tobytes()).hexdigest()[:32]
+    path = cache_dir() / "ndtr" / f"{key}.npy"
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        pass
+    from scipy.special import ndtr as scipy_ndtr  # scipy.stats takes ~1 s to import
+
+    out = scipy_ndtr(z)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            np.save(fh, out, allow_pickle=False)
+        os.replace(tmp, path)  # a concurrent reader sees the whole file or none
+    except OSError:  # a read-only cache: computed each time
+        pass
+    return out
+
+
 def lifetime_pmf(mean: float, cv: float, distribution: str, n_ages: int) -> np.ndarray:
     """Share of a cohort reaching end of life at each whole age 0..n_ages-1 (scipy.stats)."""
     sd = mean * cv
     edges = _edges(n_ages)
     if distribution == "normal":  # what stats.norm(mean, sd).cdf computes, bit for bit
-        from scipy.special import ndtr  # scipy.stats takes ~1 s to import: only when needed
-
         return np.diff(ndtr((edges - mean) / sd))
     from scipy import optimize, special, stats
 
