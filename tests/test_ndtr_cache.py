@@ -29,6 +29,24 @@ def test_cached_values_are_scipys(tmp_path, monkeypatch):
     assert len(list((tmp_path / "ndtr").glob("*.npy"))) == 1
 
 
+def test_the_cache_keeps_a_few_files_and_refuses_a_bad_one(tmp_path, monkeypatch):
+    from scipy.special import ndtr
+
+    monkeypatch.setenv("REPM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(demand, "NDTR_FILES", 3)
+    zs = [np.linspace(-3, 3, 7) + k for k in range(5)]
+    for z in zs:
+        monkeypatch.delitem(sys.modules, "scipy.special", raising=False)
+        demand.ndtr(z)
+    files = list((tmp_path / "ndtr").glob("*.npy"))
+    assert len(files) == 3
+    for f in files:  # a file of another shape is not an answer
+        np.save(f, np.zeros(2))
+    monkeypatch.delitem(sys.modules, "scipy.special", raising=False)
+    assert demand.ndtr(zs[-1]).tobytes() == ndtr(zs[-1]).tobytes()
+    assert not list((tmp_path / "ndtr").glob(".*.tmp"))
+
+
 def test_a_warm_run_does_not_import_scipy_special(tmp_path):
     """`repm run` twice in fresh processes sharing a cache: the first imports scipy.special for
     the lifetimes' CDF, the second reads it from the cache and never imports it."""

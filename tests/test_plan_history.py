@@ -74,3 +74,12 @@ def test_the_same_shares_every_year_are_the_scenarios(chain_and_shocks):
     b = simulate(chain, plan=plan, shocks=shocks).data
     for v in ("unmet", "imports", "flows"):
         assert a[v].values.tobytes() == b[v].values.tobytes(), v
+
+
+def test_as_of_mid_year_keeps_that_whole_year_as_written():
+    """With history to June 2025, 2025 is partly history: a plan's shares (by year) start in 2026,
+    so no month of history runs on them."""
+    loaded = load_scenario("india-baseline", ["risk.as_of=2025-06"])
+    chain = compile_chain(loaded.scenario)
+    assert chain.future_from == 18
+    assert chain.years[first_planned_year(chain)] == 2026

@@ -1,6 +1,6 @@
 """Blocks of parameter sets over forked processes (repm.analyses.uncertainty.pool): the same
 numbers bit for bit as one process, in order; a user's error in a worker reaches the caller;
-the pool is used only where it pays and forking is safe (a progress bar's thread is)."""
+the pool is used only where it pays and forking is safe (the CLI's bar starts no thread)."""
 
 from __future__ import annotations
 
@@ -37,14 +37,12 @@ def test_no_fork_while_other_threads_run():
         t.join()
 
 
-# A clean, single-threaded process (as the CLI is): pytest's workers run threads of their own,
-# where the pool rightly refuses to fork.
+# A clean process, as the CLI's: a forked pytest worker would copy the test session.
 _SCRIPT = textwrap.dedent(
     """
-    import io, json, threading
+    import json, sys, threading
     import numpy as np
-    from rich.console import Console
-    from rich.progress import Progress
+    from repm.cli import render
     from repm.analyses.uncertainty import evaluate, philox_uniforms, pool
     from repm.analyses.uncertainty.evaluate import Evaluator
     from repm.errors import UserError
@@ -62,11 +60,12 @@ _SCRIPT = textwrap.dedent(
         ev.workers = 1
         here = ev.many(at)
         ev.workers, seen = 2, []
-        # beside a progress bar redrawing from its own thread, as the CLI's does on a terminal
-        bar = Progress(console=Console(file=io.StringIO(), force_terminal=True), auto_refresh=True)
+        # beside the CLI's progress bar, drawn as on a terminal: it starts no thread of its own
+        sys.stderr.isatty = lambda: True
+        bar, advance = render.progress(len(at), "evaluations")
         with bar:
             threads = threading.active_count()
-            pooled = ev.many(at, progress=seen.append)
+            pooled = ev.many(at, progress=lambda k: (seen.append(k), advance(k)))
         out[output] = {
             "equal": bool(np.array_equal(here, pooled)), "workers": pool.last_workers,
             "progress": sum(seen), "n": n, "evaluations": ev.evaluations,
@@ -79,6 +78,7 @@ _SCRIPT = textwrap.dedent(
         out["error"] = None
     except UserError as exc:
         out["error"] = str(exc)
+    out["error_workers"] = pool.last_workers
     print(json.dumps(out))
     """
 )
@@ -93,9 +93,10 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
     for output in ("magnet_imports",):
         got = out[output]
         assert got["workers"] == 2, output  # the pool ran
-        assert got["threads"] == 2, output  # beside the progress bar's thread
+        assert got["threads"] == 1, output  # the bar drawn, and no thread beside this one
         assert got["equal"], output
         assert got["differ"], output  # the samples are not all one
         assert got["progress"] == got["n"], output
         assert got["evaluations"] == 2 * got["n"], output
     assert out["error"] is not None and "working_stock_months" in out["error"]
+    assert out["error_workers"] == 2  # raised in a worker, reached the caller

@@ -283,6 +283,9 @@ def _edges(n_ages: int) -> np.ndarray:
     return edges
 
 
+NDTR_FILES = 64  # lifetime CDFs kept in the cache folder (the oldest go first)
+
+
 def ndtr(z: np.ndarray) -> np.ndarray:
     """`scipy.special.ndtr(z)` (the standard normal CDF), remembered in the cache folder by z's
     bytes: importing scipy.special costs a warm `repm run` ~0.3 s, and a scenario's lifetimes are
@@ -290,29 +293,37 @@ def ndtr(z: np.ndarray) -> np.ndarray:
     is imported in this process, it answers directly (a parameter sample's z is new each time)."""
     import hashlib
     import sys
+    from importlib.metadata import version
 
     from repm.model.facts import cache_dir
 
     z = np.ascontiguousarray(z, dtype=np.float64)
     if "scipy.special" in sys.modules:  # imported already (parameter samples: z new each time)
         return sys.modules["scipy.special"].ndtr(z)
-    key = hashlib.sha256(repr(z.shape).encode() + z.tobytes()).hexdigest()[:32]
-    path = cache_dir() / "ndtr" / f"{key}.npy"
+    h = hashlib.sha256(f"{version('scipy')} {z.shape}".encode())  # another scipy: new values
+    h.update(z.tobytes())
+    folder = cache_dir() / "ndtr"
+    path = folder / f"{h.hexdigest()[:32]}.npy"
     try:
-        return np.load(path, allow_pickle=False)
+        out = np.load(path, allow_pickle=False)
+        if out.shape == z.shape and out.dtype == np.float64:
+            return out
     except (OSError, ValueError):
         pass
     from scipy.special import ndtr as scipy_ndtr  # scipy.stats takes ~1 s to import
 
     out = scipy_ndtr(z)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        folder.mkdir(parents=True, exist_ok=True)
+        kept = sorted(folder.glob("*.npy"), key=lambda f: f.stat().st_mtime)
+        for old in kept[: max(0, len(kept) - NDTR_FILES + 1)]:  # a few scenarios' lifetimes
+            old.unlink(missing_ok=True)
         with open(tmp, "wb") as fh:
             np.save(fh, out, allow_pickle=False)
         os.replace(tmp, path)  # a concurrent reader sees the whole file or none
     except OSError:  # a read-only cache: computed each time
-        pass
+        tmp.unlink(missing_ok=True)
     return out
 
 

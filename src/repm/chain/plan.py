@@ -49,9 +49,10 @@ def build_plan(
 
 
 def first_planned_year(chain: Chain) -> int:
-    """Index of the first year a plan's sourcing can change: the first year that is not all
-    history (`risk.as_of`), where risk and the stockpile's service level start counting too."""
-    return min(chain.future_from // 12, chain.n_years)
+    """Index of the first year a plan's sourcing can change: the first whose months all come
+    after `risk.as_of` (shares are by year, and no month of history may run on the plan's; the
+    strategic stockpile's first step rounds up alike)."""
+    return min(-(-chain.future_from // 12), chain.n_years)
 
 
 def default_plan(chain: Chain) -> Plan:

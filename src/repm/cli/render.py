@@ -49,12 +49,19 @@ def progress(total: int, label: str):
     the bar counts without an end (the stockpile search runs an unknown number of candidates)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
+    # redrawn when advanced, from the caller's thread: no refresh thread, so a command may fork
+    # worker processes beside the bar (repm.analyses.uncertainty.pool)
     prog = Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-        console=err, disable=not sys.stderr.isatty(), transient=True,
+        console=err, disable=not sys.stderr.isatty(), transient=True, auto_refresh=False,
     )  # fmt: skip
     task = prog.add_task(label, total=total or None)
-    return prog, (lambda n: prog.advance(task, n))
+
+    def advance(n: int) -> None:
+        prog.advance(task, n)
+        prog.refresh()
+
+    return prog, advance
 
 
 # --- run ---------------------------------------------------------------------------------------

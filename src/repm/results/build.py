@@ -101,10 +101,13 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     beside the chain's own flows run cheapest first and the computation stops once it is true."""
     ds = out.data
     years = ds.variables["year"].values
-    if ds.unmet.dims[:2] != ("draw", "year"):  # the numpy below reads the engine's layouts
-        raise ValueError(
-            f"expected the engine's Dataset (unmet: draw × year × …); got {ds.unmet.dims}"
-        )
+    for name, var in ds.variables.items():  # the numpy below reads the engine's layouts
+        if "draw" in var.dims and var.ndim > 1 and var.dims[:2] != ("draw", "year"):
+            raise ValueError(
+                f"expected the engine's Dataset ({name}: draw × year × …); got {var.dims}"
+            )
+    if "draw" not in ds.variables["unmet"].dims:
+        raise ValueError("expected the engine's Dataset (unmet: draw × year × …)")
     partial = done is not None
     if done is None:
         done = lambda: False  # noqa: E731

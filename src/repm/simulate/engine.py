@@ -211,9 +211,14 @@ def _in_order(da: xr.DataArray, *dims: str) -> np.ndarray:
     return da.values if da.dims == dims else da.transpose(*dims).values
 
 
-def _shares_by_year(share: xr.DataArray) -> np.ndarray:
+def _shares_by_year(share: xr.DataArray, years: np.ndarray) -> np.ndarray:
     """The kernel's import shares, year (or 1: the same every year) × origin × material."""
     if "year" in share.dims:
+        if not np.array_equal(share["year"].values, years):  # the kernel reads them unchecked
+            raise ValueError(
+                f"a plan's import shares for years {share['year'].values.tolist()}; expected the "
+                f"chain's {years.tolist()}"
+            )
         return _in_order(share, "year", "origin", "material")
     return _in_order(share, "origin", "material")[None]
 
@@ -282,7 +287,7 @@ def prepare(
         spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=_f64(dmult), cap=_f64(cap),
         recipe=_f64(recipe), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
         y_am=float(y_am), y_alloy=float(y_alloy), y_om=float(y_om), r_scrap=float(r_scrap),
-        share=_f64(_shares_by_year(plan.import_share)),
+        share=_f64(_shares_by_year(plan.import_share, chain.years)),
         spare=_f64(chain.spare.values * dt),
         dense=dense, avail=avail, level=level, target=target,
         ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),

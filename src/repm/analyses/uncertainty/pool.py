@@ -9,9 +9,10 @@ values only, so the result is the same bit for bit however the blocks fall (test
 Forking copies the parent as it is — the Evaluator, the loaded scenario, the compiled kernel —
 so a worker starts in milliseconds and nothing is pickled but the fact values and the outputs.
 Forking a process that runs other threads is not safe (a lock held by one of them stays held in
-the child), so a pool is used only where this process runs a single thread (the CLI, whose
-progress bar's refresh thread is harmless; not the dashboard's server) and the platform forks;
-elsewhere the blocks run here, one after another.
+the child), so a pool is used only where this process runs a single thread (the CLI, whose progress bar
+redraws from this thread; not the dashboard's server) and the platform forks; elsewhere the
+blocks run here, one after another. An error or a Ctrl-C cancels the queued blocks and ends the
+workers at once.
 """
 
 from __future__ import annotations
@@ -52,18 +53,10 @@ def pool_workers(requested: int | None, sets: int, blocks: int) -> int:
     return max(n, 1)
 
 
-# threads a fork may leave behind: the progress bar's refresh thread (rich) only redraws the
-# terminal, under its own lock, which a worker never takes
-_HARMLESS = ("_RefreshThread",)
-
-
 def can_fork() -> bool:
-    """Whether this process may fork: the platform forks and no thread runs but this one (and
-    a progress bar's refresh thread)."""
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return False
-    here = threading.current_thread()
-    return all(t is here or type(t).__name__ in _HARMLESS for t in threading.enumerate())
+    """Whether this process may fork: the platform forks and no other thread runs (the CLI's
+    progress bar redraws when advanced, from this thread: `repm.cli.render.progress`)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
 
 
 def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | None) -> list:
@@ -81,28 +74,44 @@ def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | Non
     t0 = time.perf_counter()
     parts: list = [None] * len(blocks)
     ctx = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx)
     try:
-        with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-            futures = {pool.submit(_work, b): i for i, b in enumerate(blocks)}
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                for f in done:
-                    if f.exception() is not None:
-                        pool.shutdown(wait=True, cancel_futures=True)
-                        raise f.exception()  # type: ignore[misc]
-                    out, phases = f.result()
-                    i = futures[f]
-                    parts[i] = out
-                    for k, v in phases.items():  # each worker's seconds: shares, not wall time
-                        ev.phases[k] = ev.phases.get(k, 0.0) + v
-                    ev.evaluations += len(blocks[i])
-                    if progress is not None:
-                        progress(len(blocks[i]))
+        futures = {pool.submit(_work, b): i for i, b in enumerate(blocks)}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in done:
+                if f.exception() is not None:
+                    raise f.exception()  # type: ignore[misc]
+                out, phases = f.result()
+                i = futures[f]
+                parts[i] = out
+                for k, v in phases.items():  # each worker's seconds: shares, not wall time
+                    ev.phases[k] = ev.phases.get(k, 0.0) + v
+                ev.evaluations += len(blocks[i])
+                if progress is not None:
+                    progress(len(blocks[i]))
+    except BaseException:  # an error, Ctrl-C: stop now, not after every queued block
+        _stop(pool)
+        raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         _EVALUATOR = None
     ev.seconds += time.perf_counter() - t0  # wall: what the batch cost the user
     return parts
+
+
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Cancel the queued blocks and end the workers at once (leaving a `with` block would wait
+    for every block still queued: minutes on a large batch after a Ctrl-C)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in processes:
+        if p.is_alive():
+            p.terminate()
+    for p in processes:
+        p.join(timeout=5)
 
 
 def _work(block: list) -> tuple[np.ndarray, dict[str, float]]:
