@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from repm.chain import compile_chain
-from repm.chain.plan import Plan, build_plan, default_plan, first_planned_year
+from repm.chain.plan import Plan, build_plan, default_plan
 from repm.scenario import load_scenario
 from repm.simulate.engine import simulate
 from repm.simulate.shocks import sample
@@ -30,7 +30,7 @@ def _all_from(chain, origin: str) -> dict[str, dict[str, float]]:
 
 def test_plan_shares_start_after_history(chain_and_shocks):
     chain, _, _ = chain_and_shocks
-    first = first_planned_year(chain)
+    first = chain.first_planned_year
     assert chain.years[first] == 2026  # india-baseline: risk.as_of 2025-12
     plan = build_plan(chain, {}, _all_from(chain, "Japan"), {})
     share = plan.import_share.transpose("year", "origin", "material").values
@@ -43,7 +43,7 @@ def test_plan_shares_start_after_history(chain_and_shocks):
 
 def test_history_runs_as_written_under_any_plan(chain_and_shocks):
     chain, shocks, _ = chain_and_shocks
-    first = first_planned_year(chain)
+    first = chain.first_planned_year
     base = default_plan(chain)
     planned = build_plan(chain, {}, _all_from(chain, "Japan"), {})
     plan = Plan(capacity=base.capacity, import_share=planned.import_share, stockpile=base.stockpile)
@@ -82,4 +82,5 @@ def test_as_of_mid_year_keeps_that_whole_year_as_written():
     loaded = load_scenario("india-baseline", ["risk.as_of=2025-06"])
     chain = compile_chain(loaded.scenario)
     assert chain.future_from == 18
-    assert chain.years[first_planned_year(chain)] == 2026
+    assert chain.years[chain.first_planned_year] == 2026
+    assert chain.years[chain.first_future_year] == 2025  # risk counts 2025's last months

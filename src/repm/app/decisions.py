@@ -190,7 +190,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
             data=[dict(zip(materials, opt, strict=True)).get(m, 0.0) for m in chain.materials]
         )
         summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=req.draws, seed=req.seed)
-        first = chain.future_from // 12
+        first = chain.first_future_year
         disc = (1 + rate) ** -np.arange(summ.total.shape[1] - first)
         holding = float((summ.holding[:, first:].mean(axis=0) * disc).sum())
         unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())

@@ -92,6 +92,18 @@ class Chain:
         return len(self.years)
 
     @property
+    def first_future_year(self) -> int:
+        """Index of the first year not all history (a month of it after `risk.as_of`): where
+        risk's yearly measures and the stockpile's service level count from."""
+        return self.future_from // 12
+
+    @property
+    def first_planned_year(self) -> int:
+        """Index of the first year wholly after `risk.as_of`: where a plan's yearly decisions
+        (its import shares) may begin, so that no month of history runs on them."""
+        return min(-(-self.future_from // 12), self.n_years)
+
+    @property
     def grades(self) -> tuple[str, ...]:
         return self.model.grade_names
 

@@ -37,7 +37,7 @@ def build_plan(
         cap.loc[{"year": y, "feed": "oxide"}] = capacity.get(int(y), 0.0)
     # year × origin × material: the scenario's shares, the plan's from its first planned year
     share = chain.import_share.expand_dims(year=chain.years).copy()
-    planned = chain.years[first_planned_year(chain) :]
+    planned = chain.years[chain.first_planned_year :]
     for m, by in shares.items():
         share.loc[{"year": planned, "material": m}] = 0.0
         for o, v in by.items():
@@ -46,13 +46,6 @@ def build_plan(
     for m, v in stockpile.items():
         stock.loc[{"material": m}] = v
     return Plan(capacity=cap, import_share=share, stockpile=stock)
-
-
-def first_planned_year(chain: Chain) -> int:
-    """Index of the first year a plan's sourcing can change: the first whose months all come
-    after `risk.as_of` (shares are by year, and no month of history may run on the plan's; the
-    strategic stockpile's first step rounds up alike)."""
-    return min(-(-chain.future_from // 12), chain.n_years)
 
 
 def default_plan(chain: Chain) -> Plan:

@@ -137,8 +137,8 @@ class Risk(Block):
 
     def months_of_history(self, first_year: int, n_years: int) -> int:
         """Months from the start of `first_year` to the first month after `as_of` (0 without
-        one; at most the horizon). Its // 12 is the index of the first year that is not all
-        history: where P(no shortage) and the stockpile's service level start counting."""
+        one; at most the horizon): the chain's `future_from`, whose years are
+        `Chain.first_future_year` and `Chain.first_planned_year`."""
         if self.as_of is None:
             return 0
         y, m = (int(x) for x in self.as_of.split("-"))

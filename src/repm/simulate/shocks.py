@@ -329,7 +329,7 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         # the shift compounds from the base year, or from the last year wholly in history
         # (risk.as_of): demand in history is what it was, the same in every draw
         base = int(min(chain.years[0], chain.base_year))
-        base = max(base, int(chain.years[0]) + chain.future_from // MONTHS_PER_YEAR - 1)
+        base = max(base, int(chain.years[0]) + chain.first_future_year - 1)
         age = np.maximum(chain.years - base, 0)[None, :]
         mult = np.maximum(1.0 + eps[:, None], 0.0) ** age
     return Shocks(

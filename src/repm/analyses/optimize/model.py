@@ -86,7 +86,7 @@ def build_model(
     gap = release_gap(need, limit.sum("origin").values, fit)  # k × year × material
     # shares summing to 1 leave rounding crumbs (~1e-16 t) that HiGHS cannot price: drop them
     gap = np.where(gap > 1e-9 * np.maximum(need, 1.0), gap, 0.0)
-    gap[:, : chain.future_from // 12] = 0.0  # history (risk.as_of): the stockpile came after it
+    gap[:, : chain.first_future_year] = 0.0  # history (risk.as_of): the stockpile came after it
     gap = xr.DataArray(
         gap[:, :, [LP_MATERIALS.index(m) for m in STOCKABLE]], coords=[ks, years, stockable]
     )

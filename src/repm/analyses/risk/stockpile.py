@@ -75,7 +75,7 @@ def size_stockpile(
     base_chain = chain_builder(loaded.scenario)
     sized = sized_materials(base_chain, loaded.scenario)
     prices = stock_prices(base_chain, loaded.scenario)
-    first = base_chain.future_from // 12  # the service level counts the years after history
+    first = base_chain.first_future_year  # the service level counts the years after history
     if not sized:
         raise UserError(
             "no stockpile material has a price; expected prices for magnets or oxides",
