@@ -100,3 +100,15 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
         assert got["evaluations"] == 2 * got["n"], output
     assert out["error"] is not None and "working_stock_months" in out["error"]
     assert out["error_workers"] == 2  # raised in a worker, reached the caller
+
+
+def test_workers_out_of_range_are_one_line_errors():
+    import pytest
+
+    from repm.app import SensitivityRequest, UncertaintyRequest
+    from repm.errors import UserError
+
+    for make in (UncertaintyRequest, SensitivityRequest):
+        with pytest.raises(UserError, match=r"--workers: 0; expected an integer from 1 to 64"):
+            make(scenario="india-baseline", workers=0)
+        assert make(scenario="india-baseline", workers=2).workers == 2

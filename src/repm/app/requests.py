@@ -123,6 +123,12 @@ class Draws:
         check_count(self.chunk, "--chunk", low=1, high=MAX_CHUNK, what=" draws per chunk")
 
 
+def check_workers(workers: int | None) -> None:
+    """Processes that evaluate parameter samples (repm.analyses.uncertainty.pool)."""
+    if workers is not None:
+        check_count(workers, "--workers", low=1, high=MAX_WORKERS, what=" processes")
+
+
 @dataclass(frozen=True, kw_only=True)
 class RunRequest(Request):
     """`repm run`: one path without shocks, optionally of a saved plan."""
@@ -301,9 +307,11 @@ class SensitivityRequest(Request):
     by_fact: bool = False
     step: str = "monthly"
     draws: int = 200  # shock draws per parameter set (risk outputs: expected_unmet, …)
+    workers: int | None = None  # processes for the samples (None: both cores for large batches)
 
     def __post_init__(self) -> None:
         check_count(self.draws, "--draws", low=1, high=100_000, what=" draws")
+        check_workers(self.workers)
         if isinstance(self.groups, str):
             object.__setattr__(self, "groups", tuple(self.groups.split(",")))
         object.__setattr__(self, "groups", tuple(g.strip() for g in self.groups))
@@ -333,9 +341,11 @@ class UncertaintyRequest(Request):
     seed: int = 0
     step: str = "monthly"
     draws: int = 0
+    workers: int | None = None  # processes for the samples (None: both cores for large batches)
 
     def __post_init__(self) -> None:
         check_choice(self.step, STEPS, "--step")
+        check_workers(self.workers)
         check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
         check_count(self.draws, "--draws", low=0, high=100_000, what=" draws")
         check_seed(self.seed)

@@ -80,7 +80,9 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, Evaluator
 
     step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
-    ev = Evaluator(loaded, req.output, step=step, draws=req.draws, seed=req.seed)
+    ev = Evaluator(
+        loaded, req.output, step=step, draws=req.draws, seed=req.seed, workers=req.workers
+    )
     years = ev.years
     if req.output in FINANCE_OUTPUTS:
         if req.year is not None:
@@ -166,9 +168,9 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.evaluate import Evaluator, headline
 
     names = headline()
-    ev = Evaluator(loaded, names[0], step=req.step, names=tuple(names))
+    ev = Evaluator(loaded, names[0], step=req.step, names=tuple(names), workers=req.workers)
     with_npv = loaded.scenario.scheme is not None and bool(unit_specs(loaded.scenario))
-    fin = Evaluator(loaded, "unit_npv", step="yearly") if with_npv else None
+    fin = Evaluator(loaded, "unit_npv", workers=req.workers) if with_npv else None
     n = req.samples
     u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
     values = ev.inputs.values(u, n)
@@ -180,7 +182,10 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     npv = fin.many(at) if fin is not None else np.empty(n)
     risk = None
     if req.draws > 0:
-        risk = Evaluator(loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed)
+        risk = Evaluator(
+            loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
+            workers=req.workers,
+        )  # fmt: skip
         E = risk.many(at, progress)
         Y = np.concatenate([Y, E[:, None, :]], axis=1)
         names = [*names, "expected_unmet"]

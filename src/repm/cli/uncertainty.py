@@ -14,6 +14,13 @@ from repm.cli.render import out
 StepOpt = Annotated[
     str, typer.Option(help="Engine time step of run indicators: monthly or yearly.")
 ]
+WorkersOpt = Annotated[
+    Optional[int],  # noqa: UP045
+    typer.Option(
+        "--workers",
+        help="Processes evaluating the samples (default: every CPU for 256 or more; 1: this one).",
+    ),
+]
 
 
 @app.command()
@@ -63,6 +70,7 @@ def sensitivity(
     set_: SetOpt = None,
     seed: SeedOpt = 0,
     step: StepOpt = "monthly",
+    workers: WorkersOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -73,7 +81,7 @@ def sensitivity(
     req = SensitivityRequest(
         scenario=scenario, sets=set_ or (), output=output, year=year, method=method,
         samples=samples, seed=seed, groups=tuple(group.split(",")) if group else (),
-        by_fact=by_fact, step=step, out=out_dir, draws=draws,
+        by_fact=by_fact, step=step, out=out_dir, draws=draws, workers=workers,
     )  # fmt: skip
     prog, advance = render.progress(0, "evaluations")
     with prog:
@@ -140,6 +148,7 @@ def uncertainty(
             "on (0: none).",
         ),
     ] = 0,
+    workers: WorkersOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -149,7 +158,7 @@ def uncertainty(
 
     req = UncertaintyRequest(
         scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, draws=draws,
-        out=out_dir,
+        out=out_dir, workers=workers,
     )  # fmt: skip
     prog, advance = render.progress(samples * (2 if draws else 1), "evaluations")
     with prog:
