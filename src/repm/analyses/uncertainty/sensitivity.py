@@ -81,7 +81,7 @@ def sobol(
         return Indices("sobol", samples, len(Y), rows, Y, ["the output does not vary"])
     res = analyze.analyze(
         problem, Y, calc_second_order=False, conf_level=conf_level, num_resamples=num_resamples,
-        seed=seed,
+        seed=_bootstrap_seed(seed),
     )  # fmt: skip
     rows = [
         {"fact": n, "S1": float(res["S1"][i]), "S1_conf": float(res["S1_conf"][i]),
@@ -90,6 +90,13 @@ def sobol(
     ]  # fmt: skip
     rows.sort(key=lambda r: -r["ST"])
     return Indices("sobol", samples, len(Y), rows, Y, rank_warnings(rows, "ST", "ST_conf", samples))
+
+
+def _bootstrap_seed(seed: int) -> int:
+    """A non-zero seed for SALib's Sobol bootstrap, derived from `seed`: SALib seeds its
+    resampling only `if seed:`, so seed 0 drew the confidence intervals from numpy's global
+    state — different in every process (found when a pooled run's intervals differed)."""
+    return int(np.random.SeedSequence([seed, 0x5A1B]).generate_state(1)[0]) | 1
 
 
 def morris(
