@@ -318,7 +318,11 @@ def test_uncertainty_with_shock_draws_adds_expected_unmet_by_hand():
 
     loaded = load_scenario("india-baseline")
     n, k = 4, 3
-    done = A.uncertainty(A.UncertaintyRequest(scenario=loaded, samples=n, draws=k, step="yearly"))
+    seen: list[float] = []
+    done = A.uncertainty(
+        A.UncertaintyRequest(scenario=loaded, samples=n, draws=k, step="yearly"), seen.append
+    )
+    assert sum(seen) == 2 * n  # the CLI's bar: samples × 2 with shock draws, NPVs counted in
     p = done.payload
     assert p["draws"] == k and "expected_unmet" in done.tables["names"]
     rows = {

@@ -178,8 +178,11 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     at = [{k: float(values[k][d]) for k in moving} for d in range(n)]
     t0 = time.perf_counter()
     # the samples side by side on the engine's draw axis, a block of sets to a kernel call
-    Y = ev.many(at, progress)  # samples × names × years
-    npv = fin.many(at) if fin is not None else np.empty(n)
+    # progress: a sample counts once its headline indicators (and its unit's NPV) are done
+    part = 0.5 if fin is not None else 1.0
+    share = None if progress is None else (lambda k: progress(k * part))
+    Y = ev.many(at, share)  # samples × names × years
+    npv = fin.many(at, share) if fin is not None else np.empty(n)
     risk = None
     if req.draws > 0:
         risk = Evaluator(
