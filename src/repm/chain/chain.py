@@ -134,6 +134,17 @@ class Chain:
         return tuple(g for g, c in zip(self.grades, content, strict=True) if c > threshold)
 
     @property
+    def oxide_per_magnet_values(self) -> np.ndarray:
+        """grade × material: t per t of magnet made from oxide — the oxide route's recipe × fresh
+        alloy per magnet (numpy: the engine and per-sample paths read it without labels)."""
+        return self.recipe.values[list(self.recipe["feed"].values).index("oxide")] * (
+            self.fresh_alloy_per_magnet
+        )
+
+    @property
     def oxide_per_magnet(self) -> xr.DataArray:
-        """grade × material: t per t of magnet made from oxide (the oxide route's recipe)."""
-        return self.recipe.sel(feed="oxide", drop=True) * self.fresh_alloy_per_magnet
+        """`oxide_per_magnet_values`, labelled grade × material."""
+        return xr.DataArray(
+            self.oxide_per_magnet_values, dims=("grade", "material"),
+            coords={"grade": self.recipe["grade"].values, "material": self.recipe["material"].values},
+        )  # fmt: skip

@@ -72,7 +72,7 @@ def oxide_cost_shares(chain) -> np.ndarray:
     """Grade × material: each oxide's share of the grade's magnet price in the base year (how a
     shock to oxide prices reaches the magnet's)."""
     i = base_index(chain)
-    cost = chain.oxide_per_magnet.values * chain.oxide_price.values[i]  # grade × material
+    cost = chain.oxide_per_magnet_values * chain.oxide_price.values[i]  # grade × material
     return cost / chain.magnet_price.values[i][:, None]
 
 

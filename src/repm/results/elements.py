@@ -34,7 +34,7 @@ def element_content(chain: Chain, ds: xr.Dataset, add) -> None:
         if name != "ndpr_in_demand":
             add(f"{name[:2]}_content_share", ratio(el.sum(axis=1), total))
     # oxide bought per t of magnet made from oxide, by grade; totals weighted by that year's demand
-    per = chain.oxide_per_magnet.values  # grade × material
+    per = chain.oxide_per_magnet_values  # grade × material
     by_grade = demand.sum(axis=1)  # year × grade
     weight = by_grade.sum(axis=1)
     Y = len(chain.years)

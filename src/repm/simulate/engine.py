@@ -270,10 +270,9 @@ def prepare(
     hist = chain.history_inflow.values
     in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
     # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
-    # (`chain.oxide_per_magnet`'s NdPr oxide column, read off the recipe, feed × grade ×
-    # material in the kernel's order, without building the grade × material DataArray)
+    # (`chain.oxide_per_magnet_values`' NdPr oxide column)
     recipe = chain.recipe.values
-    ox_per_mag = recipe[FEEDS.index("oxide"), :, ndpr] * chain.fresh_alloy_per_magnet
+    ox_per_mag = chain.oxide_per_magnet_values[:, ndpr]
     el_per_mag = gc * chain.fresh_alloy_per_magnet / (y_alloy * y_om)
     # the route Datasets' arrays as xarray Variables: a Dataset's `ds[name]` builds a DataArray
     # with its coordinates (~20 µs each)

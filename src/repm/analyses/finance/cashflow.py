@@ -57,7 +57,7 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     # years without production: the mix of the bare channel's demand
     bare = chain.demand_bare.values.sum(axis=1)  # year × sector × grade → year × grade
     mix = np.where(np.isnan(mix), bare / bare.sum(axis=1, keepdims=True), mix)
-    oxide = chain.oxide_per_magnet.values  # grade × material
+    oxide = chain.oxide_per_magnet_values  # grade × material
     sold = ds.magnet_exports.values.mean(axis=0)  # year × grade
     export_mix = np.divide(sold, total[:, None], out=np.zeros_like(sold), where=total[:, None] > 0)
     inc = chain.incentive
