@@ -233,31 +233,44 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
 def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progress) -> dict:
     import numpy as np
 
+    from repm.analyses.optimize.fixed import FixedBuild
     from repm.analyses.optimize.model import build_model
-    from repm.analyses.optimize.solve import optimize, scenario_inputs, solve
+    from repm.analyses.optimize.solve import optimize, scenario_inputs
     from repm.chain import compile_chain
 
-    scs = [ev.scenario_at({})] + [ev.scenario_at(v) for v in at]
-    builds, objectives, models, kept = [], [], [], []
-    for i, sc in enumerate(scs):
+    def lp(sc) -> FixedBuild:
+        """The sample's planning LP in HiGHS (the model `repm plan` solves), kept to be solved
+        again with each option's build-out fixed."""
         chain = compile_chain(sc)
-        try:
-            res = optimize(sc, chain, scenarios=req.scenarios, seed=req.seed, cvar_weight=req.cvar)
-        except UserError:
-            if i == 0:
-                raise
+        avail, pm, spare_avail, switched = scenario_inputs(sc, chain, req.scenarios, req.seed)
+        mdl, _ = build_model(
+            sc, chain, avail, pm, spare_avail=spare_avail, switched=switched, cvar_weight=req.cvar
+        )
+        return FixedBuild.of(mdl)
+
+    central_sc = ev.scenario_at({})
+    objective0, build0 = lp(central_sc).free()
+    if build0 is None:  # not solvable at central values: `repm plan`'s own error says why
+        optimize(central_sc, compile_chain(central_sc), scenarios=req.scenarios, seed=req.seed,
+                 cvar_weight=req.cvar)  # fmt: skip
+        raise UserError("the planner cannot solve this scenario at central values")
+    years = [int(y) for y in central_sc.horizon.years]
+    builds = [tuple(round(float(v), 1) for v in build0)]
+    objectives = [objective0]
+    models, kept = [], []
+    for i, v in enumerate(at):
+        got = lp(ev.scenario_at(v))
+        objective, build = got.free()
+        if build is None:
             if progress is not None:
                 progress(2)  # a sample the planner cannot solve is left out (counted)
             continue
-        if i == 0:
-            years = [int(y) for y in res.build.index]
-        builds.append(tuple(round(float(v), 1) for v in res.build.values))
-        objectives.append(res.objective)
-        if i > 0:
-            models.append((sc, chain))
-            kept.append(i - 1)
-            if progress is not None:
-                progress(1)
+        builds.append(tuple(round(float(b), 1) for b in build))
+        objectives.append(objective)
+        models.append(got)
+        kept.append(i)
+        if progress is not None:
+            progress(1)
     if len(kept) < 2:
         raise UserError(
             f"the planner solved {len(kept)} of {len(at)} samples; expected at least 2",
@@ -265,27 +278,9 @@ def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
         )
     distinct = len(dict.fromkeys(builds))
     options = thin(list(dict.fromkeys(builds)), sum)
-
-    def fixed_cost(sc, chain, opts) -> list[float]:
-        avail, pm, spare_avail, switched = scenario_inputs(sc, chain, req.scenarios, req.seed)
-        mdl, _ = build_model(
-            sc, chain, avail, pm, spare_avail=spare_avail, switched=switched, cvar_weight=req.cvar
-        )
-        var = mdl.variables["build"]
-        upper = var.upper.values.copy()
-        out = []
-        for opt in opts:
-            b = np.minimum(np.asarray(opt, dtype=float), upper)
-            var.lower = var.lower.copy(data=np.zeros_like(b))  # never lower > upper between
-            var.upper = var.upper.copy(data=b)
-            var.lower = var.lower.copy(data=b)
-            cond = solve(mdl)
-            out.append(float(mdl.objective.value) if cond == "optimal" else math.nan)
-        return out
-
     nb = np.empty((len(models), len(options)))
-    for d, (sc, chain) in enumerate(models):
-        nb[d] = [-c for c in fixed_cost(sc, chain, options)]
+    for d, got in enumerate(models):
+        nb[d] = [-got.at(opt) for opt in options]
         if progress is not None:
             progress(1)
     bad = ~np.all(np.isfinite(nb), axis=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -100,8 +101,14 @@ FIELDS = {
 }
 
 
-def solve(mdl: linopy.Model) -> str:
-    """Solve with HiGHS through its direct API, keeping its banner off stdout (JSON lives there)."""
+# HiGHS's options for every planning solve (repm.analyses.optimize.fixed reads them too)
+HIGHS_OPTIONS = {"output_flag": False}
+
+
+@contextmanager
+def quiet_stdout():
+    """File descriptor 1 on /dev/null meanwhile: HiGHS prints its banner there, past
+    sys.stdout, and `--json` lives on stdout."""
     import os
     import sys
 
@@ -110,17 +117,23 @@ def solve(mdl: linopy.Model) -> str:
     try:
         with open(os.devnull, "w") as devnull:
             os.dup2(devnull.fileno(), 1)
-            # no term-by-term sanitising: every right-hand side here is finite, and a zero
-            # coefficient (an origin with no spare, say) costs HiGHS nothing; skipping the two
-            # passes saves ~40 ms at 100 scenarios
-            status, condition = mdl.solve(
-                solver_name="highs", io_api="direct", output_flag=False,
-                sanitize_zeros=False, sanitize_infinities=False,
-            )  # fmt: skip
+            yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
         os.close(saved)
+
+
+def solve(mdl: linopy.Model) -> str:
+    """Solve with HiGHS through its direct API, keeping its banner off stdout (JSON lives there)."""
+    with quiet_stdout():
+        # no term-by-term sanitising: every right-hand side here is finite, and a zero
+        # coefficient (an origin with no spare, say) costs HiGHS nothing; skipping the two
+        # passes saves ~40 ms at 100 scenarios
+        status, condition = mdl.solve(
+            solver_name="highs", io_api="direct", sanitize_zeros=False,
+            sanitize_infinities=False, **HIGHS_OPTIONS,
+        )  # fmt: skip
     return condition
 
 
