@@ -82,3 +82,33 @@ def test_thorium_in_tho2(chem):
     assert chem.mass_fraction({"Th": 1, "O": 2}, "Th") == pytest.approx(hand, rel=1e-12)
     assert round(hand, 4) == 0.8788
     assert 1 / chem.oxide_per_metal("Th") == pytest.approx(hand, rel=1e-12)
+
+
+def test_the_scenarios_nd_pr_split_reaches_the_chain_and_its_draws():
+    """supply.pr_share_of_ndpr (a grade-C fact in the baseline) sets the chain's Nd:Pr split, so
+    the NdPr oxide a tonne of magnet needs moves by the oxides' own factors, and the fact is an
+    uncertain input `repm sensitivity` draws (before, the chain read it from the table)."""
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+
+    def oxide_per_metal(s: float) -> float:  # kg oxide per kg NdPr metal, by hand
+        nd = (2 * ND + 3 * OX) / (2 * ND)
+        pr = (6 * PR + 11 * OX) / (6 * PR)
+        return (1 - s) * nd + s * pr
+
+    loaded = load_scenario("india-baseline")
+    assert loaded.provenance["supply.pr_share_of_ndpr"] == "ndpr_pr_share_of_metal"
+    base = compile_chain(loaded.scenario)
+    moved = compile_chain(load_scenario("india-baseline", ["supply.pr_share_of_ndpr=0.4"]).scenario)
+    assert base.chem.pr_share == 0.25 and moved.chem.pr_share == 0.4
+    col = list(base.materials).index("ndpr_oxide")
+    ratio = moved.oxide_per_magnet_values[..., col] / base.oxide_per_magnet_values[..., col]
+    assert ratio == pytest.approx(oxide_per_metal(0.4) / oxide_per_metal(0.25), rel=1e-12)
+    ev = Evaluator(loaded, "ndpr_oxide_required", step="yearly")
+    assert "ndpr_pr_share_of_metal" in ev.inputs.drawn
+    at = ev.many([{}, {"ndpr_pr_share_of_metal": 0.4}])
+    year = ev.years.index(2030)
+    assert at[1, year] / at[0, year] == pytest.approx(
+        oxide_per_metal(0.4) / oxide_per_metal(0.25), rel=1e-9
+    )

@@ -8,6 +8,8 @@ each part is built by its own module (demand, composition, supply, routes)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from repm.chain.basket import FLOWS as BASKET_FLOWS
@@ -33,9 +35,19 @@ def _chemistry(facts: FactTable) -> Chemistry:
     return Chemistry.from_facts(facts)
 
 
+def chemistry_of(s: Scenario) -> Chemistry:
+    """The scenario's stoichiometry: the fact table's atomic weights, at the scenario's Nd:Pr
+    split (supply.pr_share_of_ndpr; the table's when not set)."""
+    chem = _chemistry(load_facts())
+    share = s.supply.pr_share_of_ndpr
+    if share is None or share == chem.pr_share:
+        return chem
+    return replace(chem, pr_share=float(share))
+
+
 def compile_chain(s: Scenario) -> Chain:
     """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
-    chem = _chemistry(load_facts())
+    chem = chemistry_of(s)
     model = s.definition
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)

@@ -76,7 +76,9 @@ def facts_used(raw: dict, table: FactTable) -> list[tuple[str, str]]:
                 for p, f in _provenance(own).items()
             ]
     rec = _Recorder(table)
-    Chemistry.from_facts(rec)  # type: ignore[arg-type]
+    # the Nd:Pr split is the scenario's own field when it sets one (then listed above)
+    own_split = any(where == "supply.pr_share_of_ndpr" for where, _ in used)
+    Chemistry.from_facts(rec, pr_share=0.0 if own_split else None)  # type: ignore[arg-type]
     used += [("engine stoichiometry", f) for f in dict.fromkeys(rec.ids)]
     return used
 

@@ -206,6 +206,13 @@ class Recycling(Block):
 
 class Supply(Block):
     grades: dict[str, Grade]
+    # the Nd:Pr split of every NdPr material (oxide, metal, magnet): a grade-C figure, so a
+    # scenario field (drawn by `repm sensitivity`, set by --set) rather than read by the chain
+    pr_share_of_ndpr: Fraction | None = Field(
+        None,
+        description="Pr as a share of NdPr by mass, for every NdPr material; default: the fact "
+        "ndpr_pr_share_of_metal",
+    )
     tb_for_dy: TbForDy | None = Field(None, description="substitute Tb for part of the Dy")
     monazite: Monazite
     coproducts: Coproducts
