@@ -71,6 +71,17 @@ _SCRIPT = textwrap.dedent(
             "progress": sum(seen), "n": n, "evaluations": ev.evaluations,
             "differ": bool(not np.all(here == here[0])), "threads": threads,
         }
+    # fork_map: a closure over what does not pickle (the validated scenario), items and
+    # results crossing; in order, each reported once, in other processes
+    import os
+    sc = loaded.scenario
+    task = lambda i: (i, float(sc.supply.yields.sx_recovery) * i, os.getpid())
+    seen = []
+    got = pool.fork_map(task, list(range(7)), workers=2, done=lambda i, r: seen.append(i))
+    out["fork_map"] = {
+        "equal": [g[:2] for g in got] == [task(i)[:2] for i in range(7)],
+        "seen": sorted(seen), "elsewhere": all(g[2] != os.getpid() for g in got),
+    }
     ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=2)
     bad = [{}] * 4 + [{"working_stock_months": -5.0}]
     try:
@@ -100,6 +111,8 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
         assert got["evaluations"] == 2 * got["n"], output
     assert out["error"] is not None and "working_stock_months" in out["error"]
     assert out["error_workers"] == 2  # raised in a worker, reached the caller
+    fm = out["fork_map"]
+    assert fm["equal"] and fm["seen"] == list(range(7)) and fm["elsewhere"]
 
 
 def test_workers_out_of_range_are_one_line_errors():

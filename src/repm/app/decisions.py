@@ -161,6 +161,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     import numpy as np
 
     from repm.analyses.risk import run_draws, size_stockpile
+    from repm.analyses.uncertainty.pool import cpus, fork_map
     from repm.chain import compile_chain
     from repm.model.units import CRORE_PER_T_AT
 
@@ -172,13 +173,18 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         return res.stockpile, res.attainable
 
     scs = [ev.scenario_at({})] + [ev.scenario_at(v) for v in at]
-    stocks, attainable = [], []
-    for i, sc in enumerate(scs):
-        s, ok = sized(sc)
-        stocks.append(s)
-        attainable.append(ok)
+    # each sample's search and valuation is its own: the samples go to both cores (forked
+    # processes, pool.fork_map), the same numbers as one after another
+    workers = cpus()
+
+    def tick(i: int, _) -> None:
         if progress is not None and i > 0:
             progress(1)
+
+    # items cross to the workers pickled: indices, not scenarios (their pint quantities belong
+    # to repm's own unit registry)
+    got = fork_map(lambda i: sized(scs[i]), range(len(scs)), workers=workers, done=tick)
+    stocks, attainable = [g[0] for g in got], [g[1] for g in got]
     materials = list(stocks[0])
     vec = [tuple(round(s.get(m, 0.0), 1) for m in materials) for s in stocks]
     distinct = len(dict.fromkeys(vec))
@@ -196,13 +202,16 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())
         return holding + unmet * sc.policy.unmet_penalty * CRORE_PER_T_AT
 
-    nb = np.empty((len(at), len(options)))
-    for d, sc in enumerate(scs[1:]):
+    def valued(i: int) -> list[float]:
+        sc = scs[i]
         chain = compile_chain(sc)
-        for j, opt in enumerate(options):
-            nb[d, j] = -cost(sc, chain, opt)
+        return [-cost(sc, chain, opt) for opt in options]
+
+    def tock(i: int, _) -> None:
         if progress is not None:
             progress(1)
+
+    nb = np.array(fork_map(valued, range(1, len(scs)), workers=workers, done=tock), dtype=float)
     totals = [sum(s.values()) for s in stocks[1:]]
     central = vec[0]
     tol = max(0.1 * max(sum(central), 1.0), 10.0)

@@ -87,11 +87,17 @@ def stock_prices(chain, scenario) -> dict[str, float]:
     `economics.prices` sets one."""
     model = chain.model
     base = base_index(chain)
+    # the base year's row of each price table, by position (a stockpile search asks this once
+    # per candidate: label lookups cost ~5 ms a call)
+    oxide = _year_row(chain.oxide_price, base, "material")
+    magnet = _year_row(chain.magnet_price, base, "grade")
+    materials = list(chain.oxide_price.coords["material"].values)
+    grades = list(chain.magnet_price.coords["grade"].values)
     prices = {}
     for m in model.names(kind="oxide"):
-        prices[m] = float(chain.oxide_price.sel(material=m).values[base])
+        prices[m] = float(oxide[materials.index(m)])
     for g in model.grade_names:
-        p = float(chain.magnet_price.sel(grade=g).values[base])
+        p = float(magnet[grades.index(g)])
         prices[model.form("magnet", g)] = prices[model.form("embedded", g)] = p
     given = scenario.economics.prices
     prices.update(given)
@@ -100,6 +106,11 @@ def stock_prices(chain, scenario) -> dict[str, float]:
         if magnet in given and embedded not in given:
             prices[embedded] = given[magnet]
     return prices
+
+
+def _year_row(table, i: int, dim: str) -> np.ndarray:
+    """Row i of a year × `dim` table, along `dim`."""
+    return np.asarray(table.transpose("year", dim).values[i])
 
 
 @jit.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -31,7 +32,7 @@ import numpy as np
 # caches are cold) cost more than a second core saves on a small batch
 POOL_FROM_SETS = 256
 
-_EVALUATOR: Any = None  # the Evaluator a forked worker inherits (set just before the fork)
+_TASK: Any = None  # the function a forked worker inherits (set just before the fork)
 last_workers = 1  # processes the last batch ran on (the benchmark prints it)
 
 
@@ -61,7 +62,7 @@ def can_fork() -> bool:
 
 def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | None) -> list:
     """`ev._block(b)` for each block, in order: here, or over a pool of forked processes."""
-    global _EVALUATOR, last_workers
+    global last_workers
     workers = last_workers = pool_workers(ev.workers, sum(len(b) for b in blocks), len(blocks))
     if workers <= 1:
         parts = []
@@ -70,36 +71,64 @@ def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | Non
             if progress is not None:
                 progress(len(b))
         return parts
-    _EVALUATOR = ev
     t0 = time.perf_counter()
-    parts: list = [None] * len(blocks)
+
+    def took(i: int, got: tuple) -> None:
+        for k, v in got[1].items():  # each worker's seconds: shares, not wall time
+            ev.phases[k] = ev.phases.get(k, 0.0) + v
+        ev.evaluations += len(blocks[i])
+        if progress is not None:
+            progress(len(blocks[i]))
+
+    got = fork_map(partial(_block_in_worker, ev), blocks, workers=workers, done=took)
+    ev.seconds += time.perf_counter() - t0  # wall: what the batch cost the user
+    return [g[0] for g in got]
+
+
+def fork_map(
+    fn: Callable[[Any], Any],
+    items: Sequence,
+    *,
+    workers: int,
+    done: Callable[[int, Any], None] | None = None,
+) -> list:
+    """[fn(item) for item in items] over `workers` forked processes (each item's kernel calls on
+    its worker's thread only), or here when workers ≤ 1 or this process may not fork
+    (`can_fork`). `done(i, result)` as each item finishes, here. fn is inherited by the fork,
+    not pickled: only items and results cross. An error in fn or a Ctrl-C here cancels the
+    queued items and ends the workers at once."""
+    global _TASK
+    if workers <= 1 or len(items) <= 1 or not can_fork():
+        out = []
+        for i, item in enumerate(items):
+            out.append(fn(item))
+            if done is not None:
+                done(i, out[-1])
+        return out
+    _TASK = fn
+    results: list = [None] * len(items)
     ctx = multiprocessing.get_context("fork")
-    pool = ProcessPoolExecutor(workers, mp_context=ctx)
+    pool = ProcessPoolExecutor(min(workers, len(items)), mp_context=ctx)
     try:
-        futures = {pool.submit(_work, b): i for i, b in enumerate(blocks)}
+        futures = {pool.submit(_work, item): i for i, item in enumerate(items)}
         pending = set(futures)
         while pending:
-            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-            for f in done:
+            finished, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for f in finished:
                 if f.exception() is not None:
                     raise f.exception()  # type: ignore[misc]
-                out, phases = f.result()
                 i = futures[f]
-                parts[i] = out
-                for k, v in phases.items():  # each worker's seconds: shares, not wall time
-                    ev.phases[k] = ev.phases.get(k, 0.0) + v
-                ev.evaluations += len(blocks[i])
-                if progress is not None:
-                    progress(len(blocks[i]))
-    except BaseException:  # an error, Ctrl-C: stop now, not after every queued block
+                results[i] = f.result()
+                if done is not None:
+                    done(i, results[i])
+    except BaseException:  # an error, Ctrl-C: stop now, not after every queued item
         _stop(pool)
         raise
     else:
         pool.shutdown(wait=True)
     finally:
-        _EVALUATOR = None
-    ev.seconds += time.perf_counter() - t0  # wall: what the batch cost the user
-    return parts
+        _TASK = None
+    return results
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
@@ -114,12 +143,16 @@ def _stop(pool: ProcessPoolExecutor) -> None:
         p.join(timeout=5)
 
 
-def _work(block: list) -> tuple[np.ndarray, dict[str, float]]:
-    """In a worker: one block, its kernel call on this process's thread only."""
+def _work(item: Any) -> Any:
+    """In a worker: the inherited task on one item, its kernel calls on this thread only."""
     from repm.simulate import kernel
 
-    ev = _EVALUATOR
-    ev.phases = {}
     with kernel.serial():
-        out = ev._block(block)
+        return _TASK(item)
+
+
+def _block_in_worker(ev, block: list) -> tuple[np.ndarray, dict[str, float]]:
+    """One block of an Evaluator's sets and the seconds its phases took in this worker."""
+    ev.phases = {}
+    out = ev._block(block)
     return out, ev.phases
