@@ -142,3 +142,30 @@ def test_a_ratio_above_one_in_a_fraction_unit_is_not_clipped_to_one():
     s = fact_ranges(load_facts(), None, shipped_rule())["alloy_per_kg_magnet_net"]
     assert s.central == pytest.approx(1.163) and s.low <= s.central <= s.high
     assert s.low == pytest.approx(1.163 * 0.85) and s.high == pytest.approx(1.163 * 1.15)
+
+
+def test_evppi_of_many_sets_at_once_is_evppi_set_by_set():
+    from repm.analyses.uncertainty.voi import evppi_sets
+
+    rng = np.random.default_rng(4)
+    n = 40
+    x0 = rng.normal(size=n)
+    # an option driven by the first regressor, one by nothing, one that never varies
+    nb = np.column_stack([3 * x0 + rng.normal(size=n), rng.normal(size=n), np.full(n, 0.5)])
+    for width in (1, 3):
+        x = rng.random((70, n, width))  # more sets than one call takes: two chunks
+        x[0, :, 0] = x0  # one set holds the driver: far above the others
+        each = np.array([evppi(nb, xs) for xs in x])
+        np.testing.assert_allclose(evppi_sets(nb, x), each, rtol=1e-12, atol=1e-12)
+        assert each[0] > 5 * np.median(each[1:])
+    assert np.all(evppi_sets(np.ones((n, 2)), rng.random((3, n, 2))) == 0.0)  # nothing varies
+
+
+def test_noise_floor_of_groups_is_the_loop_it_replaced():
+    rng = np.random.default_rng(5)
+    nb = np.column_stack([rng.normal(size=30), rng.normal(size=30) + 0.2])
+    loop = np.random.default_rng(7)
+    tops = [max(evppi(nb, loop.random((30, 4))) for _ in range(6)) for _ in range(20)]
+    assert noise_floor(nb, 4, among=6, replicates=20, seed=7) == pytest.approx(
+        float(np.quantile(tops, 0.98)), rel=1e-12
+    )

@@ -122,12 +122,49 @@ def noise_floor(
     n = nb.shape[0]
     if width == 1:
         tops = [evppi_each(nb, rng.random((n, among)), degree).max() for _ in range(replicates)]
-    else:
-        tops = [
-            max(evppi(nb, rng.random((n, width)), degree) for _ in range(among))
-            for _ in range(replicates)
-        ]
+    else:  # the same draws, in the same order, as one set after another
+        x = rng.random((replicates * among, n, width))
+        tops = evppi_sets(nb, x, degree).reshape(replicates, among).max(axis=1)
     return float(np.quantile(tops, q))
+
+
+def evppi_sets(
+    nb: np.ndarray, x: np.ndarray, degree: int | None = None, per_call: int = 64
+) -> np.ndarray:
+    """`evppi(nb, x[k])` for each set k of regressors (sets × samples × facts, every column
+    varying), solved together: the single index and the polynomial by their normal equations,
+    batched over sets and options (what `noise_floor` asks thousands of times). Equal to
+    `evppi` set by set up to rounding (tests/test_voi.py)."""
+    nb = _matrix(nb)
+    x = np.asarray(x, dtype=float)
+    n = nb.shape[0]
+    degree = degree_for(n) if degree is None else degree
+    cap, mean = evpi(nb), nb.mean(axis=0)
+    y = nb[:, np.ptp(nb, axis=0) > 0]  # an option that never varies is fitted by its mean
+    if y.shape[1] == 0:
+        return np.zeros(x.shape[0])
+    out = np.empty(x.shape[0])
+    for lo in range(0, x.shape[0], per_call):  # bounded memory: sets × samples × options × terms
+        z = x[lo : lo + per_call]
+        z = (z - z.mean(axis=1, keepdims=True)) / z.std(axis=1, keepdims=True)
+        if z.shape[2] > 1:  # the single index: y's least-squares combination of the facts
+            a = np.concatenate([np.ones(z.shape[:2] + (1,)), z], axis=2)
+            beta = np.linalg.solve(np.einsum("kni,knj->kij", a, a), np.einsum("kni,nd->kid", a, y))
+            t = np.einsum("knw,kwd->knd", z, beta[:, 1:, :])
+            t = (t - t.mean(axis=1, keepdims=True)) / t.std(axis=1, keepdims=True)
+        else:
+            t = np.broadcast_to(z, z.shape[:2] + (y.shape[1],))
+        a = np.stack([t**j for j in range(degree + 1)], axis=3)  # sets × n × options × terms
+        coef = np.linalg.solve(
+            np.einsum("kndi,kndj->kdij", a, a), np.einsum("kndi,nd->kdi", a, y)[..., None]
+        )[..., 0]
+        g = np.einsum("kndi,kdi->knd", a, coef)
+        g = g - g.mean(axis=1, keepdims=True) + y.mean(axis=0)
+        # the flat options' means beside the fitted ones: max over every option
+        best = np.maximum(g.max(axis=2), mean.max()) if y.shape[1] < nb.shape[1] else g.max(axis=2)
+        value = best.mean(axis=1) - np.maximum(g.mean(axis=1).max(axis=1), mean.max())
+        out[lo : lo + per_call] = np.minimum(np.maximum(value, 0.0), cap)
+    return out
 
 
 def evpi_interval(
