@@ -13,7 +13,6 @@ Outputs:
 from __future__ import annotations
 
 import fnmatch
-import pickle
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -81,8 +80,10 @@ def substitute(
 ) -> Any:
     """A copy of the raw scenario with each `fact:ID` whose ID is in `values` replaced by that
     value in the fact's unit (as the loader would write the fact's central value). `paths`:
-    `fact_paths(raw)`, when the caller keeps it."""
-    new = pickle.loads(pickle.dumps(raw, protocol=pickle.HIGHEST_PROTOCOL))  # a deep copy
+    `fact_paths(raw)`, when the caller keeps it. Only the mappings and lists on the way to a
+    replaced value are copied; the rest is shared with `raw` (validation reads, never writes)."""
+    new = _shallow(raw)
+    fresh = {id(new)}  # containers of this copy: written in place
     for path, fid in paths if paths is not None else fact_paths(raw):
         if fid not in values:
             continue
@@ -91,9 +92,17 @@ def substitute(
             return text
         node = new
         for k in path[:-1]:
-            node = node[k]
+            child = node[k]
+            if id(child) not in fresh:
+                child = node[k] = _shallow(child)
+                fresh.add(id(child))
+            node = child
         node[path[-1]] = text
     return new
+
+
+def _shallow(node: Any) -> Any:
+    return dict(node) if isinstance(node, dict) else list(node) if isinstance(node, list) else node
 
 
 def _fraction(v: Any, table: FactTable) -> float:
