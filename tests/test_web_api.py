@@ -87,8 +87,8 @@ def test_override_args_are_set_strings():
         (
             {"scenario": "india-baseline", "kind": "dance"},
             422,
-            "kind: Input should be 'run', 'risk', 'stockpile', 'plan', 'finance', 'sensitivity' or "
-            "'uncertainty'",
+            "kind: Input should be 'run', 'risk', 'stockpile', 'plan', 'finance', 'sensitivity', "
+            "'uncertainty' or 'voi'",
         ),
         (
             {"scenario": "india-baseline", "kind": "risk", "draws": 0},

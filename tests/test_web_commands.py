@@ -7,6 +7,7 @@ import json
 import time
 
 import pytest
+from conftest import run_cli
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -142,3 +143,95 @@ def test_finance_options_answer_the_cli_json(client):
     )
     assert api["currency"] == "USD" and [u["capacity"] for u in api["units"]] == [800]
     assert "breakeven_price" in api["units"][0]
+
+
+TIMING = ("seconds", "seconds_per_sample")  # wall-clock time of the run: differs run to run
+
+
+def _finished(client, job_id: str) -> dict:
+    end = time.time() + 280
+    while (view := client.get(f"/api/jobs/{job_id}").json())["status"] not in ("done", "failed"):
+        assert time.time() < end
+        time.sleep(0.2)
+    assert view["status"] == "done", view.get("error")
+    return view
+
+
+def test_voi_answers_the_cli_json_and_counts_its_samples(client):
+    body = {"scenario": "india-baseline", "kind": "voi", "decision": "unit", "samples": 8,
+            "wait": False}  # fmt: skip
+    job = client.post("/api/run", json=body)
+    assert job.status_code == 202 and job.json()["total"] == 8  # one tick a sample
+    view = _finished(client, job.json()["job_id"])
+    assert view["done"] == view["total"] == 8
+    api = view["result"]
+    cli = cli_json(["voi", "unit", "--samples", "8", "--json"])
+    assert all(isinstance(api[k], float) and isinstance(cli[k], float) for k in TIMING)
+    same(
+        {k: v for k, v in api.items() if k not in TIMING},
+        {k: v for k, v in cli.items() if k not in TIMING},
+    )
+    assert api["command"] == "voi" and api["decision"] == "unit" and api["samples"] == 8
+    assert api["evppi"] and 0 <= api["p_npv_positive"] <= 1
+    stored = client.get(f"/api/runs/{api['run_id']}").json()
+    assert stored["command"] == "voi" and stored["meta"]["evpi"] == api["evpi"]
+    spec = client.get("/openapi.json").json()
+    assert "voi" in spec["components"]["schemas"]["RunRequest"]["properties"]["kind"]["enum"]
+    assert "/voi --json" in spec["paths"]["/api/run"]["post"]["summary"]
+    assert "/voi --json" in spec["info"]["description"]
+
+
+@pytest.mark.parametrize(
+    "decision, options", [("stockpile", {"draws": 20}), ("plan", {"scenarios": 0})]
+)
+def test_voi_stockpile_and_plan_count_two_ticks_a_sample(client, decision, options):
+    # as `repm voi`'s bar: each sample's choice, then every option valued in it
+    body = {"scenario": "india-baseline", "kind": "voi", "decision": decision, "samples": 4,
+            **options, "wait": False}  # fmt: skip
+    job = client.post("/api/run", json=body)
+    assert job.status_code == 202 and job.json()["total"] == 8, job.text
+    view = _finished(client, job.json()["job_id"])
+    assert view["done"] == view["total"] == 8 and view["progress"] == 1.0
+    assert view["result"]["decision"] == decision and view["result"]["samples"] == 4
+    assert {k: view["result"][k] for k in options} == options  # the option reached the decision
+
+
+@pytest.mark.parametrize(
+    "body, status, message, argv",
+    [
+        ({"decision": "dance"}, 400, "decision: 'dance'; expected one of: unit, stockpile, plan",
+         ["dance"]),
+        ({"draws": 50}, 400, "draws: 50 given for `voi unit`; expected it only with `voi stockpile`",
+         ["unit", "--draws", "50"]),
+        ({"decision": "stockpile", "cvar": 0.5}, 400,
+         "cvar: 0.5 given for `voi stockpile`; expected it only with `voi plan`",
+         ["stockpile", "--cvar", "0.5"]),
+        ({"decision": "plan", "unit": 800}, 400,
+         "unit: 800.0 given for `voi plan`; expected it only with `voi unit`",
+         ["plan", "--unit", "800"]),
+        ({"decision": "unit", "samples": 3}, 400,
+         "samples: 3; expected an integer from 4 to 65,536 samples", ["unit", "--samples", "3"]),
+        ({"decision": "plan", "samples": 2000}, 400,
+         "samples: 2000; expected an integer from 4 to 1,000 samples",
+         ["plan", "--samples", "2000"]),
+        ({"decision": "stockpile", "service_level": 1.5}, 422,
+         "service_level: Input should be less than 1 (got 1.5)", None),
+        ({"decision": "unit", "samples": 5000}, 422,
+         "samples: Input should be less than or equal to 4096 (got 5000)", None),
+    ],
+)  # fmt: skip
+def test_voi_bad_options_are_the_clis_one_line_errors(
+    client, repm_home, body, status, message, argv
+):
+    res = client.post("/api/run", json={"scenario": "india-baseline", "kind": "voi", **body})
+    assert res.status_code == status, res.text
+    assert res.json()["error"] == message
+    if argv is not None:  # the CLI's line, its option named as the API's field
+        cli = run_cli(["voi", *argv])
+        assert cli.returncode == 2 and cli.stdout == "", cli.stderr
+        line = cli.stderr.strip()
+        flag = (
+            "DECISION" if "decision" in message else "--" + message.split(":")[0].replace("_", "-")
+        )
+        assert line == f"error: {flag}{message[message.index(':') :]}"
+    assert not (repm_home / "runs").exists()

@@ -4,9 +4,9 @@ FastAPI because the page is small and the API is the product: request bodies are
 pydantic models (a bad field is a 422 naming it), the OpenAPI schema is served at
 /openapi.json for free, and the page needs nothing but plotly.js — served from the copy inside
 the plotly package, so the dashboard works offline. Every command (run, risk, stockpile, plan,
-finance, sensitivity, uncertainty; compare over stored runs) goes through `repm.app`, the same functions as the CLI's
-`--json`, on a small thread pool with job ids and progress, so a long Monte Carlo does not block
-other users; every run lands in the same run store as CLI runs.
+finance, sensitivity, uncertainty, voi; compare over stored runs) goes through `repm.app`, the
+same functions as the CLI's `--json`, on a small thread pool with job ids and progress, so a long
+Monte Carlo does not block other users; every run lands in the same run store as CLI runs.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def create_app(
         version=__import__("repm").__version__,
         description="Run scenarios of India's NdFeB magnet supply chain and read stored runs. "
         "POST /api/run answers with the same JSON object as `repm run/risk/stockpile/plan/finance/"
-        "sensitivity/uncertainty --json`, POST /api/compare as `repm compare --json`.",
+        "sensitivity/uncertainty/voi --json`, POST /api/compare as `repm compare --json`.",
     )
     queue = FairQueue(workers, max_waiting, per_client)
     jobs: dict[str, Job] = {}
@@ -186,7 +186,7 @@ def create_app(
         try:
             with_progress = {A.RiskRequest: A.risk, A.StockpileRequest: A.stockpile,
                              A.SensitivityRequest: A.sensitivity,
-                             A.UncertaintyRequest: A.uncertainty}  # fmt: skip
+                             A.UncertaintyRequest: A.uncertainty, A.VoiRequest: A.voi}  # fmt: skip
             if type(request) in with_progress:
                 done = with_progress[type(request)](request, advance)
             else:
@@ -207,7 +207,7 @@ def create_app(
     @app.post(
         "/api/run",
         summary="Run a command on a scenario (same JSON as `repm run/risk/stockpile/plan/finance/"
-        "sensitivity/uncertainty --json`)",
+        "sensitivity/uncertainty/voi --json`)",
     )
     async def run(req: RunRequest, http: Request) -> Response:
         client = http.client.host if http.client else "?"
@@ -221,9 +221,13 @@ def create_app(
         request = req.command(loaded, sets)
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
         # sensitivity: evaluations = samples × (factors + 2), factors known once resolved
+        # voi: samples; stockpile and plan count 2 a sample (chosen, then valued: cli/voi.py's bar)
         total = {"risk": req.draws, "stockpile": 0, "sensitivity": 0,
                  "uncertainty": getattr(request, "samples", 1)
-                 * (2 if getattr(request, "draws", 0) else 1)}.get(req.kind, 1)  # fmt: skip
+                 * (2 if getattr(request, "draws", 0) else 1),
+                 "voi": getattr(request, "samples", 1)
+                 * (1 if getattr(request, "decision", "unit") == "unit" else 2),
+                 }.get(req.kind, 1)  # fmt: skip
         job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
         future: Future = Future()
 

@@ -16,8 +16,9 @@ MAX_DRAWS = 100_000  # the CLI goes further; a shared dashboard keeps one user's
 MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
 
 
-Kind = Literal["run", "risk", "stockpile", "plan", "finance", "sensitivity", "uncertainty"]
-MAX_PARAMETER_SAMPLES = 4_096  # sensitivity base samples, uncertainty draws (~0.3 s each)
+Kind = Literal["run", "risk", "stockpile", "plan", "finance", "sensitivity", "uncertainty", "voi"]
+MAX_PARAMETER_SAMPLES = 4_096  # sensitivity base samples, uncertainty draws (~0.3 s each), voi
+VOI_OWN = ("unit", "service_level", "draws", "scenarios", "cvar")  # voi: each decision's options
 
 
 class RunRequest(BaseModel):
@@ -35,35 +36,49 @@ class RunRequest(BaseModel):
     kind: Kind = Field(
         "run",
         description="run: one path; risk: Monte Carlo; stockpile: size a stockpile for a service "
-        "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay",
+        "level; plan: least-cost build-out; finance: the scheme units' NPVs and outlay; "
+        "sensitivity: what an answer hangs on; uncertainty: parameter fans; voi: a decision under "
+        "parameter uncertainty and the value of information (EVPI, EVPPI)",
     )
     draws: int = Field(
         1_000,
         ge=1,
         le=MAX_DRAWS,
         description="Monte Carlo draws (kinds risk, stockpile); shock draws per sample for the "
-        "expected unmet demand (kind uncertainty, only when given)",
+        "expected unmet demand (kind uncertainty, only when given); shock draws per evaluation "
+        "(kind voi, decision stockpile, default 200, only when given)",
     )
     seed: int = Field(
-        0, ge=0, le=MAX_SEED, description="random seed (kinds risk, stockpile, plan, finance)"
-    )
+        0, ge=0, le=MAX_SEED,
+        description="random seed (kinds risk, stockpile, plan, finance, sensitivity, uncertainty, "
+        "voi)",
+    )  # fmt: skip
     step: Literal["monthly", "yearly"] = "monthly"
     service_level: float = Field(
-        0.95, gt=0, lt=1, description="required P(no shortage over the horizon) (kind stockpile)"
-    )
+        0.95, gt=0, lt=1,
+        description="required P(no shortage over the horizon) (kind stockpile; kind voi, "
+        "decision stockpile, only when given)",
+    )  # fmt: skip
     tolerance: float = Field(
         0.0, ge=0, le=1e9,
         description="t a year of unmet demand that does not count as a shortage (kind stockpile)",
     )  # fmt: skip
     scenarios: int = Field(
-        0, ge=0, le=MAX_SCENARIOS, description="shock scenarios in the LP; 0: none (kind plan)"
-    )
-    cvar: float = Field(0.0, ge=0, description="weight of the CVaR term (kind plan)")
+        0, ge=0, le=MAX_SCENARIOS,
+        description="shock scenarios in the LP; 0: none (kind plan; kind voi, decision plan, only "
+        "when given)",
+    )  # fmt: skip
+    cvar: float = Field(
+        0.0, ge=0,
+        description="weight of the CVaR term (kind plan; kind voi, decision plan, only when given)",
+    )  # fmt: skip
     units: bool = Field(False, description="build whole scheme units, a MILP (kind plan)")
     cvar_alpha: float = Field(0.95, gt=0, lt=1, description="CVaR level (kind plan)")
     unit: float | None = Field(
-        None, gt=0, description="value one unit of this capacity, t/yr (kind finance)"
-    )
+        None, gt=0,
+        description="value one unit of this capacity, t/yr (kind finance; kind voi, decision "
+        "unit: a hypothetical unit instead of the scenario's first scheme unit)",
+    )  # fmt: skip
     breakeven: Literal["sli", "price"] | None = Field(
         None, description="solve NPV = 0 for the SLI bid or the price (kind finance)"
     )
@@ -88,12 +103,18 @@ class RunRequest(BaseModel):
     samples: int | None = Field(
         None, ge=2, le=MAX_PARAMETER_SAMPLES,
         description="base samples (kind sensitivity, default 8; Sobol: a power of 2) or draws of "
-        "every uncertain fact (kind uncertainty, default 20)",
+        "every uncertain fact (kind uncertainty, default 20; kind voi, at least 4, default by "
+        "decision: unit 100, stockpile 16, plan 40)",
     )  # fmt: skip
     group: str | None = Field(
         None,
         description="comma-separated groups to vary, as `--group` (kind sensitivity); default: "
-        "every topic",
+        "every topic; extra EVPPI rows beside every fact and topic (kind voi)",
+    )
+    decision: str = Field(
+        "unit",
+        description="the decision to value (kind voi): unit (build a scheme unit or not), "
+        "stockpile (how much to hold) or plan (how much capacity to build)",
     )
     by_fact: bool = Field(False, description="rank each fact, not each group (kind sensitivity)")
     wait: bool = Field(
@@ -127,6 +148,8 @@ class RunRequest(BaseModel):
                 samples=self.samples or 8, seed=self.seed, by_fact=self.by_fact, step=self.step,
                 groups=tuple(self.group.split(",")) if self.group else (), draws=self.draws,
             )  # fmt: skip
+        if self.kind == "voi":
+            return self._voi(common)
         if self.kind == "uncertainty":
             draws = self.draws if "draws" in self.model_fields_set else 0
             return A.UncertaintyRequest(
@@ -137,6 +160,24 @@ class RunRequest(BaseModel):
             currency=self.currency, sensitivity=self.sensitivity, montecarlo=self.montecarlo,
             seed=self.seed,
         )  # fmt: skip
+
+    def _voi(self, common: dict):
+        """`repm voi DECISION`: a decision's own options only when given, as the CLI's flags are
+        (a default for another decision is not given; an option given for the wrong decision is
+        the CLI's one-line error)."""
+        from repm.app import VoiRequest
+        from repm.errors import UserError
+
+        own = {k: getattr(self, k) for k in VOI_OWN if k in self.model_fields_set}
+        try:
+            return VoiRequest(
+                **common, decision=self.decision, samples=self.samples, seed=self.seed,
+                groups=tuple(self.group.split(",")) if self.group else (), **own,
+            )  # fmt: skip
+        except UserError as exc:
+            if exc.where == "DECISION":  # the CLI's argument is the API's field
+                raise UserError(exc.message, where="decision") from None
+            raise
 
 
 class CompareBody(BaseModel):
