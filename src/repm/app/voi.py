@@ -103,6 +103,12 @@ class VoiRequest(Request):
                 raise UserError(f"{fmt_value(self.cvar)}; expected a weight ≥ 0", where="--cvar")
         super().__post_init__()
 
+    @property
+    def steps(self) -> int:
+        """What `voi`'s progress counts to: each sample once (unit), or twice (stockpile, plan:
+        the decision made in it, then every option valued in it)."""
+        return int(self.samples) * (1 if self.decision == "unit" else 2)
+
 
 def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     loaded = req.load()

@@ -76,8 +76,7 @@ def voi(
         unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
         groups=tuple(group.split(",")) if group else (), out=out_dir,
     )  # fmt: skip
-    per = 1 if decision == "unit" else 2  # stockpile, plan: choose in each sample, then value
-    prog, advance = render.progress(int(req.samples) * per, "samples")
+    prog, advance = render.progress(req.steps, "samples")
     with prog:
         done = do(req, advance)
     if json_out:

@@ -221,12 +221,10 @@ def create_app(
         request = req.command(loaded, sets)
         # stockpile: an unknown number of candidates, each `draws` draws (total 0: no end known)
         # sensitivity: evaluations = samples × (factors + 2), factors known once resolved
-        # voi: samples; stockpile and plan count 2 a sample (chosen, then valued: cli/voi.py's bar)
         total = {"risk": req.draws, "stockpile": 0, "sensitivity": 0,
                  "uncertainty": getattr(request, "samples", 1)
                  * (2 if getattr(request, "draws", 0) else 1),
-                 "voi": getattr(request, "samples", 1)
-                 * (1 if getattr(request, "decision", "unit") == "unit" else 2),
+                 "voi": getattr(request, "steps", 1),
                  }.get(req.kind, 1)  # fmt: skip
         job = Job(id=secrets.token_hex(8), kind=req.kind, total=total)
         future: Future = Future()
