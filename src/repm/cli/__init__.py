@@ -221,7 +221,7 @@ def plan(
     )  # fmt: skip
     if json_out:
         return _emit(done.payload)
-    render.plan(done, cvar=cvar, units=units, save_plan=save_plan)
+    render.plan(done, cvar=cvar, units=units, save_plan=save_plan, scenarios=scenarios)
 
 
 @app.command()

@@ -213,13 +213,16 @@ def stockpile(done) -> None:
         f"P(no shortage {done.tables['horizon']}{counted}): {res.achieved:.1%} · holding cost "
         f"{res.holding_cost:,.1f} crore INR/yr · {res.note}"
     )
+    from repm.reports.hangs.sure import stockpile_line
+
+    note(stockpile_line(p["service_level"], done.loaded.name, done.loaded.hash))
     note(stored(done).replace("\n", " "))
 
 
 # --- plan --------------------------------------------------------------------------------------
 
 
-def plan(done, cvar: float, units: bool, save_plan: Path | None) -> None:
+def plan(done, cvar: float, units: bool, save_plan: Path | None, scenarios: int = 0) -> None:
     p, res, sim = done.payload, done.tables["plan"], done.tables["simulated"]
     t = Table(
         title=titled(
@@ -270,6 +273,10 @@ def plan(done, cvar: float, units: bool, save_plan: Path | None) -> None:
             )
     if save_plan is not None:
         note(f"plan written to {save_plan}")
+    if not units:  # voi plan values the LP's build-out, not whole units
+        from repm.reports.hangs.sure import plan_line
+
+        note(plan_line(scenarios, cvar, done.loaded.name, done.loaded.hash))
     note(stored(done).replace("\n", " "))
 
 
@@ -346,6 +353,10 @@ def finance(done) -> None:
         for r in sep.to_dict("records"):
             st.add_row(str(int(r["year"])), *[f"{r[c] * scale:,.1f}" for c in cols])
         out.print(st)
+    if x["units"]:
+        from repm.reports.hangs.sure import finance_line
+
+        note(finance_line(x["units"][0]["unit_id"], done.loaded.name, done.loaded.hash))
     note(stored(done).replace("\n", " "))
 
 
