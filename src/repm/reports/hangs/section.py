@@ -17,7 +17,15 @@ from repm.reports.hangs.sensitivity import (
     sobol_bars,
 )
 from repm.reports.hangs.stored import OTHER, latest_risk
-from repm.reports.hangs.uncertainty import Spread, latest_spread, parameter_fan
+from repm.reports.hangs.uncertainty import (
+    UNMET_DRAWS,
+    Spread,
+    latest_spread,
+    parameter_fan,
+    unmet_band,
+    unmet_fans,
+    unmet_missing,
+)
 from repm.reports.hangs.voi import Voi, evppi_bars, grades, latest_voi, verdict
 from repm.results.store import RunData
 
@@ -49,7 +57,9 @@ def gather(run: RunData, computed: str | None = None) -> HangsOn:
 
 def figures(run: RunData, computed: str | None = None) -> dict[str, go.Figure]:
     """The section's figures by key (for the dashboard): hangs_0 … (Sobol bars), params (the
-    parameter fan), shocks (the shock fan beside it), evppi_<decision>."""
+    parameter fan), unmet (unmet demand's parameter fan and the shock fan on one axis, when the
+    uncertainty run was made with shock draws) or else shocks (the shock fan beside the parameter
+    fan, its note saying what to run for unmet demand's), evppi_<decision>."""
     return _figures(run, gather(run, computed))
 
 
@@ -63,14 +73,19 @@ def _figures(run: RunData, h: HangsOn) -> dict[str, go.Figure]:
         fan = parameter_fan(h.spread, run)
         if fan is not None:
             figs["params"] = fan
-    if h.risk is not None:
+    same_risk = h.risk is None or h.risk.meta.get("scenario_hash") == run.meta.get("scenario_hash")
+    if unmet_band(h.spread) is not None:  # one axis: the facts' fan and the shocks'
+        other = not same_risk or not h.spread.same_settings
+        figs["unmet"] = unmet_fans(h.spread, h.risk, other)
+    elif h.risk is not None:
         shock = risk_fan(h.risk)
         if shock is not None:
-            same = h.risk.meta.get("scenario_hash") == run.meta.get("scenario_hash")
             shock.update_layout(
-                title=f"Shocks: unmet demand over the draws (run {h.risk.run_id})"
-                + ("" if same else OTHER)
-            )
+                title={"text": f"Shocks: unmet demand over the draws (run {h.risk.run_id})"
+                       + ("" if same_risk else OTHER),
+                       "subtitle": {"text": unmet_missing(h.spread, h.scenario)}},
+                margin={"t": 100},
+            )  # fmt: skip
             figs["shocks"] = shock
     for v in h.voi:
         if v.ranking:
@@ -141,13 +156,30 @@ def section_html(run: RunData, div, computed: str | None = None) -> str:
             f"{other}: P5–P95 over {h.spread.samples} samples of every uncertain fact; pick the "
             f"indicator at the top right.{npv_text}</p>"
         )
+    if "unmet" in figs:
+        out.append(
+            "<p class='note' id='unmet-note'>Unmet demand on one axis, in t of magnets a year: "
+            "the blue band is what we don't know about the facts (P5–P95 and P50 over the "
+            "uncertainty run's samples of each sample's expected unmet demand over its shock "
+            "draws), the red one what the shocks do (the risk run's percentiles over its draws "
+            "at the facts' central values).</p>"
+        )
+    else:
+        ran = "" if h.spread is None else f" run {e(h.spread.run_id)} was made without shock draws;"
+        out.append(
+            f"<p class='note' id='unmet-note'>Unmet demand has no parameter fan here:{ran} "
+            f"<code>repm uncertainty {sc} --draws {UNMET_DRAWS}</code> adds each sample's expected "
+            "unmet demand over that many shock draws, drawn on one axis with the shock fan.</p>"
+        )
     row = [div(figs[k], k) for k in ("params", "shocks") if k in figs]
-    if "shocks" not in figs:
+    if h.risk is None:
         row.append(
             f"<p class='note'>No risk run of {sc} is stored for the shock fan: <code>repm risk</code>.</p>"
         )
     out.append("<div style='display:flex;gap:1rem'>" + "".join(
         f"<div style='flex:1;min-width:0'>{r}</div>" for r in row) + "</div>")  # fmt: skip
+    if "unmet" in figs:  # below, the width of the page: two bands, their legend and the note
+        out.append(div(figs["unmet"], "unmet"))
     out.append("<h3>What is worth pinning down (EVPPI)</h3>")
     if not h.voi:
         out.append(

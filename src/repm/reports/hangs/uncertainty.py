@@ -1,5 +1,8 @@
 """A stored `repm uncertainty` run read back: P5/P50/P95/mean by indicator and year, drawn as the
-parameter fan (beside the shock fan of the scenario's risk run)."""
+parameter fan (beside the shock fan of the scenario's risk run). Unmet demand, which the run
+carries when it was made with shock draws (`repm uncertainty --draws N`: each sample's expected
+unmet demand over N shock draws), is drawn on one axis with the risk run's shock fan: what we
+don't know about the facts beside what the shocks do, both in t of magnets a year."""
 
 from __future__ import annotations
 
@@ -12,6 +15,11 @@ from repm.reports.hangs.stored import OTHER, Stored, as_int, indicators, stored_
 from repm.results.store import RunData
 
 FAN_FIRST = ("magnet_imports", "self_sufficiency", "magnet_production_domestic")
+UNMET = "expected_unmet"  # with shock draws: each sample's mean unmet demand over its draws
+FACTS = "what we don't know about the facts"
+SHOCKS = "what the shocks do"
+UNMET_AXIS = "t of magnets"  # the risk fan's axis: unmet magnet demand in a year
+UNMET_DRAWS = 100  # shock draws a sample suggested when the run has none
 
 
 @dataclass(frozen=True)
@@ -22,6 +30,8 @@ class Spread:
     samples: int | None
     same_settings: bool
     rows: pd.DataFrame  # name, unit, year, stat, value (totals; unit_npv by unit_id)
+    shock_draws: int | None = None  # shock draws a sample behind expected_unmet (0: none)
+    step: str | None = None
 
     def band(self, name: str) -> pd.DataFrame:
         """year × stat (p05, p50, p95, mean) of one indicator."""
@@ -40,6 +50,7 @@ def read_spread(stored: Stored | RunData) -> Spread | None:
     return Spread(
         str(meta.get("run_id") or getattr(stored, "run_id", "")), as_int(meta.get("samples")),
         getattr(stored, "same_settings", True), rows[["name", "unit", "year", "stat", "value"]],
+        as_int(meta.get("shock_draws")), meta.get("step") if isinstance(meta.get("step"), str) else None,
     )  # fmt: skip
 
 
@@ -110,3 +121,100 @@ def _own_series(run: RunData | None, name: str) -> pd.Series | None:
         return series(run, name)
     except (KeyError, ValueError):
         return None
+
+
+def unmet_band(spread: Spread | None) -> pd.DataFrame | None:
+    """year × (p05, p50, p95, …) of the expected unmet demand over the parameter samples, or None
+    when the run was made without shock draws (or carries it in another unit)."""
+    if spread is None:
+        return None
+    part = spread.rows[spread.rows["name"] == UNMET]
+    if part.empty or set(part["unit"].astype(str)) != {"t"}:
+        return None
+    b = spread.band(UNMET)
+    return b if {"p05", "p50", "p95"} <= set(b.columns) else None
+
+
+def unmet_missing(spread: Spread | None, scenario: str) -> str:
+    """The figure's note when unmet demand has no parameter fan: what to run for one."""
+    run = f"repm uncertainty {scenario} --draws {UNMET_DRAWS}"
+    if spread is None:
+        return (
+            f"No parameter fan for unmet demand: no uncertainty run of {scenario} is stored.<br>"
+            f"<i>{run}</i> draws one beside this shock fan (the facts drawn, {UNMET_DRAWS} shock draws a sample)."
+        )  # fmt: skip
+    return (
+        f"No parameter fan for unmet demand: uncertainty run {spread.run_id} was made without shock "
+        f"draws.<br><i>{run}</i> draws one beside this shock fan ({UNMET_DRAWS} shock draws a sample)."
+    )  # fmt: skip
+
+
+def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.Figure | None:
+    """Unmet magnet demand's two fans on one axis (t of magnets a year): what we don't know about
+    the facts (P5–P95 and P50, over the uncertainty run's parameter samples, of each sample's
+    expected unmet demand over its shock draws) and what the shocks do (the risk run's percentiles
+    over its draws at the facts' central values, and their mean). None without the former."""
+    b = unmet_band(spread)
+    if b is None:
+        return None
+    years = [int(y) for y in b.index]
+    samples = f"{spread.samples} samples" if spread.samples else "samples"
+    each = f"{spread.shock_draws:,} shock draws" if spread.shock_draws else "shock draws"
+    fig = go.Figure()
+    facts = {"legendgroup": "facts", "legendgrouptitle_text": f"{FACTS}:"}
+    fig.add_scatter(x=years, y=list(b["p95"]), mode="lines", line={"width": 0}, showlegend=False,
+                    hoverinfo="skip", name="facts P95", legendgroup="facts")  # fmt: skip
+    fig.add_scatter(x=years, y=list(b["p05"]), mode="lines", line={"width": 0}, fill="tonexty",
+                    fillcolor="rgba(31,119,180,0.25)", name="P5–P95 over the facts' ranges",
+                    hovertemplate="%{y:,.0f} t (facts P5)<extra></extra>", **facts)  # fmt: skip
+    fig.add_scatter(x=years, y=list(b["p50"]), mode="lines", name="P50 over the facts' ranges",
+                    line={"color": "#1f77b4", "width": 3}, legendgroup="facts",
+                    hovertemplate="%{y:,.0f} t (facts P50)<extra></extra>")  # fmt: skip
+    lines = [f"Blue, {FACTS}: uncertainty run {spread.run_id}, {samples} of the facts, each the "
+             f"mean over {each}" + (f" ({spread.step})" if spread.step else "") + "."]  # fmt: skip
+    q = (
+        risk.data["unmet_quantiles"]
+        if risk is not None and "unmet_quantiles" in risk.data
+        else None
+    )
+    if q is not None:
+        qy = [int(y) for y in q["year"].values]
+        shocks = {"legendgroup": "shocks", "legendgrouptitle_text": f"{SHOCKS}:"}
+        for lo, hi, color, label in ((0.05, 0.95, "rgba(214,39,40,0.15)", "5–95th percentile"),
+                                     (0.25, 0.75, "rgba(214,39,40,0.35)", "25–75th percentile")):  # fmt: skip
+            fig.add_scatter(x=qy, y=list(q.sel(quantile=hi).values), mode="lines",
+                            line={"width": 0}, showlegend=False, hoverinfo="skip",
+                            name=f"shocks {int(100 * hi)}th", legendgroup="shocks")  # fmt: skip
+            fig.add_scatter(x=qy, y=list(q.sel(quantile=lo).values), mode="lines",
+                            line={"width": 0}, fill="tonexty", fillcolor=color,
+                            name=f"{label} over the draws", **shocks)  # fmt: skip
+            shocks = {"legendgroup": "shocks"}
+        fig.add_scatter(x=qy, y=list(q.sel(quantile=0.5).values), mode="lines",
+                        name="median over the draws", line={"color": "#d62728"},
+                        legendgroup="shocks")  # fmt: skip
+    if risk is not None:
+        from repm.reports.figures import series
+
+        mean = series(risk, UNMET)
+        if mean is not None:
+            fig.add_scatter(x=[int(y) for y in mean.index], y=list(mean.values),
+                            mode="lines+markers", name="mean over the draws",
+                            line={"color": "black", "dash": "dot"}, legendgroup="shocks",
+                            **({} if q is not None else {"legendgrouptitle_text": f"{SHOCKS}:"}))  # fmt: skip
+        draws = risk.meta.get("draws")
+        lines.append(f"Red, {SHOCKS}: risk run {risk.run_id}, "
+                     + (f"{draws:,} draws" if isinstance(draws, int) else "its draws")
+                     + " at the facts' central values (monthly).")  # fmt: skip
+        if spread.step not in (None, "monthly"):  # a risk run is monthly: say what else differs
+            lines.append("The two differ by the step too: <i>repm uncertainty --step monthly</i> "
+                         "compares like with like.")  # fmt: skip
+    else:
+        lines.append("No risk run is stored for the shock fan: <i>repm risk</i> draws it here.")
+    fig.update_layout(
+        title={"text": "Unmet magnet demand: the facts' fan and the shocks' fan" + (OTHER if other else ""),
+               "subtitle": {"text": "<br>".join(lines)}},
+        template="plotly_white", height=470, yaxis_title=UNMET_AXIS, yaxis_rangemode="tozero",
+        legend={"orientation": "h", "y": -0.12, "groupclick": "toggleitem"},
+        margin={"l": 60, "r": 20, "t": 100, "b": 40},
+    )  # fmt: skip
+    return fig
