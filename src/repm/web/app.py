@@ -15,6 +15,7 @@ import json
 import secrets
 import threading
 from concurrent.futures import Future
+from functools import cache
 from importlib import resources
 from pathlib import Path
 
@@ -165,6 +166,15 @@ def create_app(
             {"name": n, "description": load_scenario(n).scenario.description}
             for n in shipped_names()
         ]
+
+    @app.get(
+        "/api/sensitivity/outputs",
+        summary="What `repm sensitivity` can rank the facts for: every output (name, unit, label; "
+        "kind finance: no year; risk: with the shock model, draws per evaluation; run: an "
+        "indicator of `repm run`, by year), the methods, the steps and the default groups",
+    )
+    def sensitivity_choices() -> dict:
+        return sensitivity_outputs()
 
     @app.get("/api/scenarios/{name}", summary="A shipped scenario's lever values")
     async def scenario(name: str) -> dict:
@@ -319,8 +329,10 @@ def create_app(
     @app.get(
         "/api/runs/{run_id}/figures",
         summary="The report's figures as plotly JSON, with what the run's answers hang on "
-        "(hangs_0…: Sobol bars of the scenario's latest sensitivity runs; params: the parameter "
-        "fan of its latest uncertainty run; shocks: the shock fan; evppi_DECISION)",
+        "(hangs_0…: Sobol (or Morris) bars of the scenario's latest sensitivity runs; params: the "
+        "parameter fan of its latest uncertainty run; unmet: unmet demand's parameter fan and the "
+        "shock fan on one axis, when that run was made with shock draws, else shocks: the shock "
+        "fan; evppi_DECISION)",
     )
     async def figures(run_id: str, year: int | None = None) -> Response:
         from repm.reports.figures import build_all
@@ -334,7 +346,7 @@ def create_app(
             figs = build_all(r, pick_year(r, year))
             more = hangs_figures(r)
             if figs.get("risk") is not None:  # the run's own shock fan is drawn already
-                more.pop("shocks", None)
+                more.pop("shocks", None)  # (not `unmet`: the facts' fan on the shocks' axis)
             figs.update(more)
             body = ",".join(f'"{k}":{pio.to_json(f)}' for k, f in figs.items() if f is not None)
             return "{" + body + "}"
@@ -350,6 +362,33 @@ def create_app(
 
     app.state.queue = queue
     return app
+
+
+# the finance output has no registry entry (`repm finance` stores each unit's NPV by unit_id)
+FINANCE_LABELS = {"unit_npv": "NPV of the scenario's first scheme unit"}
+
+
+@cache
+def sensitivity_outputs() -> dict:
+    """Every output `repm sensitivity` accepts, as `repm.analyses.uncertainty.evaluate` lists
+    them (its finance and risk outputs, then each indicator of `repm run`), with the registry's
+    units and labels; the methods and steps it takes; the topics it groups the facts into by
+    default (one factor each, and `other` for the rest)."""
+    from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, RISK_OUTPUTS, run_indicators
+    from repm.analyses.uncertainty.ranges import shipped_rule
+    from repm.app.requests import SENSITIVITY_METHODS, STEPS
+    from repm.results.indicators import REGISTRY
+
+    def row(name: str, unit: str, kind: str) -> dict:
+        label = FINANCE_LABELS.get(name) or (REGISTRY[name].label if name in REGISTRY else name)
+        return {"name": name, "unit": unit, "label": label, "kind": kind,
+                "year": kind != "finance"}  # fmt: skip
+
+    outputs = [row(n, u, "finance") for n, u in FINANCE_OUTPUTS.items()]
+    outputs += [row(n, u, "risk") for n, u in RISK_OUTPUTS.items()]
+    outputs += [row(n, u, "run") for n, u in run_indicators().items()]
+    return {"outputs": outputs, "methods": list(SENSITIVITY_METHODS), "steps": list(STEPS),
+            "groups": list(shipped_rule().groups)}  # fmt: skip
 
 
 def check_address(host: str, port: int) -> None:

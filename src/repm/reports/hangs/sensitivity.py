@@ -159,7 +159,8 @@ def explain_drivers(indicator: str, year: int, scenario: str, scenario_hash: str
 
 def sobol_bars(ix: Indices) -> go.Figure:
     """Total-order (with its 95 % half-width) and first-order indices by factor, largest on top;
-    for a Morris run, mu* (with its 95 % half-width) in the output's unit."""
+    for a Morris run, mu* (with its 95 % half-width) in the output's unit, and sigma beside it
+    where the run has one (a run over single facts; SALib estimates none for a group)."""
     fs = list(reversed(ix.factors))
     names = [f["fact"] for f in fs]
     fig = go.Figure()
@@ -172,11 +173,19 @@ def sobol_bars(ix: Indices) -> go.Figure:
         xtitle = "share of the output's variance"
     else:
         fig.add_bar(y=names, x=[f["mu_star"] for f in fs], orientation="h", name="mu*",
-                    error_x={"type": "data", "array": [f.get("mu_star_conf", 0.0) for f in fs]})  # fmt: skip
-        xtitle = f"mean |elementary effect| [{ix.unit}]"
+                    error_x={"type": "data", "array": [f.get("mu_star_conf", 0.0) for f in fs]},
+                    marker_color="#1f77b4")  # fmt: skip
+        # sigma: the spread of a factor's effects (interactions, curvature); SALib gives none for
+        # a group of facts (stored as 0), so the bar is drawn only where some factor has one
+        if any(f.get("sigma", 0.0) > 0 for f in fs):
+            fig.add_bar(y=names, x=[f.get("sigma", 0.0) for f in fs], orientation="h",
+                        name="sigma (spread of the effects)", marker_color="#aec7e8")  # fmt: skip
+        # SALib's effect is a step's change ÷ the step (2/3 of the range at 4 levels)
+        xtitle = f"mean |elementary effect|: change over a factor's whole range [{ix.unit}]"
     unit = f" [{ix.unit}]" if ix.unit else ""
+    runs = "samples" if ix.method == "sobol" else "trajectories"
     fig.update_layout(
-        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} samples)"
+        title=f"{ix.label}{unit}: what it hangs on ({ix.method}, {ix.samples} {runs})"
         + ("" if ix.same_settings else OTHER),
         template="plotly_white", barmode="group", xaxis_title=xtitle,
         legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 1.0, "xanchor": "right"},
