@@ -77,28 +77,58 @@ def substitute(
     values: Mapping[str, float],
     table: FactTable,
     paths: list[tuple[tuple, str]] | None = None,
+    plans: dict | None = None,
 ) -> Any:
     """A copy of the raw scenario with each `fact:ID` whose ID is in `values` replaced by that
     value in the fact's unit (as the loader would write the fact's central value). `paths`:
-    `fact_paths(raw)`, when the caller keeps it. Only the mappings and lists on the way to a
-    replaced value are copied; the rest is shared with `raw` (validation reads, never writes)."""
-    new = _shallow(raw)
-    fresh = {id(new)}  # containers of this copy: written in place
-    for path, fid in paths if paths is not None else fact_paths(raw):
-        if fid not in values:
+    `fact_paths(raw)`, when the caller keeps it; `plans`: a dict the caller keeps, where the
+    copying plan of each set of drawn ids is remembered. Only the mappings and lists on the way
+    to a replaced value are copied; the rest is shared with `raw` (validation reads, never
+    writes)."""
+    ids = frozenset(values)
+    plan = plans.get(ids) if plans is not None else None
+    if plan is None:
+        plan = _plan(raw, ids, table, paths if paths is not None else fact_paths(raw))
+        if plans is not None:
+            plans[ids] = plan
+    if plan is _WHOLE:  # the scenario is one fact reference
+        fid = _reads(raw)
+        return f"{float(values[fid])!r} {table.facts[fid].unit}"
+    copies, leaves = plan
+    made = [_shallow(raw)]
+    for parent, k, original in copies:
+        made.append(_shallow(original))
+        made[parent][k] = made[-1]
+    for at, k, fid, unit in leaves:
+        made[at][k] = f"{float(values[fid])!r} {unit}"
+    return made[0]
+
+
+_WHOLE = object()
+
+
+def _plan(raw: Any, ids: frozenset, table: FactTable, paths: list[tuple[tuple, str]]):
+    """What `substitute` copies for these drawn ids: the containers on the way to each drawn
+    reference, parents first — (index of the parent's copy, key, the original) — and the
+    references — (index of their container's copy, key, fact id, unit)."""
+    index: dict[tuple, int] = {(): 0}
+    copies: list[tuple[int, Any, Any]] = []
+    leaves: list[tuple[int, Any, str, str]] = []
+    for path, fid in paths:
+        if fid not in ids:
             continue
-        text = f"{float(values[fid])!r} {table.facts[fid].unit}"
         if not path:
-            return text
-        node = new
-        for k in path[:-1]:
-            child = node[k]
-            if id(child) not in fresh:
-                child = node[k] = _shallow(child)
-                fresh.add(id(child))
-            node = child
-        node[path[-1]] = text
-    return new
+            return _WHOLE
+        node, at = raw, 0
+        for depth, k in enumerate(path[:-1]):
+            node = node[k]
+            prefix = path[: depth + 1]
+            if prefix not in index:
+                copies.append((at, k, node))
+                index[prefix] = len(copies)
+            at = index[prefix]
+        leaves.append((at, path[-1], fid, table.facts[fid].unit))
+    return copies, leaves
 
 
 def _shallow(node: Any) -> Any:
@@ -207,6 +237,7 @@ class Evaluator:
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
         self._wholes = wholes(self.loaded.raw, self.rule)
         self._facts_read = fact_paths(self.loaded.raw)
+        self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -220,7 +251,7 @@ class Evaluator:
         """The scenario with these fact values (fact id → value in the fact's unit)."""
         from repm.scenario.load import validate_scenario
 
-        raw = substitute(self.loaded.raw, values, self.table, self._facts_read)
+        raw = substitute(self.loaded.raw, values, self.table, self._facts_read, self._plans)
         normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes)
         try:  # the lists are the loaded scenario's, checked when it was loaded
             return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
