@@ -159,6 +159,13 @@ def test_evppi_of_many_sets_at_once_is_evppi_set_by_set():
         np.testing.assert_allclose(evppi_sets(nb, x), each, rtol=1e-12, atol=1e-12)
         assert each[0] > 5 * np.median(each[1:])
     assert np.all(evppi_sets(np.ones((n, 2)), rng.random((3, n, 2))) == 0.0)  # nothing varies
+    # build or not, where building pays on average: the varying option has the highest mean
+    # (the flat option's value must not stand in for the varying one's fit)
+    build = np.column_stack([rng.normal(size=n) + 0.5, np.zeros(n)])
+    for width in (1, 3):
+        x = rng.random((20, n, width))
+        each = np.array([evppi(build, xs) for xs in x])
+        np.testing.assert_allclose(evppi_sets(build, x), each, rtol=1e-12, atol=1e-12)
 
 
 def test_noise_floor_of_groups_is_the_loop_it_replaced():

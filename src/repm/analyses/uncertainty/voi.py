@@ -122,9 +122,13 @@ def noise_floor(
     n = nb.shape[0]
     if width == 1:
         tops = [evppi_each(nb, rng.random((n, among)), degree).max() for _ in range(replicates)]
-    else:  # the same draws, in the same order, as one set after another
-        x = rng.random((replicates * among, n, width))
-        tops = evppi_sets(nb, x, degree).reshape(replicates, among).max(axis=1)
+    else:  # the same draws, in the same order, as one set after another; a chunk at a time
+        sets, chunk = replicates * among, 64
+        each = np.concatenate([
+            evppi_sets(nb, rng.random((min(chunk, sets - lo), n, width)), degree, per_call=chunk)
+            for lo in range(0, sets, chunk)
+        ])  # fmt: skip
+        tops = each.reshape(replicates, among).max(axis=1)
     return float(np.quantile(tops, q))
 
 
@@ -139,10 +143,12 @@ def evppi_sets(
     x = np.asarray(x, dtype=float)
     n = nb.shape[0]
     degree = degree_for(n) if degree is None else degree
-    cap, mean = evpi(nb), nb.mean(axis=0)
-    y = nb[:, np.ptp(nb, axis=0) > 0]  # an option that never varies is fitted by its mean
+    cap, flat = evpi(nb), np.ptp(nb, axis=0) == 0
+    y = nb[:, ~flat]  # an option that never varies is fitted by its mean
     if y.shape[1] == 0:
         return np.zeros(x.shape[0])
+    # the best of the options that never vary, beside each sample's best fitted one
+    flat_best = nb[0, flat].max() if flat.any() else -np.inf
     out = np.empty(x.shape[0])
     for lo in range(0, x.shape[0], per_call):  # bounded memory: sets × samples × options × terms
         z = x[lo : lo + per_call]
@@ -160,9 +166,8 @@ def evppi_sets(
         )[..., 0]
         g = np.einsum("kndi,kdi->knd", a, coef)
         g = g - g.mean(axis=1, keepdims=True) + y.mean(axis=0)
-        # the flat options' means beside the fitted ones: max over every option
-        best = np.maximum(g.max(axis=2), mean.max()) if y.shape[1] < nb.shape[1] else g.max(axis=2)
-        value = best.mean(axis=1) - np.maximum(g.mean(axis=1).max(axis=1), mean.max())
+        best = np.maximum(g.max(axis=2), flat_best)
+        value = best.mean(axis=1) - np.maximum(g.mean(axis=1).max(axis=1), flat_best)
         out[lo : lo + per_call] = np.minimum(np.maximum(value, 0.0), cap)
     return out
 
