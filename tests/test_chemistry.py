@@ -112,3 +112,19 @@ def test_the_scenarios_nd_pr_split_reaches_the_chain_and_its_draws():
     assert at[1, year] / at[0, year] == pytest.approx(
         oxide_per_metal(0.4) / oxide_per_metal(0.25), rel=1e-9
     )
+
+
+def test_the_report_lists_the_split_the_run_used():
+    """A scenario's own Nd:Pr split (a fact, or a number given with --set) is what the report's
+    provenance lists, not the table's stoichiometry fact."""
+    from repm.model.facts import load_facts
+    from repm.reports.report import facts_used
+    from repm.scenario import load_scenario
+
+    table = load_facts()
+    engine = ("engine stoichiometry", "ndpr_pr_share_of_metal")
+    baseline = facts_used(load_scenario("india-baseline").raw, table)
+    assert ("supply.pr_share_of_ndpr", "ndpr_pr_share_of_metal") in baseline
+    assert engine not in baseline
+    given = facts_used(load_scenario("india-baseline", ["supply.pr_share_of_ndpr=0.3"]).raw, table)
+    assert engine not in given and ("engine stoichiometry", "aw_nd") in given

@@ -77,11 +77,14 @@ _SCRIPT = textwrap.dedent(
     sc = loaded.scenario
     task = lambda i: (i, float(sc.supply.yields.sx_recovery) * i, os.getpid())
     seen = []
-    got = pool.fork_map(task, list(range(7)), workers=2, done=lambda i, r: seen.append(i))
+    pool._TASK = "outer"  # a fork_map inside a worker gives the worker's task back
+    got = pool.fork_map(task, list(range(7)), workers=2, done=lambda i, r: seen.append((i, r)))
     out["fork_map"] = {
         "equal": [g[:2] for g in got] == [task(i)[:2] for i in range(7)],
-        "seen": sorted(seen), "elsewhere": all(g[2] != os.getpid() for g in got),
+        "seen": sorted(i for i, _ in seen), "elsewhere": all(g[2] != os.getpid() for g in got),
+        "paired": all(r[:2] == task(i)[:2] for i, r in seen), "task_back": pool._TASK == "outer",
     }
+    pool._TASK = None
     ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=2)
     bad = [{}] * 4 + [{"working_stock_months": -5.0}]
     try:
@@ -113,6 +116,22 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
     assert out["error_workers"] == 2  # raised in a worker, reached the caller
     fm = out["fork_map"]
     assert fm["equal"] and fm["seen"] == list(range(7)) and fm["elsewhere"]
+    assert fm["paired"] and fm["task_back"]
+
+
+def test_a_block_here_leaves_the_evaluators_counts_to_the_caller():
+    """`run_blocks` counts each block's sets and phases once (`took`), whether the block ran in a
+    worker or, should forking be refused, here."""
+    from types import SimpleNamespace
+
+    def block(b):
+        ev.evaluations += len(b)
+        ev.phases["validate"] = ev.phases.get("validate", 0.0) + 1.0
+        return sum(b)
+
+    ev = SimpleNamespace(phases={"validate": 5.0}, evaluations=3, seconds=2.0, _block=block)
+    assert pool._block_in_worker(ev, [1, 2]) == (3, {"validate": 1.0})
+    assert (ev.phases, ev.evaluations, ev.seconds) == ({"validate": 5.0}, 3, 2.0)
 
 
 def test_workers_out_of_range_are_one_line_errors():

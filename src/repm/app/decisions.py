@@ -30,6 +30,7 @@ Progress = Callable[[int], None] | None
 MONEY = "crore INR"
 SETS = 16  # unit: samples simulated side by side in one kernel call
 MAX_OPTIONS = 12  # stockpile, plan: options valued in every sample (the central one + 11)
+KEPT_LP_BYTES = 2 * 1024**3  # plan: samples' LPs kept in memory between choosing and valuing
 
 
 def thin(options: list, size, most: int = MAX_OPTIONS) -> list:
@@ -266,7 +267,11 @@ def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
     years = [int(y) for y in central_sc.horizon.years]
     builds = [tuple(round(float(v), 1) for v in build0)]
     objectives = [objective0]
-    models, kept = [], []
+    # each sample's LP is kept for the options while they fit in KEPT_LP_BYTES (with many shock
+    # scenarios an LP is tens of MB); beyond, it is built again when the options are valued
+    models: list = []
+    kept: list[int] = []
+    held = 0
     for i, v in enumerate(at):
         got = lp(ev.scenario_at(v))
         objective, build = got.free()
@@ -276,7 +281,8 @@ def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
             continue
         builds.append(tuple(round(float(b), 1) for b in build))
         objectives.append(objective)
-        models.append(got)
+        held += got.nbytes
+        models.append(got if held <= KEPT_LP_BYTES else None)
         kept.append(i)
         if progress is not None:
             progress(1)
@@ -289,7 +295,9 @@ def plan_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
     options = thin(list(dict.fromkeys(builds)), sum)
     nb = np.empty((len(models), len(options)))
     for d, got in enumerate(models):
+        got = got if got is not None else lp(ev.scenario_at(at[kept[d]]))
         nb[d] = [-got.at(opt) for opt in options]
+        models[d] = None  # valued: its LP is let go
         if progress is not None:
             progress(1)
     bad = ~np.all(np.isfinite(nb), axis=0)

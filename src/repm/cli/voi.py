@@ -183,8 +183,7 @@ def _render(done) -> None:
             f"a small sample ({p['samples']}, {p['seconds_per_sample']:.1f} s each): EVPI is "
             f"somewhere in {_money(p['evpi_interval'][0])}–{_money(p['evpi_interval'][1])} "
             "crore INR (90% bootstrap), and an EVPPI below the chance level cannot be told "
-            f"from zero; --samples {4 * p['samples']} would about halve both (~"
-            f"{_minutes(4 * p['samples'] * p['seconds_per_sample'])})"
+            "from zero" + _larger(p)
         )
     render.note(
         f"EVPI = E[best option knowing everything] − best option in expectation; EVPPI by "
@@ -204,3 +203,15 @@ def _render(done) -> None:
 
 def _minutes(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"
+
+
+def _larger(p: dict) -> str:
+    """What a larger sample would cost: ×4 halves the intervals, within the decision's cap."""
+    from repm.app.voi import MAX_SAMPLES
+
+    n = min(4 * p["samples"], MAX_SAMPLES[p["decision"]])
+    if n <= p["samples"]:
+        return ""
+    cost = _minutes(n * p["seconds_per_sample"])
+    width = (n / p["samples"]) ** -0.5  # intervals narrow as 1/√samples
+    return f"; --samples {n} would narrow both to ~{width:.0%} of their width (~{cost})"

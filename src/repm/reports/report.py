@@ -77,7 +77,8 @@ def facts_used(raw: dict, table: FactTable) -> list[tuple[str, str]]:
             ]
     rec = _Recorder(table)
     # the Nd:Pr split is the scenario's own field when it sets one (then listed above)
-    own_split = any(where == "supply.pr_share_of_ndpr" for where, _ in used)
+    supply = raw.get("supply") if isinstance(raw.get("supply"), dict) else {}
+    own_split = supply.get("pr_share_of_ndpr") is not None
     Chemistry.from_facts(rec, pr_share=0.0 if own_split else None)  # type: ignore[arg-type]
     used += [("engine stoichiometry", f) for f in dict.fromkeys(rec.ids)]
     return used

@@ -45,12 +45,14 @@ class FixedBuild:
                 "highs", model=mdl, io_api="direct", options=dict(HIGHS_OPTIONS),
                 explicit_coordinate_names=False, set_names=None, log_fn=None,
             )  # fmt: skip
+        if not np.all(np.asarray(var.solver_scaling.values) == 1.0):  # bounds would need it
+            raise ValueError("the build variable is scaled in the solver; expected no scaling")
         cols = np.asarray(mdl.variables.label_index.label_to_pos[labels], dtype=np.int32)
         lower = np.asarray(var.lower.values, dtype=float).ravel().copy()
         upper = np.asarray(var.upper.values, dtype=float).ravel().copy()
         scaling = float(mdl.objective.scaling)
-        # the Solver keeps HiGHS's copy of the LP and the label maps it reads solutions by;
-        # without the linopy model (xarray, ~10× HiGHS's size) a thousand samples' LPs fit
+        # the Solver keeps HiGHS's copy of the LP and the label maps it reads solutions by,
+        # not the linopy model (xarray, several times HiGHS's size)
         solver.model = None
         return cls(solver, scaling, cols, labels, lower, upper)
 
@@ -62,6 +64,12 @@ class FixedBuild:
             return math.nan, None
         objective = float(result.solution.objective) / self.scaling
         return objective, np.asarray(result.solution.primal)[self.labels]
+
+    @property
+    def nbytes(self) -> int:
+        """About what this LP holds in memory: ~500 bytes per nonzero of HiGHS's matrix
+        (measured: 0.6 MB without shock scenarios, 12 MB with 20, 62 MB with 100)."""
+        return 500 * int(self.solver.solver_model.getNumNz())
 
     def free(self) -> tuple[float, np.ndarray | None]:
         """The LP as built: (objective, build-out by year), or (nan, None) when not optimal."""

@@ -105,7 +105,7 @@ def fork_map(
             if done is not None:
                 done(i, out[-1])
         return out
-    _TASK = fn
+    outer, _TASK = _TASK, fn  # a worker's own fork_map gives its task back when done
     results: list = [None] * len(items)
     ctx = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(min(workers, len(items)), mp_context=ctx)
@@ -127,7 +127,7 @@ def fork_map(
     else:
         pool.shutdown(wait=True)
     finally:
-        _TASK = None
+        _TASK = outer
     return results
 
 
@@ -152,7 +152,11 @@ def _work(item: Any) -> Any:
 
 
 def _block_in_worker(ev, block: list) -> tuple[np.ndarray, dict[str, float]]:
-    """One block of an Evaluator's sets and the seconds its phases took in this worker."""
+    """One block of an Evaluator's sets and the seconds its phases took, leaving the Evaluator's
+    own counts as they were (the caller adds them up, `run_blocks`' `took`)."""
+    saved = ev.phases, ev.evaluations, ev.seconds
     ev.phases = {}
-    out = ev._block(block)
-    return out, ev.phases
+    try:
+        return ev._block(block), ev.phases
+    finally:
+        ev.phases, ev.evaluations, ev.seconds = saved
