@@ -1,7 +1,8 @@
 """Browser test: the dashboard's "Facts' uncertainty" form offers every output, step and method of
-`repm sensitivity` and draws a Morris answer; an uncertainty run with shock draws is drawn on one
-axis with the shock fan (Debian's chromium through Playwright, as tests/test_browser.py; skipped
-where chromium is missing)."""
+`repm sensitivity` and draws a Morris answer; an uncertainty run with shock draws draws unmet
+demand's parameter fan on the shock fan's axis (tests/test_hangs_unmet.py checks it beside a risk
+run's fan). Debian's chromium through Playwright, as tests/test_browser.py; skipped where chromium
+is missing."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _open(browser, url: str):
     return page, errors
 
 
-def test_the_form_offers_every_output_step_and_method_and_draws_morris(browser, server):  # noqa: F811
+def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(browser, server):  # noqa: F811
     url, _home = server
     page, errors = _open(browser, url)
     page.check("input[name=kind][value=sensitivity]")
@@ -90,21 +91,9 @@ def test_the_form_offers_every_output_step_and_method_and_draws_morris(browser, 
     title = page.evaluate("document.getElementById('fig-hangs_0').layout.title.text")
     assert title == "magnet_imports 2030 [t]: what it hangs on (morris, 2 trajectories)"
     assert conf  # the half-widths are stored beside mu*
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-morris.png"), full_page=True)
-    assert errors == []
-    page.close()
 
-
-def test_unmet_demands_parameter_fan_is_drawn_on_the_shock_fans_axis(browser, server):  # noqa: F811
-    url, _home = server
-    page, errors = _open(browser, url)
-    page.check("input[name=kind][value=risk]")
-    page.fill("#draws", "40")
-    page.click("#run")
-    page.wait_for_selector("#fig-risk .main-svg", timeout=240_000)
-    risk_id = page.get_attribute("body", "data-shown-run")
-
+    # how uncertain, with unmet demand: its parameter fan on the shock fan's axis (no risk run of
+    # this scenario is stored here, so the figure's note says what draws the shock fan)
     page.check("input[name=kind][value=uncertainty]")
     page.fill("#sens-samples", "2")
     assert page.is_enabled("#unc-shocks") and page.is_enabled("#sens-step")
@@ -113,35 +102,32 @@ def test_unmet_demands_parameter_fan_is_drawn_on_the_shock_fans_axis(browser, se
     assert 'tick "unmet demand too"' in page.text_content("#sens-hint")
     page.check("#unc-shocks")
     assert (
-        "repm uncertainty india-baseline --samples 2 --seed 0 --step yearly --draws 40"
+        "repm uncertainty india-baseline --samples 2 --seed 0 --step monthly --draws 40"
         in page.text_content("#sets")
     )
     page.click("#run")
     page.wait_for_function(
         "(id) => document.body.dataset.shownRun && document.body.dataset.shownRun !== id",
-        arg=risk_id, timeout=240_000,
+        arg=run_id, timeout=240_000,
     )  # fmt: skip
     page.wait_for_selector("#fig-unmet .main-svg", timeout=60_000)
     unc = _get(f"{url}/api/runs/{page.get_attribute('body', 'data-shown-run')}")
-    assert unc["meta"]["shock_draws"] == 40
+    assert unc["meta"]["shock_draws"] == 40 and unc["meta"]["step"] == "monthly"
 
-    def stored(rows, stat=None):
-        got = [r for r in rows if r["name"] == "expected_unmet" and r.get("stat") == stat
-               and "sector" not in r]  # fmt: skip
+    def stored(stat):
+        got = [
+            r for r in unc["indicators"] if r["name"] == "expected_unmet" and r.get("stat") == stat
+        ]
         return [r["value"] for r in sorted(got, key=lambda r: r["year"])]
 
     facts = _trace(page, "fig-unmet", "P5–P95 over the facts' ranges")
     median = _trace(page, "fig-unmet", "P50 over the facts' ranges")
-    shocks = _trace(page, "fig-unmet", "5–95th percentile over the draws")
-    mean = _trace(page, "fig-unmet", "mean over the draws")
-    assert facts["y"] == pytest.approx(stored(unc["indicators"], "p05"))
-    assert median["y"] == pytest.approx(stored(unc["indicators"], "p50"))
-    assert mean["y"] == pytest.approx(stored(_get(f"{url}/api/runs/{risk_id}")["indicators"]))
-    assert {facts["yaxis"], median["yaxis"], shocks["yaxis"], mean["yaxis"]} == {"y"}  # one axis
-    legend = page.text_content("#fig-unmet .legend")
-    assert "what we don't know about the facts" in legend and "what the shocks do" in legend
-    assert page.locator("#fig-shocks").count() == 0  # not drawn twice
+    assert facts["y"] == pytest.approx(stored("p05"))
+    assert median["y"] == pytest.approx(stored("p50"))
+    assert {facts["yaxis"], median["yaxis"]} == {"y"}
+    assert "what we don't know about the facts" in page.text_content("#fig-unmet .legend")
+    assert "No risk run is stored for the shock fan" in page.text_content("#fig-unmet")
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard-unmet.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard-morris-unmet.png"), full_page=True)
     assert errors == []
     page.close()
