@@ -57,14 +57,39 @@ def test_a_sector_can_localise_on_its_own_path():
         (["demand.channels.bare_share.drones=0.1"], "unknown sector .*'drones'"),
         (["demand.channels.bare_share.wind=1.5"], "demand.channels.bare_share.wind"),
         (["demand.channels.bare_share.e2w=null"], "no bare share for sector 'e2w'"),
-        # only defence buys bare: 540 t would be 4.5 × its 120 t
+        # only defence buys bare: 540 t is 4.5 × its 120 t, more than it buys at all
         ([f"demand.channels.bare_share.{s}=0" for s in ("ev_car", "e2w", "e3w", "wind",
-          "electronics", "industrial")], "sector 'defence' would buy 4"),
+          "electronics", "industrial")], "more than the sectors with a bare share buy"),
     ],
 )  # fmt: skip
 def test_bad_bare_shares_are_one_line_errors(sets, needle):
     with pytest.raises(UserError, match=needle):
         compile_chain(load_scenario("india-baseline", sets).scenario)
+
+
+def test_a_sector_scaled_past_all_bare_buys_all_bare_and_the_rest_is_shared():
+    """Water-filling: a sector whose share, scaled to the channel's level, passes 100 % buys all
+    its magnets bare; the rest of bare_base is split among the others by their shares."""
+    sets = [f"demand.channels.bare_share.{n}={v}" for n, v in
+            (("defence", 1.0), ("wind", 0.9), ("e2w", 0.02), ("ev_car", 0.05), ("e3w", 0.02))]  # fmt: skip
+    chain = compile_chain(load_scenario("india-baseline", sets).scenario)
+    sc = load_scenario("india-baseline", sets).scenario
+    y = chain.base_year
+    bare = chain.demand_bare.sel(year=y).sum("grade").to_series()
+    total = (chain.demand_bare + chain.demand_embedded).sel(year=y).sum("grade").to_series()
+    beta = bare / total
+    raw = sc.demand.channels.bare_share
+    # by hand: with every share as given, defence and wind would pass 100 %
+    plain = {n: raw[n] * sc.demand.channels.bare_base / sum(raw[m] * total[m] for m in total.index)
+             for n in total.index}  # fmt: skip
+    assert plain["defence"] > 1 and plain["wind"] > 1
+    assert beta["defence"] == pytest.approx(1.0, rel=1e-12)
+    assert beta["wind"] == pytest.approx(1.0, rel=1e-12)
+    assert float(bare.sum()) == pytest.approx(sc.demand.channels.bare_base, rel=1e-9)
+    rest = [n for n in total.index if n not in ("defence", "wind") and raw[n] > 0]
+    ratios = {n: beta[n] / raw[n] for n in rest}  # the others keep their shares' proportions
+    assert max(ratios.values()) == pytest.approx(min(ratios.values()), rel=1e-12)
+    assert all(beta[n] < 1 for n in rest)
 
 
 # --- buyers abroad: a unit's sales are not capped only by India's bare channel -------------------

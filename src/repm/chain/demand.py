@@ -167,13 +167,22 @@ def _bare_base_shares(d, sectors, base_total: float, base_dem: np.ndarray) -> np
             where="demand.channels.bare_share",
         )
     beta = raw * (ch.bare_base / implied)
-    if beta.max() > 1 + 1e-12:
-        n = sectors[int(beta.argmax())]
-        raise UserError(
-            f"scaled to bare_base ({ch.bare_base:,.0f} t) sector {n!r} would buy {beta.max():.0%} of "
-            "its magnets bare; expected at most 100 %",
-            where="demand.channels.bare_share",
-        )
+    # a sector the scaling takes past 100 % buys all its magnets bare, and the rest of the
+    # channel is split among the others by their shares (water-filling): the channel's level is
+    # the sourced figure, the split an assumption (with ranges drawn, their ends can meet so)
+    full = np.zeros(len(sectors), dtype=bool)
+    while beta.max() > 1 + 1e-12:
+        full |= beta > 1 + 1e-12
+        left = ch.bare_base - float(base_dem[full].sum())
+        room = float(raw[~full] @ base_dem[~full])
+        if left <= 0 or room <= 0:
+            most = float(base_dem[raw > 0].sum())
+            raise UserError(
+                f"{ch.bare_base:,.0f} t is more than the sectors with a bare share buy "
+                f"({most:,.0f} t in the base year); expected at most that",
+                where="demand.channels.bare_base",
+            )
+        beta = np.where(full, 1.0, raw * (left / room))
     return np.minimum(beta, 1.0)
 
 
