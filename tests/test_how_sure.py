@@ -75,3 +75,30 @@ def test_stockpile_and_plan_end_with_how_sure(command):
     got = run_cli(args)
     assert got.returncode == 0, got.stderr
     assert f"`repm voi {command}" in _line(got.stdout)
+
+
+def test_risk_says_what_to_run_then_the_stored_runs_spread_and_drivers():
+    got = run_cli(["risk", "--draws", "50"])
+    assert got.returncode == 0, got.stderr
+    line = _line(got.stdout)
+    assert "`repm uncertainty --draws 100`" in line
+    assert "`repm sensitivity expected_unmet --year 2030 --draws 100`" in line
+
+    unc = run_cli(["uncertainty", "--samples", "4", "--draws", "5", "--json"])
+    assert unc.returncode == 0, unc.stderr
+    u = json.loads(unc.stdout)
+    q = {r["stat"]: r["value"] for r in u["indicators"]
+         if r["name"] == "expected_unmet" and r["year"] == 2030}  # fmt: skip
+    sens = run_cli(["sensitivity", "expected_unmet", "--year", "2030", "--draws", "5",
+                    "--samples", "2", "--json"])  # fmt: skip
+    assert sens.returncode == 0, sens.stderr
+    top = json.loads(sens.stdout)["indices"][0]
+    risk = run_cli(["risk", "--draws", "50", "--json"])
+    here = [r["value"] for r in json.loads(risk.stdout)["indicators"]
+            if r["name"] == "expected_unmet" and r["year"] == 2030 and r.get("sector") is None]  # fmt: skip
+    line = _line(run_cli(["risk", "--draws", "50"]).stdout)
+    assert (
+        f"over 4 samples of the facts' ranges the expected unmet demand in 2030 is P50 "
+        f"{q['p50']:,.1f} (P5 {q['p05']:,.1f} – P95 {q['p95']:,.1f}) t, against {here[0]:,.1f} t here"
+    ) in line
+    assert f"in 2030 it hangs on {top['fact']} ST {top['ST']:.2f}" in line

@@ -192,6 +192,11 @@ def risk(done) -> None:
     for year, row in tot.iterrows():
         t.add_row(str(year), *[i.format(row[i.name]) for i in cols + vehicles])
     out.print(t)
+    if "expected_unmet" in tot:
+        from repm.reports.hangs.sure import risk_line
+
+        unmet = {int(y): float(v) for y, v in tot["expected_unmet"].items()}
+        note(risk_line(unmet, done.loaded.name, done.loaded.hash))
 
 
 def stockpile(done) -> None:

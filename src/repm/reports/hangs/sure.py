@@ -1,4 +1,4 @@
-"""How sure a decision command's answer is, from the scenario's stored runs: the line `repm
+"""How sure a command's answer is, from the scenario's stored runs: the line `repm risk`, `repm
 finance`, `repm stockpile` and `repm plan` end with (as `repm explain` ends with what an
 indicator hangs on). The answer itself is one path at the facts' central values; the stored `repm
 voi` run of the same decision says how it moves over the facts' ranges, the stored `repm
@@ -92,3 +92,44 @@ def plan_line(scenarios: int, cvar: float, scenario: str, scenario_hash: str) ->
         f"{c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
         f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})"
     )
+
+
+def risk_line(unmet: dict[int, float], scenario: str, scenario_hash: str) -> str:
+    """How sure the expected unmet demand is, in the year a stored sensitivity run ranked (else
+    2030, else the last year): its spread over the facts' ranges (`repm uncertainty --draws`)
+    beside this run's, and the facts it hangs on (`repm sensitivity expected_unmet`)."""
+    from repm.reports.hangs.uncertainty import UNMET, read_spread
+
+    ix, year = None, None
+    for sens in stored_runs("sensitivity", scenario, scenario_hash):
+        if sens.meta.get("output") == UNMET and sens.meta.get("year") in unmet:
+            ix = read_indices(sens)
+            if ix is not None:
+                year = int(sens.meta["year"])
+                break
+    if year is None:
+        year = 2030 if 2030 in unmet else max(unmet)
+    parts = []
+    for s in stored_runs("uncertainty", scenario, scenario_hash):
+        spread = read_spread(s)
+        band = spread.band(UNMET) if spread is not None else None
+        if band is not None and year in band.index and "p50" in band.columns:
+            q = band.loc[year]
+            parts.append(
+                f"over {spread.samples} samples of the facts' ranges the expected unmet demand in "
+                f"{year} is {_span(q, ',.1f')} t, against {unmet[year]:,.1f} t here ({_where(s)})"
+            )
+            break
+    else:
+        parts.append(
+            "`repm uncertainty --draws 100` gives the expected unmet demand's spread over the "
+            "facts' ranges"
+        )
+    if ix is not None:
+        parts.append(f"in {year} it hangs on {drivers_text(ix)}")
+    else:
+        parts.append(
+            f"`repm sensitivity expected_unmet --year {year} --draws 100` ranks the facts it "
+            "hangs on"
+        )
+    return "how sure: " + "; ".join(parts)
