@@ -122,7 +122,7 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     ev = Evaluator(loaded, "magnet_imports", step="yearly")
     if not ev.inputs.drawn:
         raise UserError(
-            "no uncertain fact reaches this scenario; nothing to learn", where="DECISION"
+            "no uncertain fact reaches this scenario; nothing to learn", where="--scenario"
         )
     n = int(req.samples)
     u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
