@@ -113,9 +113,10 @@ def test_a_dask_scheduler_without_live_workers_ends_with_an_error(monkeypatch):
 def test_a_scheduler_nobody_listens_on_is_one_line(monkeypatch):
     import socket
 
+    from repm.analyses import cluster
     from repm.analyses.risk import draws
 
-    monkeypatch.setattr(draws, "CONNECT_TIMEOUT_S", 1)
+    monkeypatch.setattr(cluster, "CONNECT_TIMEOUT_S", 1)
     with socket.socket() as s:  # a port that was free a moment ago
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]

@@ -144,3 +144,40 @@ def test_workers_out_of_range_are_one_line_errors():
         with pytest.raises(UserError, match=r"--workers: 0; expected an integer from 1 to 64"):
             make(scenario="india-baseline", workers=0)
         assert make(scenario="india-baseline", workers=2).workers == 2
+
+
+def test_samples_on_a_dask_cluster_are_one_processs_numbers(monkeypatch):
+    """`repm sensitivity/uncertainty --scheduler`: each Dask worker builds the Evaluator again
+    from the merged scenario and evaluates whole blocks; the numbers are the same bit for bit,
+    each block counted once."""
+    import numpy as np
+    import pytest
+
+    pytest.importorskip("distributed")
+    from repm.analyses.uncertainty import evaluate, philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    monkeypatch.setattr(evaluate, "SETS_PER_CALL", 4)  # three blocks, the last short
+    loaded = load_scenario("india-baseline", ["demand.growth_after_anchors=0.09"])  # --set kept
+    ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=1)
+    n = 10
+    values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 3, np.arange(n)), n)
+    at = [{k: float(v[d]) for k, v in values.items()} for d in range(n)]
+    here = ev.many(at)
+    far = Evaluator(loaded, "magnet_imports", step="yearly", scheduler="local", workers=2)
+    seen: list[int] = []
+    there = far.many(at, progress=seen.append)
+    assert np.array_equal(here, there)
+    assert not np.all(here == here[0])
+    assert sum(seen) == far.evaluations == n
+    plain = Evaluator(load_scenario("india-baseline"), "magnet_imports", step="yearly", workers=1)
+    assert not np.array_equal(plain.many(at[:4]), here[:4])  # the --set reached the workers
+
+
+def test_a_bad_scheduler_is_a_one_line_error():
+    from conftest import run_cli
+
+    got = run_cli(["sensitivity", "unit_npv", "--samples", "2", "--scheduler", "nowhere"])
+    assert got.returncode == 2
+    assert "--scheduler: 'nowhere'; expected 'local' or a Dask scheduler address" in got.stderr

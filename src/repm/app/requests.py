@@ -308,10 +308,12 @@ class SensitivityRequest(Request):
     step: str = "monthly"
     draws: int = 200  # shock draws per parameter set (risk outputs: expected_unmet, …)
     workers: int | None = None  # processes for the samples (None: both cores for large batches)
+    scheduler: str | None = None  # a Dask scheduler for the samples ('local': a cluster here)
 
     def __post_init__(self) -> None:
         check_count(self.draws, "--draws", low=1, high=100_000, what=" draws")
         check_workers(self.workers)
+        check_scheduler(self.scheduler)
         if isinstance(self.groups, str):
             object.__setattr__(self, "groups", tuple(self.groups.split(",")))
         object.__setattr__(self, "groups", tuple(g.strip() for g in self.groups))
@@ -342,10 +344,12 @@ class UncertaintyRequest(Request):
     step: str = "monthly"
     draws: int = 0
     workers: int | None = None  # processes for the samples (None: both cores for large batches)
+    scheduler: str | None = None  # a Dask scheduler for the samples ('local': a cluster here)
 
     def __post_init__(self) -> None:
         check_choice(self.step, STEPS, "--step")
         check_workers(self.workers)
+        check_scheduler(self.scheduler)
         check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
         check_count(self.draws, "--draws", low=0, high=100_000, what=" draws")
         check_seed(self.seed)

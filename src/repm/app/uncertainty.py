@@ -81,7 +81,13 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
 
     step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
     ev = Evaluator(
-        loaded, req.output, step=step, draws=req.draws, seed=req.seed, workers=req.workers
+        loaded,
+        req.output,
+        step=step,
+        draws=req.draws,
+        seed=req.seed,
+        workers=req.workers,
+        scheduler=req.scheduler,
     )
     years = ev.years
     if req.output in FINANCE_OUTPUTS:
@@ -168,9 +174,20 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.evaluate import Evaluator, headline
 
     names = headline()
-    ev = Evaluator(loaded, names[0], step=req.step, names=tuple(names), workers=req.workers)
+    ev = Evaluator(
+        loaded,
+        names[0],
+        step=req.step,
+        names=tuple(names),
+        workers=req.workers,
+        scheduler=req.scheduler,
+    )
     with_npv = loaded.scenario.scheme is not None and bool(unit_specs(loaded.scenario))
-    fin = Evaluator(loaded, "unit_npv", workers=req.workers) if with_npv else None
+    fin = (
+        Evaluator(loaded, "unit_npv", workers=req.workers, scheduler=req.scheduler)
+        if with_npv
+        else None
+    )
     n = req.samples
     u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
     values = ev.inputs.values(u, n)
@@ -187,7 +204,7 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     if req.draws > 0:
         risk = Evaluator(
             loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
-            workers=req.workers,
+            workers=req.workers, scheduler=req.scheduler,
         )  # fmt: skip
         E = risk.many(at, progress)
         Y = np.concatenate([Y, E[:, None, :]], axis=1)

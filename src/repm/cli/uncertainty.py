@@ -8,7 +8,18 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from repm.cli import DEFAULT, JsonOpt, OutOpt, ScenarioArg, SeedOpt, SetOpt, _emit, app, render
+from repm.cli import (
+    DEFAULT,
+    JsonOpt,
+    OutOpt,
+    ScenarioArg,
+    SchedOpt,
+    SeedOpt,
+    SetOpt,
+    _emit,
+    app,
+    render,
+)  # fmt: skip
 from repm.cli.render import out
 
 StepOpt = Annotated[
@@ -71,6 +82,7 @@ def sensitivity(
     seed: SeedOpt = 0,
     step: StepOpt = "monthly",
     workers: WorkersOpt = None,
+    scheduler: SchedOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -82,6 +94,7 @@ def sensitivity(
         scenario=scenario, sets=set_ or (), output=output, year=year, method=method,
         samples=samples, seed=seed, groups=tuple(group.split(",")) if group else (),
         by_fact=by_fact, step=step, out=out_dir, draws=draws, workers=workers,
+        scheduler=scheduler,
     )  # fmt: skip
     prog, advance = render.progress(0, "evaluations")
     with prog:
@@ -149,6 +162,7 @@ def uncertainty(
         ),
     ] = 0,
     workers: WorkersOpt = None,
+    scheduler: SchedOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -158,7 +172,7 @@ def uncertainty(
 
     req = UncertaintyRequest(
         scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, draws=draws,
-        out=out_dir, workers=workers,
+        out=out_dir, workers=workers, scheduler=scheduler,
     )  # fmt: skip
     prog, advance = render.progress(samples * (2 if draws else 1), "evaluations")
     with prog:

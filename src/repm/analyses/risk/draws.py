@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from repm.analyses.cluster import STALL_TIMEOUT_S
 from repm.analyses.risk.measures import holding_cost
 from repm.analyses.risk.reduce import Block, DrawSummary, Reduction
 from repm.chain import Chain
@@ -18,9 +19,6 @@ from repm.scenario.schema import Scenario
 from repm.simulate import kernel
 from repm.simulate.engine import Buffers, simulate_raw
 from repm.simulate.shocks import sample
-
-CONNECT_TIMEOUT_S = 20  # reaching a Dask scheduler
-STALL_TIMEOUT_S = 600  # on a Dask scheduler, the longest wait for the next chunk to finish
 
 
 def run_block(
@@ -128,48 +126,12 @@ def run_draws(
         take(run_block(chain, scenario.risk, seed, blocks[0], step, plan, shocks_cache))
         return red.result()
     if scheduler:
-        try:
-            from dask import delayed
-            from distributed import Client, as_completed
-        except ImportError as exc:  # pragma: no cover - distributed is a dependency
-            raise RuntimeError("dask.distributed is not installed") from exc
-        from distributed import wait as dask_wait
+        from dask import delayed
+
+        from repm.analyses.cluster import run_on
 
         tasks = [delayed(run_block)(chain, scenario.risk, seed, b, step, plan) for b in blocks]
-        try:
-            client = (
-                Client(scheduler, timeout=CONNECT_TIMEOUT_S)
-                if scheduler != "local"
-                else Client(
-                    n_workers=n_workers, threads_per_worker=1, processes=True,
-                    dashboard_address=None,
-                )
-            )  # fmt: skip
-        except (OSError, TimeoutError) as exc:
-            raise UserError(
-                f"cannot reach the Dask scheduler ({str(exc).splitlines()[0][:160]}); expected a "
-                "running scheduler at that address",
-                where="--scheduler",
-            ) from None
-        try:
-            pending = set(client.compute(tasks))
-            while pending:
-                # a dead or stuck worker must not hang the run: no chunk done in `timeout` s is
-                # an error (the chunks of a healthy cluster finish in seconds)
-                try:
-                    done, pending = dask_wait(
-                        pending, timeout=timeout, return_when="FIRST_COMPLETED"
-                    )
-                except TimeoutError:
-                    raise UserError(
-                        f"no chunk of draws finished in {timeout:g} s on {scheduler!r}: its "
-                        "workers are gone or stuck; expected a scheduler with live workers",
-                        where="--scheduler",
-                    ) from None
-                for fut in as_completed(done):
-                    take(fut.result())
-        finally:
-            client.close()
+        run_on(scheduler, tasks, lambda _, part: take(part), workers=n_workers, timeout=timeout)
         return red.result()
     # chunks side by side on a pool of threads, each chunk's compiled kernel on its own thread
     # (`nogil`: the threads run at once), at most two chunks per thread in flight so memory stays

@@ -13,6 +13,7 @@ Outputs:
 from __future__ import annotations
 
 import fnmatch
+import pickle
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -218,6 +219,7 @@ class Evaluator:
     rule: Rule = field(default_factory=shipped_rule)
     names: tuple[str, ...] | None = None  # run indicators read together: many() → (n, names, years)
     workers: int | None = None  # processes for many() (pool.py); None: as the batch warrants
+    scheduler: str | None = None  # a Dask scheduler for many()'s blocks ('local': a cluster here)
     evaluations: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
@@ -280,8 +282,39 @@ class Evaluator:
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
         blocks = [values[lo : lo + SETS_PER_CALL] for lo in range(0, len(values), SETS_PER_CALL)]
-        parts = run_blocks(self, blocks, progress)
+        if self.scheduler and blocks:
+            parts = self._on_cluster(blocks, progress)
+        else:
+            parts = run_blocks(self, blocks, progress)
         return np.concatenate(parts) if parts else np.empty(0)
+
+    def _on_cluster(self, blocks: list, progress) -> list:
+        """The blocks on a Dask scheduler: each worker builds this Evaluator again from the
+        merged scenario mapping (what a block needs, pickled once per worker) and evaluates its
+        blocks; a set's numbers depend on its own fact values only, so they are the same bit for
+        bit however the blocks fall."""
+        from dask import delayed
+
+        from repm.analyses.cluster import run_on
+
+        spec = pickle.dumps(
+            (self.loaded.raw, self.loaded.source, self.output, self.step, self.draws, self.seed,
+             self.names), protocol=pickle.HIGHEST_PROTOCOL,
+        )  # fmt: skip
+        parts: list = [None] * len(blocks)
+        t0 = time.perf_counter()
+
+        def take(i: int, part) -> None:
+            parts[i] = part
+            self.evaluations += len(blocks[i])
+            if progress is not None:
+                progress(len(blocks[i]))
+
+        tasks = [delayed(_remote_block)(spec, b) for b in blocks]
+        run_on(self.scheduler, tasks, take, workers=self.workers or 2,
+               what="block of parameter sets")  # fmt: skip
+        self.seconds += time.perf_counter() - t0
+        return parts
 
     def _step(self) -> str:
         return "yearly" if self.output in FINANCE_OUTPUTS else self.step
@@ -362,6 +395,23 @@ class Evaluator:
                 raise UserError(f"{name!r} has no total by year in this scenario", where="OUTPUT")
             out[i] = got[name]
         return out
+
+
+_REMOTE: dict[bytes, Evaluator] = {}  # a Dask worker's Evaluator, by its pickled request
+
+
+def _remote_block(spec: bytes, block: list) -> np.ndarray:
+    """On a Dask worker: one block of sets, by an Evaluator built from `spec` once per worker."""
+    ev = _REMOTE.get(spec)
+    if ev is None:
+        from repm.scenario.load import validate_merged
+
+        raw, source, output, step, draws, seed, names = pickle.loads(spec)
+        loaded = validate_merged(raw, source)
+        ev = Evaluator(loaded, output, step=step, draws=draws, seed=seed, names=names, workers=1)
+        _REMOTE.clear()  # one request's Evaluator at a time
+        _REMOTE[spec] = ev
+    return ev._block(block)
 
 
 def headline() -> list[str]:
