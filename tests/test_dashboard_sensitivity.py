@@ -5,11 +5,8 @@ the CLI's --json prints."""
 
 from __future__ import annotations
 
-import json
-
-import pytest
 from fastapi.testclient import TestClient
-from typer.testing import CliRunner
+from test_web_commands import cli_json, client  # noqa: F401  (a fixture, the CLI's JSON)
 
 from repm.analyses.uncertainty.evaluate import (
     FINANCE_OUTPUTS,
@@ -17,30 +14,17 @@ from repm.analyses.uncertainty.evaluate import (
     output_unit,
     run_indicators,
 )
-from repm.cli import app as cli_app
 from repm.results.indicators import REGISTRY
 from repm.web.app import create_app
 
 TIMING = ("seconds", "seconds_per_evaluation")  # wall-clock time: differs run to run
 
 
-@pytest.fixture
-def client(repm_home):
-    with TestClient(create_app(), base_url="http://127.0.0.1:8050") as c:
-        yield c
-
-
-def cli_json(argv: list[str]) -> dict:
-    res = CliRunner().invoke(cli_app, argv, catch_exceptions=False)
-    assert res.exit_code == 0, res.output
-    return json.loads(res.stdout)
-
-
 def _untimed(payload: dict) -> dict:
     return {k: v for k, v in payload.items() if k not in (*TIMING, "run_id")}
 
 
-def test_the_outputs_are_every_one_repm_sensitivity_accepts(client):
+def test_the_outputs_are_every_one_repm_sensitivity_accepts(client):  # noqa: F811
     res = client.get("/api/sensitivity/outputs")
     assert res.status_code == 200, res.text
     got = res.json()
@@ -73,7 +57,7 @@ def test_the_outputs_are_guarded_as_every_endpoint():
         )
 
 
-def test_a_monthly_morris_request_answers_the_cli_json(client):
+def test_a_monthly_morris_request_answers_the_cli_json(client):  # noqa: F811
     body = {"scenario": "india-baseline", "kind": "sensitivity", "output": "magnet_imports",
             "year": 2030, "method": "morris", "step": "monthly", "samples": 2,
             "group": "demand,risk"}  # fmt: skip
