@@ -164,7 +164,8 @@ def test_substitute_by_paths():
     import numpy as np
 
     from repm.analyses.uncertainty import philox_uniforms
-    from repm.analyses.uncertainty.evaluate import Evaluator, fact_paths, substitute
+    from repm.analyses.uncertainty.drawn import fact_paths, substitute
+    from repm.analyses.uncertainty.evaluate import Evaluator
     from repm.scenario.fields import FACT_PREFIX
 
     loaded = load_scenario("india-baseline")

@@ -12,7 +12,6 @@ Outputs:
 
 from __future__ import annotations
 
-import fnmatch
 import pickle
 import time
 from collections.abc import Mapping
@@ -21,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
+from repm.analyses.uncertainty.drawn import fact_paths, normalise, substitute, wholes
 from repm.analyses.uncertainty.inputs import Inputs
 from repm.analyses.uncertainty.ranges import Rule, fact_ranges, shipped_rule
 from repm.errors import UserError
 from repm.model.facts import FactTable, load_facts
-from repm.scenario.fields import FACT_PREFIX
 
 FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 # with the shock model on: each parameter set runs `draws` shock draws (the same draw ids, so
@@ -56,154 +55,6 @@ def output_unit(output: str) -> str:
             where="OUTPUT",
         )
     return known[output]
-
-
-def fact_paths(raw: Any) -> list[tuple[tuple, str]]:
-    """Every place in the raw scenario that reads a fact (`fact:ID`): its key path and the ID."""
-    out: list[tuple[tuple, str]] = []
-
-    def walk(node: Any, path: tuple) -> None:
-        if isinstance(node, dict | list):
-            for k, v in node.items() if isinstance(node, dict) else enumerate(node):
-                walk(v, (*path, k))
-        elif (fid := _reads(node)) is not None:
-            out.append((path, fid))
-
-    walk(raw, ())
-    return out
-
-
-def substitute(
-    raw: Any,
-    values: Mapping[str, float],
-    table: FactTable,
-    paths: list[tuple[tuple, str]] | None = None,
-    plans: dict | None = None,
-) -> Any:
-    """A copy of the raw scenario with each `fact:ID` whose ID is in `values` replaced by that
-    value in the fact's unit (as the loader would write the fact's central value). `paths`:
-    `fact_paths(raw)`, when the caller keeps it; `plans`: a dict the caller keeps, where the
-    copying plan of each set of drawn ids is remembered. Only the mappings and lists on the way
-    to a replaced value are copied; the rest is shared with `raw` (validation reads, never
-    writes)."""
-    ids = frozenset(values)
-    plan = plans.get(ids) if plans is not None else None
-    if plan is None:
-        plan = _plan(raw, ids, table, paths if paths is not None else fact_paths(raw))
-        if plans is not None:
-            plans[ids] = plan
-    if plan is _WHOLE:  # the scenario is one fact reference
-        fid = _reads(raw)
-        return f"{float(values[fid])!r} {table.facts[fid].unit}"
-    copies, leaves = plan
-    made = [_shallow(raw)]
-    for parent, k, original in copies:
-        made.append(_shallow(original))
-        made[parent][k] = made[-1]
-    for at, k, fid, unit in leaves:
-        made[at][k] = f"{float(values[fid])!r} {unit}"
-    return made[0]
-
-
-_WHOLE = object()
-
-
-def _plan(raw: Any, ids: frozenset, table: FactTable, paths: list[tuple[tuple, str]]):
-    """What `substitute` copies for these drawn ids: the containers on the way to each drawn
-    reference, parents first — (index of the parent's copy, key, the original) — and the
-    references — (index of their container's copy, key, fact id, unit)."""
-    index: dict[tuple, int] = {(): 0}
-    copies: list[tuple[int, Any, Any]] = []
-    leaves: list[tuple[int, Any, str, str]] = []
-    for path, fid in paths:
-        if fid not in ids:
-            continue
-        if not path:
-            return _WHOLE
-        node, at = raw, 0
-        for depth, k in enumerate(path[:-1]):
-            node = node[k]
-            prefix = path[: depth + 1]
-            if prefix not in index:
-                copies.append((at, k, node))
-                index[prefix] = len(copies)
-            at = index[prefix]
-        leaves.append((at, path[-1], fid, table.facts[fid].unit))
-    return copies, leaves
-
-
-def _shallow(node: Any) -> Any:
-    return dict(node) if isinstance(node, dict) else list(node) if isinstance(node, list) else node
-
-
-def _fraction(v: Any, table: FactTable) -> float:
-    from repm.model.units import to_unit
-
-    if isinstance(v, str) and v.strip().startswith(FACT_PREFIX):
-        return table.value(v.strip()[len(FACT_PREFIX) :].strip(), "fraction")
-    return float(to_unit(v, "fraction"))
-
-
-def _paths(raw: dict, pattern: str) -> list[tuple]:
-    """Key paths of every mapping under a dotted pattern (`*` matches one segment)."""
-    segs = pattern.split(".")
-    out: list[tuple] = []
-
-    def walk(node, i, path):
-        for k in list(node):
-            if fnmatch.fnmatchcase(str(k), segs[i]) and isinstance(node[k], dict):
-                if i == len(segs) - 1:
-                    out.append((*path, k))
-                else:
-                    walk(node[k], i + 1, (*path, k))
-
-    walk(raw, 0, ())
-    return out
-
-
-def _reads(v: Any) -> str | None:
-    if isinstance(v, str) and v.strip().startswith(FACT_PREFIX):
-        return v.strip()[len(FACT_PREFIX) :].strip()
-    return None
-
-
-def wholes(raw: dict, rule: Rule) -> list[tuple[tuple, bool, frozenset[str]]]:
-    """The shares of one whole in `raw` (rule.compositions): each mapping's key path, whether
-    it is scaled only down to 1 (`at_most_one`), and the facts its shares read."""
-    out = []
-    for patterns, at_most in ((rule.sum_to_one, False), (rule.at_most_one, True)):
-        for pattern in patterns:
-            for path in _paths(raw, pattern):
-                node = raw
-                for k in path:
-                    node = node[k]
-                reads = frozenset(f for f in map(_reads, node.values()) if f is not None)
-                out.append((path, at_most, reads))
-    return out
-
-
-def normalise(
-    new: dict,
-    raw: dict,
-    changed: Mapping[str, float],
-    rule: Rule,
-    table: FactTable,
-    shares: list[tuple[tuple, bool, frozenset[str]]] | None = None,
-) -> None:
-    """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
-    (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`).
-    `shares`: `wholes(raw, rule)`, when the caller keeps it."""
-    for path, at_most, reads in shares if shares is not None else wholes(raw, rule):
-        if reads.isdisjoint(changed):
-            continue
-        parent = new
-        for k in path[:-1]:
-            parent = parent[k]
-        vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
-        total = sum(vals.values())
-        if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
-            continue
-        parent[path[-1]] = {k: v / total for k, v in vals.items()}
 
 
 @dataclass
