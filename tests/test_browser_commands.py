@@ -15,12 +15,18 @@ from test_browser import ARTIFACTS, CHROMIUM, _watch, server  # noqa: F401  (a f
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="chromium is not installed")
 
 
-def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noqa: F811
-    url, _home = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+def _open(browser, url: str, height: int = 1000):
+    """The dashboard in a new page, ready; with the list its console errors collect in."""
+    page = browser.new_page(viewport={"width": 1400, "height": height})
     errors = _watch(page)
     page.goto(url)
     page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    return page, errors
+
+
+def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noqa: F811
+    url, _home = server
+    page, errors = _open(browser, url)
 
     page.check("input[name=kind][value=stockpile]")
     assert page.is_enabled("#service-level") and not page.is_enabled("#plan-scenarios")
@@ -57,10 +63,7 @@ def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noq
 
 def test_dashboard_runs_sensitivity_and_draws_what_it_hangs_on(browser, server):  # noqa: F811
     url, _home = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = _watch(page)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page, errors = _open(browser, url)
     page.check("input[name=kind][value=sensitivity]")
     assert page.is_enabled("#sens-output") and not page.is_enabled("#plan-scenarios")
     page.select_option("#sens-output", "magnet_imports")
@@ -95,10 +98,7 @@ def _money(v: float) -> str:  # as the page and `repm voi` print crore INR
 
 def test_dashboard_runs_voi_and_draws_the_evppi_ranking(browser, server):  # noqa: F811
     url, _home = server
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    errors = _watch(page)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page, errors = _open(browser, url)
     page.check("input[name=kind][value=voi]")
     assert page.is_enabled("#voi-decision") and not page.is_enabled("#plan-scenarios")
     # each decision shows its own options and its default samples as the hint
@@ -184,10 +184,7 @@ def _drawn(page, fig: str, name: str) -> dict:
 
 
 def _open(browser, url: str):
-    page = browser.new_page(viewport={"width": 1400, "height": 1100})
-    errors = _watch(page)
-    page.goto(url)
-    page.wait_for_selector("body[data-ready='1']", timeout=60_000)
+    page, errors = _open(browser, url, height=1100)
     return page, errors
 
 
