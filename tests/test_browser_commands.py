@@ -183,14 +183,9 @@ def _drawn(page, fig: str, name: str) -> dict:
     )
 
 
-def _open(browser, url: str):
-    page, errors = _open(browser, url, height=1100)
-    return page, errors
-
-
 def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(browser, server):  # noqa: F811
     url, _home = server
-    page, errors = _open(browser, url)
+    page, errors = _open(browser, url, height=1100)
     page.check("input[name=kind][value=sensitivity]")
     offered = page.eval_on_selector_all("#sens-output option", "os => os.map((o) => o.value)")
     assert offered == [o["name"] for o in _get(f"{url}/api/sensitivity/outputs")["outputs"]]
