@@ -39,6 +39,13 @@ CASES = {
     "stockpile": (["stockpile", "--draws", "500", "--json"], 0.0, ""),
 }
 VOLATILE = {"run_id"}  # new on every run
+# Every case also allows 1e-12 relative for the machine: numpy's sums run on the CPU's SIMD
+# lanes (AVX2 here, AVX-512 there) and add in another order, so a sum's last bit or two depends
+# on the CPU the goldens were written on (finance's unit_revenue moved by 3e-16 relative on an
+# AVX-512 machine). The mass balance residual is rounding noise by construction (~1e-12 t, its
+# bits are the CPU's): it is held below RESIDUAL instead of to its bits.
+MACHINE = 1e-12
+RESIDUAL = 1e-9  # t
 
 
 def invoke(argv: list[str]) -> dict:
@@ -56,17 +63,21 @@ def _strip(obj):
 
 
 def assert_same(got, want, rel: float, path: str = "$") -> None:
-    """Structure exactly, numbers exactly or to `rel` relative; the first difference is named."""
+    """Structure exactly, numbers to `rel` relative (the residual below RESIDUAL); the first
+    difference is named."""
     if isinstance(want, dict):
         assert isinstance(got, dict), f"{path}: {type(got).__name__}, expected an object"
         assert list(got) == list(want), f"{path}: keys {list(got)} != {list(want)}"
+        if want.get("name") == "mass_balance_residual":
+            assert abs(got["value"]) < RESIDUAL and abs(want["value"]) < RESIDUAL, path
+            got, want = {**got, "value": 0.0}, {**want, "value": 0.0}
         for k in want:
             assert_same(got[k], want[k], rel, f"{path}.{k}")
     elif isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want), f"{path}: length differs"
         for i, (g, w) in enumerate(zip(got, want, strict=True)):
             assert_same(g, w, rel, f"{path}[{i}]")
-    elif isinstance(want, float) and isinstance(got, float) and rel > 0:
+    elif isinstance(want, float) and isinstance(got, float):
         assert math.isclose(got, want, rel_tol=rel, abs_tol=1e-300) or got == want, (
             f"{path}: {got!r} != {want!r} (rel {rel})"
         )
@@ -77,6 +88,7 @@ def assert_same(got, want, rel: float, path: str = "$") -> None:
 @pytest.mark.parametrize("name", list(CASES))
 def test_golden(name: str) -> None:
     argv, rel, _why = CASES[name]
+    rel = max(rel, MACHINE)
     got = _strip(invoke(argv))
     path = GOLDEN / f"{name}.json"
     if os.environ.get("REPM_REGEN_GOLDEN") or not path.exists():
