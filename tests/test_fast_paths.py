@@ -224,3 +224,22 @@ def test_a_drawn_value_a_field_refuses_is_one_line(monkeypatch):
     assert msg.startswith("a drawn scenario is invalid (india-baseline: ")
     assert "supply.recycling.collection_rate" in msg and "expected a value ≤ 1" in msg
     assert "uncertainty:` block" in msg
+
+
+def test_imports_over_draws_in_numpy_is_xarrays_mean():
+    """The first indicators read the imports' mean over draws in numpy (`_over_draws`); the
+    groups read xarray's: the same floats, bit for bit, over shock draws too."""
+    import numpy as np
+
+    from repm.results.build import _over_draws
+    from repm.results.indicators import mean_over_draws
+    from repm.simulate.engine import simulate
+    from repm.simulate.shocks import sample
+
+    loaded = load_scenario("india-baseline")
+    chain = compile_chain(loaded.scenario)
+    data = simulate(chain, shocks=sample(loaded.scenario.risk, chain, np.arange(64), 1)).data
+    for name in ("imports", "unmet", "production"):
+        numpy_mean = _over_draws(data.variables[name])
+        assert numpy_mean.tobytes() == mean_over_draws(data[name]).values.tobytes(), name
+        assert np.ptp(data[name].values, axis=0).max() > 0, name  # the draws differ

@@ -123,13 +123,11 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     prod = (
         ds.variables["production"].values.sum(axis=(2, 3)).mean(axis=0)
     )  # draw × year × feed × grade
-    imp = mean_over_draws(ds.imports)
-    by = imp.values  # year × origin × material
+    by = _over_draws(ds.variables["imports"])  # year × origin × material
     mag_idx = [mi[m] for m in chain.model.names(kind="magnet")]
     emb_idx = [mi[m] for m in chain.model.names(kind="embedded")]
     imp_bare = by[..., mag_idx].sum(axis=(1, 2))
     imp_emb = by[..., emb_idx].sum(axis=(1, 2))
-    imp_mag_origin = imp.isel(material=mag_idx + emb_idx).sum("material")  # groups read it
     imp_total = imp_bare + imp_emb
 
     add("magnet_demand", total_demand)
@@ -143,6 +141,9 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=1))
     if done():
         return
+    # labelled, for the groups below (xarray's mean is numpy's here, bit for bit: `by`)
+    imp = mean_over_draws(ds.imports)
+    imp_mag_origin = imp.isel(material=mag_idx + emb_idx).sum("material")
     unmet = ds.variables["unmet"].values.mean(axis=0)  # year × sector × grade
     add("unmet_demand", unmet.sum(axis=(1, 2)))
     exported = ds.variables["magnet_exports"].values.mean(
@@ -214,6 +215,13 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
         add("unmet_demand", unmet[:, si].sum(axis=1), sector=s)
     for o in chain.origins:
         add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
+
+
+def _over_draws(var) -> np.ndarray:
+    """An engine output's values averaged over its draws (`mean_over_draws` in numpy: a
+    parameter sample's first indicators are read without xarray's reductions)."""
+    v = var.values
+    return v.mean(axis=0) if var.dims[:1] == ("draw",) else v
 
 
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:
