@@ -275,9 +275,9 @@ def _total_path(anchors: dict[int, float], growth_after: float, years: list[int]
 
 
 def _power(base: float, exponent: int) -> float:
-    """`base ** exponent` as numpy computes it for a float and an integer scalar: C's pow,
-    which Python's float power calls too — but Python raises where numpy gives inf (overflow,
-    0 to a negative power), and then numpy answers."""
+    """`base ** exponent` by C's pow (Python's float power calls it); where Python raises
+    (overflow, 0 to a negative power) numpy answers (inf). numpy's scalar power is C's pow on
+    most CPUs, SIMD library code on AVX-512 ones (the last bit may differ)."""
     try:
         return base**exponent
     except (OverflowError, ZeroDivisionError):
