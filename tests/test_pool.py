@@ -181,3 +181,23 @@ def test_a_bad_scheduler_is_a_one_line_error():
     got = run_cli(["sensitivity", "unit_npv", "--samples", "2", "--scheduler", "nowhere"])
     assert got.returncode == 2
     assert "--scheduler: 'nowhere'; expected 'local' or a Dask scheduler address" in got.stderr
+
+
+_FREEZE = textwrap.dedent(
+    """
+    import gc, json
+    from repm.analyses.uncertainty import pool
+    assert pool.can_fork()
+    inside = pool.fork_map(lambda _: gc.get_freeze_count(), [0, 1], workers=2)
+    print(json.dumps({"inside": inside, "after": gc.get_freeze_count()}))
+    """
+)
+
+
+def test_workers_leave_the_parents_objects_out_of_their_collections():
+    """In a worker the objects forked from the parent are frozen (out of its garbage
+    collections, which would copy every page they visit); the parent is unfrozen again after."""
+    out = subprocess.run([sys.executable, "-c", _FREEZE], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout)
+    assert all(n > 10_000 for n in got["inside"]) and got["after"] == 0, got
