@@ -7,6 +7,7 @@ skipped where chromium is missing)."""
 from __future__ import annotations
 
 import json
+import re
 import urllib.request
 
 import pytest
@@ -260,10 +261,8 @@ def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(bro
     unc = _get(f"{url}/api/runs/{page.get_attribute('body', 'data-shown-run')}")
     assert unc["meta"]["shock_draws"] == 40 and unc["meta"]["step"] == "monthly"
 
-    def stored(stat):
-        got = [
-            r for r in unc["indicators"] if r["name"] == "expected_unmet" and r.get("stat") == stat
-        ]
+    def stored(stat, name="expected_unmet"):
+        got = [r for r in unc["indicators"] if r["name"] == name and r.get("stat") == stat]
         return [r["value"] for r in sorted(got, key=lambda r: r["year"])]
 
     facts = _drawn(page, "fig-unmet", "P5–P95 over the facts' ranges")
@@ -271,6 +270,10 @@ def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(bro
     assert facts["y"] == pytest.approx(stored("p05"))
     assert median["y"] == pytest.approx(stored("p50"))
     assert {facts["yaxis"], median["yaxis"]} == {"y"}
+    both = _drawn(page, "fig-unmet", "P95 over samples × draws")  # facts and shocks at once
+    assert both["y"] == pytest.approx(stored("p95", "unmet_joint"))
+    said = re.search(r"facts and shocks together: P95 ([\d,]+) t", page.text_content("#unc-joint"))
+    assert float(said.group(1).replace(",", "")) == round(max(stored("p95", "unmet_joint")))
     assert "what we don't know about the facts" in page.text_content("#fig-unmet .legend")
     assert "No risk run is stored for the shock fan" in page.text_content("#fig-unmet")
     ARTIFACTS.mkdir(exist_ok=True)

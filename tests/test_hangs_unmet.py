@@ -20,6 +20,7 @@ from repm.web.app import create_app
 
 FACTS = "what we don't know about the facts:"
 SHOCKS = "what the shocks do:"
+BOTH = "both at once:"
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +46,9 @@ def _by_name(fig) -> dict:
     return {t.name: t for t in fig.data}
 
 
-def _stored_band(outcome, stat: str) -> list[float]:
+def _stored_band(outcome, stat: str, name: str = "expected_unmet") -> list[float]:
     df = outcome.results.indicators
-    rows = df[(df["name"] == "expected_unmet") & (df["stat"] == stat)].sort_values("year")
+    rows = df[(df["name"] == name) & (df["stat"] == stat)].sort_values("year")
     assert set(rows["unit"]) == {"t"}
     return rows["value"].tolist()
 
@@ -78,7 +79,11 @@ def test_unmet_demand_is_drawn_with_both_bands_on_one_axis(here):
     assert {tr.yaxis for tr in fig.data} <= {None, "y"} and "yaxis2" not in fig.layout
     assert fig.layout.yaxis.title.text == "t of magnets"
     titles = {tr.legendgrouptitle.text for tr in fig.data if tr.legendgrouptitle.text}
-    assert titles == {FACTS, SHOCKS}
+    assert titles == {FACTS, SHOCKS, BOTH}
+    # both at once: the run's unmet demand over its samples × shock draws pooled
+    assert list(t["P95 over samples × draws"].y) == _stored_band(shocked, "p95", "unmet_joint")
+    assert list(t["P50 over samples × draws"].y) == _stored_band(shocked, "p50", "unmet_joint")
+    assert t["P95 over samples × draws"].legendgroup == "both"
     assert t["P5–P95 over the facts' ranges"].legendgroup == "facts"
     assert t["5–95th percentile over the draws"].legendgroup == "shocks"
     note = fig.layout.title.subtitle.text
@@ -111,7 +116,7 @@ def test_without_shock_draws_the_note_says_what_to_run(here):
     assert "differ by the step too" in yearly.layout.title.subtitle.text
     alone = unmet_fans(spread, None)
     assert "No risk run is stored for the shock fan" in alone.layout.title.subtitle.text
-    assert {tr.legendgroup for tr in alone.data} == {"facts"}
+    assert {tr.legendgroup for tr in alone.data} == {"facts", "both"}
 
 
 def test_the_dashboard_draws_it_for_the_risk_run_too(here):

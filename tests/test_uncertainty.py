@@ -341,3 +341,48 @@ def test_uncertainty_with_shock_draws_adds_expected_unmet_by_hand():
     y25 = years.index(2025)
     assert each[:, y25].min() > 1.0  # the 2025 restriction, in every sample
     assert rows[(2024, "p95")] == 0.0  # nothing happened in 2024
+
+
+def test_unmet_over_facts_and_shocks_together_by_hand():
+    """`unmet_joint` pools every sample's shock draws: its rows are the percentiles of the unmet
+    demand of each (sample, draw), each computed by a separate run (the sample's scenario, its
+    own chain, the K shock draws `repm risk` samples); its mean is the mean of the samples'
+    expected unmet demand, its P95 above theirs where the shocks spread it."""
+    import numpy as np
+
+    from repm import app as A
+    from repm.analyses.risk.draws import sector_unmet
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+    from repm.simulate.engine import simulate
+    from repm.simulate.shocks import sample
+
+    loaded = load_scenario("india-baseline")
+    n, k = 3, 8
+    p = A.uncertainty(
+        A.UncertaintyRequest(scenario=loaded, samples=n, draws=k, step="yearly", seed=5)
+    ).payload
+    rows = {(r["name"], r["year"], r["stat"]): r["value"] for r in p["indicators"]}
+    ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=k, seed=5)
+    values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 5, np.arange(n)), n)
+    moving = [f for f, v in values.items() if not np.all(v == ev.spreads[f].central)]
+    pooled = []
+    for d in range(n):
+        sc = ev.scenario_at({f: float(values[f][d]) for f in moving})
+        chain = compile_chain(sc)
+        sim = simulate(chain, shocks=sample(sc.risk, chain, np.arange(k), 5), step="yearly")
+        pooled.append(sector_unmet(sim.data).sum(axis=2))  # draw × year
+    joint = np.concatenate(pooled)  # (sample, draw) × year
+    assert joint.shape == (n * k, len(ev.years))
+    for j, y in enumerate(ev.years):
+        for stat, q in (("p05", 0.05), ("p50", 0.5), ("p95", 0.95)):
+            assert rows[("unmet_joint", y, stat)] == float(np.quantile(joint[:, j], q)), (y, stat)
+        assert rows[("unmet_joint", y, "mean")] == pytest.approx(
+            rows[("expected_unmet", y, "mean")], rel=1e-12, abs=1e-12
+        )
+    spread = [
+        y for y in ev.years if rows[("unmet_joint", y, "p95")] > rows[("expected_unmet", y, "p95")]
+    ]
+    assert spread  # the shocks widen the facts' fan in some year

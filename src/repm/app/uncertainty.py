@@ -161,11 +161,30 @@ def _index_rows(req: SensitivityRequest, indices: list[dict], years: list[int]) 
     ]  # fmt: skip
 
 
+JOINT = "unmet_joint"  # unmet demand over parameter samples × shock draws together
+
+
+def _stat_rows(name: str, unit: str, values, years: list[int]) -> list[dict]:
+    """P5, P50, P95 and the mean over the first axis of values (… × year), as indicator rows."""
+    import numpy as np
+
+    stats = {
+        "p05": np.quantile(values, 0.05, axis=0), "p50": np.quantile(values, 0.5, axis=0),
+        "p95": np.quantile(values, 0.95, axis=0), "mean": values.mean(axis=0),
+    }  # fmt: skip
+    return [
+        {"year": int(y), "name": name, "value": float(stats[s][j]), "unit": unit, "stat": s}
+        for j, y in enumerate(years) for s in STATS
+    ]  # fmt: skip
+
+
 def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     """Draw every uncertain fact `samples` times (Philox, keyed by seed, draw and fact id) and
     report P5/P50/P95 and the mean of the headline indicators (and each scheme unit's NPV); with
     `draws` > 0, also of the expected unmet demand by year over `draws` shock draws a sample
-    (the same draws for every sample, as `repm sensitivity expected_unmet`)."""
+    (the same draws for every sample, as `repm sensitivity expected_unmet`), and of the unmet
+    demand over samples and draws together (`unmet_joint`: what we don't know about the facts
+    and what the shocks do, at once)."""
     loaded = req.load()
     import numpy as np
 
@@ -204,24 +223,23 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     if req.draws > 0:
         risk = Evaluator(
             loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
-            workers=req.workers, scheduler=req.scheduler,
+            workers=req.workers, scheduler=req.scheduler, per_draw=True,
         )  # fmt: skip
-        E = risk.many(at, progress)
+        by_draw = risk.many(at, progress)  # sample × shock draw × year, t unmet
+        # each sample's expected unmet demand (its mean over its draws, as `repm risk` takes
+        # it), and the unmet demand over samples and draws together (JOINT)
+        E, joint = by_draw.mean(axis=1), by_draw.reshape(-1, by_draw.shape[2])
         Y = np.concatenate([Y, E[:, None, :]], axis=1)
         names = [*names, "expected_unmet"]
     wall = time.perf_counter() - t0
     from repm.results.indicators import unit as unit_of
 
-    stats = {
-        "p05": np.quantile(Y, 0.05, axis=0), "p50": np.quantile(Y, 0.5, axis=0),
-        "p95": np.quantile(Y, 0.95, axis=0), "mean": Y.mean(axis=0),
-    }  # fmt: skip
     rows = []
     for i, name in enumerate(names):
-        for j, y in enumerate(ev.years):
-            for s in STATS:
-                rows.append({"year": int(y), "name": name, "value": float(stats[s][i, j]),
-                             "unit": unit_of(name), "stat": s})  # fmt: skip
+        rows += _stat_rows(name, unit_of(name), Y[:, i], ev.years)
+    if risk is not None:
+        rows += _stat_rows(JOINT, unit_of(JOINT), joint, ev.years)
+        names = [*names, JOINT]
     npv_stats = None
     if fin is not None:
         spec = unit_specs(loaded.scenario)[0]

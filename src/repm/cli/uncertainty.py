@@ -205,6 +205,16 @@ def _render_uncertainty(done) -> None:
             cells.append(f"{f(by[(n, y, 'p50')])}\n({f(by[(n, y, 'p05')])}–{f(by[(n, y, 'p95')])})")
         t.add_row(str(y), *cells)
     out.print(t)
+    if "unmet_joint" in names:  # the tail a stockpile is sized against: both spreads at once
+        worst = max(years, key=lambda y: (by[("unmet_joint", y, "p95")], -y))
+        j = lambda s: by[("unmet_joint", worst, s)]  # noqa: E731
+        e = lambda s: by[("expected_unmet", worst, s)]  # noqa: E731
+        render.note(
+            f"unmet demand, facts and shocks together ({p['samples']} samples × {p['draws']} "
+            f"shock draws): P95 {j('p95'):,.0f} t in {worst} (P50 {j('p50'):,.0f} t, mean "
+            f"{j('mean'):,.0f} t); the facts alone move its expected value {e('p05'):,.0f}–"
+            f"{e('p95'):,.0f} t (P5–P95)"
+        )
     if p["unit_npv"]:
         u = p["unit_npv"]
         render.note(

@@ -69,6 +69,7 @@ class Evaluator:
     table: FactTable = field(default_factory=load_facts)
     rule: Rule = field(default_factory=shipped_rule)
     names: tuple[str, ...] | None = None  # run indicators read together: many() → (n, names, years)
+    per_draw: bool = False  # a risk output's unmet demand by shock draw: many() → (n, draws, years)
     workers: int | None = None  # processes for many() (pool.py); None: as the batch warrants
     scheduler: str | None = None  # a Dask scheduler for many()'s blocks ('local': a cluster here)
     evaluations: int = 0
@@ -77,6 +78,8 @@ class Evaluator:
 
     def __post_init__(self) -> None:
         self.unit = output_unit(self.output)
+        if self.per_draw and self.output not in RISK_OUTPUTS:
+            raise ValueError(f"per_draw is for the risk outputs ({', '.join(RISK_OUTPUTS)})")
         if self.names is not None:
             self.names = tuple(self.names)
             known = run_indicators()
@@ -120,7 +123,7 @@ class Evaluator:
 
     def many(self, values: list[Mapping[str, float]], progress=None) -> np.ndarray:
         """The output at each of several fact-value sets: shape (n,) for unit_npv, (n, years) for
-        one indicator, (n, names, years) with `names`. The sets ride the engine's draw axis,
+        one indicator, (n, names, years) with `names`, (n, draws, years) with `per_draw`. The sets ride the engine's draw axis,
         SETS_PER_CALL to a kernel call (`_block`: each set's scenario is validated and compiled,
         then all are simulated at once); large batches spread the blocks over processes
         (pool.py), the same numbers bit for bit. `progress(k)` after each block of k sets."""
@@ -150,7 +153,7 @@ class Evaluator:
 
         spec = pickle.dumps(
             (self.loaded.raw, self.loaded.source, self.output, self.step, self.draws, self.seed,
-             self.names), protocol=pickle.HIGHEST_PROTOCOL,
+             self.names, self.per_draw), protocol=pickle.HIGHEST_PROTOCOL,
         )  # fmt: skip
         parts: list = [None] * len(blocks)
         t0 = time.perf_counter()
@@ -224,11 +227,14 @@ class Evaluator:
         return F.unit_npv(ctx, F.unit_specs(sc)[0])  # crore INR, as unit_metrics gives it
 
     def _risk(self, sim) -> np.ndarray:
-        """The risk output by year over the set's shock draws, as `repm risk` computes it."""
+        """The risk output by year over the set's shock draws, as `repm risk` computes it
+        (`per_draw`: the unmet demand it is computed from, draw × year)."""
         from repm.analyses.risk.draws import sector_unmet
         from repm.analyses.risk.reduce import UNMET_EPS, cvar
 
-        total = sector_unmet(sim.data).sum(axis=2)
+        total = sector_unmet(sim.data).sum(axis=2)  # draw × year, t
+        if self.per_draw:
+            return total
         if self.output == "expected_unmet":
             return total.mean(axis=0)
         if self.output == "p_shortage":
@@ -257,9 +263,10 @@ def _remote_block(spec: bytes, block: list) -> np.ndarray:
     if ev is None:
         from repm.scenario.load import validate_merged
 
-        raw, source, output, step, draws, seed, names = pickle.loads(spec)
+        raw, source, output, step, draws, seed, names, per_draw = pickle.loads(spec)
         loaded = validate_merged(raw, source)
-        ev = Evaluator(loaded, output, step=step, draws=draws, seed=seed, names=names, workers=1)
+        ev = Evaluator(loaded, output, step=step, draws=draws, seed=seed, names=names,
+                       per_draw=per_draw, workers=1)  # fmt: skip
         _REMOTE.clear()  # one request's Evaluator at a time
         _REMOTE[spec] = ev
     return ev._block(block)

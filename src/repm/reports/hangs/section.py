@@ -162,7 +162,9 @@ def section_html(run: RunData, div, computed: str | None = None) -> str:
             "the blue band is what we don't know about the facts (P5–P95 and P50 over the "
             "uncertainty run's samples of each sample's expected unmet demand over its shock "
             "draws), the red one what the shocks do (the risk run's percentiles over its draws "
-            "at the facts' central values).</p>"
+            "at the facts' central values); the purple lines, where the run has them, are both "
+            "at once (P95 and P50 of every sample's draws pooled): the tail a stockpile sized to "
+            "a service level faces.</p>"
         )
     else:
         ran = "" if h.spread is None else f" run {e(h.spread.run_id)} was made without shock draws;"

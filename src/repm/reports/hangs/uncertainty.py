@@ -18,6 +18,8 @@ FAN_FIRST = ("magnet_imports", "self_sufficiency", "magnet_production_domestic")
 UNMET = "expected_unmet"  # with shock draws: each sample's mean unmet demand over its draws
 FACTS = "what we don't know about the facts"
 SHOCKS = "what the shocks do"
+BOTH = "both at once"
+JOINT = "unmet_joint"  # the run's unmet demand over samples × shock draws pooled
 UNMET_AXIS = "t of magnets"  # the risk fan's axis: unmet magnet demand in a year
 UNMET_DRAWS = 100  # shock draws a sample suggested when the run has none
 
@@ -135,6 +137,15 @@ def unmet_band(spread: Spread | None) -> pd.DataFrame | None:
     return b if {"p05", "p50", "p95"} <= set(b.columns) else None
 
 
+def joint_band(spread: Spread | None) -> pd.DataFrame | None:
+    """year × (p05, p50, p95, mean) of the unmet demand over the run's samples and shock draws
+    together (`unmet_joint`), or None when the run has none (made before it, or without draws)."""
+    if spread is None or spread.rows[spread.rows["name"] == JOINT].empty:
+        return None
+    b = spread.band(JOINT)
+    return b if {"p50", "p95"} <= set(b.columns) else None
+
+
 def unmet_missing(spread: Spread | None, scenario: str) -> str:
     """The figure's note when unmet demand has no parameter fan: what to run for one."""
     run = f"repm uncertainty {scenario} --draws {UNMET_DRAWS}"
@@ -172,6 +183,17 @@ def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.
                     hovertemplate="%{y:,.0f} t (facts P50)<extra></extra>")  # fmt: skip
     lines = [f"Blue, {FACTS}: uncertainty run {spread.run_id}, {samples} of the facts, each the "
              f"mean over {each}" + (f" ({spread.step})" if spread.step else "") + "."]  # fmt: skip
+    jb = joint_band(spread)
+    if jb is not None:  # both at once: every sample's draws pooled
+        both = {"legendgroup": "both", "legendgrouptitle_text": f"{BOTH}:"}
+        for stat, dash, label in (("p95", "dash", "P95"), ("p50", "dot", "P50")):
+            fig.add_scatter(x=[int(y) for y in jb.index], y=list(jb[stat]), mode="lines",
+                            name=f"{label} over samples × draws", line={"color": "#9467bd",
+                            "dash": dash, "width": 2}, **both,
+                            hovertemplate=f"%{{y:,.0f}} t (both {label})<extra></extra>")  # fmt: skip
+            both = {"legendgroup": "both"}
+        lines.append(f"Purple, {BOTH}: the same run's {samples} × {each} pooled — the spread a "
+                     "stockpile sized to a service level faces.")  # fmt: skip
     q = (
         risk.data["unmet_quantiles"]
         if risk is not None and "unmet_quantiles" in risk.data
