@@ -81,7 +81,7 @@ def test_risk_says_what_to_run_then_the_stored_runs_spread_and_drivers():
     got = run_cli(["risk", "--draws", "50"])
     assert got.returncode == 0, got.stderr
     line = _line(got.stdout)
-    assert "`repm uncertainty --draws 100`" in line
+    assert "`repm uncertainty --draws 1000`" in line and "alone and with the shocks" in line
     assert "`repm sensitivity expected_unmet --year 2030 --draws 100`" in line
 
     unc = run_cli(["uncertainty", "--samples", "4", "--draws", "5", "--json"])
@@ -89,6 +89,8 @@ def test_risk_says_what_to_run_then_the_stored_runs_spread_and_drivers():
     u = json.loads(unc.stdout)
     q = {r["stat"]: r["value"] for r in u["indicators"]
          if r["name"] == "expected_unmet" and r["year"] == 2030}  # fmt: skip
+    joint = {r["stat"]: r["value"] for r in u["indicators"]
+             if r["name"] == "unmet_joint" and r["year"] == 2030}  # fmt: skip
     sens = run_cli(["sensitivity", "expected_unmet", "--year", "2030", "--draws", "5",
                     "--samples", "2", "--json"])  # fmt: skip
     assert sens.returncode == 0, sens.stderr
@@ -101,4 +103,5 @@ def test_risk_says_what_to_run_then_the_stored_runs_spread_and_drivers():
         f"over 4 samples of the facts' ranges the expected unmet demand in 2030 is P50 "
         f"{q['p50']:,.1f} (P5 {q['p05']:,.1f} – P95 {q['p95']:,.1f}) t, against {here[0]:,.1f} t here"
     ) in line
+    assert f"with the shocks too (5 draws a sample) its P95 is {joint['p95']:,.1f} t" in line
     assert f"in 2030 it hangs on {top['fact']} ST {top['ST']:.2f}" in line

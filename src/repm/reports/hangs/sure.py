@@ -94,11 +94,14 @@ def plan_line(scenarios: int, cvar: float, scenario: str, scenario_hash: str) ->
     )
 
 
+JOINT_DRAWS = 1000  # shock draws a sample suggested: fewer undersample the shocks' tail
+
+
 def risk_line(unmet: dict[int, float], scenario: str, scenario_hash: str) -> str:
     """How sure the expected unmet demand is, in the year a stored sensitivity run ranked (else
     2030, else the last year): its spread over the facts' ranges (`repm uncertainty --draws`)
     beside this run's, and the facts it hangs on (`repm sensitivity expected_unmet`)."""
-    from repm.reports.hangs.uncertainty import UNMET, read_spread
+    from repm.reports.hangs.uncertainty import UNMET, joint_band, read_spread
 
     ix, year = None, None
     for sens in stored_runs("sensitivity", scenario, scenario_hash):
@@ -119,11 +122,17 @@ def risk_line(unmet: dict[int, float], scenario: str, scenario_hash: str) -> str
                 f"over {spread.samples} samples of the facts' ranges the expected unmet demand in "
                 f"{year} is {_span(q, ',.1f')} t, against {unmet[year]:,.1f} t here ({_where(s)})"
             )
+            jb = joint_band(spread)
+            if jb is not None and year in jb.index:
+                parts.append(
+                    f"with the shocks too ({spread.shock_draws or '?'} draws a sample) its P95 is "
+                    f"{jb.loc[year, 'p95']:,.1f} t"
+                )
             break
     else:
         parts.append(
-            "`repm uncertainty --draws 100` gives the expected unmet demand's spread over the "
-            "facts' ranges"
+            f"`repm uncertainty --draws {JOINT_DRAWS}` gives unmet demand's spread over the "
+            "facts' ranges, alone and with the shocks"
         )
     if ix is not None:
         parts.append(f"in {year} it hangs on {drivers_text(ix)}")
