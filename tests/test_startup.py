@@ -107,7 +107,9 @@ import numpy as np
 from repm.app import RunRequest, run
 
 a = run(RunRequest())
-kept_out = {m: m in sys.modules for m in ("dask.array", "distributed")}
+kept_out = {m: m in sys.modules for m in ("dask", "dask.base", "dask.array", "distributed")}
+from repm.model.units import pint, registry
+pint_works = registry().Quantity(2500, "kg").to("t").magnitude == 2.5 and "pint" in sys.modules
 
 import xarray as xr
 import dask
@@ -122,6 +124,7 @@ b = write_run(a.results, command="run", scenario_raw=a.loaded.raw, scenario_hash
 lazy = xr.DataArray(da.ones(4, chunks=2))
 print(json.dumps({
     "kept_out": kept_out,
+    "pint_works": pint_works,
     "distributed_now": "distributed" in sys.modules,
     "same_file": (a.path / "results.nc").read_bytes() == (b / "results.nc").read_bytes(),
     "dask_array_seen": lazy.chunks == ((2, 2),) and not isinstance(lazy.data, np.ndarray),
@@ -131,10 +134,11 @@ print(json.dumps({
 """
 
 
-def test_a_run_imports_neither_dask_array_nor_distributed_and_writes_the_same_file(tmp_path):
-    """In a fresh process (what is imported is the point): `repm run` leaves dask.array and
-    dask.distributed unimported; its results.nc is byte for byte the file xarray writes once
-    `distributed` is imported; xarray still sees dask arrays made afterwards, as dask arrays."""
+def test_a_run_imports_no_dask_and_writes_the_same_file(tmp_path):
+    """In a fresh process (what is imported is the point): `repm run` leaves dask unimported
+    (pint's, xarray's and to_netcdf's questions answered without it) and pint working; its
+    results.nc is byte for byte the file xarray writes once dask and `distributed` are imported;
+    xarray still sees dask arrays made afterwards, as dask arrays."""
     import json
     import os
     import subprocess
@@ -147,7 +151,8 @@ def test_a_run_imports_neither_dask_array_nor_distributed_and_writes_the_same_fi
     assert proc.returncode == 0, proc.stderr[-3000:]
     got = json.loads(proc.stdout.splitlines()[-1])
     assert got == {
-        "kept_out": {"dask.array": False, "distributed": False},
+        "kept_out": {"dask": False, "dask.base": False, "dask.array": False, "distributed": False},
+        "pint_works": True,
         "distributed_now": True,  # the second write went xarray's own way
         "same_file": True,
         "dask_array_seen": True,

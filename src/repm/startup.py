@@ -75,6 +75,47 @@ def xarray_asks_dask_lazily() -> None:
             return Version(self.module.__version__)
 
     cache.setdefault("dask", LazyDask())
+    _dask_collections_lazily()
+
+
+def _dask_collections_lazily() -> None:
+    """xarray asks `dask.base.is_dask_collection(x)` of the data of every index it makes, which
+    imports dask (~0.25 s) whenever it is installed: nothing is a dask collection while dask has
+    never been imported, so the answer is False until then, the real check after. Does nothing
+    if xarray's internals are not the ones this was written against."""
+    try:
+        from xarray.namedarray import utils
+    except ImportError:  # pragma: no cover
+        return
+    real = getattr(utils, "is_dask_collection", None)
+    if real is None or getattr(real, "_repm_lazy", False):
+        return
+
+    def is_dask_collection(x: object) -> bool:
+        return sys.modules.get("dask") is not None and real(x)  # None: kept out
+
+    is_dask_collection._repm_lazy = True  # type: ignore[attr-defined]
+    utils.is_dask_collection = is_dask_collection
+
+
+def import_pint():
+    """`import pint`, without pint importing `dask.base` (~0.14 s of a warm run): pint asks
+    `find_spec("dask")` once, at import, to offer `Quantity.compute()` on dask arrays, which repm
+    never makes. While pint is imported here, `sys.modules["dask"]` is None, so the question
+    answers None; the entry is then removed, and dask imports as usual for whoever needs it
+    (`repm risk --scheduler`). Imports pint as it is when dask or pint is already imported or
+    another thread runs (it might be importing dask)."""
+    if "pint" in sys.modules or "dask" in sys.modules or threading.active_count() > 1:
+        import pint
+
+        return pint
+    sys.modules["dask"] = None  # type: ignore[assignment]
+    try:
+        import pint
+    finally:
+        if "dask" in sys.modules and sys.modules["dask"] is None:
+            del sys.modules["dask"]
+    return pint
 
 
 @contextmanager
@@ -89,20 +130,23 @@ def no_distributed_import() -> Iterator[None]:
     if any(name in sys.modules for name in _DISTRIBUTED) or threading.active_count() > 1:
         yield
         return
-    try:
+    if "dask" not in sys.modules:
+        # dask never imported here: no dask array, client or scheduler can be in use, and xarray
+        # imports dask only to ask which scheduler is (none: it then takes a thread lock to
+        # write, the same file): keep all of dask out (~0.25 s)
+        names: tuple[str, ...] = ("dask", *_DISTRIBUTED)
+    else:
         import dask.config
 
-        configured = dask.config.get("scheduler", None) is not None
-    except ImportError:  # pragma: no cover  (dask not installed: nothing to keep out)
-        configured = False
-    if configured:  # a scheduler named in dask's config: dask looks it up as it always does
-        yield
-        return
-    for name in _DISTRIBUTED:
+        if dask.config.get("scheduler", None) is not None:  # named in dask's config: dask
+            yield  # looks it up as it always does
+            return
+        names = _DISTRIBUTED
+    for name in names:
         sys.modules[name] = None  # type: ignore[assignment]  # the documented import block
     try:
         yield
     finally:
-        for name in _DISTRIBUTED:
+        for name in names:
             if sys.modules.get(name, 0) is None:
                 del sys.modules[name]

@@ -6,13 +6,15 @@ import functools
 import os
 
 import numpy as np
-import pint
 
 from repm.chain.memo import per_definition
 from repm.chain.rules import interp_path
 from repm.errors import UserError
 from repm.model import ModelDefinition
-from repm.model.units import registry
+from repm.model.units import (
+    pint,  # as repm imports it (repm.startup.import_pint)
+    registry,
+)
 from repm.scenario.schema import Scenario
 
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows

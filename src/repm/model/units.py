@@ -13,9 +13,10 @@ import re
 import threading
 from collections.abc import Callable
 
-import pint
-
 from repm.errors import UserError, fmt_value
+from repm.startup import import_pint
+
+pint = import_pint()  # without dask (repm.startup)
 
 INR_PER_CRORE = 1e7
 KG_PER_T = 1000.0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-import pint
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from repm.model import ModelDefinition
+from repm.model.units import pint  # as repm imports it (repm.startup.import_pint)
 from repm.scenario.fields import (
     Block,
     Fraction,

@@ -6,13 +6,17 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any
 
-import pint
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
 from repm.model import ModelDefinition, default_definition, units
 from repm.model.facts import Fact, FactTable
 from repm.model.units import _fast as _FAST
-from repm.model.units import parse_quantity, registry, to_unit
+from repm.model.units import (
+    parse_quantity,
+    pint,  # as repm imports it (repm.startup.import_pint)
+    registry,
+    to_unit,
+)
 
 FACT_PREFIX = "fact:"
 
