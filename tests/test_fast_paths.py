@@ -227,8 +227,9 @@ def test_a_drawn_value_a_field_refuses_is_one_line(monkeypatch):
 
 
 def test_imports_over_draws_in_numpy_is_xarrays_mean():
-    """The first indicators read the imports' mean over draws in numpy (`_over_draws`); the
-    groups read xarray's: the same floats, bit for bit, over shock draws too."""
+    """The indicators read the imports' mean over draws in numpy (`_over_draws`), and the
+    magnets by origin from it; the groups that select by name read xarray's: the same floats,
+    bit for bit, over shock draws too."""
     import numpy as np
 
     from repm.results.build import _over_draws
@@ -243,3 +244,9 @@ def test_imports_over_draws_in_numpy_is_xarrays_mean():
         numpy_mean = _over_draws(data.variables[name])
         assert numpy_mean.tobytes() == mean_over_draws(data[name]).values.tobytes(), name
         assert np.ptp(data[name].values, axis=0).max() > 0, name  # the draws differ
+    # magnets imported by origin: numpy's selection and sum are xarray's isel-then-sum
+    by = _over_draws(data.variables["imports"])
+    idx = [chain.materials.index(m) for m in (*chain.model.names(kind="magnet"),
+                                              *chain.model.names(kind="embedded"))]  # fmt: skip
+    labelled = mean_over_draws(data["imports"]).isel(material=idx).sum("material")
+    assert np.ascontiguousarray(by[..., idx]).sum(axis=2).tobytes() == labelled.values.tobytes()

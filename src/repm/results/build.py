@@ -141,9 +141,8 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=1))
     if done():
         return
-    # labelled, for the groups below (xarray's mean is numpy's here, bit for bit: `by`)
-    imp = mean_over_draws(ds.imports)
-    imp_mag_origin = imp.isel(material=mag_idx + emb_idx).sum("material")
+    # year × origin: magnets imported bare or embedded, by origin (xarray's isel-then-sum order)
+    mag_origin = np.ascontiguousarray(by[..., mag_idx + emb_idx]).sum(axis=2)
     unmet = ds.variables["unmet"].values.mean(axis=0)  # year × sector × grade
     add("unmet_demand", unmet.sum(axis=(1, 2)))
     exported = ds.variables["magnet_exports"].values.mean(
@@ -193,15 +192,22 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     ndpr_imp = by[:, :, mi["ndpr_oxide"]].sum(axis=1)
     ndpr_used = ds.variables["feed_used"].values.mean(axis=0)[:, mi["ndpr_oxide"]]
     add("import_dependence_ndpr_oxide", ratio(ndpr_imp, ndpr_used))
-    add("hhi_magnet_imports", hhi(imp_mag_origin.transpose("year", "origin").values))
+    add("hhi_magnet_imports", hhi(mag_origin))
     add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))
 
+    labelled: list = []  # the imports labelled, for the groups that select by name (once)
+
+    def imp():
+        if not labelled:  # xarray's mean over draws: `by`'s floats, bit for bit
+            labelled.append(mean_over_draws(ds.imports))
+        return labelled[0]
+
     groups = [
-        lambda: routes(chain, ds, add, prod, imp),
+        lambda: routes(chain, ds, add, prod),
         lambda: element_content(chain, ds, add),
-        lambda: content_shares(chain, ds, add, imp),
-        lambda: geopolrisk(chain, ds, add, prod, imp),
-        lambda: ledger(chain, ds, add, prod, imp),
+        lambda: content_shares(chain, ds, add, by),
+        lambda: geopolrisk(chain, ds, add, prod, imp()),
+        lambda: ledger(chain, ds, add, prod, imp()),
     ]
     if partial:  # cheapest first (the basket is the chain's alone; routes reads most arrays)
         groups = [lambda: basket(chain, add), *groups[1:3], groups[0], *groups[3:]]
@@ -213,8 +219,8 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     for si, s in enumerate(chain.sectors):
         add("magnet_demand", (bare_v + emb_v)[:, si].sum(axis=1), sector=s)
         add("unmet_demand", unmet[:, si].sum(axis=1), sector=s)
-    for o in chain.origins:
-        add("magnet_imports", imp_mag_origin.sel(origin=o).values, origin=o)
+    for oi, o in enumerate(chain.origins):
+        add("magnet_imports", mag_origin[:, oi], origin=o)
 
 
 def _over_draws(var) -> np.ndarray:

@@ -21,7 +21,7 @@ def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
     return (shares**2).sum(axis=axis)
 
 
-def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray) -> None:
     """Tolling, overseas sources, export retention and the buyer incentive: tonnes and costs."""
     tolled = mean_over_draws(ds.tolled)  # year × route
     add("magnet_tolled", tolled.sum("route").values)
@@ -62,11 +62,12 @@ def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArra
     add("consumer_incentive_cost", np.clip(budget - paid_before, 0.0, cost))
 
 
-def content_shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None:
+def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
     """Whose rare earths India's magnets carry: the domestic content (mined and separated in
     India), China's share of each import channel, and China's share of all the content.
     (numpy on the arrays' known layouts — a parameter sample reads these; each selection is
-    made C-ordered, as xarray's are, so every sum adds in xarray's order, bit for bit.)"""
+    made C-ordered, as xarray's are, so every sum adds in xarray's order, bit for bit.)
+    `by`: the imports' mean over draws, year × origin × material."""
     model = chain.model
     col = {e: i for i, e in enumerate(chain.elements)}
     mi = {m: i for i, m in enumerate(chain.materials)}
@@ -101,7 +102,6 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, imp: xr.DataArray) -> None
     # China's share of each channel, and of all the rare-earth content India uses
     if "China" not in chain.origins:
         return
-    by = imp.transpose("year", "origin", "material").values
     china = by[:, chain.origins.index("China"), :]  # year × material
     channels = {
         "bare": list(model.names(kind="magnet")),
