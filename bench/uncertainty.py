@@ -16,7 +16,9 @@ run:
   unmet demand — against separate risk runs.
 
 The per-sample cost is split into validation, compilation, simulation and the output (the
-indicator table, the NPV, the risk reduction), so what limits the speed is shown, not guessed.
+indicator table, the NPV, the risk reduction), and a block's simulation into preparing each
+set's kernel inputs, the kernel and labelling each set's output, so what limits the speed is
+shown, not guessed.
 Times are wall seconds on this machine (the ratio is what compares between machines); the
 slowest ways are timed on the first 16 samples and scaled per sample.
 """
@@ -78,6 +80,19 @@ def main() -> None:
             run_sets(chains[lo : lo + SETS_PER_CALL], step="monthly")
 
     _, t_sets_sim = timed(side_by_side)
+
+    # the simulation of one block, split: each set's kernel inputs, the kernel on one thread,
+    # each set's labelled Dataset (with its mass-balance check)
+    from repm.simulate import arrays
+    from repm.simulate.engine import prepare, wrap
+    from repm.simulate.sets import _rows
+
+    k = min(n, SETS_PER_CALL)
+    preps, t_prep = timed(lambda: [prepare(c, step="monthly") for c in chains[:k]])
+    raw = arrays.outputs({**preps[0].dims, "D": k})
+    with kernel.serial():
+        _, t_kern = timed(lambda: kernel.run_sets([p.inputs for p in preps], raw, 1))
+    _, t_wrap = timed(lambda: [wrap(p, _rows(raw, i, i + 1)) for i, p in enumerate(preps)])
 
     def evaluator(output: str, k: int, **kw) -> tuple[float, float, float, float]:
         e = Evaluator(loaded, output, seed=args.seed, **kw)
@@ -141,6 +156,9 @@ def main() -> None:
     for label, tot, base in walls:
         ratio = "" if base is None else f"{sum(rows[base][1:5]) / tot:>6.1f}×"
         print(f"{label:46}{'':34}{tot:>8.1f}{1000 / tot:>8.1f}{ratio}")
+    print(f"{'':46}  simulation of a block of {k}, ms per sample: prepare "
+          f"{per(t_prep, k):.2f}, kernel (one thread) {per(t_kern, k):.2f}, labelling "
+          f"{per(t_wrap, k):.2f}")  # fmt: skip
     table = sum(rows[2][1:5])
     print(f"\n10,000 full-chain evaluations of a run indicator: ~{10 * walls[0][1]:,.0f} s on this "
           f"machine over {w} processes, ~{10 * table:,.0f} s in one (goal < 60 s; one process: "
