@@ -386,3 +386,32 @@ def test_unmet_over_facts_and_shocks_together_by_hand():
         y for y in ev.years if rows[("unmet_joint", y, "p95")] > rows[("expected_unmet", y, "p95")]
     ]
     assert spread  # the shocks widen the facts' fan in some year
+
+
+def test_the_table_shows_each_indicator_a_row_over_evenly_spaced_years():
+    """`repm uncertainty`'s table: an indicator a row (label and unit), at most five years
+    (first and last among them, evenly spaced), each cell P50 over (P5–P95) as --json gives
+    them; the caption says every year is in --json."""
+    import json
+
+    from repm.cli.uncertainty import shown_years
+
+    assert shown_years(list(range(2024, 2036))) == [2024, 2027, 2030, 2032, 2035]
+    assert shown_years([2024, 2025, 2026]) == [2024, 2025, 2026]
+    assert shown_years(list(range(2000, 2101)), 3) == [2000, 2050, 2100]
+    args = ["uncertainty", "--samples", "4", "--step", "yearly", "--workers", "1"]
+    text = run_cli(args).stdout
+    p = json.loads(run_cli([*args, "--json"]).stdout)
+    rows = {(r["name"], r["year"], r["stat"]): r["value"] for r in p["indicators"]}
+    assert "Demand [t]" in text and "China content [fraction]" in text
+    assert "5 of 12 years; --json: every year" in text
+    line = next(ln for ln in text.splitlines() if "Demand [t]" in ln)
+    cells = [c.strip() for c in line.strip("│ ").split("│")][1:]
+    assert cells == [
+        f"{rows[('magnet_demand', y, 'p50')]:,.0f}" for y in (2024, 2027, 2030, 2032, 2035)
+    ]
+    below = text.splitlines()[text.splitlines().index(line) + 1]
+    assert (
+        f"({rows[('magnet_demand', 2035, 'p05')]:,.0f}–{rows[('magnet_demand', 2035, 'p95')]:,.0f})"
+        in below
+    )

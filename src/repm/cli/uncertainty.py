@@ -182,28 +182,47 @@ def uncertainty(
     _render_uncertainty(done)
 
 
+TABLE_YEARS = 5  # years the table shows, evenly spaced over the horizon (--json: every year)
+
+
+def shown_years(years: list[int], k: int = TABLE_YEARS) -> list[int]:
+    """At most k of the years, evenly spaced, the first and the last among them."""
+    if len(years) <= k:
+        return list(years)
+    return sorted({years[round(i * (len(years) - 1) / (k - 1))] for i in range(k)})
+
+
 def _render_uncertainty(done) -> None:
+    from rich.markup import escape
+
     from repm.results.indicators import get
 
     p = done.payload
     names = done.tables["names"]
     by = {(r["name"], r["year"], r["stat"]): r["value"] for r in p["indicators"]}
     years = sorted({r["year"] for r in p["indicators"] if r["name"] != "unit_npv"})
+    shown = shown_years(years)
     t = Table(
         title=f"repm uncertainty · {p['scenario']} · {p['samples']} samples, seed {p['seed']} · "
         "P50 (P5–P95)",
         header_style="bold",
+        caption=None
+        if shown == years
+        else f"{len(shown)} of {len(years)} years; --json: every year",
     )
-    t.add_column("year", justify="right")
-    for n in names:
+    t.add_column("indicator")
+    for y in shown:
+        t.add_column(str(y), justify="right")
+    for n in names:  # an indicator a row: a table of a dozen indicators × years fits a terminal
         ind = get(n)
-        t.add_column(f"{ind.label}\n[{ind.unit}]", justify="right")
-    for y in years:
-        cells = []
-        for n in names:
-            f = get(n).format
-            cells.append(f"{f(by[(n, y, 'p50')])}\n({f(by[(n, y, 'p05')])}–{f(by[(n, y, 'p95')])})")
-        t.add_row(str(y), *cells)
+        f = ind.format
+        t.add_row(
+            escape(f"{ind.label} [{ind.unit}]"),  # [t] is not rich markup
+            *(
+                f"{f(by[(n, y, 'p50')])}\n({f(by[(n, y, 'p05')])}–{f(by[(n, y, 'p95')])})"
+                for y in shown
+            ),
+        )
     out.print(t)
     if "unmet_joint" in names:  # the tail a stockpile is sized against: both spreads at once
         worst = max(years, key=lambda y: (by[("unmet_joint", y, "p95")], -y))
