@@ -123,13 +123,9 @@ def _reads(v: Any) -> str | None:
     return None
 
 
-def wholes(
-    raw: dict, rule: Rule, table: FactTable | None = None
-) -> list[tuple[tuple, bool, frozenset[str], dict]]:
+def wholes(raw: dict, rule: Rule) -> list[tuple[tuple, bool, frozenset[str]]]:
     """The shares of one whole in `raw` (rule.compositions): each mapping's key path, whether
-    it is scaled only down to 1 (`at_most_one`), the facts its shares read, and (with `table`)
-    each share's fact id (None: a number) and its fraction as `raw` gives it — `normalise` reads
-    again only the shares whose fact is drawn."""
+    it is scaled only down to 1 (`at_most_one`), and the facts its shares read."""
     out = []
     for patterns, at_most in ((rule.sum_to_one, False), (rule.at_most_one, True)):
         for pattern in patterns:
@@ -138,13 +134,7 @@ def wholes(
                 for k in path:
                     node = node[k]
                 reads = frozenset(f for f in map(_reads, node.values()) if f is not None)
-                kept = {}
-                if table is not None:
-                    try:
-                        kept = {k: (_reads(v), _fraction(v, table)) for k, v in node.items()}
-                    except (ValueError, KeyError, TypeError):  # read at each call instead
-                        kept = {}
-                out.append((path, at_most, reads, kept))
+                out.append((path, at_most, reads))
     return out
 
 
@@ -154,23 +144,18 @@ def normalise(
     changed: Mapping[str, float],
     rule: Rule,
     table: FactTable,
-    shares: list[tuple[tuple, bool, frozenset[str], dict]] | None = None,
+    shares: list[tuple[tuple, bool, frozenset[str]]] | None = None,
 ) -> None:
     """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
     (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`).
-    `shares`: `wholes(raw, rule, table)`, when the caller keeps it (a share whose fact is not
-    drawn is then not read again: the same float as reading it)."""
-    for path, at_most, reads, kept in shares if shares is not None else wholes(raw, rule):
+    `shares`: `wholes(raw, rule)`, when the caller keeps it."""
+    for path, at_most, reads in shares if shares is not None else wholes(raw, rule):
         if reads.isdisjoint(changed):
             continue
         parent = new
         for k in path[:-1]:
             parent = parent[k]
-        node = parent[path[-1]]
-        vals = {
-            k: kept[k][1] if k in kept and kept[k][0] not in changed else _fraction(v, table)
-            for k, v in node.items()
-        }
+        vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
         total = sum(vals.values())
         if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
             continue

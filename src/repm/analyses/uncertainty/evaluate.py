@@ -91,7 +91,7 @@ class Evaluator:
         self.spreads = fact_ranges(self.table, self.loaded.scenario.uncertainty, self.rule)
         self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
-        self._wholes = wholes(self.loaded.raw, self.rule, self.table)
+        self._wholes = wholes(self.loaded.raw, self.rule)
         self._facts_read = fact_paths(self.loaded.raw)
         self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
         if self.output in FINANCE_OUTPUTS:
