@@ -189,7 +189,19 @@ _FREEZE = textwrap.dedent(
     from repm.analyses.uncertainty import pool
     assert pool.can_fork()
     inside = pool.fork_map(lambda _: gc.get_freeze_count(), [0, 1], workers=2)
-    print(json.dumps({"inside": inside, "after": gc.get_freeze_count()}))
+    after = gc.get_freeze_count()
+    try:  # an error in a worker: the parent is unfrozen all the same
+        pool.fork_map(lambda _: 1 / 0, [0, 1], workers=2)
+    except ZeroDivisionError:
+        pass
+    after_error = gc.get_freeze_count()
+    gc.freeze()  # a caller's own freeze: kept as it is, nothing more frozen for it
+    mine = gc.get_freeze_count()
+    extra = [[] for _ in range(100)]  # objects made after it (gc-tracked)
+    pool.fork_map(lambda _: 0, [0, 1], workers=2)
+    now = gc.get_freeze_count()  # frozen objects may be freed meanwhile, none added
+    print(json.dumps({"inside": inside, "after": after, "after_error": after_error,
+                      "kept": 0 < now <= mine}))
     """
 )
 
@@ -201,3 +213,4 @@ def test_workers_leave_the_parents_objects_out_of_their_collections():
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout)
     assert all(n > 10_000 for n in got["inside"]) and got["after"] == 0, got
+    assert got["after_error"] == 0 and got["kept"], got
