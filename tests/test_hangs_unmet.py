@@ -84,6 +84,13 @@ def test_unmet_demand_is_drawn_with_both_bands_on_one_axis(here):
     assert list(t["P95 over samples × draws"].y) == _stored_band(shocked, "p95", "unmet_joint")
     assert list(t["P50 over samples × draws"].y) == _stored_band(shocked, "p50", "unmet_joint")
     assert t["P95 over samples × draws"].legendgroup == "both"
+    # the facts' own fan offers the facts' spread only: expected unmet demand, not the pool
+    from repm.reports.hangs.uncertainty import parameter_fan
+
+    fan = parameter_fan(read_spread(load_run(shocked.run_id)))
+    offered = [b.label for b in fan.layout.updatemenus[0].buttons]
+    assert "expected_unmet" in offered and "unmet_joint" not in offered
+    assert not any(tr.name.startswith("unmet_joint") for tr in fan.data)
     assert t["P5–P95 over the facts' ranges"].legendgroup == "facts"
     assert t["5–95th percentile over the draws"].legendgroup == "shocks"
     note = fig.layout.title.subtitle.text

@@ -51,7 +51,8 @@ _SCRIPT = textwrap.dedent(
     evaluate.SETS_PER_CALL = 4  # small blocks: several, quickly
     loaded = load_scenario("india-baseline")
     out = {}
-    for output, kw in (("magnet_imports", {"step": "yearly"}),):
+    for output, kw in (("magnet_imports", {"step": "yearly"}),
+                       ("expected_unmet", {"step": "yearly", "draws": 3, "per_draw": True})):
         ev = Evaluator(loaded, output, **kw)
         n = 11  # three blocks, the last short
         u = philox_uniforms(ev.inputs.drawn, 3, np.arange(n))
@@ -70,6 +71,7 @@ _SCRIPT = textwrap.dedent(
             "equal": bool(np.array_equal(here, pooled)), "workers": pool.last_workers,
             "progress": sum(seen), "n": n, "evaluations": ev.evaluations,
             "differ": bool(not np.all(here == here[0])), "threads": threads,
+            "shape": list(pooled.shape),
         }
     # fork_map: a closure over what does not pickle (the validated scenario), items and
     # results crossing; in order, each reported once, in other processes
@@ -104,7 +106,9 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     out = json.loads(done.stdout.strip().splitlines()[-1])
-    for output in ("magnet_imports",):
+    assert out["magnet_imports"]["shape"] == [11, 12]
+    assert out["expected_unmet"]["shape"] == [11, 3, 12]  # per_draw: sets × shock draws × years
+    for output in ("magnet_imports", "expected_unmet"):
         got = out[output]
         assert got["workers"] == 2, output  # the pool ran
         assert got["threads"] == 1, output  # the bar drawn, and no thread beside this one
@@ -173,6 +177,11 @@ def test_samples_on_a_dask_cluster_are_one_processs_numbers(monkeypatch):
     assert sum(seen) == far.evaluations == n
     plain = Evaluator(load_scenario("india-baseline"), "magnet_imports", step="yearly", workers=1)
     assert not np.array_equal(plain.many(at[:4]), here[:4])  # the --set reached the workers
+    # unmet demand by shock draw (`repm uncertainty --draws`' pool): the workers' too
+    kw = {"step": "yearly", "draws": 3, "per_draw": True}
+    here = Evaluator(loaded, "expected_unmet", workers=1, **kw).many(at[:6])
+    there = Evaluator(loaded, "expected_unmet", scheduler="local", workers=2, **kw).many(at[:6])
+    assert here.shape == (6, 3, 12) and np.array_equal(here, there)
 
 
 def test_a_bad_scheduler_is_a_one_line_error():

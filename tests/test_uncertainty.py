@@ -415,3 +415,24 @@ def test_the_table_shows_each_indicator_a_row_over_evenly_spaced_years():
         f"({rows[('magnet_demand', 2035, 'p05')]:,.0f}–{rows[('magnet_demand', 2035, 'p95')]:,.0f})"
         in below
     )
+
+
+def test_pooled_unmet_demand_that_would_not_fit_is_refused_before_any_work(monkeypatch):
+    """`--draws` keeps samples × draws × years of unmet demand for its percentiles: a run
+    whose pool would not fit the memory available is a one-line error naming --draws, before
+    anything is evaluated."""
+    from repm import app as A
+    from repm import limits
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.errors import UserError
+
+    evaluated: list[int] = []
+    monkeypatch.setattr(Evaluator, "many", lambda self, at, *a: evaluated.append(len(at)))
+    monkeypatch.setattr(limits, "available_memory", lambda: 10 * 2**20)  # 10 MiB free
+    with pytest.raises(UserError, match=r"64 samples × 2,000 shock draws × 12 years") as exc:
+        A.uncertainty(A.UncertaintyRequest(samples=64, draws=2000, step="yearly"))
+    assert exc.value.where == "--draws" and "expected fewer --samples or --draws" in str(exc.value)
+    assert evaluated == []
+    # 2 × 64 × 2,000 × 12 × 8 bytes ≈ 23 MiB: enough memory, no refusal
+    monkeypatch.setattr(limits, "available_memory", lambda: 40 * 2**20)
+    limits.check_pooled(64, 2000, 12)

@@ -53,3 +53,21 @@ def check_memory(draws: int, chunk: int, in_flight: int, events: int) -> None:
             "free; expected fewer draws, a smaller --chunk or fewer --workers",
             where="--draws",
         )
+
+
+def check_pooled(samples: int, draws: int, years: int) -> None:
+    """Refuse, before any work, a `repm uncertainty --draws` run whose pooled unmet demand
+    (samples × shock draws × years, kept for its percentiles, and the copy they are taken from)
+    would not fit in the memory available."""
+    from repm.errors import UserError
+
+    need = 2 * samples * draws * years * 8
+    free = available_memory()
+    if free is not None and need > MEMORY_SHARE * free:
+        gib = 2**30
+        raise UserError(
+            f"{samples:,} samples × {draws:,} shock draws × {years} years of unmet demand, pooled "
+            f"for its percentiles, need about {need / gib:.1f} GiB and {free / gib:.1f} GiB is "
+            "free; expected fewer --samples or --draws",
+            where="--draws",
+        )

@@ -11,7 +11,13 @@ were about 1.3 of a warm run's 3 CPU seconds. Both questions have an answer that
 
 `xarray_asks_dask_lazily` and `no_distributed_import` give xarray those answers, and behave as
 before whenever dask is in use (a dask array exists, a client may be running, another thread
-may be importing). tests/test_startup.py checks both ways.
+may be importing). Since 84ad31b a warm run imports no dask at all (~0.25 s more): pint is
+imported without asking for it (`import_pint`: pint's own dask support stays off for the
+process, which repm never uses), xarray's `is_dask_collection` answers False while dask was
+never imported, and `to_netcdf` asks which scheduler is active with all of dask kept out when
+dask was never imported (no dask scheduler can then be in use here, whatever dask's config
+names: xarray takes a thread lock and writes the same file). tests/test_startup.py checks both
+ways.
 """
 
 from __future__ import annotations
@@ -120,13 +126,17 @@ def import_pint():
 
 @contextmanager
 def no_distributed_import() -> Iterator[None]:
-    """Inside: `import distributed` fails with ImportError, as if it were not installed — but only
-    when it has not been imported yet, no dask scheduler is configured, and this is the only
-    thread (so nothing else can be importing it meanwhile). Otherwise nothing changes.
+    """Inside: `import distributed` (and `import dask`, when dask was never imported) fails with
+    ImportError, as if it were not installed — but only when it has not been imported yet, this
+    is the only thread (so nothing else can be importing it meanwhile) and, once dask is
+    imported, no dask scheduler is configured. Otherwise nothing changes.
 
     For xarray's `to_netcdf`, which imports `dask.distributed` (~0.5–1.3 CPU s with everything it
     pulls in) only to ask whether a distributed client is running; without the module the answer
-    is no, which is also the true answer when it has never been imported."""
+    is no, which is also the true answer when it has never been imported. When dask itself was
+    never imported, all of dask is kept out (a scheduler named in dask's config is then not
+    consulted: nothing here computes with dask, and the file written is the same); when it was,
+    a scheduler named in its config keeps `distributed` importable."""
     if any(name in sys.modules for name in _DISTRIBUTED) or threading.active_count() > 1:
         yield
         return

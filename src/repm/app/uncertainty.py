@@ -161,17 +161,12 @@ def _index_rows(req: SensitivityRequest, indices: list[dict], years: list[int]) 
     ]  # fmt: skip
 
 
-JOINT = "unmet_joint"  # unmet demand over parameter samples × shock draws together
-
-
 def _stat_rows(name: str, unit: str, values, years: list[int]) -> list[dict]:
     """P5, P50, P95 and the mean over the first axis of values (… × year), as indicator rows."""
     import numpy as np
 
-    stats = {
-        "p05": np.quantile(values, 0.05, axis=0), "p50": np.quantile(values, 0.5, axis=0),
-        "p95": np.quantile(values, 0.95, axis=0), "mean": values.mean(axis=0),
-    }  # fmt: skip
+    q = np.quantile(values, (0.05, 0.5, 0.95), axis=0)  # one partition for the three
+    stats = {"p05": q[0], "p50": q[1], "p95": q[2], "mean": values.mean(axis=0)}
     return [
         {"year": int(y), "name": name, "value": float(stats[s][j]), "unit": unit, "stat": s}
         for j, y in enumerate(years) for s in STATS
@@ -190,7 +185,7 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
 
     from repm.analyses.finance import unit_specs
     from repm.analyses.uncertainty import philox_uniforms
-    from repm.analyses.uncertainty.evaluate import Evaluator, headline
+    from repm.analyses.uncertainty.evaluate import JOINT, Evaluator, headline
 
     names = headline()
     ev = Evaluator(
@@ -208,6 +203,10 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         else None
     )
     n = req.samples
+    if req.draws > 0:  # before any work: the pooled unmet demand must fit
+        from repm.limits import check_pooled
+
+        check_pooled(n, req.draws, len(ev.years))
     u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
     values = ev.inputs.values(u, n)
     moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]

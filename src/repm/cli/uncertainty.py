@@ -195,6 +195,7 @@ def shown_years(years: list[int], k: int = TABLE_YEARS) -> list[int]:
 def _render_uncertainty(done) -> None:
     from rich.markup import escape
 
+    from repm.analyses.uncertainty.evaluate import JOINT
     from repm.results.indicators import get
 
     p = done.payload
@@ -224,9 +225,9 @@ def _render_uncertainty(done) -> None:
             ),
         )
     out.print(t)
-    if "unmet_joint" in names:  # the tail a stockpile is sized against: both spreads at once
-        worst = max(years, key=lambda y: (by[("unmet_joint", y, "p95")], -y))
-        j = lambda s: by[("unmet_joint", worst, s)]  # noqa: E731
+    if JOINT in names:  # the tail a stockpile is sized against: both spreads at once
+        worst = max(years, key=lambda y: (by[(JOINT, y, "p95")], -y))
+        j = lambda s: by[(JOINT, worst, s)]  # noqa: E731
         e = lambda s: by[("expected_unmet", worst, s)]  # noqa: E731
         render.note(
             f"unmet demand, facts and shocks together ({p['samples']} samples × {p['draws']} "

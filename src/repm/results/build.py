@@ -227,6 +227,8 @@ def _over_draws(var) -> np.ndarray:
     """An engine output's values averaged over its draws (`mean_over_draws` in numpy: a
     parameter sample's first indicators are read without xarray's reductions)."""
     v = var.values
+    if "draw" in var.dims[1:]:  # _compute checks the layouts; this mean needs draw first
+        raise ValueError(f"expected draw first; got {var.dims}")
     return v.mean(axis=0) if var.dims[:1] == ("draw",) else v
 
 

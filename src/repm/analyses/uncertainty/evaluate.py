@@ -31,6 +31,8 @@ FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 # the same Philox streams, for every set: the spread is the parameters', not the shocks')
 RISK_OUTPUTS = {"expected_unmet": "t", "p_shortage": "fraction", "cvar95_unmet": "t"}
 SETS_PER_CALL = 64  # parameter sets simulated side by side in one kernel call
+# `repm uncertainty --draws`: the unmet demand of every sample's shock draws pooled (`per_draw`)
+JOINT = "unmet_joint"
 
 
 def run_indicators() -> dict[str, str]:
@@ -118,7 +120,8 @@ class Evaluator:
             ) from None
 
     def __call__(self, values: Mapping[str, float]) -> np.ndarray:
-        """The output at these fact values: a scalar for unit_npv, else one value per year."""
+        """The output at these fact values: a scalar for unit_npv, else one value per year
+        (names × years with `names`, draws × years with `per_draw`)."""
         return self.many([values])[0]
 
     def many(self, values: list[Mapping[str, float]], progress=None) -> np.ndarray:
@@ -200,7 +203,8 @@ class Evaluator:
         return res
 
     def _outputs(self, scenarios, chains, sims) -> np.ndarray:
-        """The output from each set's run: (sets,) for unit_npv, else (sets, years)."""
+        """The output from each set's run: (sets,) for unit_npv, (sets, names, years) with
+        `names`, (sets, draws, years) with `per_draw`, else (sets, years)."""
         if self.output in FINANCE_OUTPUTS:
             sets = zip(scenarios, chains, sims, strict=True)
             return np.array([self._npv(sc, c, sim) for sc, c, sim in sets])

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 import plotly.graph_objects as go
 
+from repm.analyses.uncertainty.evaluate import JOINT
 from repm.reports.hangs.stored import OTHER, Stored, as_int, indicators, stored_runs
 from repm.results.store import RunData
 
@@ -19,7 +20,6 @@ UNMET = "expected_unmet"  # with shock draws: each sample's mean unmet demand ov
 FACTS = "what we don't know about the facts"
 SHOCKS = "what the shocks do"
 BOTH = "both at once"
-JOINT = "unmet_joint"  # the run's unmet demand over samples × shock draws pooled
 UNMET_AXIS = "t of magnets"  # the risk fan's axis: unmet magnet demand in a year
 UNMET_DRAWS = 100  # shock draws a sample suggested when the run has none
 
@@ -69,7 +69,9 @@ def latest_spread(run: RunData) -> Spread | None:
 def parameter_fan(spread: Spread, run: RunData | None = None) -> go.Figure | None:
     """P5–P95 band and P50 of each headline indicator over the parameter samples, one indicator
     at a time (a selector), with the run's own value where the run has the indicator."""
-    names = [n for n in dict.fromkeys(spread.rows["name"]) if n != "unit_npv"]
+    # the facts' spread only: not the NPV, nor unmet demand over the facts and shocks together
+    # (drawn with the shocks' fan, `unmet_fans`)
+    names = [n for n in dict.fromkeys(spread.rows["name"]) if n not in ("unit_npv", JOINT)]
     names = [n for n in FAN_FIRST if n in names] + [n for n in names if n not in FAN_FIRST]
     if not names:
         return None
