@@ -347,7 +347,8 @@ def test_unmet_over_facts_and_shocks_together_by_hand():
     """`unmet_joint` pools every sample's shock draws: its rows are the percentiles of the unmet
     demand of each (sample, draw), each computed by a separate run (the sample's scenario, its
     own chain, the K shock draws `repm risk` samples); its mean is the mean of the samples'
-    expected unmet demand, its P95 above theirs where the shocks spread it."""
+    expected unmet demand, its P95 above theirs where the shocks spread it. Each sample's chance
+    of a shortage (`p_shortage`) comes from the same draws."""
     import numpy as np
 
     from repm import app as A
@@ -382,6 +383,16 @@ def test_unmet_over_facts_and_shocks_together_by_hand():
         assert rows[("unmet_joint", y, "mean")] == pytest.approx(
             rows[("expected_unmet", y, "mean")], rel=1e-12, abs=1e-12
         )
+    # each sample's chance of a shortage over its draws (as `repm risk` counts one): its
+    # percentiles over the samples, and its mean, the share of (sample, draw) pairs short
+    from repm.analyses.risk.reduce import UNMET_EPS
+
+    short = np.stack([(d > UNMET_EPS).mean(axis=0) for d in pooled])  # sample × year
+    for j, y in enumerate(ev.years):
+        for stat, q in (("p05", 0.05), ("p50", 0.5), ("p95", 0.95)):
+            assert rows[("p_shortage", y, stat)] == float(np.quantile(short[:, j], q)), (y, stat)
+        assert rows[("p_shortage", y, "mean")] == pytest.approx((joint[:, j] > UNMET_EPS).mean())
+    assert max(rows[("p_shortage", y, "mean")] for y in ev.years) > 0
     spread = [
         y for y in ev.years if rows[("unmet_joint", y, "p95")] > rows[("expected_unmet", y, "p95")]
     ]

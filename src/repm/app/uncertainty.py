@@ -179,7 +179,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     `draws` > 0, also of the expected unmet demand by year over `draws` shock draws a sample
     (the same draws for every sample, as `repm sensitivity expected_unmet`), and of the unmet
     demand over samples and draws together (`unmet_joint`: what we don't know about the facts
-    and what the shocks do, at once)."""
+    and what the shocks do, at once) and each sample's chance of a shortage (`p_shortage`; its
+    mean over the samples is the chance over samples and draws together)."""
     loaded = req.load()
     import numpy as np
 
@@ -225,11 +226,15 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
             workers=req.workers, scheduler=req.scheduler, per_draw=True,
         )  # fmt: skip
         by_draw = risk.many(at, progress)  # sample × shock draw × year, t unmet
-        # each sample's expected unmet demand (its mean over its draws, as `repm risk` takes
-        # it), and the unmet demand over samples and draws together (JOINT)
+        from repm.analyses.risk.reduce import UNMET_EPS
+
+        # each sample's expected unmet demand and chance of a shortage (over its draws, as
+        # `repm risk` takes them: their means over the samples are the pool's), and the unmet
+        # demand over samples and draws together (JOINT)
         E, joint = by_draw.mean(axis=1), by_draw.reshape(-1, by_draw.shape[2])
-        Y = np.concatenate([Y, E[:, None, :]], axis=1)
-        names = [*names, "expected_unmet"]
+        short = (by_draw > UNMET_EPS).mean(axis=1)
+        Y = np.concatenate([Y, E[:, None, :], short[:, None, :]], axis=1)
+        names = [*names, "expected_unmet", "p_shortage"]
     wall = time.perf_counter() - t0
     from repm.results.indicators import unit as unit_of
 

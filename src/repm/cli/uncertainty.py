@@ -232,8 +232,8 @@ def _render_uncertainty(done) -> None:
         render.note(
             f"unmet demand, facts and shocks together ({p['samples']} samples × {p['draws']} "
             f"shock draws): P95 {j('p95'):,.0f} t in {worst} (P50 {j('p50'):,.0f} t, mean "
-            f"{j('mean'):,.0f} t); the facts alone move its expected value {e('p05'):,.0f}–"
-            f"{e('p95'):,.0f} t (P5–P95)"
+            f"{j('mean'):,.0f} t), a shortage in {by[('p_shortage', worst, 'mean')]:.0%} of them; "
+            f"the facts alone move its expected value {e('p05'):,.0f}–{e('p95'):,.0f} t (P5–P95)"
         )
     if p["unit_npv"]:
         u = p["unit_npv"]
