@@ -137,9 +137,8 @@ class Chain:
     def oxide_per_magnet_values(self) -> np.ndarray:
         """grade × material: t per t of magnet made from oxide — the oxide route's recipe × fresh
         alloy per magnet (numpy: the engine and per-sample paths read it without labels)."""
-        return self.recipe.values[list(self.recipe["feed"].values).index("oxide")] * (
-            self.fresh_alloy_per_magnet
-        )
+        oxide = self.recipe.get_index("feed").get_loc("oxide")  # no DataArray for the label
+        return self.recipe.values[oxide] * self.fresh_alloy_per_magnet
 
     @property
     def oxide_per_magnet(self) -> xr.DataArray:
