@@ -94,14 +94,11 @@ def plan_line(scenarios: int, cvar: float, scenario: str, scenario_hash: str) ->
     )
 
 
-JOINT_DRAWS = 1000  # shock draws a sample suggested: fewer undersample the shocks' tail
-
-
 def risk_line(unmet: dict[int, float], scenario: str, scenario_hash: str) -> str:
     """How sure the expected unmet demand is, in the year a stored sensitivity run ranked (else
     2030, else the last year): its spread over the facts' ranges (`repm uncertainty --draws`)
     beside this run's, and the facts it hangs on (`repm sensitivity expected_unmet`)."""
-    from repm.reports.hangs.uncertainty import UNMET, joint_band, read_spread
+    from repm.reports.hangs.uncertainty import TAIL_DRAWS, UNMET, joint_band, read_spread
 
     ix, year = None, None
     for sens in stored_runs("sensitivity", scenario, scenario_hash):
@@ -131,7 +128,7 @@ def risk_line(unmet: dict[int, float], scenario: str, scenario_hash: str) -> str
             break
     else:
         parts.append(
-            f"`repm uncertainty --draws {JOINT_DRAWS}` gives unmet demand's spread over the "
+            f"`repm uncertainty --draws {TAIL_DRAWS}` gives unmet demand's spread over the "
             "facts' ranges, alone and with the shocks"
         )
     if ix is not None:

@@ -22,6 +22,7 @@ SHOCKS = "what the shocks do"
 BOTH = "both at once"
 UNMET_AXIS = "t of magnets"  # the risk fan's axis: unmet magnet demand in a year
 UNMET_DRAWS = 100  # shock draws a sample suggested when the run has none
+TAIL_DRAWS = 1000  # shock draws a sample below which the pool's P95 is undersampled
 
 
 @dataclass(frozen=True)
@@ -194,8 +195,11 @@ def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.
                             "dash": dash, "width": 2}, **both,
                             hovertemplate=f"%{{y:,.0f}} t (both {label})<extra></extra>")  # fmt: skip
             both = {"legendgroup": "both"}
+        few = spread.shock_draws is not None and spread.shock_draws < TAIL_DRAWS
         lines.append(f"Purple, {BOTH}: the same run's {samples} × {each} pooled — the spread a "
-                     "stockpile sized to a service level faces.")  # fmt: skip
+                     "stockpile sized to a service level faces"
+                     + (f" (its tail is {spread.shock_draws} draws' tail: ≥ {TAIL_DRAWS:,} draws a "
+                        "sample to read it as a number)." if few else "."))  # fmt: skip
     q = (
         risk.data["unmet_quantiles"]
         if risk is not None and "unmet_quantiles" in risk.data
