@@ -88,3 +88,32 @@ def test_a_batch_beyond_a_few_sets_runs_the_compiled_kernel(loaded, monkeypatch)
     assert loads == []
     ev.many([{}] * (few + 1))
     assert loads == [1]
+
+
+def test_sets_with_many_shock_draws_go_fewer_to_a_kernel_call(monkeypatch):
+    """With shock draws, a kernel call holds at most DRAWS_PER_CALL draws (two sets at least):
+    64 sets × 1,000 draws held ~4 GB. The numbers do not depend on how the sets are blocked."""
+    import numpy as np
+
+    from repm.analyses.uncertainty import evaluate, philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario("india-baseline")
+    assert Evaluator(loaded, "expected_unmet", draws=1000).sets_per_call() == 4
+    assert Evaluator(loaded, "expected_unmet", draws=100).sets_per_call() == 40
+    assert Evaluator(loaded, "expected_unmet", draws=10**5).sets_per_call() == 2
+    assert Evaluator(loaded, "magnet_imports").sets_per_call() == evaluate.SETS_PER_CALL
+    ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=3, per_draw=True, workers=1)
+    n = 5
+    values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 2, np.arange(n)), n)
+    at = [{k: float(v[d]) for k, v in values.items()} for d in range(n)]
+    whole = ev.many(at)  # one call of 5 sets
+    sizes: list[int] = []
+    block = Evaluator._block
+    monkeypatch.setattr(evaluate, "DRAWS_PER_CALL", 6)  # 2 sets of 3 draws a call
+    monkeypatch.setattr(
+        Evaluator, "_block", lambda self, b: (sizes.append(len(b)), block(self, b))[1]
+    )
+    blocked = Evaluator(loaded, "expected_unmet", step="yearly", draws=3, per_draw=True, workers=1)
+    assert np.array_equal(blocked.many(at), whole) and sizes == [2, 2, 1]

@@ -31,6 +31,10 @@ FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 # the same Philox streams, for every set: the spread is the parameters', not the shocks')
 RISK_OUTPUTS = {"expected_unmet": "t", "p_shortage": "fraction", "cvar95_unmet": "t"}
 SETS_PER_CALL = 64  # parameter sets simulated side by side in one kernel call
+# draws in one kernel call at most, sets × shock draws (each draw's outputs are held until the
+# call ends, ~64 KB: 64 sets × 1,000 draws held ~4 GB and ran slower for the page faults), but
+# two sets at least, one for each of the kernel's threads
+DRAWS_PER_CALL = 4000
 # `repm uncertainty --draws`: the unmet demand of every sample's shock draws pooled (`per_draw`)
 JOINT = "unmet_joint"
 
@@ -126,10 +130,11 @@ class Evaluator:
 
     def many(self, values: list[Mapping[str, float]], progress=None) -> np.ndarray:
         """The output at each of several fact-value sets: shape (n,) for unit_npv, (n, years) for
-        one indicator, (n, names, years) with `names`, (n, draws, years) with `per_draw`. The sets ride the engine's draw axis,
-        SETS_PER_CALL to a kernel call (`_block`: each set's scenario is validated and compiled,
-        then all are simulated at once); large batches spread the blocks over processes
-        (pool.py), the same numbers bit for bit. `progress(k)` after each block of k sets."""
+        one indicator, (n, names, years) with `names`, (n, draws, years) with `per_draw`. The
+        sets ride the engine's draw axis, `sets_per_call()` to a kernel call (`_block`: each
+        set's scenario is validated and compiled, then all are simulated at once); large batches
+        spread the blocks over processes (pool.py), the same numbers bit for bit. `progress(k)`
+        after each block of k sets."""
         from repm.analyses.uncertainty.pool import run_blocks
         from repm.simulate import kernel
 
@@ -138,12 +143,19 @@ class Evaluator:
         draws = self.draws if self.output in RISK_OUTPUTS else 1
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
-        blocks = [values[lo : lo + SETS_PER_CALL] for lo in range(0, len(values), SETS_PER_CALL)]
+        per = self.sets_per_call()
+        blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.scheduler and blocks:
             parts = self._on_cluster(blocks, progress)
         else:
             parts = run_blocks(self, blocks, progress)
         return np.concatenate(parts) if parts else np.empty(0)
+
+    def sets_per_call(self) -> int:
+        """Sets to a kernel call: SETS_PER_CALL, fewer when each runs shock draws (at most
+        DRAWS_PER_CALL draws in all, two sets at least)."""
+        draws = self.draws if self.output in RISK_OUTPUTS else 1
+        return max(2, min(SETS_PER_CALL, DRAWS_PER_CALL // draws))
 
     def _on_cluster(self, blocks: list, progress) -> list:
         """The blocks on a Dask scheduler: each worker builds this Evaluator again from the
