@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from repm.errors import MassBalanceError
 from repm.simulate.engine import BALANCE_ATOL, check_mass_balance
@@ -32,3 +34,26 @@ def test_the_tolerance_grows_with_the_tonnes_summed_and_nan_fails() -> None:
     residual[0, 0, 1, 1] = np.nan
     with pytest.raises(MassBalanceError):
         check_mass_balance(residual, large, PROCESSES, ELEMENTS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, -2.5, float("nan")]), st.floats(-1e3, 1e3)
+        ),
+        min_size=1,
+        max_size=40,
+    ),  # fmt: skip
+)
+def test_the_largest_magnitude_without_an_abs_array_is_numpys(values):
+    """abs_argmax and abs_max (the check reads them without an |array| the size of a chunk's
+    outputs) are `np.argmax(np.abs(a))` and `np.abs(a).max(initial=0.0)`: ties, signs, NaN."""
+    import math
+
+    from repm.simulate.balance import abs_argmax, abs_max
+
+    a = np.array(values).reshape(-1, 1)[: len(values)]
+    assert abs_argmax(a) == int(np.argmax(np.abs(a)))
+    want, got = float(np.abs(a).max(initial=0.0)), abs_max(a)
+    assert got == want or (math.isnan(got) and math.isnan(want))

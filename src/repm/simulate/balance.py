@@ -35,15 +35,34 @@ BALANCE_ATOL = 1e-6  # t: far above round-off (~1e-11 t here), far below anythin
 BALANCE_RTOL = 1e-9  # of the largest flow: round-off grows with the tonnes summed
 
 
+def abs_argmax(a: np.ndarray) -> int:
+    """`np.argmax(np.abs(a))` (the first index of the largest |value|, a NaN's if any) from the
+    largest and the smallest value, without an |a| array the size of a chunk's outputs."""
+    hi, lo = int(np.argmax(a)), int(np.argmin(a))
+    x, y = abs(float(a.flat[hi])), abs(float(a.flat[lo]))
+    if x != x:  # NaN: argmax gives the first NaN
+        return hi
+    return lo if y > x else hi if x > y else min(hi, lo)
+
+
+def abs_max(a: np.ndarray) -> float:
+    """`np.abs(a).max(initial=0.0)` from the largest and the smallest value (NaN if any is)."""
+    if a.size == 0:
+        return 0.0
+    top = float(a.max())
+    return top if top != top else max(top, -float(a.min()), 0.0)  # top != top: NaN
+
+
 def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:
     """Raise if any process leaks or makes mass (as flodym's check does): |inputs − outputs −
     Δstock| above BALANCE_ATOL + BALANCE_RTOL × the largest flow, for any draw, year, process
     and element. residual: draw × year × process × element; flows: draw × year × flow × element."""
     if residual.size == 0:
         return
-    worst = np.unravel_index(np.argmax(np.abs(residual)), residual.shape)
-    value = float(residual[worst])
-    tol = BALANCE_ATOL + BALANCE_RTOL * float(np.abs(flows).max(initial=0.0))
+    at = abs_argmax(residual)
+    worst = np.unravel_index(at, residual.shape)
+    value = float(residual.flat[at])
+    tol = BALANCE_ATOL + BALANCE_RTOL * abs_max(flows)
     if not abs(value) <= tol:  # NaN fails too
         d, y, p, e = (int(i) for i in worst)
         raise MassBalanceError(
