@@ -41,33 +41,35 @@ def monte_carlo_bytes(draws: int, chunk: int, in_flight: int, events: int) -> in
 
 def check_memory(draws: int, chunk: int, in_flight: int, events: int) -> None:
     """Refuse, before any work, a Monte Carlo that would not fit in the memory available."""
-    from repm.errors import UserError
-
-    need = monte_carlo_bytes(draws, chunk, in_flight, events)
-    free = available_memory()
-    if free is not None and need > MEMORY_SHARE * free:
-        gib = 2**30
-        raise UserError(
-            f"{draws:,} draws in chunks of {min(chunk, draws):,} ({in_flight} at a time, "
-            f"{events} risk events) need about {need / gib:.1f} GiB and {free / gib:.1f} GiB is "
-            "free; expected fewer draws, a smaller --chunk or fewer --workers",
-            where="--draws",
-        )
+    _check_fits(
+        monte_carlo_bytes(draws, chunk, in_flight, events),
+        f"{draws:,} draws in chunks of {min(chunk, draws):,} ({in_flight} at a time, "
+        f"{events} risk events)",
+        "fewer draws, a smaller --chunk or fewer --workers",
+    )
 
 
 def check_pooled(samples: int, draws: int, years: int) -> None:
     """Refuse, before any work, a `repm uncertainty --draws` run whose pooled unmet demand
     (samples × shock draws × years, kept for its percentiles, and the copy they are taken from)
     would not fit in the memory available."""
+    _check_fits(
+        2 * samples * draws * years * 8,
+        f"{samples:,} samples × {draws:,} shock draws × {years} years of unmet demand, pooled "
+        "for its percentiles,",
+        "fewer --samples or --draws",
+    )
+
+
+def _check_fits(need: int, what: str, expected: str) -> None:
+    """A one-line error naming --draws when `need` bytes exceed MEMORY_SHARE of those free."""
     from repm.errors import UserError
 
-    need = 2 * samples * draws * years * 8
     free = available_memory()
     if free is not None and need > MEMORY_SHARE * free:
         gib = 2**30
         raise UserError(
-            f"{samples:,} samples × {draws:,} shock draws × {years} years of unmet demand, pooled "
-            f"for its percentiles, need about {need / gib:.1f} GiB and {free / gib:.1f} GiB is "
-            "free; expected fewer --samples or --draws",
+            f"{what} need about {need / gib:.1f} GiB and {free / gib:.1f} GiB is free; "
+            f"expected {expected}",
             where="--draws",
         )
