@@ -117,3 +117,26 @@ def test_sets_with_many_shock_draws_go_fewer_to_a_kernel_call(monkeypatch):
     )
     blocked = Evaluator(loaded, "expected_unmet", step="yearly", draws=3, per_draw=True, workers=1)
     assert np.array_equal(blocked.many(at), whole) and sizes == [2, 2, 1]
+
+
+def test_sets_whose_kernel_calls_would_not_fit_are_refused_before_any_work(monkeypatch):
+    """A kernel call holds every draw's outputs: with 100,000 shock draws a set, two sets do
+    not fit 1 GiB — a one-line error naming --draws before anything is evaluated."""
+    import pytest
+
+    from repm import limits
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.errors import UserError
+    from repm.scenario import load_scenario
+
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
+    ev = Evaluator(load_scenario("india-baseline"), "expected_unmet", draws=100_000, workers=1)
+    monkeypatch.setattr(Evaluator, "_block", lambda *a: pytest.fail("evaluated"))
+    with pytest.raises(UserError, match=r"200,000 shock draws to a kernel call") as exc:
+        ev.many([{}, {}, {}])
+    assert exc.value.where == "--draws"
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**40)  # 1 TiB: it fits
+    monkeypatch.setattr(
+        Evaluator, "_block", lambda self, b: __import__("numpy").zeros((len(b), 12))
+    )
+    assert ev.many([{}, {}, {}]).shape == (3, 12)

@@ -61,6 +61,17 @@ def check_pooled(samples: int, draws: int, years: int) -> None:
     )
 
 
+def check_sets(draws_per_call: int, workers: int, events: int) -> None:
+    """Refuse, before any work, parameter sets whose kernel calls (sets × shock draws each,
+    `workers` at a time) would not fit in the memory available."""
+    _check_fits(
+        workers * draws_per_call * (BYTES_PER_DRAW_IN_FLIGHT + BYTES_PER_EVENT_DRAW * events),
+        f"{draws_per_call:,} shock draws to a kernel call ({workers} at a time, {events} risk "
+        "events)",
+        "fewer --draws",
+    )
+
+
 def _check_fits(need: int, what: str, expected: str) -> None:
     """A one-line error naming --draws when `need` bytes exceed MEMORY_SHARE of those free."""
     from repm.errors import UserError

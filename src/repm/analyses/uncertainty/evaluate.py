@@ -144,6 +144,12 @@ class Evaluator:
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
         per = self.sets_per_call()
+        if self.output in RISK_OUTPUTS and values:
+            from repm.analyses.uncertainty.pool import cpus
+            from repm.limits import check_sets
+
+            check_sets(min(per, len(values)) * draws, self.workers or cpus(),
+                       len(self.loaded.scenario.risk.events))  # fmt: skip
         blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.scheduler and blocks:
             parts = self._on_cluster(blocks, progress)
