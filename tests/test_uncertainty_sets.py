@@ -102,7 +102,8 @@ def test_sets_with_many_shock_draws_go_fewer_to_a_kernel_call(monkeypatch):
     loaded = load_scenario("india-baseline")
     assert Evaluator(loaded, "expected_unmet", draws=1000).sets_per_call() == 4
     assert Evaluator(loaded, "expected_unmet", draws=100).sets_per_call() == 40
-    assert Evaluator(loaded, "expected_unmet", draws=10**5).sets_per_call() == 2
+    assert Evaluator(loaded, "expected_unmet", draws=2000).sets_per_call() == 2
+    assert Evaluator(loaded, "expected_unmet", draws=10**5).sets_per_call() == 1  # in pieces
     assert Evaluator(loaded, "magnet_imports").sets_per_call() == evaluate.SETS_PER_CALL
     ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=3, per_draw=True, workers=1)
     n = 5
@@ -119,9 +120,39 @@ def test_sets_with_many_shock_draws_go_fewer_to_a_kernel_call(monkeypatch):
     assert np.array_equal(blocked.many(at), whole) and sizes == [2, 2, 1]
 
 
+def test_a_sets_many_draws_run_in_pieces_as_one_call_of_all(monkeypatch):
+    """A set with more than DRAWS_PER_CALL / 2 shock draws runs them in pieces, two side by
+    side: each draw's shocks are keyed by its id, so the unmet demand by draw and every risk
+    output are those of one call of all the draws, bit for bit (here 7 draws in pieces of 2:
+    two pairs, then the last piece alone)."""
+    import numpy as np
+
+    from repm.analyses.uncertainty import evaluate, philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario("india-baseline")
+    kw = {"step": "yearly", "draws": 7, "workers": 1}
+    ev = Evaluator(loaded, "expected_unmet", per_draw=True, **kw)
+    values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 4, np.arange(2)), 2)
+    at = [{k: float(v[d]) for k, v in values.items()} for d in range(2)]
+    whole = {o: Evaluator(loaded, o, **kw).many(at) for o in ("expected_unmet", "cvar95_unmet")}
+    by_draw = ev.many(at)
+    monkeypatch.setattr(evaluate, "DRAWS_PER_CALL", 4)
+    assert Evaluator(loaded, "expected_unmet", **kw).sets_per_call() == 1
+    calls: list[int] = []
+    real = Evaluator._pieces
+    monkeypatch.setattr(Evaluator, "_pieces", lambda *a: (calls.append(1), real(*a))[1])
+    pieced = Evaluator(loaded, "expected_unmet", per_draw=True, **kw).many(at)
+    assert calls == [1, 1] and pieced.shape == (2, 7, 12)
+    assert np.array_equal(pieced, by_draw) and by_draw.max() > 0
+    for o, want in whole.items():
+        assert np.array_equal(Evaluator(loaded, o, **kw).many(at), want), o
+
+
 def test_sets_whose_kernel_calls_would_not_fit_are_refused_before_any_work(monkeypatch):
-    """A kernel call holds every draw's outputs: with 100,000 shock draws a set, two sets do
-    not fit 1 GiB — a one-line error naming --draws before anything is evaluated."""
+    """A kernel call holds every draw's outputs (at most DRAWS_PER_CALL draws): where even that
+    does not fit the memory free, a one-line error naming --draws before anything is evaluated."""
     import pytest
 
     from repm import limits
@@ -129,13 +160,13 @@ def test_sets_whose_kernel_calls_would_not_fit_are_refused_before_any_work(monke
     from repm.errors import UserError
     from repm.scenario import load_scenario
 
-    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)
+    monkeypatch.setattr(limits, "available_memory", lambda: 100 * 2**20)  # 100 MiB
     ev = Evaluator(load_scenario("india-baseline"), "expected_unmet", draws=100_000, workers=1)
     monkeypatch.setattr(Evaluator, "_block", lambda *a: pytest.fail("evaluated"))
-    with pytest.raises(UserError, match=r"200,000 shock draws to a kernel call") as exc:
+    with pytest.raises(UserError, match=r"4,000 shock draws to a kernel call") as exc:
         ev.many([{}, {}, {}])
     assert exc.value.where == "--draws"
-    monkeypatch.setattr(limits, "available_memory", lambda: 2**40)  # 1 TiB: it fits
+    monkeypatch.setattr(limits, "available_memory", lambda: 2**30)  # 1 GiB: the pieces fit
     monkeypatch.setattr(
         Evaluator, "_block", lambda self, b: __import__("numpy").zeros((len(b), 12))
     )

@@ -148,7 +148,7 @@ class Evaluator:
             from repm.analyses.uncertainty.pool import cpus
             from repm.limits import check_sets
 
-            check_sets(min(per, len(values)) * draws, self.workers or cpus(),
+            check_sets(min(min(per, len(values)) * draws, DRAWS_PER_CALL), self.workers or cpus(),
                        len(self.loaded.scenario.risk.events))  # fmt: skip
         blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.scheduler and blocks:
@@ -159,8 +159,11 @@ class Evaluator:
 
     def sets_per_call(self) -> int:
         """Sets to a kernel call: SETS_PER_CALL, fewer when each runs shock draws (at most
-        DRAWS_PER_CALL draws in all, two sets at least)."""
+        DRAWS_PER_CALL draws in all, two sets at least); one when a set's draws alone are more
+        than half of that — its draws then run in pieces (`_pieces`)."""
         draws = self.draws if self.output in RISK_OUTPUTS else 1
+        if draws > DRAWS_PER_CALL // 2:
+            return 1
         return max(2, min(SETS_PER_CALL, DRAWS_PER_CALL // draws))
 
     def _on_cluster(self, blocks: list, progress) -> list:
@@ -207,6 +210,10 @@ class Evaluator:
         def run():
             shocks = None
             if self.output in RISK_OUTPUTS:
+                if self.draws > DRAWS_PER_CALL // 2:  # each set's unmet demand, draw × year
+                    return [
+                        self._pieces(sc, c, step) for sc, c in zip(scenarios, chains, strict=True)
+                    ]
                 ids = np.arange(self.draws)
                 shocks = [
                     sample(sc.risk, c, ids, self.seed)
@@ -215,7 +222,10 @@ class Evaluator:
             return simulate_sets(chains, shocks=shocks, step=step)
 
         sims = self._timed("simulate", run)
-        res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
+        if sims and isinstance(sims[0], np.ndarray):  # pieces: the unmet demand already
+            res = self._timed("output", lambda: np.stack([self._from_unmet(u) for u in sims]))
+        else:
+            res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
         self.evaluations += len(values)
         self.seconds += time.perf_counter() - t0
         return res
@@ -248,13 +258,42 @@ class Evaluator:
         ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
         return F.unit_npv(ctx, F.unit_specs(sc)[0])  # crore INR, as unit_metrics gives it
 
+    def _pieces(self, sc, chain, step: str) -> np.ndarray:
+        """One set's unmet demand, draw × year, its draws run DRAWS_PER_CALL // 2 at a time, two
+        pieces side by side (one for each kernel thread): each draw's shocks are keyed by its
+        id, so the draws are those of one call of all of them, bit for bit."""
+        from repm.analyses.risk.draws import sector_unmet
+        from repm.simulate.sets import simulate_sets
+        from repm.simulate.shocks import sample
+
+        size = DRAWS_PER_CALL // 2
+        pieces = [np.arange(lo, min(lo + size, self.draws)) for lo in range(0, self.draws, size)]
+        out = []
+        for k in range(0, len(pieces), 2):
+            pair = [p for p in pieces[k : k + 2] if len(p) == len(pieces[k])]
+            sims = simulate_sets(
+                [chain] * len(pair), shocks=[sample(sc.risk, chain, p, self.seed) for p in pair],
+                step=step,
+            )  # fmt: skip
+            out += [sector_unmet(sim.data).sum(axis=2) for sim in sims]
+            if len(pair) < len(pieces[k : k + 2]):  # the last, shorter piece on its own
+                last = pieces[k + 1]
+                sim = simulate_sets([chain], shocks=[sample(sc.risk, chain, last, self.seed)],
+                                    step=step)[0]  # fmt: skip
+                out.append(sector_unmet(sim.data).sum(axis=2))
+        return np.concatenate(out)
+
     def _risk(self, sim) -> np.ndarray:
         """The risk output by year over the set's shock draws, as `repm risk` computes it
         (`per_draw`: the unmet demand it is computed from, draw × year)."""
         from repm.analyses.risk.draws import sector_unmet
+
+        return self._from_unmet(sector_unmet(sim.data).sum(axis=2))
+
+    def _from_unmet(self, total: np.ndarray) -> np.ndarray:
+        """The risk output from a set's unmet demand by draw × year (t)."""
         from repm.analyses.risk.reduce import UNMET_EPS, cvar
 
-        total = sector_unmet(sim.data).sum(axis=2)  # draw × year, t
         if self.per_draw:
             return total
         if self.output == "expected_unmet":
