@@ -40,7 +40,10 @@ def test_the_tolerance_grows_with_the_tonnes_summed_and_nan_fails() -> None:
 @given(
     values=st.lists(
         st.one_of(
-            st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5, -2.5, float("nan")]), st.floats(-1e3, 1e3)
+            st.sampled_from(
+                [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, float("nan"), float("inf"), -float("inf")]
+            ),
+            st.floats(-1e3, 1e3),
         ),
         min_size=1,
         max_size=40,

@@ -121,10 +121,11 @@ def test_sets_with_many_shock_draws_go_fewer_to_a_kernel_call(monkeypatch):
 
 
 def test_a_sets_many_draws_run_in_pieces_as_one_call_of_all(monkeypatch):
-    """A set with more than DRAWS_PER_CALL / 2 shock draws runs them in pieces, two side by
-    side: each draw's shocks are keyed by its id, so the unmet demand by draw and every risk
-    output are those of one call of all the draws, bit for bit (here 7 draws in pieces of 2:
-    two pairs, then the last piece alone)."""
+    """A set with more than DRAWS_PER_CALL / 2 shock draws runs them in calls of two equal
+    pieces side by side: each draw's shocks are keyed by its id, so the unmet demand by draw and
+    every risk output are those of one call of all the draws, bit for bit (here 21 draws, the
+    compiled monthly kernel, calls of at most 8: three calls of two pieces of 4, the last piece
+    filled up with 3 draws past the set's, dropped)."""
     import numpy as np
 
     from repm.analyses.uncertainty import evaluate, philox_uniforms
@@ -132,19 +133,26 @@ def test_a_sets_many_draws_run_in_pieces_as_one_call_of_all(monkeypatch):
     from repm.scenario import load_scenario
 
     loaded = load_scenario("india-baseline")
-    kw = {"step": "yearly", "draws": 7, "workers": 1}
+    kw = {"step": "monthly", "draws": 21, "workers": 1}
     ev = Evaluator(loaded, "expected_unmet", per_draw=True, **kw)
     values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 4, np.arange(2)), 2)
     at = [{k: float(v[d]) for k, v in values.items()} for d in range(2)]
     whole = {o: Evaluator(loaded, o, **kw).many(at) for o in ("expected_unmet", "cvar95_unmet")}
     by_draw = ev.many(at)
-    monkeypatch.setattr(evaluate, "DRAWS_PER_CALL", 4)
+    monkeypatch.setattr(evaluate, "DRAWS_PER_CALL", 8)
     assert Evaluator(loaded, "expected_unmet", **kw).sets_per_call() == 1
-    calls: list[int] = []
-    real = Evaluator._pieces
-    monkeypatch.setattr(Evaluator, "_pieces", lambda *a: (calls.append(1), real(*a))[1])
+    calls: list[list[int]] = []
+    from repm.simulate import sets as sets_module
+
+    real = sets_module.simulate_sets
+
+    def spy(chains, *a, shocks=None, **k):
+        calls.append([sh.draws for sh in shocks])
+        return real(chains, *a, shocks=shocks, **k)
+
+    monkeypatch.setattr(sets_module, "simulate_sets", spy)
     pieced = Evaluator(loaded, "expected_unmet", per_draw=True, **kw).many(at)
-    assert calls == [1, 1] and pieced.shape == (2, 7, 12)
+    assert calls == [[4, 4]] * 6 and pieced.shape == (2, 21, 12)  # 3 calls a set, both threads
     assert np.array_equal(pieced, by_draw) and by_draw.max() > 0
     for o, want in whole.items():
         assert np.array_equal(Evaluator(loaded, o, **kw).many(at), want), o
@@ -160,7 +168,7 @@ def test_sets_whose_kernel_calls_would_not_fit_are_refused_before_any_work(monke
     from repm.errors import UserError
     from repm.scenario import load_scenario
 
-    monkeypatch.setattr(limits, "available_memory", lambda: 100 * 2**20)  # 100 MiB
+    monkeypatch.setattr(limits, "available_memory", lambda: 100 * 2**20)  # 100 MiB, 1 process
     ev = Evaluator(load_scenario("india-baseline"), "expected_unmet", draws=100_000, workers=1)
     monkeypatch.setattr(Evaluator, "_block", lambda *a: pytest.fail("evaluated"))
     with pytest.raises(UserError, match=r"4,000 shock draws to a kernel call") as exc:

@@ -68,7 +68,7 @@ def check_sets(draws_per_call: int, workers: int, events: int) -> None:
         workers * draws_per_call * (BYTES_PER_DRAW_IN_FLIGHT + BYTES_PER_EVENT_DRAW * events),
         f"{draws_per_call:,} shock draws to a kernel call ({workers} at a time, {events} risk "
         "events)",
-        "fewer --draws",
+        "fewer --workers" if workers > 1 else "fewer --draws (a call holds at most 4,000)",
     )
 
 

@@ -50,7 +50,7 @@ def abs_max(a: np.ndarray) -> float:
     if a.size == 0:
         return 0.0
     top = float(a.max())
-    return top if top != top else max(top, -float(a.min()), 0.0)  # top != top: NaN
+    return top if top != top else max(0.0, top, -float(a.min()))  # top != top: NaN
 
 
 def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:

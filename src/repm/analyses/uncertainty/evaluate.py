@@ -144,13 +144,15 @@ class Evaluator:
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
         per = self.sets_per_call()
-        if self.output in RISK_OUTPUTS and values:
-            from repm.analyses.uncertainty.pool import cpus
+        blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
+        if self.output in RISK_OUTPUTS and blocks and not self.scheduler:
+            from repm.analyses.uncertainty.pool import pool_workers
             from repm.limits import check_sets
 
-            check_sets(min(min(per, len(values)) * draws, DRAWS_PER_CALL), self.workers or cpus(),
+            # the calls held at once: one per process (a process's kernel threads share one)
+            check_sets(min(len(blocks[0]) * draws, DRAWS_PER_CALL),
+                       pool_workers(self.workers, len(values), len(blocks)),
                        len(self.loaded.scenario.risk.events))  # fmt: skip
-        blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.scheduler and blocks:
             parts = self._on_cluster(blocks, progress)
         else:
@@ -161,10 +163,14 @@ class Evaluator:
         """Sets to a kernel call: SETS_PER_CALL, fewer when each runs shock draws (at most
         DRAWS_PER_CALL draws in all, two sets at least); one when a set's draws alone are more
         than half of that — its draws then run in pieces (`_pieces`)."""
-        draws = self.draws if self.output in RISK_OUTPUTS else 1
-        if draws > DRAWS_PER_CALL // 2:
+        if self._in_pieces():
             return 1
+        draws = self.draws if self.output in RISK_OUTPUTS else 1
         return max(2, min(SETS_PER_CALL, DRAWS_PER_CALL // draws))
+
+    def _in_pieces(self) -> bool:
+        """Whether a set's shock draws run in pieces (more than half a call's draws)."""
+        return self.output in RISK_OUTPUTS and self.draws > DRAWS_PER_CALL // 2
 
     def _on_cluster(self, blocks: list, progress) -> list:
         """The blocks on a Dask scheduler: each worker builds this Evaluator again from the
@@ -210,10 +216,6 @@ class Evaluator:
         def run():
             shocks = None
             if self.output in RISK_OUTPUTS:
-                if self.draws > DRAWS_PER_CALL // 2:  # each set's unmet demand, draw × year
-                    return [
-                        self._pieces(sc, c, step) for sc, c in zip(scenarios, chains, strict=True)
-                    ]
                 ids = np.arange(self.draws)
                 shocks = [
                     sample(sc.risk, c, ids, self.seed)
@@ -221,10 +223,14 @@ class Evaluator:
                 ]
             return simulate_sets(chains, shocks=shocks, step=step)
 
-        sims = self._timed("simulate", run)
-        if sims and isinstance(sims[0], np.ndarray):  # pieces: the unmet demand already
-            res = self._timed("output", lambda: np.stack([self._from_unmet(u) for u in sims]))
+        if self._in_pieces():  # each set's unmet demand (draw × year) from its pieces
+            unmet = self._timed(
+                "simulate",
+                lambda: [self._pieces(sc, c, step) for sc, c in zip(scenarios, chains, strict=True)],
+            )  # fmt: skip
+            res = self._timed("output", lambda: np.stack([self._from_unmet(u) for u in unmet]))
         else:
+            sims = self._timed("simulate", run)
             res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
         self.evaluations += len(values)
         self.seconds += time.perf_counter() - t0
@@ -259,36 +265,27 @@ class Evaluator:
         return F.unit_npv(ctx, F.unit_specs(sc)[0])  # crore INR, as unit_metrics gives it
 
     def _pieces(self, sc, chain, step: str) -> np.ndarray:
-        """One set's unmet demand, draw × year, its draws run DRAWS_PER_CALL // 2 at a time, two
-        pieces side by side (one for each kernel thread): each draw's shocks are keyed by its
-        id, so the draws are those of one call of all of them, bit for bit."""
-        from repm.analyses.risk.draws import sector_unmet
+        """One set's unmet demand, draw × year, its draws run in calls of two equal pieces side
+        by side (one for each kernel thread), at most DRAWS_PER_CALL draws a call. Each draw's
+        shocks are keyed by its id, so the draws are those of one call of all of them, bit for
+        bit; the last piece is filled up with draws past the set's, which are dropped."""
         from repm.simulate.sets import simulate_sets
         from repm.simulate.shocks import sample
 
-        size = DRAWS_PER_CALL // 2
-        pieces = [np.arange(lo, min(lo + size, self.draws)) for lo in range(0, self.draws, size)]
+        calls = -(-self.draws // DRAWS_PER_CALL)
+        size = -(-self.draws // (2 * calls))
         out = []
-        for k in range(0, len(pieces), 2):
-            pair = [p for p in pieces[k : k + 2] if len(p) == len(pieces[k])]
-            sims = simulate_sets(
-                [chain] * len(pair), shocks=[sample(sc.risk, chain, p, self.seed) for p in pair],
-                step=step,
-            )  # fmt: skip
-            out += [sector_unmet(sim.data).sum(axis=2) for sim in sims]
-            if len(pair) < len(pieces[k : k + 2]):  # the last, shorter piece on its own
-                last = pieces[k + 1]
-                sim = simulate_sets([chain], shocks=[sample(sc.risk, chain, last, self.seed)],
-                                    step=step)[0]  # fmt: skip
-                out.append(sector_unmet(sim.data).sum(axis=2))
-        return np.concatenate(out)
+        for k in range(calls):
+            pair = [np.arange(lo, lo + size) for lo in (2 * k * size, (2 * k + 1) * size)]
+            sims = simulate_sets([chain, chain], step=step,
+                                 shocks=[sample(sc.risk, chain, ids, self.seed) for ids in pair])  # fmt: skip
+            out += [_unmet(sim) for sim in sims]
+        return np.concatenate(out)[: self.draws]
 
     def _risk(self, sim) -> np.ndarray:
         """The risk output by year over the set's shock draws, as `repm risk` computes it
         (`per_draw`: the unmet demand it is computed from, draw × year)."""
-        from repm.analyses.risk.draws import sector_unmet
-
-        return self._from_unmet(sector_unmet(sim.data).sum(axis=2))
+        return self._from_unmet(_unmet(sim))
 
     def _from_unmet(self, total: np.ndarray) -> np.ndarray:
         """The risk output from a set's unmet demand by draw × year (t)."""
@@ -313,6 +310,13 @@ class Evaluator:
                 raise UserError(f"{name!r} has no total by year in this scenario", where="OUTPUT")
             out[i] = got[name]
         return out
+
+
+def _unmet(sim) -> np.ndarray:
+    """A set's unmet magnet demand by draw × year (t), summed as every risk measure sums it."""
+    from repm.analyses.risk.draws import sector_unmet
+
+    return sector_unmet(sim.data).sum(axis=2)
 
 
 _REMOTE: dict[bytes, Evaluator] = {}  # a Dask worker's Evaluator, by its pickled request
