@@ -84,6 +84,8 @@ def test_unmet_demand_is_drawn_with_both_bands_on_one_axis(here):
     assert list(t["P95 over samples × draws"].y) == _stored_band(shocked, "p95", "unmet_joint")
     assert list(t["P50 over samples × draws"].y) == _stored_band(shocked, "p50", "unmet_joint")
     assert t["P95 over samples × draws"].legendgroup == "both"
+    # nor is its thorium residue drawn again as an "environment" chart of percentile lines
+    assert figures(load_run(shocked.run_id)).get("environment") is None
     # the facts' own fan offers the facts' spread only: expected unmet demand, not the pool
     from repm.reports.hangs.uncertainty import parameter_fan
 

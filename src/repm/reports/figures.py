@@ -202,6 +202,8 @@ def environment(run: RunData) -> go.Figure | None:
     with a unit selector: new environmental indicators appear without a change here."""
     df = run.indicators
     rows = df[df["name"].str.startswith(ENV_PREFIXES)].copy()
+    if "stat" in rows:  # an uncertainty run's percentiles: the facts' fan draws those
+        rows = rows[rows["stat"].isna()]
     if rows.empty:
         return None
     keys = [k for k in DIMS if k in rows]
