@@ -96,7 +96,7 @@ def test_unmet_demand_is_drawn_with_both_bands_on_one_axis(here):
     assert t["P5–P95 over the facts' ranges"].legendgroup == "facts"
     assert t["5–95th percentile over the draws"].legendgroup == "shocks"
     note = fig.layout.title.subtitle.text
-    assert "its tail is 10 draws' tail: ≥ 1,000 draws a sample" in note  # 10 draws: undersampled
+    assert "Its tail is 10 draws' tail: ≥ 1,000 shock draws a sample" in note  # undersampled
     assert f"uncertainty run {shocked.run_id}, 3 samples" in note and "10 shock draws" in note
     assert f"risk run {here['risk'].run_id}, 40 draws" in note
     assert "differ by the step" not in note  # both monthly

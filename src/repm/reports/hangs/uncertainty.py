@@ -197,9 +197,10 @@ def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.
             both = {"legendgroup": "both"}
         few = spread.shock_draws is not None and spread.shock_draws < TAIL_DRAWS
         lines.append(f"Purple, {BOTH}: the same run's {samples} × {each} pooled — the spread a "
-                     "stockpile sized to a service level faces"
-                     + (f" (its tail is {spread.shock_draws} draws' tail: ≥ {TAIL_DRAWS:,} draws a "
-                        "sample to read it as a number)." if few else "."))  # fmt: skip
+                     "stockpile sized to a service level faces.")  # fmt: skip
+        if few:  # a line of its own: the subtitle does not wrap
+            lines.append(f"Its tail is {spread.shock_draws} draws' tail: ≥ {TAIL_DRAWS:,} shock "
+                         "draws a sample to read its P95 as a number.")  # fmt: skip
     q = (
         risk.data["unmet_quantiles"]
         if risk is not None and "unmet_quantiles" in risk.data
