@@ -242,8 +242,8 @@ def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.
     fig.update_layout(
         title={"text": "Unmet magnet demand: the facts' fan and the shocks' fan" + (OTHER if other else ""),
                "subtitle": {"text": "<br>".join(lines)}},
-        template="plotly_white", height=470, yaxis_title=UNMET_AXIS, yaxis_rangemode="tozero",
-        legend={"orientation": "h", "y": -0.12, "groupclick": "toggleitem"},
-        margin={"l": 60, "r": 20, "t": 100, "b": 40},
+        template="plotly_white", height=430 + 16 * len(lines), yaxis_title=UNMET_AXIS,
+        yaxis_rangemode="tozero", legend={"orientation": "h", "y": -0.12, "groupclick": "toggleitem"},
+        margin={"l": 60, "r": 20, "t": 50 + 16 * len(lines), "b": 40},  # room for the note's lines
     )  # fmt: skip
     return fig
