@@ -252,7 +252,7 @@ def test_report_and_compare_cli(stored, in_store, tmp_path, capsys, monkeypatch)
     code, out, err = _repm(args, capsys, monkeypatch)
     assert code == 0, err
     assert out.strip() == str((tmp_path / "a.html").resolve())
-    assert "Element flows, 2028" in (tmp_path / "a.html").read_text()
+    assert "Element flows in 2028" in (tmp_path / "a.html").read_text()
     code, out, err = _repm(
         ["compare", *ids, "--json", "--html", str(tmp_path / "c.html")], capsys, monkeypatch
     )

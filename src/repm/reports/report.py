@@ -157,7 +157,7 @@ def render(run: RunData, year: int | None = None, computed: str | None = None) -
 
     year = pick_year(run, year)
     figs = build_all(run, year)
-    titles = {"sankey": f"Element flows, {year}", "environment": "Environment"}
+    titles = {"sankey": f"Element flows in {year}", "environment": "Environment"}
     titles |= {k: t for k, t, _ in CORE + OPTIONAL}
     missing = [
         titles[k] for k in ("sankey", *(k for k, _, _ in CORE), "environment") if figs[k] is None
