@@ -61,14 +61,14 @@ def check_pooled(samples: int, draws: int, years: int) -> None:
     )
 
 
-def check_sets(draws_per_call: int, workers: int, events: int) -> None:
+def check_sets(draws_per_call: int, workers: int, events: int, most: int) -> None:
     """Refuse, before any work, parameter sets whose kernel calls (sets × shock draws each,
-    `workers` at a time) would not fit in the memory available."""
+    `workers` at a time; `most` draws a call at most) would not fit in the memory available."""
     _check_fits(
         workers * draws_per_call * (BYTES_PER_DRAW_IN_FLIGHT + BYTES_PER_EVENT_DRAW * events),
         f"{draws_per_call:,} shock draws to a kernel call ({workers} at a time, {events} risk "
         "events)",
-        "fewer --workers" if workers > 1 else "fewer --draws (a call holds at most 4,000)",
+        "fewer --workers" if workers > 1 else f"fewer --draws (a call holds at most {most:,})",
     )
 
 

@@ -115,13 +115,23 @@ def import_pint():
         import pint
 
         return pint
-    sys.modules["dask"] = None  # type: ignore[assignment]
-    try:
+    with _refused(("dask",)):
         import pint
-    finally:
-        if "dask" in sys.modules and sys.modules["dask"] is None:
-            del sys.modules["dask"]
     return pint
+
+
+@contextmanager
+def _refused(names: tuple[str, ...]) -> Iterator[None]:
+    """Inside: importing these modules fails with ImportError (and `find_spec` answers None), the
+    documented import block (a None in sys.modules); the entries are removed after."""
+    for name in names:
+        sys.modules[name] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        for name in names:
+            if sys.modules.get(name, 0) is None:
+                del sys.modules[name]
 
 
 @contextmanager
@@ -152,11 +162,5 @@ def no_distributed_import() -> Iterator[None]:
             yield  # looks it up as it always does
             return
         names = _DISTRIBUTED
-    for name in names:
-        sys.modules[name] = None  # type: ignore[assignment]  # the documented import block
-    try:
+    with _refused(names):
         yield
-    finally:
-        for name in names:
-            if sys.modules.get(name, 0) is None:
-                del sys.modules[name]

@@ -152,7 +152,7 @@ class Evaluator:
             # the calls held at once: one per process (a process's kernel threads share one)
             check_sets(min(len(blocks[0]) * draws, DRAWS_PER_CALL),
                        pool_workers(self.workers, len(values), len(blocks)),
-                       len(self.loaded.scenario.risk.events))  # fmt: skip
+                       len(self.loaded.scenario.risk.events), DRAWS_PER_CALL)  # fmt: skip
         if self.scheduler and blocks:
             parts = self._on_cluster(blocks, progress)
         else:
