@@ -19,6 +19,9 @@ from pathlib import Path
 import pytest
 
 CLI = [sys.executable, "-m", "repm.cli"]
+# every command in its own process: no resident process (repm.resident) is asked or left behind
+# by a test; tests/test_resident.py turns it on in folders of its own
+os.environ["REPM_SERVER"] = "0"
 CLI_MODULE = "repm.cli"  # what `python -m` runs; `repm` (the entry point) calls the same main()
 
 

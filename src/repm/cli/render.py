@@ -15,8 +15,23 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+
+
+def _out_options() -> dict:
+    return {"soft_wrap": True, "width": None if sys.stdout.isatty() else 160}
+
+
+_ERR_OPTIONS = {"stderr": True, "soft_wrap": True}
+out = Console(**_out_options())
+err = Console(**_ERR_OPTIONS)
+
+
+def reattach() -> None:
+    """Both consoles made again, in place, for this process's streams and environment: in a fork
+    of the resident process (repm.resident) they were made looking at its /dev/null (no
+    terminal, no colour); the modules that imported them keep the same objects."""
+    out.__init__(**_out_options())  # type: ignore[misc]
+    err.__init__(**_ERR_OPTIONS)  # type: ignore[misc]
 
 
 # C0 and C1 control characters (terminal escape sequences start with one) and bidi overrides

@@ -1,0 +1,234 @@
+"""The resident process (repm.resident): a command served by a fork of it prints, writes and exits
+as the same command in its own process; Ctrl-C reaches it; a changed setup gets its own."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess as sp
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from repm import resident
+
+SCRIPT = Path(sys.executable).with_name("repm")
+pytestmark = pytest.mark.skipif(not SCRIPT.exists(), reason="the repm script is not installed")
+
+
+@pytest.fixture
+def setup(tmp_path):
+    """An environment whose resident processes live in a private folder of this test (a short
+    path: a socket's name is at most ~100 bytes) and end 20 s after their last request."""
+    folder = Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))
+    env = dict(os.environ, REPM_SERVER="1", REPM_SERVER_DIR=str(folder), REPM_SERVER_IDLE="20",
+               REPM_HOME=str(tmp_path / "home"))  # fmt: skip
+    yield env, folder
+    for pid in folder.glob("*.pid"):
+        try:
+            os.kill(int(pid.read_text()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def repm(env, *args, cwd=None, mode=None) -> sp.CompletedProcess:
+    env = env if mode is None else dict(env, REPM_SERVER=mode)
+    return sp.run([str(SCRIPT), *args], env=env, cwd=cwd, capture_output=True, text=True,
+                  timeout=300)  # fmt: skip
+
+
+def serving(folder: Path, timeout: float = 120) -> int:
+    """The pid of the one resident process in `folder`, once its socket answers."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        for sock in folder.glob("*.sock"):
+            s = socket.socket(socket.AF_UNIX)
+            try:
+                s.connect(str(sock))
+                return int(sock.with_suffix(".pid").read_text())
+            except (OSError, ValueError):
+                pass
+            finally:
+                s.close()
+        time.sleep(0.1)
+    raise AssertionError(f"no resident process answered in {folder}")
+
+
+def _without_run_id(text: str) -> dict:
+    payload = json.loads(text)
+    assert payload.pop("run_id")  # a new run each time
+    return payload
+
+
+def test_served_commands_print_write_and_exit_as_their_own_process(setup, tmp_path):
+    env, folder = setup
+    here = repm(env, "run", "--json")  # no resident process yet: runs here and starts one
+    assert here.returncode == 0, here.stderr
+    serving(folder)
+    served = repm(env, "run", "--json", mode="only")
+    assert served.returncode == 0, served.stderr
+    assert _without_run_id(served.stdout) == _without_run_id(here.stdout)
+    assert served.stderr == here.stderr
+
+    # a user's mistake: the same one line on stderr, exit 2; usage errors and help alike
+    for args in (["run", "--set", "nope=1"], ["run", "--bogus"], ["--help"], ["--version"]):
+        own = repm(env, *args, mode="0")
+        srv = repm(env, *args, mode="only")
+        assert (srv.returncode, srv.stdout, srv.stderr) == (own.returncode, own.stdout, own.stderr)
+    assert repm(env, "run", "--set", "nope=1", mode="only").returncode == 2
+
+    # the caller's working folder and environment: --out relative to it, the run in its store
+    work = tmp_path / "work"
+    work.mkdir()
+    out = repm(dict(env, REPM_HOME=str(tmp_path / "other")), "run", "--out", "r1", cwd=work,
+               mode="only")  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert (work / "r1" / "results.nc").exists()
+    listed = repm(dict(env, REPM_HOME=str(tmp_path / "other")), "runs", "--json", mode="only")
+    assert len(json.loads(listed.stdout)["runs"]) == 1
+
+
+def _on_terminal(env, *args) -> bytes:
+    """What the command writes to a terminal (120 columns) that is its stdin, stdout and stderr."""
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    proc = sp.Popen([str(SCRIPT), *args], env=env, stdin=child, stdout=child, stderr=child)
+    os.close(child)
+    data = bytearray()
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the terminal's other side is closed: the command has ended
+            break
+        if not chunk:
+            break
+        data += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) in (0, 2)
+    return bytes(data)
+
+
+def test_on_a_terminal_the_same_colours_and_width(setup):
+    env, folder = setup
+    env = {k: v for k, v in env.items() if k not in ("NO_COLOR", "FORCE_COLOR", "COLUMNS")}
+    env["TERM"] = "xterm-256color"
+    repm(env, "--version")
+    serving(folder)
+    seen = []
+    for args in (["--help"], ["scenarios"], ["run", "--set", "nope=1"]):
+        own = _on_terminal(dict(env, REPM_SERVER="0"), *args)
+        srv = _on_terminal(dict(env, REPM_SERVER="only"), *args)
+        assert srv == own, args
+        seen.append(own)
+    assert b"\x1b[" in seen[1]  # the table coloured, as on a terminal: the fork's consoles saw one
+
+
+def test_no_server_only_fails_and_off_runs_here(setup):
+    env, folder = setup
+    only = repm(env, "--version", mode="only")
+    assert only.returncode == 3 and "no resident process" in only.stderr
+    off = repm(env, "--version", mode="0")
+    assert off.returncode == 0 and off.stdout.startswith("repm ")
+    assert not list(folder.glob("*.sock")) and not list(folder.glob("*.lock"))  # none started
+
+
+def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup):
+    env, folder = setup
+    repm(env, "--version")
+    server = serving(folder)
+
+    def dashboard(mode="only"):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+        s.close()
+        proc = sp.Popen([str(SCRIPT), "serve", "--port", str(port)], env=dict(env, REPM_SERVER=mode),
+                        stdout=sp.PIPE, stderr=sp.PIPE, text=True)  # fmt: skip
+        end = time.monotonic() + 120
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return proc, port
+            except OSError:
+                assert proc.poll() is None, proc.communicate()
+                time.sleep(0.2)
+        raise AssertionError("the dashboard did not start")
+
+    def gone(port: int) -> bool:
+        end = time.monotonic() + 30
+        while time.monotonic() < end:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            except OSError:
+                return True
+            time.sleep(0.2)
+        return False
+
+    ends = []  # Ctrl-C as in a terminal: to the script (not the fork); the dashboard stops
+    for mode in ("0", "only"):
+        proc, port = dashboard(mode)
+        proc.send_signal(signal.SIGINT)
+        ends.append(proc.wait(timeout=60))
+        assert gone(port)
+    assert ends[0] == ends[1]
+
+    proc, port = dashboard()
+    proc.kill()  # the script is gone without a word: its command must not run on
+    proc.wait(timeout=30)
+    assert gone(port)
+    os.kill(server, 0)  # the resident process serves on
+
+
+def test_a_changed_setup_gets_its_own_process_and_ends_the_one_before(setup):
+    env, folder = setup
+    repm(env, "--version")
+    first = serving(folder)
+    changed = dict(env, REPM_TEST_SETTING="1")  # REPM_* may act at import: part of the key
+    assert repm(changed, "--version", mode="only").returncode == 3
+    repm(changed, "--version")
+    end = time.monotonic() + 120
+    while time.monotonic() < end and (len(list(folder.glob("*.sock"))) != 1 or _alive(first)):
+        time.sleep(0.1)
+    assert not _alive(first)
+    assert serving(folder) != first
+    assert repm(changed, "--version", mode="only").returncode == 0
+    assert repm(env, "--version", mode="only").returncode == 3
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def test_key_reads_import_time_settings_only(monkeypatch):
+    base = resident._key()
+    monkeypatch.setenv("TERM", "something-else")  # read when a command runs, not when importing
+    monkeypatch.setenv("REPM_SERVER", "only")
+    assert resident._key() == base
+    monkeypatch.setenv("NUMBA_OPT", "1")
+    assert resident._key() != base
+
+
+def test_a_folder_others_may_enter_is_not_used(monkeypatch, tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o755)
+    monkeypatch.setenv("REPM_SERVER_DIR", str(shared))
+    assert resident._folder() is None
+    shared.chmod(0o700)
+    assert resident._folder() == str(shared)
