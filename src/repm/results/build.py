@@ -22,7 +22,7 @@ from repm.chain import Chain
 from repm.results import indicators
 from repm.results.elements import basket, element_content
 from repm.results.environment import ledger
-from repm.results.indicators import IndicatorTable, mean_over_draws, ratio
+from repm.results.indicators import IndicatorTable, over_draws, ratio
 from repm.results.sourcing import content_shares, geopolrisk, hhi, routes
 from repm.simulate.engine import SimOutput
 
@@ -123,7 +123,7 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     prod = (
         ds.variables["production"].values.sum(axis=(2, 3)).mean(axis=0)
     )  # draw × year × feed × grade
-    by = _over_draws(ds.variables["imports"])  # year × origin × material
+    by = over_draws(ds.variables["imports"])  # year × origin × material
     mag_idx = [mi[m] for m in chain.model.names(kind="magnet")]
     emb_idx = [mi[m] for m in chain.model.names(kind="embedded")]
     imp_bare = by[..., mag_idx].sum(axis=(1, 2))
@@ -195,19 +195,12 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("hhi_magnet_imports", hhi(mag_origin))
     add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))
 
-    labelled: list = []  # the imports labelled, for the groups that select by name (once)
-
-    def imp():
-        if not labelled:  # xarray's mean over draws: `by`'s floats, bit for bit
-            labelled.append(mean_over_draws(ds.imports))
-        return labelled[0]
-
     groups = [
         lambda: routes(chain, ds, add, prod),
         lambda: element_content(chain, ds, add),
         lambda: content_shares(chain, ds, add, by),
-        lambda: geopolrisk(chain, ds, add, prod, imp()),
-        lambda: ledger(chain, ds, add, prod, imp()),
+        lambda: geopolrisk(chain, ds, add, prod, by),
+        lambda: ledger(chain, ds, add, prod, by),
     ]
     if partial:  # cheapest first (the basket is the chain's alone; routes reads most arrays)
         groups = [lambda: basket(chain, add), *groups[1:3], groups[0], *groups[3:]]
@@ -221,15 +214,6 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
         add("unmet_demand", unmet[:, si].sum(axis=1), sector=s)
     for oi, o in enumerate(chain.origins):
         add("magnet_imports", mag_origin[:, oi], origin=o)
-
-
-def _over_draws(var) -> np.ndarray:
-    """An engine output's values averaged over its draws (`mean_over_draws` in numpy: a
-    parameter sample's first indicators are read without xarray's reductions)."""
-    v = var.values
-    if "draw" in var.dims[1:]:  # _compute checks the layouts; this mean needs draw first
-        raise ValueError(f"expected draw first; got {var.dims}")
-    return v.mean(axis=0) if var.dims[:1] == ("draw",) else v
 
 
 def run_scenario(loaded, step: str = "monthly", plan=None, shocks=None) -> tuple[Chain, Results]:

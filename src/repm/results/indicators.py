@@ -193,6 +193,15 @@ def mean_over_draws(da):
     return da.mean("draw") if "draw" in da.dims else da
 
 
+def over_draws(var):
+    """An engine output's values averaged over its draws (`mean_over_draws` in numpy, the same
+    floats: the indicators read their arrays without xarray's selections and reductions)."""
+    v = var.values
+    if "draw" in var.dims[1:]:  # the numpy readers index the axes after it by position
+        raise ValueError(f"expected draw first; got {var.dims}")
+    return v.mean(axis=0) if var.dims[:1] == ("draw",) else v
+
+
 def ratio(a, b):
     """a / b where b > 0, else 0: a share of nothing is 0, not nan."""
     import numpy as np

@@ -9,7 +9,7 @@ import xarray as xr
 
 from repm.chain import Chain
 from repm.model.units import CRORE_PER_T_AT
-from repm.results.indicators import mean_over_draws, ratio
+from repm.results.indicators import mean_over_draws, over_draws, ratio
 
 
 def hhi(volumes: np.ndarray, axis: int = -1) -> np.ndarray:
@@ -120,22 +120,27 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
     add("china_content_share", np.minimum(ratio(from_china, content), 1.0))
 
 
-def geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, imp: xr.DataArray) -> None:
+def geopolrisk(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, by: np.ndarray) -> None:
     """GeoPolRisk-style score per supply: HHI of world output × Σ origin governance risk ×
-    origin's share of India's supply (domestic output counts as supply with no import risk)."""
-    gov = chain.governance_risk
+    origin's share of India's supply (domestic output counts as supply with no import risk).
+    `by`: the imports' mean over draws, year × origin × material (numpy's selections and sums
+    are the labelled arrays', bit for bit, as the ledger's)."""
     model = chain.model
+    mi = {m: i for i, m in enumerate(chain.materials)}
+    gov = chain.governance_risk.values  # by origin: the chain's origins, as the imports'
+    world = chain.world_hhi
+    world_at = world.get_index("material")
     heavy_oxides = [m.name for m in model.materials if m.kind == "oxide" and m.heavy]
     groups = {
         "geopolrisk_magnets": ([*model.names(kind="magnet"), *model.names(kind="embedded")],
-                               prod + mean_over_draws(ds.tolled).sum("route").values),
+                               prod + over_draws(ds.variables["tolled"]).sum(axis=1)),
         "geopolrisk_ndpr_oxide": (["ndpr_oxide"], ds.variables["irel_to_units"].values.mean(axis=0)
-                                  + mean_over_draws(ds.overseas_used).sum("source").values),
+                                  + over_draws(ds.variables["overseas_used"]).sum(axis=1)),
         "geopolrisk_heavy": (heavy_oxides, np.zeros(len(chain.years))),
     }  # fmt: skip
     for name, (mats, domestic) in groups.items():
-        by_origin = imp.sel(material=mats).sum("material").transpose("year", "origin")
-        total = by_origin.sum("origin").values + domestic
-        weighted = (by_origin * gov).sum("origin").values
-        hhi_world = float(chain.world_hhi.sel(material=mats[0]))
+        by_origin = by[..., [mi[m] for m in mats]].sum(axis=2)  # year × origin
+        total = by_origin.sum(axis=1) + domestic
+        weighted = (by_origin * gov).sum(axis=1)
+        hhi_world = float(world.values[world_at.get_loc(mats[0])])
         add(name, hhi_world * ratio(weighted, total))
