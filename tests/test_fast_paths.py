@@ -369,3 +369,23 @@ def test_ledger_and_geopolrisk_in_numpy_are_the_labelled_arrays(scenario):
         geopolrisk(chain, ds, keep(got), prod, over_draws(ds.variables["imports"]))
         _ledger_labelled(chain, ds, keep(want), prod, mean_over_draws(ds.imports))
         assert sorted(got, key=str) == sorted(want, key=str)
+
+
+def test_known_share_texts_read_as_afresh():
+    """normalise's kept share values (the texts a sample did not draw, read by every sample): a
+    scenario drawn after many others is the one a fresh Evaluator validates from nothing."""
+    import numpy as np
+
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+
+    loaded = load_scenario("india-baseline")
+    warm = Evaluator(loaded, "magnet_imports")
+    drawn = warm.inputs.values(philox_uniforms(warm.inputs.drawn, 5, np.arange(12)), 12)
+    sets = [{k: float(v[d]) for k, v in drawn.items()} for d in range(12)]
+    for at in sets[:-1]:
+        warm.scenario_at(at)
+    assert warm._shares  # the texts were kept
+    fresh = Evaluator(loaded, "magnet_imports")
+    assert warm.scenario_at(sets[-1]).model_dump() == fresh.scenario_at(sets[-1]).model_dump()
+    assert warm.scenario_at(sets[0]).model_dump() != fresh.scenario_at(sets[-1]).model_dump()

@@ -92,6 +92,9 @@ def _shallow(node: Any) -> Any:
     return dict(node) if isinstance(node, dict) else list(node) if isinstance(node, list) else node
 
 
+KNOWN_SHARES = 4096  # share texts kept (normalise's `known`): the undrawn ones, and the last drawn
+
+
 def _fraction(v: Any, table: FactTable) -> float:
     from repm.model.units import to_unit
 
@@ -145,17 +148,31 @@ def normalise(
     rule: Rule,
     table: FactTable,
     shares: list[tuple[tuple, bool, frozenset[str]]] | None = None,
+    known: dict[Any, float] | None = None,
 ) -> None:
     """Shares of one whole (rule.compositions) that read a drawn fact are scaled to sum to 1
     (`at_most_one`: down to 1 when they exceed it), in `new` (the substituted copy of `raw`).
-    `shares`: `wholes(raw, rule)`, when the caller keeps it."""
+    `shares`: `wholes(raw, rule)`, when the caller keeps it; `known`: a dict the caller keeps
+    for the shares' values by text (with `table`: the shares a sample did not draw are the
+    loaded scenario's texts, read again by every sample — ~60 % of them)."""
+    if known is None:
+        known = {}
     for path, at_most, reads in shares if shares is not None else wholes(raw, rule):
         if reads.isdisjoint(changed):
             continue
         parent = new
         for k in path[:-1]:
             parent = parent[k]
-        vals = {k: _fraction(v, table) for k, v in parent[path[-1]].items()}
+        vals = {}
+        for k, v in parent[path[-1]].items():
+            got = known.get(v) if isinstance(v, str) else None
+            if got is None:
+                got = _fraction(v, table)
+                if isinstance(v, str):
+                    if len(known) >= KNOWN_SHARES:
+                        known.clear()
+                    known[v] = got
+            vals[k] = got
         total = sum(vals.values())
         if total <= 0 or (at_most and total <= 1) or abs(total - 1) <= 1e-9:
             continue

@@ -100,6 +100,7 @@ class Evaluator:
         self._wholes = wholes(self.loaded.raw, self.rule)
         self._facts_read = fact_paths(self.loaded.raw)
         self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
+        self._shares: dict = {}  # normalise's share values by text (one table: this Evaluator's)
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -114,7 +115,8 @@ class Evaluator:
         from repm.scenario.load import validate_scenario
 
         raw = substitute(self.loaded.raw, values, self.table, self._facts_read, self._plans)
-        normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes)
+        normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes,
+                  self._shares)  # fmt: skip
         try:  # the lists are the loaded scenario's, checked when it was loaded
             return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
         except UserError as exc:
