@@ -149,13 +149,13 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup):
     repm(env, "--version")
     server = serving(folder)
 
-    def dashboard(mode="only"):
+    def dashboard(mode="only", preexec=None):
         s = socket.socket()
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
         s.close()
         proc = sp.Popen([str(SCRIPT), "serve", "--port", str(port)], env=dict(env, REPM_SERVER=mode),
-                        stdout=sp.PIPE, stderr=sp.PIPE, text=True)  # fmt: skip
+                        stdout=sp.PIPE, stderr=sp.PIPE, text=True, preexec_fn=preexec)  # fmt: skip
         end = time.monotonic() + 120
         while time.monotonic() < end:
             try:
@@ -184,7 +184,17 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup):
         assert gone(port)
     assert ends[0] == ends[1]
 
-    proc, port = dashboard()
+    # a `nice` and a `taskset` before the script hold for the fork too
+    def niced():
+        os.nice(3)
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    proc, port = dashboard(preexec=niced)
+    children = Path(f"/proc/{server}/task/{server}/children")
+    if children.exists():
+        (fork,) = (int(p) for p in children.read_text().split())
+        assert os.getpriority(os.PRIO_PROCESS, fork) == os.getpriority(os.PRIO_PROCESS, 0) + 3
+        assert os.sched_getaffinity(fork) == {min(os.sched_getaffinity(0))}
     proc.kill()  # the script is gone without a word: its command must not run on
     proc.wait(timeout=30)
     assert gone(port)

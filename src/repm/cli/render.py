@@ -16,7 +16,6 @@ from rich.table import Table
 from rich.text import Text
 
 
-
 def _out_options() -> dict:
     return {"soft_wrap": True, "width": None if sys.stdout.isatty() else 160}
 

@@ -49,7 +49,7 @@ _STREAMS = (0, 1, 2)
 def main() -> None:
     """The `repm` script: the command in a fork of the resident process when one serves this
     setup, else here (and a resident process is started for the next command)."""
-    mode = os.environ.get("REPM_SERVER", "1")
+    mode = os.environ.get("REPM_SERVER", "1") if _supported() else "0"
     where = _folder() if mode != "0" and _streams_open() else None
     key = _key() if where else None
     if where and key:
@@ -64,6 +64,11 @@ def main() -> None:
         sys.stdout.flush()
         _start(where, key)
     sys.exit(code)
+
+
+def _supported() -> bool:
+    """Unix: fork, and descriptors passed over a Unix socket."""
+    return hasattr(os, "fork") and hasattr(socket, "send_fds") and hasattr(os, "getuid")
 
 
 def _run_here():
@@ -110,7 +115,7 @@ def _sources(root: str) -> str:
                         stack.append(e.path)
                 elif e.name.endswith(".py"):
                     st = e.stat()
-                    out.append(f"{e.path[len(root):]}:{st.st_size}:{st.st_mtime_ns}")
+                    out.append(f"{e.path[len(root) :]}:{st.st_size}:{st.st_mtime_ns}")
     return "\n".join(sorted(out))
 
 
@@ -154,7 +159,7 @@ def _ask(path: str):
     try:
         request = json.dumps({
             "argv": sys.argv, "cwd": os.getcwd(), "env": dict(os.environ),
-            "umask": _umask(),
+            "umask": _umask(), **_process(),
         }).encode(errors="surrogateescape")  # fmt: skip
     except (OSError, UnicodeError):
         return None
@@ -204,6 +209,21 @@ def _read_int(conn: socket.socket) -> int | None:
             return None
         data += chunk
     return _INT.unpack(data)[0]
+
+
+def _process() -> dict:
+    """What the command's process takes of this one besides: niceness, CPU affinity and resource
+    limits (a `nice`, `taskset` or `ulimit` before `repm` holds for the fork too)."""
+    import resource
+
+    limits = {name: resource.getrlimit(getattr(resource, name)) for name in _LIMITS
+              if hasattr(resource, name)}  # fmt: skip
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    return {"nice": os.getpriority(os.PRIO_PROCESS, 0), "cpus": cpus, "limits": limits}
+
+
+_LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_RSS", "RLIMIT_CPU", "RLIMIT_FSIZE",
+           "RLIMIT_NOFILE", "RLIMIT_CORE")  # fmt: skip
 
 
 def _umask() -> int:

@@ -135,6 +135,7 @@ def _command(conn: socket.socket) -> None:
     _reopen_streams()
     os.chdir(request["cwd"])
     os.umask(request["umask"])
+    _take_process(request)
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = request["argv"]
@@ -155,6 +156,21 @@ def _command(conn: socket.socket) -> None:
         conn.sendall(_INT.pack(code))
     gc.unfreeze()  # the imports' objects are this process's to free as it ends (as a run does)
     raise SystemExit(code)
+
+
+def _take_process(request: dict) -> None:
+    """The caller's niceness, CPU affinity and resource limits, as far as this process may take
+    them (a lower priority and lower limits always; a higher one only where permitted)."""
+    import resource
+
+    with contextlib.suppress(OSError):
+        os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
+    if request.get("cpus") and hasattr(os, "sched_setaffinity"):
+        with contextlib.suppress(OSError, ValueError):
+            os.sched_setaffinity(0, request["cpus"])
+    for name, limit in request.get("limits", {}).items():
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            resource.setrlimit(getattr(resource, name), tuple(limit))
 
 
 def _read(conn: socket.socket, n: int) -> bytes:
