@@ -126,3 +126,70 @@ def test_magnets_the_rule_does_not_reach_can_be_held_up_in_practice(baseline):
     assert target[0, china, m.index("alloy_n")] == pytest.approx(0.4)
     assert target[0, china, m.index("magnet_uh")] == 1.0  # the grades it reaches, in full
     assert target[0, china, m.index("embedded_n")] == 0.0  # not magnets inside sub-assemblies
+
+
+def test_the_april_regime_runs_on_past_the_record_as_a_drawn_tail(baseline):
+    """The record stops at the as-of date with the April 2025 regime still in force: the history
+    event ends in December 2025 in every draw, and its hold on Indian buyers after that is a
+    drawn future event (`april_2025_india_tail`): from January 2026, no stall, each draw's
+    length ≥ 1 month and one severity in [low, high] for all of its months, nothing after it."""
+    loaded, chain = baseline
+    risk = loaded.scenario.risk
+    names = [ev.name for ev in risk.events]
+    april, tail = names.index("april_2025"), names.index("april_2025_india_tail")
+    ev = risk.events[tail]
+    assert (int(ev.start_year), int(ev.start_month)) == (2026, 1)
+    assert ev.licensing_delay_months == 0 and ev.probability == 1.0
+    assert ev.price_multiplier == {}  # the 2025-on ex-China prices carry the premium already
+    lo, hi = ev.severity_low, ev.severity_high
+    assert (lo, hi) == pytest.approx((0.1, 0.7))
+    draws = 400
+    level = sample(risk, chain, np.arange(draws), seed=5).event_level  # draw × month × event
+    jan26 = chain.future_from
+    assert jan26 == 24
+    # the history event: nothing after December 2025, in any draw
+    assert np.all(level[:, jan26 - 1, april] > 0) and np.all(level[:, jan26:, april] == 0.0)
+    t = level[:, :, tail]
+    assert np.all(t[:, :jan26] == 0.0)  # nothing before January 2026
+    assert np.all(t[:, jan26] > 0)  # every draw starts in January 2026 (probability 1)
+    sev = t[:, jan26]
+    assert np.all((sev >= np.float32(lo)) & (sev <= np.float32(hi)))
+    assert sev.std() > 0.1  # drawn, not the central value
+    months = (t > 0).sum(axis=1)
+    # one spell from January: the drawn severity in all of its months, then nothing
+    for d in range(draws):
+        assert np.all(t[d, jan26 : jan26 + months[d]] == sev[d])
+    assert months.min() >= 1 and len(set(months.tolist())) > 3  # lengths drawn
+    assert 2.0 < months.mean() < 4.5  # lognormal around a 3-month mean, rounded
+
+
+def test_the_april_2025_history_ends_in_december_2025_in_every_uncertainty_sample():
+    """`repm uncertainty` draws facts, not history: the regime's months within the record are
+    exact (an as-of cut) and the Indian licence wait is held to 6.7–6.9 months, so in every
+    sample the history event refuses everything April–October 2025, its mid severity in
+    November–December and nothing from January 2026 (drawn at ±15 %, 8 or 10 months ended it in
+    November or ran it into January). The tail's facts are drawn."""
+    from repm.analyses.uncertainty import philox_uniforms
+    from repm.analyses.uncertainty.evaluate import Evaluator
+
+    loaded = load_scenario("india-baseline")
+    ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=1, seed=0)
+    assert ev.spreads["april_2025_duration_india_months"].dist == "exact"
+    wait = ev.spreads["licence_wait_indian_buyers_2025_months"]
+    assert 6 < wait.low <= wait.central <= wait.high <= 7  # always the 7th month (October)
+    n = 24
+    values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 0, np.arange(n)), n)
+    for f in ("april_2025_india_tail_months", "april_2025_india_tail_severity_high"):
+        assert f in values and np.ptp(values[f]) > 0, f  # the tail's facts move
+    moving = [f for f, v in values.items() if not np.all(v == ev.spreads[f].central)]
+    apr = MONTHS + 3  # April 2025
+    for d in range(n):
+        sc = ev.scenario_at({f: float(values[f][d]) for f in moving})
+        chain = compile_chain(sc)
+        names = [e.name for e in sc.risk.events]
+        level = sample(sc.risk, chain, np.arange(2), seed=0).event_level
+        lv = level[:, :, names.index("april_2025")]
+        assert np.all(lv[:, apr : apr + 7] == 1.0), d  # April–October 2025
+        assert np.all((lv[:, apr + 7 : apr + 9] > 0) & (lv[:, apr + 7 : apr + 9] < 1)), d
+        assert np.all(lv[:, apr + 9 :] == 0.0), d  # from January 2026: the tail's, not history's
+        assert np.all(level[:, 2 * MONTHS, names.index("april_2025_india_tail")] > 0), d

@@ -127,6 +127,7 @@ def test_zero_hazard_gives_the_deterministic_baseline(tmp_path):
         "risk.as_of=null",
         "risk.events.1.probability=0",
         "risk.events.2.probability=0",
+        "risk.events.4.probability=0",  # the April regime's 2026 tail (certain, dated)
     ]  # no history either
     loaded = load_scenario("india-baseline", sets)
     chain = compile_chain(loaded.scenario)
