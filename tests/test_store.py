@@ -304,3 +304,56 @@ def test_a_seed_beyond_the_range_is_one_line_exit_2_in_every_command(repm_home):
         assert res.stderr.startswith("error: --seed: 18446744073709551619; expected an integer")
         assert len(res.stderr.splitlines()) == 1
     assert not repm_home.exists()
+
+
+def test_scenario_yaml_is_pyyamls_text():
+    """scenario.yaml is `yaml.safe_dump`'s text byte for byte: libyaml's emitter writes it where
+    the two agree (every shipped scenario), PyYAML's where they do not (line breaks and controls
+    in a string, characters beyond the BMP, NEL, empty or long keys), and random documents of
+    both kinds come out alike."""
+    import datetime
+    import random
+
+    import yaml
+
+    from repm.scenario import load_scenario
+    from repm.scenario.load import shipped_names
+
+    def pyyaml(doc):
+        return yaml.safe_dump(doc, sort_keys=False, allow_unicode=True)
+
+    for name in shipped_names():
+        raw = load_scenario(name).raw
+        assert write._emitted_alike(raw), name
+        assert write.scenario_text(raw) == pyyaml(raw), name
+    differ = ["a 😀", "NEL\x85", "tab\there", "line  \nbreak " * 9, "\u2028", "bell\x07"]
+    for s in differ:
+        assert not write._emitted_alike({"k": s})
+    assert not write._emitted_alike({"": 1}) and not write._emitted_alike({"é" * 62: 1})
+    rnd = random.Random(0)
+    chars = [chr(c) for c in range(0x20, 0x7F)] + list("₹—×é€中\xa0\ufffd")
+    words = ["yes", "null", "~", "1e3", "2025-01-01", "- ", ": ", " #", "'", '"', "&", "*", ""]
+
+    def text(n: int) -> str:
+        out = "".join(rnd.choice(words + chars) for _ in range(rnd.randint(0, n)))
+        return out + rnd.choice(differ) if rnd.random() < 0.02 else out
+
+    def node(depth: int):
+        k = rnd.random()
+        if depth > 2 or k < 0.5:
+            return rnd.choice(
+                [text(6), text(60), 1.5, -0.0, 7, True, None, datetime.date(2025, 1, 2), [], {}]
+            )
+        if k < 0.75:
+            return {
+                rnd.choice([text(4), "x" * rnd.randint(118, 130), 2025]): node(depth + 1)
+                for _ in range(3)
+            }
+        return [node(depth + 1) for _ in range(3)]
+
+    alike = 0
+    for _ in range(1500):
+        doc = {"name": text(4), "description": text(120), "body": node(0)}
+        alike += write._emitted_alike(doc)
+        assert write.scenario_text(doc) == pyyaml(doc)
+    assert 300 < alike < 1200  # both emitters were exercised

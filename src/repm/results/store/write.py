@@ -97,9 +97,7 @@ def write_run(
         )
         con.close()
         _fault("indicators.parquet")
-        (tmp / "scenario.yaml").write_text(
-            yaml.safe_dump(scenario_raw, sort_keys=False, allow_unicode=True), encoding="utf-8"
-        )
+        (tmp / "scenario.yaml").write_text(scenario_text(scenario_raw), encoding="utf-8")
         meta = {
             "run_id": run_id,
             "command": command,
@@ -127,6 +125,34 @@ def write_run(
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return run_id, target
+
+
+def scenario_text(raw: dict) -> str:
+    """scenario.yaml's text: `yaml.safe_dump(raw, sort_keys=False, allow_unicode=True)`, by
+    libyaml's emitter (~4 ms, not ~20) where it writes the same bytes as PyYAML's."""
+    dumper = getattr(yaml, "CSafeDumper", None)
+    if dumper is None or not _emitted_alike(raw):
+        dumper = yaml.SafeDumper
+    return yaml.dump(raw, Dumper=dumper, sort_keys=False, allow_unicode=True)
+
+
+def _emitted_alike(node, key: bool = False) -> bool:
+    """Whether libyaml's emitter writes this as PyYAML's does: strings of printable characters
+    of the Basic Multilingual Plane (no line breaks, tabs or controls); numbers, booleans, None
+    and dates; keys non-empty and under 123 bytes. Outside that the two differ (double-quoted
+    line folding, NEL and the line/paragraph separators, astral characters; an empty key, or
+    one of 123+ characters or 128+ bytes, is written `? key` by one and `key:` by the other),
+    and PyYAML's writes it."""
+    if isinstance(node, dict):
+        return all(_emitted_alike(k, True) and _emitted_alike(v) for k, v in node.items())
+    if isinstance(node, list):
+        return not key and all(_emitted_alike(v) for v in node)
+    if not (node is None or isinstance(node, str | int | float | dt.date)):
+        return False
+    text = node if isinstance(node, str) else str(node)
+    if key and not 0 < len(text.encode("utf-8")) < 123:
+        return False
+    return text.isprintable() and (not text or max(text) <= "\uffff")
 
 
 def _commit(root: Path, meta: dict, tmp: Path, target: Path, head: dict) -> None:
