@@ -8,12 +8,13 @@ from importlib import resources
 import yaml
 
 from repm.errors import UserError, fmt_value
+from repm.model.facts import SAFE_LOADER
 
 
 @lru_cache(maxsize=1)
 def presets() -> dict[str, dict]:
     text = (resources.files("repm") / "data" / "risk_presets.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's: ~10× faster)
 
 
 def preset(name: str) -> dict:
