@@ -144,7 +144,18 @@ def test_no_server_only_fails_and_off_runs_here(setup):
     assert not list(folder.glob("*.sock")) and not list(folder.glob("*.lock"))  # none started
 
 
-def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup):
+@pytest.fixture
+def started():
+    """Scripts a test starts, killed at its end whatever happened (their forks end with them)."""
+    procs: list[sp.Popen] = []
+    yield procs
+    for proc in procs:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+
+
+def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup, started):
     env, folder = setup
     repm(env, "--version")
     server = serving(folder)
@@ -156,6 +167,7 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup):
         s.close()
         proc = sp.Popen([str(SCRIPT), "serve", "--port", str(port)], env=dict(env, REPM_SERVER=mode),
                         stdout=sp.PIPE, stderr=sp.PIPE, text=True, preexec_fn=preexec)  # fmt: skip
+        started.append(proc)
         end = time.monotonic() + 120
         while time.monotonic() < end:
             try:
