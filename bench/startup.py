@@ -157,11 +157,14 @@ def main() -> int:
             if NOTICE in proc2.stderr:
                 failures.append("the risk run after the first printed the compiling notice again")
     finally:
-        for pid in (work / "srv").glob("*.pid"):  # end the resident process it started
-            try:
-                os.kill(int(pid.read_text()), signal.SIGTERM)
-            except (OSError, ValueError):
-                pass
+        if (work / "srv").is_dir():  # end the resident process it started
+            from repm.resident import running
+
+            for pid in running(str(work / "srv")).values():
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except OSError:
+                    pass
         shutil.rmtree(work, ignore_errors=True)
 
     print(f"{'measure':<38} {'seconds':>8} {'CPU s':>7} {'× import numpy':>15} {'goal s':>7}  met?")

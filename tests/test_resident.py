@@ -30,10 +30,10 @@ def setup(tmp_path):
     env = dict(os.environ, REPM_SERVER="1", REPM_SERVER_DIR=str(folder), REPM_SERVER_IDLE="20",
                REPM_HOME=str(tmp_path / "home"))  # fmt: skip
     yield env, folder
-    for pid in folder.glob("*.pid"):
+    for pid in resident.running(str(folder)).values():
         try:
-            os.kill(int(pid.read_text()), signal.SIGTERM)
-        except (OSError, ValueError):
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
             pass
     shutil.rmtree(folder, ignore_errors=True)
 
@@ -52,8 +52,8 @@ def serving(folder: Path, timeout: float = 120) -> int:
             s = socket.socket(socket.AF_UNIX)
             try:
                 s.connect(str(sock))
-                return int(sock.with_suffix(".pid").read_text())
-            except (OSError, ValueError):
+                return resident.running(str(folder))[sock.stem]
+            except (OSError, KeyError):
                 pass
             finally:
                 s.close()
@@ -178,8 +178,8 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup, started):
                 time.sleep(0.2)
         raise AssertionError("the dashboard did not start")
 
-    def gone(port: int) -> bool:
-        end = time.monotonic() + 30
+    def gone(port: int, wait: float = 30) -> bool:
+        end = time.monotonic() + wait
         while time.monotonic() < end:
             try:
                 socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -188,29 +188,33 @@ def test_ctrl_c_reaches_the_command_and_a_killed_caller_ends_it(setup, started):
             time.sleep(0.2)
         return False
 
-    ends = []  # Ctrl-C as in a terminal: to the script (not the fork); the dashboard stops
-    for mode in ("0", "only"):
-        proc, port = dashboard(mode)
-        proc.send_signal(signal.SIGINT)
-        ends.append(proc.wait(timeout=60))
-        assert gone(port)
-    assert ends[0] == ends[1]
+    # Ctrl-C as in a terminal (to the script, not the fork), and SIGTERM (`timeout`, `kill`):
+    # the dashboard stops, and the script ends as the command's own process does
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        ends = []
+        for mode in ("0", "only"):
+            proc, port = dashboard(mode)
+            proc.send_signal(sig)
+            ends.append(proc.wait(timeout=60))
+            assert gone(port)
+        assert ends[0] == ends[1], sig
 
-    # a `nice` and a `taskset` before the script hold for the fork too
-    def niced():
-        os.nice(3)
-        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    # a signal the caller ignores (`nohup`) the command ignores too
+    def no_hangup():
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
 
-    proc, port = dashboard(preexec=niced)
-    children = Path(f"/proc/{server}/task/{server}/children")
-    if children.exists():
-        (fork,) = (int(p) for p in children.read_text().split())
-        assert os.getpriority(os.PRIO_PROCESS, fork) == os.getpriority(os.PRIO_PROCESS, 0) + 3
-        assert os.sched_getaffinity(fork) == {min(os.sched_getaffinity(0))}
+    proc, port = dashboard(preexec=no_hangup)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(1)
+    assert proc.poll() is None and not gone(port, wait=2)
+    proc.send_signal(signal.SIGINT)
+    proc.wait(timeout=60)
+
+    proc, port = dashboard()
     proc.kill()  # the script is gone without a word: its command must not run on
     proc.wait(timeout=30)
     assert gone(port)
-    os.kill(server, 0)  # the resident process serves on
+    assert _alive(server, wait=0)  # the resident process serves on
 
 
 def test_a_changed_setup_gets_its_own_process_and_ends_the_one_before(setup):
@@ -229,12 +233,21 @@ def test_a_changed_setup_gets_its_own_process_and_ends_the_one_before(setup):
     assert repm(env, "--version", mode="only").returncode == 3
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+def _alive(pid: int, wait: float = 10) -> bool:
+    """Whether the process is alive `wait` seconds on (a zombie is not: nothing may reap it
+    soon where the parent that started it is gone)."""
+    end = time.monotonic() + wait
+    while True:
+        try:
+            os.kill(pid, 0)
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            return False
+        if state == "Z":
+            return False
+        if time.monotonic() > end:
+            return True
+        time.sleep(0.1)
 
 
 def test_key_reads_import_time_settings_only(monkeypatch):
@@ -254,3 +267,44 @@ def test_a_folder_others_may_enter_is_not_used(monkeypatch, tmp_path):
     assert resident._folder() is None
     shared.chmod(0o700)
     assert resident._folder() == str(shared)
+
+
+def test_a_nice_or_taskset_before_the_script_holds_for_the_command(setup, started):
+    """Niceness, CPU affinity and limits are part of what a resident process serves: a niced
+    caller gets a fork of a niced process (started for it), not of the one started before."""
+    env, folder = setup
+    repm(env, "--version")
+    first = serving(folder)
+
+    def niced():
+        os.nice(3)
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+
+    def run_niced(*args, mode):
+        return sp.run([str(SCRIPT), *args], env=dict(env, REPM_SERVER=mode), capture_output=True,
+                      text=True, preexec_fn=niced, timeout=300)  # fmt: skip
+
+    assert run_niced("--version", mode="only").returncode == 3  # not the first one's
+    run_niced("--version", mode="1")
+    end = time.monotonic() + 120
+    while time.monotonic() < end and run_niced("--version", mode="only").returncode != 0:
+        time.sleep(0.2)
+    (server,) = resident.running(str(folder)).values()
+    assert server != first and not _alive(first)
+    assert os.getpriority(os.PRIO_PROCESS, server) == os.getpriority(os.PRIO_PROCESS, 0) + 3
+    assert os.sched_getaffinity(server) == {min(os.sched_getaffinity(0))}
+
+
+def test_an_edit_anywhere_in_the_package_changes_the_key(tmp_path):
+    """Sources outside repm.resident and the data read at import (model.yaml) are keyed."""
+    root = Path(resident.package_root())
+    for rel in ("chain/compile.py", "data/model.yaml", "__init__.py"):
+        path = root / rel
+        st = path.stat()
+        before = resident._key()
+        try:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+            assert resident._key() != before, rel
+        finally:
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+        assert resident._key() == before

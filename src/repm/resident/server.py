@@ -15,7 +15,7 @@ import socket
 import struct
 import sys
 
-from repm.resident import _INT, _STREAMS, IDLE_SECONDS
+from repm.resident import _INT, _STREAMS, IDLE_SECONDS, running
 
 # what a warm command imports (repm.cli's consoles are made again in each fork, for its terminal)
 PRELOAD = (
@@ -24,6 +24,61 @@ PRELOAD = (
     "repm.results.store.repair", "repm.simulate.engine", "repm.cli", "rich.progress", "scipy.io",
     "duckdb",
 )  # fmt: skip
+
+
+def serve(folder: str, key: str, path: str) -> None:
+    """Serve `key`'s commands on the socket at `path` until idle; one process per key (its lock,
+    holding its pid), the others in the folder ended."""
+    lock = open(os.path.join(folder, f"{key}.lock"), "a+")  # noqa: SIM115  (held while serving)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # another process serves this key, or is starting to
+    lock.truncate(0)
+    lock.write(str(os.getpid()))
+    lock.flush()
+    for other, pid in running(folder).items():
+        if other != key:  # a source, package or setting changed: that one serves no one now
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+    _prepare()
+    gc.collect()
+    gc.freeze()  # the forks start without copying the imported objects' pages to count them
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    me = os.getpid()
+    try:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # left by a process that was killed (the lock says none serves it)
+        listener.bind(path)
+        os.chmod(path, 0o600)
+        listener.listen(64)
+        listener.settimeout(float(os.environ.get("REPM_SERVER_IDLE", IDLE_SECONDS)))
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are reaped by the system
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                return
+            conn.settimeout(None)
+            if not _same_user(conn):
+                conn.close()
+                continue
+            if os.fork() == 0:
+                try:
+                    listener.close()
+                    lock.close()
+                    code = _command(conn)
+                except BaseException:  # no traceback for the user: the script says what it can
+                    os._exit(1)
+                # ends as Python ends (its standard streams already let go; the resident
+                # process's cleanup below is its own, not the fork's)
+                raise SystemExit(code)
+            conn.close()
+    finally:
+        if os.getpid() == me:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
 
 
 def _prepare() -> None:
@@ -38,76 +93,6 @@ def _prepare() -> None:
     registry()
 
 
-def serve(folder: str, key: str, path: str) -> None:
-    """Serve `key`'s commands on the socket at `path` until idle; one process per key (a lock),
-    the others in the folder ended."""
-    lock = open(os.path.join(folder, f"{key}.lock"), "w")  # noqa: SIM115  (held while serving)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return  # another process serves this key, or is starting to
-    _end_others(folder, key)
-    _prepare()
-    gc.collect()
-    gc.freeze()  # the forks do not copy the imported objects' pages to count them
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    pidfile = os.path.join(folder, f"{key}.pid")
-    me = os.getpid()
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)  # left by a process that was killed (the lock says none serves it)
-        listener.bind(path)
-        os.chmod(path, 0o600)
-        listener.listen(64)
-        with open(pidfile, "w") as f:
-            f.write(str(me))
-        listener.settimeout(float(os.environ.get("REPM_SERVER_IDLE", IDLE_SECONDS)))
-        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are reaped by the system
-        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        while True:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                return
-            conn.settimeout(None)
-            if not _same_user(conn):
-                conn.close()
-                continue
-            if os.fork() == 0:
-                listener.close()
-                lock.close()
-                _command(conn)  # raises SystemExit with the command's status
-            conn.close()
-    finally:
-        if os.getpid() == me:
-            gc.unfreeze()
-            for p in (path, pidfile):
-                with contextlib.suppress(OSError):
-                    os.unlink(p)
-
-
-def _end_others(folder: str, key: str) -> None:
-    """End the resident processes of other keys in the folder (a source or environment changed)
-    and remove what dead ones left; a process is alive while it holds its lock."""
-    for name in os.listdir(folder):
-        if not name.endswith(".lock") or name == f"{key}.lock":
-            continue
-        stem = os.path.join(folder, name[: -len(".lock")])
-        try:
-            with open(stem + ".lock", "w") as other:
-                try:
-                    fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:  # alive: its pid file names it
-                    with open(stem + ".pid") as f:
-                        os.kill(int(f.read()), signal.SIGTERM)
-                    continue
-            for suffix in (".sock", ".pid", ".lock"):
-                with contextlib.suppress(OSError):
-                    os.unlink(stem + suffix)
-        except (OSError, ValueError):
-            continue
-
-
 def _same_user(conn: socket.socket) -> bool:
     """Whether the peer is this user (the folder is private too; Linux tells it)."""
     if not hasattr(socket, "SO_PEERCRED"):
@@ -119,58 +104,66 @@ def _same_user(conn: socket.socket) -> bool:
     return uid == os.getuid()
 
 
-def _command(conn: socket.socket) -> None:
+def _command(conn: socket.socket) -> int:
     """In the fork: take the request's streams, folder, environment and arguments, run the
-    command, send its exit status, end with it."""
+    command, do what Python does as it ends up to closing the streams, send the exit status and
+    return it. Raises before the pid is sent (the script then runs the command itself)."""
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    gc.unfreeze()  # the command collects as its own process does (fork pools freeze their own)
     header, fds, _flags, _addr = socket.recv_fds(conn, _INT.size, len(_STREAMS))
     if len(header) != _INT.size or len(fds) != len(_STREAMS):
-        os._exit(1)
+        raise ConnectionError("not a request")
     request = json.loads(_read(conn, _INT.unpack(header)[0]))
+    for name in request["ignored"]:
+        signal.signal(getattr(signal, name), signal.SIG_IGN)
     for target, fd in zip(_STREAMS, fds, strict=True):
         os.dup2(fd, target)
         os.close(fd)
     _reopen_streams()
     os.chdir(request["cwd"])
     os.umask(request["umask"])
-    _take_process(request)
     os.environ.clear()
     os.environ.update(request["env"])
     sys.argv = request["argv"]
     from repm.cli import render
 
     render.reattach()
-    conn.sendall(_INT.pack(os.getpid()))
+    conn.sendall(_INT.pack(os.getpid()))  # fails if the script is gone: then nothing runs
     _watch(conn)
 
     from repm.resident import _run_here
 
     code = _status(_run_here())
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
     signal.signal(signal.SIGIO, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done: a late Ctrl-C changes nothing
+    code = _end(code)
     with contextlib.suppress(OSError):
         conn.sendall(_INT.pack(code))
-    gc.unfreeze()  # the imports' objects are this process's to free as it ends (as a run does)
-    raise SystemExit(code)
+    return code
 
 
-def _take_process(request: dict) -> None:
-    """The caller's niceness, CPU affinity and resource limits, as far as this process may take
-    them (a lower priority and lower limits always; a higher one only where permitted)."""
-    import resource
+def _end(code: int) -> int:
+    """What Python does as it ends, before its streams close: wait for non-daemon threads, run
+    the exit handlers, flush stdout and stderr (120 when that fails, as Python exits); then the
+    standard streams are let go, so a pipe or `$(...)` reading them ends now."""
+    import atexit
+    import threading
 
-    with contextlib.suppress(OSError):
-        os.setpriority(os.PRIO_PROCESS, 0, request["nice"])
-    if request.get("cpus") and hasattr(os, "sched_setaffinity"):
-        with contextlib.suppress(OSError, ValueError):
-            os.sched_setaffinity(0, request["cpus"])
-    for name, limit in request.get("limits", {}).items():
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            resource.setrlimit(getattr(resource, name), tuple(limit))
+    with contextlib.suppress(BaseException):
+        threading._shutdown()  # type: ignore[attr-defined]
+    with contextlib.suppress(BaseException):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:
+            code = 120
+    null = os.open(os.devnull, os.O_RDWR)
+    for fd in _STREAMS:
+        os.dup2(null, fd)
+    return code
 
 
 def _read(conn: socket.socket, n: int) -> bytes:
@@ -178,7 +171,7 @@ def _read(conn: socket.socket, n: int) -> bytes:
     while len(data) < n:
         chunk = conn.recv(min(n - len(data), 1 << 16))
         if not chunk:
-            os._exit(1)
+            raise ConnectionError("the script is gone")
         data += chunk
     return bytes(data)
 
@@ -206,14 +199,27 @@ def _watch(conn: socket.socket) -> None:
 
 
 def _reopen_streams() -> None:
-    """sys.stdin/stdout/stderr over the request's descriptors, buffered as Python buffers them
-    at start-up: stdout by line on a terminal, stderr by line always."""
+    """sys.stdin/stdout/stderr over the request's descriptors, made as Python makes them at
+    start-up (create_stdio): the same encoding and errors; stdout by line on a terminal, stderr
+    by line always; unbuffered writes with -u / PYTHONUNBUFFERED; newline '\\n'; names
+    '<stdin>', '<stdout>', '<stderr>'."""
+    # -u / PYTHONUNBUFFERED (not in sys.flags): Python then made this process's stdout so
+    buffered = not getattr(sys.stdout, "write_through", False)
     for fd, name in zip(_STREAMS, ("stdin", "stdout", "stderr"), strict=True):
         old = getattr(sys, name)
-        buffer = open(fd, "rb" if fd == 0 else "wb", closefd=False)  # noqa: SIM115
-        line = fd == 2 or (fd == 1 and os.isatty(fd))
-        new = io.TextIOWrapper(buffer, encoding=old.encoding, errors=old.errors,
-                               line_buffering=line)  # fmt: skip
+        reading = fd == 0
+        raw = io.FileIO(fd, "rb" if reading else "wb", closefd=False)
+        if reading:
+            buf = io.BufferedReader(raw)
+        elif buffered:
+            buf = io.BufferedWriter(raw)
+        else:
+            buf = raw
+        line = buffered and not reading and (fd == 2 or raw.isatty())
+        new = io.TextIOWrapper(buf, encoding=old.encoding, errors=old.errors, newline="\n",
+                               line_buffering=line, write_through=not buffered and not reading)  # fmt: skip
+        raw.name = f"<{name}>"  # type: ignore[misc]
+        new.mode = "r" if reading else "w"  # type: ignore[misc]
         setattr(sys, name, new)
         setattr(sys, f"__{name}__", new)
 
@@ -224,6 +230,6 @@ def _status(code) -> int:
         return 0
     if isinstance(code, int):
         return code if -(2**31) <= code < 2**31 else 1
-    sys.stderr.write(f"{code}\n")
-    sys.stderr.flush()
+    with contextlib.suppress(Exception):
+        sys.stderr.write(f"{code}\n")
     return 1
