@@ -24,4 +24,13 @@ def preset(name: str) -> dict:
     return dict(table[name])
 
 
-__all__ = ["preset", "presets", "UserError"]
+def with_preset(event: dict) -> dict:
+    """An event mapping with its `preset` key replaced by the preset's fields, the event's own
+    fields over them (whole values: an event's `duration` replaces the preset's). What an Event
+    validates (scenario.risk) and what repm.analyses.uncertainty draws the facts of."""
+    if "preset" not in event:
+        return event
+    return {**preset(event["preset"]), **{k: v for k, v in event.items() if k != "preset"}}
+
+
+__all__ = ["preset", "presets", "with_preset", "UserError"]

@@ -71,9 +71,9 @@ class Event(Block):
     @classmethod
     def _preset(cls, data: Any) -> Any:
         if isinstance(data, dict) and "preset" in data:
-            from repm.scenario.presets import preset
+            from repm.scenario.presets import with_preset
 
-            data = {**preset(data["preset"]), **{k: v for k, v in data.items() if k != "preset"}}
+            data = with_preset(data)
         return data
 
     @model_validator(mode="after")
