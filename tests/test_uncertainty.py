@@ -369,9 +369,12 @@ def test_unmet_over_facts_and_shocks_together_by_hand():
     ev = Evaluator(loaded, "expected_unmet", step="yearly", draws=k, seed=5)
     values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 5, np.arange(n)), n)
     moving = [f for f, v in values.items() if not np.all(v == ev.spreads[f].central)]
+    assert {"china_restriction_hazard", "april_2025_severity_low"} <= set(moving)  # presets' facts
     pooled = []
     for d in range(n):
         sc = ev.scenario_at({f: float(values[f][d]) for f in moving})
+        future = next(e for e in sc.risk.events if e.name == "china_april_2025")
+        assert future.hazard == float(values["china_restriction_hazard"][d])
         chain = compile_chain(sc)
         sim = simulate(chain, shocks=sample(sc.risk, chain, np.arange(k), 5), step="yearly")
         pooled.append(sector_unmet(sim.data).sum(axis=2))  # draw × year

@@ -43,6 +43,7 @@ def test_samples_side_by_side_equal_each_sample_alone(loaded):
     alone = np.stack([ev.many([s])[0] for s in samples])
     np.testing.assert_array_equal(together, alone)
     assert not np.array_equal(together[0], together[2])  # the samples differ
+    assert not np.array_equal(together[1], together[2])  # a preset's fact is drawn too
 
 
 def test_unit_npv_at_central_values_is_repm_finances(loaded):

@@ -5,6 +5,7 @@ Evaluator validates and compiles what this writes."""
 
 from __future__ import annotations
 
+import copy
 import fnmatch
 from collections.abc import Mapping
 from typing import Any
@@ -12,6 +13,27 @@ from typing import Any
 from repm.analyses.uncertainty.ranges import Rule
 from repm.model.facts import FactTable
 from repm.scenario.fields import FACT_PREFIX
+
+
+def with_presets(raw: dict) -> dict:
+    """The merged scenario with each risk event's `preset` expanded as validation expands it
+    (`presets.with_preset`), so that the facts a preset reads (the chance of a restriction, its
+    length, severity, …) are drawn and substituted like the scenario's own. Validates to the same
+    Scenario; only the containers on the way to an expanded event are new (a preset's own
+    mappings are copied: the preset table is cached and shared)."""
+    from repm.scenario.presets import with_preset
+
+    risk = raw.get("risk")
+    events = risk.get("events") if isinstance(risk, dict) else None
+    if not isinstance(events, list) or not any(
+        isinstance(e, dict) and "preset" in e for e in events
+    ):
+        return raw
+    expanded = [
+        copy.deepcopy(with_preset(e)) if isinstance(e, dict) and "preset" in e else e
+        for e in events
+    ]
+    return {**raw, "risk": {**risk, "events": expanded}}
 
 
 def fact_paths(raw: Any) -> list[tuple[tuple, str]]:

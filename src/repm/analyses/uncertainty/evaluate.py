@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from repm.analyses.uncertainty.drawn import fact_paths, normalise, substitute, wholes
+from repm.analyses.uncertainty.drawn import fact_paths, normalise, substitute, wholes, with_presets
 from repm.analyses.uncertainty.inputs import Inputs
 from repm.analyses.uncertainty.ranges import Rule, fact_ranges, shipped_rule
 from repm.errors import UserError
@@ -95,10 +95,13 @@ class Evaluator:
                         f"{name!r}; expected indicators of `repm run` side by side", where="OUTPUT"
                     )
         self.spreads = fact_ranges(self.table, self.loaded.scenario.uncertainty, self.rule)
-        self.inputs = Inputs.of(self.loaded.provenance.values(), self.spreads)
+        # the merged mapping with the risk presets expanded: the facts a preset reads (the chance
+        # of a restriction …) are drawn too; the loaded scenario (its hash, its runs) is as read
+        self.raw = with_presets(self.loaded.raw)
+        self._facts_read = fact_paths(self.raw)
+        self.inputs = Inputs.of((fid for _, fid in self._facts_read), self.spreads)
         self.years = [int(y) for y in self.loaded.scenario.horizon.years]
-        self._wholes = wholes(self.loaded.raw, self.rule)
-        self._facts_read = fact_paths(self.loaded.raw)
+        self._wholes = wholes(self.raw, self.rule)
         self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
         self._shares: dict = {}  # normalise's share values by text (one table: this Evaluator's)
         if self.output in FINANCE_OUTPUTS:
@@ -114,8 +117,8 @@ class Evaluator:
         """The scenario with these fact values (fact id → value in the fact's unit)."""
         from repm.scenario.load import validate_scenario
 
-        raw = substitute(self.loaded.raw, values, self.table, self._facts_read, self._plans)
-        normalise(raw, self.loaded.raw, values, self.rule, self.table, self._wholes,
+        raw = substitute(self.raw, values, self.table, self._facts_read, self._plans)
+        normalise(raw, self.raw, values, self.rule, self.table, self._wholes,
                   self._shares)  # fmt: skip
         try:  # the lists are the loaded scenario's, checked when it was loaded
             return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
@@ -176,7 +179,8 @@ class Evaluator:
 
     def _on_cluster(self, blocks: list, progress) -> list:
         """The blocks on a Dask scheduler: each worker builds this Evaluator again from the
-        merged scenario mapping (what a block needs, pickled once per worker) and evaluates its
+        merged scenario mapping as loaded (what a block needs, pickled once per worker; the
+        worker's Evaluator expands its presets as this one did) and evaluates its
         blocks; a set's numbers depend on its own fact values only, so they are the same bit for
         bit however the blocks fall."""
         from dask import delayed
