@@ -101,21 +101,27 @@ def _run_here():
 
 def _key() -> str | None:
     """A hash of what the imports and the process depend on (module doc), or None when it cannot
-    be read."""
-    h = hashlib.sha256()
-    h.update(repr((sys.executable, sys.version, sys.flags, sys.path, _process())).encode())
-    for var in sorted(os.environ):
-        if var not in _UNKEYED and (var in _KEYED_NAMES or var.startswith(_KEYED_PREFIXES)):
-            h.update(f"\0{var}={os.environ[var]}".encode(errors="surrogateescape"))
+    be read: the code's part (interpreter, import path, repm's files, installed packages) then
+    the setup's (environment, niceness, affinity, limits). A process of another code is ended
+    when a new one starts; one of another setup (another terminal) serves on until idle."""
+    code = hashlib.sha256()
+    code.update(repr((sys.executable, sys.version, sys.flags, sys.path)).encode())
     try:
         for path in sys.path:  # installs and removals change the folder of installed packages
             if path.endswith("site-packages"):
                 st = os.stat(path)
-                h.update(f"\0{path}:{st.st_mtime_ns}".encode(errors="surrogateescape"))
-        h.update(_files(package_root()).encode(errors="surrogateescape"))
+                code.update(f"\0{path}:{st.st_mtime_ns}".encode(errors="surrogateescape"))
+        code.update(_files(package_root()).encode(errors="surrogateescape"))
     except OSError:
         return None
-    return h.hexdigest()[:24]
+    setup = hashlib.sha256(repr(_process()).encode())
+    for var in sorted(os.environ):
+        if var not in _UNKEYED and (var in _KEYED_NAMES or var.startswith(_KEYED_PREFIXES)):
+            setup.update(f"\0{var}={os.environ[var]}".encode(errors="surrogateescape"))
+    return code.hexdigest()[:CODE] + setup.hexdigest()[:12]
+
+
+CODE = 12  # the key's first characters: the code's part
 
 
 def package_root() -> str:
@@ -124,19 +130,25 @@ def package_root() -> str:
 
 
 def _files(root: str) -> str:
-    """Every file of the package but compiled caches: relative name, size, modification time."""
+    """Every file of the package but compiled caches and editors' files: relative name, size,
+    modification time."""
     out: list[str] = []
     stack = [root]
     while stack:
         folder = stack.pop()
         with os.scandir(folder) as it:
             for e in it:
+                if e.name.startswith(".") or e.name.endswith(("~", ".swp")):
+                    continue  # editors' locks, backups and swap files
                 if e.is_dir(follow_symlinks=False):
                     if e.name != "__pycache__":
                         stack.append(e.path)
-                else:
+                    continue
+                try:
                     st = e.stat()
-                    out.append(f"{e.path[len(root) :]}:{st.st_size}:{st.st_mtime_ns}")
+                except OSError:  # a dangling link
+                    continue
+                out.append(f"{e.path[len(root) :]}:{st.st_size}:{st.st_mtime_ns}")
     return "\n".join(sorted(out))
 
 
@@ -241,34 +253,29 @@ def _ignored() -> list[str]:
 
 
 def _wait(conn: socket.socket, pid: int) -> int:
-    """The exit status the command's process sends. Signals to this process go on to it; when it
-    ends without a status after one (killed by it), this process ends by the same signal."""
+    """The exit status the command's process sends. Signals to this process go on to its process
+    group (the command and any workers it forked, as a terminal signals a foreground job); when
+    it ends without a status after one (killed by it), this process ends by the same signal."""
     got: list[int] = []
 
     def forward(signum, _frame):
         got.append(signum)
-        try:
-            os.kill(pid, signum)
-        except OSError:
-            pass
+        _signal_group(pid, signum)
 
-    def suspend(_signum, _frame):  # Ctrl-Z: the command stops and goes on with this process
-        try:
-            os.kill(pid, signal.SIGSTOP)
-            os.kill(os.getpid(), signal.SIGSTOP)  # stops here until continued
-            os.kill(pid, signal.SIGCONT)
-        except OSError:
-            pass
+    def suspend(_signum, _frame):  # Ctrl-Z: the command stops, and goes on with this process
+        _signal_group(pid, signal.SIGSTOP)
+        signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTSTP)  # stops here until continued
+        signal.signal(signal.SIGTSTP, suspend)
+        _signal_group(pid, signal.SIGCONT)
 
     for name in FORWARDED:
         sig = getattr(signal, name)
         if signal.getsignal(sig) != signal.SIG_IGN:
             signal.signal(sig, forward)
-    signal.signal(signal.SIGTSTP, suspend)
-    try:
-        code = _read_int(conn)
-    except OSError:
-        code = None
+    if signal.getsignal(signal.SIGTSTP) != signal.SIG_IGN:
+        signal.signal(signal.SIGTSTP, suspend)
+    code = _status_or_end(conn, pid)
     conn.close()
     if code is not None:
         return code
@@ -278,6 +285,57 @@ def _wait(conn: socket.socket, pid: int) -> int:
     sys.stderr.write("repm: the command's process ended without an exit status "
                      "(REPM_SERVER=0 runs it in this process)\n")  # fmt: skip
     return 1
+
+
+def _signal_group(pid: int, signum: int) -> None:
+    try:
+        os.killpg(pid, signum)  # the fork leads a process group of its own
+    except OSError:
+        try:
+            os.kill(pid, signum)
+        except OSError:
+            pass
+
+
+def _status_or_end(conn: socket.socket, pid: int) -> int | None:
+    """The status from the connection, or None once the command's process has ended without one
+    (workers it left may hold the connection open: its end is watched too)."""
+    import select
+
+    try:
+        watch = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        watch = None
+    try:
+        while True:
+            ready = select.select([conn] + ([watch] if watch is not None else []), [], [],
+                                  None if watch is not None else 1.0)[0]  # fmt: skip
+            if conn in ready:
+                try:
+                    return _read_int(conn)
+                except OSError:
+                    return None
+            if (watch is not None and watch in ready) or (watch is None and not _alive(pid)):
+                conn.setblocking(False)  # a status it sent before it ended is in the buffer
+                try:
+                    return _read_int(conn)
+                except OSError:
+                    return None
+    except InterruptedError:  # pragma: no cover - PEP 475 retries select
+        return None
+    finally:
+        if watch is not None:
+            os.close(watch)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def _read_int(conn: socket.socket) -> int | None:

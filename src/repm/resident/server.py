@@ -15,7 +15,7 @@ import socket
 import struct
 import sys
 
-from repm.resident import _INT, _STREAMS, IDLE_SECONDS, running
+from repm.resident import _INT, _STREAMS, CODE, FORWARDED, IDLE_SECONDS, running
 
 # what a warm command imports (repm.cli's consoles are made again in each fork, for its terminal)
 PRELOAD = (
@@ -38,7 +38,7 @@ def serve(folder: str, key: str, path: str) -> None:
     lock.write(str(os.getpid()))
     lock.flush()
     for other, pid in running(folder).items():
-        if other != key:  # a source, package or setting changed: that one serves no one now
+        if other[:CODE] != key[:CODE]:  # a source or package changed: that one serves old code
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
     _prepare()
@@ -65,15 +65,13 @@ def serve(folder: str, key: str, path: str) -> None:
                 conn.close()
                 continue
             if os.fork() == 0:
+                code = 1
                 try:
                     listener.close()
                     lock.close()
                     code = _command(conn)
-                except BaseException:  # no traceback for the user: the script says what it can
-                    os._exit(1)
-                # ends as Python ends (its standard streams already let go; the resident
-                # process's cleanup below is its own, not the fork's)
-                raise SystemExit(code)
+                finally:  # no traceback for the user (the script says what it can), and no
+                    os._exit(code)  # teardown after the status: its exit handlers have run
             conn.close()
     finally:
         if os.getpid() == me:
@@ -107,9 +105,14 @@ def _same_user(conn: socket.socket) -> bool:
 def _command(conn: socket.socket) -> int:
     """In the fork: take the request's streams, folder, environment and arguments, run the
     command, do what Python does as it ends up to closing the streams, send the exit status and
-    return it. Raises before the pid is sent (the script then runs the command itself)."""
-    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    return it (the fork then ends at once). Raises before the pid is sent (the script then runs
+    the command itself)."""
+    os.setpgid(0, 0)  # a process group of its own, with any workers it forks: signalled whole
+    # signals as a process of its own starts with them (not as whoever started this one left
+    # them), then those the caller ignores ignored
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    for name in (*FORWARDED, "SIGCHLD", "SIGTSTP", "SIGIO"):
+        signal.signal(getattr(signal, name), signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     gc.unfreeze()  # the command collects as its own process does (fork pools freeze their own)
     header, fds, _flags, _addr = socket.recv_fds(conn, _INT.size, len(_STREAMS))
