@@ -15,7 +15,8 @@ import path, repm's files (names, sizes, modification times: sources and the dat
 import), the installed packages (their folders' modification times), the process's niceness,
 CPU affinity and resource limits, and the environment variables that act when modules are
 imported (PYTHON*, REPM_* but the store and cache folders, which a command reads when it runs,
-NUMBA_*, thread counts, locale, HOME, the XDG base folders, TMPDIR, LD_*, MALLOC_*). Its
+NUMBA_*, TYPER_*, NPY_*/NUMPY_*/SCIPY_*, thread counts, locale, HOME, the XDG base folders,
+TMPDIR, LD_*, MALLOC_*). Its
 socket is named by a hash of these, so a change to any of them starts another, and the one
 before is ended.
 
@@ -43,7 +44,7 @@ IDLE_SECONDS = 900.0  # a resident process ends after this long without a reques
 ANSWER_SECONDS = 10.0  # for the fork's pid: a stopped resident process is not waited on longer
 # environment variables read when modules are imported (or cached by them): part of the key
 _KEYED_PREFIXES = ("PYTHON", "REPM_", "NUMBA_", "OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_", "DASK_",
-                   "LD_", "MALLOC_")  # fmt: skip
+                   "LD_", "MALLOC_", "TYPER_", "NPY_", "NUMPY_", "SCIPY_")  # fmt: skip
 _KEYED_NAMES = frozenset({"LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "HOME", "TZ", "TMPDIR",
                           "VIRTUAL_ENV", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME",
                           "XDG_RUNTIME_DIR", "GLIBC_TUNABLES"})  # fmt: skip
