@@ -16,9 +16,9 @@ import), the installed packages (their folders' modification times), the process
 CPU affinity and resource limits, and the environment variables that act when modules are
 imported (PYTHON*, REPM_* but the store and cache folders, which a command reads when it runs,
 NUMBA_*, TYPER_*, NPY_*/NUMPY_*/SCIPY_*, thread counts, locale, HOME, the XDG base folders,
-TMPDIR, LD_*, MALLOC_*). Its
-socket is named by a hash of these, so a change to any of them starts another, and the one
-before is ended.
+TMPDIR, LD_*, MALLOC_*). Its socket is named by a hash of these, so a change to any of them
+starts another: one of other code (sources, packages, interpreter) ends those before it, one of
+another setup (another terminal) serves beside them until idle.
 
 REPM_SERVER=0 runs every command in its own process, as `python -m repm.cli` always does (the
 test suite sets it); REPM_SERVER=only fails (exit 3) where no resident process answers, and
