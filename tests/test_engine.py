@@ -106,7 +106,12 @@ def test_monthly_and_yearly_imports_agree_without_working_stock():
     # annual imports are the same at either step
     loaded = load_scenario(
         "india-baseline",
-        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+        [
+            "policy.working_stock_months=0",
+            "policy.sector_working_stock_months.ev_car=0",
+            "policy.sector_working_stock_months.wind=0",
+            "policy.sector_working_stock_months.industrial=0",
+        ],
     )
     chain, monthly = run_scenario(loaded, step="monthly")
     _, yearly = run_scenario(loaded, step="yearly")
@@ -253,7 +258,7 @@ def ban_scenario(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("ban") / "no-spare.yaml"
     # no origin can add supply, and buyers hold no working stock to bridge the ban
     path.write_text(
-        "extends: india-baseline\ntrade:\n  spare: null\npolicy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n"
+        "extends: india-baseline\ntrade:\n  spare: null\npolicy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0, wind: 0, industrial: 0}\n"
         # one bare share for every sector (540/4,010), as the hand calculations take it
         "demand:\n  channels:\n    bare_share: null\n"
         # the stockpile may be drawn in 2025, when the hand case bans; no grade switch in it

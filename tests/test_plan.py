@@ -118,6 +118,7 @@ def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
         "india-baseline",
         [
             "policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0",
+            "policy.sector_working_stock_months.wind=0", "policy.sector_working_stock_months.industrial=0",
             "economics.holding_cost_rate=0.2",
         ],
     )  # fmt: skip

@@ -191,7 +191,12 @@ def test_the_engine_withholds_the_same_tonnes_on_the_same_shocks(baseline):
     month by month) imports 0.25 × S less from the other origins in 2026 with the ramp."""
     loaded = load_scenario(
         "india-baseline",
-        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+        [
+            "policy.working_stock_months=0",
+            "policy.sector_working_stock_months.ev_car=0",
+            "policy.sector_working_stock_months.wind=0",
+            "policy.sector_working_stock_months.industrial=0",
+        ],
     )
     chain = compile_chain(loaded.scenario)
     others = [o for o in chain.origins if o != "China"]

@@ -114,7 +114,7 @@ def _no_buffers(extra_risk: str) -> str:
         "extends: india-baseline\n"
         "supply:\n  units: []\n"
         "trade:\n  spare: null\n"
-        "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n"
+        "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0, wind: 0, industrial: 0}\n"
         # no grade switch: the hand cases count what a ban withholds (tests/test_grade_switch.py)
         "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n" + extra_risk
     )
@@ -279,7 +279,7 @@ ONE_NODE = (
     "demand:\n  anchors: {2030: null}\n  channels: {localization: {2030: null, 2035: null}}\n"
     "supply:\n  units: []\n  separation: {output: {2026: null, 2027: null}}\n"
     "trade:\n  spare: null\n"
-    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n  magnet_stockpile_fit: %(fit)s\n"
+    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0, wind: 0, industrial: 0}\n  magnet_stockpile_fit: %(fit)s\n"
     "risk:\n  as_of: null\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
 )
 
@@ -391,7 +391,7 @@ def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
 OXIDE_BAN = (
     "extends: india-baseline\n"
     "trade:\n  spare: null\n"
-    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0}\n"
+    "policy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0, wind: 0, industrial: 0}\n"
     "risk:\n  grade_switch: null\n  demand_growth_sd: 0\n  events:\n"
     "    - {name: ban, kind: export_restriction, origin: China, elements: heavy, include_magnets: true,\n"
     "       start_year: 2030, start_month: 1, probability: 1.0,\n"

@@ -31,7 +31,8 @@ def chain(tmp_path_factory):
         "policy:\n"
         "  stockpile: {}\n"
         f"  working_stock_months: {OTHERS}\n"
-        f"  sector_working_stock_months: {{ev_car: {MONTHS['ev_car']}}}\n"
+        # wind and industrial hold their own months in the baseline: here the others' one
+        f"  sector_working_stock_months: {{ev_car: {MONTHS['ev_car']}, wind: {OTHERS}, industrial: {OTHERS}}}\n"
         "  working_stock_refill_months: 3\n"
         "risk:\n  grade_switch: null\n"
     )

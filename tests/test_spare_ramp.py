@@ -44,7 +44,12 @@ def cut_off():
     for n months (one event, one material); other origins' spare GBD capacity is S t/yr."""
     loaded = load_scenario(
         "india-baseline",
-        ["policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0"],
+        [
+            "policy.working_stock_months=0",
+            "policy.sector_working_stock_months.ev_car=0",
+            "policy.sector_working_stock_months.wind=0",
+            "policy.sector_working_stock_months.industrial=0",
+        ],
     )
     chain = compile_chain(loaded.scenario)
     O, M, T = len(chain.origins), len(chain.materials), chain.n_years * 12  # noqa: E741
