@@ -4,10 +4,10 @@ India's new wind capacity is split by drivetrain — direct-drive PM (0.65 t NdF
 (0.16 t/MW), and generators without magnets (DFIG, squirrel cage, electrically excited: 0) — and
 the two facts the baseline reads are derived from that split:
 
-    PM share          = 0.05 + 0.15                           = 0.20
-    t/MW of PM units  = (0.05 × 0.65 + 0.15 × 0.16) / 0.20    = 0.0565 / 0.20 = 0.2825
-    t/MW of all MW    = 0.20 × 0.2825 = Σ share × intensity    = 0.0565
-    FY25 wind demand  = 3,253.39 MW × 0.0565 t/MW             = 183.82 t
+    PM share          = 0.05 + 0.08                           = 0.13
+    t/MW of PM units  = (0.05 × 0.65 + 0.08 × 0.16) / 0.13    = 0.0453 / 0.13 = 0.34846
+    t/MW of all MW    = 0.13 × 0.34846 = Σ share × intensity   = 0.0453
+    FY25 wind demand  = 3,253.39 MW × 0.0453 t/MW             = 147.38 t
 """
 
 from __future__ import annotations
@@ -34,16 +34,16 @@ def test_the_drivetrain_facts_are_the_ones_the_hand_case_takes(facts):
     assert facts.value(I_DD) == 0.65
     assert facts.value(I_GEARED) == 0.16
     assert facts.value(DD) == 0.05
-    assert facts.value(GEARED) == 0.15
+    assert facts.value(GEARED) == 0.08
 
 
 def test_the_derived_facts_are_the_sums_by_hand(facts):
-    assert facts.value("wind_pmg_share_india") == pytest.approx(0.20, abs=1e-12)
-    assert facts.value("wind_magnet_t_per_mw") == pytest.approx(0.2825, abs=1e-12)
+    assert facts.value("wind_pmg_share_india") == pytest.approx(0.13, abs=1e-12)
+    assert facts.value("wind_magnet_t_per_mw") == pytest.approx(0.0453 / 0.13, abs=1e-12)
     # per MW of all additions: Σ share × intensity
     per_mw = facts.value("wind_pmg_share_india") * facts.value("wind_magnet_t_per_mw")
-    assert per_mw == pytest.approx(0.05 * 0.65 + 0.15 * 0.16, abs=1e-12)
-    assert per_mw == pytest.approx(0.0565, abs=1e-12)
+    assert per_mw == pytest.approx(0.05 * 0.65 + 0.08 * 0.16, abs=1e-12)
+    assert per_mw == pytest.approx(0.0453, abs=1e-12)
     for fid in ("wind_pmg_share_india", "wind_magnet_t_per_mw"):
         f = facts.get(fid)
         assert f.grade == "derived"
@@ -71,7 +71,7 @@ def test_the_lineage_formulas_are_the_same_rule_away_from_the_centrals(facts):
 def test_the_baseline_wind_sector_is_additions_times_the_mix():
     chain = compile_chain(load_scenario("india-baseline").scenario)
     wind_2025 = float(chain.demand_bottom_up.sel(year=2025, sector="wind"))
-    assert math.isclose(wind_2025, 3253.39 * 0.0565, rel_tol=1e-9)  # 183.82 t
+    assert math.isclose(wind_2025, 3253.39 * 0.0453, rel_tol=1e-9)  # 147.38 t
     # a planner's what-if: a quarter of new capacity direct drive, the rest without magnets
     what_if = load_scenario(
         "india-baseline",
