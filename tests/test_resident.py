@@ -3,6 +3,7 @@ as the same command in its own process; Ctrl-C reaches it; a changed setup gets 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -254,6 +255,7 @@ def test_a_pooled_command_killed_through_the_script_ends_with_its_workers(setup)
     env, folder = setup
     repm(env, "--version")
     server = serving(folder)
+    fork, workers = None, []
     proc = sp.Popen([str(SCRIPT), "uncertainty", "--samples", "600", "--step", "yearly",
                      "--workers", "2", "--json"], env=dict(env, REPM_SERVER="only"),
                     stdout=sp.DEVNULL, stderr=sp.PIPE)  # fmt: skip
@@ -261,7 +263,7 @@ def test_a_pooled_command_killed_through_the_script_ends_with_its_workers(setup)
         children = Path(f"/proc/{server}/task/{server}/children")
         if not children.exists():
             pytest.skip("no /proc children list here")
-        end, workers, fork = time.monotonic() + 240, [], None
+        end = time.monotonic() + 240
         while time.monotonic() < end and not workers and proc.poll() is None:
             forks = children.read_text().split()
             if forks:
@@ -278,6 +280,9 @@ def test_a_pooled_command_killed_through_the_script_ends_with_its_workers(setup)
     finally:
         if proc.poll() is None:
             proc.kill()
+        for pid in [fork, *workers] if fork else []:  # whatever a failure left running
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
 
 
 def _alive(pid: int, wait: float = 10) -> bool:
