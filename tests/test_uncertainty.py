@@ -450,3 +450,24 @@ def test_pooled_unmet_demand_that_would_not_fit_is_refused_before_any_work(monke
     # 2 × 64 × 2,000 × 12 × 8 bytes ≈ 23 MiB: enough memory, no refusal
     monkeypatch.setattr(limits, "available_memory", lambda: 40 * 2**20)
     limits.check_pooled(64, 2000, 12)
+
+
+def test_the_sectors_own_working_stocks_are_in_the_risk_group():
+    # the default grouping (`repm sensitivity` without --group): named groups in order, first
+    # match wins; the per-sector stocks must land in `risk`, not in `demand` (wind_*) or `other`
+    from types import SimpleNamespace
+
+    from repm.app.uncertainty import factors
+
+    table, rule = load_facts(), shipped_rule()
+    stocks = [
+        "working_stock_months",
+        "ev_car_working_stock_months",
+        "wind_working_stock_months",
+        "industrial_working_stock_months",
+    ]
+    ev = SimpleNamespace(
+        inputs=Inputs.of(stocks, fact_ranges(table, None, rule)), table=table, rule=rule
+    )
+    _, _, members = factors(ev, SimpleNamespace(groups=None, by_fact=False))
+    assert members == {"risk": sorted(stocks)}
