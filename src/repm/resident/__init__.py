@@ -64,7 +64,8 @@ _MAX_PATH = 100  # bytes of a Unix socket's name, with room to spare
 def main() -> None:
     """The `repm` script: the command in a fork of the resident process when one serves this
     setup, else here (and a resident process is started for the next command)."""
-    mode = os.environ.get("REPM_SERVER", "1") if _supported() else "0"
+    mode = _settings()
+    mode = mode if _supported() else "0"
     where = _folder() if mode != "0" and _streams_open() else None
     key = _key() if where else None
     path = _socket_path(where, key) if where and key else None
@@ -80,6 +81,30 @@ def main() -> None:
         sys.stdout.flush()
         _start(where, key)
     sys.exit(code)
+
+
+MODES = ("0", "1", "only")
+
+
+def _settings() -> str:
+    """REPM_SERVER's mode, after checking it and REPM_SERVER_IDLE: a mistake in either is one
+    line on stderr and exit 2, before anything runs."""
+    mode = os.environ.get("REPM_SERVER", "1")
+    problems = []
+    if mode not in MODES:
+        problems.append(f"REPM_SERVER: {mode!r}; expected one of {', '.join(MODES)}")
+    idle = os.environ.get("REPM_SERVER_IDLE")
+    if idle is not None:
+        try:
+            ok = 0 < float(idle) < float("inf")
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.append(f"REPM_SERVER_IDLE: {idle!r}; expected seconds, a number above 0")
+    if problems:
+        sys.stderr.write("".join(f"error: {p}\n" for p in problems))
+        sys.exit(2)
+    return mode
 
 
 def _supported() -> bool:
