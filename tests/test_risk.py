@@ -9,6 +9,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 from conftest import run_cli
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from repm.analyses.risk import (
@@ -21,6 +23,7 @@ from repm.analyses.risk import (
     run_draws,
     size_stockpile,
 )
+from repm.analyses.risk.reduce import largest_in_rows
 from repm.chain import compile_chain
 from repm.errors import UserError
 from repm.results.build import build_results
@@ -199,6 +202,27 @@ def test_cvar_is_the_mean_of_the_worst_tail_bit_for_bit():
     assert np.array_equal(cvar(x[:3]), _old_cvar(x[:3]))  # k = 1
     assert cvar(np.arange(90.0)[:, None])[0] == 87.0  # k = ⌈4.5⌉: the mean of 85 … 89
     assert cvar(np.arange(100.0)[:, None])[0] == 97.0  # k = 5, not 6: the mean of 95 … 99
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rows=st.integers(1, 4),
+    n=st.integers(1, 60),
+    k_share=st.floats(0.01, 1.0),
+    pool=st.lists(st.sampled_from([0.0, -0.0, 0.0, 0.0, 1.5, 2.0, -1.0, np.nan, 3.25]), min_size=1),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_the_largest_in_rows_are_the_values_partition_keeps(rows, n, k_share, pool, seed):
+    """Selecting above zero first keeps exactly the values np.partition keeps (ties, zeros of
+    both signs, negatives, NaN): the CVaR's tail is the same multiset, hence the same bits."""
+    rng = np.random.default_rng(seed)
+    x = rng.choice(np.array(pool), size=(rows, n)) + np.where(
+        rng.random((rows, n)) < 0.3, rng.random((rows, n)), 0.0
+    )
+    k = max(1, min(n, int(round(k_share * n))))
+    got = np.sort(largest_in_rows(x, k), axis=1)
+    want = np.sort(np.partition(x, n - k, axis=1)[:, n - k :], axis=1)
+    assert np.array_equal(got, want, equal_nan=True)
 
 
 def _draw_order_mean(x):

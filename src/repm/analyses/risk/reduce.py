@@ -107,8 +107,7 @@ class Reduction:
         rows = u.reshape(len(u), -1).T  # year·sector × draw
         if self.filled + rows.shape[1] > self.cap:
             if self.filled > self.k:
-                part = np.partition(self.worst[:, : self.filled], self.filled - self.k, axis=1)
-                self.worst[:, : self.k] = part[:, self.filled - self.k :]
+                self.worst[:, : self.k] = largest_in_rows(self.worst[:, : self.filled], self.k)
                 self.filled = self.k
             if self.filled + rows.shape[1] > self.cap:  # a chunk larger than the buffer
                 grown = np.empty((len(self.worst), self.filled + rows.shape[1]))
@@ -127,7 +126,7 @@ class Reduction:
         Y, S = self.sector_count.shape
         kept = self.worst[:, : self.filled]
         if self.filled > self.k:
-            kept = np.partition(kept, self.filled - self.k, axis=1)[:, self.filled - self.k :]
+            kept = largest_in_rows(kept, self.k)
         worst = np.sort(kept, axis=1).reshape(Y, S, -1)  # year × sector × k, ascending
         tail = np.stack([np.ascontiguousarray(worst[:, s].T).mean(axis=0) for s in range(S)], 1)
         return DrawSummary(
@@ -151,7 +150,34 @@ def _largest(x: np.ndarray, k: int) -> np.ndarray:
     n = x.shape[0]
     if n <= k:
         return x
-    return np.partition(x, n - k, axis=0)[n - k :]
+    rows = np.ascontiguousarray(x.reshape(n, -1).T)
+    # C order, as partition's result was: the mean that follows sums in the layout's order
+    return np.ascontiguousarray(largest_in_rows(rows, k).T).reshape((k,) + x.shape[1:])
+
+
+def largest_in_rows(rows: np.ndarray, k: int) -> np.ndarray:
+    """The k largest values of each row (rows × n, k ≤ n), unordered: the same values as
+    `np.partition(rows, n - k, axis=1)[:, n - k:]`, found without partitioning the zeros.
+
+    Unmet demand is exactly 0 in most draws, and NumPy's partition slows ~10× on a row of
+    mostly equal values (its quickselect makes little progress inside a run of ties: ~2 s for
+    a 10^6-draw run's 84 rows of 150,000 candidates, against ~0.02 s here). So each row's
+    values above 0 (and NaN, which partition ranks last) are selected among themselves, and
+    only when they are fewer than k is the rest taken from the others — the same multiset."""
+    r, n = rows.shape
+    out = np.empty((r, k))
+    for i in range(r):
+        row = rows[i]
+        up = ~(row <= 0.0)  # above 0, or NaN
+        hi = row[up]
+        if len(hi) >= k:
+            out[i] = np.partition(hi, len(hi) - k)[len(hi) - k :]
+        else:
+            rest = row[~up]
+            need = k - len(hi)
+            out[i, : len(hi)] = hi
+            out[i, len(hi) :] = np.partition(rest, len(rest) - need)[len(rest) - need :]
+    return out
 
 
 def tail_size(alpha: float, n: int) -> int:
