@@ -44,6 +44,7 @@ import numpy as np
 
 from repm.simulate.books import _balance, _book_year, _end_of_life_year
 from repm.simulate.jit import LOOP, njit
+from repm.simulate.prefix import _copies, _copy_state, _copy_years, shared_years
 from repm.simulate.step import (
     _all_available,
     _allocate,
@@ -233,6 +234,14 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     toll_used_y = np.zeros(G)
     toll_stock_y = np.zeros(G)
     ov_av = np.zeros(max(K, 1))
+    # the years every draw of the block lives alike run once, for draw lo (`prefix`); the state
+    # it leaves where they end is what the other draws start from
+    y_sh = shared_years(lo, hi, inp)
+    state = (strat, ws, recycled_inv, sw_on, k_nom, k_sp, sp_feed, sp_mag, need_mag, cs_share,
+             cs_spare, wsb, av, a_share, a_spare, cohorts, pipe)  # fmt: skip
+    saved = _copies(state)
+    saved_ret = 0.0
+    saved_all = True
 
     for d in range(lo, hi):
         o_production[d] = 0.0
@@ -267,7 +276,15 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         sw_on[:] = 0.0
         cohorts[:] = 0.0
         t = 0
-        for yi in range(Y):
+        y0 = 0
+        if y_sh > 0 and d > lo:
+            _copy_years(lo, d, y_sh, out)
+            _copy_state(saved, state)
+            ret_inv, all_available, t, y0 = saved_ret, saved_all, y_sh * spy, y_sh
+        for yi in range(y0, Y):
+            if yi == y_sh and d == lo:
+                _copy_state(state, saved)
+                saved_ret, saved_all = ret_inv, all_available
             # --- the year's demand and the units' feed plan ---
             mult = dmult[dm, yi]
             _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
