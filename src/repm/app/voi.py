@@ -165,9 +165,10 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
     n = nb.shape[0]
     total = V.evpi(nb)
     x = {fid: inverse_cdf(ev.spreads[fid], u[fid]) for fid in ev.inputs.drawn}
-    floor1 = V.noise_floor(nb, 1, among=len(ev.inputs.drawn), seed=req.seed)
+    xf = np.column_stack([x[f] for f in ev.inputs.drawn])
+    floor1 = V.noise_floor(nb, xf, seed=req.seed)  # the facts shuffled against nb: none matters
     rows = []
-    each = V.evppi_each(nb, np.column_stack([x[f] for f in ev.inputs.drawn]))
+    each = V.evppi_each(nb, xf)
     for fid, value in zip(ev.inputs.drawn, each, strict=True):
         grade = ev.table.facts[fid].grade
         rows.append({"fact": fid, "value": float(value), "unit": MONEY, "kind": "fact",
@@ -183,9 +184,10 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
         xs = np.column_stack([x[f] for f in facts])
         grades = [ev.table.facts[f].grade for f in facts]
         weak = sum(gr in V.FLAG_GRADES for gr in grades) / len(grades)
+        floor = V.noise_floor_set(nb, xs, among=len(members), seed=req.seed)  # its rows shuffled
         rows.append({"fact": g, "value": V.evppi(nb, xs), "unit": MONEY, "kind": "group",
-                     "grade": f"{weak:.0%} C/assumption", "floor": V.noise_floor(
-                         nb, len(facts), among=len(members), seed=req.seed), "facts": facts, "weak_share": weak})  # fmt: skip
+                     "grade": f"{weak:.0%} C/assumption", "floor": floor, "facts": facts,
+                     "weak_share": weak})  # fmt: skip
     skipped = [g for g, f in members.items() if len(f) + 2 > n // 2]
     for r in rows:
         weak = r["grade"] in V.FLAG_GRADES if r["kind"] == "fact" else r.get("weak_share", 0) > 0.5

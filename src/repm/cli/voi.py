@@ -187,8 +187,9 @@ def _render(done) -> None:
         )
     render.note(
         f"EVPI = E[best option knowing everything] − best option in expectation; EVPPI by "
-        f"regression ({p['smoother']}); chance level: the largest value among as many "
-        f"pure-noise facts, exceeded by chance in ~1 try in 50 · ▶ = weak grade (C, assumption) with ≥ 10% of EVPI above chance: "
+        f"regression ({p['smoother']}); chance level: the largest value among the same facts "
+        f"shuffled against the net benefit (so that none matters), exceeded by chance in ≤ 1 try "
+        f"in 50 · ▶ = weak grade (C, assumption) with ≥ 10% of EVPI above chance: "
         f"the research to do next · {p['inputs']} uncertain facts · "
         f"{p['seconds_per_sample']:.2f} s per sample"
     )

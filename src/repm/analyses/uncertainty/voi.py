@@ -17,9 +17,9 @@ the facts — is found first and the polynomial is fitted in it. Ordinary least 
 intercept keeps the mean of the fitted values equal to the mean of the net benefit, so the
 second term is the same as EVPI's and EVPPI ≥ 0 exactly. Fitted values carry sampling noise,
 and max is convex, so with few samples EVPPI is biased upwards: `noise_floor` measures that bias
-with regressors that are pure noise (the largest value the estimator gives among as many facts
-as are ranked, none of which the answer depends on, exceeded by chance in about one try in fifty),
-and the estimate is capped at EVPI (a partial information is never worth more).
+with the facts themselves shuffled against the net benefit (the largest value the estimator gives
+among the facts ranked when none of them is linked to the answer, exceeded by chance in about one
+try in fifty), and the estimate is capped at EVPI (a partial information is never worth more).
 """
 
 from __future__ import annotations
@@ -80,9 +80,15 @@ def evppi_each(nb: np.ndarray, x: np.ndarray, degree: int | None = None) -> np.n
     all the one-fact regressions solved at once (normal equations of the standardized
     polynomial, batched over facts); capped at EVPI."""
     nb = _matrix(nb)
-    n, m = nb.shape[0], np.asarray(x).reshape(nb.shape[0], -1).shape[1]
-    x = np.asarray(x, dtype=float).reshape(n, m)
-    degree = degree_for(n) if degree is None else degree
+    n = nb.shape[0]
+    x = np.asarray(x, dtype=float).reshape(n, -1)
+    return _each(nb, *_terms(x, degree_for(n) if degree is None else degree))
+
+
+def _terms(x: np.ndarray, degree: int) -> tuple[np.ndarray, np.ndarray]:
+    """The one-fact regressions' design (samples × facts × terms: the powers of each standardized
+    column) and their normal matrices (facts × terms × terms); a column that does not vary has
+    only the intercept."""
     sd = x.std(axis=0)
     varies = sd > 1e-12 * np.maximum(np.abs(x).max(axis=0), 1.0)
     z = np.where(varies, (x - x.mean(axis=0)) / np.where(varies, sd, 1.0), 0.0)
@@ -90,6 +96,12 @@ def evppi_each(nb: np.ndarray, x: np.ndarray, degree: int | None = None) -> np.n
     gram = np.einsum("nmi,nmj->mij", a, a)
     gram[~varies] = np.eye(degree + 1)  # a constant column: only the intercept is fitted
     a[:, ~varies, 1:] = 0.0
+    return a, gram
+
+
+def _each(nb: np.ndarray, a: np.ndarray, gram: np.ndarray) -> np.ndarray:
+    """`evppi_each` from the design `_terms` made: each option regressed on each fact."""
+    n, m = a.shape[:2]
     g = np.empty((n, m, nb.shape[1]))
     for d in range(nb.shape[1]):
         y = nb[:, d]
@@ -105,31 +117,71 @@ def evppi_each(nb: np.ndarray, x: np.ndarray, degree: int | None = None) -> np.n
 
 def noise_floor(
     nb: np.ndarray,
-    width: int = 1,
+    x: np.ndarray,
+    replicates: int = 200,
+    seed: int = 0,
+    degree: int | None = None,
+    q: float = 0.98,
+) -> float:
+    """What the estimator gives when no fact matters, for the facts `x` (samples × facts) ranked
+    one by one: the q-quantile (`_beaten_by_chance`), over `replicates` tries, of the largest
+    `evppi_each` among the facts, each try with the samples' order shuffled against the net
+    benefit (one permutation for every fact: each fact keeps its own values — its distribution,
+    its leverage, its ties — and the facts their relations to one another; only their link to the
+    net benefit is broken). A ranking in which no fact mattered would top it by chance in at most
+    one try in fifty (q = 0.98); an estimate at or below it cannot be told from zero.
+
+    The null is the facts' own: a cubic fitted on a skewed or long-tailed regressor finds more
+    in noise than on a uniform one (a few samples far out steer it), and a floor set by uniform
+    noise was topped by facts a unit's NPV does not read (docs/uncertainty.md)."""
+    nb = _matrix(nb)
+    n = nb.shape[0]
+    x = np.asarray(x, dtype=float).reshape(n, -1)
+    rng = np.random.default_rng(seed)
+    a, gram = _terms(x, degree_for(n) if degree is None else degree)  # the same in every try
+    tops = [_each(nb[rng.permutation(n)], a, gram).max() for _ in range(replicates)]
+    return _beaten_by_chance(tops, q)
+
+
+def noise_floor_set(
+    nb: np.ndarray,
+    x: np.ndarray,
     among: int = 1,
     replicates: int = 50,
     seed: int = 0,
     degree: int | None = None,
     q: float = 0.98,
 ) -> float:
-    """What the estimator gives when nothing is to be learnt: the q-quantile, over `replicates`
-    tries, of the largest EVPPI among `among` sets of `width` regressors of pure noise
-    (independent of the net benefit). With `among` = the number of facts ranked, the top of a
-    ranking in which no fact mattered would exceed it by chance in about one try in fifty;
-    an estimate at or below it cannot be told from zero."""
+    """`noise_floor` of a set of facts `x` (samples × facts) estimated together (`evppi`'s single
+    index), ranked among `among` sets: the q-quantile (`_beaten_by_chance`), over `replicates`
+    tries, of the largest EVPPI among `among` copies of the set, each with its samples' order
+    shuffled on its own against the net benefit (the set's rows move together: its facts keep
+    their values and their relations to one another)."""
     nb = _matrix(nb)
-    rng = np.random.default_rng(seed)
     n = nb.shape[0]
-    if width == 1:
-        tops = [evppi_each(nb, rng.random((n, among)), degree).max() for _ in range(replicates)]
-    else:  # the same draws, in the same order, as one set after another; a chunk at a time
-        sets, chunk = replicates * among, 64
-        each = np.concatenate([
-            evppi_sets(nb, rng.random((min(chunk, sets - lo), n, width)), degree, per_call=chunk)
-            for lo in range(0, sets, chunk)
-        ])  # fmt: skip
-        tops = each.reshape(replicates, among).max(axis=1)
-    return float(np.quantile(tops, q))
+    x = np.asarray(x, dtype=float).reshape(n, -1)
+    x = _standard(x)  # a column that does not vary adds nothing (and evppi drops it)
+    if x.shape[1] == 0:
+        return 0.0
+    rng = np.random.default_rng(seed)
+    sets, chunk, order = replicates * among, 64, np.arange(n)
+    each = np.concatenate([
+        evppi_sets(nb, x[rng.permuted(np.tile(order, (min(chunk, sets - lo), 1)), axis=1)],
+                   degree, per_call=chunk)
+        for lo in range(0, sets, chunk)
+    ])  # fmt: skip
+    return _beaten_by_chance(each.reshape(replicates, among).max(axis=1), q)
+
+
+def _beaten_by_chance(tops, q: float) -> float:
+    """The floor from `replicates` tries of the largest null EVPPI: the ⌈q (R + 1)⌉-th smallest
+    of the R tries (the largest if that is past R), so that one more ranking in which nothing
+    matters — exchangeable with the tries — tops it with probability at most 1 − q: with R = 200
+    and q = 0.98, the 197th (4 in 201); with 50, the largest (1 in 51). (The 98th percentile of
+    50 tries, np.quantile's, is topped about 1 time in 25.)"""
+    tops = np.sort(np.asarray(tops, dtype=float))
+    k = min(len(tops), math.ceil(q * (len(tops) + 1) - 1e-9))
+    return float(tops[k - 1])
 
 
 def evppi_sets(
@@ -137,7 +189,7 @@ def evppi_sets(
 ) -> np.ndarray:
     """`evppi(nb, x[k])` for each set k of regressors (sets × samples × facts, every column
     varying), solved together: the single index and the polynomial by their normal equations,
-    batched over sets and options (what `noise_floor` asks thousands of times). Equal to
+    batched over sets and options (what `noise_floor_set` asks thousands of times). Equal to
     `evppi` set by set up to rounding (tests/test_voi.py)."""
     nb = _matrix(nb)
     x = np.asarray(x, dtype=float)

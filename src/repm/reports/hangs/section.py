@@ -191,7 +191,8 @@ def section_html(run: RunData, div, computed: str | None = None) -> str:
     for v in h.voi:
         evpi = f"EVPI {v.evpi:,.1f} {e(v.unit)}" if v.evpi is not None else "EVPI not stored"
         floor = (
-            f"; chance level {v.noise_floor:,.1f} (as much as pure noise gets)"
+            f"; chance level {v.noise_floor:,.1f} (as much as the facts get when shuffled "
+            "against the answer)"
             if v.noise_floor
             else ""
         )
