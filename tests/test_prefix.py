@@ -22,7 +22,9 @@ CASES = [
         ["policy.stockpile.magnet_uh=80 t", "policy.stockpile.dy_oxide=20 t"],
         "monthly",
     ),  # fmt: skip
-    ("india-tolling-japan", [], "monthly"),  # tolling's pipeline is part of the state
+    ("india-tolling-japan", [], "monthly"),
+    # tolling from 2024: its pipeline (magnets ordered, not yet back) crosses into 2026
+    ("india-tolling-japan", ["routes.tolling.0.start_year=2024"], "monthly"),
     ("india-overseas-mines", [], "monthly"),
     ("india-buyer-incentive", [], "monthly"),
     ("india-2025-replay", [], "monthly"),  # nothing drawn: every year shared
@@ -34,6 +36,19 @@ def _outputs(prep, draws):
     return arrays.outputs(prep.dims, lambda shape: np.full(shape, np.nan))
 
 
+def _together_and_alone(prep, inp, D):
+    """Every output of one block of D draws against D blocks of one draw (which share nothing),
+    bit for bit."""
+    block = kernel.compiled()._block
+    together, alone = _outputs(prep, D), _outputs(prep, D)
+    block(0, D, inp, together)
+    for d in range(D):
+        block(d, d + 1, inp, alone)
+    for field, a, b in zip(together._fields, together, alone, strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=field)
+    return together
+
+
 @pytest.mark.parametrize(("name", "sets", "step"), CASES)
 def test_a_block_sharing_its_first_years_gives_each_draw_its_own_bits(name, sets, step):
     loaded = load_scenario(name, sets)
@@ -41,20 +56,32 @@ def test_a_block_sharing_its_first_years_gives_each_draw_its_own_bits(name, sets
     D = 40
     shocks = sample(loaded.scenario.risk, chain, np.arange(D), seed=5)
     prep = prepare(chain, None, shocks, step)
-    block = kernel.compiled()._block
-    together, alone = _outputs(prep, D), _outputs(prep, D)
-    block(0, D, prep.inputs, together)
-    for d in range(D):  # a block of one draw shares nothing
-        block(d, d + 1, prep.inputs, alone)
-    for field, a, b in zip(together._fields, together, alone, strict=True):
-        np.testing.assert_array_equal(a, b, err_msg=field)
+    together = _together_and_alone(prep, prep.inputs, D)
     ys = shared_years(0, D, prep.inputs)
+    if sets == ["routes.tolling.0.start_year=2024"]:  # magnets in transit cross the boundary
+        assert ys == 2 and together.transit[0, 1].sum() > 1.0
     if name == "india-2025-replay":
         assert ys == chain.n_years
     elif name == "india-baseline" and not sets:
         assert ys == 2  # 2024 and 2025: the record; the tail and episodes are drawn from 2026
         u = together.unmet.sum(axis=(2, 3))
         assert (u[:, 1] == u[0, 1]).all() and len(set(u[:, 2:].sum(axis=1).round(9))) > 1
+
+
+def test_a_stockpile_drawn_in_the_shared_years_carries_into_each_draw():
+    """The strategic stockpile drawn in 2025's restriction (drawable from the start here) is
+    part of the state each draw starts 2026 from."""
+    loaded = load_scenario(
+        "india-baseline", ["policy.stockpile.magnet_uh=80 t", "policy.stockpile.magnet_gbd=80 t"]
+    )
+    chain = compile_chain(loaded.scenario)
+    D = 30
+    prep = prepare(chain, None, sample(loaded.scenario.risk, chain, np.arange(D), seed=4))
+    inp = prep.inputs._replace(strat_from=0)
+    assert shared_years(0, D, inp) == 2
+    together = _together_and_alone(prep, inp, D)
+    drawn = together.stock_draw[0, :2].sum()
+    assert drawn > 1.0 and together.stockpile_level[0, 1].sum() < 160.0 - 1.0
 
 
 def test_the_years_shared_end_where_a_drawn_input_first_differs():

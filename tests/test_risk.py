@@ -213,8 +213,8 @@ def test_cvar_is_the_mean_of_the_worst_tail_bit_for_bit():
     seed=st.integers(0, 2**32 - 1),
 )
 def test_the_largest_in_rows_are_the_values_partition_keeps(rows, n, k_share, pool, seed):
-    """Selecting above zero first keeps exactly the values np.partition keeps (ties, zeros of
-    both signs, negatives, NaN): the CVaR's tail is the same multiset, hence the same bits."""
+    """Selecting above zero first keeps exactly the values np.partition keeps (ties, zeros,
+    negatives, NaN): the CVaR's tail is the same multiset, hence the same bits."""
     rng = np.random.default_rng(seed)
     x = rng.choice(np.array(pool), size=(rows, n)) + np.where(
         rng.random((rows, n)) < 0.3, rng.random((rows, n)), 0.0

@@ -239,7 +239,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     y_sh = shared_years(lo, hi, inp)
     state = (strat, ws, recycled_inv, sw_on, k_nom, k_sp, sp_feed, sp_mag, need_mag, cs_share,
              cs_spare, wsb, av, a_share, a_spare, cohorts, pipe)  # fmt: skip
-    saved = _copies(state)
+    saved = _copies(state)  # filled by draw lo where the shared years end (never read when
+    # every year is shared: the other draws then start at the horizon's end)
     saved_ret = 0.0
     saved_all = True
 

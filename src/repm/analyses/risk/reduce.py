@@ -150,8 +150,10 @@ def _largest(x: np.ndarray, k: int) -> np.ndarray:
     n = x.shape[0]
     if n <= k:
         return x
+    if not x.flags.c_contiguous:  # partition keeps its input's memory order, and the mean that
+        return np.partition(x, n - k, axis=0)[n - k :]  # follows sums in that order
     rows = np.ascontiguousarray(x.reshape(n, -1).T)
-    # C order, as partition's result was: the mean that follows sums in the layout's order
+    # C order, as partition's result is for a C-ordered input
     return np.ascontiguousarray(largest_in_rows(rows, k).T).reshape((k,) + x.shape[1:])
 
 
@@ -159,12 +161,16 @@ def largest_in_rows(rows: np.ndarray, k: int) -> np.ndarray:
     """The k largest values of each row (rows × n, k ≤ n), unordered: the same values as
     `np.partition(rows, n - k, axis=1)[:, n - k:]`, found without partitioning the zeros.
 
-    Unmet demand is exactly 0 in most draws, and NumPy's partition slows ~10× on a row of
-    mostly equal values (its quickselect makes little progress inside a run of ties: ~2 s for
-    a 10^6-draw run's 84 rows of 150,000 candidates, against ~0.02 s here). So each row's
-    values above 0 (and NaN, which partition ranks last) are selected among themselves, and
-    only when they are fewer than k is the rest taken from the others — the same multiset."""
+    Unmet demand is exactly 0 in most draws, and NumPy's partition slows ~10–20× on a row of
+    mostly equal values (its quickselect makes little progress inside a run of ties: ~1.9 s for
+    a 10^6-draw run's 84 rows of 150,000 candidates, against ~0.1 s here, `bench/fold.py`). So
+    each row's values above 0 (and NaN, which partition ranks last) are selected among
+    themselves, and only when they are fewer than k is the rest taken from the others (then
+    mostly zeros, which partition quickly when all equal) — the same multiset. A long run of
+    equal values above 0 would still be slow; unmet demand has none."""
     r, n = rows.shape
+    if not 1 <= k <= n:
+        raise ValueError(f"k = {k}; expected 1 to the row length {n}")
     out = np.empty((r, k))
     for i in range(r):
         row = rows[i]
