@@ -598,3 +598,8 @@ def test_a_stockpile_changes_only_the_chains_stockpile():
             assert np.array_equal(a, b), f.name
         elif f.name not in ("chem",):
             assert a == b, f.name
+
+
+def test_the_largest_in_rows_refuses_more_than_a_row_holds():
+    with pytest.raises(ValueError, match="k = 3; expected 1 to the row length 2"):
+        largest_in_rows(np.array([[5.0, -1.0]]), 3)
