@@ -116,6 +116,13 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
     for mat in model.names(kind="oxide"):
         add("import_share_china", ratio(china[:, mi[mat]], by[:, :, mi[mat]].sum(axis=1)),
             material=mat)  # fmt: skip
+    # feed from China (oxide, metal, alloy) makes the units' whole output: the part that made
+    # magnets sold abroad (demand.exports) is not in what India uses (a factor 1 without them)
+    made = ds.variables["production"].values.mean(axis=0).sum(axis=(1, 2))  # year
+    kept = 1.0 - ratio(ds.variables["magnet_exports"].values.mean(axis=0).sum(axis=1), made)
+    feeds = [mi[m] for k in ("oxide", "metal", "alloy") for m in model.names(kind=k)]
+    china = china.copy()
+    china[:, feeds] *= kept[:, None]
     from_china = (china * mc).sum(axis=1)  # t RE, as magnets or as oxide
     add("china_content_share", np.minimum(ratio(from_china, content), 1.0))
 

@@ -137,11 +137,16 @@ class HeavyFreeShift(Block):
 
 class Exports(Block):
     """Buyers abroad (outside China) for Indian magnets: a volume path, its grade mix and the
-    price premium they pay over a grade's price. India's own buyers are served first."""
+    price premium they pay over a grade's price. India's own buyers are served first.
+    `sli_share`: the share of export sales the scheme's SLI is paid on (1: like domestic sales,
+    0: none) — a scheme rule kept here so that scenarios without exports are unchanged."""
 
     tonnes: dict[int, TonnesPerYear]
     grade_mix: dict[str, Fraction]
     premium: Annotated[float, _quantity("fraction", lo=-0.5, hi=2)] = 0.0
+    sli_share: Fraction = Field(
+        1.0, description="share of export sales the SLI is paid on (1: all, 0: none)"
+    )
 
     @model_validator(mode="after")
     def _mix(self) -> Exports:

@@ -39,6 +39,7 @@ class Context:
     base: int = 0  # index of the base year: its oxide prices set conversion costs
     export_mix: np.ndarray | None = None  # modelled year × grade: sold abroad, share of output
     export_price: np.ndarray | None = None  # modelled year × grade, INR/kg (chain.export_price)
+    export_sli_share: float = 1.0  # share of export sales the SLI is paid on (demand.exports)
 
 
 def context(s: Scenario, chain: Chain, results: Results) -> Context:
@@ -62,10 +63,11 @@ def context(s: Scenario, chain: Chain, results: Results) -> Context:
     export_mix = np.divide(sold, total[:, None], out=np.zeros_like(sold), where=total[:, None] > 0)
     inc = chain.incentive
     support = inc["per_kg"].values * inc["pass_through"].values  # year
+    ex = s.demand.exports
     return Context(
         s, chain.years, np.clip(util, 0, 1), mix, oxide, chain.magnet_price.values,
         chain.magnet_price_china.values, chain.oxide_price.values, support, base_index(chain),
-        export_mix, chain.export_price.values,
+        export_mix, chain.export_price.values, float(ex.sli_share) if ex is not None else 1.0,
     )  # fmt: skip
 
 
@@ -76,8 +78,12 @@ def cash_flows(
     from oxide prices), 'china' (the same grades ex-works China, landed) or 'reference' (the
     scheme's notified reference price for every grade)."""
     flows, capex_total = _flows(ctx, unit, lv, price_basis)
+    sli_t = flows.pop("sli_t")
     df = pd.DataFrame(flows)
     df.attrs["capex_total"] = capex_total
+    # t/yr the SLI is paid on (production, less the exports it is not paid on); a tuple, as
+    # pandas compares attrs when frames are joined
+    df.attrs["sli_t"] = tuple(sli_t.tolist())
     return df
 
 
@@ -143,9 +149,11 @@ def _flows(
     capex = np.where(np.isin(years, gest), capex_total / len(gest), 0.0)
 
     sli_window = (years >= unit.first_year) & (years < unit.first_year + sch.sli_years)
+    # kg the SLI is paid on: all sold in India, `export_sli_share` of those sold abroad
+    sli_kg = kg * (1.0 - abroad.sum(axis=1) * (1.0 - ctx.export_sli_share))
     sli_raw = np.where(
         sli_window & unit.scheme,
-        np.minimum(unit.sli_bid * kg, sch.sli_cap_share_of_sales * revenue),
+        np.minimum(unit.sli_bid * sli_kg, sch.sli_cap_share_of_sales * revenue),
         0.0,
     )
     cap_total = unit.capacity * KG_PER_T * sch.sli_years * sch.sli_cap_per_kg
@@ -181,6 +189,7 @@ def _flows(
     }  # fmt: skip
     flows = {"year": years, "production": q_t, "price": price}
     flows.update({c: np.asarray(v, dtype=float) / CRORE for c, v in money.items()})  # crore INR
+    flows["sli_t"] = sli_kg / KG_PER_T
     return flows, capex_total / CRORE
 
 
@@ -262,7 +271,7 @@ def unit_metrics(
         "sli_cut_by_sales_cap": bool(
             (
                 df["sli"].values + 1e-12
-                < unit.sli_bid * df["production"].values * KG_PER_T / CRORE - 1e-9
+                < unit.sli_bid * np.asarray(df.attrs["sli_t"]) * KG_PER_T / CRORE - 1e-9
             ).any()
         ),
         "cash_flows": df,
