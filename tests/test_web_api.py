@@ -107,9 +107,9 @@ def test_override_args_are_set_strings():
         ({"yaml": "horizon: [1,\n"}, 400, "upload: malformed YAML"),
         ({"yaml": "- just a list\n"}, 400, "expected a YAML mapping"),
         (
-            {"yaml": "extends: india-baseline\nname: short\nhorizon: {end: 2030}\n"},
+            {"yaml": "extends: india-baseline\nname: short\nhorizon: {end: 2028}\n"},
             400,
-            "upload: demand.channels.localization",
+            "upload: demand.anchors",
         ),
         (
             {"yaml": "extends: /etc/passwd\n"},

@@ -67,10 +67,6 @@ class Scenario(Block):
                 f"demand.anchors: base year {d.base_year} before the horizon start {start}"
             )
         _check_years_within(d.channels.localization, start, end, "demand.channels.localization")
-        for sector, path in d.channels.localization_by_sector.items():
-            _check_years_within(
-                path, start, end, f"demand.channels.localization_by_sector.{sector}"
-            )
         if d.exports is not None:
             _check_years_within(d.exports.tonnes, start, end, "demand.exports.tonnes")
         _check_years_within(self.supply.separation.output, start, end, "supply.separation.output")
