@@ -237,3 +237,17 @@ def test_route_costs_are_the_runs_cost_indicators():
     from repm.model.facts import load_facts
 
     assert results.value("overseas_cost", 2029) >= load_facts().value("stake_malawi_equity")
+
+
+def test_sli_cut_by_sales_cap_only_when_the_40_percent_rule_pays_less_than_the_bid(base):
+    """The flag looks at the SLI window alone (outside it the SLI is 0 by design, not cut)."""
+    s, _, ctx = base
+    unit = F.unit_specs(s)[0]
+    low = F.unit_metrics(ctx, replace(unit, sli_bid=100.0))  # 100 ₹/kg: far below 40 % of sales
+    assert low["sli_cut_by_sales_cap"] is False
+    df = low["cash_flows"]
+    assert df["sli"].sum() == pytest.approx(
+        sum(df["production"][df["sli"] > 0]) * 1000 * 100.0 / 1e7
+    )
+    cheap = F.unit_metrics(ctx, replace(unit, sli_bid=2150.0), F.Levers(price=0.05))
+    assert cheap["sli_cut_by_sales_cap"] is True  # sales at 5 % of the price: 40 % of them < bid

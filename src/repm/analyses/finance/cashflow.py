@@ -78,12 +78,10 @@ def cash_flows(
     from oxide prices), 'china' (the same grades ex-works China, landed) or 'reference' (the
     scheme's notified reference price for every grade)."""
     flows, capex_total = _flows(ctx, unit, lv, price_basis)
-    sli_t = flows.pop("sli_t")
+    capped = flows.pop("sli_sales_capped")
     df = pd.DataFrame(flows)
     df.attrs["capex_total"] = capex_total
-    # t/yr the SLI is paid on (production, less the exports it is not paid on); a tuple, as
-    # pandas compares attrs when frames are joined
-    df.attrs["sli_t"] = tuple(sli_t.tolist())
+    df.attrs["sli_sales_capped"] = capped
     return df
 
 
@@ -189,7 +187,14 @@ def _flows(
     }  # fmt: skip
     flows = {"year": years, "production": q_t, "price": price}
     flows.update({c: np.asarray(v, dtype=float) / CRORE for c, v in money.items()})  # crore INR
-    flows["sli_t"] = sli_kg / KG_PER_T
+    # the 40 %-of-sales rule paid less than the bid in some year of the SLI window
+    flows["sli_sales_capped"] = bool(
+        np.any(
+            sli_window
+            & unit.scheme
+            & (sch.sli_cap_share_of_sales * revenue < unit.sli_bid * sli_kg)
+        )
+    )
     return flows, capex_total / CRORE
 
 
@@ -268,12 +273,7 @@ def unit_metrics(
         "capex": df.attrs["capex_total"],
         "sli_total": float(df["sli"].sum()),
         "capital_subsidy": float(df["capital_subsidy"].sum()),
-        "sli_cut_by_sales_cap": bool(
-            (
-                df["sli"].values + 1e-12
-                < unit.sli_bid * np.asarray(df.attrs["sli_t"]) * KG_PER_T / CRORE - 1e-9
-            ).any()
-        ),
+        "sli_cut_by_sales_cap": df.attrs["sli_sales_capped"],
         "cash_flows": df,
     }
 
