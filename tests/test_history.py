@@ -193,3 +193,16 @@ def test_the_april_2025_history_ends_in_december_2025_in_every_uncertainty_sampl
         assert np.all((lv[:, apr + 7 : apr + 9] > 0) & (lv[:, apr + 7 : apr + 9] < 1)), d
         assert np.all(lv[:, apr + 9 :] == 0.0), d  # from January 2026: the tail's, not history's
         assert np.all(level[:, 2 * MONTHS, names.index("april_2025_india_tail")] > 0), d
+
+
+@pytest.mark.parametrize("name", ["india-baseline", "india-2025-replay"])
+def test_2025s_regime_adds_no_price_rise_on_top_of_2025s_ex_china_prices(name):
+    """From 2025 the baseline's Dy and Tb oxide prices are ex-China prices, which already carry
+    the April regime's premium: the history event (and the 2026 tail) raise no price again."""
+    loaded = load_scenario(name)
+    chain = compile_chain(loaded.scenario)
+    shocks = sample(loaded.scenario.risk, chain, np.arange(4), seed=0)
+    names = [e.name for e in loaded.scenario.risk.events]
+    for ev in ("april_2025", "april_2025_india_tail"):
+        if ev in names:
+            assert not np.any(shocks.event_price[names.index(ev)]), ev
