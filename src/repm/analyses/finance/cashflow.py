@@ -79,9 +79,13 @@ def cash_flows(
     scheme's notified reference price for every grade)."""
     flows, capex_total = _flows(ctx, unit, lv, price_basis)
     capped = flows.pop("sli_sales_capped")
+    sli_t = flows.pop("sli_t")
     df = pd.DataFrame(flows)
     df.attrs["capex_total"] = capex_total
     df.attrs["sli_sales_capped"] = capped
+    # t/yr the SLI is paid on (production, less the exports it is not paid on); a tuple, as
+    # pandas compares attrs when frames are joined
+    df.attrs["sli_t"] = tuple(sli_t.tolist())
     return df
 
 
@@ -187,6 +191,7 @@ def _flows(
     }  # fmt: skip
     flows = {"year": years, "production": q_t, "price": price}
     flows.update({c: np.asarray(v, dtype=float) / CRORE for c, v in money.items()})  # crore INR
+    flows["sli_t"] = sli_kg / KG_PER_T
     # the 40 %-of-sales rule paid less than the bid in some year of the SLI window
     flows["sli_sales_capped"] = bool(
         np.any(
