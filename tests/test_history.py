@@ -203,6 +203,8 @@ def test_2025s_regime_adds_no_price_rise_on_top_of_2025s_ex_china_prices(name):
     chain = compile_chain(loaded.scenario)
     shocks = sample(loaded.scenario.risk, chain, np.arange(4), seed=0)
     names = [e.name for e in loaded.scenario.risk.events]
-    for ev in ("april_2025", "april_2025_india_tail"):
+    history = [e.name for e in loaded.scenario.risk.events if (e.start_year or 9999) <= 2025]
+    assert {"april_2025", "october_2025"} <= set(history)
+    for ev in [*history, "april_2025_india_tail"]:
         if ev in names:
             assert not np.any(shocks.event_price[names.index(ev)]), ev
