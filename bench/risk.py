@@ -11,7 +11,8 @@ written as a small scenario that `extends: india-baseline`), where the engine's 
 3. supply is allocated to sectors tier by tier (defence first), pro rata within a tier; a
    sector's bare magnets still missing come out of its own working stock, then the strategic
    stockpile (tier by tier); the rest is unmet (embedded magnets cannot be stocked);
-4. each sector's buyers rebuild their own working stock towards their months of current use
+4. each sector's buyers rebuild their own working stock towards their months of coming use
+   (forward cover: months of the window in next year count at next year's demand)
    (`sector_working_stock_months`, else `working_stock_months`), a 1/`working_stock_refill_months`
    part of the gap each month, from origins' usual shares of one new order and the spare
    capacity left over this month, shared by each sector's gap; a month a grade flows in full,
@@ -291,6 +292,17 @@ class MagnetMarket:
                 out[s, lo] += moved
         return out
 
+    def cover(self, s, g, yi, month):
+        """Months of sector s's current use its buyers hold of grade g (forward cover): the
+        months of its window that reach into next year count at next year's bare demand."""
+        cfg = self.cfg
+        w = cfg.working_stock_months[s]
+        rest = MONTHS_PER_YEAR - 1 - month  # months left in this year after this one
+        into = w - rest
+        if into <= 0 or yi + 1 >= len(cfg.years) or cfg.bare[yi][s, g] <= 0:
+            return w
+        return rest + into * (cfg.bare[yi + 1][s, g] / cfg.bare[yi][s, g])
+
     # -- the monthly process ---------------------------------------------------------------------
     def run(self):
         cfg, env = self.cfg, self.env
@@ -305,7 +317,7 @@ class MagnetMarket:
                 for (s, g), q in bare.items():
                     if ws_months[s] * q > 0:
                         yield self.working[s, MAGNET[g]].put(ws_months[s] * q)
-            for _month in range(MONTHS_PER_YEAR):
+            for month in range(MONTHS_PER_YEAR):
                 allowed = self.allowed[int(env.now)]
                 r = self.ramp[int(env.now)]
                 if self.switch(allowed):  # makers moved to a lighter grade: this month's demand
@@ -325,7 +337,10 @@ class MagnetMarket:
                     if all(allowed[o.name][m] >= 1.0 for o in cfg.origins):
                         for s in cfg.sectors:
                             x = min(
-                                (self.working[s, m].level - ws_months[s] * bare[s, g])
+                                (
+                                    self.working[s, m].level
+                                    - self.cover(s, g, yi, month) * bare[s, g]
+                                )
                                 * refill_frac,
                                 bare[s, g],
                             )
@@ -372,7 +387,9 @@ class MagnetMarket:
                 for g in GRADES:
                     m = MAGNET[g]
                     gaps = {
-                        s: max(ws_months[s] * bare[s, g] - self.working[s, m].level, 0.0)
+                        s: max(
+                            self.cover(s, g, yi, month) * bare[s, g] - self.working[s, m].level, 0.0
+                        )
                         * refill_frac
                         for s in cfg.sectors
                     }

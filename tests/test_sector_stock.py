@@ -46,6 +46,13 @@ def _months(sector: str) -> float:
     return MONTHS.get(sector, OTHERS)
 
 
+def _cover(sector: str, month: int, now: float, after: float) -> float:
+    """Months of current use the sector holds in month 0–11 (forward cover): the months of its
+    window that reach into next year count at next year's demand (after / now)."""
+    w, rest = _months(sector), 11 - month
+    return w if w <= rest or now <= 0 else rest + (w - rest) * (after / now)
+
+
 def _china_stops(chain, grade: str, months: range) -> Shocks:
     mats = list(chain.model.material_names)
     avail = np.ones((1, 12 * chain.n_years, len(chain.origins), len(mats)))
@@ -58,7 +65,8 @@ def test_each_sector_draws_only_on_its_own_stock(chain):
     of the order arrives; defence (tier 0) is served in full from it, the rest share what is
     left pro rata (each gets f of its demand). Each sector covers its gap (1 − f) D from its own
     holding (its months × D at the start), then goes short; each month it orders a third of the
-    gap to its target and gets (1 − c) of the order. Cars, with six months, outlast the others."""
+    gap to its target (its months of coming use: forward cover) and gets (1 − c) of the order.
+    Cars, with six months, outlast the others."""
     y0 = int(chain.years[0])
     ds = simulate(chain, shocks=_china_stops(chain, "gbd", range(12)), step="monthly").data
     c = float(chain.import_share.sel(origin="China", material="magnet_gbd"))
@@ -74,13 +82,14 @@ def test_each_sector_draws_only_on_its_own_stock(chain):
         if s in tier0:
             want_unmet = 0.0
         else:
-            target = _months(s) * D[s]
-            held, want_unmet = target, 0.0
-            for _ in range(12):
+            nxt = float(chain.demand_bare.sel(year=y0 + 1, sector=s, grade="gbd")) / 12
+            held, want_unmet = _months(s) * D[s], 0.0
+            for k in range(12):
                 short = (1 - f) * D[s]
                 own = min(short, held)
                 held -= own
                 want_unmet += short - own
+                target = _cover(s, k, D[s], nxt) * D[s]
                 held += (1 - c) * max(target - held, 0.0) * REFILL
         got = float(ds.unmet.sel(draw=0, year=y0, sector=s, grade="gbd"))
         assert got == pytest.approx(want_unmet, rel=1e-9, abs=1e-9), s
@@ -93,12 +102,14 @@ def test_each_sector_draws_only_on_its_own_stock(chain):
 
 
 def test_a_holding_above_its_target_is_run_down(chain):
-    """Bare UH demand halves in the second year, nothing restricted: each sector's holding is
-    above its months × the new demand, so each month it uses a third of the excess (at most its
-    own demand) instead of buying. Imports are the demand less what holdings gave; year-end
-    holdings are back within (2/3)^12 of the new targets — not left where the old demand put
-    them."""
-    y0, y1 = (int(y) for y in chain.years[:2])
+    """Bare UH demand halves in the second year, nothing restricted. Buyers hold their months of
+    coming use (forward cover), so late in the first year their target already counts the halved
+    demand, and late in the second the third year's: a holding above its target is used, a
+    third of the excess a month (at most the month's demand) instead of buying; one below it is
+    rebuilt by a third of the gap. Imports are the demand less what holdings gave, plus what
+    rebuilt them; the holding at the second year's end follows — not left where the old demand
+    put it."""
+    y0, y1, y2 = (int(y) for y in chain.years[:3])
     bare = chain.demand_bare.copy()
     bare.loc[{"year": y1}] = bare.sel(year=y0) / 2
     half = dataclasses.replace(chain, demand_bare=bare)
@@ -108,12 +119,18 @@ def test_a_holding_above_its_target_is_run_down(chain):
     for s in chain.sectors:
         d0 = float(chain.demand_bare.sel(year=y0, sector=s, grade="uh")) / 12
         d1 = d0 / 2
-        held = _months(s) * d0  # a year at d0: at target
-        for _ in range(12):
-            x = min((held - _months(s) * d1) * REFILL, d1)
-            if x > 0:
-                held -= x
-            want_imports += d1 - max(x, 0.0)
+        d2 = float(chain.demand_bare.sel(year=y2, sector=s, grade="uh")) / 12
+        held = _months(s) * d0  # at target when the horizon opens
+        for year, d, after in ((y0, d0, d1), (y1, d1, d2)):
+            for k in range(12):
+                target = _cover(s, k, d, after) * d
+                x = min((held - target) * REFILL, d)
+                if x > 0:
+                    held -= x
+                refill = max(target - held, 0.0) * REFILL
+                held += refill
+                if year == y1:
+                    want_imports += d - max(x, 0.0) + refill
         want_stock += held
     assert imports == pytest.approx(want_imports, rel=1e-9)
     assert float(ds.working_stock.sel(draw=0, year=y1, material="magnet_uh")) == pytest.approx(

@@ -52,9 +52,9 @@ def _flows_in_full(av, m):
 
 
 @njit(**_STEP)
-def _use_excess(wsb, g, need, Db, A_g, ws_sector, refill_frac):
-    """Buyers holding more of grade g than their own target (their months × their share of the
-    grade's import need `need`) use a refill_frac part of the excess instead of buying, at most
+def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
+    """Buyers holding more of grade g than their own target (their steps of cover × their share
+    of the grade's import need `need`) use a refill_frac part of the excess instead of buying, at most
     their share of the need; returns the tonnes they draw. Only where the grade flows in full:
     in a restriction a buyer keeps its stock for its own shortfall."""
     drawn = 0.0
@@ -62,7 +62,7 @@ def _use_excess(wsb, g, need, Db, A_g, ws_sector, refill_frac):
         return drawn
     for s in range(wsb.shape[0]):
         own = need * Db[s, g] / A_g
-        x = min((wsb[s, g] - ws_sector[s] * own) * refill_frac, own)
+        x = min((wsb[s, g] - cover[s, g] * own) * refill_frac, own)
         if x > 0.0:
             wsb[s, g] -= x
             drawn += x
@@ -71,13 +71,14 @@ def _use_excess(wsb, g, need, Db, A_g, ws_sector, refill_frac):
 
 @njit(**_STEP)
 def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
-            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y):  # fmt: skip
+            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover):  # fmt: skip
     """Buyers rebuild working stock towards its target (months of use) by a new order: usual
     shares as restricted, then the spare capacity this step's purchases left over. A bare
-    magnet's target is each sector's (its months × its share of the grade's import need); what
+    magnet's target is each sector's (its steps of cover, `_cover`, × its share of the grade's
+    import need); what
     the order brings is shared by what each sector is short of its target."""
     group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
-    ws_sector, grade_of = inp.ws_sector, inp.grade_of
+    grade_of = inp.grade_of
     o_imports = out.imports
     O = a_spare.shape[0]  # noqa: E741
     S = wsb.shape[0]
@@ -87,7 +88,7 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
         if group[m] == MAGNET:
             want = 0.0
             for s in range(S):
-                held = ws_sector[s] * need_mag[m] * Db[s, g] / A[g] if A[g] > 0 else 0.0
+                held = cover[s, g] * need_mag[m] * Db[s, g] / A[g] if A[g] > 0 else 0.0
                 want_s[s] = max(held - wsb[s, g], 0.0) * refill_frac
                 want += want_s[s]
         else:
@@ -124,7 +125,7 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
 
 
 @njit(**_STEP)
-def _start_stock(inp, req, A, Db, p_star, ws, wsb):
+def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover):
     """Buyers' working stock when the horizon opens: the units' feed at `ws_frac` steps of use;
     each sector's bare magnets at its own months of its part of what the units do not make."""
     magnet = inp.magnet
@@ -139,6 +140,26 @@ def _start_stock(inp, req, A, Db, p_star, ws, wsb):
         ws[mg] = 0.0
         for s in range(S):
             wsb[s, g] = (
-                inp.ws_sector[s] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
+                cover[s, g] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
             )
             ws[mg] += wsb[s, g]
+
+
+@njit(**_STEP)
+def _cover(inp, yi, k, cover):
+    """Each sector's working-stock target in steps of its current use, by grade, at step k of
+    year yi: buyers hold their months of the use ahead of them (forward cover), so where the
+    window reaches into next year its steps count at next year's bare demand relative to this
+    year's (a new motor line buys its stock before it starts, not in its first month)."""
+    bare, ws_sector = inp.bare, inp.ws_sector
+    S, G = cover.shape
+    rest = inp.spy - 1 - k  # steps left in this year after this one
+    last = yi + 1 >= bare.shape[0]
+    for s in range(S):
+        w = ws_sector[s]
+        into = w - rest
+        for g in range(G):
+            if into <= 0.0 or last or bare[yi, s, g] <= 0.0:
+                cover[s, g] = w
+            else:
+                cover[s, g] = rest + into * (bare[yi + 1, s, g] / bare[yi, s, g])
