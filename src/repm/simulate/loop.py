@@ -21,7 +21,8 @@ The rule, per step (docs/model.md):
    embedded in imported sub-assemblies are only imported;
 3. this supply is allocated to sectors by priority tier, pro rata within a tier; a sector's
    bare-magnet shortfall comes out of its own working stock (buyers hold their own: a sector's
-   months × its share of the grade's imports), then the strategic stockpile, tier by tier; the
+   months of coming use × its share of the grade's imports — forward cover, `stock._cover`),
+   then the strategic stockpile, tier by tier; the
    rest is unmet;
 4. working stock is rebuilt from a new order and the spare capacity left over, shared by what
    each sector is short of its own target.

@@ -72,7 +72,7 @@ def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
 @njit(**_STEP)
 def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
             sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover):  # fmt: skip
-    """Buyers rebuild working stock towards its target (months of use) by a new order: usual
+    """Buyers rebuild working stock towards its target (months of coming use) by a new order: usual
     shares as restricted, then the spare capacity this step's purchases left over. A bare
     magnet's target is each sector's (its steps of cover, `_cover`, × its share of the grade's
     import need); what
