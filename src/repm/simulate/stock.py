@@ -139,9 +139,7 @@ def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover):
         mg = magnet[g]
         ws[mg] = 0.0
         for s in range(S):
-            wsb[s, g] = (
-                cover[s, g] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
-            )
+            wsb[s, g] = cover[s, g] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
             ws[mg] += wsb[s, g]
 
 
