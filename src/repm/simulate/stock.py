@@ -54,8 +54,8 @@ def _flows_in_full(av, m):
 @njit(**_STEP)
 def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
     """Buyers holding more of grade g than their own target (their steps of cover × their share
-    of the grade's import need `need`) use a refill_frac part of the excess instead of buying, at most
-    their share of the need; returns the tonnes they draw. Only where the grade flows in full:
+    of the grade's import need `need`) use a refill_frac part of the excess instead of buying, at
+    most their share of the need; returns the tonnes they draw. Only where the grade flows in full:
     in a restriction a buyer keeps its stock for its own shortfall."""
     drawn = 0.0
     if A_g <= 0.0:
@@ -72,11 +72,10 @@ def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
 @njit(**_STEP)
 def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
             sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover):  # fmt: skip
-    """Buyers rebuild working stock towards its target (months of coming use) by a new order: usual
-    shares as restricted, then the spare capacity this step's purchases left over. A bare
-    magnet's target is each sector's (its steps of cover, `_cover`, × its share of the grade's
-    import need); what
-    the order brings is shared by what each sector is short of its target."""
+    """Buyers rebuild working stock towards its target by a new order: usual shares as
+    restricted, then the spare capacity this step's purchases left over. A bare magnet's target
+    is each sector's (its steps of coming use, `_cover`, × its share of the grade's import
+    need); what the order brings is shared by what each sector is short of its target."""
     group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
     grade_of = inp.grade_of
     o_imports = out.imports
@@ -127,7 +126,8 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
 @njit(**_STEP)
 def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover):
     """Buyers' working stock when the horizon opens: the units' feed at `ws_frac` steps of use;
-    each sector's bare magnets at its own months of its part of what the units do not make."""
+    each sector's bare magnets at its cover (`_cover`, its months at the first step) of its part
+    of what the units do not make."""
     magnet = inp.magnet
     S, G = wsb.shape
     for m in range(req.shape[0]):
