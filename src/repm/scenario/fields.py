@@ -167,7 +167,18 @@ class Block(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, arbitrary_types_allowed=True)
 
 
-def _check_years_within(path: dict, start: int, end: int, what: str) -> None:
-    for y in path:
-        if not start - 1 <= y <= end + 1:
-            raise ValueError(f"{what}: year {y} outside the horizon {start}–{end}")
+PATH_REACH = 50
+"""Years a path's point or a unit's start may lie outside the horizon; further is a typo."""
+
+
+def path_years_mistakes(path: dict, start: int, end: int, what: str) -> list[str]:
+    """The one rule for a path given by year (localisation, exports, output, prices): its points
+    may lie outside the horizon — read linearly between points, flat beyond (`interp_path`), a
+    point past the end still shapes the years before it — but not more than PATH_REACH years."""
+    lo, hi = start - PATH_REACH, end + PATH_REACH
+    return [
+        f"{what}: year {y} is more than {PATH_REACH} years outside the horizon {start}–{end}; "
+        f"expected {lo}–{hi}"
+        for y in path
+        if not lo <= y <= hi
+    ]

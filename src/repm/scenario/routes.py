@@ -138,32 +138,28 @@ class Routes(Block):
         return self
 
 
-def _check_routes(r: Routes, origins: list[str], start: int, end: int) -> None:
-    """Routes name known origins and start within the horizon."""
+def route_mistakes(r: Routes, origins: list[str], start: int, end: int):
+    """Routes name known origins and start within the horizon: each mistake, one line."""
 
-    def origin(o: str, where: str) -> None:
+    def origin(o: str, where: str):
         if o not in origins:
-            raise ValueError(f"{where}: unknown origin {o!r}; expected one of the trade.origins")
+            yield f"{where}: unknown origin {o!r}; expected one of the trade.origins"
 
-    def years(x, where: str) -> None:
+    def years(x, where: str):
         if not start <= x.start_year <= end:
-            raise ValueError(
-                f"{where}.start_year: {x.start_year:g} outside the horizon {start}–{end}"
-            )
+            yield f"{where}.start_year: {x.start_year:g} outside the horizon {start}–{end}"
         if getattr(x, "end_year", None) is not None and x.end_year < x.start_year:
-            raise ValueError(
-                f"{where}.end_year: {x.end_year:g} before the start year {x.start_year:g}"
-            )
+            yield f"{where}.end_year: {x.end_year:g} before the start year {x.start_year:g}"
 
     for i, t in enumerate(r.tolling):
-        origin(t.partner, f"routes.tolling.{i}.partner")
+        yield from origin(t.partner, f"routes.tolling.{i}.partner")
         for o in t.exposed_to:
-            origin(o, f"routes.tolling.{i}.exposed_to.{o}")
-        years(t, f"routes.tolling.{i}")
+            yield from origin(o, f"routes.tolling.{i}.exposed_to.{o}")
+        yield from years(t, f"routes.tolling.{i}")
     for i, m in enumerate(r.overseas):
-        origin(m.country, f"routes.overseas.{i}.country")
-        years(m, f"routes.overseas.{i}")
+        yield from origin(m.country, f"routes.overseas.{i}.country")
+        yield from years(m, f"routes.overseas.{i}")
     if r.export_retention is not None:
-        years(r.export_retention, "routes.export_retention")
+        yield from years(r.export_retention, "routes.export_retention")
     if r.consumer_incentive is not None:
-        years(r.consumer_incentive, "routes.consumer_incentive")
+        yield from years(r.consumer_incentive, "routes.consumer_incentive")

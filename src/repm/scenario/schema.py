@@ -13,9 +13,15 @@ from pydantic import PrivateAttr, ValidationInfo, model_validator
 from repm.model import ModelDefinition, default_definition
 from repm.scenario.demand import Demand, Horizon
 from repm.scenario.economics import Economics, Scheme
-from repm.scenario.fields import FACT_PREFIX, Block, _check_years_within, definition_of
+from repm.scenario.fields import (
+    FACT_PREFIX,
+    PATH_REACH,
+    Block,
+    definition_of,
+    path_years_mistakes,
+)
 from repm.scenario.risk import Risk
-from repm.scenario.routes import Environment, Routes, _check_routes
+from repm.scenario.routes import Environment, Routes, route_mistakes
 from repm.scenario.supply import Supply
 from repm.scenario.trade import Policy, Trade
 from repm.scenario.uncertainty import Uncertainty
@@ -51,9 +57,18 @@ class Scenario(Block):
     def _cross_checks(self, info: ValidationInfo) -> Scenario:
         model = definition_of(info)
         self._definition = model
+        mistakes = list(self._cross_mistakes(model))
+        if mistakes:
+            more = f" ({len(mistakes)} mistakes)" if len(mistakes) > 1 else ""
+            raise ValueError("; ".join(mistakes) + more)
+        return self
+
+    def _cross_mistakes(self, model: ModelDefinition):
+        """Each check across blocks that fails, as a one-line message naming the field (all of
+        them, not only the first)."""
         for i, t in enumerate(self.routes.tolling):
             if t.grade not in model.grade_names:
-                raise ValueError(
+                yield (
                     f"routes.tolling.{i}.grade: unknown grade {t.grade!r}; expected one of "
                     f"{', '.join(model.grade_names)}"
                 )
@@ -61,67 +76,86 @@ class Scenario(Block):
         d = self.demand
         for y in d.anchors:
             if not start <= y <= end:
-                raise ValueError(f"demand.anchors: year {y} outside the horizon {start}–{end}")
+                yield f"demand.anchors: year {y} outside the horizon {start}–{end}"
         if d.base_year < start:
-            raise ValueError(
-                f"demand.anchors: base year {d.base_year} before the horizon start {start}"
-            )
-        _check_years_within(d.channels.localization, start, end, "demand.channels.localization")
-        if d.exports is not None:
-            _check_years_within(d.exports.tonnes, start, end, "demand.exports.tonnes")
-        _check_years_within(self.supply.separation.output, start, end, "supply.separation.output")
+            yield f"demand.anchors: base year {d.base_year} before the horizon start {start}"
+        yield from self._path_mistakes(start, end)
         for i, u in enumerate(self.supply.units):
-            if u.first_year > end + 50:
-                raise ValueError(
-                    f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"
-                )
+            if u.first_year > end + PATH_REACH:
+                yield f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"
+        allowed_m = [m.name for m in model.materials if m.kind != "embedded"]
         for material in self.policy.stockpile:
-            allowed_m = [m.name for m in model.materials if m.kind != "embedded"]
             if material not in allowed_m:
-                allowed = ", ".join(allowed_m)
-                raise ValueError(
-                    f"policy.stockpile.{material}: unknown stockpile material; expected one of {allowed}"
+                yield (
+                    f"policy.stockpile.{material}: unknown stockpile material; expected one of "
+                    f"{', '.join(allowed_m)}"
                 )
-        for i, ev in enumerate(self.risk.events):
-            if ev.origin not in self.trade.origins:
-                raise ValueError(
-                    f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the trade.origins"
-                )
-            if ev.start_year is not None and not start <= ev.start_year <= end:
-                raise ValueError(
-                    f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon {start}–{end}"
-                )
-        for material in self.policy.stockpile:
-            if (
+            elif (
                 self.policy.stockpile[material] > 0
                 and self.economics.holding_cost_rate > 0
                 and material not in self.economics.prices
                 and model.material(material).kind not in ("oxide", "magnet", "embedded")
             ):
-                raise ValueError(
-                    f"economics.prices.{material}: missing; a stockpile of {material} needs a price to cost its holding"
+                yield (
+                    f"economics.prices.{material}: missing; a stockpile of {material} needs a "
+                    "price to cost its holding"
                 )
-        _check_routes(self.routes, self.trade.origins, start, end)
+        for i, ev in enumerate(self.risk.events):
+            if ev.origin not in self.trade.origins:
+                yield (
+                    f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the "
+                    "trade.origins"
+                )
+            if ev.start_year is not None and not start <= ev.start_year <= end:
+                yield (
+                    f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon "
+                    f"{start}–{end}"
+                )
+        yield from route_mistakes(self.routes, self.trade.origins, start, end)
         if self.scheme is not None:
-            s = self.scheme
-            for i, u in enumerate(self.supply.units):
-                if u.scheme and not (
-                    s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9
-                ):
-                    raise ValueError(
-                        f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
-                        f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
+            yield from self._scheme_mistakes()
+
+    def _path_mistakes(self, start: int, end: int):
+        """Every path given by year, under one rule (`path_years_mistakes`)."""
+        d, e = self.demand, self.economics
+        paths = {
+            "demand.channels.localization": d.channels.localization,
+            **{
+                f"demand.channels.localization_by_sector.{k}": v
+                for k, v in d.channels.localization_by_sector.items()
+            },
+            "supply.separation.output": self.supply.separation.output,
+            "supply.monazite.processed": self.supply.monazite.processed,
+            **{f"economics.oxide_prices.{k}": v for k, v in e.oxide_prices.items()},
+            **{f"economics.china_oxide_prices.{k}": v for k, v in e.china_oxide_prices.items()},
+            **{f"economics.coproduct_prices.{k}": v for k, v in e.coproduct_prices.items()},
+        }
+        if d.heavy_free_shift is not None:
+            paths["demand.heavy_free_shift.share"] = d.heavy_free_shift.share
+        if d.exports is not None:
+            paths["demand.exports.tonnes"] = d.exports.tonnes
+        for what, path in paths.items():
+            yield from path_years_mistakes(path, start, end, what)
+
+    def _scheme_mistakes(self):
+        s = self.scheme
+        for i, u in enumerate(self.supply.units):
+            if u.scheme and not (
+                s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9
+            ):
+                yield (
+                    f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
+                    f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
+                )
+            if u.scheme and s.unit_capacity_step > 0:
+                steps = u.capacity / s.unit_capacity_step
+                if abs(steps - round(steps)) > 1e-9:
+                    yield (
+                        f"supply.units.{i}.capacity: {u.capacity:g} t/yr is not a multiple of the "
+                        f"scheme's {s.unit_capacity_step:g} t/yr"
                     )
-                if u.scheme and s.unit_capacity_step > 0:
-                    steps = u.capacity / s.unit_capacity_step
-                    if abs(steps - round(steps)) > 1e-9:
-                        raise ValueError(
-                            f"supply.units.{i}.capacity: {u.capacity:g} t/yr is not a multiple of the "
-                            f"scheme's {s.unit_capacity_step:g} t/yr"
-                        )
-                if u.sli_bid is not None and u.sli_bid > s.sli_cap_per_kg + 1e-9:
-                    raise ValueError(
-                        f"supply.units.{i}.sli_bid: {u.sli_bid:g} INR/kg exceeds the cap of "
-                        f"{s.sli_cap_per_kg:g} INR/kg"
-                    )
-        return self
+            if u.sli_bid is not None and u.sli_bid > s.sli_cap_per_kg + 1e-9:
+                yield (
+                    f"supply.units.{i}.sli_bid: {u.sli_bid:g} INR/kg exceeds the cap of "
+                    f"{s.sli_cap_per_kg:g} INR/kg"
+                )
