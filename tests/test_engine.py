@@ -231,7 +231,7 @@ def _sector_demand_2025() -> dict[str, float]:
         / 1000,  # 110,748 × 1.5 kg
         "e2w": f.value("e2w_sales_fy25") * f.value("e2w_magnet_kg") / 1000,  # 1,149,334 × 0.69 kg
         "e3w": f.value("e3w_sales_fy25") * f.value("e3w_magnet_kg") / 1000,  # 159,235 × 1.0 kg
-        # 3,253.39 MW × 0.3485 t/MW of PM units × 13 % PM generators = 147.4 t (test_wind.py)
+        # 4,151 MW × 0.3485 t/MW of PM units × 13 % PM generators = 188.0 t (test_wind.py)
         "wind": f.value("wind_additions_fy25")
         * f.value("wind_magnet_t_per_mw")
         * f.value("wind_pmg_share_india"),

@@ -293,7 +293,7 @@ def _plan(ref: str, sets=()):
 def test_planner_tolls_when_the_fee_beats_imported_magnets(fee, cheaper):
     # N-grade magnets import at their grade price (~₹4,100/kg) × 0.876 China + 1.25 × the rest: a
     # ₹2,188/kg fee on IREL's own oxide is cheaper, a ₹100,000/kg fee is not. Tolled: the 500 t
-    # contract, or the N-grade bare market if that is smaller (465.6 t in 2027)
+    # contract, or the N-grade bare market if that is smaller (272.8 t in 2027)
     sets = [f"routes.tolling.0.fee={fee}"]
     chain = compile_chain(load_scenario("india-tolling-japan", sets).scenario)
     bare_n = float(chain.demand_bare.sel(year=2027, grade="n").sum())
@@ -302,8 +302,11 @@ def test_planner_tolls_when_the_fee_beats_imported_magnets(fee, cheaper):
     tolled = res.routes["tolled_expected"]
     assert tolled[2026] == 0.0  # before the contract starts
     assert tolled[2027] == pytest.approx(used, abs=1e-6)
-    contract = 500.0 if cheaper else 0.0  # the contract is taken whole, used as the market allows
-    assert res.routes["tolled_contract"]["toyotsu-japan"] == pytest.approx(contract, abs=1e-6)
+    # the contract is sized to the year it is used most (a tonne contracted and never used only
+    # costs), never above the 500 t offered (487.7 t in 2031, when the N-grade market peaks)
+    contract = res.routes["tolled_contract"]["toyotsu-japan"]
+    assert contract == pytest.approx(max(tolled.values()), abs=1e-6)
+    assert (0.0 < contract <= 500.0 + 1e-6) if cheaper else contract == pytest.approx(0.0, abs=1e-6)
 
 
 def test_planner_buys_overseas_oxide_only_when_cheaper_than_imports():

@@ -7,7 +7,9 @@ the two facts the baseline reads are derived from that split:
     PM share          = 0.05 + 0.08                           = 0.13
     t/MW of PM units  = (0.05 × 0.65 + 0.08 × 0.16) / 0.13    = 0.0453 / 0.13 = 0.34846
     t/MW of all MW    = 0.13 × 0.34846 = Σ share × intensity   = 0.0453
-    FY25 wind demand  = 3,253.39 MW × 0.0453 t/MW             = 147.38 t
+    FY25 wind demand  = 4,151 MW × 0.0453 t/MW                = 188.04 t
+    FY26 (observed)   = 6,050 MW × 0.0453 t/MW                = 274.07 t
+    FY27              = 6,050 × 1.20 MW × 0.0453 t/MW         = 328.88 t
 """
 
 from __future__ import annotations
@@ -71,11 +73,35 @@ def test_the_lineage_formulas_are_the_same_rule_away_from_the_centrals(facts):
 def test_the_baseline_wind_sector_is_additions_times_the_mix():
     chain = compile_chain(load_scenario("india-baseline").scenario)
     wind_2025 = float(chain.demand_bottom_up.sel(year=2025, sector="wind"))
-    assert math.isclose(wind_2025, 3253.39 * 0.0453, rel_tol=1e-9)  # 147.38 t
+    assert math.isclose(wind_2025, 4151 * 0.0453, rel_tol=1e-9)  # 188.04 t
+    # FY26's observed additions (activity_path), then wind_additions_growth from them
+    wind_2026 = float(chain.demand_bottom_up.sel(year=2026, sector="wind"))
+    wind_2027 = float(chain.demand_bottom_up.sel(year=2027, sector="wind"))
+    assert math.isclose(wind_2026, 6050 * 0.0453, rel_tol=1e-9)  # 274.07 t
+    assert math.isclose(wind_2027, 6050 * 1.20 * 0.0453, rel_tol=1e-9)  # 328.88 t
+    # before the base year: the growth rate back from FY25, as without a path
+    wind_2024 = float(chain.demand_bottom_up.sel(year=2024, sector="wind"))
+    assert math.isclose(wind_2024, 4151 * 0.0453 / 1.20, rel_tol=1e-9)
     # a planner's what-if: a quarter of new capacity direct drive, the rest without magnets
     what_if = load_scenario(
         "india-baseline",
         ["demand.sectors.wind.intensity=0.65 t/MW", "demand.sectors.wind.adoption=0.25"],
     ).scenario
     wind_dd = float(compile_chain(what_if).demand_bottom_up.sel(year=2025, sector="wind"))
-    assert math.isclose(wind_dd, 3253.39 * 0.65 * 0.25, rel_tol=1e-9)  # 528.7 t
+    assert math.isclose(wind_dd, 4151 * 0.65 * 0.25, rel_tol=1e-9)  # 674.5 t
+
+
+def test_an_activity_path_is_followed_linearly_then_grows():
+    # a path with two later points: linear between the base year and them, growth after the last
+    sc = load_scenario(
+        "india-baseline",
+        [
+            "demand.sectors.wind.activity_path.2026=5000",
+            "demand.sectors.wind.activity_path.2029=8000",
+        ],
+    ).scenario
+    bu = compile_chain(sc).demand_bottom_up.sel(sector="wind")
+    per_mw = 0.0453  # t NdFeB per MW of all additions (the module docstring)
+    for year, mw in {2025: 4151, 2026: 5000, 2027: 6000, 2028: 7000, 2029: 8000,
+                     2030: 8000 * 1.2, 2031: 8000 * 1.2**2}.items():  # fmt: skip
+        assert math.isclose(float(bu.sel(year=year)), mw * per_mw, rel_tol=1e-9), year

@@ -50,11 +50,10 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
                 where=f"demand.sectors.{residual[0]}",
             )
         base_t[residual[0]] = rest
-    growth = [1 + d.sectors[n].growth for n in sectors]
     bottom = np.array(
-        [base_t[n] * _power(g, y - base) for y in yl for n, g in zip(sectors, growth, strict=True)],
+        [[base_t[n] * f for f in _activity_factors(d.sectors[n], base, yl)] for n in sectors],
         dtype=float,
-    ).reshape(len(yl), len(sectors))
+    ).T  # year × sector
     if d.calibration == "anchored":
         sums = bottom.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):
@@ -114,6 +113,24 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
         grade_split=grade_split, ci_on=ci_on, exports=exports, heavy=heavy,
         export_premium=ex.premium if ex is not None else 0.0,
     )  # fmt: skip
+
+
+def _activity_factors(sec, base: int, years: list[int]) -> list[float]:
+    """Each year's activity as a multiple of the base year's: `growth` compounded, or, for a
+    driver sector with later observations (`activity_path`), linear between them to the last,
+    then `growth` compounded from it (before the base year: `growth` back)."""
+    g = 1 + sec.growth
+    if not sec.activity_path:
+        return [_power(g, y - base) for y in years]
+    a0 = sec.activity.magnitude
+    pts = {base: a0, **{y: q.to(sec.activity.units).magnitude for y, q in sec.activity_path.items()}}
+    last = max(pts)
+    xs = sorted(pts)
+    at = np.interp([min(y, last) for y in years], xs, [pts[x] for x in xs]) / a0
+    return [
+        _power(g, y - base) if y <= base else float(r) * (_power(g, y - last) if y > last else 1.0)
+        for y, r in zip(years, at, strict=True)
+    ]
 
 
 def _base_tonnes(sec) -> float:

@@ -101,9 +101,14 @@ def _demand_detail(year: int, loaded: LoadedScenario, chain: Chain) -> list[str]
             how = f"{sec.share:.1%} of the {d.base_year} total"
         else:
             how = f"{d.base_year} total − other sectors"
+        since = d.base_year
+        if sec.basis == "driver" and sec.activity_path:
+            pts = ", ".join(f"{y}: {q:~,.6g}" for y, q in sorted(sec.activity_path.items()))
+            how += f", then {pts} (linear between)"
+            since = max(sec.activity_path)
         out.append(
             f"    {s:<12} {float(bu.sel(sector=s)):>9,.0f} → {float(tot.sel(sector=s)):>9,.0f} t"
-            f"   ({how}, +{sec.growth:.1%}/yr from {d.base_year})"
+            f"   ({how}, +{sec.growth:.1%}/yr from {since})"
         )
     return out
 

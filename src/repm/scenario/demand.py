@@ -53,12 +53,18 @@ class Lifetime(Block):
 class Sector(Block):
     """An end-use sector's base-year magnet use and how it grows.
 
-    basis 'driver': activity × intensity × adoption (e.g. cars/yr × kg/car);
+    basis 'driver': activity × intensity × adoption (e.g. cars/yr × kg/car), the activity in the
+    base year, followed through any later observations (`activity_path`), then `growth` on;
     'share': a share of the base-year total; 'residual': what the base-year total leaves.
     """
 
     basis: Literal["driver", "share", "residual"]
     activity: FreeQuantity | None = None
+    activity_path: dict[int, FreeQuantity] | None = Field(
+        None,
+        description="later observations of the activity by year (driver sectors): followed "
+        "linearly from the base year's activity to the last one, then `growth` on",
+    )
     intensity: FreeQuantity | None = None
     adoption: Fraction = 1.0
     share: Fraction | None = None
@@ -80,6 +86,23 @@ class Sector(Block):
     def _basis_fields(self) -> Sector:
         if self.basis == "driver" and (self.activity is None or self.intensity is None):
             raise ValueError("basis 'driver' needs `activity` and `intensity`")
+        if self.activity_path is not None:
+            if self.basis != "driver":
+                raise ValueError("activity_path: only a 'driver' sector has an activity")
+            units, path = self.activity.units, {}
+            for y, q in self.activity_path.items():
+                if q.unitless:
+                    q = q.magnitude * units  # a plain number: in the activity's units
+                try:
+                    path[y] = q.to(units)
+                except (AttributeError, pint.DimensionalityError):
+                    raise ValueError(
+                        f"activity_path.{y}: {q} is not in the units of activity "
+                        f"({self.activity.units:~}); expected e.g. '{self.activity:~}'"
+                    ) from None
+                if q.magnitude < 0:
+                    raise ValueError(f"activity_path.{y}: {q}; expected ≥ 0")
+            object.__setattr__(self, "activity_path", path)  # frozen: set once, validated
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")
         if abs(sum(self.grade_mix.values()) - 1) > 1e-6:

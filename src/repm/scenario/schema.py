@@ -134,6 +134,16 @@ class Scenario(Block):
             paths["demand.heavy_free_shift.share"] = d.heavy_free_shift.share
         if d.exports is not None:
             paths["demand.exports.tonnes"] = d.exports.tonnes
+        for name, sec in d.sectors.items():
+            if sec.activity_path:
+                what = f"demand.sectors.{name}.activity_path"
+                paths[what] = sec.activity_path
+                early = [y for y in sec.activity_path if y <= d.base_year]
+                if early:
+                    yield (
+                        f"{what}: year {early[0]} is not after the base year {d.base_year}; "
+                        "expected later observations (the base year's is `activity`)"
+                    )
         for what, path in paths.items():
             yield from path_years_mistakes(path, start, end, what)
 
