@@ -194,6 +194,9 @@ def test_voi_stockpile_and_plan_count_two_ticks_a_sample(client, decision, optio
     assert view["done"] == view["total"] == 8 and view["progress"] == 1.0
     assert view["result"]["decision"] == decision and view["result"]["samples"] == 4
     assert {k: view["result"][k] for k in options} == options  # the option reached the decision
+    # the stockpile's options are Monte Carlo means: its EVPI interval resamples the draws too
+    shocks = "parameter samples" + (" and shock draws" if decision == "stockpile" else "")
+    assert view["result"]["evpi_interval_resamples"] == shocks
 
 
 @pytest.mark.parametrize(

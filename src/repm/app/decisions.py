@@ -192,27 +192,35 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
     rate = scs[0].economics.finance.discount_rate if scs[0].economics.finance else 0.0
 
-    def cost(sc, chain, opt) -> float:
+    def cost(sc, chain, opt) -> tuple[float, np.ndarray]:
+        """The option's expected cost, and each shock draw's (their mean, summed otherwise)."""
         stock0 = chain.stockpile0.copy(
             data=[dict(zip(materials, opt, strict=True)).get(m, 0.0) for m in chain.materials]
         )
         summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=req.draws, seed=req.seed)
         first = chain.first_future_year
         disc = (1 + rate) ** -np.arange(summ.total.shape[1] - first)
+        price = sc.policy.unmet_penalty * CRORE_PER_T_AT
         holding = float((summ.holding[:, first:].mean(axis=0) * disc).sum())
         unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())
-        return holding + unmet * sc.policy.unmet_penalty * CRORE_PER_T_AT
+        each = (summ.holding[:, first:] * disc).sum(axis=1) + (
+            summ.total[:, first:] * disc
+        ).sum(axis=1) * price
+        return holding + unmet * price, each
 
-    def valued(i: int) -> list[float]:
+    def valued(i: int) -> tuple[list[float], np.ndarray]:
         sc = scs[i]
         chain = compile_chain(sc)
-        return [-cost(sc, chain, opt) for opt in options]
+        costs = [cost(sc, chain, opt) for opt in options]
+        return [-c for c, _ in costs], -np.stack([e for _, e in costs])  # options × draws
 
     def tock(i: int, _) -> None:
         if progress is not None:
             progress(1)
 
-    nb = np.array(fork_map(valued, range(1, len(scs)), workers=workers, done=tock), dtype=float)
+    got = fork_map(valued, range(1, len(scs)), workers=workers, done=tock)
+    nb = np.array([g[0] for g in got], dtype=float)
+    per_draw = np.stack([g[1] for g in got])  # samples × options × draws
     totals = [sum(s.values()) for s in stocks[1:]]
     central = vec[0]
     tol = max(0.1 * max(sum(central), 1.0), 10.0)
@@ -220,6 +228,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     best = int(np.argmax(nb.mean(axis=0)))
     return {
         "nb": nb,
+        "per_draw": per_draw,
         "choice": {
             "options": [dict(zip(materials, o, strict=True)) for o in options],
             "at_central": dict(zip(materials, central, strict=True)),

@@ -134,10 +134,11 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     got = decide(req, loaded, ev, at, progress)
     wall = time.perf_counter() - t0
     nb = got.pop("nb")
+    per_draw = got.pop("per_draw", None)
     kept = got.pop("kept", None)
     if kept is not None:  # samples the decision could not be made in are left out
         u = {k: v[np.asarray(kept, dtype=int)] for k, v in u.items()}
-    payload = _value(req, loaded, ev, u, nb, got)
+    payload = _value(req, loaded, ev, u, nb, got, per_draw)
     payload.update(seconds=wall, seconds_per_sample=wall / n)
     rows = [{"year": int(loaded.scenario.horizon.start), "name": "voi_evpi",
              "value": payload["evpi"], "unit": MONEY}]  # fmt: skip
@@ -155,7 +156,9 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
 # --- the value of information from a net-benefit matrix ---------------------------------------
 
 
-def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> dict:
+def _value(
+    req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict, per_draw=None
+) -> dict:
     import numpy as np
 
     from repm.analyses.uncertainty import resolve_groups
@@ -198,7 +201,10 @@ def _value(req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict) -> d
     payload = {
         "command": "voi", "scenario": loaded.name, "run_id": None, "decision": req.decision,
         "samples": n, "seed": req.seed, "inputs": len(ev.inputs.drawn), "unit": MONEY,
-        "evpi": total, "evpi_interval": list(V.evpi_interval(nb, seed=req.seed)),
+        "evpi": total,
+        "evpi_interval": list(V.evpi_interval(nb, seed=req.seed, per_draw=per_draw)),
+        "evpi_interval_resamples": "parameter samples"
+        + (" and shock draws" if per_draw is not None else ""),
         "evppi": rows, "noise_floor": floor1,
         "smoother": f"polynomial of degree {V.degree_for(n)} (single index for groups)",
         "choice": choice, **got,

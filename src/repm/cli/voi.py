@@ -182,7 +182,8 @@ def _render(done) -> None:
         render.note(
             f"a small sample ({p['samples']}, {p['seconds_per_sample']:.1f} s each): EVPI is "
             f"somewhere in {_money(p['evpi_interval'][0])}–{_money(p['evpi_interval'][1])} "
-            "crore INR (90% bootstrap), and an EVPPI below the chance level cannot be told "
+            f"crore INR (90% bootstrap over {p.get('evpi_interval_resamples', 'samples')}), "
+            "and an EVPPI below the chance level cannot be told "
             "from zero" + _larger(p)
         )
     render.note(

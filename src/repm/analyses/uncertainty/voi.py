@@ -225,14 +225,33 @@ def evppi_sets(
 
 
 def evpi_interval(
-    nb: np.ndarray, replicates: int = 400, seed: int = 0, level: float = 0.90
+    nb: np.ndarray,
+    replicates: int = 400,
+    seed: int = 0,
+    level: float = 0.90,
+    per_draw: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """A bootstrap interval of EVPI (samples resampled with replacement): how wide the estimate
-    is at this sample size."""
+    """A bootstrap interval of EVPI: how wide the estimate is at this sample size. The samples are
+    resampled with replacement; with `per_draw` (samples × options × shock draws, whose mean over
+    draws is `nb`, the same draws in every sample and option) the draws are resampled too, one
+    set for all samples — each option's expected net benefit is itself a Monte Carlo mean, and
+    which option looks best in expectation moves with the draws (docs/uncertainty.md)."""
     nb = _matrix(nb)
     rng = np.random.default_rng(seed)
     n = nb.shape[0]
-    vals = [evpi(nb[rng.integers(0, n, n)]) for _ in range(replicates)]
+    if per_draw is None:
+        vals = [evpi(nb[rng.integers(0, n, n)]) for _ in range(replicates)]
+    else:
+        per_draw = np.asarray(per_draw, dtype=float)
+        if per_draw.shape[:2] != nb.shape or per_draw.ndim != 3:
+            raise ValueError(
+                f"per-draw net benefits of shape {per_draw.shape}; expected {nb.shape} × draws"
+            )
+        k = per_draw.shape[2]
+        vals = [
+            evpi(per_draw[rng.integers(0, n, n)][:, :, rng.integers(0, k, k)].mean(axis=2))
+            for _ in range(replicates)
+        ]
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
