@@ -123,7 +123,7 @@ def _activity_factors(sec, base: int, years: list[int]) -> list[float]:
     if not sec.activity_path:
         return [_power(g, y - base) for y in years]
     a0 = sec.activity.magnitude
-    pts = {base: a0, **{y: q.to(sec.activity.units).magnitude for y, q in sec.activity_path.items()}}
+    pts = {base: a0, **{y: q.magnitude for y, q in sec.activity_path.items()}}  # in its units
     last = max(pts)
     xs = sorted(pts)
     at = np.interp([min(y, last) for y in years], xs, [pts[x] for x in xs]) / a0

@@ -90,11 +90,13 @@ class Sector(Block):
             if self.basis != "driver":
                 raise ValueError("activity_path: only a 'driver' sector has an activity")
             units, path = self.activity.units, {}
+            same = tuple(self.activity.unit_items())  # cheaper than pint's own comparisons
             for y, q in self.activity_path.items():
-                if q.unitless:
+                items = tuple(q.unit_items())
+                if not items:
                     q = q.magnitude * units  # a plain number: in the activity's units
                 try:
-                    path[y] = q.to(units)
+                    path[y] = q if items == same else q.to(units)
                 except (AttributeError, pint.DimensionalityError):
                     raise ValueError(
                         f"activity_path.{y}: {q} is not in the units of activity "
