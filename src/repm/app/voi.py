@@ -31,11 +31,14 @@ if TYPE_CHECKING:
     import numpy as np
 
 DECISIONS = tuple(DECIDE)  # unit, stockpile, plan
-# the defaults' cost on the 2-core machine: unit ~10 s, stockpile ~30 s, plan ~20 s (EVPI's 90 %
-# bootstrap interval ±25 % of it for plan, ±50 % for stockpile, measured on the baseline)
+# the defaults' cost on the 2-core machine: unit ~10 s, stockpile ~1.5–3 min, plan ~20 s (EVPI's
+# 90 % bootstrap interval ±25 % of it for plan; for the stockpile wider than EVPI itself)
 DEFAULT_SAMPLES = {"unit": 100, "stockpile": 16, "plan": 40}
 MAX_SAMPLES = {"unit": 65_536, "stockpile": 1_000, "plan": 1_000}
-DEFAULT_STOCKPILE_DRAWS = 200
+# each option's cost is a Monte Carlo mean, and a sample's own best option picks up its noise,
+# which biases EVPI upwards: at 16 samples, seeds 0–2, 200 draws gave 11.2, 17.3 and 0.8 crore
+# INR, 800 draws 6.5, 3.1 and 0.0 (at 64 samples, seed 0: 31.3 → 18.0; docs/uncertainty.md)
+DEFAULT_STOCKPILE_DRAWS = 800
 
 
 @dataclass(frozen=True, kw_only=True)

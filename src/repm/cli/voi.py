@@ -41,7 +41,7 @@ def voi(
     ] = None,
     draws: Annotated[
         Optional[int],  # noqa: UP045
-        typer.Option("--draws", help="stockpile: shock draws per evaluation (200)."),
+        typer.Option("--draws", help="stockpile: shock draws per evaluation (800)."),
     ] = None,
     scenarios: Annotated[
         Optional[int],  # noqa: UP045
