@@ -30,6 +30,7 @@ Progress = Callable[[int], None] | None
 MONEY = "crore INR"
 SETS = 16  # unit: samples simulated side by side in one kernel call
 MAX_OPTIONS = 12  # stockpile, plan: options valued in every sample (the central one + 11)
+PER_DRAW_BYTES = 1024**3  # stockpile: each draw's cost, samples × options × draws, at most
 KEPT_LP_BYTES = 2 * 1024**3  # plan: samples' LPs kept in memory between choosing and valuing
 
 
@@ -200,19 +201,23 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=req.draws, seed=req.seed)
         first = chain.first_future_year
         disc = (1 + rate) ** -np.arange(summ.total.shape[1] - first)
-        price = sc.policy.unmet_penalty * CRORE_PER_T_AT
         holding = float((summ.holding[:, first:].mean(axis=0) * disc).sum())
         unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())
-        each = (summ.holding[:, first:] * disc).sum(axis=1) + (
-            summ.total[:, first:] * disc
-        ).sum(axis=1) * price
-        return holding + unmet * price, each
+        each = (summ.holding[:, first:] * disc).sum(axis=1) + (summ.total[:, first:] * disc).sum(
+            axis=1
+        ) * (sc.policy.unmet_penalty * CRORE_PER_T_AT)
+        return holding + unmet * sc.policy.unmet_penalty * CRORE_PER_T_AT, each
 
-    def valued(i: int) -> tuple[list[float], np.ndarray]:
+    # each draw's cost is kept for the EVPI interval while it fits; beyond, the interval
+    # resamples the parameter samples only (the payload says which)
+    keep = (len(scs) - 1) * len(options) * req.draws * 8 <= PER_DRAW_BYTES
+
+    def valued(i: int) -> tuple[list[float], np.ndarray | None]:
         sc = scs[i]
         chain = compile_chain(sc)
         costs = [cost(sc, chain, opt) for opt in options]
-        return [-c for c, _ in costs], -np.stack([e for _, e in costs])  # options × draws
+        each = -np.stack([e for _, e in costs]) if keep else None  # options × draws
+        return [-c for c, _ in costs], each
 
     def tock(i: int, _) -> None:
         if progress is not None:
@@ -220,7 +225,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
 
     got = fork_map(valued, range(1, len(scs)), workers=workers, done=tock)
     nb = np.array([g[0] for g in got], dtype=float)
-    per_draw = np.stack([g[1] for g in got])  # samples × options × draws
+    per_draw = np.stack([g[1] for g in got]) if keep else None  # samples × options × draws
     totals = [sum(s.values()) for s in stocks[1:]]
     central = vec[0]
     tol = max(0.1 * max(sum(central), 1.0), 10.0)

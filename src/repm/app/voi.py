@@ -51,7 +51,7 @@ class VoiRequest(Request):
     seed: int = 0
     unit: float | None = None  # unit: a hypothetical unit of this capacity (t/yr)
     service_level: float | None = None  # stockpile (default 0.95)
-    draws: int | None = None  # stockpile: shock draws per evaluation (default 200)
+    draws: int | None = None  # stockpile: shock draws per evaluation (default 800)
     scenarios: int | None = None  # plan: shock scenarios in the LP (default 0)
     cvar: float | None = None  # plan: weight of CVaR in the objective (default 0)
     groups: tuple[str, ...] = ()  # extra EVPPI rows: topics, fact files, source:ID, fact ids

@@ -50,10 +50,12 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
                 where=f"demand.sectors.{residual[0]}",
             )
         base_t[residual[0]] = rest
-    bottom = np.array(
-        [[base_t[n] * f for f in _activity_factors(d.sectors[n], base, yl)] for n in sectors],
-        dtype=float,
-    ).T  # year × sector
+    bottom = np.ascontiguousarray(  # year × sector, C order: row sums round as before
+        np.array(
+            [[base_t[n] * f for f in _activity_factors(d.sectors[n], base, yl)] for n in sectors],
+            dtype=float,
+        ).T
+    )
     if d.calibration == "anchored":
         sums = bottom.sum(axis=1, keepdims=True)
         if np.any(sums <= 0):

@@ -91,19 +91,28 @@ class Sector(Block):
                 raise ValueError("activity_path: only a 'driver' sector has an activity")
             units, path = self.activity.units, {}
             same = tuple(self.activity.unit_items())  # cheaper than pint's own comparisons
+            if self.activity.magnitude <= 0:
+                raise ValueError(
+                    f"activity: {self.activity:~} with an activity_path; expected the base year's "
+                    "activity > 0 (the path is followed relative to it)"
+                )
             for y, q in self.activity_path.items():
                 items = tuple(q.unit_items())
                 if not items:
                     q = q.magnitude * units  # a plain number: in the activity's units
+                elif not same:
+                    raise ValueError(
+                        f"activity: {self.activity.magnitude:g} has no units; expected e.g. "
+                        f"'{self.activity.magnitude:g} {q.units:~}', the units of "
+                        f"activity_path.{y}"
+                    )
                 try:
                     path[y] = q if items == same else q.to(units)
-                except (AttributeError, pint.DimensionalityError):
+                except pint.DimensionalityError:
                     raise ValueError(
                         f"activity_path.{y}: {q} is not in the units of activity "
                         f"({self.activity.units:~}); expected e.g. '{self.activity:~}'"
                     ) from None
-                if q.magnitude < 0:
-                    raise ValueError(f"activity_path.{y}: {q}; expected ≥ 0")
             object.__setattr__(self, "activity_path", path)  # frozen: set once, validated
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")

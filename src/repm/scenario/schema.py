@@ -138,10 +138,9 @@ class Scenario(Block):
             if sec.activity_path:
                 what = f"demand.sectors.{name}.activity_path"
                 paths[what] = sec.activity_path
-                early = [y for y in sec.activity_path if y <= d.base_year]
-                if early:
+                for y in sorted(y for y in sec.activity_path if y <= d.base_year):
                     yield (
-                        f"{what}: year {early[0]} is not after the base year {d.base_year}; "
+                        f"{what}: year {y} is not after the base year {d.base_year}; "
                         "expected later observations (the base year's is `activity`)"
                     )
         for what, path in paths.items():

@@ -46,7 +46,7 @@ class RunRequest(BaseModel):
         le=MAX_DRAWS,
         description="Monte Carlo draws (kinds risk, stockpile); shock draws per sample for the "
         "expected unmet demand (kind uncertainty, only when given); shock draws per evaluation "
-        "(kind voi, decision stockpile, default 200, only when given)",
+        "(kind voi, decision stockpile, default 800, only when given)",
     )
     seed: int = Field(
         0, ge=0, le=MAX_SEED,

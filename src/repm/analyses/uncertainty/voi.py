@@ -248,10 +248,12 @@ def evpi_interval(
                 f"per-draw net benefits of shape {per_draw.shape}; expected {nb.shape} × draws"
             )
         k = per_draw.shape[2]
-        vals = [
-            evpi(per_draw[rng.integers(0, n, n)][:, :, rng.integers(0, k, k)].mean(axis=2))
-            for _ in range(replicates)
-        ]
+        rows, weights = [], np.empty((k, replicates))
+        for r in range(replicates):  # each replicate: its samples, and one draw set for all
+            rows.append(rng.integers(0, n, n))
+            weights[:, r] = np.bincount(rng.integers(0, k, k), minlength=k) / k
+        means = per_draw @ weights  # samples × options × replicates: one pass, no copies
+        vals = [evpi(means[rows[r], :, r]) for r in range(replicates)]
     lo, hi = np.quantile(vals, [(1 - level) / 2, (1 + level) / 2])
     return float(lo), float(hi)
 
