@@ -127,8 +127,7 @@ def _activity_factors(sec, base: int, years: list[int]) -> list[float]:
     a0 = sec.activity.magnitude
     pts = {base: a0, **{y: q.magnitude for y, q in sec.activity_path.items()}}  # in its units
     last = max(pts)
-    xs = sorted(pts)
-    at = np.interp([min(y, last) for y in years], xs, [pts[x] for x in xs]) / a0
+    at = interp_path(pts, np.array(years)) / a0  # linear between the points, flat past the last
     return [
         _power(g, y - base) if y <= base else float(r) * (_power(g, y - last) if y > last else 1.0)
         for y, r in zip(years, at, strict=True)
