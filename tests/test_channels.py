@@ -19,20 +19,21 @@ def chain():
 
 
 def test_sector_bare_shares_are_scaled_to_the_sourced_bare_total_by_hand(chain):
-    """2025 (base year, no localisation yet): sector s buys D_s × β_s × 540 / Σ β D bare."""
+    """2025 (base year, no localisation yet): sector s buys D_s × β_s × 870 / Σ β D bare."""
     dem = chain.demand_total.sel(year=2025)
     beta = {s: F.value(f"bare_share_{s}") for s in chain.sectors}
     implied = sum(beta[s] * float(dem.sel(sector=s)) for s in chain.sectors)
-    bare_total = F.value("india_ndfeb_imports_fy25_tnie")
-    assert implied == pytest.approx(bare_total, rel=0.05)  # the assumed shares nearly give 540 t
+    bare_total = F.value("india_ndfeb_imports_fy25_et")
+    assert implied == pytest.approx(bare_total, rel=0.05)  # the assumed shares nearly give 870 t
     bare = chain.demand_bare.sel(year=2025).sum("grade")
     for s in chain.sectors:
         expected = float(dem.sel(sector=s)) * beta[s] * bare_total / implied
         assert float(bare.sel(sector=s)) == pytest.approx(expected, rel=1e-12)
     assert float(bare.sum()) == pytest.approx(bare_total, rel=1e-12)
-    # e-2W makers buy far more of their magnets bare than electronics makers do
+    # e-2W makers buy more of their magnets bare than electronics or wind makers do
     share = bare / dem
-    assert float(share.sel(sector="e2w")) > 10 * float(share.sel(sector="electronics"))
+    assert float(share.sel(sector="e2w")) > 2 * float(share.sel(sector="electronics"))
+    assert float(share.sel(sector="e2w")) > 5 * float(share.sel(sector="wind"))
 
 
 def test_a_sector_can_localise_on_its_own_path():

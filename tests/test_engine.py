@@ -26,7 +26,7 @@ MAGNETS = tuple(m for m in MATERIALS if m.startswith(("magnet_", "embedded_")))
 
 # hand values from the fact table's central values
 CHINA_MAGNET_SHARE = (0.848 + 0.904) / 2  # 0.876, china_share_magnet_imports (range midpoint)
-DEMAND_2025, BARE_2025 = 4010.0, 540.0  # india_magnet_demand_2025, india_ndfeb_imports_fy25_tnie
+DEMAND_2025, BARE_2025 = 4010.0, 540.0  # india_magnet_demand_2025; the ban's bare channel (set)
 VIZAG = 3.0  # irel_vizag_repm_capacity, the only plant producing in 2025
 
 
@@ -260,7 +260,7 @@ def ban_scenario(tmp_path_factory) -> Path:
     path.write_text(
         "extends: india-baseline\ntrade:\n  spare: null\npolicy:\n  working_stock_months: 0\n  sector_working_stock_months: {ev_car: 0, wind: 0, industrial: 0}\n"
         # one bare share for every sector (540/4,010), as the hand calculations take it
-        "demand:\n  channels:\n    bare_share: null\n"
+        "demand:\n  channels:\n    bare_base: 540\n    bare_share: null\n    bare_grade_mix: null\n"
         # the stockpile may be drawn in 2025, when the hand case bans; no grade switch in it
         "risk:\n  as_of: null\n  grade_switch: null\n"
     )

@@ -51,7 +51,7 @@ def test_every_conflict_group_has_exactly_one_baseline(facts):
     ("group", "values", "baseline"),
     [
         ("scheme_outlay", {7280, 7350}, 7280),
-        ("india_magnet_imports_fy25", {540, 53748, 700}, 540),
+        ("india_magnet_imports_fy25", {540, 870, 53748, 700}, 870),
         ("india_magnet_demand_current", {4010, 7000}, 4010),
     ],
 )
@@ -161,13 +161,13 @@ def test_build_table_rejects_a_bad_unit():
 
 
 def test_the_seeds_import_figures_are_reconciled_by_what_they_cover(facts):
-    """The 540 t, ~700 t, 800–900 t, 53,748 t and US$221 M are one conflict group, each with
-    what it covers; the baseline (540 t, the bare channel) says how the others relate."""
+    """The 540 t, 870 t, ~700 t, 800–900 t, 53,748 t and US$221 M are one conflict group, each
+    with what it covers; the baseline (870 t, the bare channel) says how the others relate."""
     members = {m.id: m for m in facts.conflicts()["india_magnet_imports_fy25"]}
     by_value = {m.central: m for m in members.values()}
-    assert {540, 700, 850, 53748, 221} <= set(by_value)
+    assert {540, 870, 700, 850, 53748, 221} <= set(by_value)
     assert by_value[221].unit == "MUSD" and "all-permanent-magnet" in by_value[221].note
     base = next(m for m in members.values() if m.baseline)
-    assert base.id == "india_ndfeb_imports_fy25_tnie"  # what demand.channels.bare_base uses
-    for figure in ("700", "800–900", "53,748", "221"):
+    assert base.id == "india_ndfeb_imports_fy25_et"  # what demand.channels.bare_base uses
+    for figure in ("540", "700", "800–900", "53,748", "221", "2,850"):
         assert figure in base.note, figure

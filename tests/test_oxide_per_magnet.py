@@ -137,7 +137,7 @@ def _run_single_grade(grade: str | None):
         f"demand.sectors.{s}.grade_mix.{g}={int(g == grade)}"
         for s in (SECTORS if grade else ())
         for g in GRADES
-    ]
+    ] + (["demand.channels.bare_grade_mix=null"] if grade else [])  # loose = the one grade too
     chain = compile_chain(load_scenario("india-baseline", sets).scenario)
     out = simulate(chain, step="yearly")
     return chain, out, build_results(chain, out)

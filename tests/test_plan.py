@@ -21,7 +21,7 @@ extends: india-baseline
 horizon: {start: 2025, end: 2025}
 demand:
   anchors: {2030: null}
-  channels: {bare_base: fact:india_magnet_demand_2025, bare_share: null,
+  channels: {bare_base: fact:india_magnet_demand_2025, bare_share: null, bare_grade_mix: null,
              localization: {2030: null, 2035: null}}
 supply:
   units: []

@@ -19,10 +19,12 @@ from repm.cli import app
 from repm.model.facts import load_facts
 
 PINNED_2025 = {  # repm risk india-2025-replay, any seed and draw count: every draw is 2025
-    "expected_unmet": 17.63394087078689,  # t (17.72 before FY25's wind additions were corrected)
-    "months_short": 5.0,  # some sector short: e-2W/e-3W Jul–Aug, industrial and electronics 4 months (no record either way)
-    "e2w_not_built": 21348.91021668253,
-    "e3w_not_built": 2292.453828557322,
+    # 17.63 t before the loose channel was split by grade (870 t, electronics' and industrial
+    # makers' loose magnets N grade): they were short 4 months on Dy/Tb-bearing loose magnets
+    "expected_unmet": 17.019145247645007,  # t
+    "months_short": 2.0,  # some sector short: e-2W/e-3W Jul–Aug (5 before the split by grade)
+    "e2w_not_built": 21343.87428558606,
+    "e3w_not_built": 2291.871990590626,
     "ev_cars_not_built": 0.0,
 }
 VEHICLES = ("e2w", "e3w", "ev_car")
@@ -64,12 +66,12 @@ def test_the_replay_matches_the_reported_vehicle_losses(replay):
 
 def test_what_the_replay_does_not_match_is_known(replay):
     """Wind-turbine makers (six months of stock, wind_working_stock_months: record deliveries
-    through Jul–Dec 2025, none reported short) are short in no month. Industrial-motor makers
-    (four months, an assumption) and electronics (the default three) stay short four months:
-    the record neither reports a loss for them nor denies one; the months short over all
-    sectors is that gap."""
-    assert replay[(2025, "months_short", "wind")] == 0.0
-    assert replay[(2025, "expected_unmet", "wind")] == 0.0
-    for s in ("industrial", "electronics"):
-        assert replay[(2025, "months_short", s)] == 4.0
-    assert replay[(2025, "months_short", None)] == 5.0
+    through Jul–Dec 2025, none reported short) are short in no month. Industrial-motor and
+    electronics makers buy their loose magnets N grade (bare_grade_mix_*), held up 20 % for three
+    months and covered by their stock: short in no month either (4 months each before the loose
+    channel was split by grade) — the record reports no loss for them, but does not deny one.
+    So only e-2W/e-3W makers are short, the record's ~2 months."""
+    for s in ("wind", "industrial", "electronics"):
+        assert replay[(2025, "months_short", s)] == 0.0, s
+        assert replay[(2025, "expected_unmet", s)] == 0.0, s
+    assert replay[(2025, "months_short", None)] == replay[(2025, "months_short", "e2w")] == 2.0

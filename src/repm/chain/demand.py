@@ -86,11 +86,8 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
         shift = interp_path(hs.share, years)[:, None] * on[None, :]
     grades = model.grade_names  # each sector's mix in the definition's order (absent grades: 0)
     heavy = heavy_content(model, gc)
-    grade_split = heavy_free_split(
-        np.array([[d.sectors[n].grade_mix.get(g, 0.0) for g in grades] for n in sectors]),
-        heavy,
-        shift,
-    )  # year × sector × grade
+    mix = np.array([[d.sectors[n].grade_mix.get(g, 0.0) for g in grades] for n in sectors])
+    grade_split = heavy_free_split(mix, heavy, shift)  # year × sector × grade
     ci = s.routes.consumer_incentive
     ci_on = (
         (years >= ci.start_year) & (years <= ci.end_year)
@@ -101,8 +98,11 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
         bare_share = np.where(
             ci_on[:, None], bare_share + ci.localization_shift * (1 - bare_share), bare_share
         )
-    bare = dem[:, :, None] * bare_share[:, :, None] * grade_split
-    emb = dem[:, :, None] * (1 - bare_share)[:, :, None] * grade_split
+    if ch.bare_grade_mix:
+        bare, emb = _channels_by_mix(d, sectors, grades, mix, beta, bare_share, dem, heavy, shift)
+    else:
+        bare = dem[:, :, None] * bare_share[:, :, None] * grade_split
+        emb = dem[:, :, None] * (1 - bare_share)[:, :, None] * grade_split
 
     ex = d.exports
     exports = np.zeros((len(years), len(model.grade_names)))
@@ -115,6 +115,46 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
         grade_split=grade_split, ci_on=ci_on, exports=exports, heavy=heavy,
         export_premium=ex.premium if ex is not None else 0.0,
     )  # fmt: skip
+
+
+def _channels_by_mix(d, sectors, grades, mix, beta, bare_share, dem, heavy, shift):
+    """Bare and embedded demand (year × sector × grade) where a sector's base-year bare magnets
+    have their own grade mix (`channels.bare_grade_mix`): the embedded channel takes the rest of
+    the sector's mix, and what localisation (and a buyer incentive) turns bare comes from it — so
+    the sector's demand by grade is its mix whatever the channels. Why: magnets bought loose
+    (speakers, small motors) need not be the grades imported inside assemblies."""
+    given = d.channels.bare_grade_mix
+    b = beta[:, None]
+    loose = np.array(
+        [
+            _loose_by_grade(mix[i], beta[i], [given[n].get(g, 0.0) for g in grades])
+            if n in given
+            else beta[i] * mix[i]
+            for i, n in enumerate(sectors)
+        ]
+    )  # sector × grade: the base-year bare magnets, as shares of the sector's demand
+    bmix = loose / np.maximum(b, 1e-300)
+    emix = np.where(b < 1.0, np.maximum(mix - loose, 0.0) / np.maximum(1.0 - b, 1e-300), mix)
+    bsplit, esplit = heavy_free_split(bmix, heavy, shift), heavy_free_split(emix, heavy, shift)
+    # the share of the base-year embedded channel bought bare this year (localisation, incentive)
+    turned = (bare_share - beta[None, :]) / np.maximum(1.0 - beta[None, :], 1e-300)
+    one_minus = (1.0 - beta)[None, :, None]
+    bare = dem[:, :, None] * (b[None] * bsplit + one_minus * turned[:, :, None] * esplit)
+    emb = dem[:, :, None] * one_minus * (1.0 - turned)[:, :, None] * esplit
+    return bare, emb
+
+
+def _loose_by_grade(mix: np.ndarray, beta: float, want: list[float]) -> np.ndarray:
+    """A sector's base-year bare magnets by grade (shares of all it buys): `want` × beta, each
+    grade at most what the sector buys of it (`mix`); what a grade cannot hold goes to the
+    sector's other grades in proportion to what they have left — as the channel's level is
+    water-filled across sectors, so drawn shares at their range ends stay a valid split."""
+    take = np.minimum(beta * np.asarray(want, dtype=float), mix)
+    excess = beta - float(take.sum())
+    if excess > 1e-15:
+        left = mix - take
+        take = take + excess * left / max(float(left.sum()), 1e-300)
+    return take
 
 
 def _activity_factors(sec, base: int, years: list[int]) -> list[float]:

@@ -66,8 +66,11 @@ def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, m
     # earths) so that two grades never both get the full amount
     yl = years.tolist()
     b = yl.index(base) if base in yl else 0
+    mix = s.trade.spare_grade_mix  # what other origins' makers could spare, by grade
     grade_w = {
-        "bare": (bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12)).tolist(),
+        "bare": [mix.get(g, 0.0) for g in GRADES]
+        if mix is not None
+        else (bare[b].sum(axis=0) / max(bare[b].sum(), 1e-12)).tolist(),
         "emb": (emb[b].sum(axis=0) / max(emb[b].sum(), 1e-12)).tolist(),
     }
     # separated products sharing a group (Dy and Tb: 'heavy') split it by their content, summed

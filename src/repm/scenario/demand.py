@@ -158,6 +158,22 @@ class Channels(Block):
     localization_by_sector: dict[str, dict[int, Fraction]] = Field(
         default_factory=dict, description="a sector's own localisation path (else `localization`)"
     )
+    bare_grade_mix: dict[str, dict[str, Fraction]] | None = Field(
+        None,
+        description="a sector's grade mix of its base-year bare magnets (else the sector's own "
+        "mix); its embedded magnets take the rest of the sector's mix",
+    )
+
+    @model_validator(mode="after")
+    def _bare_mixes(self) -> Channels:
+        bad = [
+            f"bare_grade_mix.{s}: shares sum to {sum(m.values()):.6g}; expected 1"
+            for s, m in (self.bare_grade_mix or {}).items()
+            if abs(sum(m.values()) - 1) > 1e-6
+        ]
+        if bad:
+            raise ValueError("; ".join(bad))
+        return self
 
 
 class HeavyFreeShift(Block):
@@ -227,8 +243,13 @@ class Demand(Block):
     @classmethod
     def _channel_sectors(cls, v: Channels, info: ValidationInfo) -> Channels:
         sectors = definition_of(info).sectors
-        for s in list(v.bare_share or {}) + list(v.localization_by_sector):
+        mixes = v.bare_grade_mix or {}
+        for s in [*(v.bare_share or {}), *v.localization_by_sector, *mixes]:
             _one_of(s, sectors, "sector in demand.channels:")
+        grades = definition_of(info).grade_names
+        for s, mix in mixes.items():
+            for g in mix:
+                _one_of(g, grades, f"grade in demand.channels.bare_grade_mix.{s}:")
         return v
 
     @field_validator("exports")

@@ -25,6 +25,11 @@ class Trade(Block):
     origins: list[str]
     shares: dict[str, dict[str, Fraction]]
     spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
+    spare_grade_mix: dict[str, Fraction] | None = Field(
+        None,
+        description="grade mix of other origins' spare alloys and bare magnets (else the base "
+        "year's bare-magnet mix)",
+    )
     price_factor: dict[str, dict[str, Multiplier]] = Field(
         default_factory=dict,
         description="price of a material group from an origin, × the base price",
@@ -71,6 +76,18 @@ class Trade(Block):
             if sum(by_country.values()) > 1 + 1e-6:
                 raise ValueError(
                     f"world_production.{group}: shares add up to {sum(by_country.values()):.3g}; expected at most 1"
+                )
+        if self.spare_grade_mix is not None:
+            grades = definition_of(info).grade_names
+            for g in self.spare_grade_mix:
+                if g not in grades:
+                    raise ValueError(
+                        f"spare_grade_mix.{g}: unknown grade; expected one of {', '.join(grades)}"
+                    )
+            if abs(sum(self.spare_grade_mix.values()) - 1) > 1e-6:
+                raise ValueError(
+                    f"spare_grade_mix: shares sum to {sum(self.spare_grade_mix.values()):.6g}; "
+                    "expected 1"
                 )
         missing = [g for g in GROUPS if g not in self.shares]
         if missing:

@@ -1,0 +1,120 @@
+"""The loose channel by grade: a sector's bare magnets have their own grade mix
+(`demand.channels.bare_grade_mix`), other origins' spare their own (`trade.spare_grade_mix`)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from repm.chain import compile_chain
+from repm.errors import UserError
+from repm.model.facts import load_facts
+from repm.scenario import load_scenario
+
+F = load_facts()
+GRADES = ("n", "gbd", "uh")
+
+
+@pytest.fixture(scope="module")
+def chain():
+    return compile_chain(load_scenario("india-baseline").scenario)
+
+
+@pytest.fixture(scope="module")
+def one_mix():
+    """The baseline with every sector's bare magnets at the sector's own mix (no channel mixes)."""
+    sc = load_scenario("india-baseline").scenario
+    ch = sc.demand.channels.model_copy(update={"bare_grade_mix": {}})
+    return compile_chain(
+        sc.model_copy(update={"demand": sc.demand.model_copy(update={"channels": ch})})
+    )
+
+
+def test_a_sectors_demand_by_grade_is_its_mix_whatever_the_channels(chain, one_mix):
+    total = chain.demand_bare + chain.demand_embedded
+    before = one_mix.demand_bare + one_mix.demand_embedded
+    np.testing.assert_allclose(total.values, before.values, rtol=1e-12, atol=1e-9)
+    # the channels differ: electronics' loose magnets are all N grade
+    assert float(chain.demand_bare.sel(year=2025, sector="electronics", grade="gbd")) == 0.0
+    assert float(one_mix.demand_bare.sel(year=2025, sector="electronics", grade="gbd")) > 0.0
+
+
+def test_bare_and_embedded_by_grade_by_hand(chain):
+    """Industrial, 2025 (nothing localised) and 2030: bare = D (β b + (1 − β) L e), embedded = D
+    (1 − β)(1 − L) e, with b the loose mix, e = (m − β b) / (1 − β) the rest of the sector's mix m,
+    L the localised share of the embedded channel."""
+    s = "industrial"
+    m = np.array([F.value(f"grade_mix_{s}_{g}") for g in GRADES])
+    b = np.array([F.value(f"bare_grade_mix_{s}_n"), F.value(f"bare_grade_mix_{s}_gbd"), 0.0])
+    for year, L in ((2025, 0.0), (2030, F.value("embedded_localization_industrial_2030"))):
+        D = float(chain.demand_total.sel(year=year, sector=s))
+        beta = float(chain.demand_bare.sel(year=2025, sector=s).sum()) / float(
+            chain.demand_total.sel(year=2025, sector=s)
+        )
+        e = (m - beta * b) / (1 - beta)
+        bare = D * (beta * b + (1 - beta) * L * e)
+        emb = D * (1 - beta) * (1 - L) * e
+        np.testing.assert_allclose(
+            chain.demand_bare.sel(year=year, sector=s).values, bare, rtol=1e-9
+        )
+        np.testing.assert_allclose(
+            chain.demand_embedded.sel(year=year, sector=s).values, emb, rtol=1e-9
+        )
+
+
+def test_a_grade_the_sector_lacks_goes_to_its_other_grades_in_proportion():
+    """Electronics buys no UH (grade_mix_electronics_uh = 0): a loose mix of all UH is spread
+    over the grades it has left, N and GBD, in proportion to them."""
+    sets = ["demand.channels.bare_grade_mix.electronics.n=0",
+            "demand.channels.bare_grade_mix.electronics.uh=1"]  # fmt: skip
+    c = compile_chain(load_scenario("india-baseline", sets).scenario)
+    bare = c.demand_bare.sel(year=2025, sector="electronics")
+    dem = float(c.demand_total.sel(year=2025, sector="electronics"))
+    beta = float(bare.sum()) / dem
+    m = {g: F.value(f"grade_mix_electronics_{g}") for g in GRADES}
+    for g in GRADES:  # nothing held in UH, the whole β spread over N and GBD by their shares
+        assert float(bare.sel(grade=g)) == pytest.approx(
+            dem * beta * m[g] / (m["n"] + m["gbd"]), rel=1e-12
+        )
+    # and at a share the sector has, a grade takes all of it and no more: N loose, β > N share
+    sets = ["demand.channels.bare_share.electronics=0.95", "demand.channels.bare_base=2500"]
+    c = compile_chain(load_scenario("india-baseline", sets).scenario)
+    bare = c.demand_bare.sel(year=2025, sector="electronics")
+    dem = float(c.demand_total.sel(year=2025, sector="electronics"))
+    assert float(bare.sum()) / dem > m["n"]  # more loose than the N it buys
+    assert float(bare.sel(grade="n")) == pytest.approx(dem * m["n"], rel=1e-12)
+    assert float(
+        c.demand_embedded.sel(year=2025, sector="electronics", grade="n")
+    ) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_the_loose_channel_is_the_et_figure_and_mostly_n_grade(chain):
+    bare = chain.demand_bare.sel(year=2025)
+    assert float(bare.sum()) == pytest.approx(F.value("india_ndfeb_imports_fy25_et"), rel=1e-12)
+    n_share = float(bare.sel(grade="n").sum() / bare.sum())
+    assert 0.5 < n_share < 0.65  # vs 0.29 with one mix per sector at 540 t
+
+
+def test_spare_capacity_is_split_by_the_spare_grade_mix(chain):
+    spare = chain.spare
+    mix = {g: F.value(f"spare_grade_mix_{g}") for g in GRADES}
+    for o in ("Japan", "EU"):
+        total = F.value(f"spare_magnet_{o.lower()}")
+        for g in GRADES:
+            got = float(spare.sel(origin=o, material=f"magnet_{g}"))
+            assert got == pytest.approx(total * mix[g], rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("sets", "needle"),
+    [
+        (["demand.channels.bare_grade_mix.electronics.n=0.5"], "bare_grade_mix.electronics: shares sum to 0.5"),
+        (["demand.channels.bare_grade_mix.electronics.zz=0.0"], "grade in demand.channels.bare_grade_mix.electronics"),
+        (["demand.channels.bare_grade_mix.drones.n=1.0"], "unknown sector .*'drones'"),
+        (["trade.spare_grade_mix.n=0.5"], "spare_grade_mix: shares sum to"),
+        (["trade.spare_grade_mix.zz=0"], "spare_grade_mix.zz: unknown grade"),
+    ],
+)  # fmt: skip
+def test_bad_channel_and_spare_mixes_are_one_line_errors(sets, needle):
+    with pytest.raises(UserError, match=needle):
+        compile_chain(load_scenario("india-baseline", sets).scenario)
