@@ -303,6 +303,16 @@ class MagnetMarket:
             return w
         return rest + into * (cfg.bare[yi + 1][s, g] / cfg.bare[yi][s, g])
 
+    def target(self, s, g, yi, month, use, mult):
+        """Tonnes of grade g sector s's buyers hold: `cover` months of their current use `use`,
+        or, for a grade they buy no loose magnets of this year but will next year, the months of
+        their window in next year at next year's use (at this year's demand multiplier)."""
+        cfg = self.cfg
+        into = cfg.working_stock_months[s] - (MONTHS_PER_YEAR - 1 - month)
+        if into > 0 and yi + 1 < len(cfg.years) and cfg.bare[yi][s, g] <= 0:
+            return into * cfg.bare[yi + 1][s, g] * mult * DT
+        return self.cover(s, g, yi, month) * use
+
     # -- the monthly process ---------------------------------------------------------------------
     def run(self):
         cfg, env = self.cfg, self.env
@@ -339,7 +349,7 @@ class MagnetMarket:
                             x = min(
                                 (
                                     self.working[s, m].level
-                                    - self.cover(s, g, yi, month) * bare[s, g]
+                                    - self.target(s, g, yi, month, bare[s, g], mult)
                                 )
                                 * refill_frac,
                                 bare[s, g],
@@ -388,7 +398,9 @@ class MagnetMarket:
                     m = MAGNET[g]
                     gaps = {
                         s: max(
-                            self.cover(s, g, yi, month) * bare[s, g] - self.working[s, m].level, 0.0
+                            self.target(s, g, yi, month, bare[s, g], mult)
+                            - self.working[s, m].level,
+                            0.0,
                         )
                         * refill_frac
                         for s in cfg.sectors

@@ -138,6 +138,33 @@ def test_a_holding_above_its_target_is_run_down(chain):
     )
 
 
+def test_a_grade_a_sector_starts_buying_next_year_is_stocked_before_it_starts(chain):
+    """Car makers buy no N magnets loose in the first year and d1 a month in the second (as a
+    sector does when localisation first brings a grade its loose buying lacked). Their six
+    months reach into the second year from month 6: their target there is the months of the
+    window in the second year × d1 (into = k − 5 at month k), in tonnes — a multiple of a use of
+    0 would hold nothing — and a third of the gap is bought each month. The N held at the first
+    year's end is theirs alone: the same run with no second-year N for car makers holds less by
+    exactly that."""
+    y0, y1 = (int(y) for y in chain.years[:2])
+
+    def with_ev_n(second_year: float):
+        bare = chain.demand_bare.copy()
+        bare.loc[{"year": y0, "sector": "ev_car", "grade": "n"}] = 0.0
+        bare.loc[{"year": y1, "sector": "ev_car", "grade": "n"}] = second_year
+        ds = simulate(dataclasses.replace(chain, demand_bare=bare), step="monthly").data
+        return float(ds.working_stock.sel(draw=0, year=y0, material="magnet_n"))
+
+    d1 = 24.0 / 12  # t a month in the second year
+    held = 0.0
+    for k in range(12):
+        into = _months("ev_car") - (11 - k)
+        target = max(into, 0.0) * d1
+        held += max(target - held, 0.0) * REFILL
+    assert held > 0.0
+    assert with_ev_n(24.0) - with_ev_n(0.0) == pytest.approx(held, rel=1e-9)
+
+
 def test_an_unknown_sector_is_one_line(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("extends: india-baseline\npolicy:\n  sector_working_stock_months: {boats: 2}\n")

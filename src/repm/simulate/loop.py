@@ -162,6 +162,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     wsb = np.empty((S, G))  # … of bare magnets, held by each sector's buyers (sums to ws)
     want_s = np.empty(S)  # what each sector orders to rebuild it
     cover = np.empty((S, G))  # … its target, in steps of its current use (forward cover)
+    cover_t = np.empty((S, G))  # … and in tonnes, for a grade it starts buying next year
     short_b = np.empty(S)  # a sector's bare shortfall left after its own stock
     short_s = np.empty(S)  # … and all it is short this step
     recycled_inv = np.empty(M)  # recycled oxide not yet used, t
@@ -301,8 +302,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 sp_feed[m] = 0.0
             n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
             if yi == 0:  # buyers start with their usual working stock
-                _cover(inp, yi, 0, cover)
-                _start_stock(inp, req, A, Db, p_star, ws, wsb, cover)
+                _cover(inp, yi, 0, mult, cover, cover_t)
+                _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t)
                 for m in range(M):
                     o_stock_start[d, m] = strat[m] + ws[m]
             for m in range(M):
@@ -386,10 +387,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 exports_y += ox_left - keep
 
                 # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
-                _cover(inp, yi, k_step, cover)
+                _cover(inp, yi, k_step, mult, cover, cover_t)
                 _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare,
                          ws, wsb, need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
-                         mag_rel_y, toll_used_y, toll_stock_y, cover)  # fmt: skip
+                         mag_rel_y, toll_used_y, toll_stock_y, cover, cover_t)  # fmt: skip
 
                 # --- 3. allocation by priority tier: then sectors' own stock, the stockpile ---
                 if _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r,
@@ -400,7 +401,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 # --- 4. rebuild working stock from what origins still offer ---
                 _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db,
                         A, sp_feed, sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y,
-                        cover)  # fmt: skip
+                        cover, cover_t)  # fmt: skip
                 if stockpiled:
                     for m in range(M):
                         if strat[m] != 0.0:

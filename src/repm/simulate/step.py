@@ -282,7 +282,7 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
 @njit(**_STEP)
 def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare, ws, wsb,
              need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y, mag_rel_y,
-             toll_used_y, toll_stock_y, cover):  # fmt: skip
+             toll_used_y, toll_stock_y, cover, cover_t):  # fmt: skip
     """Magnets domestic output does not cover, by grade: tolled magnets arriving (a surplus to
     the sectors' working stock), then imports (usual shares, then spare); magnets inside
     imported sub-assemblies are only imported. Where a grade flows in full, buyers above their
@@ -314,7 +314,7 @@ def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spa
             sp_mag[m] = 0.0
             q = need_mag[m]
             if j == 0 and q > 0 and _flows_in_full(av, m):
-                used = _use_excess(wsb, g, q, Db, A[g], cover, inp.refill_frac)
+                used = _use_excess(wsb, g, q, Db, A[g], cover, cover_t, inp.refill_frac)
                 if used > 0.0:
                     q -= used
                     sup_bare[g] += used

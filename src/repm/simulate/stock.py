@@ -52,7 +52,7 @@ def _flows_in_full(av, m):
 
 
 @njit(**_STEP)
-def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
+def _use_excess(wsb, g, need, Db, A_g, cover, cover_t, refill_frac):
     """Buyers holding more of grade g than their own target (their steps of cover × their share
     of the grade's import need `need`) use a refill_frac part of the excess instead of buying, at
     most their share of the need; returns the tonnes they draw. Only where the grade flows in full:
@@ -62,7 +62,7 @@ def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
         return drawn
     for s in range(wsb.shape[0]):
         own = need * Db[s, g] / A_g
-        x = min((wsb[s, g] - cover[s, g] * own) * refill_frac, own)
+        x = min((wsb[s, g] - (cover[s, g] * own + cover_t[s, g] * need / A_g)) * refill_frac, own)
         if x > 0.0:
             wsb[s, g] -= x
             drawn += x
@@ -71,7 +71,7 @@ def _use_excess(wsb, g, need, Db, A_g, cover, refill_frac):
 
 @njit(**_STEP)
 def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
-            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover):  # fmt: skip
+            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover, cover_t):  # fmt: skip
     """Buyers rebuild working stock towards its target by a new order: usual shares as
     restricted, then the spare capacity this step's purchases left over. A bare magnet's target
     is each sector's (its steps of coming use, `_cover`, × its share of the grade's import
@@ -87,7 +87,11 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
         if group[m] == MAGNET:
             want = 0.0
             for s in range(S):
-                held = cover[s, g] * need_mag[m] * Db[s, g] / A[g] if A[g] > 0 else 0.0
+                held = (
+                    (cover[s, g] * need_mag[m] * Db[s, g] + cover_t[s, g] * need_mag[m]) / A[g]
+                    if A[g] > 0
+                    else 0.0
+                )
                 want_s[s] = max(held - wsb[s, g], 0.0) * refill_frac
                 want += want_s[s]
         else:
@@ -124,7 +128,7 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
 
 
 @njit(**_STEP)
-def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover):
+def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t):
     """Buyers' working stock when the horizon opens: the units' feed at `ws_frac` steps of use;
     each sector's bare magnets at its cover (`_cover`, its months at the first step) of its part
     of what the units do not make."""
@@ -139,17 +143,20 @@ def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover):
         mg = magnet[g]
         ws[mg] = 0.0
         for s in range(S):
-            wsb[s, g] = cover[s, g] * max(A[g] - made, 0.0) * Db[s, g] / A[g] if A[g] > 0 else 0.0
+            x = max(A[g] - made, 0.0)
+            wsb[s, g] = (cover[s, g] * x * Db[s, g] + cover_t[s, g] * x) / A[g] if A[g] > 0 else 0.0
             ws[mg] += wsb[s, g]
 
 
 @njit(**_STEP)
-def _cover(inp, yi, k, cover):
-    """Each sector's working-stock target in steps of its current use, by grade, at step k of
-    year yi: buyers hold their months of the use ahead of them (forward cover), so where the
-    window reaches into next year its steps count at next year's bare demand relative to this
-    year's (a new motor line buys its stock before it starts, not in its first month)."""
-    bare, ws_sector = inp.bare, inp.ws_sector
+def _cover(inp, yi, k, mult, cover, cover_t):
+    """Each sector's working-stock target at step k of year yi, by grade: buyers hold their
+    months of the use ahead of them (forward cover), so where the window reaches into next year
+    its steps count at next year's bare demand (a new motor line buys its stock before it starts,
+    not in its first month). `cover`: in steps of the current use, where there is one; `cover_t`:
+    tonnes of next year's use (at this year's demand multiplier `mult`) for a grade the sector
+    starts buying loose next year — a multiple of a use of 0 would hold nothing."""
+    bare, ws_sector, dt = inp.bare, inp.ws_sector, inp.dt
     S, G = cover.shape
     rest = inp.spy - 1 - k  # steps left in this year after this one
     last = yi + 1 >= bare.shape[0]
@@ -157,7 +164,11 @@ def _cover(inp, yi, k, cover):
         w = ws_sector[s]
         into = w - rest
         for g in range(G):
-            if into <= 0.0 or last or bare[yi, s, g] <= 0.0:
+            cover_t[s, g] = 0.0
+            if into <= 0.0 or last:
                 cover[s, g] = w
+            elif bare[yi, s, g] <= 0.0:
+                cover[s, g] = w
+                cover_t[s, g] = into * bare[yi + 1, s, g] * mult * dt
             else:
                 cover[s, g] = rest + into * (bare[yi + 1, s, g] / bare[yi, s, g])
