@@ -150,6 +150,7 @@ def test_known_share_texts_read_as_afresh():
     sets = [{k: float(v[d]) for k, v in drawn.items()} for d in range(12)]
     for at in sets[:-1]:
         warm.scenario_at(at)
+        warm.scenario_at(at, drawn=False)  # values written as texts: those are kept too
     assert warm._shares  # the texts were kept
     fresh = Evaluator(loaded, "magnet_imports")
     assert warm.scenario_at(sets[-1]).model_dump() == fresh.scenario_at(sets[-1]).model_dump()

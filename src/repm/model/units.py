@@ -105,6 +105,8 @@ def to_unit(value: object, unit: str, *, fx_inr_per_usd: float | None = None) ->
 
     USD amounts become INR only through the scenario's FX, passed in explicitly.
     """
+    if type(value) is Drawn:
+        value = str(value)
     if isinstance(value, str):
         if (out := _fast(value, unit, fx_inr_per_usd)) is not None:
             return out  # finite
@@ -178,6 +180,10 @@ def reader(unit: str) -> Callable[[str, float | None], tuple[float, int] | None]
             if not m:
                 return None
             out, rest = float(m.group(1).replace(",", "")), m.group(2)
+        return scaled(out, rest, fx)
+
+    def scaled(out: float, rest: str, fx: float | None) -> tuple[float, int] | None:
+        """`read` of a text whose number is `out` and unit text `rest` (a `Drawn` value's)."""
         kept = hows[fx is not None]
         how = kept.get(rest, _UNREAD)
         if how is _UNREAD:
@@ -197,7 +203,29 @@ def reader(unit: str) -> Callable[[str, float | None], tuple[float, int] | None]
             out = out * factor
         return (out, power) if math.isfinite(out) else None
 
+    read.scaled = scaled  # type: ignore[attr-defined]
     return read
+
+
+class Drawn:
+    """A drawn fact value where a scenario's raw mapping would hold its text `f"{value!r}
+    {unit}"` (repm.analyses.uncertainty): read as that text is read, without writing it (a
+    float's repr and its parse back were ~20 % of validating a parameter sample). What does not
+    read it directly reads `str()` of it: the text itself."""
+
+    __slots__ = ("unit", "value")
+
+    def __init__(self, value: float, unit: str) -> None:
+        self.value, self.unit = value, unit
+
+    def __str__(self) -> str:
+        return f"{self.value!r} {self.unit}"
+
+    __repr__ = __str__
+
+    def read(self, unit: str, fx: float | None) -> tuple[float, int] | None:
+        """`reader(unit)` of the text: the same float operations (`float(repr(x)) == x`)."""
+        return reader(unit).scaled(self.value, self.unit, fx)  # type: ignore[attr-defined]
 
 
 @functools.lru_cache(maxsize=4096)

@@ -10,13 +10,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo
 
 from repm.model import ModelDefinition, default_definition, units
 from repm.model.facts import Fact, FactTable
-from repm.model.units import _fast as _FAST
 from repm.model.units import (
+    Drawn,
     parse_quantity,
     pint,  # as repm imports it (repm.startup.import_pint)
     registry,
     to_unit,
 )
+from repm.model.units import _fast as _FAST
 
 FACT_PREFIX = "fact:"
 
@@ -82,6 +83,12 @@ def _quantity(
         hundred values per validation): a text read before; a finite float; a quantity text read
         by `units.reader`. Texts are kept only while `units._fast` is the fast path (tests
         replace it to have pint answer)."""
+        if type(value) is Drawn:  # its text's reading, else its text (read as any text)
+            fx = (info.context or {}).get("fx")
+            got = value.read(unit, fx) if units._fast is _FAST else None
+            if got is not None:
+                return checked(got[0])
+            value = str(value)
         fast = type(value) is str and units._fast is _FAST
         if fast and (out := known.get(value)) is not None:
             return out
@@ -129,7 +136,7 @@ def _keep(store: dict, key: str, value: Any) -> None:
 
 
 def _free_quantity(value: Any, info: ValidationInfo) -> pint.Quantity:
-    value = _resolve_fact(value, info)
+    value = _resolve_fact(str(value) if type(value) is Drawn else value, info)
     ureg = registry()
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected a quantity like '1.5 kg/vehicle'; got {value!r}")

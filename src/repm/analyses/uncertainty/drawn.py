@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from repm.analyses.uncertainty.ranges import Rule
+from repm.model import units
 from repm.model.facts import FactTable
+from repm.model.units import Drawn
+from repm.model.units import _fast as _FAST
 from repm.scenario.fields import FACT_PREFIX
 
 
@@ -57,13 +60,14 @@ def substitute(
     table: FactTable,
     paths: list[tuple[tuple, str]] | None = None,
     plans: dict | None = None,
+    drawn: bool = False,
 ) -> Any:
     """A copy of the raw scenario with each `fact:ID` whose ID is in `values` replaced by that
     value in the fact's unit (as the loader would write the fact's central value). `paths`:
     `fact_paths(raw)`, when the caller keeps it; `plans`: a dict the caller keeps, where the
     copying plan of each set of drawn ids is remembered. Only the mappings and lists on the way
     to a replaced value are copied; the rest is shared with `raw` (validation reads, never
-    writes)."""
+    writes). `drawn`: each value as a `Drawn` (read as its text, without writing it)."""
     ids = frozenset(values)
     plan = plans.get(ids) if plans is not None else None
     if plan is None:
@@ -72,14 +76,19 @@ def substitute(
             plans[ids] = plan
     if plan is _WHOLE:  # the scenario is one fact reference
         fid = _reads(raw)
-        return f"{float(values[fid])!r} {table.facts[fid].unit}"
+        value = Drawn(float(values[fid]), table.facts[fid].unit)
+        return value if drawn else str(value)
     copies, leaves = plan
     made = [_shallow(raw)]
     for parent, k, original in copies:
         made.append(_shallow(original))
         made[parent][k] = made[-1]
-    for at, k, fid, unit in leaves:
-        made[at][k] = f"{float(values[fid])!r} {unit}"
+    if drawn:
+        for at, k, fid, unit in leaves:
+            made[at][k] = Drawn(float(values[fid]), unit)
+    else:
+        for at, k, fid, unit in leaves:
+            made[at][k] = f"{float(values[fid])!r} {unit}"
     return made[0]
 
 
@@ -119,6 +128,10 @@ KNOWN_SHARES = 4096  # share texts kept (normalise's `known`): the undrawn ones,
 
 def _fraction(v: Any, table: FactTable) -> float:
     from repm.model.units import to_unit
+
+    if type(v) is Drawn:  # its text's reading (as to_unit reads the text), else the text
+        got = v.read("fraction", None) if units._fast is _FAST else None
+        return got[0] if got is not None else float(to_unit(str(v), "fraction"))
 
     if isinstance(v, str) and v.strip().startswith(FACT_PREFIX):
         return table.value(v.strip()[len(FACT_PREFIX) :].strip(), "fraction")

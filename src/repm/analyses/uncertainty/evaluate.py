@@ -12,9 +12,11 @@ Outputs:
 
 from __future__ import annotations
 
+import gc
 import pickle
 import time
 from collections.abc import Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,16 +115,22 @@ class Evaluator:
                     where="supply.units",
                 )
 
-    def scenario_at(self, values: Mapping[str, float]):
-        """The scenario with these fact values (fact id → value in the fact's unit)."""
+    def scenario_at(self, values: Mapping[str, float], drawn: bool = True):
+        """The scenario with these fact values (fact id → value in the fact's unit). `drawn`:
+        the values as `Drawn` (read as their texts, without writing them); an invalid draw is
+        then validated again as texts, so that its message is the texts' own."""
         from repm.scenario.load import validate_scenario
 
-        raw = substitute(self.raw, values, self.table, self._facts_read, self._plans)
+        raw = substitute(self.raw, values, self.table, self._facts_read, self._plans, drawn)
         normalise(raw, self.raw, values, self.rule, self.table, self._wholes,
                   self._shares)  # fmt: skip
         try:  # the lists are the loaded scenario's, checked when it was loaded
             return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
-        except UserError as exc:
+        except Exception as exc:
+            if drawn:  # the texts' own answer: their scenario, or their message
+                return self.scenario_at(values, drawn=False)
+            if not isinstance(exc, UserError):
+                raise
             raise UserError(
                 f"a drawn scenario is invalid ({exc}); expected ranges the fields accept: "
                 "narrow the facts it names in the scenario's `uncertainty:` block"
@@ -211,12 +219,21 @@ class Evaluator:
 
     def _block(self, values: list[Mapping[str, float]]) -> np.ndarray:
         from repm.chain import compile_chain
+
+        t0 = time.perf_counter()
+        with gc_paused():
+            scenarios = self._timed("validate", lambda: [self.scenario_at(v) for v in values])
+            chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
+            res = self._run(scenarios, chains)
+        self.evaluations += len(values)
+        self.seconds += time.perf_counter() - t0
+        return res
+
+    def _run(self, scenarios: list, chains: list) -> np.ndarray:
+        """The output of each set: simulated side by side, or in pieces (`_pieces`)."""
         from repm.simulate.sets import simulate_sets
         from repm.simulate.shocks import sample
 
-        t0 = time.perf_counter()
-        scenarios = self._timed("validate", lambda: [self.scenario_at(v) for v in values])
-        chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
         step = self._step()
 
         def run():
@@ -238,8 +255,6 @@ class Evaluator:
         else:
             sims = self._timed("simulate", run)
             res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
-        self.evaluations += len(values)
-        self.seconds += time.perf_counter() - t0
         return res
 
     def _outputs(self, scenarios, chains, sims) -> np.ndarray:
@@ -316,6 +331,21 @@ class Evaluator:
                 raise UserError(f"{name!r} has no total by year in this scenario", where="OUTPUT")
             out[i] = got[name]
         return out
+
+
+@contextmanager
+def gc_paused():
+    """The cyclic garbage collector off for a block of sets: validating and compiling them makes
+    ~10^5 short-lived objects (freed by their counts), and the collections those start walk the
+    process's long-lived objects again and again (~20 % of the two phases; a full one, ~0.1 s,
+    doubled a block's validation now and then). What is left collects after the block."""
+    on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if on:
+            gc.enable()
 
 
 def _unmet(sim) -> np.ndarray:
