@@ -11,6 +11,8 @@ run:
   second row, also what it does after: write the run to the store (a temporary one);
 - side by side, raw outputs: validate and compile each sample, then simulate all of them in one
   kernel call on the engine's draw axis (`repm.simulate.sets`), 64 samples a call;
+- `repm run` commands (bench/repm_runs.py), one a sample, its facts by `--set`: the issue's
+  reference, timed on the first `--runs` samples;
 - side by side, as `repm sensitivity` evaluates an output (`Evaluator.many`): a run indicator
   (magnet_imports, from each sample's indicator table), a unit's NPV (yearly engine, `repm
   finance`'s NPV) and, with the shock model on (`--draws` shock draws per sample), the expected
@@ -38,6 +40,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=128)
     ap.add_argument("--draws", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--runs", type=int, default=3, help="samples run as `repm run` commands")
     args = ap.parse_args()
 
     from repm.analyses.uncertainty import philox_uniforms
@@ -198,6 +201,17 @@ def main() -> None:
           f"run in memory (validated, compiled, simulated, its indicator table built) and "
           f"{sum(rows[1][1:5]) / walls[0][1]:.0f}× a separate run stored as `repm run` stores it "
           "(goal ≥ 100×)")  # fmt: skip
+    if args.runs > 0:  # what the issue names: a loop of `repm run` commands, one a sample
+        from repm_runs import time_runs
+
+        k = min(args.runs, n)
+        per_run, same = time_runs(ev, at[:k], ev.many(at[:k]))
+        ms = 1000 * per_run
+        print(f"\n`repm run` commands, one a sample (its facts by --set, its own process, stored; "
+              f"REPM_SERVER={os.environ.get('REPM_SERVER', 'unset')}): {ms:,.0f} ms a sample over "
+              f"{k} ({same} of {k} the Evaluator's magnet_imports bit for bit); an evaluation is "
+              f"{ms / table:,.0f}× that in one process, {ms / walls[0][1]:,.0f}× over {w} "
+              "(goal ≥ 100×)")  # fmt: skip
 
 
 PHASES = ("validate", "compile", "simulate", "output")
