@@ -308,9 +308,11 @@ class MagnetMarket:
         or, for a grade they buy no loose magnets of this year but will next year, the months of
         their window in next year at next year's use (at this year's demand multiplier)."""
         cfg = self.cfg
-        into = cfg.working_stock_months[s] - (MONTHS_PER_YEAR - 1 - month)
+        rest = MONTHS_PER_YEAR - 1 - month
+        into = cfg.working_stock_months[s] - rest
         if into > 0 and yi + 1 < len(cfg.years) and cfg.bare[yi][s, g] <= 0:
-            return into * cfg.bare[yi + 1][s, g] * mult * DT
+            # `use` here is only what a grade switch moved in: this year's months of it
+            return rest * use + into * cfg.bare[yi + 1][s, g] * mult * DT
         return self.cover(s, g, yi, month) * use
 
     # -- the monthly process ---------------------------------------------------------------------

@@ -93,3 +93,54 @@ def test_a_changed_rule_is_detected(ban, change):
         change = {"working_stock_months": {**months, "ev_car": months["e2w"]}}
     changed = bench.simpy_unmet(replace(cfg, **change), availability, demand_mult)
     assert bench.mismatches(chain, repm, changed) != []
+
+
+def _agree(loaded_or_chain, risk=None, draws: int = 3):
+    """Mismatches between the engine and the SimPy model on one scenario (or chain and risk)."""
+    if risk is None:
+        chain, risk = compile_chain(loaded_or_chain.scenario), loaded_or_chain.scenario.risk
+    else:
+        chain = loaded_or_chain
+    shocks = sample(risk, chain, np.arange(draws), seed=0)
+    availability, demand_mult = bench.shock_inputs(shocks, chain)
+    cfg = bench.model_config(chain, risk.spare_ramp_months)
+    repm = bench.engine_result(simulate(chain, shocks=shocks).data)
+    sim = bench.simpy_unmet(cfg, availability, demand_mult)
+    return bench.mismatches(chain, repm, sim), repm
+
+
+def test_forward_cover_of_a_grade_only_a_switch_brings_this_year():
+    """Car makers buy no N loose (their mix has none) and switch all their GBD/UH one class down
+    a month into the ban: this year their N is only switched-in use, next year's their own. Both
+    models hold this year's months of the switched use plus next year's months in tonnes — not
+    the whole window twice (the engine) nor nothing this year (the reference) — review of
+    ab3f33a."""
+    extra = {
+        "risk": {
+            "events": [bench.BAN_EVENT],
+            "grade_switch": {"share": 1.0, "after_months": 1, "sectors": ["ev_car"]},
+        }
+    }
+    sets = [
+        f"demand.sectors.ev_car.grade_mix.{g}={v}" for g, v in (("n", 0), ("gbd", 0.8), ("uh", 0.2))
+    ]
+    mismatches, repm = _agree(bench.reduced_scenario(extra, sets))
+    assert mismatches == []
+    assert float(repm.unmet.sum()) > 1.0  # the ban bites: agreeing on something
+
+
+def test_forward_cover_of_a_grade_nobody_buys_loose_this_year():
+    """No sector buys UH loose in the first year; car makers buy 24 t in the second. The engine
+    stocks it ahead as the reference does (all of it imported: nobody's import share to scale
+    by) — review of ab3f33a, where the engine held nothing."""
+    loaded = bench.reduced_scenario({}, [])
+    chain = compile_chain(loaded.scenario)
+    y0, y1 = (int(y) for y in chain.years[:2])
+    bare = chain.demand_bare.copy()
+    bare.loc[{"year": y0, "grade": "uh"}] = 0.0
+    bare.loc[{"year": y1, "sector": "ev_car", "grade": "uh"}] = 24.0
+    ch = replace(chain, demand_bare=bare)
+    mismatches, repm = _agree(ch, loaded.scenario.risk, draws=2)
+    assert mismatches == []
+    uh = list(chain.grades).index("uh")
+    assert np.all(repm.working_stock[:, 0, uh] > 1.0)  # stocked before the year it starts

@@ -30,6 +30,30 @@ def one_mix():
     )
 
 
+@pytest.mark.parametrize("name", ["india-low-dy", "india-buyer-incentive"])
+def test_totals_by_grade_hold_under_a_heavy_free_shift_and_a_buyer_incentive(name):
+    """The heavy-free shift moves mass between grades in both mixes alike, and a buyer incentive
+    turns embedded-mix magnets bare: a sector's demand by grade, and the bare channel's level,
+    are those of one mix per sector."""
+    sc = load_scenario(name).scenario
+    split = compile_chain(sc)
+    ch = sc.demand.channels.model_copy(update={"bare_grade_mix": None})
+    one = compile_chain(
+        sc.model_copy(update={"demand": sc.demand.model_copy(update={"channels": ch})})
+    )
+    total = (split.demand_bare + split.demand_embedded).values
+    np.testing.assert_allclose(
+        total, (one.demand_bare + one.demand_embedded).values, rtol=1e-12, atol=1e-9
+    )
+    np.testing.assert_allclose(
+        split.demand_bare.sum("grade").values,
+        one.demand_bare.sum("grade").values,
+        rtol=1e-12,
+        atol=1e-9,
+    )
+    assert not np.allclose(split.demand_bare.values, one.demand_bare.values)  # the split is there
+
+
 def test_a_sectors_demand_by_grade_is_its_mix_whatever_the_channels(chain, one_mix):
     total = chain.demand_bare + chain.demand_embedded
     before = one_mix.demand_bare + one_mix.demand_embedded
@@ -63,19 +87,25 @@ def test_bare_and_embedded_by_grade_by_hand(chain):
 
 
 def test_a_grade_the_sector_lacks_goes_to_its_other_grades_in_proportion():
-    """Electronics buys no UH (grade_mix_electronics_uh = 0): a loose mix of all UH is spread
-    over the grades it has left, N and GBD, in proportion to them."""
-    sets = ["demand.channels.bare_grade_mix.electronics.n=0",
-            "demand.channels.bare_grade_mix.electronics.uh=1"]  # fmt: skip
+    """Electronics buys no UH (grade_mix_electronics_uh = 0): a loose mix of half N, half UH
+    takes its N part (β/2, within the sector's N share m_n) and spreads the UH half over what the
+    sector has left, m_n − β/2 of N and m_gbd of GBD, in proportion to them."""
+    sets = ["demand.channels.bare_grade_mix.electronics.n=0.5",
+            "demand.channels.bare_grade_mix.electronics.uh=0.5"]  # fmt: skip
     c = compile_chain(load_scenario("india-baseline", sets).scenario)
     bare = c.demand_bare.sel(year=2025, sector="electronics")
     dem = float(c.demand_total.sel(year=2025, sector="electronics"))
     beta = float(bare.sum()) / dem
     m = {g: F.value(f"grade_mix_electronics_{g}") for g in GRADES}
-    for g in GRADES:  # nothing held in UH, the whole β spread over N and GBD by their shares
-        assert float(bare.sel(grade=g)) == pytest.approx(
-            dem * beta * m[g] / (m["n"] + m["gbd"]), rel=1e-12
-        )
+    left = {"n": m["n"] - beta / 2, "gbd": m["gbd"], "uh": 0.0}
+    room = sum(left.values())
+    want = {
+        "n": beta / 2 + beta / 2 * left["n"] / room,
+        "gbd": beta / 2 * left["gbd"] / room,
+        "uh": 0.0,
+    }
+    for g in GRADES:
+        assert float(bare.sel(grade=g)) == pytest.approx(dem * want[g], rel=1e-12, abs=1e-12)
     # and at a share the sector has, a grade takes all of it and no more: N loose, β > N share
     sets = ["demand.channels.bare_share.electronics=0.95", "demand.channels.bare_base=2500"]
     c = compile_chain(load_scenario("india-baseline", sets).scenario)
@@ -109,8 +139,14 @@ def test_spare_capacity_is_split_by_the_spare_grade_mix(chain):
     ("sets", "needle"),
     [
         (["demand.channels.bare_grade_mix.electronics.n=0.5"], "bare_grade_mix.electronics: shares sum to 0.5"),
-        (["demand.channels.bare_grade_mix.electronics.zz=0.0"], "grade in demand.channels.bare_grade_mix.electronics"),
-        (["demand.channels.bare_grade_mix.drones.n=1.0"], "unknown sector .*'drones'"),
+        (["demand.channels.bare_grade_mix.electronics.zz=0.0"], r"bare_grade_mix.electronics.zz: unknown grade"),
+        (["demand.channels.bare_grade_mix.drones.n=1.0"], "bare_grade_mix.drones: unknown sector"),
+        # every mistake at once, not the first
+        (["demand.channels.bare_grade_mix.drones.n=1.0", "demand.channels.bare_grade_mix.electronics.n=0.5",
+          "demand.channels.bare_grade_mix.industrial.zz=0.1"],
+         r"electronics: shares sum to 0.5.*industrial.zz: unknown grade.*drones: unknown sector.*\(3 mistakes\)"),
+        (["trade.spare_grade_mix.zz=0", "trade.spare_grade_mix.yy=0"],
+         r"spare_grade_mix.zz: unknown grade.*spare_grade_mix.yy: unknown grade.*\(2 mistakes\)"),
         (["trade.spare_grade_mix.n=0.5"], "spare_grade_mix: shares sum to"),
         (["trade.spare_grade_mix.zz=0"], "spare_grade_mix.zz: unknown grade"),
     ],

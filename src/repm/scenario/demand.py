@@ -164,17 +164,6 @@ class Channels(Block):
         "mix); its embedded magnets take the rest of the sector's mix",
     )
 
-    @model_validator(mode="after")
-    def _bare_mixes(self) -> Channels:
-        bad = [
-            f"bare_grade_mix.{s}: shares sum to {sum(m.values()):.6g}; expected 1"
-            for s, m in (self.bare_grade_mix or {}).items()
-            if abs(sum(m.values()) - 1) > 1e-6
-        ]
-        if bad:
-            raise ValueError("; ".join(bad))
-        return self
-
 
 class HeavyFreeShift(Block):
     """Makers moving away from heavy rare earths: `share` (a path by year) of each Dy/Tb-bearing
@@ -244,12 +233,24 @@ class Demand(Block):
     def _channel_sectors(cls, v: Channels, info: ValidationInfo) -> Channels:
         sectors = definition_of(info).sectors
         mixes = v.bare_grade_mix or {}
-        for s in [*(v.bare_share or {}), *v.localization_by_sector, *mixes]:
+        for s in [*(v.bare_share or {}), *v.localization_by_sector]:
             _one_of(s, sectors, "sector in demand.channels:")
         grades = definition_of(info).grade_names
+        bad = []  # every mistake in the loose mixes at once
         for s, mix in mixes.items():
-            for g in mix:
-                _one_of(g, grades, f"grade in demand.channels.bare_grade_mix.{s}:")
+            where = f"bare_grade_mix.{s}"
+            if s not in sectors:
+                bad.append(f"{where}: unknown sector; expected one of {', '.join(sectors)}")
+            unknown = [g for g in mix if g not in grades]
+            bad += [
+                f"{where}.{g}: unknown grade; expected one of {', '.join(grades)}" for g in unknown
+            ]
+            if not unknown and abs(sum(mix.values()) - 1) > 1e-6:
+                bad.append(f"{where}: shares sum to {sum(mix.values()):.6g}; expected 1")
+        if bad:
+            raise ValueError(
+                f"{'; '.join(bad)}" + (f" ({len(bad)} mistakes)" if len(bad) > 1 else "")
+            )
         return v
 
     @field_validator("exports")

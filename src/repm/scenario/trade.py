@@ -79,15 +79,17 @@ class Trade(Block):
                 )
         if self.spare_grade_mix is not None:
             grades = definition_of(info).grade_names
-            for g in self.spare_grade_mix:
-                if g not in grades:
-                    raise ValueError(
-                        f"spare_grade_mix.{g}: unknown grade; expected one of {', '.join(grades)}"
-                    )
-            if abs(sum(self.spare_grade_mix.values()) - 1) > 1e-6:
+            bad = [
+                f"spare_grade_mix.{g}: unknown grade; expected one of {', '.join(grades)}"
+                for g in self.spare_grade_mix
+                if g not in grades
+            ]
+            total = sum(self.spare_grade_mix.values())
+            if not bad and abs(total - 1) > 1e-6:
+                bad.append(f"spare_grade_mix: shares sum to {total:.6g}; expected 1")
+            if bad:
                 raise ValueError(
-                    f"spare_grade_mix: shares sum to {sum(self.spare_grade_mix.values()):.6g}; "
-                    "expected 1"
+                    "; ".join(bad) + (f" ({len(bad)} mistakes)" if len(bad) > 1 else "")
                 )
         missing = [g for g in GROUPS if g not in self.shares]
         if missing:

@@ -54,7 +54,8 @@ def _flows_in_full(av, m):
 @njit(**_STEP)
 def _use_excess(wsb, g, need, Db, A_g, cover, cover_t, refill_frac):
     """Buyers holding more of grade g than their own target (their steps of cover × their share
-    of the grade's import need `need`) use a refill_frac part of the excess instead of buying, at
+    of the grade's import need `need`, plus `cover_t`'s tonnes of next year's use for a grade they
+    start buying then, at that share) use a refill_frac part of the excess instead of buying, at
     most their share of the need; returns the tonnes they draw. Only where the grade flows in full:
     in a restriction a buyer keeps its stock for its own shortfall."""
     drawn = 0.0
@@ -87,10 +88,10 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
         if group[m] == MAGNET:
             want = 0.0
             for s in range(S):
-                held = (
+                held = (  # nobody buys the grade this year: all of next year's part is imported
                     (cover[s, g] * need_mag[m] * Db[s, g] + cover_t[s, g] * need_mag[m]) / A[g]
                     if A[g] > 0
-                    else 0.0
+                    else cover_t[s, g]
                 )
                 want_s[s] = max(held - wsb[s, g], 0.0) * refill_frac
                 want += want_s[s]
@@ -144,7 +145,11 @@ def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t):
         ws[mg] = 0.0
         for s in range(S):
             x = max(A[g] - made, 0.0)
-            wsb[s, g] = (cover[s, g] * x * Db[s, g] + cover_t[s, g] * x) / A[g] if A[g] > 0 else 0.0
+            wsb[s, g] = (
+                (cover[s, g] * x * Db[s, g] + cover_t[s, g] * x) / A[g]
+                if A[g] > 0
+                else cover_t[s, g]
+            )
             ws[mg] += wsb[s, g]
 
 
@@ -153,9 +158,10 @@ def _cover(inp, yi, k, mult, cover, cover_t):
     """Each sector's working-stock target at step k of year yi, by grade: buyers hold their
     months of the use ahead of them (forward cover), so where the window reaches into next year
     its steps count at next year's bare demand (a new motor line buys its stock before it starts,
-    not in its first month). `cover`: in steps of the current use, where there is one; `cover_t`:
-    tonnes of next year's use (at this year's demand multiplier `mult`) for a grade the sector
-    starts buying loose next year — a multiple of a use of 0 would hold nothing."""
+    not in its first month). `cover`: in steps of the current use; `cover_t`: tonnes of next year's
+    use (at this year's demand multiplier `mult`) for a grade the sector buys none of loose this
+    year (but for what a grade switch moves into it, counted in `cover` for this year's steps
+    only) and will next year — a multiple of a use of 0 would hold nothing."""
     bare, ws_sector, dt = inp.bare, inp.ws_sector, inp.dt
     S, G = cover.shape
     rest = inp.spy - 1 - k  # steps left in this year after this one
@@ -167,8 +173,8 @@ def _cover(inp, yi, k, mult, cover, cover_t):
             cover_t[s, g] = 0.0
             if into <= 0.0 or last:
                 cover[s, g] = w
-            elif bare[yi, s, g] <= 0.0:
-                cover[s, g] = w
+            elif bare[yi, s, g] <= 0.0:  # only a switched-in use now: this year's months of it
+                cover[s, g] = rest
                 cover_t[s, g] = into * bare[yi + 1, s, g] * mult * dt
             else:
                 cover[s, g] = rest + into * (bare[yi + 1, s, g] / bare[yi, s, g])

@@ -81,6 +81,7 @@ class Evaluator:
     workers: int | None = None  # processes for many() (pool.py); None: as the batch warrants
     scheduler: str | None = None  # a Dask scheduler for many()'s blocks ('local': a cluster here)
     evaluations: int = 0
+    text_fallbacks: int = 0  # samples the drawn-value path refused and the texts validated
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
 
@@ -128,6 +129,7 @@ class Evaluator:
             return validate_scenario(raw, self.loaded.source, self.table, lists_checked=True)
         except Exception as exc:
             if drawn:  # the texts' own answer: their scenario, or their message
+                self.text_fallbacks += 1  # counted: a bug in the drawn path must not hide here
                 return self.scenario_at(values, drawn=False)
             if not isinstance(exc, UserError):
                 raise
@@ -335,7 +337,8 @@ class Evaluator:
 
 @contextmanager
 def gc_paused():
-    """The cyclic garbage collector off for a block of sets: validating and compiling them makes
+    """The cyclic garbage collector off for a block of sets (validated, compiled and run; the run
+    makes large arrays, not cycles): validating and compiling them makes
     ~10^5 short-lived objects (freed by their counts), and the collections those start walk the
     process's long-lived objects again and again (~20 % of the two phases; a full one, ~0.1 s,
     doubled a block's validation now and then). What is left collects after the block."""
