@@ -86,27 +86,38 @@ def test_bare_and_embedded_by_grade_by_hand(chain):
         )
 
 
-def test_a_grade_the_sector_lacks_goes_to_its_other_grades_in_proportion():
+def test_a_grade_the_sector_lacks_goes_first_to_the_grades_the_mix_names():
     """Electronics buys no UH (grade_mix_electronics_uh = 0): a loose mix of half N, half UH
-    takes its N part (β/2, within the sector's N share m_n) and spreads the UH half over what the
-    sector has left, m_n − β/2 of N and m_gbd of GBD, in proportion to them."""
-    sets = ["demand.channels.bare_grade_mix.electronics.n=0.5",
-            "demand.channels.bare_grade_mix.electronics.uh=0.5"]  # fmt: skip
-    c = compile_chain(load_scenario("india-baseline", sets).scenario)
-    bare = c.demand_bare.sel(year=2025, sector="electronics")
-    dem = float(c.demand_total.sel(year=2025, sector="electronics"))
-    beta = float(bare.sum()) / dem
+    takes its N part (β/2) and moves the UH half to the other grade the mix names, N, while the
+    sector has N left (β ≤ its N share m_n); GBD, which the mix does not name, gets none. A mix
+    of all GBD at β > m_gbd: GBD takes all the sector buys of it, the rest goes to the grades the
+    mix does not name (N; UH it buys none of)."""
     m = {g: F.value(f"grade_mix_electronics_{g}") for g in GRADES}
-    left = {"n": m["n"] - beta / 2, "gbd": m["gbd"], "uh": 0.0}
-    room = sum(left.values())
-    want = {
-        "n": beta / 2 + beta / 2 * left["n"] / room,
-        "gbd": beta / 2 * left["gbd"] / room,
-        "uh": 0.0,
-    }
-    for g in GRADES:
-        assert float(bare.sel(grade=g)) == pytest.approx(dem * want[g], rel=1e-12, abs=1e-12)
-    # and at a share the sector has, a grade takes all of it and no more: N loose, β > N share
+
+    def loose(n, gbd, uh, *more):
+        sets = [f"demand.channels.bare_grade_mix.electronics.{g}={v}"
+                for g, v in (("n", n), ("gbd", gbd), ("uh", uh))] + list(more)  # fmt: skip
+        c = compile_chain(load_scenario("india-baseline", sets).scenario)
+        bare = c.demand_bare.sel(year=2025, sector="electronics")
+        dem = float(c.demand_total.sel(year=2025, sector="electronics"))
+        return {g: float(bare.sel(grade=g)) / dem for g in GRADES}, float(bare.sum()) / dem
+
+    got, beta = loose(0.5, 0.0, 0.5)
+    assert beta <= m["n"]
+    assert got["n"] == pytest.approx(beta, rel=1e-12)
+    assert got["gbd"] == 0.0 and got["uh"] == 0.0
+    got, beta = loose(0.0, 1.0, 0.0, "demand.channels.bare_share.electronics=0.6")
+    assert beta > m["gbd"]  # GBD cannot hold it all
+    assert got["gbd"] == pytest.approx(m["gbd"], rel=1e-12)
+    assert got["n"] == pytest.approx(beta - m["gbd"], rel=1e-12)
+    assert got["uh"] == 0.0
+
+
+def test_a_sector_buying_more_loose_than_a_grade_holds_spills_to_the_rest():
+    """Electronics buys 95 % loose at a 2,500 t channel, its loose mix all N: N takes all the
+    sector buys of it and no more (nothing embedded left), and the rest goes to the grades the
+    mix does not name (GBD; it buys no UH)."""
+    m = {g: F.value(f"grade_mix_electronics_{g}") for g in GRADES}
     sets = ["demand.channels.bare_share.electronics=0.95", "demand.channels.bare_base=2500"]
     c = compile_chain(load_scenario("india-baseline", sets).scenario)
     bare = c.demand_bare.sel(year=2025, sector="electronics")
@@ -116,6 +127,9 @@ def test_a_grade_the_sector_lacks_goes_to_its_other_grades_in_proportion():
     assert float(
         c.demand_embedded.sel(year=2025, sector="electronics", grade="n")
     ) == pytest.approx(0.0, abs=1e-9)
+    beta = float(bare.sum()) / dem
+    assert float(bare.sel(grade="gbd")) == pytest.approx(dem * (beta - m["n"]), rel=1e-9)
+    assert float(bare.sel(grade="uh")) == 0.0
 
 
 def test_the_loose_channel_is_the_et_figure_and_mostly_n_grade(chain):

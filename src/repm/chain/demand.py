@@ -146,14 +146,20 @@ def _channels_by_mix(d, sectors, grades, mix, beta, bare_share, dem, heavy, shif
 
 def _loose_by_grade(mix: np.ndarray, beta: float, want: list[float]) -> np.ndarray:
     """A sector's base-year bare magnets by grade (shares of all it buys): `want` × beta, each
-    grade at most what the sector buys of it (`mix`); what a grade cannot hold goes to the
-    sector's other grades in proportion to what they have left — as the channel's level is
-    water-filled across sectors, so drawn shares at their range ends stay a valid split."""
-    take = np.minimum(beta * np.asarray(want, dtype=float), mix)
-    excess = beta - float(take.sum())
-    if excess > 1e-15:
-        left = mix - take
-        take = take + excess * left / max(float(left.sum()), 1e-300)
+    grade at most what the sector buys of it (`mix`); what a grade cannot hold goes first to the
+    other grades the loose mix names, in proportion to what they have left, then to the rest —
+    as the channel's level is water-filled across sectors, so drawn shares at their range ends
+    stay a valid split, as near the stated mix as the sector allows."""
+    w = np.asarray(want, dtype=float)
+    take = np.minimum(beta * w, mix)
+    for named in (w > 0, w <= 0):  # the grades the mix names, then the others
+        excess = beta - float(take.sum())
+        if excess <= 1e-15:
+            break
+        left = np.where(named, mix - take, 0.0)
+        room = float(left.sum())
+        if room > 0:
+            take = take + min(excess, room) * left / room
     return take
 
 
