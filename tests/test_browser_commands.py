@@ -40,6 +40,7 @@ def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noq
     page.wait_for_selector("#fig-stockpile .main-svg", timeout=240_000)
     summary = page.text_content("#summary")
     assert "Stockpile:" in summary and "P(no shortage)" in summary
+    assert "Worth it?" in summary and "lakh" in summary  # 90 % is not attainable: one is held
 
     page.check("input[name=kind][value=plan]")
     page.fill("#plan-scenarios", "0")

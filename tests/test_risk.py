@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -23,6 +24,7 @@ from repm.analyses.risk import (
     run_draws,
     size_stockpile,
 )
+from repm.analyses.risk.measures import breakeven_penalty, discounted
 from repm.analyses.risk.reduce import largest_in_rows
 from repm.chain import compile_chain
 from repm.errors import UserError
@@ -410,6 +412,32 @@ def test_stockpile_closes_the_shortage_it_was_sized_for(tmp_path):
     s2 = run_draws(compile_chain(less.scenario), less.scenario, draws=1000, seed=1, chunk_size=1000)
     assert p_no_shortage(s2) < 0.9  # and it is the least that does
     assert chain is not None
+    # what it is worth (one year, nothing discounted): its holding cost against the unmet
+    # demand it avoids, from the two runs above and one without a stockpile
+    s0 = run_draws(chain, loaded.scenario, draws=1000, seed=1, chunk_size=1000)
+    avoided = float(s0.total[:, 0].mean() - s.total[:, 0].mean())
+    assert res.holding_pv == pytest.approx(float(s.holding[:, 0].mean()), rel=1e-12)
+    assert res.unmet_avoided == pytest.approx(avoided, rel=1e-12) and avoided > 0
+    inr_per_kg = res.holding_pv * 1e7 / (avoided * 1000)
+    assert res.breakeven_penalty == pytest.approx(inr_per_kg, rel=1e-12)
+    assert res.unmet_penalty == loaded.scenario.policy.unmet_penalty
+    assert res.pays == (res.unmet_penalty >= inr_per_kg)
+    assert replace(res, unmet_penalty=inr_per_kg * 1.01).pays
+    assert not replace(res, unmet_penalty=inr_per_kg * 0.99).pays
+
+
+def test_a_stockpile_is_valued_discounted_from_the_first_year_after_history():
+    """`measures.discounted` by hand: years from `first` on, each (1 + r)^-(its distance from
+    `first`); and the break-even value of a kilogram unmet, crore INR over tonnes in INR/kg."""
+    s = SimpleNamespace(
+        holding=np.array([[1.0, 2.0, 3.0], [5.0, 0.0, 1.1]]),
+        total=np.array([[10.0, 0.0, 5.0], [0.0, 4.0, 0.0]]),
+    )
+    held, short = discounted(s, first=1, rate=0.1)
+    assert held == pytest.approx([2 + 3 / 1.1, 0 + 1.1 / 1.1], rel=1e-15)
+    assert short == pytest.approx([0 + 5 / 1.1, 4.0], rel=1e-15)
+    assert breakeven_penalty(392.0, 20.3) == pytest.approx(392e7 / 20_300, rel=1e-15)
+    assert breakeven_penalty(10.0, 0.0) == float("inf")
 
 
 OXIDE_BAN = (

@@ -208,9 +208,26 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
         "stockpile": [{"material": m, "value": v, "unit": "t"} for m, v in res.stockpile.items()],
         "indicators": rows,
         "note": res.note,
+        "worth": _worth(res, loaded),
     }  # fmt: skip
     tables = {"sized": res, "horizon": horizon_label(loaded)}
     return Outcome(payload, results, run_id, path, tables, loaded)
+
+
+def _worth(res, loaded) -> dict | None:
+    """What the stockpile found is worth: its holding cost against the unmet demand it avoids,
+    both discounted (`repm.analyses.risk.measures.discounted`), and the value of a kilogram
+    unmet at which it pays, beside the scenario's (policy.unmet_penalty). None: no stockpile."""
+    if not any(v > 0 for v in res.stockpile.values()):
+        return None
+    fin = loaded.scenario.economics.finance
+    return {
+        "holding_cost_pv": res.holding_pv, "holding_cost_unit": "crore INR",
+        "unmet_avoided": res.unmet_avoided, "unmet_avoided_unit": "t",
+        "breakeven_penalty": res.breakeven_penalty, "unmet_penalty": res.unmet_penalty,
+        "penalty_unit": "INR/kg", "pays": res.pays,
+        "discount_rate": fin.discount_rate if fin is not None else 0.0,
+    }  # fmt: skip
 
 
 # --- plan --------------------------------------------------------------------------------------

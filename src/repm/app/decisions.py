@@ -163,6 +163,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     import numpy as np
 
     from repm.analyses.risk import run_draws, size_stockpile
+    from repm.analyses.risk.measures import discounted
     from repm.analyses.uncertainty.pool import cpus, fork_map
     from repm.chain import compile_chain
     from repm.model.units import CRORE_PER_T_AT
@@ -199,14 +200,9 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
             data=[dict(zip(materials, opt, strict=True)).get(m, 0.0) for m in chain.materials]
         )
         summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=req.draws, seed=req.seed)
-        first = chain.first_future_year
-        disc = (1 + rate) ** -np.arange(summ.total.shape[1] - first)
-        holding = float((summ.holding[:, first:].mean(axis=0) * disc).sum())
-        unmet = float((summ.total[:, first:].mean(axis=0) * disc).sum())
-        each = (summ.holding[:, first:] * disc).sum(axis=1) + (summ.total[:, first:] * disc).sum(
-            axis=1
-        ) * (sc.policy.unmet_penalty * CRORE_PER_T_AT)
-        return holding + unmet * sc.policy.unmet_penalty * CRORE_PER_T_AT, each
+        held, short = discounted(summ, chain.first_future_year, rate)
+        each = held + short * (sc.policy.unmet_penalty * CRORE_PER_T_AT)
+        return float(held.mean()) + float(short.mean()) * sc.policy.unmet_penalty * CRORE_PER_T_AT, each
 
     # each draw's cost is kept for the EVPI interval while it fits; beyond, the interval
     # resamples the parameter samples only (the payload says which)

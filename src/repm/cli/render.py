@@ -232,6 +232,20 @@ def stockpile(done) -> None:
         f"P(no shortage {done.tables['horizon']}{counted}): {res.achieved:.1%} · holding cost "
         f"{res.holding_cost:,.1f} crore INR/yr · {res.note}"
     )
+    w = p.get("worth")
+    if w is not None:
+        lakh = 1e5  # INR
+        verdict = "it pays" if w["pays"] else "it does not pay"
+        at = (
+            f"if a kilogram unmet costs ≥ ₹{w['breakeven_penalty'] / lakh:,.2f} lakh"
+            if w["unmet_avoided"] > 0 else "never: it avoids no unmet demand"
+        )  # fmt: skip
+        note(
+            f"worth it? ₹{w['holding_cost_pv']:,.0f} crore to hold ({done.tables['horizon']}, "
+            f"discounted at {w['discount_rate']:.0%}) against {w['unmet_avoided']:,.1f} t of unmet "
+            f"demand avoided (discounted): it pays {at}; at policy.unmet_penalty "
+            f"₹{w['unmet_penalty'] / lakh:,.2f} lakh/kg {verdict}"
+        )
     from repm.reports.hangs.sure import stockpile_line
 
     note(stockpile_line(p["service_level"], done.loaded.name, done.loaded.hash))

@@ -1,4 +1,5 @@
-"""The risk indicators by year and sector, the holding cost of stock, P(no shortage)."""
+"""The risk indicators by year and sector, the holding cost of stock, P(no shortage), and what a
+stockpile costs against the unmet demand it avoids (both discounted)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,21 @@ def p_no_shortage(summary: DrawSummary, first: int = 0, tolerance: float = 0.0) 
         return float((summary.horizon <= UNMET_EPS * summary.total.shape[1]).mean())
     rest = summary.total[:, first:]
     return float((rest.sum(axis=1) <= UNMET_EPS * rest.shape[1]).mean())
+
+
+def discounted(summary: DrawSummary, first: int, rate: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per draw, from year index `first` on, discounted to that year at `rate`: the stockpile's
+    holding cost (crore INR) and the unmet demand (t). The one rule a stockpile is valued by —
+    `repm stockpile`'s worth and `repm voi stockpile`'s net benefit."""
+    disc = (1 + rate) ** -np.arange(summary.total.shape[1] - first)
+    return (summary.holding[:, first:] * disc).sum(axis=1), (summary.total[:, first:] * disc).sum(
+        axis=1
+    )
+
+
+def breakeven_penalty(holding_pv: float, unmet_avoided_t: float) -> float:
+    """INR per kg of unmet demand at which a stockpile pays for itself: its discounted holding
+    cost (crore INR) over the discounted unmet demand it avoids (t); inf when it avoids none."""
+    if unmet_avoided_t <= 0:
+        return float("inf")
+    return holding_pv * INR_PER_CRORE / (unmet_avoided_t * 1000.0)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from repm.analyses.risk.draws import run_draws
-from repm.analyses.risk.measures import p_no_shortage
+from repm.analyses.risk.measures import breakeven_penalty, discounted, p_no_shortage
 from repm.analyses.risk.reduce import DrawSummary
 from repm.chain.rules import stock_prices
 from repm.errors import UserError
@@ -23,6 +23,17 @@ class StockpileResult:
     holding_cost: float  # crore INR per year, mean over draws and years
     attainable: bool
     note: str
+    # what it is worth, from the first year after history, discounted at the finance rate:
+    holding_pv: float = 0.0  # its holding cost, crore INR
+    unmet_avoided: float = 0.0  # unmet demand it avoids (mean over draws), t
+    breakeven_penalty: float = float("inf")  # INR/kg unmet at which it pays (measures.breakeven_penalty)
+    unmet_penalty: float = 0.0  # the scenario's policy.unmet_penalty, INR/kg
+
+    @property
+    def pays(self) -> bool:
+        """The stockpile costs less to hold than the unmet demand it avoids, at the scenario's
+        value of a kilogram unmet."""
+        return self.unmet_avoided > 0 and self.unmet_penalty >= self.breakeven_penalty
 
 
 UNLIMITED = 1e9  # t: a stockpile no draw can empty, to measure what each draw would release
@@ -35,7 +46,27 @@ def sized_materials(chain, scenario: Scenario) -> tuple[str, ...]:
     return tuple(m for m in scenario.definition.names(sizable=True) if prices.get(m, 0.0) > 0)
 
 
-def size_stockpile(
+def size_stockpile(loaded, chain_builder, **kw) -> StockpileResult:
+    """`_least_cost_stockpile` (its docstring), with what the stockpile found is worth: its
+    holding cost against the unmet demand it avoids, each discounted from the first year after
+    history (`measures.discounted`), and the value of a kilogram unmet at which it pays."""
+    res, evaluate, zero_summary, first = _least_cost_stockpile(loaded, chain_builder, **kw)
+    if not any(v > 0 for v in res.stockpile.values()):
+        return replace(res, unmet_penalty=float(loaded.scenario.policy.unmet_penalty))
+    fin = loaded.scenario.economics.finance
+    rate = fin.discount_rate if fin is not None else 0.0
+    with_stock, _ = evaluate(res.stockpile)
+    held, short = discounted(with_stock, first, rate)
+    _, short0 = discounted(zero_summary, first, rate)
+    holding_pv, avoided = float(held.mean()), float(short0.mean() - short.mean())
+    return replace(
+        res, holding_pv=holding_pv, unmet_avoided=avoided,
+        breakeven_penalty=breakeven_penalty(holding_pv, avoided),
+        unmet_penalty=float(loaded.scenario.policy.unmet_penalty),
+    )  # fmt: skip
+
+
+def _least_cost_stockpile(
     loaded,
     chain_builder,
     *,
@@ -48,7 +79,7 @@ def size_stockpile(
     progress: Callable[[int], None] | None = None,
     iterations: int = 12,
     tolerance: float = 0.0,
-) -> StockpileResult:
+) -> tuple:
     """Least-holding-cost stockpile per material (magnets, NdPr/Dy/Tb oxide and metal) with
     P(no shortage over the horizon) ≥ service level.
 
@@ -110,7 +141,7 @@ def size_stockpile(
         return StockpileResult(
             service_level, p0, zero, 0.0, True,
             f"no stockpile needed: {p0:.1%} of draws have no shortage",
-        )  # fmt: skip
+        ), evaluate, base, first  # fmt: skip
 
     def search(family: tuple[str, ...], level: float = service_level) -> StockpileResult:
         """The least-cost candidate stocking only `family` (the others at zero) with P(no
@@ -205,7 +236,8 @@ def size_stockpile(
     ok = [r for r in results if r.attainable]
     if not ok:  # the most any family reaches, at the least cost
         most = max(r.achieved for r in results)
-        return min((r for r in results if r.achieved == most), key=lambda r: r.holding_cost)
+        least = min((r for r in results if r.achieved == most), key=lambda r: r.holding_cost)
+        return least, evaluate, base, first
     best = min(ok, key=lambda r: r.holding_cost)
     others = "; ".join(
         f"{'+'.join(m for m, v in r.stockpile.items() if v > 0) or 'none'} would cost {r.holding_cost:,.1f}"
@@ -216,7 +248,7 @@ def size_stockpile(
         best,
         note=f"common random numbers over {draws:,} draws (seed {seed}); {best.note}"
         + (f" (the least-cost family; {others} crore INR/yr)" if others else ""),
-    )
+    ), evaluate, base, first
 
 
 def _scenario_with(loaded, stock: dict[str, float]) -> Scenario:
