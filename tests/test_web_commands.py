@@ -197,6 +197,10 @@ def test_voi_stockpile_and_plan_count_two_ticks_a_sample(client, decision, optio
     # the stockpile's options are Monte Carlo means: its EVPI interval resamples the draws too
     shocks = "parameter samples" + (" and shock draws" if decision == "stockpile" else "")
     assert view["result"]["evpi_interval_resamples"] == shocks
+    if decision == "stockpile":  # holding none is among the options, valued in every sample
+        opts = view["result"]["choice"]["options"]
+        assert any(all(v == 0.0 for v in o.values()) for o in opts)
+        assert any(any(v > 0 for v in o.values()) for o in opts)  # … beside what was sized
 
 
 @pytest.mark.parametrize(

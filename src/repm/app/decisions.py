@@ -192,6 +192,11 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     vec = [tuple(round(s.get(m, 0.0), 1) for m in materials) for s in stocks]
     distinct = len(dict.fromkeys(vec))
     options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
+    # holding none is a choice too: a service level is a target, and at the scenario's value of
+    # a kilogram short a stockpile may cost more than the shortages it avoids (`repm stockpile`)
+    none = tuple(0.0 for _ in materials)
+    if none not in options:
+        options.append(none)
     rate = scs[0].economics.finance.discount_rate if scs[0].economics.finance else 0.0
 
     def cost(sc, chain, opt) -> tuple[float, np.ndarray]:

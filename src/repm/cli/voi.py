@@ -164,6 +164,11 @@ def _render(done) -> None:
                 f"{s['p05']:,.0f} – P95 {s['p95']:,.0f}); at central values "
                 f"{sum(c['at_central'].values()):,.0f} t · net benefit {p['net_benefit']}"
             )
+            held = {m: v for m, v in c["expected_best"].items() if v > 0}
+            render.note(
+                "best in expectation over the samples (holding none is an option): "
+                + (", ".join(f"{m} {v:,.1f} t" for m, v in held.items()) if held else "none")
+            )
             if p["not_attainable"] or not p["attainable_central"]:
                 render.note(
                     f"the service level is not attainable with stockpiles in "
