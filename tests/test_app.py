@@ -111,3 +111,25 @@ def test_outcome_carries_payload_results_and_tables(repm_home):
     assert stored.plan["capacity"] == {
         int(k): v for k, v in done.payload["plan"]["capacity"].items()
     }
+
+
+def test_a_stockpile_that_avoids_nothing_is_worth_strict_json():
+    """`repm stockpile --json`'s `worth`: where the stockpile avoids no unmet demand its
+    break-even value of a kilogram short is infinite, written as null (JSON has no infinity)."""
+    import json
+
+    from repm.analyses.risk.stockpile import StockpileResult
+    from repm.app.commands import _worth
+    from repm.scenario import load_scenario
+
+    loaded = load_scenario("india-baseline")
+    res = StockpileResult(0.95, 0.5, {"dy_oxide": 5.0}, 1.0, False, "", holding_pv=6.0,
+                          unmet_avoided=0.0, unmet_penalty=1e5)  # fmt: skip
+    w = _worth(res, loaded)
+    assert w["breakeven_penalty"] is None and w["pays"] is False
+    json.dumps(w, allow_nan=False)  # raises on inf or nan
+    held = StockpileResult(0.95, 0.5, {"dy_oxide": 5.0}, 1.0, False, "", holding_pv=6.0,
+                           unmet_avoided=2.0, breakeven_penalty=30_000.0, unmet_penalty=1e5)  # fmt: skip
+    assert _worth(held, loaded)["breakeven_penalty"] == 30_000.0 and _worth(held, loaded)["pays"]
+    none = StockpileResult(0.95, 0.5, {"dy_oxide": 0.0}, 0.0, True, "")
+    assert _worth(none, loaded) is None

@@ -224,7 +224,9 @@ def _worth(res, loaded) -> dict | None:
     return {
         "holding_cost_pv": res.holding_pv, "holding_cost_unit": "crore INR",
         "unmet_avoided": res.unmet_avoided, "unmet_avoided_unit": "t",
-        "breakeven_penalty": res.breakeven_penalty, "unmet_penalty": res.unmet_penalty,
+        # None where it avoids no unmet demand (JSON has no infinity)
+        "breakeven_penalty": res.breakeven_penalty if res.unmet_avoided > 0 else None,
+        "unmet_penalty": res.unmet_penalty,
         "penalty_unit": "INR/kg", "pays": res.pays,
         "discount_rate": fin.discount_rate if fin is not None else 0.0,
     }  # fmt: skip
