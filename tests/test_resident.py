@@ -29,7 +29,7 @@ def setup(tmp_path):
     path: a socket's name is at most ~100 bytes) and end 20 s after their last request."""
     folder = Path(tempfile.mkdtemp(prefix="rs", dir="/tmp"))
     env = dict(os.environ, REPM_SERVER="1", REPM_SERVER_DIR=str(folder), REPM_SERVER_IDLE="20",
-               REPM_HOME=str(tmp_path / "home"))  # fmt: skip
+               REPM_HOME=str(tmp_path / "home"), REPM_WARM="0")  # fmt: skip
     yield env, folder
     for pid in resident.running(str(folder)).values():
         try:
@@ -376,3 +376,38 @@ def test_a_mistaken_setting_is_one_line_each_and_exit_2(setup):
     ]
     assert repm(dict(env, REPM_SERVER_IDLE="-5"), "--version").returncode == 2
     assert not list(folder.glob("*.lock"))  # nothing started
+
+
+def test_the_engine_is_warmed_once_per_setup_in_the_background(tmp_path, monkeypatch):
+    """`warm_once`: a child process runs the warm-up and leaves the marker; with the marker there,
+    or REPM_WARM=0, no child starts. The child closes what it inherited (the parent's listener
+    and serving lock stay the parent's alone)."""
+    from repm.resident.server import warm_once
+
+    marker = tmp_path / "k.warmed"
+    done = tmp_path / "ran"
+    held = socket.socket(socket.AF_UNIX)
+
+    def work():
+        done.write_text(str(held.fileno()))  # -1: closed before the warm-up ran
+
+    monkeypatch.delenv("REPM_WARM", raising=False)
+    assert warm_once(str(marker), (held,), work) is True
+    end = time.monotonic() + 30
+    while not marker.exists() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert marker.exists() and done.read_text() == "-1"
+    assert held.fileno() != -1  # the parent's own is open
+    held.close()
+    assert warm_once(str(marker), (), work) is False  # once per setup
+    monkeypatch.setenv("REPM_WARM", "0")
+    marker.unlink()
+    assert warm_once(str(marker), (), work) is False and not marker.exists()
+
+
+def test_the_warm_up_compiles_what_a_risk_run_uses():
+    from repm.simulate import jit, warm
+    from repm.simulate import loop
+
+    warm.warm()
+    assert jit.is_compiled(loop.__name__)

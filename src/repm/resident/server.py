@@ -55,6 +55,7 @@ def serve(folder: str, key: str, path: str) -> None:
         listener.settimeout(float(os.environ.get("REPM_SERVER_IDLE", IDLE_SECONDS)))
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are reaped by the system
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        warm_once(os.path.join(folder, f"{key}.warmed"), (listener, lock))
         while True:
             try:
                 conn, _ = listener.accept()
@@ -77,6 +78,36 @@ def serve(folder: str, key: str, path: str) -> None:
         if os.getpid() == me:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+
+
+def warm_once(marker: str, inherited=(), work=None) -> bool:
+    """Compile the engine for this setup in the background, once (its `marker` file says it was
+    done): a forked child at the lowest priority, silent, runs a few risk draws
+    (`repm.simulate.warm`), so Numba's cache holds the kernel when the user's first `repm risk`
+    comes, instead of that command compiling it for ~45 s. REPM_WARM=0: never. Returns whether a
+    child was started."""
+    if os.environ.get("REPM_WARM", "1") == "0" or os.path.exists(marker):
+        return False
+    if os.fork() != 0:
+        return True
+    code = 1
+    try:
+        for held in inherited:  # the listener and the serving lock stay the parent's alone
+            held.close()
+        os.setpgid(0, 0)  # the user's Ctrl-C in a command is not for this one
+        os.nice(19)
+        null = os.open(os.devnull, os.O_RDWR)
+        for fd in _STREAMS:
+            os.dup2(null, fd)
+        gc.unfreeze()
+        if work is None:
+            from repm.simulate.warm import warm as work
+        work()
+        with open(marker, "w") as f:
+            f.write(str(os.getpid()))
+        code = 0
+    finally:
+        os._exit(code)
 
 
 def _prepare() -> None:
