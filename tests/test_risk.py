@@ -631,3 +631,31 @@ def test_a_stockpile_changes_only_the_chains_stockpile():
 def test_the_largest_in_rows_refuses_more_than_a_row_holds():
     with pytest.raises(ValueError, match="k = 3; expected 1 to the row length 2"):
         largest_in_rows(np.array([[5.0, -1.0]]), 3)
+
+
+def test_a_stockpiles_worth_counts_from_the_first_year_after_history_discounted(monkeypatch):
+    """`size_stockpile`'s worth, by hand on a three-year summary: years before `first` (history)
+    are left out, later ones discounted at the scenario's finance rate; the unmet demand avoided
+    is against the search's own run without a stockpile."""
+    from repm.analyses.risk import stockpile as S
+
+    with_stock = SimpleNamespace(
+        holding=np.array([[9.0, 2.0, 3.0], [9.0, 4.0, 1.0]]),
+        total=np.array([[50.0, 1.0, 0.0], [50.0, 0.0, 2.0]]),
+    )
+    without = SimpleNamespace(
+        holding=np.zeros((2, 3)), total=np.array([[50.0, 6.0, 4.0], [50.0, 2.0, 8.0]])
+    )
+    found = S.StockpileResult(0.9, 0.8, {"dy_oxide": 10.0}, 3.0, True, "", summary=with_stock)
+    monkeypatch.setattr(
+        S, "_least_cost_stockpile", lambda *a, **k: (found, None, without, 1)
+    )
+    loaded = load_scenario("india-baseline")
+    r = loaded.scenario.economics.finance.discount_rate
+    res = S.size_stockpile(loaded, compile_chain)
+    held = np.mean([2.0 + 3.0 / (1 + r), 4.0 + 1.0 / (1 + r)])
+    avoided = np.mean([5.0 + 4.0 / (1 + r), 2.0 + 6.0 / (1 + r)])
+    assert res.holding_pv == pytest.approx(held, rel=1e-12)
+    assert res.unmet_avoided == pytest.approx(avoided, rel=1e-12)
+    assert res.breakeven_penalty == pytest.approx(held * 1e7 / (avoided * 1000), rel=1e-12)
+    assert res.summary is None  # the draws are not carried out of the search

@@ -194,6 +194,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
     options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
     # holding none is a choice too: a service level is a target, and at the scenario's value of
     # a kilogram short a stockpile may cost more than the shortages it avoids (`repm stockpile`)
+    sized_options = len(options)
     none = tuple(0.0 for _ in materials)
     if none not in options:
         options.append(none)
@@ -240,6 +241,7 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
             "at_central": dict(zip(materials, central, strict=True)),
             "expected_best": dict(zip(materials, options[best], strict=True)),
             "changed": k, "share_changed": share, "distinct": distinct,
+            "sized_options": sized_options,  # the stockpiles sized among the options (+ none)
             "changed_means": f"a material's stockpile differs by more than {tol:,.0f} t",
         },
         "service_level": req.service_level, "draws": req.draws,

@@ -235,16 +235,17 @@ def stockpile(done) -> None:
     w = p.get("worth")
     if w is not None:
         lakh = 1e5  # INR
-        verdict = "it pays" if w["pays"] else "it does not pay"
-        at = (
-            f"if a kilogram unmet costs ≥ ₹{w['breakeven_penalty'] / lakh:,.2f} lakh"
-            if w["unmet_avoided"] > 0 else "never: it avoids no unmet demand"
-        )  # fmt: skip
+        verdict = (
+            f"it pays if a kilogram unmet costs ≥ ₹{w['breakeven_penalty'] / lakh:,.2f} lakh; at "
+            f"policy.unmet_penalty ₹{w['unmet_penalty'] / lakh:,.2f} lakh/kg "
+            + ("it pays" if w["pays"] else "it does not pay")
+            if w["breakeven_penalty"] is not None
+            else "it never pays: it avoids no unmet demand"
+        )
         note(
             f"worth it? ₹{w['holding_cost_pv']:,.0f} crore to hold ({done.tables['horizon']}, "
             f"discounted at {w['discount_rate']:.0%}) against {w['unmet_avoided']:,.1f} t of unmet "
-            f"demand avoided (discounted): it pays {at}; at policy.unmet_penalty "
-            f"₹{w['unmet_penalty'] / lakh:,.2f} lakh/kg {verdict}"
+            f"demand avoided (discounted): {verdict}"
         )
     from repm.reports.hangs.sure import stockpile_line
 

@@ -146,16 +146,18 @@ def _render(done) -> None:
         )
     else:
         what = "stockpile" if p["decision"] == "stockpile" else "build-out"
+        sized = c.get("sized_options", len(c["options"]))  # the rest: holding none
         render.note(
             f"the {what} chosen in each sample differs from the one at central values in "
             f"{c['changed']} of {p['samples']} ({c['share_changed']:.0%}; "
-            f"{c['changed_means']}); {len(c['options'])} options valued in every sample"
+            f"{c['changed_means']}); {sized} options valued in every sample"
             + (
                 f" (of {c['distinct']} distinct choices: the central one and others spread by "
                 "size, so EVPI is a lower bound)"
-                if c["distinct"] > len(c["options"])
+                if c["distinct"] > sized
                 else ""
             )
+            + (", and holding none" if len(c["options"]) > sized else "")
         )
         if p["decision"] == "stockpile":
             s = p["stockpile_total"]

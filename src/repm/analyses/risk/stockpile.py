@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -28,6 +28,8 @@ class StockpileResult:
     unmet_avoided: float = 0.0  # unmet demand it avoids (mean over draws), t
     breakeven_penalty: float = float("inf")  # INR/kg unmet at which it pays (measures.breakeven_penalty)
     unmet_penalty: float = 0.0  # the scenario's policy.unmet_penalty, INR/kg
+    # the search's own run of this stockpile (its draws), to value it without running it again
+    summary: DrawSummary | None = field(default=None, repr=False, compare=False)
 
     @property
     def pays(self) -> bool:
@@ -52,15 +54,15 @@ def size_stockpile(loaded, chain_builder, **kw) -> StockpileResult:
     history (`measures.discounted`), and the value of a kilogram unmet at which it pays."""
     res, evaluate, zero_summary, first = _least_cost_stockpile(loaded, chain_builder, **kw)
     if not any(v > 0 for v in res.stockpile.values()):
-        return replace(res, unmet_penalty=float(loaded.scenario.policy.unmet_penalty))
+        return replace(res, summary=None, unmet_penalty=float(loaded.scenario.policy.unmet_penalty))
     fin = loaded.scenario.economics.finance
     rate = fin.discount_rate if fin is not None else 0.0
-    with_stock, _ = evaluate(res.stockpile)
+    with_stock = res.summary if res.summary is not None else evaluate(res.stockpile)[0]
     held, short = discounted(with_stock, first, rate)
     _, short0 = discounted(zero_summary, first, rate)
     holding_pv, avoided = float(held.mean()), float(short0.mean() - short.mean())
     return replace(
-        res, holding_pv=holding_pv, unmet_avoided=avoided,
+        res, summary=None, holding_pv=holding_pv, unmet_avoided=avoided,
         breakeven_penalty=breakeven_penalty(holding_pv, avoided),
         unmet_penalty=float(loaded.scenario.policy.unmet_penalty),
     )  # fmt: skip
@@ -202,7 +204,7 @@ def _least_cost_stockpile(
         return StockpileResult(
             service_level, p_no_shortage(summ, first, tolerance), stock, cost(summ), True,
             f"quantile {hi:.4f} of each material's gap, scaled by {scale:.3f}"
-            + (f", then {', '.join(notes)}" if notes else ""),
+            + (f", then {', '.join(notes)}" if notes else ""), summary=summ,
         )  # fmt: skip
 
     def shrink(
