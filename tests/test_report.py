@@ -314,3 +314,20 @@ def test_plan_command_stores_a_run_whose_report_draws_the_plan(tmp_path, capsys,
     fig = F.plan_capacity(run)
     assert list(fig.data[0].y) == pytest.approx([cap[y] for y in sorted(cap)])
     assert "Plan" in render(run)
+
+
+def test_a_sized_stockpiles_chart_says_what_it_is_worth():
+    """The report's stockpile chart of a `repm stockpile` run carries its worth in the title:
+    the break-even value of a kilogram short beside the scenario's; none where it avoids none."""
+    from types import SimpleNamespace
+
+    import xarray as xr
+
+    ds = xr.Dataset({"stockpile_size": ("material", [61.9, 6.2])},
+                    coords={"material": ["dy_oxide", "tb_oxide"]})  # fmt: skip
+    worth = {"breakeven_penalty": 193_000.0, "unmet_penalty": 100_000.0}
+    title = F.stockpile(SimpleNamespace(data=ds, meta={"worth": worth})).layout.title.text
+    assert "≥ ₹1.93 lakh" in title and "₹1.00 lakh" in title
+    none = F.stockpile(SimpleNamespace(data=ds, meta={"worth": dict(worth, breakeven_penalty=None)}))
+    assert "avoids no unmet demand" in none.layout.title.text
+    assert F.stockpile(SimpleNamespace(data=ds, meta={})).layout.title.text.endswith("to hold")

@@ -199,7 +199,8 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
     run_id, path = store(
         req, loaded, results, "stockpile", seed=req.seed, draws=req.draws,
         meta={"service_level": req.service_level, "tolerance": req.tolerance,
-              "achieved": res.achieved, "attainable": res.attainable, "stockpile": res.stockpile, "note": res.note},
+              "achieved": res.achieved, "attainable": res.attainable, "stockpile": res.stockpile, "note": res.note,
+              "worth": _worth(res, loaded)},
     )  # fmt: skip
     payload = {
         "command": "stockpile", "scenario": loaded.name, "run_id": run_id, "draws": req.draws,

@@ -274,6 +274,18 @@ def risk_fan(run: RunData) -> go.Figure | None:
     return _layout(fig, title, "t of magnets")
 
 
+def _worth(w: dict | None) -> str:
+    """A sized stockpile's worth for its title (`repm stockpile`'s "worth it?" line)."""
+    if not w:
+        return ""
+    if w.get("breakeven_penalty") is None:
+        return " — it avoids no unmet demand"
+    return (
+        f" — pays if a kg short costs ≥ ₹{w['breakeven_penalty'] / 1e5:,.2f} lakh "
+        f"(valued at ₹{w['unmet_penalty'] / 1e5:,.2f} lakh)"
+    )
+
+
 def stockpile(run: RunData) -> go.Figure | None:
     """Strategic stockpile held at year end by material, else its holding cost (risk runs)."""
     ds = run.data
@@ -281,7 +293,7 @@ def stockpile(run: RunData) -> go.Figure | None:
     size = ds.get("stockpile_size")  # a sized stockpile (stockpile, plan)
     if size is not None and "stockpile_level" not in ds and float(abs(size).max()) > 1e-9:
         fig.add_bar(x=[str(m) for m in size["material"].values], y=size.values, name="stockpile")
-        return _layout(fig, "Strategic stockpile to hold", "t")
+        return _layout(fig, "Strategic stockpile to hold" + _worth(run.meta.get("worth")), "t")
     if "stockpile_level" in ds:
         lvl = _draw_mean(ds["stockpile_level"])
         for m in (str(x) for x in lvl["material"].values):
