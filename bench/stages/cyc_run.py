@@ -18,7 +18,8 @@ inp = prep.inputs
 NAMES = ["block setup (uses, hist tables)", "per-draw zeroing", "year plan (+feed lists, inits)",
          "availability", "switch", "routes/toll 1st", "feed_ratios", "feed_draw",
          "toll 2nd + retention", "magnets", "allocate", "refill", "step tail (tonne_years, irel)",
-         "year end: flush, book_demand, cohorts", "book_year", "end_of_life_year", "balance"]
+         "year end: flush, book_demand, cohorts", "book_year", "end_of_life_year", "balance",
+         "(17: unused)", "cover", "prefix: copy years + state"]
 base = kernel.compiled()._block
 for f in files:
     fn = _load_variant(Path(f))

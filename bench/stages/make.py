@@ -66,6 +66,7 @@ block = s[zs:ze]
 block = "".join("    " + l if l.strip() else l for l in block.splitlines(True))
 s = s[:zs] + block + "        cy = _lap(tacc, 1, cy)\n" + s[ze:]
 # year plan
+s = rep(s, "        for yi in range(y0, Y):\n", "        cy = _lap(tacc, 19, cy)\n        for yi in range(y0, Y):\n")
 s = rep(s, "            for k_step in range(spy):\n", "            cy = _lap(tacc, 2, cy)\n            for k_step in range(spy):\n")
 s = rep(s, "                all_available = _step_availability(\n", "                if _on(3):\n                  all_available = _step_availability(\n")
 s = rep(s, "                # makers who have qualified a lighter grade switch to it: demand changes\n",
@@ -84,8 +85,10 @@ s = rep(s, "                # --- 1b. tolling from the oxide the units left; the
         "                cy = _lap(tacc, 7, cy)\n")
 s = rep(s, "                if R > 0:\n                    ox_left = _toll_orders(False,",
         "                if _on(8) and R > 0:\n                    ox_left = _toll_orders(False,")
-s = rep(s, "                # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---\n                _magnets(",
-        "                cy = _lap(tacc, 8, cy)\n                if _on(9):\n                  _magnets(")
+s = rep(s, "                # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---\n",
+        "                cy = _lap(tacc, 8, cy)\n")
+s = rep(s, "                _magnets(d, yi,",
+        "                cy = _lap(tacc, 18, cy)\n                if _on(9):\n                  _magnets(d, yi,")
 s = rep(s, "                # --- 3. allocation by priority tier: then sectors' own stock, the stockpile ---\n                if _allocate(",
         "                cy = _lap(tacc, 9, cy)\n                if _on(10) and _allocate(")
 s = rep(s, "                # --- 4. rebuild working stock from what origins still offer ---\n                _refill(",
@@ -105,7 +108,7 @@ s = rep(s, "    for yi in range(Y):\n        for s in range(S):\n            for
 
 STAGES = {"setup": 0, "zero": 1, "plan": 2, "avail": 3, "switch": 4, "toll1": 5, "ratios": 6,
           "draw": 7, "toll2": 8, "magnets": 9, "allocate": 10, "refill": 11, "steptail": 12,
-          "bookyear": 14, "eol": 15, "balance": 16, "hist": 17}
+          "bookyear": 14, "eol": 15, "balance": 16, "hist": 17, "cover": 18}
 
 def write(name, cyc, skip):
     t = s.replace("__CYC__", str(cyc)).replace("__SKIP__", str(skip))

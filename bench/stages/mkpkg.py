@@ -1,5 +1,5 @@
 """Copy the engine's compiled modules into a package of their own: bench/_variants/<name>/
-(loop, step, stock, units, books), imports rewritten to it; then edit the copy."""
+(loop, step, stock, units, books, prefix), imports rewritten to it; then edit the copy."""
 import re, shutil, sys
 from pathlib import Path
 HERE = Path(__file__).resolve().parents[1] / "_variants"
@@ -9,8 +9,8 @@ if dst.exists():
     shutil.rmtree(dst)
 dst.mkdir(parents=True)
 (dst / "__init__.py").write_text("")
-for m in ("loop", "step", "stock", "units", "books"):
+for m in ("loop", "step", "stock", "units", "books", "prefix"):
     t = Path(f"src/repm/simulate/{m}.py").read_text()
-    t = re.sub(r"repm\.simulate\.(loop|step|stock|units|books)\b", name + r".\1", t)
+    t = re.sub(r"repm\.simulate\.(loop|step|stock|units|books|prefix)\b", name + r".\1", t)
     (dst / f"{m}.py").write_text(t)
 print(dst)
