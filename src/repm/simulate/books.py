@@ -215,7 +215,8 @@ def _end_of_life_year(d, yi, inp, out, cohorts, hist_eol, hist_use, eol_g, rec_t
 
 
 @njit(**_JIT)
-def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out, stock):
+def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocked, out, stock,
+             y_from=0):  # fmt: skip
     """Mass balance of draw d, per year × process × element: inflows − outflows − Δstock.
 
     flows: draw × year × flow × element; inflows, outflows: process × flow indexes, −1 padded.
@@ -224,7 +225,9 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
     magnets in transit, draw × year × grade; held0 (strategic + working, by material) and in_use0
     (sector × grade) when the horizon opens, a row per draw or one for all (nothing is in
     transit then). stocked: the process indexes of the stockpile, the oxide market, use and
-    tolling. Writes out[d]; `stock` is scratch, year + 1 × 4 × element."""
+    tolling. Writes out[d]; `stock` is scratch, year + 1 × 4 × element. Years before `y_from`
+    are left as they are (speed: a draw's years copied from the block's first draw, `prefix`,
+    have its residuals already)."""
     strat, working, recycled, in_use, transit = stocks
     Y, P, E = out.shape[1], out.shape[2], out.shape[3]
     M = mc.shape[0]
@@ -264,7 +267,7 @@ def _balance(d, flows, inflows, outflows, stocks, held0, in_use0, mc, gc, stocke
             stock[y + 1, 1, e] = a1
             stock[y + 1, 2, e] = a2
             stock[y + 1, 3, e] = a3
-    for y in range(Y):
+    for y in range(y_from, Y):
         for p in range(P):
             for e in range(E):
                 x = 0.0

@@ -425,4 +425,4 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
         # --- the draw's books, checked while they are in cache ---
         stocks = (o_stockpile_level, o_working, o_recycled, o_in_use, o_transit)
         _balance(d, o_flows, inflows, outflows, stocks, o_stock_start, in_use0, mc, gc, stocked,
-                 o_residual, bal_stock)  # fmt: skip
+                 o_residual, bal_stock, y_sh if d > lo else 0)  # fmt: skip

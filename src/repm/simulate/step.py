@@ -53,13 +53,14 @@ def _tiers(supply, dk, g, frac):
 def _column_sums(a_share, a_spare, cs_share, cs_spare):
     """Sums over origins (the first axis): what is offered of each material per unit ordered,
     and spare capacity."""
-    for m in range(a_share.shape[1]):
-        cs_share[m] = 0.0
-        cs_spare[m] = 0.0
-    for o in range(a_share.shape[0]):
-        for m in range(a_share.shape[1]):
-            cs_share[m] += a_share[o, m]
-            cs_spare[m] += a_spare[o, m]
+    for m in range(a_share.shape[1]):  # each sum in registers, over origins in order
+        x = 0.0
+        y = 0.0
+        for o in range(a_share.shape[0]):
+            x += a_share[o, m]
+            y += a_spare[o, m]
+        cs_share[m] = x
+        cs_spare[m] = y
 
 
 @njit(**_JIT)
@@ -159,7 +160,8 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
         rp = 0.0
         for k in range(per):
             rp += ramp[d if ramp.shape[0] > 1 else 0, t * per + k]
-        rp = rp / per
+        if per != 1:  # x / 1 is x, bit for bit (speed: a month's step divides by nothing)
+            rp = rp / per
     if dense:
         _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
         da = d if avail.shape[0] > 1 else 0
@@ -178,7 +180,7 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
             acc = 0.0
             for k in range(per):
                 acc += level[d, t * per + k, e]
-            lv[e] = acc / per
+            lv[e] = acc / per if per != 1 else acc  # x / 1 is x
             if lv[e] != 0.0:
                 active = True
         if active:
@@ -256,9 +258,10 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
             for k in range(dk_r.shape[0]):
                 fr_r[k, g] = 0.0
         if from_ws > 0.0:
-            ws[m] = 0.0
+            held_m = 0.0  # summed in a register: the same additions in the same order
             for s in range(S):
-                ws[m] += wsb[s, g]
+                held_m += wsb[s, g]
+            ws[m] = held_m
         if from_ws + rel != 0.0:
             mag_rel_y[m] += from_ws + rel
             out.stock_draw[d, yi, m] += rel
@@ -319,9 +322,10 @@ def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spa
                     q -= used
                     sup_bare[g] += used
                     mag_rel_y[m] += used
-                    ws[m] = 0.0
+                    held_m = 0.0  # summed in a register: the same additions in the same order
                     for s in range(wsb.shape[0]):
-                        ws[m] += wsb[s, g]
+                        held_m += wsb[s, g]
+                    ws[m] = held_m
             if q > 0:
                 nom, sp_mag[m] = _take(q, q * cs_share[m], cs_spare[m])
                 bought = nom + sp_mag[m]

@@ -63,7 +63,10 @@ def _use_excess(wsb, g, need, Db, A_g, cover, cover_t, refill_frac):
         return drawn
     for s in range(wsb.shape[0]):
         own = need * Db[s, g] / A_g
-        x = min((wsb[s, g] - (cover[s, g] * own + cover_t[s, g] * need / A_g)) * refill_frac, own)
+        held = cover[s, g] * own
+        if cover_t[s, g] != 0.0:  # else it adds 0 × need / A_g, +0.0: no bit changes (speed)
+            held += cover_t[s, g] * need / A_g
+        x = min((wsb[s, g] - held) * refill_frac, own)
         if x > 0.0:
             wsb[s, g] -= x
             drawn += x
@@ -120,10 +123,11 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
             refill_y[m] += refill
             if group[m] == MAGNET:
                 got = refill / want
-                ws[m] = 0.0
+                held_m = 0.0  # summed in a register: the same additions in the same order
                 for s in range(S):
                     wsb[s, g] += want_s[s] * got
-                    ws[m] += wsb[s, g]
+                    held_m += wsb[s, g]
+                ws[m] = held_m
             else:
                 ws[m] += refill
 
