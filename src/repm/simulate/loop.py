@@ -120,7 +120,6 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     ov_country = inp.ov_country
     retention = inp.retention
     strat_from = inp.strat_from
-    no_strat = np.zeros(inp.stock0.shape[0])  # before the as-of date: history, no stockpile drawn
     o_tolled = out.tolled
     o_toll_oxide = out.toll_oxide
     o_transit = out.transit
@@ -362,7 +361,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 ret_inv, from_ret, from_irel = _feed_draw(
                     d, yi, inp, out, n_feed, feed, cons, recycled_inv, from_rec, ret_inv,
                     irel_units, ov_tot, ov_av, need_imp, cs_share, cs_spare, ws,
-                    strat if t >= strat_from else no_strat, sp_feed, k_nom, k_sp, feed_imp_y,
+                    strat, t >= strat_from, sp_feed, k_nom, k_sp, feed_imp_y,
                     feed_rel_y, enough, p_star, ratio_fg, P_g,
                 )  # fmt: skip
 
@@ -394,7 +393,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
 
                 # --- 3. allocation by priority tier: then sectors' own stock, the stockpile ---
                 if _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r,
-                             fr_r, Db, De, wsb, ws, strat if t >= strat_from else no_strat,
+                             fr_r, Db, De, wsb, ws, strat, t >= strat_from,
                              short_b, short_s, mag_rel_y):  # fmt: skip
                     n_full += 1  # everyone served, nothing unmet: booked at year end
 

@@ -150,9 +150,12 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
     in a restricted one only the n_hit origin × material pairs some event targets (`_targeted`,
     `hit`) can be less than available."""
     dense, avail, level, target = inp.dense, inp.avail, inp.level, inp.target
-    share = inp.share[yi if inp.share.shape[0] > 1 else 0]  # this year's usual shares
+    # this year's usual shares, share[ys, o, m]: indexed, not a view taken every step (a view
+    # is a new array, with its reference count)
+    share = inp.share
+    ys = yi if share.shape[0] > 1 else 0
     spare, ramp = inp.spare, inp.ramp
-    O, M = share.shape  # noqa: E741
+    O, M = share.shape[1], share.shape[2]  # noqa: E741
     EV = target.shape[0]
     # spare capacity ramps up after a restriction spell begins: this step's mean of the ramp
     rp = ramp[d if ramp.shape[0] > 1 else 0, 0]
@@ -171,7 +174,7 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
             for m in range(M):
                 x = avail[da, ta, oa, m if avail.shape[3] > 1 else 0]
                 av[o, m] = x
-                a_share[o, m] = x * share[o, m]
+                a_share[o, m] = x * share[ys, o, m]
                 a_spare[o, m] = x * spare[o, m] * rp
         _column_sums(a_share, a_spare, cs_share, cs_spare)
     else:
@@ -196,13 +199,13 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
                 for e in range(EV):
                     x *= 1.0 - lv[e] * target[e, o, m]
                 av[o, m] = x
-                a_share[o, m] = x * share[o, m]
+                a_share[o, m] = x * share[ys, o, m]
                 a_spare[o, m] = x * spare[o, m] * rp
             _column_sums(a_share, a_spare, cs_share, cs_spare)
             all_available = False
         elif not all_available:  # everything available again: 1 × share is share
             _flush(o_imports, d, yi, a_share, a_spare, cs_share, cs_spare, k_nom, k_sp)
-            _all_available(share, spare, a_share, a_spare, cs_share, cs_spare)
+            _all_available(share[ys], spare, a_share, a_spare, cs_share, cs_spare)
             all_available = True
             av[:] = 1.0
     return all_available
@@ -210,12 +213,13 @@ def _step_availability(d, yi, t, per, inp, o_imports, av, a_share, a_spare, cs_s
 
 @njit(**_STEP)
 def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, fr_r, Db, De,
-              wsb, ws, strat, short_b, short_s, mag_rel_y):  # fmt: skip
+              wsb, ws, strat, strat_open, short_b, short_s, mag_rel_y):  # fmt: skip
     """Supply bought or made this step goes to sectors tier by tier, pro rata within a tier.
     A sector's bare-magnet shortfall comes out of its own working stock (`wsb`), then the
     strategic stockpile — of what is left, the share fit it serves (`rules.release_gap`), tier by
-    tier; the rest is unmet. Returns True when every sector is served in full from this step's
-    supply (then nothing is booked here: the year's end books served demand at once)."""
+    tier, from the as-of date (`strat_open`); the rest is unmet. Returns True when every sector
+    is served in full from this step's supply (then nothing is booked here: the year's end
+    books served demand at once)."""
     tier, magnet, fit = inp.tier, inp.magnet, inp.fit
     o_unmet, o_unmet_bare, o_served, o_short_steps = (
         out.unmet,
@@ -250,7 +254,7 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
             dk_r[tier[s], g] += sh - x
             rem += sh - x
         # … then the strategic stockpile, tier by tier
-        rel = min(rem * fit[m], strat[m]) if rem > 0.0 else 0.0
+        rel = min(rem * fit[m], strat[m] if strat_open else 0.0) if rem > 0.0 else 0.0
         if rel > 0.0:
             strat[m] -= rel
             _tiers(rel, dk_r, g, fr_r)

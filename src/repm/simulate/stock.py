@@ -22,14 +22,16 @@ def _take(q, n_tot, s_tot):
 
 
 @njit(**_STEP)
-def _release(rem, m, ws, strat, fit):
+def _release(rem, m, ws, strat, fit, strat_open):
     """Cover `rem` t of material m from industry working stock, then the strategic stockpile —
-    of what is left, the share fit[m] it serves (`rules.release_gap`); returns what they gave
-    together and what the strategic stockpile gave."""
+    of what is left, the share fit[m] it serves (`rules.release_gap`), none before the as-of
+    date (`strat_open` False: history); returns what they gave together and what the strategic
+    stockpile gave."""
     from_ws = min(rem, ws[m])
-    from_strat = min((rem - from_ws) * fit[m], strat[m])
+    from_strat = min((rem - from_ws) * fit[m], strat[m] if strat_open else 0.0)
     ws[m] -= from_ws
-    strat[m] -= from_strat
+    if strat_open:
+        strat[m] -= from_strat
     return from_ws + from_strat, from_strat
 
 

@@ -132,12 +132,12 @@ def _feed_ratios(inp, n_feed, feed, req, recycled_inv, dom_ndpr, need_imp, cs_sh
 
 @njit(**_STEP)
 def _feed_draw(d, yi, inp, out, n_feed, feed, cons, recycled_inv, from_rec, ret_inv, irel_units,
-               ov_tot, ov_av, need_imp, cs_share, cs_spare, ws, strat, sp_feed, k_nom, k_sp,
-               feed_imp_y, feed_rel_y, enough, p_star, ratio_fg, P_g):  # fmt: skip
+               ov_tot, ov_av, need_imp, cs_share, cs_spare, ws, strat, strat_open, sp_feed, k_nom,
+               k_sp, feed_imp_y, feed_rel_y, enough, p_star, ratio_fg, P_g):  # fmt: skip
     """The feed the units use (cons), drawn in order: recycled oxide, retained IREL oxide, fresh
     IREL oxide, overseas sources (pro rata to their offers), imports (usual shares, then spare),
-    then working stock and the strategic stockpile (`strat`: empty before the as-of date); the
-    units' output (P_g by grade) follows. Returns (retained oxide left, retained oxide used,
+    then working stock and the strategic stockpile (`strat`; none before the as-of date, while
+    `strat_open` is False); the units' output (P_g by grade) follows. Returns (retained oxide left, retained oxide used,
     fresh IREL oxide used)."""
     ndpr = inp.ndpr
     K = inp.ov_oxide.shape[1]
@@ -166,7 +166,7 @@ def _feed_draw(d, yi, inp, out, n_feed, feed, cons, recycled_inv, from_rec, ret_
             k_nom[m] += nom
             k_sp[m] += sp_feed[m]
             feed_imp_y[m] += bought
-        release, from_strat = _release(q - bought, m, ws, strat, inp.fit)
+        release, from_strat = _release(q - bought, m, ws, strat, inp.fit, strat_open)
         if release != 0.0:
             feed_rel_y[m] += release
             out.stock_draw[d, yi, m] += from_strat
