@@ -39,8 +39,9 @@ KERNEL = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 # a stage called every step: inlined where it is called (Numba IR), so a stage of its own in the
 # source costs no call in the hot loop
 STAGE = dict(KERNEL, inline="always")
-# the draw loop: KERNEL, compiled by `repm.simulate.pipeline` (copy propagation after inlining:
-# the arrays handed to inlined stages take no reference counts; ~2x faster, the same bits)
+# the draw loop: KERNEL, compiled by `repm.simulate.pipeline` (copy propagation after inlining,
+# and the inputs' arrays read once: the arrays handed to, and read by, inlined stages take no
+# reference counts; ~2x and then ~1.1x faster, the same bits)
 LOOP = dict(KERNEL, copy_propagate=True)
 # the compiling notice's estimate: the kernel and Philox together, CPU seconds measured on a
 # 2-core machine (bench/startup.py)
