@@ -137,8 +137,8 @@ def _feed_draw(d, yi, inp, out, n_feed, feed, cons, recycled_inv, from_rec, ret_
     """The feed the units use (cons), drawn in order: recycled oxide, retained IREL oxide, fresh
     IREL oxide, overseas sources (pro rata to their offers), imports (usual shares, then spare),
     then working stock and the strategic stockpile (`strat`; none before the as-of date, while
-    `strat_open` is False); the units' output (P_g by grade) follows. Returns (retained oxide left, retained oxide used,
-    fresh IREL oxide used)."""
+    `strat_open` is False); the units' output (P_g by grade) follows. Returns (retained oxide
+    left, retained oxide used, fresh IREL oxide used)."""
     ndpr = inp.ndpr
     K = inp.ov_oxide.shape[1]
     F, G = p_star.shape
