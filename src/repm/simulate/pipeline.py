@@ -107,6 +107,15 @@ class HoistArgAttrs(FunctionPass):
                     defs[stmt.target.name] = defs.get(stmt.target.name, 0) + 1
                     value_of[stmt.target.name] = stmt
         fixed = {a for a in args if defs.get(a, 0) <= 1}  # arguments never assigned again
+
+        def sole(name: str, op: str):
+            """The expression `name` is assigned, when it is assigned once and is an `op`."""
+            got = value_of.get(name)
+            if defs.get(name) != 1 or got is None:
+                return None
+            e = got.value
+            return e if isinstance(e, ir.Expr) and e.op == op else None
+
         entry = blocks[min(blocks)]
         # where the arguments have been read into variables: after the last `arg(...)`
         at = 0
@@ -133,17 +142,9 @@ class HoistArgAttrs(FunctionPass):
                     changed = True
                 elif ex.op == "static_getitem" and isinstance(ex.index, int):
                     # x = static_getitem(exhaust_iter(build_tuple(items)), i) -> x = items[i]
-                    u = value_of.get(ex.value.name)
-                    if defs.get(ex.value.name) != 1 or u is None:
-                        continue
-                    uv = u.value
-                    if not (isinstance(uv, ir.Expr) and uv.op == "exhaust_iter"):
-                        continue
-                    t = value_of.get(uv.value.name)
-                    if defs.get(uv.value.name) != 1 or t is None:
-                        continue
-                    tv = t.value
-                    if not (isinstance(tv, ir.Expr) and tv.op == "build_tuple"):
+                    uv = sole(ex.value.name, "exhaust_iter")
+                    tv = sole(uv.value.name, "build_tuple") if uv is not None else None
+                    if tv is None:
                         continue
                     item = tv.items[ex.index]
                     if defs.get(item.name) == 1 and typemap[item.name] == typemap[stmt.target.name]:
