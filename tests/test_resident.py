@@ -379,9 +379,10 @@ def test_a_mistaken_setting_is_one_line_each_and_exit_2(setup):
 
 
 def test_the_engine_is_warmed_once_per_setup_in_the_background(tmp_path, monkeypatch):
-    """`warm_once`: a child process runs the warm-up and leaves the marker; with the marker there,
-    or REPM_WARM=0, no child starts. The child closes what it inherited (the parent's listener
-    and serving lock stay the parent's alone)."""
+    """`warm_once`: a child process runs the warm-up and marks it done; with the marker there
+    (started or done), or REPM_WARM=0, no child starts. The child closes what it inherited (the
+    parent's listener and serving lock stay the parent's alone), and `stop` ends a warm-up still
+    running (a resident replaced by one of other code), but never signals one that has ended."""
     from repm.resident.server import warm_once
 
     marker = tmp_path / "k.warmed"
@@ -391,18 +392,42 @@ def test_the_engine_is_warmed_once_per_setup_in_the_background(tmp_path, monkeyp
     def work():
         done.write_text(str(held.fileno()))  # -1: closed before the warm-up ran
 
+    def wait(cond, seconds=30):
+        end = time.monotonic() + seconds
+        while not cond() and time.monotonic() < end:
+            time.sleep(0.05)
+        return cond()
+
     monkeypatch.delenv("REPM_WARM", raising=False)
-    assert warm_once(str(marker), (held,), work) is True
-    end = time.monotonic() + 30
-    while not marker.exists() and time.monotonic() < end:
-        time.sleep(0.05)
-    assert marker.exists() and done.read_text() == "-1"
+    child = warm_once(str(marker), (held,), work)
+    assert child is not None
+    assert wait(lambda: marker.read_text() == "done") and done.read_text() == "-1"
     assert held.fileno() != -1  # the parent's own is open
     held.close()
-    assert warm_once(str(marker), (), work) is False  # once per setup
+    assert wait(lambda: not child.running())
+    child.stop()  # ended already: nothing is signalled
+    assert warm_once(str(marker), (), work) is None  # once per setup
+    # a warm-up still running when its resident ends is ended with it; it was tried: not again
+    marker.unlink()
+    slow = warm_once(str(marker), (), lambda: time.sleep(60))
+    assert slow is not None and marker.read_text() == "started" and slow.running()
+    slow.stop()
+    assert wait(lambda: not _unreaped(slow.pid))
+    assert marker.read_text() == "started" and warm_once(str(marker), (), work) is None
     monkeypatch.setenv("REPM_WARM", "0")
     marker.unlink()
-    assert warm_once(str(marker), (), work) is False and not marker.exists()
+    assert warm_once(str(marker), (), work) is None and not marker.exists()
+
+
+def _unreaped(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    with contextlib.suppress(ChildProcessError):  # reap it if it is this process's own child
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return False
+    return True
 
 
 def test_the_warm_up_compiles_what_a_risk_run_uses():

@@ -10,6 +10,7 @@ import importlib
 import io
 import json
 import os
+import select
 import signal
 import socket
 import struct
@@ -46,6 +47,7 @@ def serve(folder: str, key: str, path: str) -> None:
     gc.freeze()  # the forks start without copying the imported objects' pages to count them
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     me = os.getpid()
+    warming = None
     try:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)  # left by a process that was killed (the lock says none serves it)
@@ -55,7 +57,7 @@ def serve(folder: str, key: str, path: str) -> None:
         listener.settimeout(float(os.environ.get("REPM_SERVER_IDLE", IDLE_SECONDS)))
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the forks are reaped by the system
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-        warm_once(os.path.join(folder, f"{key}.warmed"), (listener, lock))
+        warming = warm_once(os.path.join(folder, f"{key}.warmed"), (listener, lock))
         while True:
             try:
                 conn, _ = listener.accept()
@@ -78,33 +80,71 @@ def serve(folder: str, key: str, path: str) -> None:
         if os.getpid() == me:
             with contextlib.suppress(OSError):
                 os.unlink(path)
+            if warming is not None:  # a warm-up of this code ends with it (`Warming.stop`)
+                warming.stop()
 
 
-def warm_once(marker: str, inherited=(), work=None) -> bool:
-    """Compile the engine for this setup in the background, once (its `marker` file says it was
-    done): a forked child at the lowest priority, silent, runs a few risk draws
-    (`repm.simulate.warm`), so Numba's cache holds the kernel when the user's first `repm risk`
-    comes, instead of that command compiling it for ~45 s. REPM_WARM=0: never. Returns whether a
-    child was started."""
+class Warming:
+    """A running warm-up child (`warm_once`): `stop` ends it unless it has finished. It holds the
+    write end of a pipe until it exits, so the read end reading EOF says it is gone — its pid is
+    never signalled after it could have been reused."""
+
+    def __init__(self, pid: int, alive: int) -> None:
+        self.pid, self.alive = pid, alive
+
+    def running(self) -> bool:
+        ready, _, _ = select.select([self.alive], [], [], 0)
+        return not ready  # EOF (readable) once the child's end is closed by its exit
+
+    def stop(self) -> None:
+        """End the child's process group if it still runs (a resident ending, or replaced by one
+        of other code: a warm-up of the old code must not write Numba's cache beside the new),
+        and close the pipe."""
+        if self.alive < 0:
+            return
+        if self.running():
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGTERM)
+        os.close(self.alive)
+        self.alive = -1
+
+
+def warm_once(marker: str, inherited=(), work=None) -> Warming | None:
+    """Compile the engine for this setup in the background, once: a forked child at the lowest
+    priority, silent, runs a few risk draws (`repm.simulate.warm`), so Numba's cache holds the
+    kernel when the user's first `repm risk` comes, instead of that command compiling it for
+    ~45 s. The `marker` file is written before the work starts ("started", then "done"), so a
+    warm-up that fails or is ended is not tried again for this setup. REPM_WARM=0: never.
+    Returns the child (None: none started)."""
     if os.environ.get("REPM_WARM", "1") == "0" or os.path.exists(marker):
-        return False
-    if os.fork() != 0:
-        return True
+        return None
+    with open(marker, "w") as f:
+        f.write("started")
+    alive, held_open = os.pipe()
+    pid = os.fork()
+    if pid != 0:
+        os.close(held_open)
+        with contextlib.suppress(OSError):  # here too, so `stop` finds its group at once
+            os.setpgid(pid, pid)
+        return Warming(pid, alive)
     code = 1
     try:
+        os.close(alive)
         for held in inherited:  # the listener and the serving lock stay the parent's alone
             held.close()
         os.setpgid(0, 0)  # the user's Ctrl-C in a command is not for this one
         os.nice(19)
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # as a process of its own
         null = os.open(os.devnull, os.O_RDWR)
         for fd in _STREAMS:
             os.dup2(null, fd)
+        os.close(null)
         gc.unfreeze()
         if work is None:
             from repm.simulate.warm import warm as work
         work()
         with open(marker, "w") as f:
-            f.write(str(os.getpid()))
+            f.write("done")
         code = 0
     finally:
         os._exit(code)

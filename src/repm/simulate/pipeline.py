@@ -20,7 +20,7 @@ Imported only when the loop is compiled (it imports Numba).
 
 from __future__ import annotations
 
-from numba.core import ir, ir_utils
+from numba.core import ir, ir_utils, types
 from numba.core.compiler import CompilerBase, DefaultPassBuilder
 from numba.core.compiler_machinery import FunctionPass, register_pass
 from numba.core.typed_passes import NopythonTypeInference
@@ -106,7 +106,12 @@ class HoistArgAttrs(FunctionPass):
                 if isinstance(stmt, ir.Assign):
                     defs[stmt.target.name] = defs.get(stmt.target.name, 0) + 1
                     value_of[stmt.target.name] = stmt
-        fixed = {a for a in args if defs.get(a, 0) <= 1}  # arguments never assigned again
+        # arguments never assigned again, and immutable (tuples: the loop's `inp` and `out`), so
+        # an attribute read once at the entry is the same value at every later read
+        fixed = {
+            a for a in args
+            if defs.get(a, 0) <= 1 and isinstance(typemap.get(a), types.BaseTuple)
+        }  # fmt: skip
 
         def sole(name: str, op: str):
             """The expression `name` is assigned, when it is assigned once and is an `op`."""
