@@ -368,11 +368,12 @@ def test_an_edit_anywhere_in_the_package_changes_the_key(tmp_path, monkeypatch):
 
 def test_a_mistaken_setting_is_one_line_each_and_exit_2(setup):
     env, folder = setup
-    bad = repm(dict(env, REPM_SERVER="yes", REPM_SERVER_IDLE="soon"), "--version")
+    bad = repm(dict(env, REPM_SERVER="yes", REPM_SERVER_IDLE="soon", REPM_WARM="on"), "--version")
     assert bad.returncode == 2 and bad.stdout == ""
     assert bad.stderr.splitlines() == [
         "error: REPM_SERVER: 'yes'; expected one of 0, 1, only",
         "error: REPM_SERVER_IDLE: 'soon'; expected seconds, a number above 0",
+        "error: REPM_WARM: 'on'; expected 0 (no background compile) or 1",
     ]
     assert repm(dict(env, REPM_SERVER_IDLE="-5"), "--version").returncode == 2
     assert not list(folder.glob("*.lock"))  # nothing started

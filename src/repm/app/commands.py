@@ -196,11 +196,12 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
                "achieved": res.achieved, "draws": req.draws, "seed": req.seed},
     )  # fmt: skip
     results = table_results(loaded, rows, ds)
+    worth = _worth(res, loaded)
     run_id, path = store(
         req, loaded, results, "stockpile", seed=req.seed, draws=req.draws,
         meta={"service_level": req.service_level, "tolerance": req.tolerance,
               "achieved": res.achieved, "attainable": res.attainable, "stockpile": res.stockpile, "note": res.note,
-              "worth": _worth(res, loaded)},
+              "worth": worth},
     )  # fmt: skip
     payload = {
         "command": "stockpile", "scenario": loaded.name, "run_id": run_id, "draws": req.draws,
@@ -209,7 +210,7 @@ def stockpile(req: StockpileRequest, progress: Progress = None) -> Outcome:
         "stockpile": [{"material": m, "value": v, "unit": "t"} for m, v in res.stockpile.items()],
         "indicators": rows,
         "note": res.note,
-        "worth": _worth(res, loaded),
+        "worth": worth,
     }  # fmt: skip
     tables = {"sized": res, "horizon": horizon_label(loaded)}
     return Outcome(payload, results, run_id, path, tables, loaded)

@@ -87,8 +87,8 @@ MODES = ("0", "1", "only")
 
 
 def _settings() -> str:
-    """REPM_SERVER's mode, after checking it and REPM_SERVER_IDLE: a mistake in either is one
-    line on stderr and exit 2, before anything runs."""
+    """REPM_SERVER's mode, after checking it, REPM_SERVER_IDLE and REPM_WARM: a mistake in any is
+    one line on stderr and exit 2, before anything runs."""
     mode = os.environ.get("REPM_SERVER", "1")
     problems = []
     if mode not in MODES:
@@ -101,6 +101,9 @@ def _settings() -> str:
             ok = False
         if not ok:
             problems.append(f"REPM_SERVER_IDLE: {idle!r}; expected seconds, a number above 0")
+    warm = os.environ.get("REPM_WARM")
+    if warm is not None and warm not in ("0", "1"):
+        problems.append(f"REPM_WARM: {warm!r}; expected 0 (no background compile) or 1")
     if problems:
         sys.stderr.write("".join(f"error: {p}\n" for p in problems))
         sys.exit(2)

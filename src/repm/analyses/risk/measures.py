@@ -9,7 +9,7 @@ import pandas as pd
 from repm.analyses.risk.reduce import UNMET_EPS, DrawSummary, cvar
 from repm.chain import Chain
 from repm.chain.rules import stock_prices
-from repm.model.units import INR_PER_CRORE
+from repm.model.units import CRORE_PER_T_AT, INR_PER_CRORE
 from repm.scenario.schema import Scenario
 
 VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}
@@ -105,4 +105,4 @@ def breakeven_penalty(holding_pv: float, unmet_avoided_t: float) -> float:
     cost (crore INR) over the discounted unmet demand it avoids (t); inf when it avoids none."""
     if unmet_avoided_t <= 0:
         return float("inf")
-    return holding_pv * INR_PER_CRORE / (unmet_avoided_t * 1000.0)
+    return holding_pv / (unmet_avoided_t * CRORE_PER_T_AT)  # the cost rule's own conversion
