@@ -432,8 +432,7 @@ def _unreaped(pid: int) -> bool:
 
 
 def test_the_warm_up_compiles_what_a_risk_run_uses():
-    from repm.simulate import jit, warm
-    from repm.simulate import loop
+    from repm.simulate import jit, loop, warm
 
     warm.warm()
     assert jit.is_compiled(loop.__name__)

@@ -181,6 +181,25 @@ def test_voi_answers_the_cli_json_and_counts_its_samples(client):
     assert "/voi --json" in spec["info"]["description"]
 
 
+def test_uncertainty_with_an_alternative_answers_the_cli_json(client, repm_home):
+    body = {"scenario": "india-baseline", "kind": "uncertainty", "samples": 6, "step": "yearly",
+            "alternatives": {"india-official-split": 0.5}}  # fmt: skip
+    api = client.post("/api/run", json=body).json()
+    cli = cli_json(["uncertainty", "--samples", "6", "--step", "yearly", "--alternative",
+                    "india-official-split=0.5", "--json"])  # fmt: skip
+    timing = ("seconds", "seconds_per_evaluation")
+    same(
+        {k: v for k, v in api.items() if k not in timing},
+        {k: v for k, v in cli.items() if k not in timing},
+    )
+    assert [s["name"] for s in api["structure"]["scenarios"]] == [
+        "india-baseline", "india-official-split"]  # fmt: skip
+    # only shipped scenarios (a path would read the server's files); nothing stored
+    bad = dict(body, alternatives={"/etc/passwd": 0.5})
+    res = client.post("/api/run", json=bad)
+    assert res.status_code == 422 and "expected shipped scenario names" in res.json()["error"]
+
+
 @pytest.mark.parametrize(
     "decision, options", [("stockpile", {"draws": 20}), ("plan", {"scenarios": 0})]
 )

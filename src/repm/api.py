@@ -216,16 +216,18 @@ def sensitivity(
     seed: int = 0,
     step: str = "monthly",
     draws: int = 200,
+    alternatives: dict[str, float] | None = None,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
     """Which facts drive an output (`repm sensitivity`): Sobol indices with confidence intervals
     (or Morris), in `.payload["indices"]`; `draws`: shock draws per sample for the risk outputs
-    (expected_unmet, p_shortage, cvar95_unmet); docs/uncertainty.md."""
+    (expected_unmet, p_shortage, cvar95_unmet); `alternatives`: other scenarios weighed with
+    this one, name → weight (the choice ranked as the factor `scenario`); docs/uncertainty.md."""
     req = A.SensitivityRequest(
         scenario=_src(scenario), sets=overrides, output=output, year=year, method=method,
         samples=samples, groups=tuple(groups), by_fact=by_fact, seed=seed, step=step,
-        draws=draws, out=out, store=store,
+        draws=draws, alternatives=alternatives or (), out=out, store=store,
     )  # fmt: skip
     return Result._of(A.sensitivity(req))
 
@@ -237,14 +239,18 @@ def uncertainty(
     samples: int = 200,
     seed: int = 0,
     step: str = "monthly",
+    draws: int = 0,
+    alternatives: dict[str, float] | None = None,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
     """P5/P50/P95 and mean of the headline indicators by year over draws of every uncertain fact
-    (`repm uncertainty`): indicator rows carry a `stat` column."""
+    (`repm uncertainty`): indicator rows carry a `stat` column; `draws`: shock draws per sample
+    (the expected unmet demand with the shock model on); `alternatives`: other scenarios weighed
+    with this one, name → weight (`.payload["structure"]`: what the choice explains)."""
     req = A.UncertaintyRequest(
-        scenario=_src(scenario), sets=overrides, samples=samples, seed=seed, step=step, out=out,
-        store=store,
+        scenario=_src(scenario), sets=overrides, samples=samples, seed=seed, step=step,
+        draws=draws, alternatives=alternatives or (), out=out, store=store,
     )  # fmt: skip
     return Result._of(A.uncertainty(req))
 
@@ -262,20 +268,22 @@ def voi(
     scenarios: int | None = None,
     cvar: float | None = None,
     groups: list[str] | tuple[str, ...] = (),
+    alternatives: dict[str, float] | None = None,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
     """Decisions under parameter uncertainty (`repm voi DECISION`: unit, stockpile or plan): how
     often the decision changes across samples, EVPI and EVPPI per fact and topic in crore INR
     (`.payload["evpi"]`, `.payload["evppi"]`; flagged rows are the research to do next);
-    `.details["nb"]` is the samples × options net-benefit matrix. docs/uncertainty.md."""
+    `.details["nb"]` is the samples × options net-benefit matrix; `alternatives`: other scenarios
+    weighed with this one, name → weight (their EVPPI: the row `scenario`). docs/uncertainty.md."""
     from repm.app.voi import VoiRequest
     from repm.app.voi import voi as do
 
     req = VoiRequest(
         scenario=_src(scenario), sets=overrides, decision=decision, samples=samples, seed=seed,
         unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
-        groups=tuple(groups), out=out, store=store,
+        groups=tuple(groups), alternatives=alternatives or (), out=out, store=store,
     )  # fmt: skip
     return Result._of(do(req))
 

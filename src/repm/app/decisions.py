@@ -97,12 +97,19 @@ def unit_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
         npv = at_price(1.0)
         return npv, breakeven(at_price, npv) * p, p
 
-    def block(scs: list) -> list[tuple[float, float, float]]:
+    def block(scs: list, tags: list[int] | None = None) -> list[tuple[float, float, float]]:
         """Validated scenarios → (NPV, breakeven price, price) each; simulated side by side on
-        the engine's draw axis (simulate_sets), valued one by one."""
-        chains = [compile_chain(sc) for sc in scs]
-        sims = simulate_sets(chains, step="yearly")
-        return [value(sc, c, s) for sc, c, s in zip(scs, chains, sims, strict=True)]
+        the engine's draw axis (simulate_sets; those of one scenario together, `tags`: the
+        alternatives' chains may differ in shape), valued one by one."""
+        tags = tags or [0] * len(scs)
+        out: list = [None] * len(scs)
+        for k in dict.fromkeys(tags):
+            idx = [i for i, t in enumerate(tags) if t == k]
+            chains = [compile_chain(scs[i]) for i in idx]
+            sims = simulate_sets(chains, step="yearly")
+            for i, c, s in zip(idx, chains, sims, strict=True):
+                out[i] = value(scs[i], c, s)
+        return out
 
     central_sc = ev.scenario_at({})
     un = spec(central_sc)
@@ -111,7 +118,8 @@ def unit_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Progres
     be: list[float] = []
     price: list[float] = []
     for lo in range(0, len(at), SETS):
-        part = block([ev.scenario_at(v) for v in at[lo : lo + SETS]])
+        vs = at[lo : lo + SETS]
+        part = block([ev.scenario_at(v) for v in vs], [getattr(v, "scenario", 0) for v in vs])
         for i, (v, b, p) in enumerate(part):
             npv[lo + i] = v
             be.append(b)

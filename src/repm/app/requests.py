@@ -123,6 +123,44 @@ class Draws:
         check_count(self.chunk, "--chunk", low=1, high=MAX_CHUNK, what=" draws per chunk")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Weighed:
+    """Alternative scenarios weighed with the one asked for (`--alternative NAME=WEIGHT`, the
+    scenario asked for keeping the rest of the weight; repm.analyses.uncertainty.structure):
+    the parameter samples draw which one they run, as they draw a fact."""
+
+    alternatives: tuple = ()
+
+    def check_alternatives(self) -> None:
+        from repm.analyses.uncertainty.structure import parse_alternatives
+
+        object.__setattr__(self, "alternatives", parse_alternatives(self.alternatives))
+        base = getattr(self, "scenario", None)
+        if isinstance(base, str) and base in {n for n, _ in self.alternatives}:
+            raise UserError(
+                f"{base}; expected scenarios other than the one asked for (it keeps the rest "
+                "of the weight)",
+                where="--alternative",
+            )
+
+    def weighed(self, base: LoadedScenario) -> tuple[list[LoadedScenario], Any]:
+        """The scenario asked for (loaded already) and each alternative, loaded with the same
+        `--set` overrides, and their weights (repm.analyses.uncertainty.structure.Alternatives)."""
+        from dataclasses import replace
+
+        from repm.analyses.uncertainty.structure import Alternatives
+
+        if base.name in {n for n, _ in self.alternatives}:
+            raise UserError(
+                f"{base.name}; expected scenarios other than the one asked for (it keeps the "
+                "rest of the weight)",
+                where="--alternative",
+            )
+        others = [replace(self, scenario=name, alternatives=()).load()  # type: ignore[type-var]
+                  for name, _ in self.alternatives]  # fmt: skip
+        return [base, *others], Alternatives.of(base.name, self.alternatives)
+
+
 def check_workers(workers: int | None) -> None:
     """Processes that evaluate parameter samples (repm.analyses.uncertainty.pool)."""
     if workers is not None:
@@ -295,7 +333,7 @@ MAX_PARAMETER_SAMPLES = 65_536  # sensitivity base samples, uncertainty draws (~
 
 
 @dataclass(frozen=True, kw_only=True)
-class SensitivityRequest(Request):
+class SensitivityRequest(Weighed, Request):
     """`repm sensitivity OUTPUT`: which facts drive an output (Sobol indices or Morris)."""
 
     output: str = "unit_npv"
@@ -330,11 +368,12 @@ class SensitivityRequest(Request):
         check_groups(self.groups)
         if self.year is not None and not is_integer(self.year):
             raise UserError(f"{fmt_value(self.year)}; expected a year", where="--year")
+        self.check_alternatives()
         super().__post_init__()
 
 
 @dataclass(frozen=True, kw_only=True)
-class UncertaintyRequest(Request):
+class UncertaintyRequest(Weighed, Request):
     """`repm uncertainty`: P5/P50/P95 and mean of the headline indicators by year over draws of
     every uncertain fact; with `draws` > 0 also the expected unmet demand over that many shock
     draws per sample (the shock model on, as `repm risk`)."""
@@ -353,4 +392,5 @@ class UncertaintyRequest(Request):
         check_count(self.samples, "--samples", low=2, high=MAX_PARAMETER_SAMPLES, what=" samples")
         check_count(self.draws, "--draws", low=0, high=100_000, what=" draws")
         check_seed(self.seed)
+        self.check_alternatives()
         super().__post_init__()

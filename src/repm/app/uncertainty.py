@@ -51,6 +51,10 @@ def factors(
         rest = [i for i in inputs.drawn if i not in taken]
         if rest:
             members[OTHER] = rest
+    if getattr(ev, "pooled", False):  # the choice of scenario: a factor of its own
+        from repm.analyses.uncertainty.structure import STRUCTURE
+
+        members[STRUCTURE] = [STRUCTURE]
     ids = [i for m in members.values() for i in m]
     if req.by_fact:
         return ids, None, {i: [i] for i in ids}
@@ -60,13 +64,9 @@ def factors(
 
 def _model(ev, ids: list[str], year_index: int | None, progress: Progress):
     """X (n × k uniforms) → the output at each row (the year's value for an indicator)."""
-    import numpy as np
 
     def model(X: np.ndarray) -> np.ndarray:
-        n = X.shape[0]
-        values = ev.inputs.values({fid: X[:, j] for j, fid in enumerate(ids)}, n)
-        moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
-        ys = ev.many([{k: float(values[k][d]) for k in moving} for d in range(n)], progress)
+        ys = ev.many(ev.at({fid: X[:, j] for j, fid in enumerate(ids)}, X.shape[0]), progress)
         return ys if year_index is None else ys[:, year_index]
 
     return model
@@ -78,17 +78,15 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
 
     from repm.analyses.uncertainty import sensitivity as S
     from repm.analyses.uncertainty.evaluate import FINANCE_OUTPUTS, Evaluator
+    from repm.analyses.uncertainty.structure import STRUCTURE, Pooled
 
     step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
-    ev = Evaluator(
-        loaded,
-        req.output,
-        step=step,
-        draws=req.draws,
-        seed=req.seed,
-        workers=req.workers,
-        scheduler=req.scheduler,
-    )
+    loads, alts = req.weighed(loaded)
+    ev = Pooled([
+        Evaluator(sc, req.output, step=step, draws=req.draws, seed=req.seed,
+                  workers=req.workers, scheduler=req.scheduler)
+        for sc in loads
+    ], alts)  # fmt: skip
     years = ev.years
     if req.output in FINANCE_OUTPUTS:
         if req.year is not None:
@@ -124,7 +122,9 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
     indices = []
     for r in res.factors:
         row = dict(r)
-        if len(members.get(r["fact"], [r["fact"]])) > 1 or r["fact"] in (
+        if r["fact"] == STRUCTURE:
+            row["facts"] = list(alts.names)
+        elif len(members.get(r["fact"], [r["fact"]])) > 1 or r["fact"] in (
             ev.rule.groups | {OTHER: ()}
         ):
             row["facts"] = members[r["fact"]]
@@ -135,6 +135,8 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
         "samples": req.samples, "seed": req.seed, "evaluations": res.evaluations,
         "seconds_per_evaluation": ev.seconds / max(ev.evaluations, 1), "seconds": wall,
         "factors": len(indices), "inputs": len(ids),
+        "alternatives": [{"name": a, "weight": w} for a, w in zip(alts.names, alts.weights,
+                                                                 strict=True)] if ev.pooled else None,
         "distribution": summary, "indices": indices, "warnings": res.warnings,
     }  # fmt: skip
     rows = _index_rows(req, indices, years)
@@ -185,33 +187,27 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     import numpy as np
 
     from repm.analyses.finance import unit_specs
-    from repm.analyses.uncertainty import philox_uniforms
     from repm.analyses.uncertainty.evaluate import JOINT, Evaluator, headline
+    from repm.analyses.uncertainty.structure import Pooled
 
     names = headline()
-    ev = Evaluator(
-        loaded,
-        names[0],
-        step=req.step,
-        names=tuple(names),
-        workers=req.workers,
-        scheduler=req.scheduler,
+    loads, alts = req.weighed(loaded)
+
+    def pooled(output: str, **kw) -> Pooled:
+        return Pooled([Evaluator(sc, output, workers=req.workers, scheduler=req.scheduler, **kw)
+                       for sc in loads], alts)  # fmt: skip
+
+    ev = pooled(names[0], step=req.step, names=tuple(names))
+    with_npv = all(
+        sc.scenario.scheme is not None and bool(unit_specs(sc.scenario)) for sc in loads
     )
-    with_npv = loaded.scenario.scheme is not None and bool(unit_specs(loaded.scenario))
-    fin = (
-        Evaluator(loaded, "unit_npv", workers=req.workers, scheduler=req.scheduler)
-        if with_npv
-        else None
-    )
+    fin = pooled("unit_npv") if with_npv else None
     n = req.samples
     if req.draws > 0:  # before any work: the pooled unmet demand must fit
         from repm.limits import check_pooled
 
         check_pooled(n, req.draws, len(ev.years))
-    u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
-    values = ev.inputs.values(u, n)
-    moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
-    at = [{k: float(values[k][d]) for k in moving} for d in range(n)]
+    _, labels, at = ev.draw(req.seed, n)
     t0 = time.perf_counter()
     # the samples side by side on the engine's draw axis, a block of sets to a kernel call
     # progress: a sample counts once its headline indicators (and its unit's NPV) are done
@@ -221,10 +217,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     npv = fin.many(at, share) if fin is not None else np.empty(n)
     risk = None
     if req.draws > 0:
-        risk = Evaluator(
-            loaded, "expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
-            workers=req.workers, scheduler=req.scheduler, per_draw=True,
-        )  # fmt: skip
+        risk = pooled("expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
+                      per_draw=True)  # fmt: skip
         by_draw = risk.many(at, progress)  # sample × shock draw × year, t unmet
         from repm.analyses.risk.reduce import UNMET_EPS
 
@@ -236,6 +230,7 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         Y = np.concatenate([Y, E[:, None, :], short[:, None, :]], axis=1)
         names = [*names, "expected_unmet", "p_shortage"]
     wall = time.perf_counter() - t0
+    names_y = list(names)  # the indicators along Y's second axis
     from repm.results.indicators import unit as unit_of
 
     rows = []
@@ -255,18 +250,55 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         for s in STATS:
             rows.append({"year": int(spec.award_year), "name": "unit_npv", "value": npv_stats[s],
                          "unit": "crore INR", "stat": s, "unit_id": spec.unit_id})  # fmt: skip
+    structure = (
+        _structure(alts, labels, names_y, Y, ev.years, npv if fin is not None else None)
+        if ev.pooled
+        else None
+    )
     evaluations = sum(e.evaluations for e in (ev, fin, risk) if e is not None)
     seconds = sum(e.seconds for e in (ev, fin, risk) if e is not None)
     results = table_results(loaded, rows)
     run_id, path = store(
         req, loaded, results, "uncertainty", seed=req.seed, draws=n,
         meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step,
-              "shock_draws": req.draws},
+              "shock_draws": req.draws, "alternatives": structure and structure["scenarios"]},
     )  # fmt: skip
     payload = {
         "command": "uncertainty", "scenario": loaded.name, "run_id": run_id, "samples": n,
         "seed": req.seed, "step": req.step, "draws": req.draws, "inputs": len(ev.inputs.drawn),
         "evaluations": evaluations, "seconds_per_evaluation": seconds / max(evaluations, 1),
-        "seconds": wall, "indicators": rows, "unit_npv": npv_stats,
+        "seconds": wall, "indicators": rows, "unit_npv": npv_stats, "structure": structure,
     }  # fmt: skip
     return Outcome(payload, results, run_id, path, {"names": names}, loaded)
+
+
+def _structure(alts, labels, names: list[str], Y, years: list[int], npv) -> dict:
+    """What the choice of scenario does to each answer: each scenario's weight and samples, and
+    per indicator and year the share of the variance over the samples it explains
+    (Var(E[Y | scenario]) / Var(Y)) and the mean under each scenario."""
+
+    from repm.analyses.uncertainty.structure import STRUCTURE, variance_share
+
+    share = variance_share(Y, labels)  # names × years
+    means = {k: Y[labels == k].mean(axis=0) if (labels == k).any() else None
+             for k in range(len(alts.names))}  # fmt: skip
+    rows = [
+        {"name": name, "year": int(y), "share": float(share[i, j]),
+         "means": {alts.names[k]: None if m is None else float(m[i, j]) for k, m in means.items()}}
+        for i, name in enumerate(names) for j, y in enumerate(years)
+    ]  # fmt: skip
+    out = {
+        "input": STRUCTURE,
+        "scenarios": [{"name": a, "weight": w, "samples": int((labels == k).sum())}
+                      for k, (a, w) in enumerate(zip(alts.names, alts.weights, strict=True))],
+        "variance_share": rows,
+    }  # fmt: skip
+    if npv is not None:
+        out["unit_npv"] = {
+            "share": float(variance_share(npv, labels)),
+            "means": {a: float(npv[labels == k].mean()) if (labels == k).any() else None
+                      for k, a in enumerate(alts.names)},
+            "p_positive": {a: float((npv[labels == k] > 0).mean()) if (labels == k).any()
+                           else None for k, a in enumerate(alts.names)},
+        }  # fmt: skip
+    return out

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from repm.app.checks import check_choice, check_count, check_draws, check_groups, check_seed
 from repm.app.commands import Outcome, store, table_results
 from repm.app.decisions import DECIDE, MONEY, Progress
-from repm.app.requests import Request
+from repm.app.requests import Request, Weighed
 from repm.errors import UserError, fmt_value
 from repm.limits import MAX_PLAN_SCENARIOS
 
@@ -42,7 +42,7 @@ DEFAULT_STOCKPILE_DRAWS = 800
 
 
 @dataclass(frozen=True, kw_only=True)
-class VoiRequest(Request):
+class VoiRequest(Weighed, Request):
     """`repm voi DECISION`: how the decision changes across parameter samples, and what knowing
     each fact before deciding is worth (EVPI, EVPPI)."""
 
@@ -94,6 +94,7 @@ class VoiRequest(Request):
             if self.draws is None:
                 object.__setattr__(self, "draws", DEFAULT_STOCKPILE_DRAWS)
             check_draws(self.draws)
+        self.check_alternatives()
         if d == "plan":
             if self.scenarios is None:
                 object.__setattr__(self, "scenarios", 0)
@@ -117,21 +118,19 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     loaded = req.load()
     import numpy as np
 
-    from repm.analyses.uncertainty import philox_uniforms
     from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Pooled
 
     # the Evaluator applies fact values to the scenario; its output is not used here (a run
     # indicator, so a scenario without scheme units can still value a hypothetical --unit)
-    ev = Evaluator(loaded, "magnet_imports", step="yearly")
+    loads, alts = req.weighed(loaded)
+    ev = Pooled([Evaluator(sc, "magnet_imports", step="yearly") for sc in loads], alts)
     if not ev.inputs.drawn:
         raise UserError(
             "no uncertain fact reaches this scenario; nothing to learn", where="--scenario"
         )
     n = int(req.samples)
-    u = philox_uniforms(ev.inputs.drawn, req.seed, np.arange(n))
-    values = ev.inputs.values(u, n)
-    moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
-    at = [{k: float(values[k][d]) for k in moving} for d in range(n)]
+    u, labels, at = ev.draw(req.seed, n)
     t0 = time.perf_counter()
     decide = DECIDE[req.decision]
     got = decide(req, loaded, ev, at, progress)
@@ -141,7 +140,8 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     kept = got.pop("kept", None)
     if kept is not None:  # samples the decision could not be made in are left out
         u = {k: v[np.asarray(kept, dtype=int)] for k, v in u.items()}
-    payload = _value(req, loaded, ev, u, nb, got, per_draw)
+        labels = labels[np.asarray(kept, dtype=int)]
+    payload = _value(req, loaded, ev, u, nb, got, per_draw, labels)
     payload.update(seconds=wall, seconds_per_sample=wall / n)
     rows = [{"year": int(loaded.scenario.horizon.start), "name": "voi_evpi",
              "value": payload["evpi"], "unit": MONEY}]  # fmt: skip
@@ -160,13 +160,14 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
 
 
 def _value(
-    req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict, per_draw=None
+    req: VoiRequest, loaded, ev, u: dict, nb: np.ndarray, got: dict, per_draw=None, labels=None
 ) -> dict:
     import numpy as np
 
     from repm.analyses.uncertainty import resolve_groups
     from repm.analyses.uncertainty import voi as V
     from repm.analyses.uncertainty.ranges import inverse_cdf
+    from repm.analyses.uncertainty.structure import STRUCTURE
 
     n = nb.shape[0]
     total = V.evpi(nb)
@@ -182,6 +183,7 @@ def _value(
     from repm.app.uncertainty import factors
 
     _, _, members = factors(ev, SimpleNamespace(groups=(), by_fact=False))
+    members.pop(STRUCTURE, None)  # valued below, from its groups of samples
     if req.groups:
         members = {**resolve_groups(req.groups, ev.inputs, ev.table, ev.rule), **members}
     for g, facts in members.items():
@@ -195,8 +197,13 @@ def _value(
                      "grade": f"{weak:.0%} C/assumption", "floor": floor, "facts": facts,
                      "weak_share": weak})  # fmt: skip
     skipped = [g for g, f in members.items() if len(f) + 2 > n // 2]
+    structure = None
+    if getattr(ev, "pooled", False):
+        structure = _structure(req, ev.alternatives, labels, nb, got["choice"]["options"])
+        rows.append(structure.pop("row"))
     for r in rows:
         weak = r["grade"] in V.FLAG_GRADES if r["kind"] == "fact" else r.get("weak_share", 0) > 0.5
+        weak = weak or r["kind"] == "structure"  # a choice between stories: as weak as it gets
         big = total > 0 and r["value"] >= V.FLAG_SHARE * total and r["value"] > r["floor"]
         r["flag"] = bool(weak and big)
     rows.sort(key=lambda r: (-r["value"], r["fact"]))
@@ -213,5 +220,31 @@ def _value(
         "choice": choice, **got,
         "groups_not_estimated": skipped,
         "research_next": [r["fact"] for r in rows if r["flag"]],
+        "structure": structure,
     }  # fmt: skip
     return payload
+
+
+def _structure(req: VoiRequest, alts, labels, nb, options: list) -> dict:
+    """The choice of scenario as an input of the decision: its EVPPI from the group means (exact
+    for a discrete input; its noise floor with the labels shuffled), each scenario's weight and
+    samples, and the option best in expectation under each."""
+    import numpy as np
+
+    from repm.analyses.uncertainty.structure import (
+        STRUCTURE,
+        evppi_discrete,
+        evppi_discrete_floor,
+    )
+
+    floor = evppi_discrete_floor(nb, labels, seed=req.seed)
+    scen = []
+    for k, (name, w) in enumerate(zip(alts.names, alts.weights, strict=True)):
+        mine = labels == k
+        best = int(np.argmax(nb[mine].mean(axis=0))) if mine.any() else None
+        scen.append({"name": name, "weight": w, "samples": int(mine.sum()),
+                     "expected_best": None if best is None else options[best]})  # fmt: skip
+    row = {"fact": STRUCTURE, "value": evppi_discrete(nb, labels), "unit": MONEY,
+           "kind": "structure", "grade": "alternatives", "floor": floor,
+           "facts": list(alts.names)}  # fmt: skip
+    return {"input": STRUCTURE, "scenarios": scen, "row": row}

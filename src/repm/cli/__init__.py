@@ -34,6 +34,14 @@ SetOpt = Annotated[
     Optional[list[str]],  # noqa: UP045  (typer needs Optional here)
     typer.Option("--set", help="Override a field: PATH=VALUE (YAML scalar). Repeatable."),
 ]
+AltOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--alternative",
+        help="Weigh another scenario with the one asked for: NAME=WEIGHT (it keeps the rest). "
+        "Repeatable.",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object (the shared shape).")]
 OutOpt = Annotated[
     Optional[Path],  # noqa: UP045

@@ -10,6 +10,7 @@ from rich.table import Table
 
 from repm.cli import (
     DEFAULT,
+    AltOpt,
     JsonOpt,
     OutOpt,
     ScenarioArg,
@@ -83,6 +84,7 @@ def sensitivity(
     step: StepOpt = "monthly",
     workers: WorkersOpt = None,
     scheduler: SchedOpt = None,
+    alternative: AltOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -94,7 +96,7 @@ def sensitivity(
         scenario=scenario, sets=set_ or (), output=output, year=year, method=method,
         samples=samples, seed=seed, groups=tuple(group.split(",")) if group else (),
         by_fact=by_fact, step=step, out=out_dir, draws=draws, workers=workers,
-        scheduler=scheduler,
+        scheduler=scheduler, alternatives=tuple(alternative or ()),
     )  # fmt: skip
     prog, advance = render.progress(0, "evaluations")
     with prog:
@@ -163,6 +165,7 @@ def uncertainty(
     ] = 0,
     workers: WorkersOpt = None,
     scheduler: SchedOpt = None,
+    alternative: AltOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -172,7 +175,7 @@ def uncertainty(
 
     req = UncertaintyRequest(
         scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, draws=draws,
-        out=out_dir, workers=workers, scheduler=scheduler,
+        out=out_dir, workers=workers, scheduler=scheduler, alternatives=tuple(alternative or ()),
     )  # fmt: skip
     prog, advance = render.progress(samples * (2 if draws else 1), "evaluations")
     with prog:
@@ -241,8 +244,52 @@ def _render_uncertainty(done) -> None:
             f"unit {u['unit_id']} NPV: P50 {u['p50']:,.0f} (P5 {u['p05']:,.0f} – P95 "
             f"{u['p95']:,.0f}) crore INR, mean {u['mean']:,.0f}; P(NPV > 0) {u['p_positive']:.0%}"
         )
+    if p.get("structure"):
+        _render_structure(p["structure"], names, shown)
     render.note(
         f"{p['inputs']} uncertain facts drawn · {p['evaluations']:,} evaluations, "
         f"{p['seconds_per_evaluation']:.3f} s each"
         + (f" · run {p['run_id']} → {done.path}" if p["run_id"] else "")
     )
+
+
+def _render_structure(st: dict, names: list[str], shown: list[int]) -> None:
+    """Which scenario: each one's weight and samples, and per indicator the share of the spread
+    the choice of scenario explains, with the mean under each."""
+    from rich.markup import escape
+
+    from repm.results.indicators import get
+
+    scen = st["scenarios"]
+    render.note(
+        "scenario drawn per sample: "
+        + ", ".join(f"{s['name']} {s['weight']:.0%} ({s['samples']} samples)" for s in scen)
+    )
+    by = {(r["name"], r["year"]): r for r in st["variance_share"]}
+    t = Table(
+        title="what the choice of scenario explains · share of the spread (mean under "
+        + " / ".join(s["name"] for s in scen) + ")",
+        header_style="bold",
+    )
+    t.add_column("indicator")
+    for y in shown:
+        t.add_column(str(y), justify="right")
+    for n in names:
+        if (n, shown[0]) not in by:
+            continue
+        ind = get(n)
+        cells = []
+        for y in shown:
+            r = by[(n, y)]
+            means = " / ".join("–" if v is None else ind.format(v) for v in r["means"].values())
+            cells.append(f"{r['share']:.0%}\n({means})")
+        t.add_row(escape(f"{ind.label} [{ind.unit}]"), *cells)
+    out.print(t)
+    if "unit_npv" in st:
+        u = st["unit_npv"]
+        render.note(
+            f"unit NPV: {u['share']:.0%} of its spread from the scenario; mean "
+            + " / ".join(f"{v:,.0f}" for v in u["means"].values() if v is not None)
+            + " crore INR, P(NPV > 0) "
+            + " / ".join(f"{v:.0%}" for v in u["p_positive"].values() if v is not None)
+        )

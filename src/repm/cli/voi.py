@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 from rich.table import Table
 
-from repm.cli import DEFAULT, JsonOpt, OutOpt, SeedOpt, SetOpt, _emit, app, render
+from repm.cli import DEFAULT, AltOpt, JsonOpt, OutOpt, SeedOpt, SetOpt, _emit, app, render
 from repm.cli.render import out
 
 TOP = 12  # EVPPI rows shown (all are in --json)
@@ -64,6 +64,7 @@ def voi(
     ] = DEFAULT,
     set_: SetOpt = None,
     seed: SeedOpt = 0,
+    alternative: AltOpt = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -75,6 +76,7 @@ def voi(
         scenario=scenario, sets=set_ or (), decision=decision, samples=samples, seed=seed,
         unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
         groups=tuple(group.split(",")) if group else (), out=out_dir,
+        alternatives=tuple(alternative or ()),
     )  # fmt: skip
     prog, advance = render.progress(req.steps, "samples")
     with prog:
@@ -103,7 +105,11 @@ def _render(done) -> None:
     t.add_column("chance\nlevel", justify="right")
     shown = [r for r in p["evppi"] if r["value"] >= SHOWN][:TOP]
     for r in shown:
-        label = r["fact"] if r["kind"] == "fact" else f"{r['fact']} ({len(r['facts'])} facts)"
+        label = (
+            r["fact"] if r["kind"] == "fact"
+            else f"{r['fact']} ({' or '.join(r['facts'])})" if r["kind"] == "structure"
+            else f"{r['fact']} ({len(r['facts'])} facts)"
+        )  # fmt: skip
         t.add_row("▶" if r["flag"] else "", label, r["grade"], _money(r["value"]),
                   _money(r["floor"]))  # fmt: skip
     if shown:
@@ -123,6 +129,13 @@ def _render(done) -> None:
             + " to know, not shown (--json has every row)"
         )
     c = p["choice"]
+    if p.get("structure"):
+        render.note(
+            "scenario drawn per sample: " + "; ".join(
+                f"{x['name']} {x['weight']:.0%} ({x['samples']} samples), best in expectation "
+                f"there: {_option(x['expected_best'])}" for x in p["structure"]["scenarios"]
+            )
+        )  # fmt: skip
     if p["decision"] == "unit":
         n, b, r = p["npv"], p["breakeven_price"], p["breakeven_over_price"]
         be0 = p["breakeven_price_central"]
@@ -208,6 +221,17 @@ def _render(done) -> None:
         )
     if p["run_id"]:
         render.note(f"run {p['run_id']} → {done.path}")
+
+
+def _option(o) -> str:
+    """An option as the payload gives it: a name (unit), {material: t} (stockpile) or
+    {year: t/yr} (plan: the last year's)."""
+    if o is None or isinstance(o, str):
+        return str(o)
+    if all(isinstance(k, int) for k in o):
+        return f"{list(o.values())[-1]:,.0f} t/yr added by {max(o)}"
+    held = {m: v for m, v in o.items() if v > 0}
+    return ", ".join(f"{m} {v:,.1f} t" for m, v in held.items()) if held else "none"
 
 
 def _minutes(seconds: float) -> str:

@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from repm.limits import MAX_SEED
 
@@ -117,6 +117,24 @@ class RunRequest(BaseModel):
         "stockpile (how much to hold) or plan (how much capacity to build)",
     )
     by_fact: bool = Field(False, description="rank each fact, not each group (kind sensitivity)")
+    alternatives: dict[str, float] | None = Field(
+        None,
+        description="shipped scenarios weighed with this one, name → weight (kinds uncertainty, "
+        "sensitivity, voi; as `--alternative NAME=WEIGHT`: this one keeps the rest)",
+    )
+
+    @field_validator("alternatives")
+    @classmethod
+    def _shipped_alternatives(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        from repm.scenario.load import shipped_names
+
+        unknown = sorted(set(v or ()) - set(shipped_names()))
+        if unknown:
+            raise ValueError(f"{', '.join(unknown)}; expected shipped scenario names")
+        return v
+
+    def _alternatives(self) -> tuple:
+        return tuple((self.alternatives or {}).items())
     wait: bool = Field(
         True, description="true: answer with the run's JSON; false: answer 202 with a job id"
     )
@@ -147,13 +165,15 @@ class RunRequest(BaseModel):
                 **common, output=self.output, year=self.year, method=self.method,
                 samples=self.samples or 8, seed=self.seed, by_fact=self.by_fact, step=self.step,
                 groups=tuple(self.group.split(",")) if self.group else (), draws=self.draws,
+                alternatives=self._alternatives(),
             )  # fmt: skip
         if self.kind == "voi":
             return self._voi(common)
         if self.kind == "uncertainty":
             draws = self.draws if "draws" in self.model_fields_set else 0
             return A.UncertaintyRequest(
-                **common, samples=self.samples or 20, seed=self.seed, step=self.step, draws=draws
+                **common, samples=self.samples or 20, seed=self.seed, step=self.step, draws=draws,
+                alternatives=self._alternatives(),
             )
         return A.FinanceRequest(
             **common, unit=self.unit, breakeven=self.breakeven, price=self.price,
@@ -173,6 +193,7 @@ class RunRequest(BaseModel):
             return VoiRequest(
                 **common, decision=self.decision, samples=self.samples, seed=self.seed,
                 groups=tuple(self.group.split(",")) if self.group else (), **own,
+                alternatives=self._alternatives(),
             )  # fmt: skip
         except UserError as exc:
             if exc.where == "DECISION":  # the CLI's argument is the API's field

@@ -1,0 +1,201 @@
+"""Structural uncertainty (repm.analyses.uncertainty.structure): alternative scenarios weighed
+like a fact. The discrete draw against its weights, the variance share and EVPPI of a discrete
+input against their closed forms, the pooled evaluation against each scenario's own Evaluator
+bit for bit, and `--alternative` end to end and in bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import run_cli
+
+from repm.analyses.uncertainty.structure import (
+    STRUCTURE,
+    Alternatives,
+    Pooled,
+    evppi_discrete,
+    evppi_discrete_floor,
+    parse_alternatives,
+    structure_uniforms,
+    variance_share,
+)
+from repm.errors import UserError
+
+
+def test_the_scenario_is_drawn_by_its_weights():
+    alts = Alternatives.of("a", [("b", 0.25), ("c", 0.15)])
+    assert alts.names == ("a", "b", "c") and np.isclose(sum(alts.weights), 1.0)
+    # the inverse CDF at the edges: [0, 0.6) → a, [0.6, 0.85) → b, [0.85, 1) → c
+    assert alts.index(np.array([0.0, 0.5999, 0.6, 0.8499, 0.85, 0.9999])).tolist() == [
+        0, 0, 1, 1, 2, 2,
+    ]  # fmt: skip
+    u = structure_uniforms(7, np.arange(20_000))
+    share = np.bincount(alts.index(u), minlength=3) / u.size
+    assert np.allclose(share, alts.weights, atol=0.01)  # ~4 standard errors
+    # a pure function of (seed, sample): the same whichever samples are asked for
+    assert np.array_equal(structure_uniforms(7, np.arange(100, 110)), u[100:110])
+    assert not np.array_equal(structure_uniforms(8, np.arange(10)), u[:10])
+
+
+def test_variance_share_against_the_closed_form_and_the_null():
+    rng = np.random.default_rng(0)
+    n, p, delta, sigma = 200_000, 0.3, 2.0, 1.5
+    labels = (rng.random(n) < p).astype(int)
+    y = delta * labels + rng.normal(0.0, sigma, n)
+    exact = p * (1 - p) * delta**2 / (p * (1 - p) * delta**2 + sigma**2)  # 0.2718
+    assert abs(float(variance_share(y, labels)) - exact) < 0.01
+    # an input that does not matter: ε² reads about half what the raw ratio does at n = 16
+    # (the raw ratio's bias is (K − 1)/(n − 1) = 0.067; clipping at 0 keeps ε² above 0)
+    got, raw = [], []
+    for _ in range(1000):
+        y, lab = rng.normal(size=16), rng.integers(0, 2, 16)
+        if len(set(lab)) < 2:
+            continue
+        got.append(float(variance_share(y, lab)))
+        m = y.mean()
+        between = sum((lab == k).sum() * (y[lab == k].mean() - m) ** 2 for k in (0, 1))
+        raw.append(between / ((y - m) ** 2).sum())
+    assert np.mean(got) < 0.6 * np.mean(raw) and abs(np.mean(raw) - 1 / 15) < 0.01
+    # per column, and 0 where nothing varies
+    two = variance_share(np.column_stack([labels * 1.0, np.ones(n)]), labels)
+    assert two.shape == (2,) and two[0] > 0.999 and two[1] == 0.0
+
+
+def test_evppi_of_a_discrete_input_against_the_closed_form():
+    # options: do nothing (0) or act (mu_k + noise independent of k); p = (0.5, 0.3, 0.2)
+    rng = np.random.default_rng(1)
+    n = 300_000
+    labels = rng.choice(3, size=n, p=[0.5, 0.3, 0.2])
+    mu = np.array([-1.0, 0.5, 2.0])
+    nb = np.column_stack([np.zeros(n), mu[labels] + rng.normal(0.0, 3.0, n)])
+    # Σ_k p_k max(0, μ_k) − max(0, Σ_k p_k μ_k) = (0.15 + 0.4) − max(0, −0.5 + 0.15 + 0.4)
+    exact = 0.55 - 0.05
+    assert abs(evppi_discrete(nb, labels) - exact) < 0.02
+    # noise-free: exact to rounding, and never above EVPI
+    clean = np.column_stack([np.zeros(n), mu[labels]])
+    assert evppi_discrete(clean, labels) == pytest.approx(exact, abs=1e-2)
+    assert evppi_discrete(nb, labels) <= float(nb.max(axis=1).mean() - nb.mean(axis=0).max())
+    # shuffled labels: the floor is small against the real value
+    few = slice(0, 400)
+    assert evppi_discrete_floor(nb[few], labels[few], replicates=100) < exact
+
+
+@pytest.mark.parametrize(
+    ("items", "says"),
+    [
+        (["x=1.5"], "strictly between 0 and 1"),
+        (["x=0"], "strictly between 0 and 1"),
+        (["x=abc"], "strictly between 0 and 1"),
+        (["noequals"], "SCENARIO=WEIGHT"),
+        (["x=0.3", "x=0.2"], "each scenario once"),
+        (["x=0.6", "y=0.5"], "less than 1"),
+    ],
+)
+def test_bad_alternatives_say_what_was_expected(items, says):
+    with pytest.raises(UserError, match=says) as exc:
+        parse_alternatives(items)
+    assert exc.value.where == "--alternative"
+
+
+def test_every_mistake_at_once():
+    with pytest.raises(UserError) as exc:
+        parse_alternatives(["x=2", "y=-1", "x=0.1"])
+    msg = str(exc.value)
+    assert "x=2" in msg and "y=-1" in msg and "each scenario once" in msg
+
+
+def _evaluators(names, **kw):
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    return [Evaluator(load_scenario(n), "magnet_imports", step="yearly", workers=1, **kw)
+            for n in names]  # fmt: skip
+
+
+def test_one_scenario_pooled_is_its_evaluator_bit_for_bit():
+    from repm.analyses.uncertainty import philox_uniforms
+
+    (ev,) = _evaluators(["india-baseline"])
+    pooled = Pooled([ev], Alternatives.of("india-baseline", ()))
+    n = 4
+    u, labels, at = pooled.draw(3, n)
+    assert STRUCTURE not in u and labels.tolist() == [0] * n
+    # the path every command took before alternatives: the same draws, values and outputs
+    u0 = philox_uniforms(ev.inputs.drawn, 3, np.arange(n))
+    values = ev.inputs.values(u0, n)
+    moving = [k for k, v in values.items() if not np.all(v == ev.spreads[k].central)]
+    old = [{k: float(values[k][d]) for k in moving} for d in range(n)]
+    assert [dict(a) for a in at] == old
+    assert np.array_equal(pooled.many(at), ev.many(old))
+
+
+def test_pooled_samples_are_their_own_scenarios_runs_with_shared_draws():
+    evs = _evaluators(["india-baseline", "india-official-split"])
+    alts = Alternatives.of("india-baseline", [("india-official-split", 0.5)])
+    pooled = Pooled(evs, alts)
+    n = 6
+    u, labels, at = pooled.draw(5, n)
+    assert labels.tolist() == alts.index(structure_uniforms(5, np.arange(n))).tolist()
+    assert set(labels.tolist()) == {0, 1}  # seed 5 draws both (else the test proves little)
+    got = pooled.many(at)
+    for d in range(n):  # each sample: its scenario's Evaluator alone, bit for bit
+        alone = evs[labels[d]].many([dict(at[d])])[0]
+        assert np.array_equal(got[d], alone)
+    # common random numbers: a fact both scenarios draw on the same range takes the same value
+    # in a sample whichever scenario it runs
+    single = Pooled([evs[0]], Alternatives.of("india-baseline", ()))
+    _, _, base_at = single.draw(5, n)
+    same = [f for f in evs[0].inputs.drawn if f in evs[1].inputs.drawn
+            and evs[0].spreads[f] == evs[1].spreads[f]]  # fmt: skip
+    assert len(same) > 100
+    for d in range(n):
+        shared = [f for f in same if f in at[d] and f in base_at[d]]
+        assert shared and all(at[d][f] == base_at[d][f] for f in shared)
+
+
+def test_uncertainty_and_voi_with_an_alternative_end_to_end():
+    res = run_cli(["uncertainty", "--samples", "8", "--step", "yearly", "--alternative",
+                   "india-official-split=0.5", "--json"])  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    p = json.loads(res.stdout)
+    st = p["structure"]
+    assert [s["name"] for s in st["scenarios"]] == ["india-baseline", "india-official-split"]
+    assert sum(s["samples"] for s in st["scenarios"]) == 8
+    assert all(0.0 <= r["share"] <= 1.0 for r in st["variance_share"])
+    demand = {r["year"]: r for r in st["variance_share"] if r["name"] == "magnet_demand"}
+    assert set(demand[2030]["means"]) == {"india-baseline", "india-official-split"}
+    # without alternatives there is no structure block
+    res = run_cli(["uncertainty", "--samples", "4", "--step", "yearly", "--json"])
+    assert json.loads(res.stdout)["structure"] is None
+
+    res = run_cli(["voi", "unit", "--samples", "8", "--alternative", "india-official-split=0.5",
+                   "--json"])  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    p = json.loads(res.stdout)
+    row = [r for r in p["evppi"] if r["kind"] == "structure"]
+    assert len(row) == 1 and row[0]["fact"] == STRUCTURE and 0.0 <= row[0]["value"] <= p["evpi"]
+    assert {s["expected_best"] for s in p["structure"]["scenarios"]} <= {"build", "do not build"}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["uncertainty", "--alternative", "india-official-split=1.2"],
+        ["uncertainty", "--alternative", "india-baseline=0.5"],
+        ["voi", "unit", "--alternative", "nonsense"],
+        ["sensitivity", "unit_npv", "--alternative", "a=0.7", "--alternative", "b=0.6"],
+    ],
+)
+def test_bad_alternative_options_give_one_line(args):
+    res = run_cli(args)
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: --alternative:"), res.stderr
+
+
+def test_an_unknown_alternative_is_named():
+    res = run_cli(["uncertainty", "--samples", "4", "--alternative", "no-such-scenario=0.3"])
+    assert res.returncode == 2 and "no-such-scenario" in res.stderr, res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
