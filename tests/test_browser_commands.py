@@ -277,6 +277,26 @@ def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(bro
     assert float(said.group(1).replace(",", "")) == round(max(stored("p95", "unmet_joint")))
     assert "what we don't know about the facts" in page.text_content("#fig-unmet .legend")
     assert "No risk run is stored for the shock fan" in page.text_content("#fig-unmet")
+
+    # another scenario weighed with it: the CLI line, the body, the answer's note
+    shown = page.get_attribute("body", "data-shown-run")
+    page.uncheck("#unc-shocks")
+    page.select_option("#sens-step", "yearly")
+    page.select_option("#alt-scenario", "india-official-split")
+    page.fill("#alt-weight", "0.5")
+    assert "--alternative india-official-split=0.5" in page.text_content("#sets")
+    page.click("#run")
+    page.wait_for_function(
+        "(id) => document.body.dataset.shownRun && document.body.dataset.shownRun !== id",
+        arg=shown, timeout=240_000,
+    )  # fmt: skip
+    pooled = _get(f"{url}/api/runs/{page.get_attribute('body', 'data-shown-run')}")
+    names = [a["name"] for a in pooled["meta"]["alternatives"]]
+    assert names == ["india-baseline", "india-official-split"]
+    note = page.text_content("#unc-structure")
+    assert "Scenario drawn per sample: india-baseline 50%" in note and "explains up to" in note
+    page.select_option("#alt-scenario", "")  # back to none: nothing weighed
+    assert "--alternative" not in page.text_content("#sets")
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard-morris-unmet.png"), full_page=True)
     assert errors == []

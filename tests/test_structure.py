@@ -199,3 +199,19 @@ def test_an_unknown_alternative_is_named():
     res = run_cli(["uncertainty", "--samples", "4", "--alternative", "no-such-scenario=0.3"])
     assert res.returncode == 2 and "no-such-scenario" in res.stderr, res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_a_stored_pooled_run_says_which_scenarios_its_fan_is_over(tmp_path, monkeypatch):
+    from repm import app as A
+    from repm.reports.hangs.uncertainty import parameter_fan, read_spread
+    from repm.results.store import load_run
+
+    monkeypatch.setenv("REPM_HOME", str(tmp_path))
+    done = A.uncertainty(
+        A.UncertaintyRequest(samples=4, step="yearly", alternatives=("india-official-split=0.25",))
+    )
+    spread = read_spread(load_run(done.run_id))
+    assert spread.alternatives == (("india-baseline", 0.75), ("india-official-split", 0.25))
+    label = "4 samples over india-baseline 75% / india-official-split 25%"
+    assert spread.samples_label() == label
+    assert label in parameter_fan(spread, None).layout.title.text

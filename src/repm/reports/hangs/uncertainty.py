@@ -35,6 +35,14 @@ class Spread:
     rows: pd.DataFrame  # name, unit, year, stat, value (totals; unit_npv by unit_id)
     shock_draws: int | None = None  # shock draws a sample behind expected_unmet (0: none)
     step: str | None = None
+    alternatives: tuple[tuple[str, float], ...] = ()  # scenarios the samples drew (--alternative)
+
+    def samples_label(self) -> str:
+        """"N samples", and the scenarios they were drawn over when more than one."""
+        out = f"{self.samples} samples" if self.samples else "samples"
+        if self.alternatives:
+            out += " over " + " / ".join(f"{n} {w:.0%}" for n, w in self.alternatives)
+        return out
 
     def band(self, name: str) -> pd.DataFrame:
         """year × stat (p05, p50, p95, mean) of one indicator."""
@@ -54,7 +62,16 @@ def read_spread(stored: Stored | RunData) -> Spread | None:
         str(meta.get("run_id") or getattr(stored, "run_id", "")), as_int(meta.get("samples")),
         getattr(stored, "same_settings", True), rows[["name", "unit", "year", "stat", "value"]],
         as_int(meta.get("shock_draws")), meta.get("step") if isinstance(meta.get("step"), str) else None,
+        _alternatives(meta.get("alternatives")),
     )  # fmt: skip
+
+
+def _alternatives(got) -> tuple[tuple[str, float], ...]:
+    """The stored run's scenarios and weights (meta `alternatives`), () if none or unreadable."""
+    try:
+        return tuple((str(a["name"]), float(a["weight"])) for a in got or ())
+    except (TypeError, KeyError, ValueError):
+        return ()
 
 
 def latest_spread(run: RunData) -> Spread | None:
@@ -107,7 +124,7 @@ def parameter_fan(spread: Spread, run: RunData | None = None) -> go.Figure | Non
         for n in names if n in owner
     ]  # fmt: skip
     first = owner[0]
-    samples = f"{spread.samples} samples" if spread.samples else "samples"
+    samples = spread.samples_label()
     fig.update_layout(
         title=f"Over the facts' ranges ({samples})" + ("" if spread.same_settings else OTHER),
         template="plotly_white", legend_orientation="h", height=420, yaxis_title=units[first],
@@ -172,7 +189,7 @@ def unmet_fans(spread: Spread, risk: RunData | None, other: bool = False) -> go.
     if b is None:
         return None
     years = [int(y) for y in b.index]
-    samples = f"{spread.samples} samples" if spread.samples else "samples"
+    samples = spread.samples_label()
     each = f"{spread.shock_draws:,} shock draws" if spread.shock_draws else "shock draws"
     fig = go.Figure()
     facts = {"legendgroup": "facts", "legendgrouptitle_text": f"{FACTS}:"}
