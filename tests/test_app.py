@@ -124,12 +124,12 @@ def test_a_stockpile_that_avoids_nothing_is_worth_strict_json():
 
     loaded = load_scenario("india-baseline")
     res = StockpileResult(0.95, 0.5, {"dy_oxide": 5.0}, 1.0, False, "", holding_pv=6.0,
-                          unmet_avoided=0.0, unmet_penalty=1e5)  # fmt: skip
+                          unmet_avoided=0.0, unmet_penalty=6e4)  # fmt: skip
     w = _worth(res, loaded)
     assert w["breakeven_penalty"] is None and w["pays"] is False
     json.dumps(w, allow_nan=False)  # raises on inf or nan
     held = StockpileResult(0.95, 0.5, {"dy_oxide": 5.0}, 1.0, False, "", holding_pv=6.0,
-                           unmet_avoided=2.0, breakeven_penalty=30_000.0, unmet_penalty=1e5)  # fmt: skip
+                           unmet_avoided=2.0, breakeven_penalty=30_000.0, unmet_penalty=6e4)  # fmt: skip
     assert _worth(held, loaded)["breakeven_penalty"] == 30_000.0 and _worth(held, loaded)["pays"]
     none = StockpileResult(0.95, 0.5, {"dy_oxide": 0.0}, 0.0, True, "")
     assert _worth(none, loaded) is None
