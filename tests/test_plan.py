@@ -112,16 +112,17 @@ def loaded_prices(path: Path) -> tuple[float, float, float]:
 def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
     """The LP sees each scenario's shocks in advance, as yearly means, and may draw its whole
     stockpile in every year; the engine simulates the LP's plan month by month on the same draws.
-    With unmet demand priced far above any import and stock dear to hold (10 %/yr) the LP leaves
-    some demand unmet, and the simulated plan can only leave more, in every year. (At 20 %/yr,
-    since the sectors localise on their own paths, the LP holds no magnet stock on these draws
-    and the stockpile would go untested.)"""
+    With unmet demand priced far above any import (₹1 lakh/kg, set here: at the baseline's
+    ₹60,000 the LP holds no magnet stock on these draws) and stock dear to hold (10 %/yr) the LP
+    leaves some demand unmet, and the simulated plan can only leave more, in every year. (At
+    20 %/yr, since the sectors localise on their own paths, the LP holds no magnet stock on these
+    draws and the stockpile would go untested.)"""
     loaded = load_scenario(
         "india-baseline",
         [
             "policy.working_stock_months=0", "policy.sector_working_stock_months.ev_car=0",
             "policy.sector_working_stock_months.wind=0", "policy.sector_working_stock_months.industrial=0",
-            "economics.holding_cost_rate=0.1",
+            "economics.holding_cost_rate=0.1", "policy.unmet_penalty=100000",
         ],
     )  # fmt: skip
     chain = compile_chain(loaded.scenario)
