@@ -95,3 +95,11 @@ def test_threads_asking_for_the_unit_registry_at_once_get_one(monkeypatch):
     for t in threads:
         t.join()
     assert len(got) == 2 and got[0] is got[1]
+
+
+def test_rupees_are_written_as_indian_readers_write_them():
+    from repm.model.units import inr
+
+    assert inr(60_000) == "₹60,000" and inr(99_999.4) == "₹99,999"
+    assert inr(193_000) == "₹1.93 lakh" and inr(150_000) == "₹1.50 lakh"
+    assert inr(1.25e8) == "₹12.5 crore" and inr(-15_000) == "₹-15,000"

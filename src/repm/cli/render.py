@@ -234,10 +234,11 @@ def stockpile(done) -> None:
     )
     w = p.get("worth")
     if w is not None:
-        lakh = 1e5  # INR
+        from repm.model.units import inr
+
         verdict = (
-            f"it pays if a kilogram unmet costs ≥ ₹{w['breakeven_penalty'] / lakh:,.2f} lakh; at "
-            f"policy.unmet_penalty ₹{w['unmet_penalty'] / lakh:,.2f} lakh/kg "
+            f"it pays if a kilogram unmet costs ≥ {inr(w['breakeven_penalty'])}; at "
+            f"policy.unmet_penalty {inr(w['unmet_penalty'])}/kg "
             + ("it pays" if w["pays"] else "it does not pay")
             if w["breakeven_penalty"] is not None
             else "it never pays: it avoids no unmet demand"

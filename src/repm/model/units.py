@@ -22,6 +22,20 @@ INR_PER_CRORE = 1e7
 KG_PER_T = 1000.0
 CRORE_PER_T_AT = KG_PER_T / INR_PER_CRORE  # INR/kg × t → crore INR
 
+LAKH = 1e5
+
+
+def inr(value: float) -> str:
+    """Rupees as Indian readers write them: below a lakh in full (₹60,000), then in lakh
+    (₹1.93 lakh), from a crore in crore (₹12.5 crore)."""
+    v = float(value)
+    if abs(v) < LAKH:
+        return f"₹{v:,.0f}"
+    if abs(v) < INR_PER_CRORE:
+        return f"₹{v / LAKH:,.2f} lakh"
+    return f"₹{v / INR_PER_CRORE:,.3g} crore"
+
+
 _DEFINITIONS = f"""
 INR = [currency_inr] = rupee
 USD = [currency_usd] = dollar

@@ -280,9 +280,11 @@ def _worth(w: dict | None) -> str:
         return ""
     if w.get("breakeven_penalty") is None:
         return " — it avoids no unmet demand"
+    from repm.model.units import inr
+
     return (
-        f" — pays if a kg short costs ≥ ₹{w['breakeven_penalty'] / 1e5:,.2f} lakh "
-        f"(valued at ₹{w['unmet_penalty'] / 1e5:,.2f} lakh)"
+        f" — pays if a kg short costs ≥ {inr(w['breakeven_penalty'])} "
+        f"(valued at {inr(w['unmet_penalty'])})"
     )
 
 
