@@ -89,6 +89,34 @@ def test_uniforms_are_the_philox_words_of_their_counter():
             assert tuple(u[di, i]) == tuple((x + 0.5) / 2**32 for x in w)
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**64 - 1),
+    first=st.integers(0, 2**33),
+    n=st.integers(1, 40),
+    stream=st.integers(0, 2**32 - 1),
+    p=st.floats(0.0, 1.0),
+    fixed=st.integers(-1, 143),
+)
+def test_onsets_are_the_counters_whose_uniform_falls_below(seed, first, n, stream, p, fixed):
+    """`philox.onsets` (every month's counter at once, `_philox_lanes`) picks the months whose
+    word, as a uniform, is below the chance (word 0 by hazard, word 3 on a fixed date) and hands
+    back words 1 and 2 of each, as `philox4x32` computes them one counter at a time."""
+    from repm.simulate import philox
+    from repm.simulate.shocks import _seed_key
+
+    draws = np.arange(first, first + n, dtype=np.int64)
+    pos, u1, u2 = philox.onsets(*_seed_key(seed), draws, stream, 144, p, fixed, p)
+    months = np.arange(144) if fixed < 0 else np.array([fixed])
+    d, t = np.repeat(np.arange(n), len(months)), np.tile(months, n)
+    ctr = (t, np.full(len(t), stream), draws[d] & 0xFFFFFFFF, draws[d] >> 32)
+    w = philox4x32(ctr, (seed & 0xFFFFFFFF, seed >> 32))
+    u = [(x.astype(np.float64) + 0.5) / 2**32 for x in w]
+    hit = (u[0] if fixed < 0 else u[3]) < p
+    assert np.array_equal(pos, d[hit] * 144 + t[hit])
+    assert np.array_equal(u1, u[1][hit]) and np.array_equal(u2, u[2][hit])
+
+
 def test_a_draws_numbers_do_not_depend_on_its_neighbours():
     a = uniforms(42, np.arange(10), stream=3, n=5)
     b = uniforms(42, np.array([7, 2]), stream=3, n=5)
