@@ -150,7 +150,9 @@ def test_mass_balance_check_detects_a_leak(baseline):
         leaky, stock0, in_use0, mc, gc
     )
     dropped = out.data.flows.sel(flow="magnet_imports")
-    np.testing.assert_allclose(diff.sel(process="use").values, dropped.values, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        diff.sel(process="use").values, dropped.values, rtol=1e-12, atol=1e-12
+    )
     assert float(dropped.sum()) > 100.0
     assert float(np.abs(diff.drop_sel(process="use")).max()) == 0.0
 
@@ -433,3 +435,32 @@ def test_import_dependence_is_zero_without_imports_and_one_without_production(ba
         CHINA_MAGNET_SHARE**2 + sum(x**2 for x in (0.043, 0.031, 0.019, 0.006, 0.006, 0.019)),
         rel=1e-6,
     )
+
+
+def test_a_risk_chunk_shares_the_draw_independent_inputs_the_kernel_never_writes():
+    """`prepare(..., like=)` (a risk run's chunks share one preparation of the chain and plan)
+    makes the very inputs a preparation from nothing makes, and the compiled kernel writes
+    none of them — so chunks on two threads may read the same arrays."""
+    from repm.simulate import arrays, kernel
+    from repm.simulate.engine import prepare
+    from repm.simulate.shocks import sample
+
+    loaded = load_scenario("india-baseline")
+    chain = compile_chain(loaded.scenario)
+    like = prepare(chain, None, None, "monthly")
+    shocks = sample(loaded.scenario.risk, chain, np.arange(40, 72), 3)
+    fresh, shared = (
+        prepare(chain, None, shocks, "monthly"),
+        prepare(chain, None, shocks, "monthly", like),
+    )
+    assert fresh.dims == shared.dims and fresh.inputs._fields == shared.inputs._fields
+    for name, a, b in zip(fresh.inputs._fields, fresh.inputs, shared.inputs, strict=True):
+        assert type(a) is type(b) and np.array_equal(a, b), name
+        assert not isinstance(a, np.ndarray) or a.dtype == b.dtype, name
+    before = [np.copy(a) for a in shared.inputs]
+    kernel.compiled()
+    kernel.run(shared.inputs, arrays.outputs(shared.dims))
+    for name, a, b in zip(shared.inputs._fields, before, shared.inputs, strict=True):
+        assert np.array_equal(a, b), f"the kernel wrote its input {name}"
+    with pytest.raises(ValueError, match="another chain"):
+        prepare(compile_chain(loaded.scenario), None, shocks, "monthly", like)

@@ -60,3 +60,37 @@ def test_the_largest_magnitude_without_an_abs_array_is_numpys(values):
     assert abs_argmax(a) == int(np.argmax(np.abs(a)))
     want, got = float(np.abs(a).max(initial=0.0)), abs_max(a)
     assert got == want or (math.isnan(got) and math.isnan(want))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    res=st.lists(
+        st.one_of(st.sampled_from([0.0, -0.0, BALANCE_ATOL, -BALANCE_ATOL, 2e-6, float("nan")]),
+                  st.floats(-1e-6, 1e-6)),
+        min_size=8, max_size=8,
+    ),
+    flow=st.one_of(st.sampled_from([1.0, 1e7, float("inf"), float("nan")]), st.floats(0, 1e9)),
+)  # fmt: skip
+def test_the_check_from_the_residual_by_year_is_the_full_check(res, flow):
+    """Given `residual_by_year`, a run within BALANCE_ATOL passes without the flows being read;
+    whatever the residuals, the check raises exactly when (and with the message) the full one
+    does — as long as a NaN flow makes a residual NaN, as the kernel's balance does."""
+    from repm.simulate.balance import residual_by_year
+
+    residual = np.array(res).reshape(1, 2, 2, 2)
+    flows = np.full((1, 2, 3, 2), 1.0)
+    flows[0, 1, 2, 0] = flow
+    if flow != flow:
+        residual[0, 1, 0, 0] = np.nan  # the flow's process
+
+    def outcome(by_year):
+        try:
+            check_mass_balance(residual, flows, PROCESSES, ELEMENTS, by_year)
+        except MassBalanceError as exc:
+            return str(exc)
+        return None
+
+    by_year = residual_by_year(residual)
+    with np.errstate(invalid="ignore"):
+        assert np.array_equal(by_year, np.abs(residual).max(axis=(0, 2, 3)), equal_nan=True)
+    assert outcome(by_year) == outcome(None)

@@ -8,7 +8,7 @@ import xarray as xr
 
 from repm.errors import MassBalanceError
 from repm.model import ModelDefinition, default_definition
-from repm.simulate import books
+from repm.simulate import books, jit
 from repm.simulate.arrays import _f64
 
 
@@ -53,11 +53,75 @@ def abs_max(a: np.ndarray) -> float:
     return top if top != top else max(0.0, top, -float(a.min()))  # top != top: NaN
 
 
-def check_mass_balance(residual: np.ndarray, flows: np.ndarray, processes, elements) -> None:
+def residual_by_year(residual: np.ndarray) -> np.ndarray:
+    """year: the largest |residual| over draws, processes and elements (NaN if any is NaN):
+    `np.maximum(residual.max(axis=(0, 2, 3)), -residual.min(axis=(0, 2, 3)))`, in one compiled
+    pass (~5× less time a risk chunk). A largest |residual| is one value whatever the order it
+    is found in, except 0 (±0) and NaN: a year with those is taken as NumPy has it. A few
+    draws the kernel ran uncompiled compile nothing here either."""
+    if residual.size == 0 or residual.dtype != np.float64 or not jit.is_compiled(_LOOP):
+        return _by_year_numpy(residual)
+    hi, lo = np.empty(residual.shape[1]), np.empty(residual.shape[1])
+    range_by_year(np.ascontiguousarray(residual), hi, lo)
+    by_year = np.maximum(hi, -lo)
+    if not (by_year > 0).all():
+        return _by_year_numpy(residual)
+    return by_year
+
+
+def _by_year_numpy(residual: np.ndarray) -> np.ndarray:
+    return np.maximum(residual.max(axis=(0, 2, 3)), -residual.min(axis=(0, 2, 3)))
+
+
+_JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
+_LOOP = "repm.simulate.loop"  # the draw loop's module: compiled once a run has many draws
+
+
+@jit.njit(**_JIT)
+def _range_by_year(residual, hi, lo):
+    """hi[y], lo[y]: the largest and smallest residual of year y, NaN if any is. Each process ×
+    element its own running extreme (a select per element, which the compiler vectorises; a
+    single running extreme is a chain it does not), reduced at the end."""
+    D, Y, P, E = residual.shape
+    K = P * E
+    r = residual.reshape(D, Y, K)
+    top = np.full((Y, K), -np.inf)
+    bottom = np.full((Y, K), np.inf)
+    nan = np.zeros((Y, K), dtype=np.bool_)
+    for d in range(D):
+        for y in range(Y):
+            for k in range(K):
+                x = r[d, y, k]
+                top[y, k] = x if x > top[y, k] else top[y, k]
+                bottom[y, k] = x if x < bottom[y, k] else bottom[y, k]
+                nan[y, k] |= x != x
+    for y in range(Y):
+        h, lo_y, any_nan = -np.inf, np.inf, False
+        for k in range(K):
+            h = top[y, k] if top[y, k] > h else h
+            lo_y = bottom[y, k] if bottom[y, k] < lo_y else lo_y
+            any_nan |= nan[y, k]
+        hi[y] = np.nan if any_nan else h
+        lo[y] = np.nan if any_nan else lo_y
+
+
+range_by_year = jit.compiled_call(__name__, "_range_by_year")
+
+
+def check_mass_balance(
+    residual: np.ndarray, flows: np.ndarray, processes, elements, by_year: np.ndarray | None = None
+) -> None:
     """Raise if any process leaks or makes mass (as flodym's check does): |inputs − outputs −
     Δstock| above BALANCE_ATOL + BALANCE_RTOL × the largest flow, for any draw, year, process
-    and element. residual: draw × year × process × element; flows: draw × year × flow × element."""
+    and element. residual: draw × year × process × element; flows: draw × year × flow × element.
+
+    by_year: `residual_by_year(residual)`, from a caller whose every flow enters some process's
+    residual. Then a run within BALANCE_ATOL passes without reading the flows (~3 of a chunk's
+    ~4 passes over its outputs): a NaN flow would make a residual NaN, so the flows are not NaN
+    and the tolerance is at least BALANCE_ATOL."""
     if residual.size == 0:
+        return
+    if by_year is not None and by_year.max() <= BALANCE_ATOL:  # NaN: not ≤, checked in full
         return
     at = abs_argmax(residual)
     worst = np.unravel_index(at, residual.shape)

