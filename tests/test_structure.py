@@ -19,7 +19,9 @@ from repm.analyses.uncertainty.structure import (
     evppi_discrete_floor,
     parse_alternatives,
     structure_uniforms,
+    stratified,
     variance_share,
+    variance_share_floor,
 )
 from repm.errors import UserError
 
@@ -137,8 +139,9 @@ def test_pooled_samples_are_their_own_scenarios_runs_with_shared_draws():
     pooled = Pooled(evs, alts)
     n = 6
     u, labels, at = pooled.draw(5, n)
-    assert labels.tolist() == alts.index(structure_uniforms(5, np.arange(n))).tolist()
-    assert set(labels.tolist()) == {0, 1}  # seed 5 draws both (else the test proves little)
+    # stratified: 3 and 3 of 6 at even odds, which ones by the seed's uniforms
+    assert labels.tolist() == alts.index(stratified(structure_uniforms(5, np.arange(n)))).tolist()
+    assert np.bincount(labels).tolist() == [3, 3]
     got = pooled.many(at)
     for d in range(n):  # each sample: its scenario's Evaluator alone, bit for bit
         alone = evs[labels[d]].many([dict(at[d])])[0]
@@ -215,3 +218,52 @@ def test_a_stored_pooled_run_says_which_scenarios_its_fan_is_over(tmp_path, monk
     label = "4 samples over india-baseline 75% / india-official-split 25%"
     assert spread.samples_label() == label
     assert label in parameter_fan(spread, None).layout.title.text
+
+
+def test_stratified_draws_hold_the_weights_to_within_one_sample():
+    u = structure_uniforms(0, np.arange(16))
+    v = stratified(u)
+    assert sorted(v.tolist()) == [(k + 0.5) / 16 for k in range(16)]
+    assert np.array_equal(np.argsort(v), np.argsort(u))  # the same order: which ones, by the seed
+    alts = Alternatives.of("a", [("b", 0.3)])
+    for n in (4, 10, 16, 33):
+        counts = np.bincount(alts.index(stratified(structure_uniforms(2, np.arange(n)))), minlength=2)
+        assert abs(counts[1] - 0.3 * n) <= 1, (n, counts)
+
+
+def test_the_chance_level_of_a_share_is_what_shuffled_labels_read():
+    rng = np.random.default_rng(3)
+    labels = np.repeat([0, 1], 20)
+    strong = np.where(labels == 1, 3.0, 0.0) + rng.normal(size=40)
+    noise = rng.normal(size=40)
+    y = np.column_stack([strong, noise])
+    share, floor = variance_share(y, labels), variance_share_floor(y, labels, seed=1)
+    assert share[0] > 0.5 > floor[0] and share[0] > floor[0]
+    assert floor[1] > 0  # noise: its floor is what the estimator finds in it by chance
+    # a null column tops its floor about one time in fifty
+    tops = [
+        float(variance_share(z, labels)) > float(variance_share_floor(z, labels, 100, seed=k))
+        for k, z in enumerate(rng.normal(size=(60, 40)))
+    ]
+    assert sum(tops) <= 6
+
+
+def test_pooled_runs_are_not_read_back_as_the_scenarios_own(tmp_path, monkeypatch):
+    from repm import app as A
+    from repm.reports.hangs.stored import stored_runs
+
+    monkeypatch.setenv("REPM_HOME", str(tmp_path))
+    own = A.uncertainty(A.UncertaintyRequest(samples=2, step="yearly"))
+    A.uncertainty(
+        A.UncertaintyRequest(samples=2, step="yearly", alternatives=("india-official-split=0.5",))
+    )
+    found = stored_runs("uncertainty", "india-baseline", own.loaded.hash)
+    assert [s.run_id for s in found] == [own.run_id]
+
+
+def test_morris_refuses_alternatives_and_voi_unit_names_the_alternative_without_units():
+    res = run_cli(["sensitivity", "magnet_imports", "--year", "2030", "--method", "morris",
+                   "--alternative", "india-official-split=0.5"])  # fmt: skip
+    assert res.returncode == 2 and "expected --method sobol" in res.stderr, res.stderr
+    res = run_cli(["voi", "unit", "--samples", "4", "--alternative", "india-no-scheme=0.5"])
+    assert res.returncode == 2 and "india-no-scheme has no scheme units" in res.stderr, res.stderr

@@ -82,6 +82,12 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
 
     step = "yearly" if req.output in FINANCE_OUTPUTS else req.step
     loads, alts = req.weighed(loaded)
+    if req.method == "morris" and len(loads) > 1:
+        raise UserError(
+            "morris with alternatives; expected --method sobol: Morris reads each input on four "
+            "levels, which cannot hold the scenarios' weights",
+            where="--alternative",
+        )
     ev = Pooled([
         Evaluator(sc, req.output, step=step, draws=req.draws, seed=req.seed,
                   workers=req.workers, scheduler=req.scheduler)
@@ -134,7 +140,7 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
         "output": req.output, "unit": ev.unit, "year": req.year, "method": req.method,
         "samples": req.samples, "seed": req.seed, "evaluations": res.evaluations,
         "seconds_per_evaluation": ev.seconds / max(ev.evaluations, 1), "seconds": wall,
-        "factors": len(indices), "inputs": len(ids),
+        "factors": len(indices), "inputs": len([i for i in ids if i != STRUCTURE]),
         "alternatives": [{"name": a, "weight": w} for a, w in zip(alts.names, alts.weights,
                                                                  strict=True)] if ev.pooled else None,
         "distribution": summary, "indices": indices, "warnings": res.warnings,
@@ -250,11 +256,16 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         for s in STATS:
             rows.append({"year": int(spec.award_year), "name": "unit_npv", "value": npv_stats[s],
                          "unit": "crore INR", "stat": s, "unit_id": spec.unit_id})  # fmt: skip
-    structure = (
-        _structure(alts, labels, names_y, Y, ev.years, npv if fin is not None else None)
-        if ev.pooled
-        else None
-    )
+    structure = None
+    if ev.pooled:
+        structure = _structure(alts, labels, names_y, Y, ev.years,
+                               npv if fin is not None else None, req.seed)  # fmt: skip
+        if fin is None and loaded.scenario.scheme is not None and unit_specs(loaded.scenario):
+            no = [sc.name for sc in loads if not (sc.scenario.scheme and unit_specs(sc.scenario))]
+            structure["unit_npv_missing"] = (
+                f"no unit NPV: {', '.join(no)} has no scheme units, so the pooled samples have no "
+                "one unit to value"
+            )
     evaluations = sum(e.evaluations for e in (ev, fin, risk) if e is not None)
     seconds = sum(e.seconds for e in (ev, fin, risk) if e is not None)
     results = table_results(loaded, rows)
@@ -272,18 +283,23 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     return Outcome(payload, results, run_id, path, {"names": names}, loaded)
 
 
-def _structure(alts, labels, names: list[str], Y, years: list[int], npv) -> dict:
+def _structure(alts, labels, names: list[str], Y, years: list[int], npv, seed: int) -> dict:
     """What the choice of scenario does to each answer: each scenario's weight and samples, and
     per indicator and year the share of the variance over the samples it explains
-    (Var(E[Y | scenario]) / Var(Y)) and the mean under each scenario."""
-
-    from repm.analyses.uncertainty.structure import STRUCTURE, variance_share
+    (Var(E[Y | scenario]) / Var(Y), ε²), its chance level (`floor`: the share shuffled labels
+    read, exceeded by chance about one time in fifty) and the mean under each scenario."""
+    from repm.analyses.uncertainty.structure import (
+        STRUCTURE,
+        variance_share,
+        variance_share_floor,
+    )
 
     share = variance_share(Y, labels)  # names × years
+    floor = variance_share_floor(Y, labels, seed=seed)
     means = {k: Y[labels == k].mean(axis=0) if (labels == k).any() else None
              for k in range(len(alts.names))}  # fmt: skip
     rows = [
-        {"name": name, "year": int(y), "share": float(share[i, j]),
+        {"name": name, "year": int(y), "share": float(share[i, j]), "floor": float(floor[i, j]),
          "means": {alts.names[k]: None if m is None else float(m[i, j]) for k, m in means.items()}}
         for i, name in enumerate(names) for j, y in enumerate(years)
     ]  # fmt: skip
@@ -296,6 +312,7 @@ def _structure(alts, labels, names: list[str], Y, years: list[int], npv) -> dict
     if npv is not None:
         out["unit_npv"] = {
             "share": float(variance_share(npv, labels)),
+            "floor": float(variance_share_floor(npv, labels, seed=seed)),
             "means": {a: float(npv[labels == k].mean()) if (labels == k).any() else None
                       for k, a in enumerate(alts.names)},
             "p_positive": {a: float((npv[labels == k] > 0).mean()) if (labels == k).any()

@@ -124,6 +124,16 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
     # the Evaluator applies fact values to the scenario; its output is not used here (a run
     # indicator, so a scenario without scheme units can still value a hypothetical --unit)
     loads, alts = req.weighed(loaded)
+    if req.decision == "unit" and req.unit is None:
+        from repm.analyses.finance import unit_specs
+
+        for sc in loads[1:]:  # the scenario asked for says so itself (`voi unit`'s own error)
+            if sc.scenario.scheme is None or not unit_specs(sc.scenario):
+                raise UserError(
+                    f"{sc.name} has no scheme units; expected alternatives that each have a "
+                    "unit to value, or --unit CAPACITY",
+                    where="--alternative",
+                )
     ev = Pooled([Evaluator(sc, "magnet_imports", step="yearly") for sc in loads], alts)
     if not ev.inputs.drawn:
         raise UserError(
@@ -221,6 +231,8 @@ def _value(
         "groups_not_estimated": skipped,
         "research_next": [r["fact"] for r in rows if r["flag"]],
         "structure": structure,
+        "alternatives": None if structure is None else [
+            {"name": x["name"], "weight": x["weight"]} for x in structure["scenarios"]],
     }  # fmt: skip
     return payload
 

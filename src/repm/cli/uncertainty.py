@@ -263,13 +263,15 @@ def _render_structure(st: dict, names: list[str], shown: list[int]) -> None:
     scen = st["scenarios"]
     render.note(
         "scenario drawn per sample: "
-        + ", ".join(f"{s['name']} {s['weight']:.0%} ({s['samples']} samples)" for s in scen)
+        + ", ".join(f"{s['name']} {s['weight']:.0%} ({_samples(s['samples'])})" for s in scen)
     )
     by = {(r["name"], r["year"]): r for r in st["variance_share"]}
     t = Table(
         title="what the choice of scenario explains · share of the spread (mean under "
         + " / ".join(s["name"] for s in scen) + ")",
         header_style="bold",
+        caption="dim: not above its chance level (the share the same samples read with the "
+        "scenarios shuffled among them, topped by chance about once in fifty)",
     )
     t.add_column("indicator")
     for y in shown:
@@ -282,14 +284,22 @@ def _render_structure(st: dict, names: list[str], shown: list[int]) -> None:
         for y in shown:
             r = by[(n, y)]
             means = " / ".join("–" if v is None else ind.format(v) for v in r["means"].values())
-            cells.append(f"{r['share']:.0%}\n({means})")
+            cell = f"{r['share']:.0%}\n({means})"
+            cells.append(cell if r["share"] > r["floor"] else f"[dim]{cell}[/dim]")
         t.add_row(escape(f"{ind.label} [{ind.unit}]"), *cells)
     out.print(t)
     if "unit_npv" in st:
         u = st["unit_npv"]
+        chance = "" if u["share"] > u["floor"] else " (not above its chance level)"
         render.note(
-            f"unit NPV: {u['share']:.0%} of its spread from the scenario; mean "
+            f"unit NPV: {u['share']:.0%} of its spread from the scenario{chance}; mean "
             + " / ".join(f"{v:,.0f}" for v in u["means"].values() if v is not None)
             + " crore INR, P(NPV > 0) "
             + " / ".join(f"{v:.0%}" for v in u["p_positive"].values() if v is not None)
         )
+    if "unit_npv_missing" in st:
+        render.note(st["unit_npv_missing"])
+
+
+def _samples(k: int) -> str:
+    return f"{k} sample" if k == 1 else f"{k} samples"

@@ -130,11 +130,14 @@ def _render(done) -> None:
         )
     c = p["choice"]
     if p.get("structure"):
+        row = next(r for r in p["evppi"] if r["kind"] == "structure")
         render.note(
             "scenario drawn per sample: " + "; ".join(
-                f"{x['name']} {x['weight']:.0%} ({x['samples']} samples), best in expectation "
-                f"there: {_option(x['expected_best'])}" for x in p["structure"]["scenarios"]
-            )
+                f"{x['name']} {x['weight']:.0%} ({x['samples']} sample"
+                f"{'' if x['samples'] == 1 else 's'}), best in expectation there: "
+                f"{_option(x['expected_best'])}" for x in p["structure"]["scenarios"]
+            ) + f" · knowing which before deciding: ₹{_money(row['value'])} crore (chance level "
+            f"{_money(row['floor'])}) · 'at central values' below: {p['scenario']}'s"
         )  # fmt: skip
     if p["decision"] == "unit":
         n, b, r = p["npv"], p["breakeven_price"], p["breakeven_over_price"]

@@ -7,11 +7,13 @@ of India's demand is right (the bottom-up drivers of `india-baseline` or the gov
 keeps the rest of the weight), and treat the choice as one more uncertain input, `scenario`:
 
 - each parameter sample draws it, from its own Philox stream keyed like a fact's (by seed, sample
-  and the id `scenario`), and is evaluated under that scenario with the same draws of the facts
-  the scenarios share (common random numbers: what differs between two samples' scenarios is
-  the structure, not the luck of their facts);
+  and the id `scenario`; in `uncertainty` and `voi` stratified, so each scenario runs in its
+  weight's share of the samples to within one), and is evaluated under that scenario; its fact
+  values do not depend on which scenario it drew (each fact keeps its own stream), but each
+  sample runs one scenario, so the groups are independent samples, not pairs;
 - its share of an answer's variance is Var(E[Y | scenario]) / Var(Y), the first-order Sobol
-  index of a discrete input, computed from the group means (exact for a discrete input);
+  index of a discrete input, estimated from the group means (ε²) beside what shuffled labels
+  read (its chance level);
 - its value of information is EVPPI with E[NB | scenario] from the group means (the regression
   estimator's smoother is not needed for a discrete input): "knowing which split is right before
   deciding is worth ₹N crore".
@@ -101,6 +103,26 @@ def structure_uniforms(seed: int, samples: np.ndarray) -> np.ndarray:
     return philox_uniforms((STRUCTURE,), seed, samples)[STRUCTURE]
 
 
+def stratified(u: np.ndarray) -> np.ndarray:
+    """The n uniforms' ranks as the midpoints of n equal strata, (rank + ½) / n: each scenario
+    then runs in its weight's share of the samples to within one (a free draw of 16 at even
+    odds split 11/5), which ones by the seed's uniforms."""
+    u = np.asarray(u, dtype=float)
+    return (np.argsort(np.argsort(u, kind="stable"), kind="stable") + 0.5) / max(u.size, 1)
+
+
+def variance_share_floor(
+    y: np.ndarray, labels: np.ndarray, replicates: int = 200, seed: int = 0, q: float = 0.98
+) -> np.ndarray:
+    """What `variance_share` reads when the choice does not matter, per cell: its q-quantile
+    over `replicates` shuffles of the labels against y (the groups' sizes kept). A share at or
+    below it cannot be told from chance at these samples."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    null = np.stack([variance_share(y, rng.permutation(labels)) for _ in range(replicates)])
+    return np.quantile(null, q, axis=0)
+
+
 def variance_share(y: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """Var(E[y | label]) / Var(y) over the first axis (samples; the rest is kept): the share of
     y's variance the discrete input explains, from the group means. Estimated as ε² (Kelley
@@ -184,12 +206,18 @@ class Pooled:
         self.alternatives = alternatives
         self.table, self.rule, self.years = base.table, base.rule, base.years
         self.unit, self.loaded = base.unit, base.loaded
-        spreads: dict = {}
-        for ev in reversed(self.evaluators):  # a fact's spread as the first scenario draws it
-            spreads.update({f: ev.spreads[f] for f in ev.inputs.used})
-            spreads.update({f: ev.spreads[f] for f in ev.inputs.drawn})
+        # a fact's spread as the first scenario that draws it draws it (else the base's): the
+        # regressors of voi's EVPPI map each sample's uniform through it (a monotone map of what
+        # each scenario drew, so the fitted E[NB | fact] is the same either way)
+        spreads = dict(base.spreads)
+        taken: set[str] = set()
+        for ev in self.evaluators:
+            for f in ev.inputs.drawn:
+                if f not in taken:
+                    spreads[f] = ev.spreads[f]
+                    taken.add(f)
         used = {f for ev in self.evaluators for f in ev.inputs.used}
-        self.spreads = {**base.spreads, **spreads}
+        self.spreads = spreads
         self.inputs = Inputs(self.spreads, tuple(sorted(used)),
                              tuple(sorted({f for ev in self.evaluators for f in ev.inputs.drawn})))  # fmt: skip
 
@@ -214,7 +242,7 @@ class Pooled:
         ids = np.arange(n)
         u = philox_uniforms(self.inputs.drawn, seed, ids)
         if self.pooled:
-            u[STRUCTURE] = structure_uniforms(seed, ids)
+            u[STRUCTURE] = stratified(structure_uniforms(seed, ids))
         at = self.at(u, n)
         return u, np.array([v.scenario for v in at], dtype=np.int64), at
 
@@ -244,12 +272,20 @@ class Pooled:
         labels = np.array([getattr(v, "scenario", 0) for v in at], dtype=np.int64)
         if not self.pooled:
             return self.evaluators[0].many(list(at), progress)
+        from repm.analyses.uncertainty.pool import POOL_FROM_SETS, cpus
+
         out = None
         for k, ev in enumerate(self.evaluators):
             rows = np.flatnonzero(labels == k)
             if rows.size == 0:
                 continue
-            part = ev.many([at[d] for d in rows], progress)
+            workers = ev.workers
+            if workers is None and len(at) >= POOL_FROM_SETS:  # as the whole batch warrants
+                ev.workers = cpus()
+            try:
+                part = ev.many([at[d] for d in rows], progress)
+            finally:
+                ev.workers = workers
             if out is None:
                 out = np.empty((len(at), *part.shape[1:]))
             out[rows] = part

@@ -34,7 +34,9 @@ def _meta(path: Path) -> dict | None:
 
 
 def stored_runs(command: str, scenario: str | None, scenario_hash: str | None) -> list[Stored]:
-    """The stored runs of `command` for the scenario: same settings first, then newest first."""
+    """The stored runs of `command` for the scenario: same settings first, then newest first.
+    A run that weighed other scenarios with it (`--alternative`) is not one of its runs: its
+    samples ran those scenarios too (meta `alternatives`)."""
     if not scenario:
         return []
     try:
@@ -44,7 +46,7 @@ def stored_runs(command: str, scenario: str | None, scenario_hash: str | None) -
     found = []
     for r in rows:
         meta = _meta(r["path"])
-        if meta is not None:
+        if meta is not None and not meta.get("alternatives"):
             found.append(
                 Stored(r["run_id"], Path(r["path"]), meta, r["scenario_hash"] == scenario_hash)
             )
