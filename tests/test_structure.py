@@ -18,8 +18,8 @@ from repm.analyses.uncertainty.structure import (
     evppi_discrete,
     evppi_discrete_floor,
     parse_alternatives,
-    structure_uniforms,
     stratified,
+    structure_uniforms,
     variance_share,
     variance_share_floor,
 )
