@@ -17,7 +17,8 @@ import numpy as np
 from repm.chain import Chain
 from repm.chain.plan import Plan
 from repm.simulate import arrays, kernel
-from repm.simulate.engine import Prepared, SimOutput, prepare, wrap
+from repm.simulate.engine import SimOutput, wrap
+from repm.simulate.prepare import Prepared, prepare
 from repm.simulate.shocks import Shocks
 
 

@@ -17,7 +17,8 @@ from repm.errors import UserError
 from repm.limits import MAX_WORKERS, check_memory
 from repm.scenario.schema import Scenario
 from repm.simulate import kernel
-from repm.simulate.engine import Buffers, Prepared, prepare, simulate_raw
+from repm.simulate.engine import Buffers, simulate_raw
+from repm.simulate.prepare import Prepared, prepare
 from repm.simulate.shocks import sample
 
 
