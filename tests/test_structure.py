@@ -267,3 +267,12 @@ def test_morris_refuses_alternatives_and_voi_unit_names_the_alternative_without_
     assert res.returncode == 2 and "expected --method sobol" in res.stderr, res.stderr
     res = run_cli(["voi", "unit", "--samples", "4", "--alternative", "india-no-scheme=0.5"])
     assert res.returncode == 2 and "india-no-scheme has no scheme units" in res.stderr, res.stderr
+
+
+def test_a_pooled_run_without_one_unit_to_value_says_why():
+    res = run_cli(["uncertainty", "--samples", "4", "--step", "yearly", "--alternative",
+                   "india-no-scheme=0.3", "--json"])  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    p = json.loads(res.stdout)
+    assert p["unit_npv"] is None
+    assert "india-no-scheme has no scheme units" in p["structure"]["unit_npv_missing"]

@@ -204,9 +204,14 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
                        for sc in loads], alts)  # fmt: skip
 
     ev = pooled(names[0], step=req.step, names=tuple(names))
-    with_npv = all(
-        sc.scenario.scheme is not None and bool(unit_specs(sc.scenario)) for sc in loads
-    )
+    firsts = [
+        unit_specs(sc.scenario)[0] if sc.scenario.scheme is not None and unit_specs(sc.scenario)
+        else None
+        for sc in loads
+    ]  # fmt: skip
+    # pooled, every scenario's first unit must be the same unit for one NPV to describe them
+    same = {(u.unit_id, u.capacity) for u in firsts if u is not None}
+    with_npv = None not in firsts and len(same) == 1
     fin = pooled("unit_npv") if with_npv else None
     n = req.samples
     if req.draws > 0:  # before any work: the pooled unmet demand must fit
@@ -260,11 +265,13 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     if ev.pooled:
         structure = _structure(alts, labels, names_y, Y, ev.years,
                                npv if fin is not None else None, req.seed)  # fmt: skip
-        if fin is None and loaded.scenario.scheme is not None and unit_specs(loaded.scenario):
-            no = [sc.name for sc in loads if not (sc.scenario.scheme and unit_specs(sc.scenario))]
+        if fin is None and firsts[0] is not None:
+            no = [sc.name for sc, u in zip(loads, firsts, strict=True) if u is None]
+            why = (f"{', '.join(no)} has no scheme units" if no else "the scenarios' first "
+                   "scheme units differ (" + ", ".join(f"{sc.name} {u.unit_id} {u.capacity:,.0f} "
+                   "t/yr" for sc, u in zip(loads, firsts, strict=True)) + ")")  # fmt: skip
             structure["unit_npv_missing"] = (
-                f"no unit NPV: {', '.join(no)} has no scheme units, so the pooled samples have no "
-                "one unit to value"
+                f"no unit NPV: {why}, so the pooled samples have no one unit to value"
             )
     evaluations = sum(e.evaluations for e in (ev, fin, risk) if e is not None)
     seconds = sum(e.seconds for e in (ev, fin, risk) if e is not None)
