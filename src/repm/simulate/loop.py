@@ -59,7 +59,7 @@ from repm.simulate.step import (
     _targeted,
     _toll_orders,
 )
-from repm.simulate.stock import _cover, _refill, _start_stock
+from repm.simulate.stock import _cover, _cover_tables, _refill, _start_stock, _transpose
 from repm.simulate.units import _feed_draw, _feed_lists, _feed_ratios, _plan_year
 
 
@@ -158,10 +158,19 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
     # --- scratch ---
     strat = np.empty(M)  # strategic stockpile, t
     ws = np.empty(M)  # industry working stock, t
-    wsb = np.empty((S, G))  # … of bare magnets, held by each sector's buyers (sums to ws)
-    want_s = np.empty(S)  # what each sector orders to rebuild it
-    cover = np.empty((S, G))  # … its target, in steps of its current use (forward cover)
-    cover_t = np.empty((S, G))  # … and in tonnes, for a grade it starts buying next year
+    # sector-indexed state as grade × sector, the sector axis padded to a multiple of 8 (SIMD
+    # width): per-grade loops over sectors run over contiguous memory (pads stay 0, never summed)
+    SP = ((S + 7) // 8) * 8
+    wsb = np.zeros((G, SP))  # … of bare magnets, held by each sector's buyers (sums to ws)
+    want_s = np.zeros(SP)  # what each sector orders to rebuild it
+    xs = np.zeros(SP)  # scratch, per sector
+    cover = np.zeros((G, SP))  # … its target, in steps of its current use (forward cover)
+    cover_t = np.zeros((G, SP))  # … and in tonnes, for a grade it starts buying next year
+    DbT = np.zeros((G, SP))  # Db, grade × sector
+    wsP = np.zeros(SP)  # `_cover`'s tables, once per block
+    bareT = np.zeros((inp.bare.shape[0] + 1, G, SP))
+    ratio = np.zeros((inp.bare.shape[0], G, SP))
+    _cover_tables(inp, SP, wsP, bareT, ratio)
     short_b = np.empty(S)  # a sector's bare shortfall left after its own stock
     short_s = np.empty(S)  # … and all it is short this step
     recycled_inv = np.empty(M)  # recycled oxide not yet used, t
@@ -292,6 +301,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
             mult = dmult[dm, yi]
             _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g, p_star,
                        req_fg, req)  # fmt: skip
+            _transpose(Db, DbT)
             irel_avail = min(sep[yi], irel_max) * dt
             # a material nobody needs is neither bought, drawn nor refilled (stocks are ≥ 0)
             for m in range(M):
@@ -301,8 +311,8 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 sp_feed[m] = 0.0
             n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
             if yi == 0:  # buyers start with their usual working stock
-                _cover(inp, yi, 0, mult, cover, cover_t)
-                _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t)
+                _cover(inp, yi, 0, mult, cover, cover_t, wsP, bareT, ratio)
+                _start_stock(inp, req, A, DbT, p_star, ws, wsb, cover, cover_t, S)
                 for m in range(M):
                     o_stock_start[d, m] = strat[m] + ws[m]
             for m in range(M):
@@ -336,6 +346,7 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     k0 = k_step
                     _plan_year(yi, inp, mult, sw_on, Db0, Db, De, A, De_sum, dk_b, dk_e, target_g,
                                p_star, req_fg, req)  # fmt: skip
+                    _transpose(Db, DbT)
                     n_feed, n_refill = _feed_lists(req, group, feed, refill_list)
 
                 # --- 0. routes: overseas oxide on offer; tolling that takes IREL oxide first ---
@@ -386,10 +397,10 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                 exports_y += ox_left - keep
 
                 # --- 2. magnets: tolled returns, imports, then working stock and stockpile ---
-                _cover(inp, yi, k_step, mult, cover, cover_t)
-                _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare,
+                _cover(inp, yi, k_step, mult, cover, cover_t, wsP, bareT, ratio)
+                _magnets(d, yi, inp, out, A, DbT, P_g, arrive_g, De_sum, av, cs_share, cs_spare,
                          ws, wsb, need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y,
-                         mag_rel_y, toll_used_y, toll_stock_y, cover, cover_t)  # fmt: skip
+                         mag_rel_y, toll_used_y, toll_stock_y, cover, cover_t, S, xs)  # fmt: skip
 
                 # --- 3. allocation by priority tier: then sectors' own stock, the stockpile ---
                 if _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r,
@@ -398,9 +409,9 @@ def _block(lo, hi, inp, out):  # noqa: C901 - the rule is one loop, on purpose
                     n_full += 1  # everyone served, nothing unmet: booked at year end
 
                 # --- 4. rebuild working stock from what origins still offer ---
-                _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db,
+                _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, DbT,
                         A, sp_feed, sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y,
-                        cover, cover_t)  # fmt: skip
+                        cover, cover_t, S)  # fmt: skip
                 if stockpiled:
                     for m in range(M):
                         if strat[m] != 0.0:

@@ -219,7 +219,7 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
     strategic stockpile — of what is left, the share fit it serves (`rules.release_gap`), tier by
     tier, from the as-of date (`strat_open`); the rest is unmet. Returns True when every sector
     is served in full from this step's supply (then nothing is booked here: the year's end
-    books served demand at once)."""
+    books served demand at once). Db, De: sector × grade; wsb: grade × sector (padded)."""
     tier, magnet, fit = inp.tier, inp.magnet, inp.fit
     o_unmet, o_unmet_bare, o_served, o_short_steps = (
         out.unmet,
@@ -246,9 +246,9 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
             dk_r[k, g] = 0.0
         for s in range(S):
             sh = Db[s, g] - Db[s, g] * fr_b[tier[s], g]
-            x = min(sh, wsb[s, g])
+            x = min(sh, wsb[g, s])
             if x > 0.0:
-                wsb[s, g] -= x
+                wsb[g, s] -= x
                 from_ws += x
             short_b[s] = sh - x
             dk_r[tier[s], g] += sh - x
@@ -264,7 +264,7 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
         if from_ws > 0.0:
             held_m = 0.0  # summed in a register: the same additions in the same order
             for s in range(S):
-                held_m += wsb[s, g]
+                held_m += wsb[g, s]
             ws[m] = held_m
         if from_ws + rel != 0.0:
             mag_rel_y[m] += from_ws + rel
@@ -289,13 +289,14 @@ def _allocate(d, yi, inp, out, sup_bare, sup_emb, dk_b, dk_e, fr_b, fr_e, dk_r, 
 @njit(**_STEP)
 def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spare, ws, wsb,
              need_mag, sup_bare, sup_emb, sp_mag, k_nom, k_sp, mag_bought_y, mag_rel_y,
-             toll_used_y, toll_stock_y, cover, cover_t):  # fmt: skip
+             toll_used_y, toll_stock_y, cover, cover_t, S, xs):  # fmt: skip
     """Magnets domestic output does not cover, by grade: tolled magnets arriving (a surplus to
     the sectors' working stock), then imports (usual shares, then spare); magnets inside
     imported sub-assemblies are only imported. Where a grade flows in full, buyers above their
     working-stock target use the excess first (`_use_excess`). Sets the bare and embedded
     supply each grade has this step (sup_bare, sup_emb); in a shortage stocks are drawn in
-    `_allocate`, by sector."""
+    `_allocate`, by sector. Db (this step's bare demand), wsb, cover and cover_t are grade ×
+    sector, the sector axis padded (`loop._block`); S sectors."""
     magnet, embedded = inp.magnet, inp.embedded
     G = A.shape[0]
     for g in range(G):
@@ -310,7 +311,7 @@ def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spa
             toll_used_y[g] += t_used
             toll_stock_y[g] += arrive_g[g] - t_used  # more than needed: stocked
             ws[magnet[g]] += arrive_g[g] - t_used
-            _spread(wsb, g, arrive_g[g] - t_used, Db, A[g])
+            _spread(wsb, g, arrive_g[g] - t_used, Db, A[g], S)
         need_mag[magnet[g]] = gap - t_used
         need_mag[embedded[g]] = De_sum[g]
         sup_bare[g] = P_g[g] + t_used
@@ -321,14 +322,14 @@ def _magnets(d, yi, inp, out, A, Db, P_g, arrive_g, De_sum, av, cs_share, cs_spa
             sp_mag[m] = 0.0
             q = need_mag[m]
             if j == 0 and q > 0 and _flows_in_full(av, m):
-                used = _use_excess(wsb, g, q, Db, A[g], cover, cover_t, inp.refill_frac)
+                used = _use_excess(wsb, g, q, Db, A[g], cover, cover_t, inp.refill_frac, S, xs)
                 if used > 0.0:
                     q -= used
                     sup_bare[g] += used
                     mag_rel_y[m] += used
                     held_m = 0.0  # summed in a register: the same additions in the same order
-                    for s in range(wsb.shape[0]):
-                        held_m += wsb[s, g]
+                    for s in range(S):
+                        held_m += wsb[g, s]
                     ws[m] = held_m
             if q > 0:
                 nom, sp_mag[m] = _take(q, q * cs_share[m], cs_spare[m])

@@ -36,12 +36,11 @@ def _release(rem, m, ws, strat, fit, strat_open):
 
 
 @njit(**_STEP)
-def _spread(wsb, g, x, Db, A_g):
+def _spread(wsb, g, x, Db, A_g, S):
     """Add x t of grade g's bare magnets to the sectors' working stock by their share of its
-    demand (evenly when nobody needs the grade)."""
-    S = wsb.shape[0]
+    demand (evenly when nobody needs the grade). wsb, Db: grade × sector (padded)."""
     for s in range(S):
-        wsb[s, g] += x * (Db[s, g] / A_g if A_g > 0 else 1.0 / S)
+        wsb[g, s] += x * (Db[g, s] / A_g if A_g > 0 else 1.0 / S)
 
 
 @njit(**_STEP)
@@ -54,51 +53,66 @@ def _flows_in_full(av, m):
 
 
 @njit(**_STEP)
-def _use_excess(wsb, g, need, Db, A_g, cover, cover_t, refill_frac):
+def _use_excess(wsb, g, need, Db, A_g, cover, cover_t, refill_frac, S, xs):
     """Buyers holding more of grade g than their own target (their steps of cover × their share
     of the grade's import need `need`, plus `cover_t`'s tonnes of next year's use for a grade they
     start buying then, at that share) use a refill_frac part of the excess instead of buying, at
     most their share of the need; returns the tonnes they draw. Only where the grade flows in full:
-    in a restriction a buyer keeps its stock for its own shortfall."""
+    in a restriction a buyer keeps its stock for its own shortfall. Grade × sector arrays, the
+    sector axis padded: the per-sector part runs over every lane without a branch (selects; the
+    pads hold 0 and are never summed), then the draws are summed in sector order."""
     drawn = 0.0
     if A_g <= 0.0:
         return drawn
-    for s in range(wsb.shape[0]):
-        own = need * Db[s, g] / A_g
-        held = cover[s, g] * own
-        if cover_t[s, g] != 0.0:  # else it adds 0 × need / A_g, +0.0: no bit changes (speed)
-            held += cover_t[s, g] * need / A_g
-        x = min((wsb[s, g] - held) * refill_frac, own)
+    for s in range(wsb.shape[1]):
+        own = need * Db[g, s] / A_g
+        held = cover[g, s] * own
+        ct = cover_t[g, s]
+        h2 = held + ct * need / A_g
+        if ct != 0.0:  # else it adds 0 × need / A_g, +0.0: no bit changes
+            held = h2
+        x = min((wsb[g, s] - held) * refill_frac, own)
+        w = wsb[g, s]
         if x > 0.0:
-            wsb[s, g] -= x
-            drawn += x
+            w = w - x
+        else:
+            x = 0.0  # +0.0 added to a sum that starts at +0.0: no bit changes
+        wsb[g, s] = w
+        xs[s] = x
+    for s in range(S):
+        drawn += xs[s]
     return drawn
 
 
 @njit(**_STEP)
 def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want_s, Db, A, sp_feed,
-            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover, cover_t):  # fmt: skip
+            sp_mag, a_spare, cs_share, cs_spare, k_nom, k_sp, refill_y, cover, cover_t, S):  # fmt: skip
     """Buyers rebuild working stock towards its target by a new order: usual shares as
     restricted, then the spare capacity this step's purchases left over. A bare magnet's target
     is each sector's (its steps of coming use, `_cover`, × its share of the grade's import
-    need); what the order brings is shared by what each sector is short of its target."""
+    need); what the order brings is shared by what each sector is short of its target.
+    wsb, Db, cover, cover_t: grade × sector, the sector axis padded (per-sector work over every
+    lane, sums over the S sectors in order)."""
     group, ws_frac, refill_frac = inp.group, inp.ws_frac, inp.refill_frac
     grade_of = inp.grade_of
     o_imports = out.imports
     O = a_spare.shape[0]  # noqa: E741
-    S = wsb.shape[0]
+    SP = wsb.shape[1]
     for i in range(n_refill):
         m = refill_list[i]
         g = grade_of[m]
         if group[m] == MAGNET:
             want = 0.0
+            nm = need_mag[m]
+            a = A[g]
+            if a > 0:
+                for s in range(SP):
+                    held = (cover[g, s] * nm * Db[g, s] + cover_t[g, s] * nm) / a
+                    want_s[s] = max(held - wsb[g, s], 0.0) * refill_frac
+            else:  # nobody buys the grade this year: all of next year's part is imported
+                for s in range(SP):
+                    want_s[s] = max(cover_t[g, s] - wsb[g, s], 0.0) * refill_frac
             for s in range(S):
-                held = (  # nobody buys the grade this year: all of next year's part is imported
-                    (cover[s, g] * need_mag[m] * Db[s, g] + cover_t[s, g] * need_mag[m]) / A[g]
-                    if A[g] > 0
-                    else cover_t[s, g]
-                )
-                want_s[s] = max(held - wsb[s, g], 0.0) * refill_frac
                 want += want_s[s]
         else:
             want = max(ws_frac * req[m] - ws[m], 0.0) * refill_frac
@@ -125,22 +139,23 @@ def _refill(d, yi, inp, out, n_refill, refill_list, req, need_mag, ws, wsb, want
             refill_y[m] += refill
             if group[m] == MAGNET:
                 got = refill / want
+                for s in range(SP):
+                    wsb[g, s] += want_s[s] * got
                 held_m = 0.0  # summed in a register: the same additions in the same order
                 for s in range(S):
-                    wsb[s, g] += want_s[s] * got
-                    held_m += wsb[s, g]
+                    held_m += wsb[g, s]
                 ws[m] = held_m
             else:
                 ws[m] += refill
 
 
 @njit(**_STEP)
-def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t):
+def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t, S):
     """Buyers' working stock when the horizon opens: the units' feed at `ws_frac` steps of use;
     each sector's bare magnets at its cover (`_cover`, its months at the first step) of its part
-    of what the units do not make."""
+    of what the units do not make. wsb, Db, cover, cover_t: grade × sector (padded)."""
     magnet = inp.magnet
-    S, G = wsb.shape
+    G = wsb.shape[0]
     for m in range(req.shape[0]):
         ws[m] = inp.ws_frac * req[m]
     for g in range(G):
@@ -151,36 +166,71 @@ def _start_stock(inp, req, A, Db, p_star, ws, wsb, cover, cover_t):
         ws[mg] = 0.0
         for s in range(S):
             x = max(A[g] - made, 0.0)
-            wsb[s, g] = (
-                (cover[s, g] * x * Db[s, g] + cover_t[s, g] * x) / A[g]
+            wsb[g, s] = (
+                (cover[g, s] * x * Db[g, s] + cover_t[g, s] * x) / A[g]
                 if A[g] > 0
-                else cover_t[s, g]
+                else cover_t[g, s]
             )
-            ws[mg] += wsb[s, g]
+            ws[mg] += wsb[g, s]
 
 
 @njit(**_STEP)
-def _cover(inp, yi, k, mult, cover, cover_t):
+def _cover_tables(inp, SP, wsP, bareT, ratio):
+    """Per block, grade × sector (padded): each sector's months of cover (wsP), bare demand
+    (bareT, a year of zeros past the horizon) and next year's over this year's (ratio: the same
+    division `_cover` took per step; 0 in the last year, which never reads it)."""
+    bare, ws_sector = inp.bare, inp.ws_sector
+    Y, S, G = bare.shape
+    for s in range(S):
+        wsP[s] = ws_sector[s]
+    for y in range(Y):
+        for g in range(G):
+            for s in range(S):
+                bareT[y, g, s] = bare[y, s, g]
+                if y + 1 < Y:
+                    ratio[y, g, s] = bare[y + 1, s, g] / bare[y, s, g]
+
+
+@njit(**_STEP)
+def _cover(inp, yi, k, mult, cover, cover_t, wsP, bareT, ratio):
     """Each sector's working-stock target at step k of year yi, by grade: buyers hold their
     months of the use ahead of them (forward cover), so where the window reaches into next year
     its steps count at next year's bare demand (a new motor line buys its stock before it starts,
     not in its first month). `cover`: in steps of the current use; `cover_t`: tonnes of next year's
     use (at this year's demand multiplier `mult`) for a grade the sector buys none of loose this
     year (but for what a grade switch moves into it, counted in `cover` for this year's steps
-    only) and will next year — a multiple of a use of 0 would hold nothing."""
-    bare, ws_sector, dt = inp.bare, inp.ws_sector, inp.dt
-    S, G = cover.shape
+    only) and will next year — a multiple of a use of 0 would hold nothing. Grade × sector, the
+    sector axis padded (pads: no cover, so 0), every lane computed without a branch (selects of
+    the same expressions) from the block's tables (`_cover_tables`)."""
+    dt = inp.dt
+    G, SP = cover.shape
     rest = inp.spy - 1 - k  # steps left in this year after this one
-    last = yi + 1 >= bare.shape[0]
-    for s in range(S):
-        w = ws_sector[s]
-        into = w - rest
-        for g in range(G):
-            cover_t[s, g] = 0.0
-            if into <= 0.0 or last:
-                cover[s, g] = w
-            elif bare[yi, s, g] <= 0.0:  # only a switched-in use now: this year's months of it
-                cover[s, g] = rest
-                cover_t[s, g] = into * bare[yi + 1, s, g] * mult * dt
-            else:
-                cover[s, g] = rest + into * (bare[yi + 1, s, g] / bare[yi, s, g])
+    last = yi + 1 >= bareT.shape[0] - 1
+    yn = yi + 1
+    for g in range(G):
+        for s in range(SP):
+            w = wsP[s]
+            into = w - rest
+            b0 = bareT[yi, g, s]
+            c_in = rest + into * ratio[yi, g, s]
+            t_in = into * bareT[yn, g, s] * mult * dt
+            full = into <= 0.0 or last
+            c = w
+            ct = 0.0
+            if not full:
+                if b0 <= 0.0:  # only a switched-in use now: this year's months of it
+                    c = rest
+                    ct = t_in
+                else:
+                    c = c_in
+            cover[g, s] = c
+            cover_t[g, s] = ct
+
+
+@njit(**_STEP)
+def _transpose(Db, DbT):
+    """DbT[g, s] = Db[s, g] (DbT's pads stay 0)."""
+    S, G = Db.shape
+    for g in range(G):
+        for s in range(S):
+            DbT[g, s] = Db[s, g]
