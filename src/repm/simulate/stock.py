@@ -187,8 +187,9 @@ def _cover_tables(inp, SP, wsP, bareT, ratio):
         for g in range(G):
             for s in range(S):
                 bareT[y, g, s] = bare[y, s, g]
-                if y + 1 < Y:
-                    ratio[y, g, s] = bare[y + 1, s, g] / bare[y, s, g]
+                if y + 1 < Y:  # read only where this year's use is > 0 (`_cover`): no 0/0
+                    b = bare[y, s, g]
+                    ratio[y, g, s] = bare[y + 1, s, g] / b if b > 0.0 else 0.0
 
 
 @njit(**_STEP)
