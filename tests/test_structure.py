@@ -267,6 +267,11 @@ def test_morris_refuses_alternatives_and_voi_unit_names_the_alternative_without_
     assert res.returncode == 2 and "expected --method sobol" in res.stderr, res.stderr
     res = run_cli(["voi", "unit", "--samples", "4", "--alternative", "india-no-scheme=0.5"])
     assert res.returncode == 2 and "india-no-scheme has no scheme units" in res.stderr, res.stderr
+    res = run_cli(["sensitivity", "unit_npv", "--samples", "4", "--alternative",
+                   "india-no-scheme=0.5"])  # fmt: skip
+    assert res.returncode == 2, res.stderr
+    assert res.stderr.startswith("error: --alternative: india-no-scheme: "), res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
 
 
 def test_a_pooled_run_without_one_unit_to_value_says_why():

@@ -88,11 +88,9 @@ def sensitivity(req: SensitivityRequest, progress: Progress = None) -> Outcome:
             "levels, which cannot hold the scenarios' weights",
             where="--alternative",
         )
-    ev = Pooled([
-        Evaluator(sc, req.output, step=step, draws=req.draws, seed=req.seed,
-                  workers=req.workers, scheduler=req.scheduler)
-        for sc in loads
-    ], alts)  # fmt: skip
+    ev = Pooled.of(loads, alts, lambda sc: Evaluator(
+        sc, req.output, step=step, draws=req.draws, seed=req.seed, workers=req.workers,
+        scheduler=req.scheduler))  # fmt: skip
     years = ev.years
     if req.output in FINANCE_OUTPUTS:
         if req.year is not None:
@@ -200,8 +198,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     loads, alts = req.weighed(loaded)
 
     def pooled(output: str, **kw) -> Pooled:
-        return Pooled([Evaluator(sc, output, workers=req.workers, scheduler=req.scheduler, **kw)
-                       for sc in loads], alts)  # fmt: skip
+        return Pooled.of(loads, alts, lambda sc: Evaluator(
+            sc, output, workers=req.workers, scheduler=req.scheduler, **kw))  # fmt: skip
 
     ev = pooled(names[0], step=req.step, names=tuple(names))
     firsts = [

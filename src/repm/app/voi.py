@@ -134,7 +134,7 @@ def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
                     "unit to value, or --unit CAPACITY",
                     where="--alternative",
                 )
-    ev = Pooled([Evaluator(sc, "magnet_imports", step="yearly") for sc in loads], alts)
+    ev = Pooled.of(loads, alts, lambda sc: Evaluator(sc, "magnet_imports", step="yearly"))
     if not ev.inputs.drawn:
         raise UserError(
             "no uncertain fact reaches this scenario; nothing to learn", where="--scenario"

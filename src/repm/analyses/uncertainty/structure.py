@@ -221,6 +221,20 @@ class Pooled:
         self.inputs = Inputs(self.spreads, tuple(sorted(used)),
                              tuple(sorted({f for ev in self.evaluators for f in ev.inputs.drawn})))  # fmt: skip
 
+    @classmethod
+    def of(cls, loads: Sequence, alternatives: Alternatives, make) -> Pooled:
+        """`make(loaded)` → an Evaluator for each scenario; an alternative's mistake (no scheme
+        units for unit_npv, say) is named for the alternative, not for the scenario asked for."""
+        evaluators = []
+        for k, sc in enumerate(loads):
+            try:
+                evaluators.append(make(sc))
+            except UserError as exc:
+                if k == 0:
+                    raise
+                raise UserError(f"{sc.name}: {exc}", where="--alternative") from None
+        return cls(evaluators, alternatives)
+
     @property
     def pooled(self) -> bool:
         return len(self.evaluators) > 1
