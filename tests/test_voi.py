@@ -141,6 +141,9 @@ def test_voi_unit_end_to_end_shape_and_bounds():
         (["voi", "plan", "--scenarios", "-1"], "--scenarios"),
         (["voi", "unit", "--unit", "0"], "--unit"),
         (["voi", "unit", "--group", "prices,prices"], "--group"),
+        (["voi", "unit", "--sizes", "0,1"], "--sizes"),  # a stockpile's option
+        (["voi", "stockpile", "--sizes", "1,1.0"], "--sizes"),  # one distinct multiple
+        (["voi", "stockpile", "--sizes", "-1,x,2"], "--sizes"),  # both named in the one line
     ],
 )
 def test_voi_bad_options_give_one_line(args, where):
@@ -265,3 +268,46 @@ def test_a_skewed_fact_that_does_not_matter_tops_its_own_floor_about_once_in_fif
         new += value > noise_floor(nb, x, replicates=50, seed=t)
     assert old / trials > 0.10  # what was wrong (≥ 5× the nominal rate)
     assert new / trials <= 0.05  # nominal 1 in 51 (the largest of 50 tries); loose for 240 trials
+
+
+def test_voi_stockpile_at_sizes_values_multiples_of_the_central_stockpile_directly():
+    # `--sizes 0,1,2`: one search at central values, its multiples valued in every sample. At
+    # central values each option's net benefit is −(holding + unmet × penalty), from a risk run
+    # with that stockpile, as `repm stockpile`'s "worth it?" line computes it — recomputed here;
+    # the choice counts follow from the net-benefit matrix alone
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from repm.analyses.risk import run_draws, size_stockpile
+    from repm.analyses.risk.measures import discounted
+    from repm.app.voi import VoiRequest, voi
+    from repm.chain import compile_chain
+    from repm.model.units import CRORE_PER_T_AT
+    from repm.scenario import load_scenario
+
+    done = voi(VoiRequest(decision="stockpile", samples=4, draws=20, sizes=(0, 1, 2), seed=3))
+    p, nb = done.payload, done.tables["nb"]
+    c = p["choice"]
+    sc = load_scenario("india-baseline").scenario
+    sized = size_stockpile(
+        SimpleNamespace(scenario=sc), compile_chain, service_level=0.95, draws=20, seed=3
+    ).stockpile
+    base = {m: round(v, 1) for m, v in sized.items()}
+    assert p["sized_central"] == base and c["multiples"] == [0.0, 1.0, 2.0]
+    assert c["options"] == [{m: round(k * v, 1) for m, v in base.items()} for k in (0, 1, 2)]
+    chain = compile_chain(sc)
+    rate = sc.economics.finance.discount_rate
+    for o, got in zip(c["options"], p["net_central"], strict=True):
+        stock0 = chain.stockpile0.copy(data=[o.get(m, 0.0) for m in chain.materials])
+        summ = run_draws(replace(chain, stockpile0=stock0), sc, draws=20, seed=3)
+        held, short = discounted(summ, chain.first_future_year, rate)
+        want = -(held.mean() + short.mean() * sc.policy.unmet_penalty * CRORE_PER_T_AT)
+        assert got == pytest.approx(want, rel=1e-12)
+    assert nb.shape == (4, 3) and p["samples"] == 4
+    central = int(np.argmax(p["net_central"]))
+    assert c["at_central"] == c["options"][central]
+    assert c["expected_best"] == c["options"][int(np.argmax(nb.mean(axis=0)))]
+    assert c["changed"] == int(np.sum(np.argmax(nb, axis=1) != central))
+    assert c["expected_nb"] == pytest.approx(nb.mean(axis=0).tolist(), rel=1e-12)
+    assert c["best_share"] == [float(np.mean(np.argmax(nb, axis=1) == j)) for j in range(3)]
+    assert p["evpi"] == pytest.approx(evpi(nb), rel=1e-12)

@@ -222,6 +222,21 @@ def test_voi_stockpile_and_plan_count_two_ticks_a_sample(client, decision, optio
         assert any(any(v > 0 for v in o.values()) for o in opts)  # … beside what was sized
 
 
+def test_voi_stockpile_sizes_reach_the_decision(client):
+    # `sizes` as `--sizes`: the options are those multiples of the central stockpile
+    body = {"scenario": "india-baseline", "kind": "voi", "decision": "stockpile", "samples": 4,
+            "draws": 20, "sizes": [0, 1], "wait": True}  # fmt: skip
+    res = client.post("/api/run", json=body)
+    assert res.status_code == 200, res.text
+    p = res.json()
+    assert p["sizes"] == [0.0, 1.0] and p["choice"]["multiples"] == [0.0, 1.0]
+    assert all(v == 0.0 for v in p["choice"]["options"][0].values())
+    assert p["choice"]["options"][1] == p["sized_central"]
+    bad = client.post("/api/run", json={k: v for k, v in body.items() if k != "draws"}
+                      | {"decision": "unit"})  # fmt: skip
+    assert bad.status_code == 400 and "sizes: [0.0, 1.0] given for `voi unit`" in bad.text, bad.text
+
+
 @pytest.mark.parametrize(
     "body, status, message, argv",
     [

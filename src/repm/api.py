@@ -269,6 +269,7 @@ def voi(
     cvar: float | None = None,
     groups: list[str] | tuple[str, ...] = (),
     alternatives: dict[str, float] | None = None,
+    sizes: list[float] | tuple[float, ...] | None = None,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
@@ -276,14 +277,15 @@ def voi(
     often the decision changes across samples, EVPI and EVPPI per fact and topic in crore INR
     (`.payload["evpi"]`, `.payload["evppi"]`; flagged rows are the research to do next);
     `.details["nb"]` is the samples × options net-benefit matrix; `alternatives`: other scenarios
-    weighed with this one, name → weight (their EVPPI: the row `scenario`). docs/uncertainty.md."""
+    weighed with this one, name → weight (their EVPPI: the row `scenario`); `sizes` (stockpile):
+    the options are these multiples of the stockpile sized at central values. docs/uncertainty.md."""
     from repm.app.voi import VoiRequest
     from repm.app.voi import voi as do
 
     req = VoiRequest(
         scenario=_src(scenario), sets=overrides, decision=decision, samples=samples, seed=seed,
         unit=unit, service_level=service_level, draws=draws, scenarios=scenarios, cvar=cvar,
-        groups=tuple(groups), alternatives=alternatives or (), out=out, store=store,
+        groups=tuple(groups), alternatives=alternatives or (), sizes=sizes, out=out, store=store,
     )  # fmt: skip
     return Result._of(do(req))
 

@@ -192,20 +192,31 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         if progress is not None and i > 0:
             progress(1)
 
-    # items cross to the workers pickled: indices, not scenarios (their pint quantities belong
-    # to repm's own unit registry)
-    got = fork_map(lambda i: sized(scs[i]), range(len(scs)), workers=workers, done=tick)
-    stocks, attainable = [g[0] for g in got], [g[1] for g in got]
+    if req.sizes is not None:  # one search, at central values; its multiples are the options
+        stock0, att0 = sized(scs[0])
+        stocks, attainable = [stock0], [att0]
+        if progress is not None:
+            progress(len(scs) - 1)  # the choice is not made again in each sample
+    else:
+        # items cross to the workers pickled: indices, not scenarios (their pint quantities
+        # belong to repm's own unit registry)
+        got = fork_map(lambda i: sized(scs[i]), range(len(scs)), workers=workers, done=tick)
+        stocks, attainable = [g[0] for g in got], [g[1] for g in got]
     materials = list(stocks[0])
     vec = [tuple(round(s.get(m, 0.0), 1) for m in materials) for s in stocks]
-    distinct = len(dict.fromkeys(vec))
-    options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
-    # holding none is a choice too: a service level is a target, and at the scenario's value of
-    # a kilogram short a stockpile may cost more than the shortages it avoids (`repm stockpile`)
-    sized_options = len(options)
-    none = tuple(0.0 for _ in materials)
-    if none not in options:
-        options.append(none)
+    if req.sizes is not None:
+        multiples = {tuple(round(k * x, 1) for x in vec[0]): k for k in reversed(req.sizes)}
+        options = list(dict.fromkeys(tuple(round(k * x, 1) for x in vec[0]) for k in req.sizes))
+        multiples = [multiples[o] for o in options]  # each option's first multiple
+    else:
+        distinct = len(dict.fromkeys(vec))
+        options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once
+        # holding none is a choice too: a service level is a target, and at the scenario's
+        # value of a kilogram short a stockpile may cost more than the shortages it avoids
+        sized_options = len(options)
+        none = tuple(0.0 for _ in materials)
+        if none not in options:
+            options.append(none)
     rate = scs[0].economics.finance.discount_rate if scs[0].economics.finance else 0.0
 
     def cost(sc, chain, opt) -> tuple[float, np.ndarray]:
@@ -233,6 +244,10 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         if progress is not None:
             progress(1)
 
+    if req.sizes is not None:  # valued at central values too: which option is best there
+        each = fork_map(valued, range(len(scs)), workers=workers, done=tick)
+        return _at_sizes(req, options, multiples, materials, vec[0], attainable[0], keep, rate,
+                         each)  # fmt: skip
     got = fork_map(valued, range(1, len(scs)), workers=workers, done=tock)
     nb = np.array([g[0] for g in got], dtype=float)
     per_draw = np.stack([g[1] for g in got]) if keep else None  # samples × options × draws
@@ -257,6 +272,38 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         "by_material": {m: quantiles([s[m] for s in stocks[1:]]) for m in materials},
         "not_attainable": int(sum(not a for a in attainable[1:])),
         "attainable_central": bool(attainable[0]),
+        "net_benefit": "−(holding cost + unmet demand × policy.unmet_penalty), 2026 on, "
+        f"discounted at {rate:.0%}, mean over {req.draws} shock draws",
+    }  # fmt: skip
+
+
+def _at_sizes(req, options, multiples, materials, base, att0, keep, rate, got) -> dict:
+    """`voi stockpile --sizes`: the options are multiples of the stockpile sized at central
+    values, each valued in every sample (`got`: central values first); which is best at central
+    values and in expectation, and how often a sample's own best is another."""
+    import numpy as np
+
+    nb0, nb = np.array(got[0][0]), np.array([g[0] for g in got[1:]], dtype=float)
+    per_draw = np.stack([g[1] for g in got[1:]]) if keep else None
+    central, best = int(np.argmax(nb0)), int(np.argmax(nb.mean(axis=0)))
+    changed = int(np.sum(np.argmax(nb, axis=1) != central))
+    as_dict = [dict(zip(materials, o, strict=True)) for o in options]
+    return {
+        "nb": nb,
+        "per_draw": per_draw,
+        "choice": {
+            "options": as_dict, "multiples": multiples,
+            "at_central": as_dict[central], "expected_best": as_dict[best],
+            "changed": changed, "share_changed": changed / len(nb), "distinct": len(options),
+            "sized_options": len(options),
+            "changed_means": "the sample's own best option is another than the one best at "
+            "central values",
+        },
+        "service_level": req.service_level, "draws": req.draws, "sizes": list(req.sizes),
+        "sized_central": dict(zip(materials, base, strict=True)),  # the stockpile the ×1 is
+        "net_central": [float(v) for v in nb0],
+        "stockpile_total": None, "stockpile_unit": "t", "by_material": None,
+        "not_attainable": None, "attainable_central": bool(att0),
         "net_benefit": "−(holding cost + unmet demand × policy.unmet_penalty), 2026 on, "
         f"discounted at {rate:.0%}, mean over {req.draws} shock draws",
     }  # fmt: skip

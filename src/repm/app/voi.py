@@ -55,6 +55,10 @@ class VoiRequest(Weighed, Request):
     scenarios: int | None = None  # plan: shock scenarios in the LP (default 0)
     cvar: float | None = None  # plan: weight of CVaR in the objective (default 0)
     groups: tuple[str, ...] = ()  # extra EVPPI rows: topics, fact files, source:ID, fact ids
+    # stockpile: the options are these multiples of the stockpile sized at central values (0:
+    # none), valued in every sample, instead of a stockpile sized again in each (one search, not
+    # one a sample: ~10× less a sample, so more samples for EVPPI)
+    sizes: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.decision, DECISIONS, "DECISION")
@@ -63,9 +67,9 @@ class VoiRequest(Weighed, Request):
         object.__setattr__(self, "groups", tuple(str(g).strip() for g in self.groups))
         check_groups(self.groups)
         d = self.decision
-        own = {"unit": ("unit",), "stockpile": ("service_level", "draws"),
+        own = {"unit": ("unit",), "stockpile": ("service_level", "draws", "sizes"),
                "plan": ("scenarios", "cvar")}  # fmt: skip
-        for name in ("unit", "service_level", "draws", "scenarios", "cvar"):
+        for name in ("unit", "service_level", "draws", "sizes", "scenarios", "cvar"):
             if getattr(self, name) is not None and name not in own[d]:
                 flag = "--" + name.replace("_", "-")
                 users = [k for k, v in own.items() if name in v][0]
@@ -94,6 +98,8 @@ class VoiRequest(Weighed, Request):
             if self.draws is None:
                 object.__setattr__(self, "draws", DEFAULT_STOCKPILE_DRAWS)
             check_draws(self.draws)
+            if self.sizes is not None:
+                object.__setattr__(self, "sizes", check_sizes(self.sizes))
         self.check_alternatives()
         if d == "plan":
             if self.scenarios is None:
@@ -112,6 +118,39 @@ class VoiRequest(Weighed, Request):
         """What `voi`'s progress counts to: each sample once (unit), or twice (stockpile, plan:
         the decision made in it, then every option valued in it)."""
         return int(self.samples) * (1 if self.decision == "unit" else 2)
+
+
+def check_sizes(sizes) -> tuple[float, ...]:
+    """`--sizes`: multiples (≥ 0, finite) of the stockpile sized at central values, given as
+    numbers or one comma-separated text; at least two distinct, at most MAX_OPTIONS. Every
+    mistake in one line."""
+    from repm.app.decisions import MAX_OPTIONS
+
+    items = sizes.split(",") if isinstance(sizes, str) else list(sizes)
+    out, bad = [], []
+    for item in items:
+        try:
+            k = float(item)
+        except (TypeError, ValueError):
+            k = math.nan
+        if not (math.isfinite(k) and k >= 0):
+            bad.append(str(item).strip() or "''")
+        out.append(k)
+    shown = ",".join(str(i).strip() for i in items)
+    if bad:
+        raise UserError(
+            f"{', '.join(bad)} in {shown!r}; expected multiples ≥ 0 of the stockpile sized at "
+            "central values, comma-separated (e.g. 0,0.5,1,2; 0 is holding none)",
+            where="--sizes",
+        )
+    if not 2 <= len(set(out)) <= MAX_OPTIONS:
+        raise UserError(
+            f"{len(set(out))} distinct multiple{'' if len(set(out)) == 1 else 's'} in "
+            f"{shown!r}; expected 2 to {MAX_OPTIONS} "
+            "(e.g. 0,0.5,1,2)",
+            where="--sizes",
+        )
+    return tuple(dict.fromkeys(out))
 
 
 def voi(req: VoiRequest, progress: Progress = None) -> Outcome:
@@ -218,6 +257,10 @@ def _value(
         r["flag"] = bool(weak and big)
     rows.sort(key=lambda r: (-r["value"], r["fact"]))
     choice = got.pop("choice")
+    # each option's expected net benefit, and how often it is a sample's own best
+    choice["expected_nb"] = [float(v) for v in nb.mean(axis=0)]
+    own = np.argmax(nb, axis=1)
+    choice["best_share"] = [float(np.mean(own == j)) for j in range(nb.shape[1])]
     payload = {
         "command": "voi", "scenario": loaded.name, "run_id": None, "decision": req.decision,
         "samples": n, "seed": req.seed, "inputs": len(ev.inputs.drawn), "unit": MONEY,

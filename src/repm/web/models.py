@@ -18,7 +18,7 @@ MAX_SCENARIOS = 200  # plan: shock scenarios in one LP
 
 Kind = Literal["run", "risk", "stockpile", "plan", "finance", "sensitivity", "uncertainty", "voi"]
 MAX_PARAMETER_SAMPLES = 4_096  # sensitivity base samples, uncertainty draws (~0.3 s each), voi
-VOI_OWN = ("unit", "service_level", "draws", "scenarios", "cvar")  # voi: each decision's options
+VOI_OWN = ("unit", "service_level", "draws", "sizes", "scenarios", "cvar")  # voi: each decision's options
 
 
 class RunRequest(BaseModel):
@@ -58,6 +58,12 @@ class RunRequest(BaseModel):
         0.95, gt=0, lt=1,
         description="required P(no shortage over the horizon) (kind stockpile; kind voi, "
         "decision stockpile, only when given)",
+    )  # fmt: skip
+    sizes: list[float] | None = Field(
+        None, min_length=2, max_length=12,
+        description="the options: multiples (≥ 0; 0 is none) of the stockpile sized at central "
+        "values, valued in every sample, instead of a stockpile sized in each (kind voi, "
+        "decision stockpile, only when given; as `--sizes 0,0.5,1,2`)",
     )  # fmt: skip
     tolerance: float = Field(
         0.0, ge=0, le=1e9,

@@ -56,6 +56,16 @@ def stockpile_line(service_level: float, scenario: str, scenario_hash: str) -> s
     """How sure a stockpile size is: the size each parameter sample needs for the same service
     level, and how often it differs (`repm voi stockpile`)."""
     s = _voi("stockpile", scenario, scenario_hash, service_level=service_level)
+    if s is not None and s.meta.get("sizes"):  # `--sizes`: multiples of this one, not resized
+        m, c = s.meta, s.meta.get("choice", {})
+        k = c.get("multiples", [None])[c.get("options", [None]).index(c.get("expected_best"))]
+        return (
+            f"how sure: over {m['samples']} samples of the facts' ranges, of "
+            f"{', '.join(f'{x:g}×' for x in m['sizes'])} this stockpile the best in expectation "
+            f"is {k:g}×, a sample's own best another than at central values in "
+            f"{c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
+            f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})"
+        )
     if s is None or not isinstance(s.meta.get("stockpile_total"), dict):
         return (
             f"how sure: `repm voi stockpile --service-level {service_level:g}` sizes it again "
