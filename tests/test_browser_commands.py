@@ -114,6 +114,9 @@ def test_dashboard_runs_voi_and_draws_the_evppi_ranking(browser, server):  # noq
     assert "repm voi stockpile --draws 50 --seed 0 --scenario india-baseline" in page.text_content(
         "#sets"
     )
+    page.fill("#voi-sizes", "0,0.5,1")  # the options as multiples: sent as the CLI's --sizes
+    assert "repm voi stockpile --draws 50 --sizes 0,0.5,1 --seed 0" in page.text_content("#sets")
+    page.fill("#voi-sizes", "")
     page.select_option("#voi-decision", "plan")
     assert page.get_attribute("#voi-samples", "placeholder") == "40"
     assert page.is_visible("#voi-cvar") and not page.is_visible("#voi-draws")
