@@ -76,6 +76,14 @@ def test_stockpile_and_plan_lines_match_their_decision_and_options(monkeypatch):
     line = sure.stockpile_line(0.95, "india-baseline", "h")
     assert "of 0×, 0.5× this stockpile the best in expectation is 0.5×" in line, line
     assert "in 5 of 64" in line and "3.2 crore INR" in line
+    assert "turns on" not in line  # nothing above its chance level stored: nothing named
+    # the rows worth more to know than chance, as the run stored them, name what it turns on
+    runs[0].meta["above_chance"] = [
+        {"fact": "risk", "value": 34.04, "floor": 21.8, "kind": "group"},
+        {"fact": "working_stock_refill_months", "value": 12.2, "floor": 5.8, "kind": "fact"}]
+    line = sure.stockpile_line(0.95, "india-baseline", "h")
+    assert line.endswith("; it turns on risk (topic) (₹34.0 crore, chance 21.8), "
+                         "working_stock_refill_months (₹12.2 crore, chance 5.8)"), line
 
 
 @pytest.mark.parametrize("command", ["stockpile", "plan"])

@@ -311,3 +311,7 @@ def test_voi_stockpile_at_sizes_values_multiples_of_the_central_stockpile_direct
     assert c["expected_nb"] == pytest.approx(nb.mean(axis=0).tolist(), rel=1e-12)
     assert c["best_share"] == [float(np.mean(np.argmax(nb, axis=1) == j)) for j in range(3)]
     assert p["evpi"] == pytest.approx(evpi(nb), rel=1e-12)
+    # what the how-sure lines name: the largest rows above their chance level, in order
+    above = [r for r in p["evppi"] if r["value"] > r["floor"]]
+    assert [r["fact"] for r in p["above_chance"]] == [r["fact"] for r in above][:4]
+    assert all(a["value"] > a["floor"] for a in p["above_chance"])

@@ -273,6 +273,10 @@ def _value(
         "choice": choice, **got,
         "groups_not_estimated": skipped,
         "research_next": [r["fact"] for r in rows if r["flag"]],
+        # what the decision turns on, as the stored run keeps it for the how-sure lines: the
+        # largest rows worth more to know than chance (EVPPI above its chance level)
+        "above_chance": [{"fact": r["fact"], "value": r["value"], "floor": r["floor"],
+                          "kind": r["kind"]} for r in rows if r["value"] > r["floor"]][:4],
         "structure": structure,
         "alternatives": None if structure is None else [
             {"name": x["name"], "weight": x["weight"]} for x in structure["scenarios"]],

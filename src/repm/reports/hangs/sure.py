@@ -22,6 +22,17 @@ def _where(s: Stored) -> str:
     return f"run {s.run_id}" + ("" if s.same_settings else ", a run with other settings")
 
 
+def _turns_on(m: dict) -> str:
+    """The facts and topics a stored voi run found worth more to know than chance."""
+    rows = m.get("above_chance") or []
+    if not rows:
+        return ""
+    return "; it turns on " + ", ".join(
+        f"{r['fact']}{' (topic)' if r['kind'] == 'group' else ''} (₹{r['value']:,.1f} crore, "
+        f"chance {r['floor']:,.1f})" for r in rows
+    )  # fmt: skip
+
+
 def _span(q: dict, fmt: str) -> str:
     return f"P50 {q['p50']:{fmt}} (P5 {q['p05']:{fmt}} – P95 {q['p95']:{fmt}})"
 
@@ -40,6 +51,7 @@ def finance_line(unit_id: str, scenario: str, scenario_hash: str) -> str:
         parts.append(
             f"over {m['samples']} samples of the facts' ranges {unit_id}'s NPV is "
             f"{_span(m['npv'], ',.0f')} crore INR, > 0 in {m['p_npv_positive']:.0%} ({_where(s)})"
+            + _turns_on(m)
         )
     else:
         parts.append(f"`repm voi unit` gives P(NPV > 0) for {unit_id} over the facts' ranges")
@@ -64,7 +76,7 @@ def stockpile_line(service_level: float, scenario: str, scenario_hash: str) -> s
             f"{', '.join(f'{x:g}×' for x in m['sizes'])} this stockpile the best in expectation "
             f"is {k:g}×, a sample's own best another than at central values in "
             f"{c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
-            f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})"
+            f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})" + _turns_on(m)
         )
     if s is None or not isinstance(s.meta.get("stockpile_total"), dict):
         return (
@@ -79,7 +91,7 @@ def stockpile_line(service_level: float, scenario: str, scenario_hash: str) -> s
         f"how sure: over {m['samples']} samples of the facts' ranges the stockpile for "
         f"{service_level:.0%} is {_span(q, ',.0f')} t in all, another than at central values "
         f"in {c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
-        f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})"
+        f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})" + _turns_on(m)
     )
 
 
@@ -100,7 +112,7 @@ def plan_line(scenarios: int, cvar: float, scenario: str, scenario_hash: str) ->
         f"how sure: over {m['samples']} samples of the facts' ranges the planner adds "
         f"{_span(m['capacity_last_year'], ',.0f')} t/yr by the last year, another build-out in "
         f"{c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
-        f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})"
+        f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})" + _turns_on(m)
     )
 
 
