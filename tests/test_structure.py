@@ -281,3 +281,62 @@ def test_a_pooled_run_without_one_unit_to_value_says_why():
     p = json.loads(res.stdout)
     assert p["unit_npv"] is None
     assert "india-no-scheme has no scheme units" in p["structure"]["unit_npv_missing"]
+
+
+def test_versus_is_each_scenarios_own_run_on_the_same_draws_sample_by_sample():
+    # `--versus`: every sample under both scenarios. The base's rows are its own `repm
+    # uncertainty` rows bit for bit; each difference is the other scenario's own run minus the
+    # base's, sample by sample, on the draws each would take alone (Philox by fact id)
+    from repm.analyses.uncertainty.evaluate import headline
+    from repm.app import UncertaintyRequest, uncertainty
+    from repm.app.uncertainty import _stat_rows
+    from repm.results.indicators import unit as unit_of
+
+    kw = dict(scenario="india-baseline", samples=4, seed=2, step="yearly", store=False)
+    paired = uncertainty(UncertaintyRequest(**kw, versus="india-official-split")).payload
+    alone = uncertainty(UncertaintyRequest(**kw)).payload
+    assert paired["indicators"] == alone["indicators"] and paired["unit_npv"] == alone["unit_npv"]
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.scenario import load_scenario
+
+    ys = {}
+    for name in ["india-baseline", "india-official-split"]:
+        ev = Evaluator(load_scenario(name), headline()[0], step="yearly", workers=1,
+                       names=tuple(headline()))  # fmt: skip
+        single = Pooled([ev], Alternatives.of(name, ()))
+        _, _, at = single.draw(2, 4)
+        ys[name] = single.many(at)  # samples × names × years
+    names = ev.names
+    base = ys["india-baseline"]
+    for i, name in enumerate(names):  # the base's own run: its rows again
+        assert _stat_rows(name, unit_of(name), base[:, i], ev.years) == [
+            r for r in alone["indicators"] if r["name"] == name]  # fmt: skip
+    v = paired["versus"]
+    assert v["scenario"] == "india-official-split"
+    rows = {(r["name"], r["year"]): r for r in v["rows"]}
+    d = ys["india-official-split"] - base
+    for i, name in enumerate(names):
+        for j, y in enumerate(ev.years):
+            r = rows[(name, y)]
+            assert r["p50"] == np.quantile(d[:, i, j], 0.5) and r["mean"] == d[:, i, j].mean()
+            assert r["p_higher"] + r["p_lower"] <= 1.0
+    # the government's split puts more of 2030's demand with the units' buyers: every sample's
+    # domestic output is higher, by what the two runs give
+    r = rows[("magnet_production_domestic", 2030)]
+    assert r["p_higher"] == 1.0 and r["p05"] > 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--versus", "india-official-split", "--alternative", "india-no-scheme=0.5"],
+         "expected one of them"),
+        (["--versus", "india-baseline"], "expected another scenario"),
+        (["--versus", "no-such-scenario"], "no-such-scenario"),
+    ],
+)
+def test_bad_versus_gives_one_line(args, says):
+    res = run_cli(["uncertainty", "--samples", "4", *args])
+    assert res.returncode == 2, (res.stdout, res.stderr)
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], res.stderr

@@ -200,6 +200,22 @@ def test_uncertainty_with_an_alternative_answers_the_cli_json(client, repm_home)
     assert res.status_code == 422 and "expected shipped scenario names" in res.json()["error"]
 
 
+def test_uncertainty_versus_answers_the_cli_json(client, repm_home):
+    body = {"scenario": "india-baseline", "kind": "uncertainty", "samples": 4, "step": "yearly",
+            "versus": "india-no-scheme"}  # fmt: skip
+    api = client.post("/api/run", json=body).json()
+    cli = cli_json(["uncertainty", "--samples", "4", "--step", "yearly", "--versus",
+                    "india-no-scheme", "--json"])  # fmt: skip
+    timing = ("seconds", "seconds_per_evaluation")
+    same(
+        {k: v for k, v in api.items() if k not in timing},
+        {k: v for k, v in cli.items() if k not in timing},
+    )
+    assert api["versus"]["scenario"] == "india-no-scheme"
+    res = client.post("/api/run", json=dict(body, versus="/etc/passwd"))
+    assert res.status_code == 422 and "expected a shipped scenario name" in res.json()["error"]
+
+
 @pytest.mark.parametrize(
     "decision, options", [("stockpile", {"draws": 20}), ("plan", {"scenarios": 0})]
 )

@@ -241,16 +241,19 @@ def uncertainty(
     step: str = "monthly",
     draws: int = 0,
     alternatives: dict[str, float] | None = None,
+    versus: str | None = None,
     out: str | Path | None = None,
     store: bool = True,
 ) -> Result:
     """P5/P50/P95 and mean of the headline indicators by year over draws of every uncertain fact
     (`repm uncertainty`): indicator rows carry a `stat` column; `draws`: shock draws per sample
     (the expected unmet demand with the shock model on); `alternatives`: other scenarios weighed
-    with this one, name → weight (`.payload["structure"]`: what the choice explains)."""
+    with this one, name → weight (`.payload["structure"]`: what the choice explains); `versus`:
+    another scenario run on the same samples (`.payload["versus"]`: each answer's difference
+    sample by sample and how often it is higher)."""
     req = A.UncertaintyRequest(
         scenario=_src(scenario), sets=overrides, samples=samples, seed=seed, step=step,
-        draws=draws, alternatives=alternatives or (), out=out, store=store,
+        draws=draws, alternatives=alternatives or (), versus=versus, out=out, store=store,
     )  # fmt: skip
     return Result._of(A.uncertainty(req))
 

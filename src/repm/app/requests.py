@@ -384,6 +384,9 @@ class UncertaintyRequest(Weighed, Request):
     draws: int = 0
     workers: int | None = None  # processes for the samples (None: both cores for large batches)
     scheduler: str | None = None  # a Dask scheduler for the samples ('local': a cluster here)
+    # another scenario run on the same samples of the facts: the answers' differences sample by
+    # sample (paired, common random numbers), not a mixture as `alternatives` is
+    versus: str | None = None
 
     def __post_init__(self) -> None:
         check_choice(self.step, STEPS, "--step")
@@ -393,4 +396,32 @@ class UncertaintyRequest(Weighed, Request):
         check_count(self.draws, "--draws", low=0, high=100_000, what=" draws")
         check_seed(self.seed)
         self.check_alternatives()
+        if self.versus is not None:
+            if self.alternatives:
+                raise UserError(
+                    f"{self.versus} with --alternative; expected one of them: --versus runs "
+                    "both scenarios on every sample and compares them, --alternative draws one "
+                    "scenario per sample as an uncertain input",
+                    where="--versus",
+                )
+            if isinstance(self.scenario, str) and self.versus == self.scenario:
+                raise UserError(
+                    f"{self.versus}; expected another scenario than the one asked for",
+                    where="--versus",
+                )
         super().__post_init__()
+
+    def paired(self, base: LoadedScenario) -> tuple[list[LoadedScenario], Any]:
+        """The scenario asked for and `versus`, loaded with the same `--set` overrides, as the
+        two scenarios of a Pooled (each sample is run under both; the weights are not used)."""
+        from dataclasses import replace
+
+        from repm.analyses.uncertainty.structure import Alternatives
+
+        other = replace(self, scenario=self.versus, versus=None).load()
+        if other.name == base.name:
+            raise UserError(
+                f"{self.versus}; expected another scenario than the one asked for",
+                where="--versus",
+            )
+        return [base, other], Alternatives.of(base.name, ((other.name, 0.5),))

@@ -195,7 +195,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     from repm.analyses.uncertainty.structure import Pooled
 
     names = headline()
-    loads, alts = req.weighed(loaded)
+    versus = req.versus is not None  # every sample under both scenarios, compared sample by sample
+    loads, alts = req.paired(loaded) if versus else req.weighed(loaded)
 
     def pooled(output: str, **kw) -> Pooled:
         return Pooled.of(loads, alts, lambda sc: Evaluator(
@@ -211,32 +212,51 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     same = {(u.unit_id, u.capacity) for u in firsts if u is not None}
     with_npv = None not in firsts and len(same) == 1
     fin = pooled("unit_npv") if with_npv else None
+    if versus and fin is None and firsts[0] is not None:  # the base's NPV as its own run has it
+        from repm.analyses.uncertainty.structure import Alternatives
+
+        fin = Pooled.of(loads[:1], Alternatives.of(loaded.name, ()), lambda sc: Evaluator(
+            sc, "unit_npv", workers=req.workers, scheduler=req.scheduler))  # fmt: skip
     n = req.samples
     if req.draws > 0:  # before any work: the pooled unmet demand must fit
         from repm.limits import check_pooled
 
         check_pooled(n, req.draws, len(ev.years))
-    _, labels, at = ev.draw(req.seed, n)
+    if versus:  # the same fact values under each scenario: the base's are its own run's
+        u, _, _ = ev.draw(req.seed, n)
+        labels = np.zeros(n, dtype=np.int64)
+        at, at_v = ev.at(u, n, scenario=0), ev.at(u, n, scenario=1)
+    else:
+        _, labels, at = ev.draw(req.seed, n)
     t0 = time.perf_counter()
     # the samples side by side on the engine's draw axis, a block of sets to a kernel call
     # progress: a sample counts once its headline indicators (and its unit's NPV) are done
-    part = 0.5 if fin is not None else 1.0
-    share = None if progress is None else (lambda k: progress(k * part))
+    runs = (2 if versus else 1) + (fin is not None) + (versus and with_npv)
+    share = None if progress is None else (lambda k: progress(k / runs))
+    risk_share = None if progress is None else (lambda k: progress(k / (2 if versus else 1)))
     Y = ev.many(at, share)  # samples × names × years
     npv = fin.many(at, share) if fin is not None else np.empty(n)
+    if versus:
+        Yv = ev.many(at_v, share)
+        npv_v = fin.many(at_v, share) if with_npv else None
     risk = None
     if req.draws > 0:
         risk = pooled("expected_unmet", step=req.step, draws=req.draws, seed=req.seed,
                       per_draw=True)  # fmt: skip
-        by_draw = risk.many(at, progress)  # sample × shock draw × year, t unmet
         from repm.analyses.risk.reduce import UNMET_EPS
 
-        # each sample's expected unmet demand and chance of a shortage (over its draws, as
-        # `repm risk` takes them: their means over the samples are the pool's), and the unmet
-        # demand over samples and draws together (JOINT)
-        E, joint = by_draw.mean(axis=1), by_draw.reshape(-1, by_draw.shape[2])
-        short = (by_draw > UNMET_EPS).mean(axis=1)
+        def by_sample(at_):  # each sample's expected unmet demand and chance of a shortage
+            by_draw = risk.many(at_, risk_share)  # sample × shock draw × year, t unmet
+            return by_draw, by_draw.mean(axis=1), (by_draw > UNMET_EPS).mean(axis=1)
+
+        # over its draws, as `repm risk` takes them (their means over the samples are the
+        # pool's), and the unmet demand over samples and draws together (JOINT)
+        by_draw, E, short = by_sample(at)
+        joint = by_draw.reshape(-1, by_draw.shape[2])
         Y = np.concatenate([Y, E[:, None, :], short[:, None, :]], axis=1)
+        if versus:
+            _, Ev, short_v = by_sample(at_v)
+            Yv = np.concatenate([Yv, Ev[:, None, :], short_v[:, None, :]], axis=1)
         names = [*names, "expected_unmet", "p_shortage"]
     wall = time.perf_counter() - t0
     names_y = list(names)  # the indicators along Y's second axis
@@ -259,8 +279,15 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         for s in STATS:
             rows.append({"year": int(spec.award_year), "name": "unit_npv", "value": npv_stats[s],
                          "unit": "crore INR", "stat": s, "unit_id": spec.unit_id})  # fmt: skip
-    structure = None
-    if ev.pooled:
+    structure = paired = None
+    if versus:
+        paired = _paired(loads[1].name, names_y, Y, Yv, ev.years, npv if fin is not None else None,
+                         npv_v)  # fmt: skip
+        if not with_npv and firsts[0] is not None:
+            paired["unit_npv_missing"] = f"no unit NPV compared: {loads[1].name} " + (
+                "has no scheme units" if firsts[1] is None else "has another first unit"
+            )
+    elif ev.pooled:
         structure = _structure(alts, labels, names_y, Y, ev.years,
                                npv if fin is not None else None, req.seed)  # fmt: skip
         if fin is None and firsts[0] is not None:
@@ -277,15 +304,44 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     run_id, path = store(
         req, loaded, results, "uncertainty", seed=req.seed, draws=n,
         meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step,
-              "shock_draws": req.draws, "alternatives": structure and structure["scenarios"]},
+              "shock_draws": req.draws, "alternatives": structure and structure["scenarios"],
+              "versus": paired and paired["scenario"]},
     )  # fmt: skip
     payload = {
         "command": "uncertainty", "scenario": loaded.name, "run_id": run_id, "samples": n,
         "seed": req.seed, "step": req.step, "draws": req.draws, "inputs": len(ev.inputs.drawn),
         "evaluations": evaluations, "seconds_per_evaluation": seconds / max(evaluations, 1),
         "seconds": wall, "indicators": rows, "unit_npv": npv_stats, "structure": structure,
+        "versus": paired,
     }  # fmt: skip
     return Outcome(payload, results, run_id, path, {"names": names}, loaded)
+
+
+def _paired(other: str, names: list[str], Y, Yv, years: list[int], npv, npv_v) -> dict:
+    """`--versus`: per indicator and year the difference other − base sample by sample (the same
+    fact values under both), its P5/P50/P95 and mean, and the share of samples in which the
+    other scenario's answer is higher or lower (a difference within 1e-9 of the value, summation
+    noise, counts as neither)."""
+    import numpy as np
+
+    def stats(a, b) -> dict:
+        d = b - a
+        tol = 1e-9 * np.maximum(1.0, np.maximum(np.abs(a), np.abs(b)))
+        return {
+            "base_p50": float(np.quantile(a, 0.5)), "other_p50": float(np.quantile(b, 0.5)),
+            **{s: float(np.quantile(d, q)) for s, q in (("p05", 0.05), ("p50", 0.5),
+                                                          ("p95", 0.95))},
+            "mean": float(d.mean()), "p_higher": float(np.mean(d > tol)),
+            "p_lower": float(np.mean(d < -tol)),
+        }  # fmt: skip
+
+    rows = [{"name": name, "year": int(y), **stats(Y[:, i, j], Yv[:, i, j])}
+            for i, name in enumerate(names) for j, y in enumerate(years)]  # fmt: skip
+    out = {"scenario": other, "rows": rows, "unit_npv": None}
+    if npv is not None and npv_v is not None:
+        out["unit_npv"] = {**stats(npv, npv_v), "p_positive_base": float((npv > 0).mean()),
+                           "p_positive_other": float((npv_v > 0).mean())}  # fmt: skip
+    return out
 
 
 def _structure(alts, labels, names: list[str], Y, years: list[int], npv, seed: int) -> dict:

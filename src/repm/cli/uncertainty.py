@@ -166,6 +166,14 @@ def uncertainty(
     workers: WorkersOpt = None,
     scheduler: SchedOpt = None,
     alternative: AltOpt = None,
+    versus: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(
+            "--versus",
+            help="Another scenario run on the same samples of the facts: each answer's "
+            "difference sample by sample, and how often it is higher (twice the work).",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
     out_dir: OutOpt = None,
 ) -> None:
@@ -176,6 +184,7 @@ def uncertainty(
     req = UncertaintyRequest(
         scenario=scenario, sets=set_ or (), samples=samples, seed=seed, step=step, draws=draws,
         out=out_dir, workers=workers, scheduler=scheduler, alternatives=tuple(alternative or ()),
+        versus=versus,
     )  # fmt: skip
     prog, advance = render.progress(samples * (2 if draws else 1), "evaluations")
     with prog:
@@ -246,6 +255,8 @@ def _render_uncertainty(done) -> None:
         )
     if p.get("structure"):
         _render_structure(p["structure"], names, shown)
+    if p.get("versus"):
+        _render_versus(p["versus"], p["scenario"], names, shown)
     render.note(
         f"{p['inputs']} uncertain facts drawn · {p['evaluations']:,} evaluations, "
         f"{p['seconds_per_evaluation']:.3f} s each"
@@ -299,6 +310,48 @@ def _render_structure(st: dict, names: list[str], shown: list[int]) -> None:
         )
     if "unit_npv_missing" in st:
         render.note(st["unit_npv_missing"])
+
+
+def _render_versus(v: dict, base: str, names: list[str], shown: list[int]) -> None:
+    """`--versus`: per indicator the difference other − base sample by sample, P50 (P5–P95), and
+    the share of samples in which the other's answer is higher (↑) or lower (↓)."""
+    from rich.markup import escape
+
+    from repm.results.indicators import get
+
+    by = {(r["name"], r["year"]): r for r in v["rows"]}
+    t = Table(
+        title=f"{v['scenario']} − {base}, sample by sample (the same draws of every fact) · "
+        "Δ P50 (P5–P95) · in how many samples higher ↑ / lower ↓",
+        header_style="bold",
+    )
+    t.add_column("indicator")
+    for y in shown:
+        t.add_column(str(y), justify="right")
+    for n in names:
+        if (n, shown[0]) not in by:
+            continue
+        ind = get(n)
+        f = ind.format
+        cells = []
+        for y in shown:
+            r = by[(n, y)]
+            if r["p_higher"] == r["p_lower"] == 0.0:
+                cells.append("[dim]the same[/dim]")
+                continue
+            cells.append(f"{f(r['p50'])}\n({f(r['p05'])}–{f(r['p95'])})\n"
+                         f"↑{r['p_higher']:.0%} ↓{r['p_lower']:.0%}")  # fmt: skip
+        t.add_row(escape(f"{ind.label} [{ind.unit}]"), *cells)
+    out.print(t)
+    u = v.get("unit_npv")
+    if u:
+        render.note(
+            f"unit NPV, {v['scenario']} − {base}: Δ P50 {u['p50']:,.0f} (P5 {u['p05']:,.0f} – "
+            f"P95 {u['p95']:,.0f}) crore INR, higher in {u['p_higher']:.0%} of samples; P(NPV > "
+            f"0) {u['p_positive_base']:.0%} → {u['p_positive_other']:.0%}"
+        )
+    if v.get("unit_npv_missing"):
+        render.note(v["unit_npv_missing"])
 
 
 def _samples(k: int) -> str:

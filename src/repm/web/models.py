@@ -129,6 +129,12 @@ class RunRequest(BaseModel):
         "sensitivity, voi; as `--alternative NAME=WEIGHT`: this one keeps the rest)",
     )
 
+    versus: str | None = Field(
+        None,
+        description="a shipped scenario run on the same samples of the facts (kind uncertainty; "
+        "as `--versus NAME`): each answer's difference sample by sample",
+    )
+
     @field_validator("alternatives")
     @classmethod
     def _shipped_alternatives(cls, v: dict[str, float] | None) -> dict[str, float] | None:
@@ -137,6 +143,15 @@ class RunRequest(BaseModel):
         unknown = sorted(set(v or ()) - set(shipped_names()))
         if unknown:
             raise ValueError(f"{', '.join(unknown)}; expected shipped scenario names")
+        return v
+
+    @field_validator("versus")
+    @classmethod
+    def _shipped_versus(cls, v: str | None) -> str | None:
+        from repm.scenario.load import shipped_names
+
+        if v is not None and v not in shipped_names():
+            raise ValueError(f"{v}; expected a shipped scenario name")
         return v
 
     def _alternatives(self) -> tuple:
@@ -179,7 +194,7 @@ class RunRequest(BaseModel):
             draws = self.draws if "draws" in self.model_fields_set else 0
             return A.UncertaintyRequest(
                 **common, samples=self.samples or 20, seed=self.seed, step=self.step, draws=draws,
-                alternatives=self._alternatives(),
+                alternatives=self._alternatives(), versus=self.versus,
             )
         return A.FinanceRequest(
             **common, unit=self.unit, breakeven=self.breakeven, price=self.price,

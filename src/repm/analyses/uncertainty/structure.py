@@ -260,15 +260,18 @@ class Pooled:
         at = self.at(u, n)
         return u, np.array([v.scenario for v in at], dtype=np.int64), at
 
-    def at(self, u: Mapping[str, np.ndarray], n: int) -> list[Sample]:
+    def at(self, u: Mapping[str, np.ndarray], n: int, scenario: int | None = None) -> list[Sample]:
         """The samples at these uniforms (input id → n uniforms; `scenario` picks each sample's
         scenario, the one asked for where it is not given; a fact not given is held at its
         central value): each sample's fact values as its scenario reads them — only the facts
         that move off their central values in some sample of that scenario, as the Evaluator
-        takes them."""
-        labels = (
-            self.alternatives.index(u[STRUCTURE]) if STRUCTURE in u else np.zeros(n, dtype=np.int64)
-        )
+        takes them. `scenario=k`: every sample under scenario k (paired comparisons)."""
+        if scenario is not None:
+            labels = np.full(n, scenario, dtype=np.int64)
+        elif STRUCTURE in u:
+            labels = self.alternatives.index(u[STRUCTURE])
+        else:
+            labels = np.zeros(n, dtype=np.int64)
         at: list = [None] * n
         for k, ev in enumerate(self.evaluators):
             rows = np.flatnonzero(labels == k)
