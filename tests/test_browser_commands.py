@@ -300,6 +300,21 @@ def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(bro
     note = page.text_content("#unc-structure")
     assert "Scenario drawn per sample: india-baseline 50% (1 sample)" in note
     assert "the choice explains" in note  # up to …, or nothing above its chance level
+    # … or run on the same samples and compared (`--versus`), not weighed
+    shown = page.get_attribute("body", "data-shown-run")
+    page.check("#alt-versus")
+    assert "--versus india-official-split" in page.text_content("#sets")
+    assert "--alternative" not in page.text_content("#sets")
+    page.click("#run")
+    page.wait_for_function(
+        "(id) => document.body.dataset.shownRun && document.body.dataset.shownRun !== id",
+        arg=shown, timeout=240_000,
+    )  # fmt: skip
+    paired = _get(f"{url}/api/runs/{page.get_attribute('body', 'data-shown-run')}")
+    assert paired["meta"]["versus"] == "india-official-split"
+    assert "india-official-split − india-baseline on the same samples" in page.text_content(
+        "#unc-versus")  # fmt: skip
+    page.uncheck("#alt-versus")
     page.select_option("#alt-scenario", "")  # back to none: nothing weighed
     assert "--alternative" not in page.text_content("#sets")
     ARTIFACTS.mkdir(exist_ok=True)
