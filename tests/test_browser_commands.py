@@ -311,7 +311,7 @@ def test_the_form_offers_every_output_and_draws_morris_and_unmet_demands_fan(bro
         arg=shown, timeout=240_000,
     )  # fmt: skip
     paired = _get(f"{url}/api/runs/{page.get_attribute('body', 'data-shown-run')}")
-    assert paired["meta"]["versus"] == "india-official-split"
+    assert paired["meta"]["versus"]["scenario"] == "india-official-split"
     assert "india-official-split − india-baseline on the same samples" in page.text_content(
         "#unc-versus")  # fmt: skip
     page.uncheck("#alt-versus")

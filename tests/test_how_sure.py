@@ -71,10 +71,12 @@ def test_stockpile_and_plan_lines_match_their_decision_and_options(monkeypatch):
     none, half = {"dy_oxide": 0.0}, {"dy_oxide": 30.0}
     runs.insert(0, _stored({"decision": "stockpile", "service_level": 0.95, "samples": 64,
                             "sizes": [0.0, 0.5], "stockpile_total": None, "evpi": 3.25,
+                            "sized_central": {"dy_oxide": 60.0}, "draws": 800,
                             "choice": {"changed": 5, "options": [none, half],
                                        "multiples": [0.0, 0.5], "expected_best": half}}))  # fmt: skip
     line = sure.stockpile_line(0.95, "india-baseline", "h")
-    assert "of 0×, 0.5× this stockpile the best in expectation is 0.5×" in line, line
+    assert ("of 0×, 0.5× the 60 t stockpile sized at central values over 800 draws the best in "
+            "expectation is 0.5×") in line, line
     assert "in 5 of 64" in line and "3.2 crore INR" in line
     assert "turns on" not in line  # nothing above its chance level stored: nothing named
     # the rows worth more to know than chance, as the run stored them, name what it turns on

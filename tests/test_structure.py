@@ -340,3 +340,26 @@ def test_bad_versus_gives_one_line(args, says):
     assert res.returncode == 2, (res.stdout, res.stderr)
     lines = res.stderr.strip().splitlines()
     assert len(lines) == 1 and says in lines[0], res.stderr
+
+
+def test_versus_with_shocks_and_a_unit_is_the_other_scenarios_own_run():
+    # with --draws and a unit in both: the other scenario's P50s are those of its own run, the
+    # base's rows its own, and the progress reaches the CLI's total (samples × 2 with draws)
+    from repm.app import UncertaintyRequest, uncertainty
+
+    kw = dict(samples=4, seed=1, step="yearly", draws=5, store=False)
+    ticks: list[float] = []
+    paired = uncertainty(UncertaintyRequest(scenario="india-baseline", **kw,
+                                            versus="india-buyer-incentive"), ticks.append).payload  # fmt: skip
+    assert sum(ticks) == pytest.approx(4 * 2)
+    base = uncertainty(UncertaintyRequest(scenario="india-baseline", **kw)).payload
+    other = uncertainty(UncertaintyRequest(scenario="india-buyer-incentive", **kw)).payload
+    assert paired["indicators"] == base["indicators"] and paired["inputs"] == base["inputs"]
+    p50 = {(r["name"], r["year"]): r["value"] for r in other["indicators"] if r["stat"] == "p50"}
+    rows = paired["versus"]["rows"]
+    assert {r["name"] for r in rows} >= {"expected_unmet", "p_shortage", "self_sufficiency"}
+    for r in rows:
+        assert r["other_p50"] == p50[(r["name"], r["year"])], r
+    u = paired["versus"]["unit_npv"]
+    assert u["other_p50"] == other["unit_npv"]["p50"] and u["base_p50"] == base["unit_npv"]["p50"]
+    assert u["p_positive_other"] == other["unit_npv"]["p_positive"]

@@ -144,6 +144,10 @@ def test_voi_unit_end_to_end_shape_and_bounds():
         (["voi", "unit", "--sizes", "0,1"], "--sizes"),  # a stockpile's option
         (["voi", "stockpile", "--sizes", "1,1.0"], "--sizes"),  # one distinct multiple
         (["voi", "stockpile", "--sizes", "-1,x,2"], "--sizes"),  # both named in the one line
+        (["voi", "stockpile", "--sizes", "0,1e308"], "--sizes"),  # beyond 100×: not a stockpile
+        # a service level no stockpile is needed for: every multiple of none is none
+        (["voi", "stockpile", "--sizes", "0,1,2", "--service-level", "0.05", "--samples", "4",
+          "--draws", "20"], "--sizes"),
     ],
 )
 def test_voi_bad_options_give_one_line(args, where):
@@ -315,3 +319,13 @@ def test_voi_stockpile_at_sizes_values_multiples_of_the_central_stockpile_direct
     above = [r for r in p["evppi"] if r["value"] > r["floor"]]
     assert [r["fact"] for r in p["above_chance"]] == [r["fact"] for r in above][:4]
     assert all(a["value"] > a["floor"] for a in p["above_chance"])
+
+
+def test_voi_stockpile_at_sizes_counts_its_steps():
+    # the progress bar's total (VoiRequest.steps: the choice, then the valuation, a sample each)
+    from repm.app.voi import VoiRequest, voi
+
+    req = VoiRequest(decision="stockpile", samples=4, draws=20, sizes=(0, 1), store=False)
+    ticks: list[float] = []
+    voi(req, ticks.append)
+    assert sum(ticks) == req.steps == 8

@@ -49,12 +49,13 @@ def check_memory(draws: int, chunk: int, in_flight: int, events: int) -> None:
     )
 
 
-def check_pooled(samples: int, draws: int, years: int) -> None:
+def check_pooled(samples: int, draws: int, years: int, arrays: int = 2) -> None:
     """Refuse, before any work, a `repm uncertainty --draws` run whose pooled unmet demand
-    (samples × shock draws × years, kept for its percentiles, and the copy they are taken from)
-    would not fit in the memory available."""
+    (samples × shock draws × years, kept for its percentiles, and the copy they are taken from;
+    `arrays`: 3 with `--versus`, whose other scenario's draws are gathered while the first's
+    are kept) would not fit in the memory available."""
     _check_fits(
-        2 * samples * draws * years * 8,
+        arrays * samples * draws * years * 8,
         f"{samples:,} samples × {draws:,} shock draws × {years} years of unmet demand, pooled "
         "for its percentiles,",
         "fewer --samples or --draws",

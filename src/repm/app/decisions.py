@@ -208,6 +208,14 @@ def stockpile_decision(req: VoiRequest, loaded, ev, at: list[dict], progress: Pr
         multiples = {tuple(round(k * x, 1) for x in vec[0]): k for k in reversed(req.sizes)}
         options = list(dict.fromkeys(tuple(round(k * x, 1) for x in vec[0]) for k in req.sizes))
         multiples = [multiples[o] for o in options]  # each option's first multiple
+        if len(options) < 2:  # a stockpile of none (or of ~0.1 t) has no distinct multiples
+            raise UserError(
+                f"{','.join(f'{k:g}' for k in req.sizes)} are all the same stockpile: the one "
+                f"sized at central values for {req.service_level:.0%} is "
+                f"{sum(vec[0]):,.1f} t; expected multiples of a stockpile that is not none "
+                "(another --service-level), or no --sizes",
+                where="--sizes",
+            )
     else:
         distinct = len(dict.fromkeys(vec))
         options = thin(list(dict.fromkeys(vec)), sum)  # the central one first, duplicates once

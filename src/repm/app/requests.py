@@ -418,7 +418,10 @@ class UncertaintyRequest(Weighed, Request):
 
         from repm.analyses.uncertainty.structure import Alternatives
 
-        other = replace(self, scenario=self.versus, versus=None).load()
+        try:
+            other = replace(self, scenario=self.versus, versus=None).load()
+        except UserError as exc:  # its own mistake, named for the option that asked for it
+            raise UserError(str(exc), where="--versus") from None
         if other.name == base.name:
             raise UserError(
                 f"{self.versus}; expected another scenario than the one asked for",

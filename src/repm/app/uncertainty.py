@@ -200,7 +200,8 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
 
     def pooled(output: str, **kw) -> Pooled:
         return Pooled.of(loads, alts, lambda sc: Evaluator(
-            sc, output, workers=req.workers, scheduler=req.scheduler, **kw))  # fmt: skip
+            sc, output, workers=req.workers, scheduler=req.scheduler, **kw),
+            flag="--versus" if versus else "--alternative")  # fmt: skip
 
     ev = pooled(names[0], step=req.step, names=tuple(names))
     firsts = [
@@ -221,7 +222,7 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     if req.draws > 0:  # before any work: the pooled unmet demand must fit
         from repm.limits import check_pooled
 
-        check_pooled(n, req.draws, len(ev.years))
+        check_pooled(n, req.draws, len(ev.years), arrays=3 if versus else 2)
     if versus:  # the same fact values under each scenario: the base's are its own run's
         u, _, _ = ev.draw(req.seed, n)
         labels = np.zeros(n, dtype=np.int64)
@@ -245,9 +246,11 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
                       per_draw=True)  # fmt: skip
         from repm.analyses.risk.reduce import UNMET_EPS
 
-        def by_sample(at_):  # each sample's expected unmet demand and chance of a shortage
+        def by_sample(at_, keep: bool = True):  # each sample's expected unmet, P(shortage)
             by_draw = risk.many(at_, risk_share)  # sample × shock draw × year, t unmet
-            return by_draw, by_draw.mean(axis=1), (by_draw > UNMET_EPS).mean(axis=1)
+            # --versus: the other scenario's draws are let go at once, so that no more than two
+            # sample × draw × year arrays are held at a time (check_pooled's budget)
+            return by_draw if keep else None, by_draw.mean(axis=1), (by_draw > UNMET_EPS).mean(1)
 
         # over its draws, as `repm risk` takes them (their means over the samples are the
         # pool's), and the unmet demand over samples and draws together (JOINT)
@@ -255,7 +258,7 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
         joint = by_draw.reshape(-1, by_draw.shape[2])
         Y = np.concatenate([Y, E[:, None, :], short[:, None, :]], axis=1)
         if versus:
-            _, Ev, short_v = by_sample(at_v)
+            _, Ev, short_v = by_sample(at_v, keep=False)
             Yv = np.concatenate([Yv, Ev[:, None, :], short_v[:, None, :]], axis=1)
         names = [*names, "expected_unmet", "p_shortage"]
     wall = time.perf_counter() - t0
@@ -283,9 +286,11 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
     if versus:
         paired = _paired(loads[1].name, names_y, Y, Yv, ev.years, npv if fin is not None else None,
                          npv_v)  # fmt: skip
-        if not with_npv and firsts[0] is not None:
+        if not with_npv and (firsts[0] is not None or firsts[1] is not None):
             paired["unit_npv_missing"] = f"no unit NPV compared: {loads[1].name} " + (
-                "has no scheme units" if firsts[1] is None else "has another first unit"
+                "has no scheme units" if firsts[1] is None
+                else "has another first unit" if firsts[0] is not None
+                else f"has scheme units and {loaded.name} has none"
             )
     elif ev.pooled:
         structure = _structure(alts, labels, names_y, Y, ev.years,
@@ -300,16 +305,18 @@ def uncertainty(req: UncertaintyRequest, progress: Progress = None) -> Outcome:
             )
     evaluations = sum(e.evaluations for e in (ev, fin, risk) if e is not None)
     seconds = sum(e.seconds for e in (ev, fin, risk) if e is not None)
+    # the scenario's own uncertain facts (with --versus, the pool also draws the other's)
+    inputs = len((ev.evaluators[0] if versus else ev).inputs.drawn)
     results = table_results(loaded, rows)
     run_id, path = store(
         req, loaded, results, "uncertainty", seed=req.seed, draws=n,
-        meta={"samples": n, "inputs": len(ev.inputs.drawn), "step": req.step,
+        meta={"samples": n, "inputs": inputs, "step": req.step,
               "shock_draws": req.draws, "alternatives": structure and structure["scenarios"],
-              "versus": paired and paired["scenario"]},
+              "versus": paired},
     )  # fmt: skip
     payload = {
         "command": "uncertainty", "scenario": loaded.name, "run_id": run_id, "samples": n,
-        "seed": req.seed, "step": req.step, "draws": req.draws, "inputs": len(ev.inputs.drawn),
+        "seed": req.seed, "step": req.step, "draws": req.draws, "inputs": inputs,
         "evaluations": evaluations, "seconds_per_evaluation": seconds / max(evaluations, 1),
         "seconds": wall, "indicators": rows, "unit_npv": npv_stats, "structure": structure,
         "versus": paired,

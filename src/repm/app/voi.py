@@ -39,6 +39,7 @@ MAX_SAMPLES = {"unit": 65_536, "stockpile": 1_000, "plan": 1_000}
 # which biases EVPI upwards: at 16 samples, seeds 0–2, 200 draws gave 11.2, 17.3 and 0.8 crore
 # INR, 800 draws 6.5, 3.1 and 0.0 (at 64 samples, seed 0: 31.3 → 18.0; docs/uncertainty.md)
 DEFAULT_STOCKPILE_DRAWS = 800
+MAX_MULTIPLE = 100  # --sizes: the largest multiple of the central stockpile
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -57,7 +58,7 @@ class VoiRequest(Weighed, Request):
     groups: tuple[str, ...] = ()  # extra EVPPI rows: topics, fact files, source:ID, fact ids
     # stockpile: the options are these multiples of the stockpile sized at central values (0:
     # none), valued in every sample, instead of a stockpile sized again in each (one search, not
-    # one a sample: ~10× less a sample, so more samples for EVPPI)
+    # one a sample: ~20× less a sample, so more samples for EVPPI)
     sizes: tuple[float, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -133,14 +134,14 @@ def check_sizes(sizes) -> tuple[float, ...]:
             k = float(item)
         except (TypeError, ValueError):
             k = math.nan
-        if not (math.isfinite(k) and k >= 0):
+        if not (math.isfinite(k) and 0 <= k <= MAX_MULTIPLE):
             bad.append(str(item).strip() or "''")
         out.append(k)
     shown = ",".join(str(i).strip() for i in items)
     if bad:
         raise UserError(
-            f"{', '.join(bad)} in {shown!r}; expected multiples ≥ 0 of the stockpile sized at "
-            "central values, comma-separated (e.g. 0,0.5,1,2; 0 is holding none)",
+            f"{', '.join(bad)} in {shown!r}; expected multiples from 0 to {MAX_MULTIPLE} of the "
+            "stockpile sized at central values, comma-separated (e.g. 0,0.5,1,2; 0 is none)",
             where="--sizes",
         )
     if not 2 <= len(set(out)) <= MAX_OPTIONS:

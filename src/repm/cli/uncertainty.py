@@ -332,7 +332,8 @@ def _render_versus(v: dict, base: str, names: list[str], shown: list[int]) -> No
         if (n, shown[0]) not in by:
             continue
         ind = get(n)
-        f = ind.format
+        # a share's difference in percentage points, not a relative change
+        f = (lambda x: f"{100 * x:,.1f} pts") if ind.unit == "fraction" else ind.format
         cells = []
         for y in shown:
             r = by[(n, y)]
@@ -344,7 +345,9 @@ def _render_versus(v: dict, base: str, names: list[str], shown: list[int]) -> No
         t.add_row(escape(f"{ind.label} [{ind.unit}]"), *cells)
     out.print(t)
     u = v.get("unit_npv")
-    if u:
+    if u and u["p_higher"] == u["p_lower"] == 0.0:
+        render.note(f"unit NPV: the same in {v['scenario']} in every sample")
+    elif u:
         render.note(
             f"unit NPV, {v['scenario']} − {base}: Δ P50 {u['p50']:,.0f} (P5 {u['p05']:,.0f} – "
             f"P95 {u['p95']:,.0f}) crore INR, higher in {u['p_higher']:.0%} of samples; P(NPV > "

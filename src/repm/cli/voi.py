@@ -57,7 +57,7 @@ def voi(
             "--sizes",
             help="stockpile: the options are these multiples of the stockpile sized at central "
             "values, comma-separated (e.g. 0,0.5,1,2; 0: none), valued in every sample — one "
-            "search instead of one a sample, so ~10× more samples in the same time.",
+            "search instead of one a sample, so ~20× more samples in the same time.",
         ),
     ] = None,
     group: Annotated[
@@ -180,7 +180,7 @@ def _render(done) -> None:
             f"{c['changed_means']}); {sized} options valued in every sample"
             + (
                 f" (of {c['distinct']} distinct choices: the central one and others spread by "
-                "size, so EVPI is a lower bound)"
+                "size: EVPI is over these options, and a finer set could move it either way)"
                 if c["distinct"] > sized
                 else ""
             )

@@ -189,7 +189,9 @@ class Pooled:
     With one scenario it is that scenario's Evaluator, bit for bit (the same draws, the same
     values, the same calls)."""
 
-    def __init__(self, evaluators: Sequence, alternatives: Alternatives) -> None:
+    def __init__(
+        self, evaluators: Sequence, alternatives: Alternatives, flag: str = "--alternative"
+    ) -> None:
         from repm.analyses.uncertainty.inputs import Inputs
 
         base = evaluators[0]
@@ -200,7 +202,7 @@ class Pooled:
                 raise UserError(
                     f"{name} runs {ev.years[0]}–{ev.years[-1]}; expected the years of "
                     f"{alternatives.names[0]} ({base.years[0]}–{base.years[-1]}) to pool them",
-                    where="--alternative",
+                    where=flag,
                 )
         self.evaluators = list(evaluators)
         self.alternatives = alternatives
@@ -222,9 +224,11 @@ class Pooled:
                              tuple(sorted({f for ev in self.evaluators for f in ev.inputs.drawn})))  # fmt: skip
 
     @classmethod
-    def of(cls, loads: Sequence, alternatives: Alternatives, make) -> Pooled:
+    def of(cls, loads: Sequence, alternatives: Alternatives, make,
+           flag: str = "--alternative") -> Pooled:  # fmt: skip
         """`make(loaded)` → an Evaluator for each scenario; an alternative's mistake (no scheme
-        units for unit_npv, say) is named for the alternative, not for the scenario asked for."""
+        units for unit_npv, say) is named for the alternative (under `flag`), not for the
+        scenario asked for."""
         evaluators = []
         for k, sc in enumerate(loads):
             try:
@@ -232,8 +236,8 @@ class Pooled:
             except UserError as exc:
                 if k == 0:
                     raise
-                raise UserError(f"{sc.name}: {exc}", where="--alternative") from None
-        return cls(evaluators, alternatives)
+                raise UserError(f"{sc.name}: {exc}", where=flag) from None
+        return cls(evaluators, alternatives, flag)
 
     @property
     def pooled(self) -> bool:

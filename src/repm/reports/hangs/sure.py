@@ -70,13 +70,16 @@ def stockpile_line(service_level: float, scenario: str, scenario_hash: str) -> s
     s = _voi("stockpile", scenario, scenario_hash, service_level=service_level)
     if s is not None and s.meta.get("sizes"):  # `--sizes`: multiples of this one, not resized
         m, c = s.meta, s.meta.get("choice", {})
-        k = c.get("multiples", [None])[c.get("options", [None]).index(c.get("expected_best"))]
+        ks = c.get("multiples", m["sizes"])
+        k = ks[c.get("options", []).index(c.get("expected_best"))]
+        base = sum((m.get("sized_central") or {}).values())
         return (
             f"how sure: over {m['samples']} samples of the facts' ranges, of "
-            f"{', '.join(f'{x:g}×' for x in m['sizes'])} this stockpile the best in expectation "
-            f"is {k:g}×, a sample's own best another than at central values in "
-            f"{c.get('changed', 0)} of {m['samples']}; knowing every fact first is worth "
-            f"{m['evpi']:,.1f} crore INR (EVPI; {_where(s)})" + _turns_on(m)
+            f"{', '.join(f'{x:g}×' for x in ks)} the {base:,.0f} t stockpile sized at central "
+            f"values over {m.get('draws', '?')} draws the best in expectation is {k:g}×, a "
+            f"sample's own best another than at central values in {c.get('changed', 0)} of "
+            f"{m['samples']}; knowing every fact first is worth {m['evpi']:,.1f} crore INR "
+            f"(EVPI; {_where(s)})" + _turns_on(m)
         )
     if s is None or not isinstance(s.meta.get("stockpile_total"), dict):
         return (
