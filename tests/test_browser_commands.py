@@ -41,7 +41,7 @@ def test_dashboard_runs_stockpile_and_plan_and_compares(browser, server):  # noq
     summary = page.text_content("#summary")
     assert "Stockpile:" in summary and "P(no shortage)" in summary
     assert "Worth it?" in summary and "lakh" in summary  # 90 % is not attainable: one is held
-    assert "the scenario values it at ₹60,000:" in summary  # below a lakh, in full
+    assert "the scenario values it at ₹36,000:" in summary  # below a lakh, in full
 
     page.check("input[name=kind][value=plan]")
     page.fill("#plan-scenarios", "0")

@@ -113,7 +113,7 @@ def test_lp_is_an_optimistic_bound_on_the_simulated_plan():
     """The LP sees each scenario's shocks in advance, as yearly means, and may draw its whole
     stockpile in every year; the engine simulates the LP's plan month by month on the same draws.
     With unmet demand priced far above any import (₹1 lakh/kg, set here: at the baseline's
-    ₹60,000 the LP holds no magnet stock on these draws) and stock dear to hold (10 %/yr) the LP
+    ₹36,000 the LP holds no magnet stock on these draws) and stock dear to hold (10 %/yr) the LP
     leaves some demand unmet, and the simulated plan can only leave more, in every year. (At
     20 %/yr, since the sectors localise on their own paths, the LP holds no magnet stock on these
     draws and the stockpile would go untested.)"""

@@ -325,9 +325,9 @@ def test_a_sized_stockpiles_chart_says_what_it_is_worth():
 
     ds = xr.Dataset({"stockpile_size": ("material", [61.9, 6.2])},
                     coords={"material": ["dy_oxide", "tb_oxide"]})  # fmt: skip
-    worth = {"breakeven_penalty": 193_000.0, "unmet_penalty": 60_000.0}  # the baseline's
+    worth = {"breakeven_penalty": 193_000.0, "unmet_penalty": 36_000.0}  # the baseline's
     title = F.stockpile(SimpleNamespace(data=ds, meta={"worth": worth})).layout.title.text
-    assert "≥ ₹1.93 lakh" in title and "(valued at ₹60,000)" in title
+    assert "≥ ₹1.93 lakh" in title and "(valued at ₹36,000)" in title
     none = F.stockpile(SimpleNamespace(data=ds, meta={"worth": dict(worth, breakeven_penalty=None)}))
     assert "avoids no unmet demand" in none.layout.title.text
     assert F.stockpile(SimpleNamespace(data=ds, meta={})).layout.title.text.endswith("to hold")
