@@ -111,8 +111,9 @@ def simulate_raw(
 
 
 def _run(chain, plan, shocks, step, buffers, like=None) -> tuple[Prepared, arrays.Outputs]:
-    prep = prepare(chain, plan, shocks, step, like)
-    out = arrays.outputs(prep.dims, buffers.empty if buffers is not None else np.empty)
+    empty = buffers.empty if buffers is not None else np.empty
+    prep = prepare(chain, plan, shocks, step, like, empty)
+    out = arrays.outputs(prep.dims, empty)
     kernel.run(prep.inputs, out)  # blocks of draws on every core (one thread in a risk chunk)
     return prep, out
 

@@ -168,9 +168,65 @@ def _event_levels(pos, dur, sev, D, T, delay, level, e):
                 level[d, t, e] = np.float32(0.0)
 
 
+@jit.njit(**_JIT)
+def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
+    """Every event's levels into level (draw × month × event, zeros on entry), and the spare
+    ramp from them, in one call: level[:, :, e] is `_event_levels`' for event e, whose
+    candidates are pos, dur and sev[first[e]:first[e + 1]] (in draw, month order) and whose
+    licensing delay is delay[e]. Episode by episode rather than month by month: a candidate
+    begins an episode when the one before has ended, and only the months of an episode are
+    written (the same values: 1 during the delay, the severity after, as float32). When ramp has
+    rows (draw × month), ramp[d, t] is `spells._spare_ramp`'s over the months with some level
+    ≠ 0, ramp length R — the same float operations, so the same bits as `_event_levels` event
+    by event and then `shocks.spare_ramp`."""
+    D, T, E = level.shape
+    do_ramp = ramp.shape[0] > 0
+    active = np.zeros(T, dtype=np.bool_)
+    j = np.empty(E, dtype=np.int64)
+    for e in range(E):
+        j[e] = first[e]
+    for d in range(D):
+        base = d * T
+        if do_ramp:
+            for t in range(T):
+                active[t] = False
+        for e in range(E):
+            end = -1.0
+            i, stop = j[e], first[e + 1]
+            while i < stop and pos[i] < base + T:
+                t = pos[i] - base
+                if t >= end:  # an episode begins: its months, to its end or the horizon's
+                    end = t + dur[i]
+                    start = np.float64(t)
+                    s_now = sev[i]
+                    u = t
+                    while u < T and u < end:
+                        v = np.float32(1.0) if u < start + delay[e] else np.float32(s_now)
+                        level[d, u, e] = v
+                        if v != 0:
+                            active[u] = True
+                        u += 1
+                i += 1
+            j[e] = i
+        if do_ramp:
+            k = 0.0  # months since the spell began
+            for t in range(T):
+                if t > 0:
+                    k = k + 1.0 if active[t - 1] else 0.0
+                if not active[t]:
+                    ramp[d, t] = 1.0
+                elif k + 1.0 <= R:
+                    ramp[d, t] = (k + 0.5) / R
+                elif k >= R:
+                    ramp[d, t] = 1.0
+                else:
+                    ramp[d, t] = (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+
+
 # the public names: the compiled twins of the functions above
 philox_words = jit.compiled_call(__name__, "_philox_words")
 philox_array = jit.compiled_call(__name__, "_philox_array")
 uniform_block = jit.compiled_call(__name__, "_uniform_block")
 onsets = jit.compiled_call(__name__, "_onsets")
 event_levels = jit.compiled_call(__name__, "_event_levels")
+all_levels = jit.compiled_call(__name__, "_all_levels")

@@ -31,6 +31,38 @@ def _switch_steps(shocks: Shocks, chain: Chain, spy: int, G: int) -> np.ndarray:
     return np.full((1, G), -1, dtype=np.int64) if steps is None else steps
 
 
+def _levels_and_switch(shocks: Shocks, chain: Chain, spy: int, G: int, empty):
+    """(the levels as float64, the switch steps) of a risk sample's float32 levels at monthly
+    steps: the copy written into `empty(shape)` (a risk chunk's buffers, not a fresh array a
+    chunk), the steps in one compiled pass over the levels (`spells.switch_from_levels`) — the
+    same arrays as `_availability`'s level and `_switch_steps`. None where this does not apply
+    (dense availability, no events or more than 63, levels of another type, yearly steps):
+    those paths, as before."""
+    level = shocks.event_level
+    if (
+        shocks.availability is not None or level is None or level.ndim != 3
+        or not 0 < level.shape[2] <= 63 or level.dtype != np.float32
+        or not level.flags.c_contiguous or spy != 12 or shocks.event_target is None
+    ):  # fmt: skip
+        return None
+    D, T, E = level.shape
+    out = empty((D, T, E))
+    np.copyto(out, level)  # float32 to float64: exact
+    down = np.asarray(chain.grade_down)
+    if not (np.any(np.asarray(chain.switch_share) > 0) and np.any(down >= 0)):  # `switch_steps`
+        return out, np.full((1, G), -1, dtype=np.int64)
+    from repm.simulate.spells import switch_from_levels
+
+    model = chain.model
+    cols = [model.material_names.index(model.form("magnet", g)) for g in model.grade_names]
+    reach = (shocks.event_target[:, :, cols] > 0).any(axis=1)  # event × grade
+    bits = (reach.astype(np.int64) << np.arange(E, dtype=np.int64)[:, None]).sum(axis=0)
+    step = np.empty((D, len(cols)), dtype=np.int64)
+    switch_from_levels(level, bits, float(chain.switch_after_months), chain.n_years * spy, step)
+    step[:, down < 0] = -1  # nothing lighter to switch to
+    return out, step
+
+
 def _availability(shocks: Shocks, O: int, M: int):  # noqa: E741
     """(dense, avail, level, target) for the kernel, without multiplying anything out."""
     none3 = np.zeros((1, 1, 0))
@@ -148,13 +180,15 @@ def prepare(
     shocks: Shocks | None = None,
     step: str = "monthly",
     like: Prepared | None = None,
+    empty=None,
 ) -> Prepared:
     """Turn the chain, plan and shocks into the kernel's plain arrays (no simulation).
 
     like: a `prepare` of the same chain, plan and step (any shocks), whose draw-independent
     arrays are taken as they are, not made again (~4 ms a risk chunk): a risk run prepares them
     once for all its chunks. Shared, not copied: the kernel writes none of its inputs
-    (tests/test_engine.py)."""
+    (tests/test_engine.py). empty: makes the float64 copy of a risk sample's levels (a chunk's
+    `Buffers.empty`; default `np.empty`)."""
     shocks = shocks or no_shocks(chain)
     if like is None:
         like = _prepare_chain(chain, plan or default_plan(chain), step)
@@ -167,11 +201,18 @@ def prepare(
         if shocks.demand_multiplier is None
         else shocks.demand_multiplier[:, : like.dims["Y"]]
     )
-    dense, avail, level, target = _availability(shocks, O, M)
+    fused = _levels_and_switch(shocks, chain, spy, G, empty or np.empty)
+    if fused is None:
+        dense, avail, level, target = _availability(shocks, O, M)
+        sw_step = _switch_steps(shocks, chain, spy, G)
+    else:
+        level, sw_step = fused
+        dense, avail, target = False, np.ones((1, 1, 1, 1)), _f64(shocks.event_target)
+        target = target.reshape(len(target), O, M)
     inp = inp._replace(
         dmult=_f64(dmult), dense=dense, avail=avail, level=level, target=target,
         ramp=np.ones((1, 1)) if shocks.spare_ramp is None else _f64(shocks.spare_ramp),
-        sw_step=_switch_steps(shocks, chain, spy, G),
+        sw_step=sw_step,
     )  # fmt: skip
     return replace(like, shocks=shocks, inputs=inp, dims=dict(like.dims, D=shocks.draws))
 

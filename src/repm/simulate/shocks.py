@@ -195,7 +195,8 @@ def spare_ramp(level: np.ndarray, months: float) -> np.ndarray | None:
     """Share of spare capacity there each month (draw × month): 1 outside restriction spells; in
     a spell (months with any event active, level > 0), the ramp from the spell's first month
     (`ramp_factor`). None when there is no ramp. Each draw from its own levels only: the same
-    for any chunking."""
+    for any chunking. `sample` makes the same ramp in its pass over the levels
+    (`philox.all_levels`, tests/test_levels_pass.py)."""
     if months <= 0 or level.shape[2] == 0:
         return None
     # draw × month: (level != 0).any(axis=2), as ORs over the events' slices: the same
@@ -291,39 +292,55 @@ def _durations(u: np.ndarray, dur) -> np.ndarray:
     return np.maximum(1.0, np.round(x))
 
 
+def _candidates(ev, key, draw_ids, e, D, T, first_year, future_from, none_i, none_f):
+    """Event e's candidates in draw, month order — flat positions d × T + t where an episode may
+    begin, its durations and severities — and its licensing delay (`philox.all_levels` makes the
+    levels from them). Only the months where an episode may begin get a duration and a severity:
+    the candidates with their uniforms, then the same float operations as on the whole draw ×
+    month array, element by element."""
+    delay = float(ev.licensing_delay_months)
+    p_month = 1.0 - (1.0 - ev.hazard) ** (1.0 / MONTHS_PER_YEAR)
+    fixed = -1
+    if ev.start_year is not None:
+        fixed = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
+        if not 0 <= fixed < T:
+            return none_i, none_f, none_f, delay  # its date is outside the horizon: never starts
+    if 0 <= fixed < future_from:  # history: every draw, as it happened
+        pos = np.arange(D, dtype=np.int64) * T + fixed
+        dur = np.full(D, max(1.0, float(np.round(ev.duration.mean_months))))
+        sev = np.full(D, (ev.severity_low + ev.severity_high) / 2)
+        return pos, dur, sev, delay
+    pos, u1, u2 = philox.onsets(*key, draw_ids, e, T, float(p_month), fixed, float(ev.probability))
+    if future_from > 0:  # random episodes begin only after the as-of date
+        keep = pos % T >= future_from
+        pos, u1, u2 = pos[keep], u1[keep], u2[keep]
+    dur = _durations(u1, ev.duration)
+    sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u2
+    return pos, dur, sev, delay
+
+
 def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
     """Sample the scenario's risk model for the given draw indices (any subset, any order)."""
     draw_ids = np.asarray(draw_ids, dtype=np.int64)
     D, T = len(draw_ids), chain.n_years * MONTHS_PER_YEAR
     E = len(risk.events)
-    level = np.zeros((D, T, E), dtype=np.float32)
     first_year = int(chain.years[0])
     key = _seed_key(seed)
+    none_i, none_f = np.empty(0, dtype=np.int64), np.empty(0)
+    cands = []  # per event: its candidates (flat positions, durations, severities), its delay
     for e, ev in enumerate(risk.events):
-        # only the months where an episode may begin need a duration and a severity: the
-        # candidates (in draw, month order) with their uniforms, then the same float operations
-        # as on the whole draw × month array, element by element
-        p_month = 1.0 - (1.0 - ev.hazard) ** (1.0 / MONTHS_PER_YEAR)
-        fixed = -1
-        if ev.start_year is not None:
-            fixed = (int(ev.start_year) - first_year) * MONTHS_PER_YEAR + int(ev.start_month) - 1
-            if not 0 <= fixed < T:
-                continue  # the event's date is outside the horizon: it never starts
-        if 0 <= fixed < chain.future_from:  # history: every draw, as it happened
-            pos = np.arange(D, dtype=np.int64) * T + fixed
-            dur = np.full(D, max(1.0, float(np.round(ev.duration.mean_months))))
-            sev = np.full(D, (ev.severity_low + ev.severity_high) / 2)
-            philox.event_levels(pos, dur, sev, D, T, float(ev.licensing_delay_months), level, e)
-            continue
-        pos, u1, u2 = philox.onsets(
-            *key, draw_ids, e, T, float(p_month), fixed, float(ev.probability)
-        )
-        if chain.future_from > 0:  # random episodes begin only after the as-of date
-            keep = pos % T >= chain.future_from
-            pos, u1, u2 = pos[keep], u1[keep], u2[keep]
-        dur = _durations(u1, ev.duration)
-        sev = ev.severity_low + (ev.severity_high - ev.severity_low) * u2
-        philox.event_levels(pos, dur, sev, D, T, float(ev.licensing_delay_months), level, e)
+        ff = chain.future_from
+        cands.append(_candidates(ev, key, draw_ids, e, D, T, first_year, ff, none_i, none_f))
+    level = np.zeros((D, T, E), dtype=np.float32)
+    months = risk.spare_ramp_months
+    ramp = np.empty((D, T)) if months > 0 and E > 0 else None  # `spare_ramp`'s cases
+    if E > 0:  # every event's levels and the ramp from them, one compiled pass
+        first = np.cumsum([0] + [len(c[0]) for c in cands]).astype(np.int64)
+        philox.all_levels(
+            np.concatenate([c[0] for c in cands]), np.concatenate([c[1] for c in cands]),
+            np.concatenate([c[2] for c in cands]), first, np.array([c[3] for c in cands]),
+            level, float(months), np.empty((0, 0)) if ramp is None else ramp,
+        )  # fmt: skip
     target, price = event_targets(risk, chain)
     mult = None
     if risk.demand_growth_sd > 0:
@@ -342,7 +359,7 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
         event_target=target,
         event_price=price,
         demand_multiplier=mult,
-        spare_ramp=spare_ramp(level, risk.spare_ramp_months),
+        spare_ramp=ramp,
         draw_ids=draw_ids,
         n_materials=len(chain.materials),
     )
