@@ -15,11 +15,14 @@ run's rows are: 2025's short in every draw, many sectors' in few) instead of `--
 `--old FILE`: another copy of `reduce.py` (e.g. from `git archive` of an older commit) whose
 `Reduction` folds the same chunks, alternating with this tree's repeat by repeat; prints both
 folds' CPU, their ratio and whether every figure of the two summaries is the same, bit for bit.
+Then the end of a run: the CVaR and eight quantiles by year as NumPy's expressions on the draw ×
+year totals, against `DrawSummary`'s from one shared year × draw copy, alternating.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import importlib.util
 import sys
 import time
@@ -27,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from repm.analyses.risk.reduce import Block, Reduction, largest_in_rows, tail_size
+from repm.analyses.risk.reduce import Block, Reduction, cvar, largest_in_rows, tail_size
 
 
 def main() -> None:
@@ -93,6 +96,24 @@ def main() -> None:
         part = np.partition(rows, rows.shape[1] - k, axis=1)[:, rows.shape[1] - k :]
         theirs.append(time.process_time() - t)
     same = np.array_equal(np.sort(mine, axis=1), np.sort(part, axis=1))
+    # the end of a run: the year's order statistics (metrics' CVaR and three quantiles, the
+    # risk command's five), NumPy's expressions on the draw × year totals against the shared
+    # year × draw copy (`DrawSummary.by_year`, made afresh each time), alternating
+    end_old, end_new, end_same = [], [], True
+    qs3, qs5 = [0.05, 0.5, 0.95], [0.05, 0.25, 0.5, 0.75, 0.95]
+    for r in range(2 * a.repeat):
+        fresh = copy.copy(summary)
+        fresh.__dict__.pop("by_year", None)
+        t = time.process_time()
+        if r % 2 == 0:
+            before = [cvar(summary.total, 0.95)]
+            before += [np.quantile(summary.total, q, axis=0, method="inverted_cdf") for q in qs3]
+            before.append(np.quantile(summary.total, qs5, axis=0))
+            end_old.append(time.process_time() - t)
+        else:
+            after = [fresh.cvar(0.95), *fresh.quantiles(qs3, "inverted_cdf"), fresh.quantiles(qs5)]
+            end_new.append(time.process_time() - t)
+    end_same = all(x.tobytes() == y.tobytes() for x, y in zip(before, after, strict=True))
     what = "rows short in 0-100 % of draws" if a.mixed else f"{a.short:.0%} of values above 0"
     print(f"{a.draws:,} draws in chunks of {a.chunk:,}, {what}; fastest of {a.repeat}, CPU s")
     print(f"fold of every chunk (Reduction)         {min(fold):8.3f}")
@@ -100,6 +121,9 @@ def main() -> None:
         print(f"                      {a.old}'s  {min(fold_old):8.3f}   "
               f"(old / new {min(fold_old) / min(fold):.2f}×; every figure the same: "
               f"{same_summary})")  # fmt: skip
+    print(f"the end's CVaR and 8 quantiles by year: NumPy on draw × year {min(end_old):8.3f}, "
+          f"from one year × draw copy {min(end_new):8.3f} ({min(end_old) / min(end_new):.2f}×; "
+          f"the same: {end_same})")  # fmt: skip
     print(f"one cut, {rows.shape[0]} rows × {rows.shape[1]:,}: largest_in_rows {min(ours):8.3f}")
     print(
         f"                          np.partition  {min(theirs):8.3f}   "

@@ -140,7 +140,6 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     """Monte Carlo over the scenario's risk model, stored with per-year unmet-demand quantiles
     (not every draw). `progress(n)` hears of n more draws done."""
     loaded, chain = req.load_compiled()
-    import numpy as np
     import xarray as xr
 
     from repm.analyses.risk import metrics, run_draws
@@ -155,7 +154,7 @@ def risk(req: RiskRequest, progress: Progress = None) -> Outcome:
     df = IndicatorTable(metrics(chain, loaded.scenario, summary)).frame
     quantiles = [0.05, 0.25, 0.5, 0.75, 0.95]
     ds = xr.Dataset(
-        {"unmet_quantiles": (("quantile", "year"), np.quantile(summary.total, quantiles, axis=0))},
+        {"unmet_quantiles": (("quantile", "year"), summary.quantiles(quantiles))},
         coords={"quantile": quantiles, "year": chain.years},
         attrs={"scenario": loaded.name, "draws": req.draws, "seed": req.seed},
     )

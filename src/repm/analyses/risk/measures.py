@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from repm.analyses.risk.reduce import UNMET_EPS, DrawSummary, cvar
+from repm.analyses.risk.reduce import UNMET_EPS, DrawSummary
 from repm.chain import Chain
 from repm.chain.rules import stock_prices
 from repm.model.units import CRORE_PER_T_AT, INR_PER_CRORE
@@ -54,9 +54,10 @@ def metrics(
     total = summary.total  # draw × year
     add("p_shortage", "fraction", (total > UNMET_EPS).mean(axis=0))
     add("expected_unmet", "t", total.mean(axis=0))
-    add("cvar95_unmet", "t", cvar(total, alpha))
-    for q in (5, 50, 95):
-        add(f"unmet_p{q:02d}", "t", np.quantile(total, q / 100, axis=0, method="inverted_cdf"))
+    add("cvar95_unmet", "t", summary.cvar(alpha))  # cvar(total, alpha)
+    qs = (5, 50, 95)  # np.quantile(total, q / 100, axis=0, method="inverted_cdf"), one call
+    for q, values in zip(qs, summary.quantiles([q / 100 for q in qs], "inverted_cdf"), strict=True):
+        add(f"unmet_p{q:02d}", "t", values)
     add("months_short", "month", summary.months_short)
     add("stockpile_holding_cost", "crore INR", summary.holding.mean(axis=0))
     add("mass_balance_residual", "t", summary.max_residual)

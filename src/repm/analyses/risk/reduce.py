@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -47,6 +48,28 @@ class DrawSummary:
     sector_cvar: np.ndarray  # year × sector: CVaR_alpha of unmet demand, t
     max_residual: np.ndarray  # year: largest mass-balance residual over all draws
     sector_months_short: np.ndarray  # year × sector: mean over draws
+
+    @cached_property
+    def by_year(self) -> np.ndarray:
+        """year × draw: `total` as one contiguous row a year, made once — the quantiles and the
+        CVaR by year select along a row of contiguous memory, not every 12th value (NumPy's
+        own partition of `total` along axis 0 copies it so each time, ~0.2 s for 10^6 draws)."""
+        return np.ascontiguousarray(self.total.T)
+
+    def quantiles(self, q, method: str = "linear") -> np.ndarray:
+        """`np.quantile(self.total, q, axis=0, method=method)`, bit for bit (the same order
+        statistics, the same interpolation), from `by_year`: quantile × year."""
+        return np.quantile(self.by_year, q, axis=1, method=method)
+
+    def cvar(self, alpha: float) -> np.ndarray:
+        """`cvar(self.total, alpha)` by year, bit for bit, from `by_year` (the copy `cvar`
+        makes of a C-ordered draw × year array is this one)."""
+        n = self.total.shape[0]
+        k = tail_size(alpha, n)
+        if n <= k or not self.total.flags.c_contiguous:
+            return cvar(self.total, alpha)
+        worst = np.ascontiguousarray(largest_in_rows(self.by_year, k).T)  # k × year, as _largest
+        return np.sort(worst, axis=0).mean(axis=0)
 
 
 class Reduction:
