@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from repm.simulate import jit
+from repm.simulate.spells import _ramp_month
 
 _M0 = np.uint64(0xD2511F53)
 _M1 = np.uint64(0xCD9E8D57)
@@ -213,14 +214,7 @@ def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
             for t in range(T):
                 if t > 0:
                     k = k + 1.0 if active[t - 1] else 0.0
-                if not active[t]:
-                    ramp[d, t] = 1.0
-                elif k + 1.0 <= R:
-                    ramp[d, t] = (k + 0.5) / R
-                elif k >= R:
-                    ramp[d, t] = 1.0
-                else:
-                    ramp[d, t] = (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+                ramp[d, t] = _ramp_month(k, R) if active[t] else 1.0
 
 
 # the public names: the compiled twins of the functions above

@@ -18,6 +18,18 @@ from repm.simulate import jit
 _JIT = dict(cache=True, fastmath=False, error_model="numpy", nogil=True)
 
 
+@jit.njit(**jit.STAGE)
+def _ramp_month(k, R):
+    """The rule, once: the mean over a month of the ramp min(1, s / R) when the spell began k
+    months before it (`shocks.ramp_factor`, R > 0); `_spare_ramp` and `philox._all_levels` call
+    it (inlined)."""
+    if k + 1.0 <= R:
+        return (k + 0.5) / R
+    if k >= R:
+        return 1.0
+    return (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+
+
 @jit.njit(**_JIT)
 def _spare_ramp(active, R, out):
     """out[d, t]: 1 outside restriction spells; in a spell, the mean over month t of the ramp
@@ -28,14 +40,7 @@ def _spare_ramp(active, R, out):
         for t in range(T):
             if t > 0:
                 k = k + 1.0 if active[d, t - 1] else 0.0
-            if not active[d, t]:
-                out[d, t] = 1.0
-            elif k + 1.0 <= R:
-                out[d, t] = (k + 0.5) / R
-            elif k >= R:
-                out[d, t] = 1.0
-            else:
-                out[d, t] = (R * R - k * k) / (2.0 * R) + (k + 1.0 - R)
+            out[d, t] = _ramp_month(k, R) if active[d, t] else 1.0
 
 
 @jit.njit(**_JIT)
