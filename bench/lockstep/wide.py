@@ -27,6 +27,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--reps", type=int, default=10)
     ap.add_argument("--widths", default="8,16,32")
+    ap.add_argument("--c32", action="store_true", help="also W = 32 as a constant lane count")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(HERE))
     import lockstep as LS
@@ -39,6 +40,7 @@ def main(argv=None) -> int:
     inp = LS.Inp(rec["group"], float(rec["ws_frac"]), float(rec["refill_frac"]), rec["grade_of"])
     f_sc = jit.compiled(scalar8).scalar8
     lanes = jit.compiled(refill_drv).lanes
+    lanes32 = jit.compiled(refill_drv).lanes32
     R = args.reps
     idx8 = LS.groups(rec, None, 8)
     S, sc, sc_imp, sc_saved, _, _ = LS.build(rec, idx8)
@@ -49,8 +51,8 @@ def main(argv=None) -> int:
              sc["sp_mag"], sc["a_spare"], sc["cs_share"], sc["cs_spare"], sc["k_nom"], sc["k_sp"],
              sc["refill_y"], sc["cover"], sc["cover_t"], sc_saved, S)  # fmt: skip
 
-    def ln_call(W, g, sv, scr, bscr, run):
-        lanes(R, run, W, False, inp.group, inp.grade_of, inp.ws_frac, inp.refill_frac, g["inl"],
+    def ln_call(W, g, sv, scr, bscr, run, fn=None):
+        (fn or lanes)(R, run, W, False, inp.group, inp.grade_of, inp.ws_frac, inp.refill_frac, g["inl"],
               g["req"], g["need_mag"], g["ws"], g["wsb"], g["want_s"], g["Db"], g["A"],
               g["sp_feed"], g["sp_mag"], g["a_spare"], g["cs_share"], g["cs_spare"], g["k_nom"],
               g["k_sp"], g["refill_y"], g["cover"], g["cover_t"], g["imports"], sv, S, scr, bscr)  # fmt: skip
@@ -61,17 +63,34 @@ def main(argv=None) -> int:
         _, _, _, _, g, sv = LS.build(rec, idx)
         scr, bscr = np.zeros((6, W)), np.zeros((2, W), dtype=np.bool_)
         call = partial(ln_call, W, g, sv, scr, bscr)
-        R0, R = R, 1
-        call(True)  # compile (once), then check every lane
-        R = R0
-        flat = idx.reshape(-1)
-        ok = all(
-            np.array_equal(np.moveaxis(g[k], -1, 1)[..., :S] if k in ("wsb", "want_s") else np.moveaxis(g[k], -1, 1),
-                           rec[k + "_out"][flat].reshape((len(idx), W) + rec[k + "_out"].shape[1:])[..., :S] if k in ("wsb", "want_s") else rec[k + "_out"][flat].reshape((len(idx), W) + rec[k + "_out"].shape[1:]))  # fmt: skip
-            for k in LS.MUT
-        ) and np.array_equal(np.moveaxis(g["imports"], -1, 1), rec["imports_out"][flat].reshape((len(idx), W) + rec["imports_out"].shape[1:]))  # fmt: skip
+        def check(call, g=g, idx=idx, W=W):
+            """One repetition of every group, then every written array against the record."""
+            nonlocal R
+            R0, R = R, 1
+            call(True)
+            R = R0
+            flat = idx.reshape(-1)
+            n = len(idx)
+
+            def rec_out(k):
+                x = rec[k + "_out"][flat]
+                return x.reshape((n, W) + x.shape[1:])
+
+            ok = all(
+                np.array_equal(np.moveaxis(g[k], -1, 1)[..., :S], rec_out(k)[..., :S])
+                if k in ("wsb", "want_s")
+                else np.array_equal(np.moveaxis(g[k], -1, 1), rec_out(k))
+                for k in LS.MUT
+            )
+            return ok and np.array_equal(np.moveaxis(g["imports"], -1, 1), rec_out("imports"))
+
+        ok = check(call)
         print(f"W={W}: {len(idx)} groups, outputs bit for bit: {'yes' if ok else 'NO'}")
         jobs.append((f"lockstep W={W}", len(idx) * W, call))
+        if W == 32 and args.c32:  # the same, the lane count the constant 32
+            c32 = partial(ln_call, W, g, sv, scr, bscr, fn=lanes32)
+            jobs.append(("lockstep W=32c", len(idx) * W, lambda run, c=c32: c(run)))
+            print(f"W=32, constant: outputs bit for bit: {'yes' if check(c32) else 'NO'}")
     for _, _, v in jobs:
         v(True)
         v(False)
