@@ -239,6 +239,20 @@ class CliResult:
     stderr: str
 
 
+def same_bits(a, b) -> bool:
+    """Equal bit for bit (signed zeros and infinities too), NaN where the other is NaN (its
+    payload aside): what the engine's speed steps promise of their outputs."""
+    import numpy as np
+
+    a, b = np.asarray(a), np.asarray(b)
+    nan = np.isnan(a)
+    return (
+        a.shape == b.shape
+        and np.array_equal(nan, np.isnan(b))
+        and np.array_equal(a[~nan].view(np.uint64), b[~nan].view(np.uint64))
+    )
+
+
 def run_cli(
     args: list[str],
     *,

@@ -6,6 +6,7 @@ NaN and infinities included."""
 from __future__ import annotations
 
 import numpy as np
+from conftest import same_bits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -16,23 +17,13 @@ SPECIAL = [0.0, -0.0, 1.0, -1.0, 1e16, -1e16, 1e-300, float("nan"), float("inf")
 VALUES = st.one_of(st.sampled_from(SPECIAL), st.floats(-1e6, 1e6), st.floats(allow_nan=False))
 
 
-def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
-    """Equal bit for bit, NaN where the other is NaN (its payload aside)."""
-    nan = np.isnan(a)
-    return (
-        a.shape == b.shape
-        and np.array_equal(nan, np.isnan(b))
-        and np.array_equal(a[~nan].view(np.uint64), b[~nan].view(np.uint64))
-    )
-
-
 @settings(max_examples=300, deadline=None)
 @given(rows=st.integers(1, 6), n=st.integers(1, 10), data=st.data())
 def test_sum_last_is_numpys_sum_over_the_last_axis(rows, n, data):
     a = np.array(data.draw(st.lists(VALUES, min_size=rows * n, max_size=rows * n)))
     a = a.reshape(rows, 1, n)
     with np.errstate(all="ignore"):
-        assert _same_bits(sum_last(a), a.sum(axis=-1))
+        assert same_bits(sum_last(a), a.sum(axis=-1))
 
 
 @settings(
@@ -47,4 +38,4 @@ def test_residual_by_year_is_numpys(shape, zeros, data, monkeypatch):
     monkeypatch.setattr(jit, "is_compiled", lambda name: True)  # as after the compiled loop ran
     with np.errstate(all="ignore"):
         want = np.maximum(residual.max(axis=(0, 2, 3)), -residual.min(axis=(0, 2, 3)))
-        assert _same_bits(balance.residual_by_year(residual), want)
+        assert same_bits(balance.residual_by_year(residual), want)

@@ -7,6 +7,7 @@ chunks larger than the buffer; and a cut is the cut it was, value for value and 
 from __future__ import annotations
 
 import numpy as np
+from conftest import same_bits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,13 +79,6 @@ def _chunks(rng, n: int, Y: int, S: int, sizes: list[int], kind: str) -> list[np
     return out
 
 
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    nan = np.isnan(a)
-    return np.array_equal(nan, np.isnan(b)) and np.array_equal(
-        a[~nan].view(np.uint64), b[~nan].view(np.uint64)
-    )
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     n=st.integers(1, 600),
@@ -106,7 +100,7 @@ def test_the_thresholded_tails_are_the_folds_tails_before(n, Y, S, alpha, sizes,
                       z((m, Y, S))))  # fmt: skip
         lo += m
     got = red.result().sector_cvar
-    assert _same(got, _old_tails(chunks, tail_size(alpha, n)))
+    assert same_bits(got, _old_tails(chunks, tail_size(alpha, n)))
 
 
 def test_dense_rows_take_thresholds_and_sparse_rows_do_not():
@@ -126,7 +120,7 @@ def test_dense_rows_take_thresholds_and_sparse_rows_do_not():
     assert red.thr[1] == 0  # cut with the others, every candidate kept
     assert red.thr[0] > np.quantile(u[:, 0, 0], 0.75)  # by the end, 3 in 4 values dropped
     chunks = [u[lo : lo + size] for lo in range(0, n, size)]
-    assert _same(red.result().sector_cvar, _old_tails(chunks, tail_size(0.95, n)))
+    assert same_bits(red.result().sector_cvar, _old_tails(chunks, tail_size(0.95, n)))
 
 
 @settings(max_examples=300, deadline=None)
@@ -157,4 +151,4 @@ def test_a_cut_is_the_cut_before_value_for_value(rows, n, k_share, pool, short, 
     x[x == 0] = rng.choice(pool, (rows, n))[x == 0] * 0.0  # zeros keep the pool's signs
     k = max(1, min(n, int(k_share * n)))
     got, want = largest_in_rows(x, k), _old_largest_in_rows(x, k)
-    assert _same(got, want)
+    assert same_bits(got, want)

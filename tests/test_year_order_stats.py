@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+from conftest import same_bits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,15 +20,6 @@ def _summary(total: np.ndarray) -> DrawSummary:
     z = np.zeros
     return DrawSummary(n, 0.95, total, total.sum(axis=1), z((n, Y)), z((n, 1)), z(Y), z((Y, 1)),
                        z((Y, 1)), z((Y, 1)), z(Y), z((Y, 1)))  # fmt: skip
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> bool:
-    nan = np.isnan(a)
-    return (
-        a.shape == b.shape
-        and np.array_equal(nan, np.isnan(b))
-        and np.array_equal(a[~nan].view(np.uint64), b[~nan].view(np.uint64))
-    )
 
 
 @settings(max_examples=300, deadline=None)
@@ -46,14 +38,14 @@ def test_order_statistics_by_year_are_numpys_on_the_totals(n, Y, pool, short, al
     qs = [0.05, 0.5, 0.95]
     got = s.quantiles(qs, "inverted_cdf")
     for i, q in enumerate(qs):
-        assert _same(got[i], np.quantile(total, q, axis=0, method="inverted_cdf"))
+        assert same_bits(got[i], np.quantile(total, q, axis=0, method="inverted_cdf"))
     five = [0.05, 0.25, 0.5, 0.75, 0.95]
-    assert _same(s.quantiles(five), np.quantile(total, five, axis=0))
-    assert _same(s.cvar(alpha), cvar(total, alpha))
+    assert same_bits(s.quantiles(five), np.quantile(total, five, axis=0))
+    assert same_bits(s.cvar(alpha), cvar(total, alpha))
     assert s.by_year is s.by_year and s.by_year.flags.c_contiguous  # one copy, made once
 
 
 def test_a_summary_of_other_layout_takes_numpys_path():
     total = np.asfortranarray(np.random.default_rng(1).exponential(1, (50, 3)))
     s = dataclasses.replace(_summary(np.ascontiguousarray(total)), total=total)
-    assert _same(s.cvar(0.9), cvar(total, 0.9))
+    assert same_bits(s.cvar(0.9), cvar(total, 0.9))
