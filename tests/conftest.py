@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import runpy
@@ -430,3 +431,16 @@ def load_bench(name: str):
     sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
     spec.loader.exec_module(module)
     return module
+
+
+@functools.lru_cache(maxsize=64)
+def drawn_scenarios(name: str, n: int, seed: int = 0) -> tuple:
+    """`n` parameter samples of a shipped scenario as `repm uncertainty` draws them, each its
+    validated Scenario (the per-sample path the batched chain modules are checked against)."""
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Alternatives, Pooled
+    from repm.scenario import load_scenario
+
+    ev = Evaluator(load_scenario(name), "magnet_imports", step="yearly", workers=1)
+    _, _, at = Pooled([ev], Alternatives.of(name, ())).draw(seed, n)
+    return tuple(ev.scenario_at(dict(a)) for a in at)

@@ -8,7 +8,9 @@ each part is built by its own module (demand, composition, supply, routes)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -45,40 +47,48 @@ def chemistry_of(s: Scenario) -> Chemistry:
     return replace(chem, pr_share=float(share))
 
 
-def compile_chain(s: Scenario) -> Chain:
-    """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations."""
+def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
+    """Turn a validated scenario into arrays. Raises UserError for inconsistent combinations.
+    `parts`: what some of the chain's modules return for this scenario, by module name
+    (composition, demand, yields, recipe, capacity, trade, history, routes, basket, prices),
+    computed elsewhere — a sample's slice of the batched modules (`repm.chain.batched`) — and
+    used in place of calling them."""
+    got = parts or {}
+
+    def part(name: str, fn, *args):
+        return got[name] if name in got else fn(*args)
+
     chem = chemistry_of(s)
     model = s.definition
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)
-    cp = composition(s, model, chem)
+    cp = part("composition", composition, s, model, chem)
     gc, mc, ei, mi = cp["gc"], cp["mc"], cp["ei"], cp["mi"]
-    dm = demand(s, model, years, gc)
+    dm = part("demand", demand, s, model, years, gc)
     sectors, base, dem, bottom = dm["sectors"], dm["base"], dm["dem"], dm["bottom"]
     bare, emb, grade_split, ci_on = dm["bare"], dm["emb"], dm["grade_split"], dm["ci_on"]
-    ylds = yields(s)
+    ylds = part("yields", yields, s)
     y = s.supply.yields
-    recipe_ = recipe(s, model, gc, ei, mi, cp["f_ox"])
-    ca = capacity(s, years)
+    recipe_ = part("recipe", recipe, s, model, gc, ei, mi, cp["f_ox"])
+    ca = part("capacity", capacity, s, years)
     unit_names, plate, eff, cap = ca["unit_names"], ca["plate"], ca["eff"], ca["cap"]
-    tr = trade(s, model, years, base, bare, emb, gc, ei, mi)
+    tr = part("trade", trade, s, model, years, base, bare, emb, gc, ei, mi)
     origins, share, spare = tr["origins"], tr["share"], tr["spare"]
-    hs = history(s, years, dem, grade_split)
+    hs = part("history", history, s, years, dem, grade_split)
     pmf, n_ages, hist, hist_years = hs["pmf"], hs["n_ages"], hs["hist"], hs["hist_years"]
 
     tiers = {s_: i for i, tier in enumerate(s.policy.sector_priority) for s_ in tier}
     tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
     stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
 
-    rt = routes(s, model, years, ci_on, y, origins)
-    bk = basket(
-        s, model, chem, years, tuple(model.separated["ndpr"].elements), rt["retention"].values
-    )
+    rt = part("routes", routes, s, model, years, ci_on, y, origins)
+    bk = part("basket", basket, s, model, chem, years,
+              tuple(model.separated["ndpr"].elements), rt["retention"].values)  # fmt: skip
     sep_out = bk["sep_out"]
     yr = {"year": years}
     by_el = {"element": list(model.basket_names)}
     alloy_per_magnet = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
-    pr = prices(s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
+    pr = part("prices", prices, s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
     by_mat = {**yr, "material": list(MATERIALS)}
     by_grade = {**yr, "grade": list(GRADES)}
     sw = s.risk.grade_switch
