@@ -68,6 +68,7 @@ EARLY = (
     "test_oxide_per_magnet.py", "test_dashboard_shared.py", "test_indicators.py",
     "test_scenarios.py", "test_rules.py", "test_wind.py", "test_facts.py", "test_chemistry.py",
     "test_mass_balance.py", "test_routes.py", "test_bad_input.py", "test_bounds.py",
+    "test_batched_supply.py",
 )  # fmt: skip
 
 

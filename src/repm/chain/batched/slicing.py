@@ -1,0 +1,23 @@
+"""One sample's slice of a batched module's result: what its per-sample module returns."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import numpy as np
+
+
+def sample(result: dict, i: int, shared: Collection[str] = ()) -> dict:
+    """Sample i's dict as the per-sample module returns it: keys in `shared` (structure) as
+    they are; a nested dict slice by slice; an (S,) array a per-sample scalar, as the Python
+    number (`float`, `bool`, `int`: what the per-sample modules return); any other array its
+    row i, contiguous, with its dtype."""
+    return {k: v if k in shared else _row(v, i) for k, v in result.items()}
+
+
+def _row(v, i: int):
+    if isinstance(v, dict):
+        return {k: _row(x, i) for k, x in v.items()}
+    if np.ndim(v) == 1:
+        return v[i].item()
+    return np.ascontiguousarray(v[i])
