@@ -18,6 +18,7 @@ from repm.chain.batched.composition import (
     recipe_block,
 )
 from repm.chain.batched.prices import PRICES_SHARED, prices_block
+from repm.chain.batched.routes import ROUTES_SHARED, routes_block, routes_sample
 from repm.chain.batched.slicing import sample
 from repm.chain.batched.supply import (
     CAPACITY_SHARED,
@@ -31,6 +32,7 @@ from repm.chain.compile import chemistry_of
 from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand
 from repm.chain.prices import prices
+from repm.chain.routes import routes
 from repm.chain.rules import fresh_alloy_per_magnet
 from repm.chain.supply import capacity, trade, yields
 from repm.errors import UserError
@@ -44,7 +46,11 @@ N = 12
 def same(a, b, where: str = "") -> None:
     """a (per-sample) and b (a slice of the batched) alike: arrays bit for bit with dtype and
     shape, numbers of the same Python type and bits, dicts key by key in order, the rest ==."""
-    if isinstance(a, dict):
+    import xarray as xr
+
+    if isinstance(a, xr.DataArray | xr.Dataset):
+        same_labelled(a, b, where)
+    elif isinstance(a, dict):
         assert isinstance(b, dict) and list(a) == list(b), where
         for k in a:
             same(a[k], b[k], f"{where}.{k}")
@@ -71,6 +77,7 @@ def per_sample(s) -> dict:
         trade=trade(s, model, years, dm["base"], dm["bare"], dm["emb"], cp["gc"], cp["ei"],
                     cp["mi"]),
         prices=prices(s, model, years, rc[FEEDS.index("oxide")] * apm),
+        routes=routes(s, model, years, dm["ci_on"], s.supply.yields, tuple(s.trade.origins)),
     )  # fmt: skip
 
 
@@ -90,16 +97,21 @@ def batched(scs) -> dict:
         trade=trade_block(b, model, years, dms[0]["base"], bare, emb, cp["gc"], cp["ei"],
                           cp["mi"]),
         prices=prices_block(b, model, years, rc[:, FEEDS.index("oxide")] * apm[:, None, None]),
+        routes=routes_block(b, model, years, np.stack([d["ci_on"] for d in dms]),
+                            b.template.trade.origins),
     )  # fmt: skip
 
 
 SHARED = dict(composition=COMPOSITION_SHARED, yields=YIELDS_SHARED, recipe=RECIPE_SHARED,
-              capacity=CAPACITY_SHARED, trade=TRADE_SHARED, prices=PRICES_SHARED)  # fmt: skip
+              capacity=CAPACITY_SHARED, trade=TRADE_SHARED, prices=PRICES_SHARED,
+              routes=ROUTES_SHARED)  # fmt: skip
 
 
 def slice_of(name: str, got, i: int):
     if name == "recipe":  # an array, not a dict
         return np.ascontiguousarray(got[i])
+    if name == "routes":  # labelled arrays
+        return routes_sample(got, i)
     return sample(got, i, SHARED[name])
 
 
@@ -203,24 +215,27 @@ def test_yields_error_is_the_lowest_failing_samples():
     assert "1 t REO per t monazite" in str(later.value)
 
 
+def same_labelled(x, y, where: str) -> None:
+    """Labelled arrays alike: type, dims, labels, attrs, each variable's values bit for bit."""
+    assert type(y) is type(x) and dict(x.sizes) == dict(y.sizes), where
+    assert list(x.coords) == list(y.coords) and all(x[c].equals(y[c]) for c in x.coords), where
+    names = list(x.data_vars) if hasattr(x, "data_vars") else [None]
+    assert names == (list(y.data_vars) if hasattr(y, "data_vars") else [None]), where
+    for k in names:
+        u, v = (x[k], y[k]) if k else (x, y)
+        assert u.dims == v.dims, where
+        same(u.values, v.values, f"{where}.{k}")
+    same(dict(x.attrs), dict(y.attrs), f"{where}.attrs")
+
+
 def same_chain(a, b) -> None:
     """Two Chains alike on every field: labelled arrays' values bit for bit (with dims and
     labels), datasets variable by variable (and attrs), the rest as `same`."""
     import dataclasses
 
-    import xarray as xr
-
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
-        if isinstance(x, xr.DataArray | xr.Dataset):
-            assert type(y) is type(x) and dict(x.sizes) == dict(y.sizes), f.name
-            assert all(x[c].equals(y[c]) for c in x.coords) and list(x.coords) == list(y.coords)
-            arrays = x.data_vars if isinstance(x, xr.Dataset) else {"": x}
-            for k in arrays:
-                u, v = (x[k], y[k]) if k else (x, y)
-                same(u.values, v.values, f"{f.name}{k}")
-            same(dict(x.attrs), dict(y.attrs), f"{f.name}.attrs")
-        elif f.name in ("model", "chem"):
+        if f.name in ("model", "chem"):
             assert x is y or x == y, f.name
         else:
             same(x, y, f.name)
@@ -237,3 +252,30 @@ def test_chain_from_slices_is_the_chain(name):
     for i, s in enumerate(scs):
         parts = {k: slice_of(k, got[k], i) for k in SHARED}
         same_chain(compile_chain(s), compile_chain(s, parts=parts))
+
+
+def test_routes_stressed_bit_for_bit():
+    """routes on what the shipped samples leave out: end years and start years per sample, a
+    mixed-REO source with no NdPr in some samples (product per oxide 0), no export retention or
+    a drawn start, a group without world production, a stage without burdens, exposure to other
+    origins' licences, a buyer incentive without a budget."""
+    ovs, tol = [], []
+    for i, s in enumerate(drawn("india-overseas-mines")):
+        s = put(s, ("routes", "overseas", 0, "end_year"), 2028.0 + i)
+        s = put(s, ("routes", "overseas", 1, "start_year"), 2026.0 + i % 4)
+        s = put(s, ("routes", "overseas", 1, "ndpr_share_of_reo"), [0.0, 0.3][i % 2])
+        s = put(s, ("routes", "export_retention", "start_year"), 2025.0 + i)
+        s = put(s, ("trade", "world_production", "heavy"), {})
+        env = {k: v for k, v in s.environment.intensity.items() if k != "metal"}
+        ovs.append(put(s, ("environment", "intensity"), env))
+    for i, s in enumerate(drawn("india-tolling-japan")):
+        s = put(s, ("routes", "export_retention"), None)
+        s = put(s, ("routes", "tolling", 0, "end_year"), 2030.0 + i)
+        tol.append(put(s, ("routes", "tolling", 0, "exposed_to"), {"China": 0.05 * i, "EU": 0.5}))
+    inc = [put(s, ("routes", "consumer_incentive", "budget"), None)
+           for s in drawn("india-buyer-incentive")]  # fmt: skip
+    for scs in (ovs, tol, inc):
+        got = batched(scs)["routes"]
+        for i, s in enumerate(scs):
+            same(per_sample(s)["routes"], routes_sample(got, i), f"sample {i}")
+    assert {float(r) for r in got["incentive_budget"]} == {np.inf}
