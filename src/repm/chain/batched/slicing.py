@@ -7,11 +7,13 @@ from collections.abc import Collection
 import numpy as np
 
 
-def sample(result: dict, i: int, shared: Collection[str] = ()) -> dict:
-    """Sample i's dict as the per-sample module returns it: keys in `shared` (structure) as
-    they are; a nested dict slice by slice; an (S,) array a per-sample scalar, as the Python
-    number (`float`, `bool`, `int`: what the per-sample modules return); any other array its
-    row i, contiguous, with its dtype."""
+def sample(result, i: int, shared: Collection[str] = ()):
+    """Sample i's result as the per-sample module returns it. Of a dict: keys in `shared`
+    (structure) as they are; a nested dict slice by slice; an (S,) array a per-sample scalar, as
+    the Python number (`float`, `bool`, `int`: what the per-sample modules return); any other
+    array its row i, contiguous, with its dtype. Of one array (recipe's): its row i."""
+    if not isinstance(result, dict):
+        return np.ascontiguousarray(result[i])
     return {k: v if k in shared else _row(v, i) for k, v in result.items()}
 
 
