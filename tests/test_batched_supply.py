@@ -153,7 +153,7 @@ def test_stressed_branches_bit_for_bit():
     """What the drawn samples never take: Tb for Dy on in some samples and off (share 0) in
     others, the fact table's Nd:Pr split (none set), the base year's own grade mix for spare
     alloys (no spare_grade_mix), units that start at award + a fractional gestation, one-point
-    and out-of-horizon price paths, no co-product prices."""
+    and out-of-horizon price paths, no co-product prices; no units at all; a spare grade mix without a grade."""
     from repm.scenario.supply import TbForDy
 
     scs = []
@@ -167,6 +167,10 @@ def test_stressed_branches_bit_for_bit():
         s = put(s, ("economics", "china_oxide_prices", "tb_oxide"), {1990: 5.0, 2090: 7.5 + i})
         scs.append(put(s, ("economics", "coproduct_prices"), {}))
     check_block(scs)
+    check_block([put(s, ("supply", "units"), []) for s in drawn("india-no-scheme")])
+    mix = [put(s, ("trade", "spare_grade_mix"), {"n": 0.4 + i / 100, "gbd": 0.6 - i / 100})
+           for i, s in enumerate(drawn("india-exports"))]  # fmt: skip
+    check_block(mix)
 
 
 def test_trade_stressed_mixes_bit_for_bit():

@@ -43,6 +43,12 @@ def yields_block(b: SampleBlock) -> dict[str, np.ndarray]:
 CAPACITY_SHARED = ("unit_names",)
 
 
+def _per_unit(b: SampleBlock, n: int, field: str) -> np.ndarray:
+    """(S, unit): each unit's `field`."""
+    got = [b.get(("supply", "units", ui, field)) for ui in range(n)]
+    return np.stack(got, axis=1) if got else np.zeros((b.n, 0))
+
+
 def capacity_block(b: SampleBlock, years: np.ndarray) -> dict:
     """`capacity()` for each sample: plate, eff (S, year, unit), cap (S, year, feed); unit_names
     shared."""
@@ -54,8 +60,7 @@ def capacity_block(b: SampleBlock, years: np.ndarray) -> dict:
             first[:, ui] = np.trunc(b.get((*p, "start_year")))
         else:
             first[:, ui] = np.trunc(b.get((*p, "award_year")) + b.get((*p, "gestation_years")))
-    size = np.stack([b.get(("supply", "units", ui, "capacity")) for ui in range(len(units))], 1)
-    ramp = np.stack([b.get(("supply", "units", ui, "rampup_years")) for ui in range(len(units))], 1)
+    size, ramp = (_per_unit(b, len(units), k) for k in ("capacity", "rampup_years"))
     first, size, ramp = (np.reshape(x, (b.n, 1, len(units))) for x in (first, size, ramp))
     col = years[None, :, None]
     plate = np.where(col >= first, size, 0.0)
