@@ -286,3 +286,25 @@ def test_routes_stressed_bit_for_bit():
         for i, s in enumerate(scs):
             same(per_sample(s)["routes"], routes_sample(got, i), f"sample {i}")
     assert {float(r) for r in got["incentive_budget"]} == {np.inf}
+
+
+def test_composition_error_is_the_per_sample_one():
+    """A separated product with no composition rule (Dy+Tb here): the block raises what each
+    sample's composition() raises."""
+    from types import SimpleNamespace
+
+    class Odd:  # the shipped definition with 'dy' made of Dy and Tb
+        def __init__(self, model):
+            self._model = model
+            self.separated = {**model.separated, "dy": SimpleNamespace(elements=["Dy", "Tb"])}
+
+        def __getattr__(self, name):
+            return getattr(self._model, name)
+
+    scs = drawn("india-baseline")
+    odd = Odd(scs[0].definition)
+    with pytest.raises(UserError) as want:
+        composition(scs[0], odd, chemistry_of(scs[0]))
+    with pytest.raises(UserError) as got:
+        composition_block(SampleBlock.gather(scs), odd)
+    assert str(got.value) == str(want.value) == "model: no composition rule for a product of Dy+Tb"
