@@ -32,7 +32,9 @@ def prices_block(
         [b.get((*ec, "magnet_cost", "conversion", g)) for g in model.grade_names], axis=1
     )
     other = b.get((*ec, "magnet_cost", "other_materials"))
-    per_kg_t = np.swapaxes(oxide_per_kg, 1, 2)
+    # each sample's oxide_per_kg.T as the per-sample call has it: a transposed C-ordered array
+    # (its layout picks the BLAS call)
+    per_kg_t = np.swapaxes(np.ascontiguousarray(oxide_per_kg), 1, 2)
     out = {}
     for key, field in (("", "oxide_prices"), ("_china", "china_oxide_prices")):
         ox = np.zeros((b.n, len(years), len(model.material_names)))

@@ -43,7 +43,8 @@ def _items(b: SampleBlock, where: str, field: str, n: int) -> np.ndarray:
 
 
 def routes_block(b: SampleBlock, model: ModelDefinition, years, ci_on, origins) -> dict:
-    """The arrays of `routes()` for each sample, (S, …); ci_on: (S, year) from demand."""
+    """The arrays of `routes()` for each sample, (S, …); ci_on: (S, year) from demand. (The
+    per-sample call's `y`, the scenario's yields, is the block's.)"""
     s, r, S = b.template, b.template.routes, b.n
     origins = tuple(origins)
     tol, ovs = r.tolling, r.overseas
