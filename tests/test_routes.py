@@ -15,7 +15,7 @@ from repm.model.facts import load_facts
 from repm.results.build import build_results
 from repm.scenario import load_scenario
 from repm.simulate.engine import STEPS_PER_YEAR, simulate
-from repm.simulate.shocks import Shocks
+from repm.simulate.shocks import Shocks, event_targets
 
 MATERIALS = default_definition().material_names
 
@@ -169,6 +169,76 @@ def test_overseas_source_stops_when_its_country_restricts():
     hit = build_results(chain, simulate(chain, shocks=Shocks(availability=avail), step="yearly"))
     assert hit.value("ndpr_oxide_overseas", 2032, origin="Australia") == 0.0
     assert hit.value("ndpr_oxide_overseas", 2033, origin="Australia") == pytest.approx(500)
+
+
+HEAVY = ["dy_oxide", "tb_oxide", "dy_metal", "tb_metal"]
+
+
+def test_heavy_outside_china_moves_the_units_dy_tb_off_china_and_past_a_ban(baseline):
+    """india-heavy-outside-china: a secured share of the units' Dy/Tb oxide from Lynas Malaysia
+    and Caremag (EU). China's share falls by exactly that share (facts, by hand), and when China
+    refuses all its Dy/Tb for a year the units still receive it: the engine's offer is each
+    origin's share of the units' order plus its spare capacity."""
+    secured = F.value("india_heavy_secured_share_non_china")
+    lynas = F.value("india_heavy_secured_lynas_part")
+    base_my = F.value("share_heavy_malaysia")
+    base_chain = compile_chain(load_scenario("india-baseline").scenario)
+    loaded = load_scenario("india-heavy-outside-china")
+    chain = compile_chain(loaded.scenario)
+    want = {"China": 1 - base_my - secured, "Malaysia": base_my + secured * lynas,
+            "EU": secured * (1 - lynas)}  # fmt: skip
+    for m in HEAVY:
+        got = chain.import_share.sel(material=m)
+        assert float(base_chain.import_share.sel(material=m, origin="China")) == pytest.approx(
+            1 - base_my
+        )
+        for origin in chain.origins:
+            assert float(got.sel(origin=origin)) == pytest.approx(want.get(origin, 0.0))
+    others = [m for m in MATERIALS if m not in HEAVY]
+    np.testing.assert_array_equal(
+        chain.import_share.sel(material=others).values,
+        base_chain.import_share.sel(material=others).values,
+    )
+    # China's restriction events reach Chinese Dy/Tb only, not the secured origins'
+    target, _ = event_targets(loaded.scenario.risk, chain)
+    cols = [MATERIALS.index(m) for m in HEAVY]
+    for origin in ("Malaysia", "EU"):
+        assert not target[:, chain.origins.index(origin), cols].any()
+
+    # without shocks: the same Dy oxide, China's part 0.58 instead of 0.98
+    free = simulate(chain, step="yearly").data["imports"].isel(draw=0).sel(material="dy_oxide")
+    base_free = baseline[1]["imports"].isel(draw=0).sel(material="dy_oxide")
+    np.testing.assert_allclose(free.sum("origin"), base_free.sum("origin"), rtol=1e-12)
+    y = 2030
+    assert float(free.sel(year=y, origin="China") / free.sel(year=y).sum()) == pytest.approx(
+        want["China"]
+    )
+
+    # China refuses every tonne of its Dy/Tb in 2030
+    def banned(ch):
+        avail = np.ones((1, ch.n_years, len(ch.origins), len(MATERIALS)))
+        avail[0, y - YEARS[0], ch.origins.index("China"), cols] = 0.0
+        return simulate(ch, shocks=Shocks(availability=avail), step="yearly")
+
+    hit, base_hit = banned(chain), banned(base_chain)
+    imp = hit.data["imports"].isel(draw=0).sel(year=y, material="dy_oxide")
+    base_imp = base_hit.data["imports"].isel(draw=0).sel(year=y, material="dy_oxide")
+    spare_my = float(chain.spare.sel(origin="Malaysia", material="dy_oxide"))
+    assert float(imp.sel(origin="China")) == 0.0 == float(base_imp.sel(origin="China"))
+    # the units' order, from what the EU (no spare) sends: each origin ships its share of it,
+    # Malaysia its spare on top; the baseline's units order the same within 0.1 % (their
+    # working stock differs a little), and get only Malaysia's 2 % and spare
+    order = float(imp.sel(origin="EU")) / want["EU"]
+    assert order > 0.9 * float(base_free.sel(year=y).sum())
+    assert float(imp.sel(origin="Malaysia")) == pytest.approx(want["Malaysia"] * order + spare_my)
+    base_order = (float(base_imp.sel(origin="Malaysia")) - spare_my) / base_my
+    assert base_order == pytest.approx(order, rel=1e-3)
+    assert float(imp.sum() - base_imp.sum()) == pytest.approx(secured * order, rel=1e-3)
+    # … so the units make more of their Dy/Tb-bearing magnets through the ban
+    made = hit.data["production"].isel(draw=0).sel(year=y).sum()
+    base_made = base_hit.data["production"].isel(draw=0).sel(year=y).sum()
+    assert float(made) > float(base_made) + 500
+    assert float(np.abs(hit.data.residual).max()) < 1e-9
 
 
 def test_export_retention_keeps_oxide_home_and_cuts_imports_by_as_much(baseline):

@@ -13,7 +13,13 @@ from repm.model.facts import load_facts
 from repm.model.units import parse_quantity, to_unit
 from repm.scenario import apply_set, deep_merge, load_scenario, shipped_names
 
-SHIPPED = ("india-baseline", "india-no-scheme", "india-2025-replay", "india-exports")
+SHIPPED = (
+    "india-baseline",
+    "india-no-scheme",
+    "india-2025-replay",
+    "india-exports",
+    "india-heavy-outside-china",
+)
 
 
 def _leaves(node, path=""):
