@@ -1,0 +1,154 @@
+"""The batched basket (repm.chain.batched.basket) against the per-sample module, bit for bit on
+drawn samples of every shipped scenario and stressed into each bound and the mass-balance error;
+and a Chain compiled from one sample's slices of the batched demand, history and basket is the
+Chain compiled the per-sample way, field by field."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import drawn_scenarios, same_bits
+from test_batched_demand import N, inputs, same_result
+
+from repm.chain import compile_chain
+from repm.chain.basket import basket
+from repm.chain.batched import basket as bk
+from repm.chain.batched import demand as bd
+from repm.chain.batched.slicing import sample
+from repm.chain.chain import Chain
+from repm.chain.compile import chemistry_of
+from repm.errors import MassBalanceError
+from repm.scenario.load import shipped_names
+from repm.scenario.samples import SampleBlock
+
+
+@functools.lru_cache(maxsize=16)
+def chains(name: str) -> tuple:
+    """Each drawn sample's Chain, compiled the per-sample way (the retention basket reads)."""
+    return tuple(compile_chain(s) for s in drawn_scenarios(name, N))
+
+
+def check_block(scs, retention) -> dict:
+    model, years = scs[0].definition, np.array(scs[0].horizon.years)
+    nd = tuple(model.separated["ndpr"].elements)
+    chems = [chemistry_of(s) for s in scs]
+    got = bk.basket_block(SampleBlock.gather(scs), model, chems, years, nd, retention)
+    for i, s in enumerate(scs):
+        ref = basket(s, model, chems[i], years, nd, retention[i])
+        same_result(sample(got, i, bk.SHARED, bk.SCALARS), ref, f"sample {i} ")
+    return got
+
+
+def retention(name: str) -> np.ndarray:
+    return np.stack([c.retention.values for c in chains(name)])
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_drawn_samples_bit_for_bit(name):
+    scs = drawn_scenarios(name, N)
+    got = check_block(scs, retention(name))
+    assert got["flows"]["extraction"].shape == (N, len(scs[0].horizon.years), len(got["names"]))
+    assert len({got["ndpr_per_t"][i] for i in range(N)}) == N  # the samples do differ
+
+
+def _supply(s, **kw):
+    return s.model_copy(update={"supply": s.supply.model_copy(update=kw)})
+
+
+def test_every_bound_and_the_market_cap():
+    """Samples bound by mining, cracking, the co-product market (one with the capped element
+    absent: no limit), the path and the NdPr plan; chloride exports cut by retention."""
+    scs = drawn_scenarios("india-baseline", N)
+    out = []
+    for i, s in enumerate(scs):
+        sp = s.supply
+        mz = sp.monazite
+        co = sp.coproducts.model_copy(update={"market_cap": {"La": 50.0 + 400 * i}})
+        kw = {"coproducts": co}
+        if i % 4 == 1:
+            kw["mining_capacity"] = 300.0 + i
+        elif i % 4 == 2:
+            kw["cracking_capacity"] = 200.0 + i
+        elif i % 4 == 3:  # a plan more than the path can give
+            out_ = {y: v * 40 for y, v in sp.separation.output.items()}
+            kw["separation"] = sp.separation.model_copy(update={"output": out_})
+        if i == 4:  # no La in the REO: the cap limits nothing
+            kw["monazite"] = mz.model_copy(
+                update={"re_distribution": {**mz.re_distribution, "La": 0.0}}
+            )
+        out.append(_supply(s, **kw))
+    ret = retention("india-baseline").copy()
+    ret[::2] = np.linspace(0, 1, ret.shape[1])  # some years hold all, some none
+    got = check_block(out, ret)
+    bound = set(got["bound"].ravel().tolist())
+    assert {"mining", "cracking", "market", "path", "ndpr plan"} <= bound, bound
+    assert np.isinf(got["limits"]["market"][4]).all()
+
+
+def test_mass_balance_error_is_the_first_failing_samples():
+    scs = list(drawn_scenarios("india-baseline", N))
+    for i in (7, 3):  # flows so large their rounding leaves more than the tolerance
+        mz = scs[i].supply.monazite
+        big = mz.model_copy(update={"processed": {y: 1e15 for y in mz.processed}})
+        scs[i] = _supply(scs[i], monazite=big, mining_capacity=1e20, cracking_capacity=1e20)
+    model, years = scs[0].definition, np.array(scs[0].horizon.years)
+    nd = tuple(model.separated["ndpr"].elements)
+    ret = retention("india-baseline")
+    with pytest.raises(MassBalanceError) as want:
+        for i, s in enumerate(scs):
+            basket(s, model, chemistry_of(s), years, nd, ret[i])
+    chems = [chemistry_of(s) for s in scs]
+    with pytest.raises(MassBalanceError) as got:
+        bk.basket_block(SampleBlock.gather(scs), model, chems, years, nd, ret)
+    assert str(got.value) == str(want.value)
+    with pytest.raises(MassBalanceError):  # the one that failed first: sample 3
+        basket(scs[3], model, chems[3], years, nd, ret[3])
+
+
+def same_field(a, b, at: str) -> None:
+    """A Chain field as the per-sample Chain has it: labelled arrays' values bit for bit with
+    their dims and coordinates, Datasets variable by variable, numbers of the same type."""
+    if isinstance(b, xr.Dataset):
+        assert isinstance(a, xr.Dataset) and list(a.data_vars) == list(b.data_vars), at
+        for k in b.data_vars:
+            same_field(a[k], b[k], f"{at}.{k}")
+    elif isinstance(b, xr.DataArray):
+        assert isinstance(a, xr.DataArray) and a.dims == b.dims, at
+        for k in b.coords:
+            assert np.array_equal(a.coords[k].values, b.coords[k].values), f"{at} {k}"
+        same_field(a.values, b.values, at)
+    elif isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray) and (a.dtype, a.shape) == (b.dtype, b.shape), at
+        assert same_bits(a, b) if b.dtype.kind == "f" else np.array_equal(a, b), at
+    elif isinstance(b, dict):
+        assert a.keys() == b.keys(), at
+        for k in b:
+            same_field(a[k], b[k], f"{at}.{k}")
+    else:
+        assert type(a) is type(b) and (a == b or a is b), at
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_compile_chain_from_the_block_slices(name):
+    scs, model, years, gc = inputs(name)
+    b = SampleBlock.gather(scs)
+    dm = bd.demand_block(b, model, years, gc)
+    hs = bd.history_block(b, years, dm["dem"], dm["grade_split"])
+    nd = tuple(model.separated["ndpr"].elements)
+    chems = [chemistry_of(s) for s in scs]
+    ref = chains(name)
+    ret = np.stack([c.retention.values for c in ref])
+    bb = bk.basket_block(b, model, chems, years, nd, ret)
+    for i, s in enumerate(scs):
+        parts = {
+            "demand": sample(dm, i, bd.SHARED, bd.SCALARS),
+            "history": sample(hs, i, bd.HISTORY_SHARED),
+            "basket": sample(bb, i, bk.SHARED, bk.SCALARS),
+        }
+        got = compile_chain(s, parts=parts)
+        for f in dataclasses.fields(Chain):
+            same_field(getattr(got, f.name), getattr(ref[i], f.name), f"sample {i} {f.name}")
