@@ -238,7 +238,7 @@ def main() -> None:
                 timing(scs[:S], model, years, gcs[:S], args.rounds)
 
 
-if __name__ == "__main__" and "--basket" not in sys.argv:
+if __name__ == "__main__" and "--basket" not in sys.argv and "--src" not in sys.argv:
     main()
 
 
@@ -302,3 +302,90 @@ if __name__ == "__main__" and "--basket" in sys.argv:
     sizes = [64, 256, 1024]
     scs = samples("india-baseline", max(sizes))
     basket_check_and_time(scs, sizes, 7, 64)
+
+
+def src_check_and_time(name: str, sizes, rounds: int) -> None:
+    """repm.chain.batched (demand_block, history_block, basket_block) against the loop over the
+    per-sample modules: bit for bit on the largest block, then µs per sample, alternating."""
+    from repm.chain import compile_chain
+    from repm.chain.basket import basket
+    from repm.chain.batched import basket as bk
+    from repm.chain.batched import demand as bd
+    from repm.chain.batched.slicing import sample
+    from repm.chain.compile import chemistry_of
+    from repm.chain.demand import demand, history
+    from repm.scenario.samples import SampleBlock
+
+    scs = samples(name, max(sizes))
+    model, years, gcs = inputs(scs)
+    g3 = np.stack(gcs)
+    nd = tuple(model.separated["ndpr"].elements)
+    chems = [chemistry_of(s) for s in scs]
+    ret = np.stack([compile_chain(s).retention.values for s in scs])
+    block = SampleBlock.gather(scs)
+    dm = bd.demand_block(block, model, years, g3)
+    hs = bd.history_block(block, years, dm["dem"], dm["grade_split"])
+    bb = bk.basket_block(block, model, chems, years, nd, ret)
+    bad = 0
+    for i, s in enumerate(scs):  # every array of every sample, as the loop gives it
+        ref = demand(s, model, years, gcs[i])
+        pairs = [(sample(dm, i, bd.SHARED, bd.SCALARS), ref),
+                 (sample(hs, i, bd.HISTORY_SHARED), history(s, years, ref["dem"], ref["grade_split"])),
+                 (sample(bb, i, bk.SHARED, bk.SCALARS), basket(s, model, chems[i], years, nd, ret[i]))]  # fmt: skip
+        for got, want in pairs:
+            for k, v in want.items():
+                w = got[k]
+                for a, b in zip(*(list(x.values()) if isinstance(x, dict) else [x] for x in (w, v)), strict=True):  # fmt: skip
+                    bad += not (np.shape(a) == np.shape(b) and np.array_equal(a, b))
+    print(f"{name}: {len(scs)} samples, demand+history+basket from src: {bad} outputs not bit for bit "
+          f"[load {os.getloadavg()[0]:.2f}]")  # fmt: skip
+    for S in sizes:
+        sc, g, ch, rt = scs[:S], g3[:S], chems[:S], ret[:S]
+        b = SampleBlock.gather(sc)
+        loop = {k: [] for k in ("demand", "history", "basket")}
+        batch = {k: [] for k in (*loop, "slices")}
+        for _ in range(rounds):  # alternating A/B
+            t = {k: 0.0 for k in loop}
+            for s, gi, ci, ri in zip(sc, g, ch, rt, strict=True):
+                t0 = time.perf_counter()
+                r = demand(s, model, years, gi)
+                t1 = time.perf_counter()
+                history(s, years, r["dem"], r["grade_split"])
+                t2 = time.perf_counter()
+                basket(s, model, ci, years, nd, ri)
+                t3 = time.perf_counter()
+                t["demand"] += t1 - t0
+                t["history"] += t2 - t1
+                t["basket"] += t3 - t2
+            for k, v in t.items():
+                loop[k].append(v)
+            t0 = time.perf_counter()
+            d = bd.demand_block(b, model, years, g)
+            t1 = time.perf_counter()
+            h = bd.history_block(b, years, d["dem"], d["grade_split"])
+            t2 = time.perf_counter()
+            k_ = bk.basket_block(b, model, ch, years, nd, rt)
+            t3 = time.perf_counter()
+            for i in range(S):  # what compile_chain(s, parts=...) takes, each sample
+                sample(d, i, bd.SHARED, bd.SCALARS)
+                sample(h, i, bd.HISTORY_SHARED)
+                sample(k_, i, bk.SHARED, bk.SCALARS)
+            t4 = time.perf_counter()
+            for key, v in zip(batch, (t1 - t0, t2 - t1, t3 - t2, t4 - t3), strict=True):
+                batch[key].append(v)
+        us = lambda xs, S=S: statistics.median(xs) / S * 1e6  # noqa: E731  µs per sample
+        row = " | ".join(f"{k} {us(loop[k]):6.1f} → {us(batch[k]):5.1f} ({us(loop[k]) / us(batch[k]):4.1f}x)"
+                         for k in loop)  # fmt: skip
+        print(f"  S={S:4d} µs/sample, loop → batched: {row} | slicing {us(batch['slices']):4.1f} "
+              f"[load {os.getloadavg()[0]:.2f}]")  # fmt: skip
+
+
+if __name__ == "__main__" and "--src" in sys.argv:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--src", action="store_true")
+    ap.add_argument("--scenario", nargs="+", default=["india-baseline"])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[64, 256])
+    ap.add_argument("--rounds", type=int, default=7)
+    a = ap.parse_args()
+    for n in a.scenario:
+        src_check_and_time(n, a.sizes, a.rounds)

@@ -40,7 +40,13 @@ def contents(b: SampleBlock, model, chems: list[Chemistry]) -> dict[str, np.ndar
         else:
             cols.append(zero)
     oxide = np.stack(cols, axis=1)
-    per_oxide = np.stack([_per_oxide(model, c) for c in chems])  # stoichiometry, kept per chem
+    # stoichiometry: mass_fraction reads the atomic weights alone, so one row per weights object
+    # (a drawn Nd:Pr split is a new Chemistry holding the same `aw`)
+    rows: dict[int, np.ndarray] = {}
+    for c in chems:
+        if id(c.aw) not in rows:
+            rows[id(c.aw)] = _per_oxide(model, c)
+    per_oxide = np.stack([rows[id(c.aw)] for c in chems])
     return {"oxide": oxide, "per_oxide": per_oxide, "element": oxide * per_oxide}
 
 
@@ -91,8 +97,9 @@ def basket_block(
                    ndpr_elements)  # fmt: skip
     fail = Failures(S)
     for process, (ins, outs) in BALANCES.items():  # each sample's check, its own message
-        res = sum(flows[f] for f in ins) - sum(flows[f] for f in outs)
-        worst = np.abs(res).max(axis=1)  # S × element
+        res = _added([flows[f] for f in ins])
+        res -= _added([flows[f] for f in outs])
+        worst = np.abs(res, out=res).max(axis=1)  # S × element
         fail.check((worst > TOLERANCE_T).any(axis=1), lambda i, w=worst, pr=process: (
             MassBalanceError(f"basket: {pr} does not balance for "
                              f"{names[int(np.argmax(w[i]))]} ({w[i].max():.3g} t/yr)")))  # fmt: skip
@@ -104,34 +111,48 @@ def basket_block(
     )  # fmt: skip
 
 
+def _added(arrays: list[np.ndarray]) -> np.ndarray:
+    """Python's sum() of the arrays (0 + a + b …, in order) in one buffer: the same floats but
+    a zero's sign, which the balance's absolute value drops."""
+    out = arrays[0].copy()
+    for a in arrays[1:]:
+        out += a
+    return out
+
+
 def _flows(b, model, cracked, element, crack_rec, sep_reo, reo, retention, ndpr_elements):
-    """The ledger by flow, (S, year, basket element): cracking, then separation."""
+    """The ledger by flow, (S, year, basket element): cracking, then separation. The loop's
+    operations in its order; zeros only where it leaves some columns, and differences in place
+    (the same floats, fewer fresh pages: a block's arrays are past malloc's mmap threshold)."""
     S, Y = cracked.shape
     bi, rare, is_re, p = _layout(model)
     co = b.template.supply.coproducts
-    flows = {f: np.zeros((S, Y, len(model.basket_names))) for f in FLOWS}
+    f: dict[str, np.ndarray] = {}
     mined = cracked[:, :, None] * element[:, None, :]
-    flows["extraction"] = mined
-    flows["monazite"] = mined.copy()
+    f["extraction"], f["monazite"] = mined, mined.copy()
     chloride = np.where(is_re[None, None], mined * crack_rec[:, None, None], 0.0)
+    f["phosphate"] = np.zeros_like(mined)
     if p is not None:
-        flows["phosphate"][:, :, p] = mined[:, :, p] * b.get((*YL, "phosphate_recovery"))[:, None]
+        f["phosphate"][:, :, p] = mined[:, :, p] * b.get((*YL, "phosphate_recovery"))[:, None]
     to_sep = np.divide(sep_reo, reo, out=np.zeros((S, Y)), where=reo > 0)
     share = b.get((*CO, "chloride_export_share"))[:, None]
     exported = np.minimum(1 - to_sep, share * (1 - retention))
-    flows["concentrate"] = chloride * to_sep[:, :, None]
-    flows["chloride_exports"] = chloride * exported[:, :, None]
-    flows["chloride_stocked"] = chloride - flows["concentrate"] - flows["chloride_exports"]
-    flows["cracking_residue"] = mined - chloride - flows["phosphate"]
-    feed = flows["concentrate"]
+    f["concentrate"] = chloride * to_sep[:, :, None]
+    f["chloride_exports"] = chloride * exported[:, :, None]
+    f["chloride_stocked"] = chloride - f["concentrate"]
+    f["chloride_stocked"] -= f["chloride_exports"]
+    f["cracking_residue"] = mined - chloride
+    f["cracking_residue"] -= f["phosphate"]
+    feed = f["concentrate"]
     ndpr = [bi[e] for e in ndpr_elements]
     sold = [bi[e] for e in rare if e not in ndpr_elements and e in co.sold]
     held = [bi[e] for e in rare if e not in ndpr_elements and e not in co.sold]
     for group, key, flow in ((ndpr, "sx_recovery", "oxide_domestic"),
                              (sold, "sx_recovery_coproducts", "coproducts_sold"),
                              (held, "heavy_concentrate_recovery", "coproducts_stocked")):  # fmt: skip
-        flows[flow][:, :, group] = feed[:, :, group] * b.get((*YL, key))[:, None, None]
-    flows["sx_loss"] = (
-        feed - flows["oxide_domestic"] - flows["coproducts_sold"] - flows["coproducts_stocked"]
-    )
-    return flows
+        f[flow] = np.zeros_like(mined)
+        f[flow][:, :, group] = feed[:, :, group] * b.get((*YL, key))[:, None, None]
+    f["sx_loss"] = feed - f["oxide_domestic"]
+    f["sx_loss"] -= f["coproducts_sold"]
+    f["sx_loss"] -= f["coproducts_stocked"]
+    return {k: f[k] for k in FLOWS}  # the loop's order
