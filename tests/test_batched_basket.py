@@ -152,3 +152,27 @@ def test_compile_chain_from_the_block_slices(name):
         got = compile_chain(s, parts=parts)
         for f in dataclasses.fields(Chain):
             same_field(getattr(got, f.name), getattr(ref[i], f.name), f"sample {i} {f.name}")
+
+
+class Recording(SampleBlock):
+    """A block noting every path read: each must be a number of the Scenario (a leaf), not a
+    property — `get` would give the template's number for every sample there."""
+
+    read: set = set()
+
+    def get(self, path):
+        Recording.read.add(path)
+        return super().get(path)
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_number_read_is_a_field(name):
+    scs, model, years, gc = inputs(name)
+    b = SampleBlock.gather(scs)
+    rec = Recording(template=b.template, values=b.values, n=b.n)
+    Recording.read = set()
+    dm = bd.demand_block(rec, model, years, gc)
+    bd.history_block(rec, years, dm["dem"], dm["grade_split"])
+    nd = tuple(model.separated["ndpr"].elements)
+    bk.basket_block(rec, model, [chemistry_of(s) for s in scs], years, nd, retention(name))
+    assert Recording.read and Recording.read <= set(b.values), Recording.read - set(b.values)

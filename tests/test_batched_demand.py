@@ -16,6 +16,7 @@ from repm.chain.batched.demand import (
     SHARED,
     demand_block,
     history_block,
+    python_sum,
 )
 from repm.chain.batched.slicing import sample
 from repm.chain.compile import chemistry_of
@@ -221,3 +222,16 @@ def test_units_pint_refuses_fail_as_each_sample():
     out = [_sector(s, "wind", activity=Q(s.demand.sectors["wind"].activity.magnitude, "m"))
            for s in scs]  # fmt: skip
     assert block_error(out, model, years, gc) == first_error(out, model, years, gc)
+
+
+def test_python_sum_of_floats_and_numpy_scalars():
+    """The residual's sum: Python floats (driver sectors) and numpy scalars (share sectors) in
+    the order the sectors come, as this interpreter's sum() adds them (compensated from 3.12)."""
+    rng = np.random.default_rng(3)
+    cols = [rng.uniform(-1, 1, 400) * 10.0 ** rng.integers(-8, 9, 400) for _ in range(6)]
+    for exact in ([True] * 6, [True, True, False, True, False, True], [False, True] * 3):
+        want = [
+            sum(float(c[i]) if e else np.float64(c[i]) for c, e in zip(cols, exact, strict=True))
+            for i in range(400)
+        ]
+        assert same_bits(python_sum(cols, exact), np.array(want, dtype=float))

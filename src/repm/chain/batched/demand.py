@@ -61,7 +61,8 @@ def demand_block(b: SampleBlock, model, years: np.ndarray, gc: np.ndarray) -> di
                 base_t[name] = b.get((*SEC, name, "share")) * base_total
         residual = [n for n, sec in d.sectors.items() if sec.basis == "residual"]
         if residual:
-            others = py_sum(list(base_t.values()))
+            exact = [d.sectors[n].basis == "driver" for n in base_t]  # Python floats
+            others = python_sum(list(base_t.values()), exact)
             rest = base_total - others
             fail.check(rest < 0, lambda i: UserError(
                 f"residual base-year demand is {rest[i]:,.0f} t: the other sectors "
@@ -139,6 +140,17 @@ def _channels(b, model, years, gc, d, sectors, base_total, dem, fail) -> dict:
         premium = b.get((*D, "exports", "premium"))
     return dict(bare=bare, emb=emb, grade_split=grade_split, ci_on=ci_on, exports=exports,
                 heavy=heavy, export_premium=premium)  # fmt: skip
+
+
+def python_sum(arrays: list[np.ndarray], exact: list[bool]) -> np.ndarray:
+    """Python's `sum()` of numbers of which `exact[k]` are Python floats, the others numpy's
+    (a share sector's `share * base_total`): from 3.12 CPython compensates only the leading run
+    of exact floats, then adds the rest in turn (`py_sum` is the run's; 3.11 adds all in turn)."""
+    run = next((k for k, e in enumerate(exact) if not e), len(exact))
+    acc = py_sum(arrays[:run]) if run else 0 + arrays[0]
+    for x in arrays[max(run, 1) :]:
+        acc = acc + x
+    return acc
 
 
 def _mix(b: SampleBlock, prefix: tuple, given: dict, grades) -> np.ndarray:
