@@ -235,3 +235,49 @@ def test_python_sum_of_floats_and_numpy_scalars():
             for i in range(400)
         ]
         assert same_bits(python_sum(cols, exact), np.array(want, dtype=float))
+
+
+def _variant(kind: str, s):
+    """Scenario s with another structure (the same in every sample of a block)."""
+    d, ch = s.demand, s.demand.channels
+    if kind == "drivers":  # bottom-up demand, no calibration to the anchors
+        return with_demand(s, calibration="drivers")
+    if kind == "no_shares":  # every sector bare_base ÷ demand
+        return with_channels(s, bare_share=None)
+    if kind == "no_loose_mix":  # bare magnets in each sector's own mix
+        return with_channels(s, bare_grade_mix=None)
+    if kind == "one_path":  # every sector on the channel's one localisation path
+        loc = {2025: ch.localization[2025], 2031: 0.5 * ch.localization[2025] + 0.4}
+        return with_channels(s, localization_by_sector={}, localization=loc)
+    if kind == "three_anchors":
+        a = d.anchors
+        return with_demand(s, anchors={**a, 2033: a[2030] * (1.4 + a[2025] / a[2030] / 10)})
+    if kind == "one_anchor":  # back-cast and forward at growth_after_anchors
+        return with_demand(s, anchors={2030: d.anchors[2030]})
+    if kind == "path_at_base":  # an observation at the base year overrides the activity there
+        w = d.sectors["wind"]
+        first = next(iter(w.activity_path.values()))
+        path = {2025: w.activity * 1.1, **w.activity_path, 2029: first * 1.3}
+        return _sector(s, "wind", activity_path=path)
+    if kind == "shift_all":  # the heavy-free shift in every sector
+        return with_demand(
+            s, heavy_free_shift=d.heavy_free_shift.model_copy(update={"sectors": None})
+        )
+    raise ValueError(kind)
+
+
+@pytest.mark.parametrize(
+    "kind",
+    ["drivers", "no_shares", "no_loose_mix", "one_path", "three_anchors", "one_anchor",
+     "path_at_base", "shift_all"],
+)  # fmt: skip
+def test_other_structures(kind):
+    scs, model, years, gc = inputs("india-low-dy" if kind == "shift_all" else "india-baseline")
+    check_block([_variant(kind, s) for s in scs], model, years, gc)
+
+
+def test_a_sector_without_a_bare_share_fails_the_block_at_once():
+    scs, model, years, gc = inputs("india-baseline")
+    out = [with_channels(s, bare_share={k: v for k, v in s.demand.channels.bare_share.items()
+                                        if k != "wind"}) for s in scs]  # fmt: skip
+    assert block_error(out, model, years, gc) == first_error(out, model, years, gc)
