@@ -1,6 +1,7 @@
 """Check `demand_batched` against `demand()` bit for bit, and time both (README.md).
 
     uv run python bench/sample_axis/run.py [--samples 64] [--rounds 5] [--scenario india-baseline ...]
+    uv run python bench/sample_axis/run.py --src [--scenario ...] [--sizes 64 256]  # src/ versions
 
 Samples are drawn as `repm uncertainty` draws them (Pooled over the one scenario, Philox, seed
 0), validated by `Evaluator.scenario_at`; gc (grade × element) comes from each sample's own
