@@ -276,8 +276,15 @@ def test_other_structures(kind):
     check_block([_variant(kind, s) for s in scs], model, years, gc)
 
 
-def test_a_sector_without_a_bare_share_fails_the_block_at_once():
+@pytest.mark.parametrize("earlier", [None, 0, 3])
+def test_a_sector_without_a_bare_share_fails_every_sample(earlier):
+    """Structure: every sample fails there — but a sample that failed an earlier check fails
+    with that, and the block with the lowest sample's."""
     scs, model, years, gc = inputs("india-baseline")
     out = [with_channels(s, bare_share={k: v for k, v in s.demand.channels.bare_share.items()
                                         if k != "wind"}) for s in scs]  # fmt: skip
-    assert block_error(out, model, years, gc) == first_error(out, model, years, gc)
+    if earlier is not None:
+        out[earlier] = _bad("residual", out[earlier])
+    want = first_error(out, model, years, gc)
+    assert block_error(out, model, years, gc) == want
+    assert ("residual" in want[1]) == (earlier == 0)

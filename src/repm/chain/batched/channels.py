@@ -23,11 +23,13 @@ def bare_base_shares(
     if ch.bare_share is None:
         return np.repeat((bb / base_total)[:, None], len(sectors), axis=1)
     missing = [n for n in sectors if n not in ch.bare_share]
-    if missing:  # structure: every sample alike
-        raise UserError(
+    if missing:  # structure: every sample fails here, unless it failed before
+        err = UserError(
             f"no bare share for sector {missing[0]!r}; expected one for every sector (or none)",
             where="demand.channels.bare_share",
         )
+        fail.check(np.ones(b.n, dtype=bool), lambda _: err)
+        fail.raise_first()
     raw = np.stack([b.get((*CH, "bare_share", n)) for n in sectors], axis=1)
     implied = rowdot(raw, base_dem)
     fail.check(implied <= 0, lambda i: UserError(
