@@ -25,7 +25,7 @@ from repm.chain.demand import (
 )
 from repm.errors import UserError
 from repm.model.units import registry
-from repm.scenario.samples import SampleBlock
+from repm.scenario.samples import SampleBlock, at
 
 # what the per-sample results hold once for the block (structure), and the (S,) arrays that are
 # Python numbers in a sample's result (`slicing.sample`)
@@ -96,16 +96,10 @@ def _channels(b, model, years, gc, d, sectors, base_total, dem, fail) -> dict:
         where="demand.channels.bare_base"))  # fmt: skip
     beta = bare_base_shares(b, sectors, base_total, dem[:, years.tolist().index(base)], fail)
     ch = d.channels
-    along: dict[int, np.ndarray] = {}  # sectors sharing a path: once
-    for n in sectors:
-        own = n in ch.localization_by_sector
-        p = ch.localization_by_sector[n] if own else ch.localization
-        if id(p) not in along:
-            pre = (*CH, "localization_by_sector", n) if own else (*CH, "localization")
-            along[id(p)] = path_of(b, pre, p, years)
-    loc = np.stack(
-        [along[id(ch.localization_by_sector.get(n, ch.localization))] for n in sectors], axis=2
-    )  # S × year × sector
+    pres = [(*CH, "localization_by_sector", n) if n in ch.localization_by_sector
+            else (*CH, "localization") for n in sectors]  # fmt: skip
+    along = {p: path_of(b, p, at(b.template, p), years) for p in dict.fromkeys(pres)}
+    loc = np.stack([along[p] for p in pres], axis=2)  # S × year × sector
     bare_share = beta[:, None, :] + (1 - beta[:, None, :]) * loc
     hs = d.heavy_free_shift
     shift = np.zeros((S, Y, len(sectors)))
