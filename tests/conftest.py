@@ -69,7 +69,7 @@ EARLY = (
     "test_scenarios.py", "test_rules.py", "test_wind.py", "test_facts.py", "test_chemistry.py",
     "test_mass_balance.py", "test_routes.py", "test_bad_input.py", "test_bounds.py",
     "test_batched_supply.py",
-    "test_batched_demand.py", "test_batched_basket.py",
+    "test_batched_demand.py", "test_batched_basket.py", "test_batched_chains.py",
 )  # fmt: skip
 
 

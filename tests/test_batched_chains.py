@@ -1,0 +1,50 @@
+"""The chain compiled for a block of samples (`compile_block`: every batched module once, each
+sample's slices into `compile_chain`) is the chain each sample compiles alone, field by field
+and bit for bit; where a sample fails, the block raises what the loop over samples raises."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import drawn_scenarios
+from test_batched_supply import put, same_chain
+
+from repm.chain.batched.chains import compile_block
+from repm.chain.compile import compile_chain
+from repm.errors import UserError
+from repm.scenario.load import shipped_names
+from repm.scenario.samples import SampleBlock
+
+N = 6
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_block_chains_are_each_samples_chain(name):
+    scs = drawn_scenarios(name, 12)[:N]  # the batched modules' tests' samples (cached)
+    got = compile_block(SampleBlock.gather(scs), scs)
+    assert len(got) == N
+    for s, chain in zip(scs, got, strict=True):
+        same_chain(compile_chain(s), chain)
+
+
+def _raised(fn) -> tuple[str, str | None]:
+    with pytest.raises(UserError) as e:
+        fn()
+    return str(e.value), e.value.where
+
+
+def test_a_failing_block_raises_the_loops_error_in_the_loops_order():
+    """Sample 1 fails in yields (after demand), sample 3 in demand: the batched demand meets
+    sample 3 first, but the loop, sample by sample, stops at sample 1's yields — as the block
+    does."""
+    scs = list(drawn_scenarios("india-baseline", 12)[:N])
+    reo = scs[1].supply.monazite.reo_fraction
+    scs[1] = put(scs[1], ("supply", "yields", "cracking_reo_per_t_monazite"), reo * 1.01)
+    ch = scs[3].demand.channels
+    scs[3] = put(scs[3], ("demand", "channels", "bare_base"), 1e9 * (ch.bare_base or 1.0))
+    block = SampleBlock.gather(scs)
+    from repm.chain.batched.chains import block_parts
+
+    assert "bare channel" in _raised(lambda: block_parts(block, scs))[0]  # demand's, sample 3's
+    want = _raised(lambda: [compile_chain(s) for s in scs])
+    assert "exceeds the monazite's REO content" in want[0]
+    assert _raised(lambda: compile_block(block, scs)) == want
