@@ -239,7 +239,7 @@ def history_block(
     pmf = np.empty((b.n, len(sectors), n_ages))
     normal = [i for i, lt in enumerate(lts) if lt.distribution == "normal"]
     if normal:  # lifetime_pmf's operations element by element, scipy's ndtr (a ufunc) on all
-        from scipy.special import ndtr  # not the file cache: a block's z is new each time
+        from repm.chain.demand import ndtr  # scipy's ndtr (a ufunc), file-cached for one run
 
         m, sd = mean[:, normal, None], (mean * cv)[:, normal, None]
         pmf[:, normal] = np.diff(ndtr((_edges(n_ages) - m) / sd), axis=2)
