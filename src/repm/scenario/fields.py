@@ -126,6 +126,9 @@ def _quantity(
             _keep(of_fact, value, (facts, fid, fact, out))
         return out
 
+    # the field type's parameters, for code that converts many samples' values at once
+    # (repm.analyses.uncertainty.fastpath)
+    convert.spec = (unit, lo, hi, integer)  # type: ignore[attr-defined]
     return BeforeValidator(convert)
 
 

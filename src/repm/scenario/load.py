@@ -297,20 +297,27 @@ def validate_scenario(
             _check_lists(merged)
     except UserError as exc:
         raise UserError(str(exc), where=label) from None
-    fx = None
-    try:
-        econ = merged.get("economics") or {}
-        fx_raw = econ.get("fx_inr_per_usd") if isinstance(econ, dict) else None
-        if isinstance(fx_raw, str) and fx_raw.strip().startswith(FACT_PREFIX):
-            fx = facts.get(fx_raw.strip()[len(FACT_PREFIX) :].strip()).central
-        elif fx_raw is not None:
-            fx = to_unit(fx_raw, "INR/USD")
-    except (ValueError, UserError):
-        fx = None  # validation below reports it with its path
     try:
         scenario = Scenario.model_validate(
-            merged, context={"facts": facts, "fx": fx, "definition": definition}
+            merged,
+            context={"facts": facts, "fx": scenario_fx(merged, facts), "definition": definition},
         )
     except ValidationError as exc:
         raise UserError(_format_validation(exc, merged), where=label) from None
     return scenario
+
+
+def scenario_fx(merged: dict[str, Any], facts: FactTable) -> float | None:
+    """The exchange rate (INR/USD) a merged mapping's USD amounts are converted at: its
+    `economics.fx_inr_per_usd` read before the rest; None when it is missing or unreadable
+    (validation then reports it with its path)."""
+    try:
+        econ = merged.get("economics") or {}
+        fx_raw = econ.get("fx_inr_per_usd") if isinstance(econ, dict) else None
+        if isinstance(fx_raw, str) and fx_raw.strip().startswith(FACT_PREFIX):
+            return facts.get(fx_raw.strip()[len(FACT_PREFIX) :].strip()).central
+        if fx_raw is not None:
+            return to_unit(fx_raw, "INR/USD")
+    except (ValueError, UserError):
+        pass
+    return None

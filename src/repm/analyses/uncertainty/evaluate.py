@@ -18,7 +18,7 @@ import time
 from collections.abc import Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -27,6 +27,9 @@ from repm.analyses.uncertainty.inputs import Inputs
 from repm.analyses.uncertainty.ranges import Rule, fact_ranges, shipped_rule
 from repm.errors import UserError
 from repm.model.facts import FactTable, load_facts
+
+if TYPE_CHECKING:
+    from repm.scenario.samples import SampleBlock
 
 FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 # with the shock model on: each parameter set runs `draws` shock draws (the same draw ids, so
@@ -82,6 +85,8 @@ class Evaluator:
     scheduler: str | None = None  # a Dask scheduler for many()'s blocks ('local': a cluster here)
     evaluations: int = 0
     text_fallbacks: int = 0  # samples the drawn-value path refused and the texts validated
+    fast_samples: int = 0  # samples whose Scenario a block made without validating it (_samples)
+    slow_samples: int = 0  # samples the block's fast path left to scenario_at
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
 
@@ -107,6 +112,7 @@ class Evaluator:
         self._wholes = wholes(self.raw, self.rule)
         self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
         self._shares: dict = {}  # normalise's share values by text (one table: this Evaluator's)
+        self._fast: Any = None  # fastpath.FastSamples once a block asks (False: refused)
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -137,6 +143,13 @@ class Evaluator:
                 f"a drawn scenario is invalid ({exc}); expected ranges the fields accept: "
                 "narrow the facts it names in the scenario's `uncertainty:` block"
             ) from None
+
+    def _samples(self, values: list[Mapping[str, float]]) -> tuple[SampleBlock, list]:
+        """A block of samples (their drawn numbers by field path) and each one's Scenario, equal
+        to `scenario_at`'s, without validating each (fastpath.py)."""
+        from repm.analyses.uncertainty.fastpath import samples
+
+        return samples(self, values)
 
     def __call__(self, values: Mapping[str, float]) -> np.ndarray:
         """The output at these fact values: a scalar for unit_npv, else one value per year
@@ -224,7 +237,7 @@ class Evaluator:
 
         t0 = time.perf_counter()
         with gc_paused():
-            scenarios = self._timed("validate", lambda: [self.scenario_at(v) for v in values])
+            block, scenarios = self._timed("validate", lambda: self._samples(values))
             chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
             res = self._run(scenarios, chains)
         self.evaluations += len(values)

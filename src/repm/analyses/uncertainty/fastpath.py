@@ -1,0 +1,526 @@
+"""A block of parameter samples' Scenarios without validating each (issue 14 part 6): the
+scenario validated once (the template), each drawn number converted for all samples at once
+(`SampleBlock`: field path → (S,) array), then each sample's Scenario made from the template by
+replacing the drawn leaves (`model_copy` along their paths) and re-running the after-mode
+validators of every model copied. Equal, float for float, to what `Evaluator.scenario_at`
+validates; a sample this path cannot vouch for (a value out of its field's bounds or not finite,
+a validator that raises, a fact value set that differs from the block's) goes through
+`scenario_at`, which returns its Scenario or raises its own message.
+
+What a drawn value goes through, as validation does it (fields.py, units.py, drawn.py):
+- `_quantity(unit, lo, hi, integer)` fields (their `spec`) read a `Drawn` as
+  `reader(unit).scaled`: × fx**power (USD → INR at the sample's fx: Python's pow on each
+  sample's fx), × pint's factor; not finite → an error; then the bounds and `integer`.
+- FreeQuantity fields (`_free_quantity`): a pint Quantity of the value in the fact's unit.
+- `normalise`: shares of one whole read as fractions, summed (Python's `sum`: `py_sum`) and
+  divided by the total where drawn.normalise scales them (masks for its branches); a scaled
+  share is then a plain float to its field (bounds only).
+- fx drawn: every undrawn leaf whose reading depends on fx (a USD text or fact) is read again at
+  each sample's fx, and the `uncertainty:` block (its ranges are read at fx) is checked again.
+
+Audit of the before-mode validators in repm/scenario (none is re-run here):
+- `_renamed` of Sector, Demand, Monazite, Yields, Finance (`refuse_renamed`): keys only.
+- `Event._preset`: expands a risk preset; the Evaluator's raw mapping has them expanded already
+  (`with_presets`), so it never acts on what a sample validates.
+- `Risk._month` (field `as_of`): a text, never a fact's number.
+A before-mode field validator on a field a drawn value reaches is refused (`Unsupported`: those
+blocks take the slow path). The after-mode validators are re-run on copies of validated values:
+each is a check, a re-ordering of a mapping (anchors, price paths, re_distribution) or
+activity_path's conversion to the activity's units — the same answer on a validated value.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import AfterValidator, BaseModel, BeforeValidator
+from pydantic._internal._decorators import inspect_validator
+from pydantic_core import PydanticUndefined
+
+from repm.analyses.uncertainty.drawn import _fraction, _reads
+from repm.chain.batched.exact import py_sum
+from repm.model import units
+from repm.model.units import Drawn, _conversion
+from repm.model.units import _fast as _FAST
+from repm.scenario import fields as F
+from repm.scenario.load import scenario_fx, validate_scenario
+from repm.scenario.samples import SampleBlock, at, magnitude
+
+MODEL, DICT, LIST = 0, 1, 2
+
+
+class Unsupported(Exception):
+    """Something in the scenario this path does not convert: its blocks take the slow path."""
+
+
+@dataclass(frozen=True)
+class _Info:
+    """What the scenario's validators read of pydantic's ValidationInfo."""
+
+    context: dict
+    field_name: str | None = None
+    data: dict | None = None
+    mode: str = "python"
+    config: Any = None
+
+
+def _unwrap(ann: Any, meta: tuple = ()) -> tuple[Any, tuple]:
+    """A field type without Annotated (its metadata gathered) and without `| None`."""
+    while True:
+        origin = typing.get_origin(ann)
+        if origin is typing.Annotated:
+            args = typing.get_args(ann)
+            ann, meta = args[0], (*meta, *args[1:])
+        elif origin in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(ann) if a is not type(None)]
+            if len(args) != 1:
+                return ann, meta
+            ann = args[0]
+        else:
+            return ann, meta
+
+
+def field_of(template: BaseModel, raw_path: tuple) -> tuple[tuple, Any]:
+    """The Scenario field path of a raw key path and the field type's BeforeValidator function
+    there (`_quantity`'s convert, with its `spec`, or `_free_quantity`)."""
+    obj, ann, meta, out = template, None, (), []
+    for k in raw_path:
+        if isinstance(obj, BaseModel):
+            f = type(obj).model_fields.get(k) if isinstance(k, str) else None
+            if f is None:
+                raise Unsupported(f"{raw_path}: no field {k!r}")
+            ann, meta, key = f.annotation, tuple(f.metadata), k
+        else:
+            base, _ = _unwrap(ann, meta)
+            args = typing.get_args(base)
+            if isinstance(obj, dict) and typing.get_origin(base) is dict:
+                key = k if k in obj else _int_key(k, obj, raw_path)
+                ann, meta = args[1], ()
+            elif isinstance(obj, list) and typing.get_origin(base) is list:
+                key = k
+                ann, meta = args[0], ()
+            else:
+                raise Unsupported(f"{raw_path}: not a container at {k!r}")
+        obj = obj[key] if isinstance(obj, dict | list) else getattr(obj, key)
+        out.append(key)
+    _, meta = _unwrap(ann, meta)
+    funcs = [m.func for m in meta if isinstance(m, BeforeValidator)]
+    if len(funcs) != 1 or not (hasattr(funcs[0], "spec") or funcs[0] is F._free_quantity):
+        raise Unsupported(f"{raw_path}: not a quantity field")
+    return tuple(out), funcs[0]
+
+
+def _int_key(k: Any, obj: dict, raw_path: tuple) -> Any:
+    try:
+        key = int(k)  # pydantic reads a year key written as text as its number
+    except (TypeError, ValueError):
+        key = None
+    if key not in obj:
+        raise Unsupported(f"{raw_path}: no key {k!r}")
+    return key
+
+
+def _validators(cls: type[BaseModel]) -> tuple[list, list, set]:
+    """A model's after-mode validators as pydantic runs them: each field's in definition order
+    (field order), then the model's; and the fields a before-mode validator reads."""
+    decs = cls.__pydantic_decorators__
+    fields, before = [], set()
+    for name in cls.model_fields:
+        got = []
+        for d in decs.field_validators.values():
+            if name in d.info.fields or "*" in d.info.fields:
+                if d.info.mode != "after":
+                    before.add(name)
+                    continue
+                got.append((d.func, inspect_validator(d.func, mode="after", type="field")))
+        if got:
+            fields.append((name, got))
+    models = [
+        (d.func, inspect_validator(d.func, mode="after", type="model"))
+        for d in decs.model_validators.values()
+        if d.info.mode == "after"
+    ]
+    if any(d.info.mode not in ("after", "before") for d in decs.model_validators.values()):
+        raise Unsupported(f"{cls.__name__}: a wrap model validator")
+    return fields, models, before
+
+
+class Plan:
+    """How one set of drawn fact ids becomes a block: built once per set of ids (structure)."""
+
+    def __init__(self, ev, template: BaseModel, ids: frozenset, fx0: float | None) -> None:
+        self.ev, self.template, self.table = ev, template, ev.table
+        self.fids = sorted({fid for _, fid in ev._facts_read if fid in ids})
+        if not self.fids:
+            raise Unsupported("no drawn fact")
+        row = {fid: i for i, fid in enumerate(self.fids)}
+        fx_ref = _reads((ev.raw.get("economics") or {}).get("fx_inr_per_usd"))
+        self.fx = (row[fx_ref], self.table.facts[fx_ref].unit) if fx_ref in ids else None
+        self.fx0 = fx0
+        if self.fx is not None and fx0 is None:
+            raise Unsupported("economics.fx_inr_per_usd is drawn but unread")
+        with_fx = fx0 is not None
+        self.paths: list[tuple] = []  # a row of the values matrix each
+        self.spec: list[tuple] = []  # (lo, hi, integer) of each row's field
+        self.drawn: list[tuple] = []  # (row, fid row, power, factor)
+        self.free: list[tuple] = []  # (path, fid row, unit) of FreeQuantity fields
+        self.refs: dict[tuple, int] = {}  # raw path → its row
+        for raw_path, fid in ev._facts_read:
+            if fid not in ids:
+                continue
+            path, func = field_of(template, raw_path)
+            unit = self.table.facts[fid].unit
+            if func is F._free_quantity:
+                self.free.append((path, row[fid], _free_unit(unit)))
+                continue
+            try:
+                how = _conversion(unit.strip() or "dimensionless", func.spec[0], with_fx)
+            except Exception:
+                how = None
+            if how is None:
+                raise Unsupported(f"{raw_path}: {unit} is converted by pint")
+            self.refs[raw_path] = self._row(path, func)
+            self.drawn.append((self.refs[raw_path], row[fid], *how))
+        self.by_fx = self._by_fx() if self.fx is not None else []
+        self.wholes = [self._whole(p, at_most) for p, at_most, reads in ev._wholes
+                       if not reads.isdisjoint(ids)]  # fmt: skip
+        self.unc = self.fx is not None and bool(template.uncertainty)
+        self.tree = self._tree()
+
+    def _row(self, path: tuple, func) -> int:
+        _, lo, hi, integer = func.spec
+        self.paths.append(path)
+        self.spec.append((-math.inf if lo is None else lo, math.inf if hi is None else hi, integer))
+        return len(self.paths) - 1
+
+    def _by_fx(self) -> list[tuple]:
+        """Undrawn quantity texts and facts whose reading depends on fx: (row, reader, text)."""
+        out = []
+        fx0 = self.fx0
+
+        def walk(node: Any, raw_path: tuple) -> None:
+            if isinstance(node, dict | list):
+                for k, v in node.items() if isinstance(node, dict) else enumerate(node):
+                    walk(v, (*raw_path, k))
+                return
+            if not isinstance(node, str) or raw_path in self.refs:
+                return
+            try:
+                path, func = field_of(self.template, raw_path)
+            except Unsupported:
+                return
+            if func is F._free_quantity:
+                return
+            text, read = self._text(node), units.reader(func.spec[0])
+            got = read(text, fx0)
+            if got is None:  # pint reads it: unless fx leaves it alike, refused
+                same = units.to_unit(text, func.spec[0], fx_inr_per_usd=fx0) == units.to_unit(
+                    text, func.spec[0], fx_inr_per_usd=2 * fx0
+                )
+                if not same:
+                    raise Unsupported(f"{raw_path}: read by pint at a drawn fx")
+            elif got[1]:  # a USD power swapped at fx
+                self.refs[raw_path] = self._row(path, func)
+                out.append((self.refs[raw_path], read, text))
+
+        walk(self.ev.raw, ())
+        return out
+
+    def _text(self, value: str) -> str:
+        fid = _reads(value)
+        if fid is None:
+            return value
+        fact = self.table.facts[fid]
+        return f"{fact.central!r} {fact.unit}"
+
+    def _whole(self, raw_path: tuple, at_most: bool) -> tuple:
+        """A share group: each share's (row, fid row or None, reading factor, constant)."""
+        node = self.ev.raw
+        for k in raw_path:
+            node = node[k]
+        members = []
+        for k, v in node.items():
+            fid = _reads(v)
+            if (*raw_path, k) in self.refs and fid is not None and fid in self.fids:
+                r = self.refs[(*raw_path, k)]
+                fact_unit = self.table.facts[fid].unit
+                how = _conversion(fact_unit.strip() or "dimensionless", "fraction", False)
+                if how is None:
+                    raise Unsupported(f"{raw_path}: {fact_unit} as a fraction")
+                members.append((r, self.fids.index(fid), how[1], None))
+                continue
+            path, func = field_of(self.template, (*raw_path, k))
+            if func is F._free_quantity:
+                raise Unsupported(f"{raw_path}: a share is a free quantity")
+            r = self.refs.get((*raw_path, k))
+            if r is None:
+                r = self.refs[(*raw_path, k)] = self._row(path, func)
+            members.append((r, None, None, _fraction(v, self.table)))
+        return at_most, members
+
+    def _tree(self) -> tuple:
+        """The copying plan: nested (kind, template object, ((key, child or slot), …))."""
+        trie: dict = {}
+        slots = [*self.paths, *(p for p, _, _ in self.free)]
+        if self.unc:
+            slots.append(("uncertainty",))
+        for i, path in enumerate(slots):
+            node = trie
+            for k in path[:-1]:
+                node = node.setdefault(k, {})
+            node[path[-1]] = i
+        return _node(self.template, trie)
+
+    def values(self, values: list[Mapping[str, float]]) -> tuple:
+        """The drawn values (fact row × sample), the values matrix (row × sample) as the
+        samples' Scenarios hold them, whether each sample needs the slow path, and each sample's
+        fx (None: unread)."""
+        n = len(values)
+        get = operator.itemgetter(*self.fids)
+        X = np.array([get(v) for v in values], dtype=float).reshape(n, len(self.fids)).T
+        bad = np.zeros(n, dtype=bool)
+        fx = [self.fx0] * n
+        if self.fx is not None:  # as validate_scenario reads it before the rest
+            r, unit = self.fx
+            econ = [{"economics": {"fx_inr_per_usd": Drawn(x, unit)}} for x in X[r].tolist()]
+            fx = [scenario_fx(e, self.table) for e in econ]
+            bad |= np.array([f is None for f in fx])
+        V = np.array([magnitude(at(self.template, p)) for p in self.paths])[:, None].repeat(n, 1)
+        pows: dict = {}
+        for r, x, power, factor in self.drawn:
+            out = X[x]
+            if power:  # × fx ** power, Python's pow on each sample's fx
+                if power not in pows:
+                    pows[power] = np.array([math.nan if f is None else f**power for f in fx])
+                out = out * pows[power]
+            V[r] = out * factor if factor is not None else out
+        for r, read, text in self.by_fx:
+            got = [read(text, f) for f in fx]
+            V[r] = [math.nan if g is None else g[0] for g in got]
+        for at_most, members in self.wholes:
+            self._normalise(V, X, at_most, members, bad)
+        lo, hi, integer = (np.array(c) for c in zip(*self.spec, strict=True)) if self.spec else (
+            np.empty(0), np.empty(0), np.empty(0, bool))  # fmt: skip
+        bad |= (~np.isfinite(V) | (V < lo[:, None]) | (V > hi[:, None])).any(axis=0)
+        if integer.any():
+            whole = np.rint(V[integer]) + 0.0  # float(round(x)): half to even, +0 for -0
+            bad |= (np.abs(V[integer] - whole) > 1e-9).any(axis=0)
+            V[integer] = whole
+        for _, x, _ in self.free:
+            bad |= ~np.isfinite(X[x]) | (X[x] < 0)
+        return X, V, bad, fx
+
+    @staticmethod
+    def _normalise(V, X, at_most: bool, members: list, bad: np.ndarray) -> None:
+        """drawn.normalise on every sample: the shares read as fractions, scaled by their sum
+        where it is positive, not 1 (within 1e-9) and, `at_most`, above 1."""
+        n = V.shape[1]
+        reads = []
+        for _, x, factor, const in members:
+            if x is None:
+                reads.append(np.full(n, const))
+                continue
+            got = X[x] * factor if factor is not None else X[x]
+            bad |= ~np.isfinite(got)  # not read as a text: pint refuses it, normalise raises
+            reads.append(got)
+        total = py_sum(reads)
+        keep = (total <= 0) | (np.abs(total - 1) <= 1e-9)
+        if at_most:
+            keep |= total <= 1
+        if keep.all():
+            return
+        for (r, _, _, _), got in zip(members, reads, strict=True):
+            V[r] = np.where(keep, V[r], got / total)
+
+    def scenarios(self, X: np.ndarray, V: np.ndarray, bad: np.ndarray, fx: list) -> list:
+        """Each good sample's Scenario (None for the others, and for a validator that raised)."""
+        rows = V.T.tolist()
+        ureg = units.registry()
+        X_free = [[ureg.Quantity(x, u) for x in X[c].tolist()] for _, c, u in self.free]
+        out: list = []
+        raw_unc = self.ev.raw.get("uncertainty") or {}
+        unc = _after(type(self.template).model_fields["uncertainty"]) if self.unc else None
+        for i, row in enumerate(rows):
+            if bad[i]:
+                out.append(None)
+                continue
+            ctx = {"facts": self.table, "fx": fx[i], "definition": None}
+            row.extend(q[i] for q in X_free)
+            try:
+                if unc is not None:
+                    row.append(unc(dict(raw_unc), _Info(ctx, "uncertainty")))
+                out.append(_build(self.tree, row, _Info(ctx)))
+            except Exception:  # the slow path says what is wrong
+                out.append(None)
+        return out
+
+
+def _after(field) -> Any:
+    funcs = [m.func for m in field.metadata if isinstance(m, AfterValidator)]
+    if len(funcs) != 1:
+        raise Unsupported("uncertainty: not one AfterValidator")
+    return funcs[0]
+
+
+def _free_unit(unit: str):
+    """The unit a FreeQuantity of a drawn value in `unit` has (parse_quantity of its text)."""
+    return units.parse_quantity(f"1.0 {unit}").units
+
+
+_VALIDATORS: dict[type, tuple] = {}
+
+
+def _node(obj: Any, trie: dict) -> tuple:
+    """A node of the copying plan: (kind, template object, its leaves' keys, a getter of their
+    values from a sample's row, its child nodes by key, a model's validators)."""
+    keys = tuple(k for k, v in trie.items() if isinstance(v, int))
+    slots = [trie[k] for k in keys]
+    get = operator.itemgetter(*slots) if len(slots) > 1 else (lambda r, i=slots[:1]: (r[i[0]],))
+    subs = tuple((k, _node(at(obj, (k,)), v)) for k, v in trie.items() if not isinstance(v, int))
+    if isinstance(obj, BaseModel):
+        cls = type(obj)
+        if cls not in _VALIDATORS:
+            _VALIDATORS[cls] = _validators(cls)
+        if _VALIDATORS[cls][2] & set(trie):
+            raise Unsupported(f"{cls.__name__}: a before-mode validator on a drawn field")
+        return MODEL, obj, keys, get, subs, _VALIDATORS[cls]
+    if isinstance(obj, dict | list):
+        return DICT if isinstance(obj, dict) else LIST, obj, keys, get, subs, None
+    raise Unsupported(f"{type(obj).__name__}: not a container")
+
+
+_set = object.__setattr__
+
+
+def _copy(obj: BaseModel, update: dict) -> BaseModel:
+    """`obj.model_copy(update=update)` as pydantic makes it (__copy__, then the update), without
+    its generic steps (a block makes ~50 copies a sample)."""
+    cls = type(obj)
+    new = cls.__new__(cls)
+    d = obj.__dict__.copy()
+    d.update(update)
+    _set(new, "__dict__", d)
+    _set(new, "__pydantic_extra__", None if obj.__pydantic_extra__ is None else
+         dict(obj.__pydantic_extra__))  # fmt: skip
+    _set(new, "__pydantic_fields_set__", obj.__pydantic_fields_set__ | update.keys())
+    private = getattr(obj, "__pydantic_private__", None)
+    _set(new, "__pydantic_private__", None if private is None else
+         {k: v for k, v in private.items() if v is not PydanticUndefined})  # fmt: skip
+    return new
+
+
+def _build(node: tuple, row: list, info: _Info) -> Any:
+    """A copy of the node's template object with its slots' values, validated as pydantic
+    validates it after its fields (a validator's error propagates)."""
+    kind, obj, keys, get, subs, vals = node
+    if kind == MODEL:
+        update = dict(zip(keys, get(row), strict=True)) if keys else {}
+        for k, sub in subs:
+            update[k] = _build(sub, row, info)
+        new = _copy(obj, update)
+        fields, models, _ = vals
+        d = new.__dict__
+        for name, funcs in fields:
+            for func, with_info in funcs:
+                d[name] = (
+                    func(d[name], _Info(info.context, name, d)) if with_info else func(d[name])
+                )
+        for func, with_info in models:
+            new = func(new, info) if with_info else func(new)
+        return new
+    if kind == DICT:
+        new = obj.copy()
+        if keys:
+            new.update(zip(keys, get(row), strict=True))
+    else:
+        new = list(obj)
+        if keys:
+            for k, v in zip(keys, get(row), strict=True):
+                new[k] = v
+    for k, sub in subs:
+        new[k] = _build(sub, row, info)
+    return new
+
+
+class FastSamples:
+    """An Evaluator's fast path: the template once, a Plan per set of drawn fact ids."""
+
+    def __init__(self, ev) -> None:
+        self.ev = ev
+        self.plans: dict[frozenset, Plan | None] = {}
+        self.template = validate_scenario(ev.raw, ev.loaded.source, ev.table, lists_checked=True)
+        if self.template != ev.loaded.scenario:
+            raise Unsupported("the expanded mapping validates to another scenario")
+        self.fx0 = scenario_fx(ev.raw, ev.table)
+
+    def plan(self, ids: frozenset) -> Plan | None:
+        if ids not in self.plans:
+            try:
+                self.plans[ids] = Plan(self.ev, self.template, ids, self.fx0)
+            except Unsupported:
+                self.plans[ids] = None
+        return self.plans[ids]
+
+
+def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock, list]:
+    """The block of these samples and each one's Scenario, equal to `ev.scenario_at(v)`; the
+    samples the fast path cannot vouch for go through `scenario_at` (counted: `slow_samples`)."""
+    n = len(values)
+    plan = _plan_of(ev, values)
+    if plan is None:
+        return _slow(ev, values, list(range(n)), [None] * n, None)
+    X, V, bad, fx = plan.values(values)
+    scs = plan.scenarios(X, V, bad, fx)
+    slow = [i for i, s in enumerate(scs) if s is None]
+    vals = {p: np.ascontiguousarray(V[r]) for r, p in enumerate(plan.paths)}
+    return _slow(ev, values, slow, scs, (plan, vals))
+
+
+def _plan_of(ev, values: list[Mapping[str, float]]) -> Plan | None:
+    if not values or units._fast is not _FAST:  # tests that have pint answer: validate all
+        return None
+    if ev._fast is None:
+        try:
+            ev._fast = FastSamples(ev)
+        except Unsupported:
+            ev._fast = False
+    if ev._fast is False:
+        return None
+    keys = values[0].keys()
+    if any(v.keys() != keys for v in values[1:]):
+        return None
+    return ev._fast.plan(frozenset(keys))
+
+
+def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock, list]:
+    """The slow samples through `scenario_at` in order (the first invalid one raises, as the
+    loop of scenario_at did), and the block: the fast numbers, the slow samples' read back."""
+    for i in slow:
+        scs[i] = ev.scenario_at(values[i])
+    ev.slow_samples += len(slow)
+    ev.fast_samples += len(values) - len(slow)
+    if fast is None:
+        return SampleBlock.gather(scs), scs
+    plan, vals = fast
+    for i in slow:
+        for p, arr in vals.items():
+            arr[i] = magnitude(at(scs[i], p))
+    back = [p for p, _, _ in plan.free]
+    if plan.unc:
+        back += [p for p, _ in _leaves(scs[0].uncertainty, ("uncertainty",))]
+    for p in back:  # converted by a validator (activity_path) or re-read: as the Scenarios hold
+        vals[p] = np.array([magnitude(at(s, p)) for s in scs])
+    return SampleBlock(template=plan.template, values=vals, n=len(scs)), scs
+
+
+def _leaves(obj, path):
+    from repm.scenario.samples import leaves
+
+    return leaves(obj, path)
