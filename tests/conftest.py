@@ -70,6 +70,7 @@ EARLY = (
     "test_mass_balance.py", "test_routes.py", "test_bad_input.py", "test_bounds.py",
     "test_batched_supply.py",
     "test_batched_demand.py", "test_batched_basket.py", "test_batched_chains.py",
+    "test_fast_samples.py",
 )  # fmt: skip
 
 

@@ -503,8 +503,8 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock, li
     """The slow samples through `scenario_at` in order (the first invalid one raises, as the
     loop of scenario_at did), and the block: the fast numbers, the slow samples' read back."""
     for i in slow:
+        ev.slow_samples += 1
         scs[i] = ev.scenario_at(values[i])
-    ev.slow_samples += len(slow)
     ev.fast_samples += len(values) - len(slow)
     if fast is None:
         return SampleBlock.gather(scs), scs

@@ -1,0 +1,195 @@
+"""A block's Scenarios made without validating each (analyses/uncertainty/fastpath.py) are those
+`scenario_at` validates, float for float, and its SampleBlock holds the numbers they hold; a
+sample the fast path cannot vouch for goes through `scenario_at` (its Scenario, or its error)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import same_bits
+
+from repm.analyses.uncertainty import fastpath as FP
+from repm.analyses.uncertainty.evaluate import Evaluator
+from repm.errors import UserError
+from repm.scenario import load_scenario
+from repm.scenario.load import shipped_names
+from repm.scenario.samples import SampleBlock, at, leaves
+
+
+def _ev(name: str, overrides=()) -> Evaluator:
+    return Evaluator(load_scenario(name, list(overrides)), "magnet_imports", step="yearly",
+                     workers=1)  # fmt: skip
+
+
+def _draws(ev: Evaluator, n: int, seed: int = 0) -> list[dict[str, float]]:
+    """n samples of the scenario's facts from their ranges (numpy's uniforms, not the Philox
+    stream's: the compiled engine is not needed here)."""
+    rng = np.random.default_rng(seed)
+    drawn = ev.inputs.values({f: rng.uniform(1e-6, 1 - 1e-6, n) for f in ev.inputs.drawn}, n)
+    return [{k: float(v[d]) for k, v in drawn.items()} for d in range(n)]
+
+
+def _bits(sc) -> list:
+    return [(p, np.float64(x).tobytes()) for p, x in leaves(sc)]
+
+
+def _check(ev: Evaluator, values: list[dict]) -> tuple[SampleBlock, list]:
+    """The fast path's block and Scenarios against scenario_at's, sample by sample."""
+    slow = [ev.scenario_at(v) for v in values]
+    block, fast = ev._samples(values)
+    for a, b in zip(fast, slow, strict=True):
+        assert a == b and a.model_dump() == b.model_dump()
+        assert _bits(a) == _bits(b)
+        assert (
+            a._definition is b._definition
+            and a.__pydantic_fields_set__ == b.__pydantic_fields_set__
+        )
+    ref = SampleBlock.gather(slow)
+    assert block.n == len(values)
+    for p, arr in block.values.items():
+        assert arr.shape == (len(values),) and same_bits(arr, ref.values[p]), p
+    return block, fast
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_every_shipped_scenario(name):
+    """16 drawn samples: the same Scenarios, and the block holds every drawn path's numbers."""
+    ev = _ev(name)
+    values = _draws(ev, 16, seed=3)
+    block, _ = _check(ev, values)
+    assert (ev.fast_samples, ev.slow_samples) == (16, 0)
+    reached = {FP.field_of(block.template, p)[0] for p, f in ev._facts_read if f in values[0]}
+    assert reached <= set(block.values) and len(reached) > 200
+    assert sum(np.ptp(block.values[p]) > 0 for p in reached) > 150  # they move
+    assert block.template == ev.loaded.scenario
+
+
+def _whole(ev: Evaluator, raw_path: tuple) -> list[str]:
+    node = ev.raw
+    for k in raw_path:
+        node = node[k]
+    return [v.removeprefix("fact:") for v in node.values() if isinstance(v, str)]
+
+
+def test_share_groups_scaled_below_and_above_one():
+    """Shares of one whole drawn to totals < 1 and > 1: scaled to 1 as drawn.normalise scales
+    them (an `at_most_one` group only down), the same floats."""
+    ev = _ev("india-baseline")
+    values = _draws(ev, 4, seed=5)
+    mix = _whole(ev, ("demand", "sectors", "ev_car", "grade_mix"))
+    world = _whole(ev, ("trade", "world_production", "magnet"))
+    for v, scale in zip(values, (0.5, 1.6, 0.5, 1.6), strict=True):
+        v.update({f: v[f] * scale for f in mix})
+    for v, share in zip(values, (0.05, 0.05, 0.5, 0.5), strict=True):
+        v.update(dict.fromkeys(world, share))
+    block, fast = _check(ev, values)
+    p = ("demand", "sectors", "ev_car", "grade_mix")
+    for s in fast:  # scaled to sum to 1 both ways
+        assert abs(sum(at(s, p).values()) - 1) < 1e-12
+    w = ("trade", "world_production", "magnet")
+    totals = [sum(at(s, w).values()) for s in fast]
+    assert totals[0] < 1 and totals[1] < 1 and abs(totals[2] - 1) < 1e-12  # only down to 1
+    assert ev.slow_samples == 0
+
+
+def test_a_whole_number_field_and_its_rounding():
+    """A whole-number field (Year) drawn within 1e-9 of a year is rounded as the field does."""
+    ev = _ev("india-baseline")
+    values = _draws(ev, 3, seed=7)
+    start = ev.table.facts["horizon_start"].central
+    for v, d in zip(values, (0.0, 1e-11, -1e-11), strict=True):
+        v["horizon_start"] = start + d
+    block, _ = _check(ev, values)
+    assert same_bits(block.values[("horizon", "start")], np.full(3, float(start)))
+    assert ev.slow_samples == 0
+
+
+def test_usd_read_at_each_samples_fx():
+    """fx drawn: a USD text no fact reaches, and the uncertainty block's USD range, are read at
+    each sample's fx as validation reads them."""
+    ev = _ev("india-baseline", ['economics.magnet_cost.other_materials="10 USD/kg"',
+                                'uncertainty.unmet_penalty.low="1 USD/kg"',
+                                'uncertainty.unmet_penalty.high="900 USD/kg"',
+                                "uncertainty.unmet_penalty.dist=uniform"])  # fmt: skip
+    values = _draws(ev, 6, seed=9)
+    block, fast = _check(ev, values)
+    path = ("economics", "magnet_cost", "other_materials")
+    assert len(set(block.values[path].tolist())) == 6  # moved with fx
+    lows = {s.uncertainty["unmet_penalty"].low for s in fast}
+    assert len(lows) == 6 and ("uncertainty", "unmet_penalty", "low") in block.values
+    assert ev._fast.plans[frozenset(values[0])].by_fx and ev.slow_samples == 0
+
+
+def _errors(ev: Evaluator, values: list[dict]) -> str:
+    with pytest.raises(UserError) as err:
+        ev.scenario_at(values[0])
+    return str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("fact", "value", "field"),
+    [("eol_collection_rate", 1.5, "supply.recycling.collection_rate"),  # above its bound
+     ("grade_uh_dy_content", 0.3, "supply.grades.uh"),  # an after-validator (RE content)
+     ("ev_car_sales_fy25", -5.0, "demand.sectors.ev_car.activity"),  # a negative quantity
+     ("fx_inr_per_usd", float("nan"), "economics.fx_inr_per_usd"),  # not finite
+     ("horizon_start", 2025.5, "horizon.start")],  # not a whole number
+)  # fmt: skip
+def test_an_invalid_sample_fails_as_scenario_at_does(fact, value, field):
+    """A bad sample among good ones: the block raises scenario_at's UserError for it, and so does
+    Evaluator.many; the good samples before it were made on the fast path."""
+    ev = _ev("india-baseline")
+    values = _draws(ev, 4, seed=1)
+    if fact not in values[0]:
+        for v in values:
+            v[fact] = ev.table.facts[fact].central
+    values[2][fact] = values[3][fact] = value
+    with pytest.raises(UserError) as want:
+        ev.scenario_at(values[2])
+    assert field in str(want.value)
+    with pytest.raises(UserError) as got:
+        ev._samples(values)
+    assert str(got.value) == str(want.value)
+    assert ev.slow_samples == 1 and ev.fast_samples == 0  # it raised at the first bad one
+    with pytest.raises(UserError) as got:
+        ev.many(values)
+    assert str(got.value) == str(want.value)
+
+
+def test_a_slow_sample_in_a_fast_block(monkeypatch):
+    """A sample flagged for the slow path (here forced) gets scenario_at's Scenario, and its
+    numbers in the block."""
+    ev = _ev("india-exports")
+    values = _draws(ev, 5, seed=2)
+    real = FP.Plan.values
+
+    def flag(self, vals):
+        X, V, bad, fx = real(self, vals)
+        bad[[1, 4]] = True
+        return X, V, bad, fx
+
+    monkeypatch.setattr(FP.Plan, "values", flag)
+    _check(ev, values)
+    assert (ev.fast_samples, ev.slow_samples) == (3, 2)
+
+
+def test_samples_of_other_facts_take_the_slow_path():
+    """Samples that do not draw the same facts are not one block's: each through scenario_at."""
+    ev = _ev("india-low-dy")
+    values = _draws(ev, 3, seed=4)
+    del values[1]["eol_collection_rate"]
+    slow = [ev.scenario_at(v) for v in values]
+    block, fast = ev._samples(values)
+    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3)
+    ref = SampleBlock.gather(slow)
+    assert all(same_bits(a, ref.values[p]) for p, a in block.values.items())
+
+
+def test_unsupported_fields_are_refused():
+    """A path to a field that is not a quantity, or not there, is refused (the slow path)."""
+    ev = _ev("india-baseline")
+    tmpl = ev.loaded.scenario
+    assert FP.field_of(tmpl, ("supply", "yields", "sx_recovery"))[1].spec[0] == "fraction"
+    assert FP.field_of(tmpl, ("demand", "sectors", "e2w", "activity"))[1] is not None
+    for path in [("name",), ("supply", "nope"), ("trade", "origins", 0)]:
+        with pytest.raises(FP.Unsupported):
+            FP.field_of(tmpl, path)
