@@ -2,7 +2,8 @@
 
     uv run python bench/sample_axis/phases.py [--samples 64] [--rounds 3]
 
-Validation (`Evaluator.scenario_at`), compilation (`compile_chain`, and each chain module in
+Validation (`Evaluator.scenario_at`; `fast`: the same Scenarios by `Evaluator._samples`, the
+block's fast path, with the garbage collector paused as `_block` runs it), compilation (`compile_chain`, and each chain module in
 it), preparation (`prepare`), the kernel (`kernel.run_sets`, monthly) and labelling (`wrap`),
 µs per sample, medians of --rounds, with the load average. The module split times each call
 of compile.py's imports (so `rest` is compile_chain's own body: Chain(...), the labelled
@@ -27,7 +28,7 @@ def main() -> None:
     args = ap.parse_args()
 
     import repm.chain.compile as C
-    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.evaluate import Evaluator, gc_paused
     from repm.analyses.uncertainty.structure import Alternatives, Pooled
     from repm.scenario import load_scenario
     from repm.simulate import arrays, kernel
@@ -55,7 +56,7 @@ def main() -> None:
 
         return g
 
-    t = {k: [] for k in ["validate", "compile", "prepare", "kernel", "label"]}
+    t = {k: [] for k in ["validate", "fast", "compile", "prepare", "kernel", "label"]}
     mods = {k: [] for k in [*names, "rest"]}
     for _ in range(args.rounds):
         t0 = time.perf_counter()
@@ -70,8 +71,15 @@ def main() -> None:
         t4 = time.perf_counter()
         [wrap(p, _rows(out, i, i + 1)) for i, p in enumerate(preps)]
         t5 = time.perf_counter()
-        for k, a, b in zip(t, [t0, t1, t2, t3, t4], [t1, t2, t3, t4, t5], strict=True):
+        for k, a, b in zip(
+            ["validate", "compile", "prepare", "kernel", "label"], [t0, t1, t2, t3, t4],
+            [t1, t2, t3, t4, t5], strict=True,
+        ):  # fmt: skip
             t[k].append(b - a)
+        t7 = time.perf_counter()  # the block's fast path (Evaluator._samples, fastpath.py)
+        with gc_paused():  # as Evaluator._block runs it
+            ev._samples([dict(a) for a in at])
+        t["fast"].append(time.perf_counter() - t7)
         for k in names:  # the compile again, each module timed
             setattr(C, k, wrapped(k))
             tot[k] = 0.0

@@ -36,7 +36,6 @@ import operator
 import types
 import typing
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -60,15 +59,14 @@ class Unsupported(Exception):
     """Something in the scenario this path does not convert: its blocks take the slow path."""
 
 
-@dataclass(frozen=True)
 class _Info:
     """What the scenario's validators read of pydantic's ValidationInfo."""
 
-    context: dict
-    field_name: str | None = None
-    data: dict | None = None
-    mode: str = "python"
-    config: Any = None
+    __slots__ = ("config", "context", "data", "field_name", "mode")
+
+    def __init__(self, context: dict, field_name: str | None = None, data: dict | None = None):
+        self.context, self.field_name, self.data = context, field_name, data
+        self.mode, self.config = "python", None
 
 
 def _unwrap(ann: Any, meta: tuple = ()) -> tuple[Any, tuple]:
@@ -192,7 +190,7 @@ class Plan:
         self.wholes = [self._whole(p, at_most) for p, at_most, reads in ev._wholes
                        if not reads.isdisjoint(ids)]  # fmt: skip
         self.unc = self.fx is not None and bool(template.uncertainty)
-        self.tree = self._tree()
+        self.build = self._tree()
 
     def _row(self, path: tuple, func) -> int:
         _, lo, hi, integer = func.spec
@@ -265,8 +263,8 @@ class Plan:
             members.append((r, None, None, _fraction(v, self.table)))
         return at_most, members
 
-    def _tree(self) -> tuple:
-        """The copying plan: nested (kind, template object, ((key, child or slot), …))."""
+    def _tree(self):
+        """The copying plan (`_compile`): every drawn path's slot in a sample's row."""
         trie: dict = {}
         slots = [*self.paths, *(p for p, _, _ in self.free)]
         if self.unc:
@@ -276,7 +274,7 @@ class Plan:
             for k in path[:-1]:
                 node = node.setdefault(k, {})
             node[path[-1]] = i
-        return _node(self.template, trie)
+        return _compile(self.template, trie)
 
     def values(self, values: list[Mapping[str, float]]) -> tuple:
         """The drawn values (fact row × sample), the values matrix (row × sample) as the
@@ -356,7 +354,7 @@ class Plan:
             try:
                 if unc is not None:
                     row.append(unc(dict(raw_unc), _Info(ctx, "uncertainty")))
-                out.append(_build(self.tree, row, _Info(ctx)))
+                out.append(self.build(row, _Info(ctx)))
             except Exception:  # the slow path says what is wrong
                 out.append(None)
         return out
@@ -377,76 +375,71 @@ def _free_unit(unit: str):
 _VALIDATORS: dict[type, tuple] = {}
 
 
-def _node(obj: Any, trie: dict) -> tuple:
-    """A node of the copying plan: (kind, template object, its leaves' keys, a getter of their
-    values from a sample's row, its child nodes by key, a model's validators)."""
-    keys = tuple(k for k, v in trie.items() if isinstance(v, int))
-    slots = [trie[k] for k in keys]
-    get = operator.itemgetter(*slots) if len(slots) > 1 else (lambda r, i=slots[:1]: (r[i[0]],))
-    subs = tuple((k, _node(at(obj, (k,)), v)) for k, v in trie.items() if not isinstance(v, int))
-    if isinstance(obj, BaseModel):
-        cls = type(obj)
-        if cls not in _VALIDATORS:
-            _VALIDATORS[cls] = _validators(cls)
-        if _VALIDATORS[cls][2] & set(trie):
-            raise Unsupported(f"{cls.__name__}: a before-mode validator on a drawn field")
-        return MODEL, obj, keys, get, subs, _VALIDATORS[cls]
-    if isinstance(obj, dict | list):
-        return DICT if isinstance(obj, dict) else LIST, obj, keys, get, subs, None
-    raise Unsupported(f"{type(obj).__name__}: not a container")
+def _compile(template: BaseModel, trie: dict):
+    """The copying plan as one straight-line function `build(row, info)` (a sample copies ~120
+    models and containers; walking a generic plan cost as much as the copies): each container
+    on a drawn path copied with its slots' values (`row[i]`) and its copied children, each model
+    made as `model_copy(update=…)` makes it (its __dict__, fields set and private attributes
+    copied, the update applied), then its after-mode field validators (in field order) and model
+    validators, as pydantic runs them once a model's fields are validated."""
+    env: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_I": _Info}
+    lines: list[str] = []
+
+    def const(x: Any) -> str:
+        env[f"c{len(env)}"] = x
+        return f"c{len(env) - 1}"
+
+    def emit(obj: Any, trie: dict) -> str:
+        kids = {k: v if isinstance(v, int) else emit(at(obj, (k,)), v) for k, v in trie.items()}
+        me = f"v{len(lines)}"
+        vals = ", ".join(f"{const(k)}: {f'row[{v}]' if isinstance(v, int) else v}"
+                         for k, v in kids.items())  # fmt: skip
+        if isinstance(obj, dict):
+            lines.append(f"{me} = {const(obj)}.copy(); {me}.update({{{vals}}})")
+        elif isinstance(obj, list):
+            lines.append(f"{me} = list({const(obj)})")
+            lines.extend(f"{me}[{k}] = {f'row[{v}]' if isinstance(v, int) else v}"
+                         for k, v in kids.items())  # fmt: skip
+        elif isinstance(obj, BaseModel):
+            lines.extend(_model(me, obj, vals, set(trie), const))
+        else:
+            raise Unsupported(f"{type(obj).__name__}: not a container")
+        return me
+
+    root = emit(template, trie)
+    body = "\n    ".join(["ctx = info.context", *lines, f"return {root}"])
+    exec(compile(f"def build(row, info):\n    {body}\n", "<fastpath plan>", "exec"), env)
+    return env["build"]
 
 
-_set = object.__setattr__
-
-
-def _copy(obj: BaseModel, update: dict) -> BaseModel:
-    """`obj.model_copy(update=update)` as pydantic makes it (__copy__, then the update), without
-    its generic steps (a block makes ~50 copies a sample)."""
+def _model(me: str, obj: BaseModel, vals: str, drawn: set, const) -> list[str]:
+    """The lines that copy model `obj` into `me` with fields `vals` and validate it."""
     cls = type(obj)
-    new = cls.__new__(cls)
-    d = obj.__dict__.copy()
-    d.update(update)
-    _set(new, "__dict__", d)
-    _set(new, "__pydantic_extra__", None if obj.__pydantic_extra__ is None else
-         dict(obj.__pydantic_extra__))  # fmt: skip
-    _set(new, "__pydantic_fields_set__", obj.__pydantic_fields_set__ | update.keys())
+    if cls not in _VALIDATORS:
+        _VALIDATORS[cls] = _validators(cls)
+    fields, models, before = _VALIDATORS[cls]
+    if before & drawn:
+        raise Unsupported(f"{cls.__name__}: a before-mode validator on a drawn field")
+    if obj.__pydantic_extra__ is not None:
+        raise Unsupported(f"{cls.__name__}: extra fields")
     private = getattr(obj, "__pydantic_private__", None)
-    _set(new, "__pydantic_private__", None if private is None else
-         {k: v for k, v in private.items() if v is not PydanticUndefined})  # fmt: skip
-    return new
-
-
-def _build(node: tuple, row: list, info: _Info) -> Any:
-    """A copy of the node's template object with its slots' values, validated as pydantic
-    validates it after its fields (a validator's error propagates)."""
-    kind, obj, keys, get, subs, vals = node
-    if kind == MODEL:
-        update = dict(zip(keys, get(row), strict=True)) if keys else {}
-        for k, sub in subs:
-            update[k] = _build(sub, row, info)
-        new = _copy(obj, update)
-        fields, models, _ = vals
-        d = new.__dict__
-        for name, funcs in fields:
-            for func, with_info in funcs:
-                d[name] = (
-                    func(d[name], _Info(info.context, name, d)) if with_info else func(d[name])
-                )
-        for func, with_info in models:
-            new = func(new, info) if with_info else func(new)
-        return new
-    if kind == DICT:
-        new = obj.copy()
-        if keys:
-            new.update(zip(keys, get(row), strict=True))
-    else:
-        new = list(obj)
-        if keys:
-            for k, v in zip(keys, get(row), strict=True):
-                new[k] = v
-    for k, sub in subs:
-        new[k] = _build(sub, row, info)
-    return new
+    if private is not None:
+        private = {k: v for k, v in private.items() if v is not PydanticUndefined}
+    lines = [
+        f"d = {const(obj.__dict__)}.copy(); d.update({{{vals}}})",
+        f"{me} = _new({const(cls)}); _set({me}, '__dict__', d)",
+        f"_set({me}, '__pydantic_extra__', None)",
+        f"_set({me}, '__pydantic_fields_set__', {const(obj.__pydantic_fields_set__ | drawn)}.copy())",
+        f"_set({me}, '__pydantic_private__', "
+        f"{'None' if private is None else f'{const(private)}.copy()'})",
+    ]
+    for name, funcs in fields:
+        for func, with_info in funcs:
+            args = f"d[{name!r}], _I(ctx, {name!r}, d)" if with_info else f"d[{name!r}]"
+            lines.append(f"d[{name!r}] = {const(func)}({args})")
+    for func, with_info in models:
+        lines.append(f"{me} = {const(func)}({me}{', info' if with_info else ''})")
+    return lines
 
 
 class FastSamples:
