@@ -18,31 +18,31 @@ What a drawn value goes through, as validation does it (fields.py, units.py, dra
 - fx drawn: every undrawn leaf whose reading depends on fx (a USD text or fact) is read again at
   each sample's fx, and the `uncertainty:` block (its ranges are read at fx) is checked again.
 
-Audit of the before-mode validators in repm/scenario (none is re-run here):
-- `_renamed` of Sector, Demand, Monazite, Yields, Finance (`refuse_renamed`): keys only.
-- `Event._preset`: expands a risk preset; the Evaluator's raw mapping has them expanded already
-  (`with_presets`), so it never acts on what a sample validates.
-- `Risk._month` (field `as_of`): a text, never a fact's number.
-A before-mode field validator on a field a drawn value reaches is refused (`Unsupported`: those
-blocks take the slow path). The after-mode validators are re-run on copies of validated values:
-each is a check, a re-ordering of a mapping (anchors, price paths, re_distribution) or
-activity_path's conversion to the activity's units — the same answer on a validated value.
+Audit of the validators in repm/scenario/*.py (model_validator, field_validator, Annotated):
+- before-mode, none re-run: `_renamed` of Sector, Demand, Monazite, Yields and Finance
+  (`refuse_renamed`) reads keys only; `Event._preset` expands a risk preset, which the
+  Evaluator's raw mapping has expanded already (`with_presets`); `Risk._month` reads `as_of`, a
+  text no fact reaches. A before- or wrap-mode validator on a field a drawn value reaches is
+  refused (`Unsupported`: the block takes the slow path).
+- after-mode, re-run on each copied model (copying.py): field validators of the fields copied
+  (none reads `info.data`, so a field not copied keeps the template's validated value), then
+  model validators. Each is a check, a re-ordering of a mapping (anchors, price paths,
+  re_distribution) or activity_path's conversion to the activity's units: the same answer on a
+  validated value. One raising flags its sample for the slow path.
+- `Uncertainty`'s AfterValidator reads the ranges at fx: re-run per sample when fx is drawn.
 """
 
 from __future__ import annotations
 
 import math
 import operator
-import types
-import typing
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from pydantic import AfterValidator, BaseModel, BeforeValidator
-from pydantic._internal._decorators import inspect_validator
-from pydantic_core import PydanticUndefined
+from pydantic import BaseModel
 
+from repm.analyses.uncertainty.copying import Info, Unsupported, after_of, compile_copier, field_of
 from repm.analyses.uncertainty.drawn import _fraction, _reads
 from repm.chain.batched.exact import py_sum
 from repm.model import units
@@ -51,103 +51,6 @@ from repm.model.units import _fast as _FAST
 from repm.scenario import fields as F
 from repm.scenario.load import scenario_fx, validate_scenario
 from repm.scenario.samples import SampleBlock, at, magnitude
-
-MODEL, DICT, LIST = 0, 1, 2
-
-
-class Unsupported(Exception):
-    """Something in the scenario this path does not convert: its blocks take the slow path."""
-
-
-class _Info:
-    """What the scenario's validators read of pydantic's ValidationInfo."""
-
-    __slots__ = ("config", "context", "data", "field_name", "mode")
-
-    def __init__(self, context: dict, field_name: str | None = None, data: dict | None = None):
-        self.context, self.field_name, self.data = context, field_name, data
-        self.mode, self.config = "python", None
-
-
-def _unwrap(ann: Any, meta: tuple = ()) -> tuple[Any, tuple]:
-    """A field type without Annotated (its metadata gathered) and without `| None`."""
-    while True:
-        origin = typing.get_origin(ann)
-        if origin is typing.Annotated:
-            args = typing.get_args(ann)
-            ann, meta = args[0], (*meta, *args[1:])
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(ann) if a is not type(None)]
-            if len(args) != 1:
-                return ann, meta
-            ann = args[0]
-        else:
-            return ann, meta
-
-
-def field_of(template: BaseModel, raw_path: tuple) -> tuple[tuple, Any]:
-    """The Scenario field path of a raw key path and the field type's BeforeValidator function
-    there (`_quantity`'s convert, with its `spec`, or `_free_quantity`)."""
-    obj, ann, meta, out = template, None, (), []
-    for k in raw_path:
-        if isinstance(obj, BaseModel):
-            f = type(obj).model_fields.get(k) if isinstance(k, str) else None
-            if f is None:
-                raise Unsupported(f"{raw_path}: no field {k!r}")
-            ann, meta, key = f.annotation, tuple(f.metadata), k
-        else:
-            base, _ = _unwrap(ann, meta)
-            args = typing.get_args(base)
-            if isinstance(obj, dict) and typing.get_origin(base) is dict:
-                key = k if k in obj else _int_key(k, obj, raw_path)
-                ann, meta = args[1], ()
-            elif isinstance(obj, list) and typing.get_origin(base) is list:
-                key = k
-                ann, meta = args[0], ()
-            else:
-                raise Unsupported(f"{raw_path}: not a container at {k!r}")
-        obj = obj[key] if isinstance(obj, dict | list) else getattr(obj, key)
-        out.append(key)
-    _, meta = _unwrap(ann, meta)
-    funcs = [m.func for m in meta if isinstance(m, BeforeValidator)]
-    if len(funcs) != 1 or not (hasattr(funcs[0], "spec") or funcs[0] is F._free_quantity):
-        raise Unsupported(f"{raw_path}: not a quantity field")
-    return tuple(out), funcs[0]
-
-
-def _int_key(k: Any, obj: dict, raw_path: tuple) -> Any:
-    try:
-        key = int(k)  # pydantic reads a year key written as text as its number
-    except (TypeError, ValueError):
-        key = None
-    if key not in obj:
-        raise Unsupported(f"{raw_path}: no key {k!r}")
-    return key
-
-
-def _validators(cls: type[BaseModel]) -> tuple[list, list, set]:
-    """A model's after-mode validators as pydantic runs them: each field's in definition order
-    (field order), then the model's; and the fields a before-mode validator reads."""
-    decs = cls.__pydantic_decorators__
-    fields, before = [], set()
-    for name in cls.model_fields:
-        got = []
-        for d in decs.field_validators.values():
-            if name in d.info.fields or "*" in d.info.fields:
-                if d.info.mode != "after":
-                    before.add(name)
-                    continue
-                got.append((d.func, inspect_validator(d.func, mode="after", type="field")))
-        if got:
-            fields.append((name, got))
-    models = [
-        (d.func, inspect_validator(d.func, mode="after", type="model"))
-        for d in decs.model_validators.values()
-        if d.info.mode == "after"
-    ]
-    if any(d.info.mode not in ("after", "before") for d in decs.model_validators.values()):
-        raise Unsupported(f"{cls.__name__}: a wrap model validator")
-    return fields, models, before
 
 
 class Plan:
@@ -274,7 +177,7 @@ class Plan:
             for k in path[:-1]:
                 node = node.setdefault(k, {})
             node[path[-1]] = i
-        return _compile(self.template, trie)
+        return compile_copier(self.template, trie)
 
     def values(self, values: list[Mapping[str, float]]) -> tuple:
         """The drawn values (fact row × sample), the values matrix (row × sample) as the
@@ -344,7 +247,7 @@ class Plan:
         X_free = [[ureg.Quantity(x, u) for x in X[c].tolist()] for _, c, u in self.free]
         out: list = []
         raw_unc = self.ev.raw.get("uncertainty") or {}
-        unc = _after(type(self.template).model_fields["uncertainty"]) if self.unc else None
+        unc = after_of(type(self.template).model_fields["uncertainty"]) if self.unc else None
         for i, row in enumerate(rows):
             if bad[i]:
                 out.append(None)
@@ -353,93 +256,16 @@ class Plan:
             row.extend(q[i] for q in X_free)
             try:
                 if unc is not None:
-                    row.append(unc(dict(raw_unc), _Info(ctx, "uncertainty")))
-                out.append(self.build(row, _Info(ctx)))
+                    row.append(unc(dict(raw_unc), Info(ctx, "uncertainty")))
+                out.append(self.build(row, Info(ctx)))
             except Exception:  # the slow path says what is wrong
                 out.append(None)
         return out
 
 
-def _after(field) -> Any:
-    funcs = [m.func for m in field.metadata if isinstance(m, AfterValidator)]
-    if len(funcs) != 1:
-        raise Unsupported("uncertainty: not one AfterValidator")
-    return funcs[0]
-
-
 def _free_unit(unit: str):
     """The unit a FreeQuantity of a drawn value in `unit` has (parse_quantity of its text)."""
     return units.parse_quantity(f"1.0 {unit}").units
-
-
-_VALIDATORS: dict[type, tuple] = {}
-
-
-def _compile(template: BaseModel, trie: dict):
-    """The copying plan as one straight-line function `build(row, info)` (a sample copies ~120
-    models and containers; walking a generic plan cost as much as the copies): each container
-    on a drawn path copied with its slots' values (`row[i]`) and its copied children, each model
-    made as `model_copy(update=…)` makes it (its __dict__, fields set and private attributes
-    copied, the update applied), then its after-mode field validators (in field order) and model
-    validators, as pydantic runs them once a model's fields are validated."""
-    env: dict[str, Any] = {"_new": object.__new__, "_set": object.__setattr__, "_I": _Info}
-    lines: list[str] = []
-
-    def const(x: Any) -> str:
-        env[f"c{len(env)}"] = x
-        return f"c{len(env) - 1}"
-
-    def emit(obj: Any, trie: dict) -> str:
-        kids = {k: v if isinstance(v, int) else emit(at(obj, (k,)), v) for k, v in trie.items()}
-        me = f"v{len(lines)}"
-        vals = ", ".join(f"{const(k)}: {f'row[{v}]' if isinstance(v, int) else v}"
-                         for k, v in kids.items())  # fmt: skip
-        if isinstance(obj, dict):
-            lines.append(f"{me} = {const(obj)}.copy(); {me}.update({{{vals}}})")
-        elif isinstance(obj, list):
-            lines.append(f"{me} = list({const(obj)})")
-            lines.extend(f"{me}[{k}] = {f'row[{v}]' if isinstance(v, int) else v}"
-                         for k, v in kids.items())  # fmt: skip
-        elif isinstance(obj, BaseModel):
-            lines.extend(_model(me, obj, vals, set(trie), const))
-        else:
-            raise Unsupported(f"{type(obj).__name__}: not a container")
-        return me
-
-    root = emit(template, trie)
-    body = "\n    ".join(["ctx = info.context", *lines, f"return {root}"])
-    exec(compile(f"def build(row, info):\n    {body}\n", "<fastpath plan>", "exec"), env)
-    return env["build"]
-
-
-def _model(me: str, obj: BaseModel, vals: str, drawn: set, const) -> list[str]:
-    """The lines that copy model `obj` into `me` with fields `vals` and validate it."""
-    cls = type(obj)
-    if cls not in _VALIDATORS:
-        _VALIDATORS[cls] = _validators(cls)
-    fields, models, before = _VALIDATORS[cls]
-    if before & drawn:
-        raise Unsupported(f"{cls.__name__}: a before-mode validator on a drawn field")
-    if obj.__pydantic_extra__ is not None:
-        raise Unsupported(f"{cls.__name__}: extra fields")
-    private = getattr(obj, "__pydantic_private__", None)
-    if private is not None:
-        private = {k: v for k, v in private.items() if v is not PydanticUndefined}
-    lines = [
-        f"d = {const(obj.__dict__)}.copy(); d.update({{{vals}}})",
-        f"{me} = _new({const(cls)}); _set({me}, '__dict__', d)",
-        f"_set({me}, '__pydantic_extra__', None)",
-        f"_set({me}, '__pydantic_fields_set__', {const(obj.__pydantic_fields_set__ | drawn)}.copy())",
-        f"_set({me}, '__pydantic_private__', "
-        f"{'None' if private is None else f'{const(private)}.copy()'})",
-    ]
-    for name, funcs in fields:
-        for func, with_info in funcs:
-            args = f"d[{name!r}], _I(ctx, {name!r}, d)" if with_info else f"d[{name!r}]"
-            lines.append(f"d[{name!r}] = {const(func)}({args})")
-    for func, with_info in models:
-        lines.append(f"{me} = {const(func)}({me}{', info' if with_info else ''})")
-    return lines
 
 
 class FastSamples:
@@ -457,7 +283,7 @@ class FastSamples:
         if ids not in self.plans:
             try:
                 self.plans[ids] = Plan(self.ev, self.template, ids, self.fx0)
-            except Unsupported:
+            except Exception:  # Unsupported, or a case not foreseen: scenario_at is always right
                 self.plans[ids] = None
         return self.plans[ids]
 
@@ -482,7 +308,7 @@ def _plan_of(ev, values: list[Mapping[str, float]]) -> Plan | None:
     if ev._fast is None:
         try:
             ev._fast = FastSamples(ev)
-        except Unsupported:
+        except Exception:  # as a plan's: every sample through scenario_at (counted)
             ev._fast = False
     if ev._fast is False:
         return None
