@@ -44,6 +44,10 @@ def _check(ev: Evaluator, values: list[dict]) -> tuple[SampleBlock, list]:
             a._definition is b._definition
             and a.__pydantic_fields_set__ == b.__pydantic_fields_set__
         )
+    plan = ev._fast.plans.get(frozenset(values[0])) if ev._fast else None
+    for p, _, _ in plan.free if plan else ():  # pint quantities made as pint makes them
+        for a, b in zip(fast, slow, strict=True):
+            assert type(at(a, p)) is type(at(b, p)) and vars(at(a, p)) == vars(at(b, p))
     ref = SampleBlock.gather(slow)
     assert block.n == len(values)
     for p, arr in block.values.items():
