@@ -115,6 +115,7 @@ def _validators(cls: type[BaseModel]) -> tuple[list, list, set]:
 
 
 def after_of(field) -> Any:
+    """The one AfterValidator function of a field's type (the `uncertainty:` block's check)."""
     funcs = [m.func for m in field.metadata if isinstance(m, AfterValidator)]
     if len(funcs) != 1:
         raise Unsupported("uncertainty: not one AfterValidator")

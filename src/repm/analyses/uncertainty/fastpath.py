@@ -50,7 +50,7 @@ from repm.model.units import Drawn, _conversion
 from repm.model.units import _fast as _FAST
 from repm.scenario import fields as F
 from repm.scenario.load import scenario_fx, validate_scenario
-from repm.scenario.samples import SampleBlock, at, magnitude
+from repm.scenario.samples import SampleBlock, at, leaves, magnitude
 
 
 class Plan:
@@ -167,7 +167,8 @@ class Plan:
         return at_most, members
 
     def _tree(self):
-        """The copying plan (`_compile`): every drawn path's slot in a sample's row."""
+        """The copying plan (`compile_copier`): each slot of a sample's row (the values
+        matrix's rows, the FreeQuantities, the uncertainty block) at its field path."""
         trie: dict = {}
         slots = [*self.paths, *(p for p, _, _ in self.free)]
         if self.unc:
@@ -353,13 +354,7 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock, li
             arr[i] = magnitude(at(scs[i], p))
     back = [p for p, _, _ in plan.free]
     if plan.unc:
-        back += [p for p, _ in _leaves(scs[0].uncertainty, ("uncertainty",))]
+        back += [p for p, _ in leaves(scs[0].uncertainty, ("uncertainty",))]
     for p in back:  # converted by a validator (activity_path) or re-read: as the Scenarios hold
         vals[p] = np.array([magnitude(at(s, p)) for s in scs])
     return SampleBlock(template=plan.template, values=vals, n=len(scs)), scs
-
-
-def _leaves(obj, path):
-    from repm.scenario.samples import leaves
-
-    return leaves(obj, path)
