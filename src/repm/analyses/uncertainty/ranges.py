@@ -118,7 +118,11 @@ _BINOPS = {
 }  # fmt: skip
 
 
+@lru_cache(maxsize=1024)
 def _parse(formula: str) -> ast.expr:
+    """The formula's expression tree, checked to be arithmetic (kept per text: every Evaluator
+    bounds each lineage fact by evaluating its formula at its parents' corners, ~1,600 times;
+    the tree is read, never changed)."""
     tree = ast.parse(formula, mode="eval").body
     for node in ast.walk(tree):
         ok = isinstance(
