@@ -197,3 +197,21 @@ def test_unsupported_fields_are_refused():
     for path in [("name",), ("supply", "nope"), ("trade", "origins", 0)]:
         with pytest.raises(FP.Unsupported):
             FP.field_of(tmpl, path)
+
+
+def test_a_refused_plan_validates_every_sample(monkeypatch):
+    """A scenario the fast path refuses (here: every plan) is validated sample by sample: the
+    same Scenarios, its block gathered from them."""
+    ev = _ev("india-baseline")
+    values = _draws(ev, 3, seed=6)
+
+    def refuse(*a, **k):
+        raise FP.Unsupported("refused")
+
+    monkeypatch.setattr(FP.Plan, "__init__", refuse)
+    slow = [ev.scenario_at(v) for v in values]
+    block, fast = ev._samples(values)
+    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3)
+    assert ev._fast.plans == {frozenset(values[0]): None}
+    ref = SampleBlock.gather(slow)
+    assert all(same_bits(a, ref.values[p]) for p, a in block.values.items())
