@@ -177,15 +177,14 @@ def test_a_slow_sample_in_a_fast_block(monkeypatch):
 
 
 def test_samples_of_other_facts_take_the_slow_path():
-    """Samples that do not draw the same facts are not one block's: each through scenario_at."""
+    """Samples that do not draw the same facts are not one block's: each through scenario_at,
+    and no block."""
     ev = _ev("india-low-dy")
     values = _draws(ev, 3, seed=4)
     del values[1]["eol_collection_rate"]
     slow = [ev.scenario_at(v) for v in values]
     block, fast = ev._samples(values)
-    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3)
-    ref = SampleBlock.gather(slow)
-    assert all(same_bits(a, ref.values[p]) for p, a in block.values.items())
+    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3) and block is None
 
 
 def test_unsupported_fields_are_refused():
@@ -201,7 +200,7 @@ def test_unsupported_fields_are_refused():
 
 def test_a_refused_plan_validates_every_sample(monkeypatch):
     """A scenario the fast path refuses (here: every plan) is validated sample by sample: the
-    same Scenarios, its block gathered from them."""
+    same Scenarios, and no block."""
     ev = _ev("india-baseline")
     values = _draws(ev, 3, seed=6)
 
@@ -211,7 +210,5 @@ def test_a_refused_plan_validates_every_sample(monkeypatch):
     monkeypatch.setattr(FP.Plan, "__init__", refuse)
     slow = [ev.scenario_at(v) for v in values]
     block, fast = ev._samples(values)
-    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3)
+    assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3) and block is None
     assert ev._fast.plans == {frozenset(values[0]): None}
-    ref = SampleBlock.gather(slow)
-    assert all(same_bits(a, ref.values[p]) for p, a in block.values.items())

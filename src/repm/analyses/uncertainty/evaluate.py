@@ -144,9 +144,10 @@ class Evaluator:
                 "narrow the facts it names in the scenario's `uncertainty:` block"
             ) from None
 
-    def _samples(self, values: list[Mapping[str, float]]) -> tuple[SampleBlock, list]:
-        """A block of samples (their drawn numbers by field path) and each one's Scenario, equal
-        to `scenario_at`'s, without validating each (fastpath.py)."""
+    def _samples(self, values: list[Mapping[str, float]]) -> tuple[SampleBlock | None, list]:
+        """A block of samples (their drawn numbers by field path; None where the fast path
+        refused them) and each one's Scenario, equal to `scenario_at`'s, without validating each
+        (fastpath.py)."""
         from repm.analyses.uncertainty.fastpath import samples
 
         return samples(self, values)

@@ -309,9 +309,13 @@ class FastSamples:
         return self.plans[ids]
 
 
-def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock, list]:
+def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock | None, list]:
     """The block of these samples and each one's Scenario, equal to `ev.scenario_at(v)`; the
-    samples the fast path cannot vouch for go through `scenario_at` (counted: `slow_samples`)."""
+    samples the fast path cannot vouch for go through `scenario_at` (counted: `slow_samples`).
+    No block (None) where the fast path refused the samples (`Unsupported`, other facts drawn in
+    one block, pint answering for the units): each was validated on its own, and its numbers
+    would be gathered back from its Scenario (~2 ms a sample), which a caller of the per-sample
+    path does not need."""
     n = len(values)
     plan = _plan_of(ev, values)
     if plan is None:
@@ -339,7 +343,7 @@ def _plan_of(ev, values: list[Mapping[str, float]]) -> Plan | None:
     return ev._fast.plan(frozenset(keys))
 
 
-def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock, list]:
+def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock | None, list]:
     """The slow samples through `scenario_at` in order (the first invalid one raises, as the
     loop of scenario_at did), and the block: the fast numbers, the slow samples' read back."""
     for i in slow:
@@ -347,7 +351,7 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock, li
         scs[i] = ev.scenario_at(values[i])
     ev.fast_samples += len(values) - len(slow)
     if fast is None:
-        return SampleBlock.gather(scs), scs
+        return None, scs
     plan, vals = fast
     for i in slow:
         for p, arr in vals.items():
