@@ -48,3 +48,21 @@ def test_a_failing_block_raises_the_loops_error_in_the_loops_order():
     want = _raised(lambda: [compile_chain(s) for s in scs])
     assert "exceeds the monazite's REO content" in want[0]
     assert _raised(lambda: compile_block(block, scs)) == want
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_the_fast_paths_block_compiles_each_samples_chain(name):
+    """What `Evaluator._block` compiles: the block of the drawn-value path (its drawn numbers
+    only; every other number the template's) through the batched modules — each sample's chain
+    as `compile_chain` makes it of that sample's Scenario alone (a number the block lacks, such
+    as a share scaled with a drawn one, would show here)."""
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Alternatives, Pooled
+    from repm.scenario import load_scenario
+
+    ev = Evaluator(load_scenario(name), "magnet_imports", step="yearly", workers=1)
+    _, _, at = Pooled([ev], Alternatives.of(name, ())).draw(1, N)
+    block, scs = ev._samples([dict(a) for a in at])
+    assert block is not None and ev.slow_samples == 0
+    for s, chain in zip(scs, compile_block(block, scs), strict=True):
+        same_chain(compile_chain(s), chain)

@@ -235,11 +235,21 @@ class Evaluator:
 
     def _block(self, values: list[Mapping[str, float]]) -> np.ndarray:
         from repm.chain import compile_chain
+        from repm.chain.batched.chains import compile_block
 
         t0 = time.perf_counter()
         with gc_paused():
             block, scenarios = self._timed("validate", lambda: self._samples(values))
-            chains = self._timed("compile", lambda: [compile_chain(sc) for sc in scenarios])
+            # the chain's modules once for the block (no block: its samples were validated one
+            # by one, and gathering their numbers back would cost more than compiling each)
+            chains = self._timed(
+                "compile",
+                lambda: (
+                    compile_block(block, scenarios)
+                    if block is not None
+                    else [compile_chain(sc) for sc in scenarios]
+                ),
+            )
             res = self._run(scenarios, chains)
         self.evaluations += len(values)
         self.seconds += time.perf_counter() - t0
