@@ -1,8 +1,13 @@
-"""Fixed cost per block and cost per sample of the batched modules, timed alone (warm caches,
-no loop in between): median ms per block at S = 1 … 1024, and the per-sample cost."""
+"""Fixed cost per block and cost per sample of the batched demand and basket
+(`repm.chain.batched`), timed alone (warm caches, no loop in between): median ms per block at
+S = 1 … 1024, and the per-sample cost.
+
+    uv run python bench/sample_axis/scaling.py [--sizes 1 16 64 256 1024]
+"""
 
 from __future__ import annotations
 
+import argparse
 import os
 import statistics
 import sys
@@ -15,14 +20,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 def main() -> None:
-    from basket_batched import basket_batched, gather_basket
-    from demand_batched import demand_batched, gather
     from run import inputs, samples
 
     from repm.chain import compile_chain
+    from repm.chain.batched.basket import basket_block
+    from repm.chain.batched.demand import demand_block
     from repm.chain.compile import chemistry_of
+    from repm.scenario.samples import SampleBlock
 
-    scs = samples("india-baseline", 1024)
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1, 16, 64, 256, 1024])
+    sizes = ap.parse_args().sizes
+    scs = samples("india-baseline", max(sizes))
     model, years, gcs = inputs(scs)
     nd = tuple(model.separated["ndpr"].elements)
     chems = [chemistry_of(s) for s in scs]
@@ -31,13 +40,12 @@ def main() -> None:
     print(
         f"load {os.getloadavg()[0]:.2f}; median of 30 calls (S=1024: 10), ms per block, µs per sample"
     )
-    for S in (1, 16, 64, 256, 1024):
-        Bd = gather(scs[:S])
-        Bb, per = gather_basket(scs[:S], model, chems[:S])
+    for S in sizes:
+        b = SampleBlock.gather(scs[:S])
         row = []
         for name, fn in (
-            ("demand", lambda: demand_batched(Bd, model, years, g3[:S])),  # noqa: B023
-            ("basket", lambda: basket_batched(Bb, model, per, years, nd, ret[:S])),  # noqa: B023
+            ("demand", lambda: demand_block(b, model, years, g3[:S])),  # noqa: B023
+            ("basket", lambda: basket_block(b, model, chems[:S], years, nd, ret[:S])),  # noqa: B023
         ):
             fn()
             ts = []
