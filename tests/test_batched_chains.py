@@ -66,3 +66,13 @@ def test_the_fast_paths_block_compiles_each_samples_chain(name):
     assert block is not None and ev.slow_samples == 0
     for s, chain in zip(scs, compile_block(block, scs), strict=True):
         same_chain(compile_chain(s), chain)
+
+
+def test_a_block_refuses_a_property_as_a_number():
+    """`get` reads fields only: a property (made of fields a sample may draw) would be the
+    template's number in every sample."""
+    scs = drawn_scenarios("india-baseline", 12)[:2]
+    block = SampleBlock.gather(scs)
+    with pytest.raises(KeyError, match="ndpr_share_of_reo is not a field"):
+        block.get(("supply", "monazite", "ndpr_share_of_reo"))
+    assert block.get(("supply", "monazite", "reo_fraction")).shape == (2,)

@@ -27,6 +27,18 @@ def at(obj: Any, path: Path) -> Any:
     return obj
 
 
+def field_at(obj: Any, path: Path) -> Any:
+    """`at`, refusing a step that is not a field: a property computed from fields (monazite's
+    `ndpr_share_of_reo`) would give the template's number where a sample's differs."""
+    for k in path:
+        if isinstance(obj, BaseModel) and k not in type(obj).model_fields:
+            raise KeyError(
+                f"{type(obj).__name__}.{k} is not a field; read the fields it is made of"
+            )
+        obj = obj[k] if isinstance(obj, dict | list | tuple) else getattr(obj, k)
+    return obj
+
+
 def magnitude(x: Any) -> float:
     """A number as the batched modules read it: a quantity's magnitude, else the float."""
     return float(getattr(x, "magnitude", x))
@@ -63,7 +75,7 @@ class SampleBlock:
         got = self.values.get(path)
         if got is not None:
             return got
-        return np.full(self.n, magnitude(at(self.template, path)))
+        return np.full(self.n, magnitude(field_at(self.template, path)))
 
     def drawn(self, path: Path) -> bool:
         return path in self.values
