@@ -39,7 +39,7 @@ def check_block(scs, retention) -> dict:
     got = bk.basket_block(SampleBlock.gather(scs), model, chems, years, nd, retention)
     for i, s in enumerate(scs):
         ref = basket(s, model, chems[i], years, nd, retention[i])
-        same_result(sample(got, i, bk.SHARED, bk.SCALARS), ref, f"sample {i} ")
+        same_result(sample(got, i, bk.SHARED), ref, f"sample {i} ")
     return got
 
 
@@ -145,9 +145,9 @@ def test_compile_chain_from_the_block_slices(name):
     bb = bk.basket_block(b, model, chems, years, nd, ret)
     for i, s in enumerate(scs):
         parts = {
-            "demand": sample(dm, i, bd.SHARED, bd.SCALARS),
+            "demand": sample(dm, i, bd.SHARED),
             "history": sample(hs, i, bd.HISTORY_SHARED),
-            "basket": sample(bb, i, bk.SHARED, bk.SCALARS),
+            "basket": sample(bb, i, bk.SHARED),
         }
         got = compile_chain(s, parts=parts)
         for f in dataclasses.fields(Chain):

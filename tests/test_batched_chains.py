@@ -76,3 +76,29 @@ def test_a_block_refuses_a_property_as_a_number():
     with pytest.raises(KeyError, match="ndpr_share_of_reo is not a field"):
         block.get(("supply", "monazite", "ndpr_share_of_reo"))
     assert block.get(("supply", "monazite", "reo_fraction")).shape == (2,)
+
+
+def test_gather_refuses_samples_of_another_structure():
+    """A block is one structure: a sample with another lifetime distribution (a text, not a
+    number) is refused, not compiled as sample 0's structure."""
+    scs = list(drawn_scenarios("india-baseline", 12)[:2])
+    sector = next(iter(scs[1].demand.sectors))
+    scs[1] = put(scs[1], ("demand", "sectors", sector, "lifetime", "distribution"), "weibull")
+    with pytest.raises(ValueError, match="sample 1 has another structure"):
+        SampleBlock.gather(scs)
+
+
+def test_libm_pow_is_pythons_power_and_cs_where_python_raises():
+    import math
+
+    import numpy as np
+
+    from repm.chain.batched.exact import libm_pow
+
+    rng = np.random.default_rng(3)
+    a, b = 1 + rng.uniform(-0.3, 0.5, 2000), rng.integers(-12, 40, 2000) + rng.uniform(0, 1, 2000)
+    ref = np.array([x**y for x, y in zip(a.tolist(), b.tolist(), strict=True)])
+    assert np.array_equal(libm_pow(a, b), ref)
+    assert libm_pow(a[:, None], np.array([[2.0, 3.0]])).shape == (2000, 2)  # broadcast
+    edge = libm_pow([0.0, -8.0, 1e300], [-1.0, 1 / 3, 2.0])  # C: inf, nan, inf
+    assert edge[0] == math.inf and math.isnan(edge[1]) and edge[2] == math.inf

@@ -12,7 +12,6 @@ from conftest import drawn_scenarios, same_bits
 
 from repm.chain.batched.demand import (
     HISTORY_SHARED,
-    SCALARS,
     SHARED,
     demand_block,
     history_block,
@@ -60,7 +59,7 @@ def check_block(scs, model, years, gc) -> dict:
     hs = history_block(b, years, dm["dem"], dm["grade_split"])
     for i, s in enumerate(scs):
         ref = demand(s, model, years, gc[i])
-        same_result(sample(dm, i, SHARED, SCALARS), ref, f"sample {i} ")
+        same_result(sample(dm, i, SHARED), ref, f"sample {i} ")
         got = sample(hs, i, HISTORY_SHARED)
         same_result(got, history(s, years, ref["dem"], ref["grade_split"]), f"sample {i} ")
     return dm

@@ -131,11 +131,21 @@ def test_a_block_here_leaves_the_evaluators_counts_to_the_caller():
     def block(b):
         ev.evaluations += len(b)
         ev.phases["validate"] = ev.phases.get("validate", 0.0) + 1.0
+        ev.fast_samples += len(b) - 1
+        ev.slow_samples += 1
         return sum(b)
 
-    ev = SimpleNamespace(phases={"validate": 5.0}, evaluations=3, seconds=2.0, _block=block)
-    assert pool._block_in_worker(ev, [1, 2]) == (3, {"validate": 1.0})
+    counts = {"fast_samples": 7, "slow_samples": 0, "text_fallbacks": 1}
+    ev = SimpleNamespace(phases={"validate": 5.0}, evaluations=3, seconds=2.0, _block=block,
+                         **counts)  # fmt: skip
+    got = pool._block_in_worker(ev, [1, 2])
+    assert got == (
+        3,
+        {"validate": 1.0},
+        {"fast_samples": 1, "slow_samples": 1, "text_fallbacks": 0},
+    )
     assert (ev.phases, ev.evaluations, ev.seconds) == ({"validate": 5.0}, 3, 2.0)
+    assert {k: getattr(ev, k) for k in counts} == counts
 
 
 def test_workers_out_of_range_are_one_line_errors():

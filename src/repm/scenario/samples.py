@@ -62,6 +62,22 @@ def leaves(obj: Any, path: Path = ()) -> Iterator[tuple[Path, float]]:
         yield path, magnitude(obj)
 
 
+def structure(obj: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every leaf of a Scenario that is not a number (texts, flags, None) with its path: with the
+    numbers' paths, what samples of one block share."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from structure(getattr(obj, name), (*path, name))
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from structure(v, (*path, k))
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            yield from structure(v, (*path, i))
+    elif isinstance(obj, bool | str) or obj is None:
+        yield path, obj
+
+
 @dataclass(frozen=True)
 class SampleBlock:
     """S samples of one scenario: its structure (`template`) and the drawn numbers by path."""
@@ -77,23 +93,21 @@ class SampleBlock:
             return got
         return np.full(self.n, magnitude(field_at(self.template, path)))
 
-    def drawn(self, path: Path) -> bool:
-        return path in self.values
-
     @classmethod
     def gather(cls, scenarios: Sequence[Any]) -> SampleBlock:
         """The block of validated scenarios that share a structure (the first one's), every
         number of theirs by path: what the drawn-value path hands over, read back from each
         sample's Scenario (tests check the batched modules against the per-sample ones so).
-        A sample with another structure — other paths, other units — is refused."""
+        A sample with another structure — other paths, texts, flags or units — is refused."""
         tmpl = scenarios[0]
         first = list(leaves(tmpl))
         paths = [p for p, _ in first]
         cols = np.empty((len(scenarios), len(paths)))
         cols[0] = [v for _, v in first]
+        shape = list(structure(tmpl))
         for i, s in enumerate(scenarios[1:], start=1):
             got = list(leaves(s))
-            if [p for p, _ in got] != paths:
+            if [p for p, _ in got] != paths or list(structure(s)) != shape:
                 raise ValueError(f"sample {i} has another structure than sample 0")
             cols[i] = [v for _, v in got]
         for p in paths:  # units are structure: one per path in a block

@@ -77,6 +77,8 @@ def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | Non
     def took(i: int, got: tuple) -> None:
         for k, v in got[1].items():  # each worker's seconds: shares, not wall time
             ev.phases[k] = ev.phases.get(k, 0.0) + v
+        for k, v in got[2].items():  # how its samples were validated (COUNTS)
+            setattr(ev, k, getattr(ev, k) + v)
         ev.evaluations += len(blocks[i])
         if progress is not None:
             progress(len(blocks[i]))
@@ -163,12 +165,19 @@ def _work(item: Any) -> Any:
         return _TASK(item)
 
 
-def _block_in_worker(ev, block: list) -> tuple[np.ndarray, dict[str, float]]:
-    """One block of an Evaluator's sets and the seconds its phases took, leaving the Evaluator's
-    own counts as they were (the caller adds them up, `run_blocks`' `took`)."""
-    saved = ev.phases, ev.evaluations, ev.seconds
+COUNTS = ("fast_samples", "slow_samples", "text_fallbacks")  # an Evaluator's, by sample
+
+
+def _block_in_worker(ev, block: list) -> tuple[np.ndarray, dict[str, float], dict[str, int]]:
+    """One block of an Evaluator's sets, the seconds its phases took and how its samples were
+    validated (COUNTS), leaving the Evaluator's own counts as they were (the caller adds them
+    up, `run_blocks`' `took`)."""
+    saved = ev.phases, ev.evaluations, ev.seconds, {k: getattr(ev, k) for k in COUNTS}
     ev.phases = {}
     try:
-        return ev._block(block), ev.phases
+        out = ev._block(block)
+        return out, ev.phases, {k: getattr(ev, k) - saved[3][k] for k in COUNTS}
     finally:
-        ev.phases, ev.evaluations, ev.seconds = saved
+        ev.phases, ev.evaluations, ev.seconds = saved[:3]
+        for k, v in saved[3].items():
+            setattr(ev, k, v)

@@ -13,7 +13,6 @@ from repm.model.chemistry import Chemistry
 from repm.scenario.samples import SampleBlock
 
 SHARED = ("names",)
-SCALARS = ("ndpr_per_t",)
 
 SP, MZ, YL, CO = ("supply",), ("supply", "monazite"), ("supply", "yields"), ("supply", "coproducts")
 

@@ -33,7 +33,6 @@ from repm.chain.batched.supply import (
 from repm.chain.chain import Chain
 from repm.chain.compile import chemistry_of, compile_chain
 from repm.chain.rules import fresh_alloy_per_magnet
-from repm.errors import MassBalanceError, UserError
 from repm.scenario.samples import SampleBlock
 from repm.scenario.schema import FEEDS
 
@@ -41,11 +40,12 @@ from repm.scenario.schema import FEEDS
 def compile_block(block: SampleBlock, scenarios: Sequence) -> list[Chain]:
     """`[compile_chain(s) for s in scenarios]`, the modules batched over `block` (the samples'
     numbers; `scenarios` their validated Scenarios, in the block's order). Where a batched module
-    refuses a sample, every sample is compiled alone: the loop raises what it raises, in its
-    order (module by module for each sample in turn, not sample by sample in each module)."""
+    refuses a sample (or raises anything), every sample is compiled alone: the loop raises what
+    it raises, in its order (module by module for each sample in turn, not sample by sample in
+    each module)."""
     try:
         parts = block_parts(block, scenarios)
-    except (UserError, MassBalanceError):
+    except Exception:  # noqa: BLE001 — the loop's error (or none), in the loop's order
         return [compile_chain(s) for s in scenarios]
     return [compile_chain(s, parts=p) for s, p in zip(scenarios, parts, strict=True)]
 

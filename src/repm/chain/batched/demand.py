@@ -30,7 +30,6 @@ from repm.scenario.samples import SampleBlock, at
 # what the per-sample results hold once for the block (structure), and the (S,) arrays that are
 # Python numbers in a sample's result (`slicing.sample`)
 SHARED = ("sectors", "base")
-SCALARS = ("export_premium",)
 HISTORY_SHARED = ("n_ages", "hist_years")
 
 D, SEC, CH = ("demand",), ("demand", "sectors"), ("demand", "channels")

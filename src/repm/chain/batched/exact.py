@@ -6,7 +6,7 @@ order, as the per-sample code does on each sample (measured in bench/sample_axis
 - Reductions: keep the reduced axis last and contiguous, as the per-sample code has it (numpy
   sums an inner contiguous axis pairwise, an outer one row by row).
 - `x ** y` on Python floats is C's pow; `np.power` on float64 arrays may take SIMD code that
-  differs in the last bit: `libm_pow`. `arr ** 2` is `x*x` in numpy (not pow(x, 2.0)).
+  differs in the last bit: `libm_pow` (Python's operator pair by pair). `arr ** 2` is `x*x` in numpy (not pow(x, 2.0)).
 - `np.interp` written out with numpy's own formula: `interp`.
 - `a @ b` of two vectors (BLAS ddot, an FMA chain in OpenBLAS): `rowdot` (a stack of matmuls).
 - Python's `sum()` of floats (sequential on 3.11, compensated from 3.12): `py_sum`; `min(a, b)`:
@@ -15,6 +15,7 @@ order, as the per-sample code does on each sample (measured in bench/sample_axis
 
 from __future__ import annotations
 
+import math
 import sys
 
 import numpy as np
@@ -22,25 +23,25 @@ import numpy as np
 from repm.errors import UserError
 
 
-def _make_pow():
-    from numba import vectorize
-
-    @vectorize(["float64(float64, float64)"], nopython=True, cache=True)
-    def libm_pow(a, b):  # llvm.pow.f64: a call to the C library's pow, as Python's float ** does
-        return a**b
-
-    return libm_pow
-
-
-_POW = None
-
-
 def libm_pow(a, b) -> np.ndarray:
-    """Element-wise `a ** b` as Python's float `**` computes it (C's pow), broadcast."""
-    global _POW
-    if _POW is None:
-        _POW = _make_pow()
-    return _POW(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    """Element-wise `a ** b` as Python's float `**` computes it (C's pow), broadcast: Python's
+    own operator on each pair (a block's few thousand powers cost ~1 ms, and no compiler is
+    loaded for a small batch, which the engine runs without Numba)."""
+    a, b = np.broadcast_arrays(np.asarray(a, dtype=float), np.asarray(b, dtype=float))
+    out = [_pow(x, y) for x, y in zip(a.ravel().tolist(), b.ravel().tolist(), strict=True)]
+    return np.array(out, dtype=float).reshape(a.shape)
+
+
+def _pow(x: float, y: float) -> float:
+    """C's pow(x, y) for Python floats: Python's operator, or what C gives where Python raises
+    (0 to a negative power, overflow) or makes a complex number (a negative base) — a block's
+    invalid samples are computed beside the valid ones and refused later."""
+    try:
+        r = x**y
+    except (ZeroDivisionError, OverflowError):
+        with np.errstate(all="ignore"):
+            return float(np.float64(x) ** np.float64(y))
+    return r if type(r) is float else math.nan
 
 
 def py_sum(arrays: list[np.ndarray]) -> np.ndarray:
