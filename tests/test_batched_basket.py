@@ -1,17 +1,14 @@
 """The batched basket (repm.chain.batched.basket) against the per-sample module, bit for bit on
-drawn samples of every shipped scenario and stressed into each bound and the mass-balance error;
-and a Chain compiled from one sample's slices of the batched demand, history and basket is the
-Chain compiled the per-sample way, field by field."""
+drawn samples of every shipped scenario and stressed into each bound and the mass-balance error
+(the Chain compiled from a block's slices: tests/test_batched_chains.py)."""
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 
 import numpy as np
 import pytest
-import xarray as xr
-from conftest import drawn_scenarios, same_bits
+from conftest import drawn_scenarios
 from test_batched_demand import N, inputs, same_result
 
 from repm.chain import compile_chain
@@ -19,7 +16,6 @@ from repm.chain.basket import basket
 from repm.chain.batched import basket as bk
 from repm.chain.batched import demand as bd
 from repm.chain.batched.slicing import sample
-from repm.chain.chain import Chain
 from repm.chain.compile import chemistry_of
 from repm.errors import MassBalanceError
 from repm.scenario.load import shipped_names
@@ -107,51 +103,6 @@ def test_mass_balance_error_is_the_first_failing_samples():
     assert str(got.value) == str(want.value)
     with pytest.raises(MassBalanceError):  # the one that failed first: sample 3
         basket(scs[3], model, chems[3], years, nd, ret[3])
-
-
-def same_field(a, b, at: str) -> None:
-    """A Chain field as the per-sample Chain has it: labelled arrays' values bit for bit with
-    their dims and coordinates, Datasets variable by variable, numbers of the same type."""
-    if isinstance(b, xr.Dataset):
-        assert isinstance(a, xr.Dataset) and list(a.data_vars) == list(b.data_vars), at
-        for k in b.data_vars:
-            same_field(a[k], b[k], f"{at}.{k}")
-    elif isinstance(b, xr.DataArray):
-        assert isinstance(a, xr.DataArray) and a.dims == b.dims, at
-        for k in b.coords:
-            assert np.array_equal(a.coords[k].values, b.coords[k].values), f"{at} {k}"
-        same_field(a.values, b.values, at)
-    elif isinstance(b, np.ndarray):
-        assert isinstance(a, np.ndarray) and (a.dtype, a.shape) == (b.dtype, b.shape), at
-        assert same_bits(a, b) if b.dtype.kind == "f" else np.array_equal(a, b), at
-    elif isinstance(b, dict):
-        assert a.keys() == b.keys(), at
-        for k in b:
-            same_field(a[k], b[k], f"{at}.{k}")
-    else:
-        assert type(a) is type(b) and (a == b or a is b), at
-
-
-@pytest.mark.parametrize("name", shipped_names())
-def test_compile_chain_from_the_block_slices(name):
-    scs, model, years, gc = inputs(name)
-    b = SampleBlock.gather(scs)
-    dm = bd.demand_block(b, model, years, gc)
-    hs = bd.history_block(b, years, dm["dem"], dm["grade_split"])
-    nd = tuple(model.separated["ndpr"].elements)
-    chems = [chemistry_of(s) for s in scs]
-    ref = chains(name)
-    ret = np.stack([c.retention.values for c in ref])
-    bb = bk.basket_block(b, model, chems, years, nd, ret)
-    for i, s in enumerate(scs):
-        parts = {
-            "demand": sample(dm, i, bd.SHARED),
-            "history": sample(hs, i, bd.HISTORY_SHARED),
-            "basket": sample(bb, i, bk.SHARED),
-        }
-        got = compile_chain(s, parts=parts)
-        for f in dataclasses.fields(Chain):
-            same_field(getattr(got, f.name), getattr(ref[i], f.name), f"sample {i} {f.name}")
 
 
 class Recording(SampleBlock):

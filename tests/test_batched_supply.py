@@ -1,7 +1,7 @@
 """The batched composition, recipe, yields, capacity, trade, prices and routes modules
 (repm.chain.batched) against the per-sample ones, bit for bit: drawn samples of every shipped
-scenario, stressed inputs for the branches the drawn ones never take, the errors, and a whole
-Chain compiled from each sample's slices."""
+scenario, stressed inputs for the branches the drawn ones never take, the errors (a whole Chain
+compiled from a block's slices: tests/test_batched_chains.py)."""
 
 from __future__ import annotations
 
@@ -246,19 +246,6 @@ def same_chain(a, b) -> None:
             assert x is y or x == y, f.name
         else:
             same(x, y, f.name)
-
-
-@pytest.mark.parametrize("name", shipped_names())
-def test_chain_from_slices_is_the_chain(name):
-    """compile_chain with each sample's slices of the batched modules in place of its own calls
-    gives the Chain it gives alone (4 samples a scenario: every module's slices of every sample
-    are checked above; this checks how compile_chain takes them)."""
-    from repm.chain.compile import compile_chain
-
-    got = drawn_block(name)
-    for i, s in enumerate(drawn(name)[:4]):
-        parts = {k: slice_of(k, got[k], i) for k in SHARED}
-        same_chain(compile_chain(s), compile_chain(s, parts=parts))
 
 
 def test_routes_stressed_bit_for_bit():
