@@ -63,3 +63,28 @@ def test_sets_of_different_structure_are_refused(loaded_sets):
     other = load_scenario("india-tolling-japan")
     with pytest.raises(ValueError, match="other dimensions"):
         simulate_sets([compile_chain(loaded_sets[0].scenario), compile_chain(other.scenario)])
+
+
+def test_sets_unlabelled_read_as_the_labelled_runs(loaded_sets):
+    """`simulate_sets_unlabelled`: each set's arrays as `simulate_sets`' Datasets hold them, and
+    every run indicator's total read off them (`indicator_totals`, which labels the run only for
+    the indicators past the first groups) the labelled run's, bit for bit."""
+    from repm.analyses.uncertainty.evaluate import run_indicators
+    from repm.results.build import indicator_totals
+    from repm.simulate.sets import simulate_sets_unlabelled
+
+    chains = [compile_chain(ld.scenario) for ld in loaded_sets]
+    names = list(run_indicators())
+    labelled = simulate_sets(chains)
+    for chain, raw, sim in zip(chains, simulate_sets_unlabelled(chains), labelled, strict=True):
+        ds = raw.dataset()
+        xr.testing.assert_identical(ds, sim.data)
+        for name, var in raw.variables.items():
+            assert var.dims == sim.data.variables[name].dims, name
+            np.testing.assert_array_equal(var.values, sim.data.variables[name].values, name)
+        for few in (["magnet_imports"], ["unmet_demand", "self_sufficiency"], names):
+            want = indicator_totals(chain, sim, few)
+            got = indicator_totals(chain, raw, few)
+            assert want.keys() == got.keys() and len(got) > 0
+            for k in want:
+                assert want[k].tobytes() == got[k].tobytes(), k

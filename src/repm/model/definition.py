@@ -195,10 +195,25 @@ class ModelDefinition(_Frozen):
         return self.materials[self.material_names.index(name)]
 
     def names(self, **where) -> tuple[str, ...]:
-        """Material names whose attributes equal `where` (e.g. kind='oxide', stockable=True)."""
-        return tuple(
+        """Material names whose attributes equal `where` (e.g. kind='oxide', stockable=True),
+        each selection made once per definition (a parameter sample's indicators ask again)."""
+        try:
+            key = tuple(sorted(where.items()))
+            return self._names_made[key]
+        except KeyError:
+            pass
+        except TypeError:  # an unhashable value: made each time
+            key = None
+        out = tuple(
             m.name for m in self.materials if all(getattr(m, k) == v for k, v in where.items())
         )
+        if key is not None:
+            self._names_made[key] = out
+        return out
+
+    @cached_property
+    def _names_made(self) -> dict[tuple, tuple[str, ...]]:
+        return {}
 
     def form(self, kind: str, grade: str) -> str:
         """The material of a grade class in one form: form('magnet', 'uh') → 'magnet_uh'."""

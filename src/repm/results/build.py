@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +25,7 @@ from repm.results.elements import basket, element_content
 from repm.results.environment import ledger
 from repm.results.indicators import IndicatorTable, over_draws, ratio
 from repm.results.sourcing import content_shares, geopolrisk, hhi, routes
-from repm.simulate.engine import SimOutput
+from repm.simulate.engine import SimOutput, Unlabelled
 
 # the tables and units are declared once, in repm.indicators
 HEADLINE = tuple((i.name, i.label) for i in indicators.table("headline"))
@@ -80,10 +81,14 @@ def build_results(chain: Chain, out: SimOutput, only: Collection[str] | None = N
     return Results(data=out.data, indicators=IndicatorTable(rows).frame, scenario=chain.name)
 
 
-def indicator_totals(chain: Chain, out: SimOutput, names: Collection[str]) -> dict[str, np.ndarray]:
+def indicator_totals(
+    chain: Chain, out: SimOutput | Unlabelled, names: Collection[str]
+) -> dict[str, np.ndarray]:
     """name → its total by year, for these indicators only (a parameter sample's outputs): the
     values `build_results(chain, out, only=names)` puts in its table, without building one.
-    An indicator with no total in this run is absent."""
+    An indicator with no total in this run is absent. `out` may be the run unlabelled
+    (`engine.unlabelled`): the first indicators read its arrays as they are, the rest its
+    Dataset (`_compute`)."""
     wanted = frozenset(names)
     got: dict[str, np.ndarray] = {}
 
@@ -95,11 +100,13 @@ def indicator_totals(chain: Chain, out: SimOutput, names: Collection[str]) -> di
     return got
 
 
-def _compute(chain: Chain, out: SimOutput, add, done) -> None:
+def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     """Every indicator of a run, each handed to `add(name, values by year, **dims)`. `done`:
     None for the whole table; else a test whether the caller has what it wants — then the groups
-    beside the chain's own flows run cheapest first and the computation stops once it is true."""
-    ds = out.data
+    beside the chain's own flows run cheapest first and the computation stops once it is true.
+    The first two groups read `ds.variables` alone, so an unlabelled run is labelled only when
+    the caller wants more."""
+    ds: Any = out if isinstance(out, Unlabelled) else out.data
     years = ds.variables["year"].values
     for name, var in ds.variables.items():  # the numpy below reads the engine's layouts
         if "draw" in var.dims and var.ndim > 1 and var.dims[:2] != ("draw", "year"):
@@ -161,6 +168,8 @@ def _compute(chain: Chain, out: SimOutput, add, done) -> None:
     add("import_share_china", ratio(china, imp_total))
     if done():
         return
+    if isinstance(ds, Unlabelled):  # the rest reads the labelled Dataset
+        ds = ds.dataset()
     add("ndpr_oxide_required", ds.variables["ndpr_oxide_required"].values.mean(axis=0))
     add("ndpr_oxide_domestic", ds.variables["separation_output"].values)
     add("ndpr_oxide_to_units", ds.variables["irel_to_units"].values.mean(axis=0))

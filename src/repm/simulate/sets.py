@@ -17,7 +17,7 @@ import numpy as np
 from repm.chain import Chain
 from repm.chain.plan import Plan
 from repm.simulate import arrays, kernel
-from repm.simulate.engine import SimOutput, wrap
+from repm.simulate.engine import SimOutput, Unlabelled, unlabelled, wrap
 from repm.simulate.prepare import Prepared, prepare
 from repm.simulate.shocks import Shocks
 
@@ -31,9 +31,27 @@ def simulate_sets(
 ) -> list[SimOutput]:
     """Simulate parameter sets side by side: chain p under plan p and shocks p (each set the
     same number of draws). Returns one SimOutput per set, as `simulate` would."""
-    raw, preps = run_sets(chains, plans, shocks, step, threads)
+    return _each(wrap, run_sets(chains, plans, shocks, step, threads))
+
+
+def simulate_sets_unlabelled(
+    chains: Sequence[Chain],
+    plans: Sequence[Plan | None] | None = None,
+    shocks: Sequence[Shocks | None] | None = None,
+    step: str = "monthly",
+    threads: int | None = None,
+) -> list[Unlabelled]:
+    """`simulate_sets` without the labels: each set's arrays, mass balance checked
+    (`engine.unlabelled`; its `dataset()` is the set's SimOutput's Dataset), for readers of a
+    few arrays (a parameter sample's indicator)."""
+    return _each(unlabelled, run_sets(chains, plans, shocks, step, threads))
+
+
+def _each(fn, run: tuple[tuple, list[Prepared]]) -> list:
+    """fn(set's prepared inputs, its draws of the kernel's outputs) for each set of `run`."""
+    raw, preps = run
     K = preps[0].dims["D"]
-    return [wrap(prep, _rows(raw, p * K, (p + 1) * K)) for p, prep in enumerate(preps)]
+    return [fn(prep, _rows(raw, p * K, (p + 1) * K)) for p, prep in enumerate(preps)]
 
 
 def run_sets(

@@ -257,7 +257,7 @@ class Evaluator:
 
     def _run(self, scenarios: list, chains: list) -> np.ndarray:
         """The output of each set: simulated side by side, or in pieces (`_pieces`)."""
-        from repm.simulate.sets import simulate_sets
+        from repm.simulate.sets import simulate_sets, simulate_sets_unlabelled
         from repm.simulate.shocks import sample
 
         step = self._step()
@@ -270,6 +270,8 @@ class Evaluator:
                     sample(sc.risk, c, ids, self.seed)
                     for sc, c in zip(scenarios, chains, strict=True)
                 ]
+            elif self.output not in FINANCE_OUTPUTS:  # run indicators: read off the arrays
+                return simulate_sets_unlabelled(chains, step=step)  # (`_wide`)
             return simulate_sets(chains, shocks=shocks, step=step)
 
         if self._in_pieces():  # each set's unmet demand (draw × year) from its pieces
@@ -347,7 +349,8 @@ class Evaluator:
         return cvar(total, 0.95)
 
     def _wide(self, chain, sim, names) -> np.ndarray:
-        """names × years: each indicator's total by year in this set's run."""
+        """names × years: each indicator's total by year in this set's run (`sim`: the run
+        unlabelled, which `indicator_totals` labels only for the indicators that need it)."""
         from repm.results.build import indicator_totals
 
         got = indicator_totals(chain, sim, names)  # just these, without the indicator table
