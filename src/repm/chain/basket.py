@@ -192,15 +192,16 @@ def engine_upstream(
     product's composition (`ndpr_comp`: element → t per t oxide). The engine carries NdPr at the
     product's Nd:Pr split, the basket at the monazite's: upstream, each flow's Nd + Pr is split
     as the product is (its total kept), and the SX loss is what the product does not take."""
-    idx = [names.index(e) for e in elements]
-    rows = {f: basket[:, k][:, idx].copy() for k, f in enumerate(flows)}
+    # every flow at once (year × flow × engine element; elementwise, so each flow's numbers are
+    # those of the flow alone)
+    rows = basket[:, :, [names.index(e) for e in elements]]
     ei = {e: i for i, e in enumerate(elements)}
     total = sum(ndpr_comp.values())
-    for a in rows.values():
-        ndpr = sum(a[:, ei[e]] for e in ndpr_comp)
-        for e, c in ndpr_comp.items():
-            a[:, ei[e]] = ndpr * c / total
+    ndpr = sum(rows[:, :, ei[e]] for e in ndpr_comp)
     for e, c in ndpr_comp.items():
-        rows["sx_loss"][:, ei[e]] = rows["concentrate"][:, ei[e]] - sep_out * c
-    rows.pop("oxide_domestic")
-    return rows
+        rows[:, :, ei[e]] = ndpr * c / total
+    sx, concentrate = flows.index("sx_loss"), flows.index("concentrate")
+    for e, c in ndpr_comp.items():
+        rows[:, sx, ei[e]] = rows[:, concentrate, ei[e]] - sep_out * c
+    skip = flows.index("oxide_domestic")
+    return {f: rows[:, k] for k, f in enumerate(flows) if k != skip}
