@@ -13,6 +13,7 @@ import xarray as xr
 import repm.chain.compile as compile_module
 import repm.chain.routes as routes_module
 from repm.chain import compile_chain
+from repm.chain.labels import Labels
 from repm.model import units
 from repm.model.facts import load_facts
 from repm.scenario import load_scenario
@@ -65,6 +66,8 @@ def test_refusals_still_come_from_pint(text):
 
 
 def _plain(data, dims, coords):
+    if isinstance(coords, Labels):  # the labels of `dims`, in their order
+        coords = {name: coords.coords[name] for name in dims}
     return xr.DataArray(data, dims=dims, coords=coords)
 
 
@@ -243,3 +246,28 @@ def test_imports_over_draws_in_numpy_is_xarrays_mean():
                                               *chain.model.names(kind="embedded"))]  # fmt: skip
     labelled = mean_over_draws(data["imports"]).isel(material=idx).sum("material")
     assert np.ascontiguousarray(by[..., idx]).sum(axis=2).tobytes() == labelled.values.tobytes()
+
+
+def test_labels_give_the_arrays_coords_give():
+    """`labelled` with Labels (a dimension's labels kept, each key made once) makes the array
+    `labelled` with the same labels as coords makes, and `xr.DataArray` makes: first (the
+    constructor) and again (the coordinates reused); `Labels.of` gives one object per labels."""
+    import numpy as np
+
+    from repm.chain.labels import labelled
+
+    years = np.arange(2031, 2043)
+    on = {"year": years, "sector": ["a", "b"], "grade": ["n", "uh", "x"]}
+    assert Labels.of(on) is Labels.of(dict(on))
+    data = np.arange(12 * 2 * 3, dtype=float).reshape(12, 2, 3)
+    for dims in (("year", "sector", "grade"), ("sector", "year"), ("grade",)):
+        shape = tuple(len(on[d]) for d in dims)
+        x = data.ravel()[: int(np.prod(shape))].reshape(shape)
+        ref = xr.DataArray(x, dims=dims, coords={d: on[d] for d in dims})
+        for _ in range(2):
+            got = labelled(x, dims, Labels.of(on))
+            xr.testing.assert_identical(got, ref)
+            xr.testing.assert_identical(labelled(x, dims, {d: on[d] for d in dims}), got)
+            assert got.values is x
+    with pytest.raises(ValueError):  # a wrong shape: the constructor's error
+        labelled(data[:, :1], ("year", "sector", "grade"), Labels.of(on))

@@ -19,7 +19,7 @@ from repm.chain.basket import basket
 from repm.chain.chain import Chain
 from repm.chain.composition import composition, recipe
 from repm.chain.demand import demand, history, next_lower_grade
-from repm.chain.labels import labelled
+from repm.chain.labels import Labels, labelled
 from repm.chain.memo import per_definition
 from repm.chain.prices import prices
 from repm.chain.routes import routes
@@ -85,12 +85,19 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
     bk = part("basket", basket, s, model, chem, years,
               tuple(model.separated["ndpr"].elements), rt["retention"].values)  # fmt: skip
     sep_out = bk["sep_out"]
-    yr = {"year": years}
-    by_el = {"element": list(model.basket_names)}
     alloy_per_magnet = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
     pr = part("prices", prices, s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
-    by_mat = {**yr, "material": list(MATERIALS)}
-    by_grade = {**yr, "grade": list(GRADES)}
+    # each array's coordinates: its dims' labels (the basket's elements are monazite's whole
+    # content, its own Labels)
+    on = Labels.of({
+        "year": years, "sector": list(sectors), "grade": list(GRADES),
+        "element": list(ELEMENTS), "material": list(MATERIALS), "feed": list(FEEDS),
+        "unit": unit_names, "product": pr["coproducts"], "origin": list(origins),
+        "age": np.arange(n_ages), "hist_year": hist_years,
+    })  # fmt: skip
+    on_basket = Labels.of(
+        {"year": years, "flow": list(BASKET_FLOWS), "element": list(model.basket_names)}
+    )
     sw = s.risk.grade_switch
     return Chain(
         **rt,
@@ -100,23 +107,11 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         base_year=int(base),
         sectors=sectors,
         origins=origins,
-        demand_total=labelled(dem, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}),
-        demand_bottom_up=labelled(
-            bottom, dims=("year", "sector"), coords={**yr, "sector": list(sectors)}
-        ),
-        demand_bare=labelled(
-            bare,
-            dims=("year", "sector", "grade"),
-            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
-        ),
-        demand_embedded=labelled(
-            emb,
-            dims=("year", "sector", "grade"),
-            coords={**yr, "sector": list(sectors), "grade": list(GRADES)},
-        ),
-        export_demand=labelled(
-            dm["exports"], dims=("year", "grade"), coords={**yr, "grade": list(GRADES)}
-        ),
+        demand_total=labelled(dem, dims=("year", "sector"), coords=on),
+        demand_bottom_up=labelled(bottom, dims=("year", "sector"), coords=on),
+        demand_bare=labelled(bare, dims=("year", "sector", "grade"), coords=on),
+        demand_embedded=labelled(emb, dims=("year", "sector", "grade"), coords=on),
+        export_demand=labelled(dm["exports"], dims=("year", "grade"), coords=on),
         export_premium=float(dm["export_premium"]),
         future_from=s.risk.months_of_history(int(years[0]), len(years)),
         grade_down=next_lower_grade(dm["heavy"]),
@@ -127,68 +122,38 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
             ]
         ),
         switch_after_months=sw.after_months if sw is not None else 0.0,
-        grade_comp=labelled(
-            gc, dims=("grade", "element"), coords={"grade": list(GRADES), "element": list(ELEMENTS)}
-        ),
-        material_comp=labelled(
-            mc,
-            dims=("material", "element"),
-            coords={"material": list(MATERIALS), "element": list(ELEMENTS)},
-        ),
-        recipe=labelled(
-            recipe_,
-            dims=("feed", "grade", "material"),
-            coords={"feed": list(FEEDS), "grade": list(GRADES), "material": list(MATERIALS)},
-        ),
-        capacity=labelled(cap, dims=("year", "feed"), coords={**yr, "feed": list(FEEDS)}),
-        capacity_nameplate=labelled(
-            plate, dims=("year", "unit"), coords={**yr, "unit": unit_names}
-        ),
-        capacity_effective_unit=labelled(
-            eff, dims=("year", "unit"), coords={**yr, "unit": unit_names}
-        ),
-        separation_output=labelled(sep_out, dims=("year",), coords=yr),
+        grade_comp=labelled(gc, dims=("grade", "element"), coords=on),
+        material_comp=labelled(mc, dims=("material", "element"), coords=on),
+        recipe=labelled(recipe_, dims=("feed", "grade", "material"), coords=on),
+        capacity=labelled(cap, dims=("year", "feed"), coords=on),
+        capacity_nameplate=labelled(plate, dims=("year", "unit"), coords=on),
+        capacity_effective_unit=labelled(eff, dims=("year", "unit"), coords=on),
+        separation_output=labelled(sep_out, dims=("year",), coords=on),
         irel_to_units_max=s.supply.separation.to_units_max,
         monazite_per_t_oxide=1.0 / bk["ndpr_per_t"],
-        monazite_comp=labelled(bk["monazite_comp"], dims=("element",), coords=by_el),
-        monazite_processed=labelled(bk["cracked"], dims=("year",), coords=yr),
-        monazite_bound=labelled(bk["bound"], dims=("year",), coords=yr),
+        monazite_comp=labelled(bk["monazite_comp"], dims=("element",), coords=on_basket),
+        monazite_processed=labelled(bk["cracked"], dims=("year",), coords=on),
+        monazite_bound=labelled(bk["bound"], dims=("year",), coords=on),
         basket=labelled(
             np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=1),
             dims=("year", "flow", "element"),
-            coords={**yr, "flow": list(BASKET_FLOWS), **by_el},
+            coords=on_basket,
         ),
-        basket_per_oxide=labelled(bk["per_oxide"], dims=("element",), coords=by_el),
+        basket_per_oxide=labelled(bk["per_oxide"], dims=("element",), coords=on_basket),
         tsp_p2o5_fraction=s.supply.coproducts.tsp_p2o5_fraction,
         thorium_storage_cost=s.economics.thorium_storage_cost,
-        coproduct_price=labelled(
-            pr["coproduct"], dims=("year", "product"), coords={**yr, "product": pr["coproducts"]}
-        ),
+        coproduct_price=labelled(pr["coproduct"], dims=("year", "product"), coords=on),
         yields=ylds,
-        import_share=labelled(
-            share,
-            dims=("origin", "material"),
-            coords={"origin": list(origins), "material": list(MATERIALS)},
-        ),
-        spare=labelled(
-            spare,
-            dims=("origin", "material"),
-            coords={"origin": list(origins), "material": list(MATERIALS)},
-        ),
-        lifetime_pmf=labelled(
-            pmf, dims=("sector", "age"), coords={"sector": list(sectors), "age": np.arange(n_ages)}
-        ),
-        history_inflow=labelled(
-            hist,
-            dims=("sector", "grade", "hist_year"),
-            coords={"sector": list(sectors), "grade": list(GRADES), "hist_year": hist_years},
-        ),
-        priority_tier=labelled(tier, dims=("sector",), coords={"sector": list(sectors)}),
-        stockpile0=labelled(stock0, dims=("material",), coords={"material": list(MATERIALS)}),
+        import_share=labelled(share, dims=("origin", "material"), coords=on),
+        spare=labelled(spare, dims=("origin", "material"), coords=on),
+        lifetime_pmf=labelled(pmf, dims=("sector", "age"), coords=on),
+        history_inflow=labelled(hist, dims=("sector", "grade", "hist_year"), coords=on),
+        priority_tier=labelled(tier, dims=("sector",), coords=on),
+        stockpile0=labelled(stock0, dims=("material",), coords=on),
         stockpile_fit=labelled(
             [s.policy.magnet_stockpile_fit if m.kind == "magnet" else 1.0 for m in model.materials],
             dims=("material",),
-            coords={"material": list(MATERIALS)},
+            coords=on,
         ),  # fmt: skip
         collection_rate=s.supply.recycling.collection_rate,
         recycling_recovery=s.supply.recycling.recovery,
@@ -199,12 +164,12 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
                 for n in sectors
             ],
             dims=("sector",),
-            coords={"sector": list(sectors)},
+            coords=on,
         ),
         working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
-        oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=by_mat),
-        oxide_price_china=labelled(pr["oxide_china"], dims=("year", "material"), coords=by_mat),
-        magnet_price=labelled(pr["magnet"], dims=("year", "grade"), coords=by_grade),
-        magnet_price_china=labelled(pr["magnet_china"], dims=("year", "grade"), coords=by_grade),
+        oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=on),
+        oxide_price_china=labelled(pr["oxide_china"], dims=("year", "material"), coords=on),
+        magnet_price=labelled(pr["magnet"], dims=("year", "grade"), coords=on),
+        magnet_price_china=labelled(pr["magnet_china"], dims=("year", "grade"), coords=on),
     )
