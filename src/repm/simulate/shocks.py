@@ -250,6 +250,8 @@ def _magnets_restricted(
     ever restricted."""
     G = len(cols)
     if shocks.availability is not None:
+        if not (shocks.availability < 1.0).any():  # nothing below 1 (no shocks): none of it
+            return None
         a = shocks.availability[:, np.minimum(np.arange(n_steps), shocks.availability.shape[1] - 1)]
         a = a[..., cols] if a.shape[3] > 1 else a[..., [0] * G]
         return (a < 1.0).any(axis=2)
