@@ -88,3 +88,19 @@ def test_sets_unlabelled_read_as_the_labelled_runs(loaded_sets):
             assert want.keys() == got.keys() and len(got) > 0
             for k in want:
                 assert want[k].tobytes() == got[k].tobytes(), k
+
+
+def test_sector_unmet_of_the_unlabelled_run_is_the_datasets(loaded_sets):
+    """A risk output's unmet demand (`sector_unmet`) read off each set's run unlabelled, shocks
+    on: the labelled run's, bit for bit."""
+    from repm.analyses.risk.draws import sector_unmet
+    from repm.simulate.sets import simulate_sets_unlabelled
+
+    chains = [compile_chain(ld.scenario) for ld in loaded_sets]
+    shocks = [sample(ld.scenario.risk, c, np.arange(8), seed=5)
+              for ld, c in zip(loaded_sets, chains, strict=True)]  # fmt: skip
+    raws = simulate_sets_unlabelled(chains, shocks=shocks)
+    for raw, sim in zip(raws, simulate_sets(chains, shocks=shocks), strict=True):
+        got, want = sector_unmet(raw), sector_unmet(sim.data)
+        assert got.shape == want.shape and got.tobytes() == want.tobytes()
+    assert float(sector_unmet(raws[0]).sum()) > 0

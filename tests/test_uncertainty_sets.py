@@ -145,13 +145,13 @@ def test_a_sets_many_draws_run_in_pieces_as_one_call_of_all(monkeypatch):
     calls: list[list[int]] = []
     from repm.simulate import sets as sets_module
 
-    real = sets_module.simulate_sets
+    real = sets_module.simulate_sets_unlabelled  # what the risk outputs run through
 
     def spy(chains, *a, shocks=None, **k):
         calls.append([sh.draws for sh in shocks])
         return real(chains, *a, shocks=shocks, **k)
 
-    monkeypatch.setattr(sets_module, "simulate_sets", spy)
+    monkeypatch.setattr(sets_module, "simulate_sets_unlabelled", spy)
     pieced = Evaluator(loaded, "expected_unmet", per_draw=True, **kw).many(at)
     assert calls == [[4, 4]] * 6 and pieced.shape == (2, 21, 12)  # 3 calls a set, both threads
     assert np.array_equal(pieced, by_draw) and by_draw.max() > 0

@@ -59,8 +59,11 @@ def run_block(
 
 def sector_unmet(ds) -> np.ndarray:
     """Unmet demand by draw × year × sector (t), summed over grades as every risk measure sums
-    it (the total over sectors is then `.sum(axis=2)`, as `Reduction` takes it)."""
-    return ds.unmet.transpose("draw", "year", "sector", "grade").values.sum(axis=3)
+    it (the total over sectors is then `.sum(axis=2)`, as `Reduction` takes it). `ds`: a run's
+    Dataset, or the run unlabelled (`engine.unlabelled`, its arrays in the engine's order)."""
+    order = ("draw", "year", "sector", "grade")
+    unmet = ds.variables["unmet"]  # in that order already (the engine's): the same array
+    return (unmet.values if unmet.dims == order else ds.unmet.transpose(*order).values).sum(axis=3)
 
 
 _LOCAL = threading.local()

@@ -274,9 +274,10 @@ class Evaluator:
                     sample(sc.risk, c, ids, self.seed)
                     for sc, c in zip(scenarios, chains, strict=True)
                 ]
-            elif self.output not in FINANCE_OUTPUTS:  # run indicators: read off the arrays
-                return simulate_sets_unlabelled(chains, step=step)  # (`_wide`)
-            return simulate_sets(chains, shocks=shocks, step=step)
+            if self.output in FINANCE_OUTPUTS:  # the NPV reads the labelled Dataset
+                return simulate_sets(chains, step=step)
+            # run indicators and risk outputs read off the arrays (`_wide`, `_unmet`)
+            return simulate_sets_unlabelled(chains, shocks=shocks, step=step)
 
         if self._in_pieces():  # each set's unmet demand (draw × year) from its pieces
             unmet = self._timed(
@@ -322,7 +323,7 @@ class Evaluator:
         by side (one for each kernel thread), at most DRAWS_PER_CALL draws a call. Each draw's
         shocks are keyed by its id, so the draws are those of one call of all of them, bit for
         bit; the last piece is filled up with draws past the set's, which are dropped."""
-        from repm.simulate.sets import simulate_sets
+        from repm.simulate.sets import simulate_sets_unlabelled
         from repm.simulate.shocks import sample
 
         calls = -(-self.draws // DRAWS_PER_CALL)
@@ -330,8 +331,9 @@ class Evaluator:
         out = []
         for k in range(calls):
             pair = [np.arange(lo, lo + size) for lo in (2 * k * size, (2 * k + 1) * size)]
-            sims = simulate_sets([chain, chain], step=step,
-                                 shocks=[sample(sc.risk, chain, ids, self.seed) for ids in pair])  # fmt: skip
+            sims = simulate_sets_unlabelled([chain, chain], step=step,
+                                            shocks=[sample(sc.risk, chain, ids, self.seed)
+                                                    for ids in pair])  # fmt: skip
             out += [_unmet(sim) for sim in sims]
         return np.concatenate(out)[: self.draws]
 
@@ -386,10 +388,11 @@ def gc_paused():
 
 
 def _unmet(sim) -> np.ndarray:
-    """A set's unmet magnet demand by draw × year (t), summed as every risk measure sums it."""
+    """A set's unmet magnet demand by draw × year (t), summed as every risk measure sums it
+    (`sim`: the set's run unlabelled)."""
     from repm.analyses.risk.draws import sector_unmet
 
-    return sector_unmet(sim.data).sum(axis=2)
+    return sector_unmet(sim).sum(axis=2)
 
 
 _REMOTE: dict[bytes, Evaluator] = {}  # a Dask worker's Evaluator, by its pickled request
