@@ -271,3 +271,13 @@ def test_labels_give_the_arrays_coords_give():
             assert got.values is x
     with pytest.raises(ValueError):  # a wrong shape: the constructor's error
         labelled(data[:, :1], ("year", "sector", "grade"), Labels.of(on))
+
+
+@pytest.mark.parametrize("name", ["india-baseline", "india-tolling-japan"])
+def test_export_price_values_are_the_labelled_rule(name):
+    """`Chain.export_price_values` (what a sample's NPV reads) and `export_price` (labelled)
+    are the grade's price × (1 + premium) as xarray's arithmetic makes it, bit for bit."""
+    chain = compile_chain(load_scenario(name).scenario)
+    ref = chain.magnet_price * (1 + chain.export_premium)
+    xr.testing.assert_identical(chain.export_price, ref)
+    assert chain.export_price_values.tobytes() == ref.values.tobytes()

@@ -122,9 +122,15 @@ class Chain:
         return fresh_alloy_per_magnet(self.yields["alloy_to_magnet"], self.yields["scrap_return"])
 
     @property
+    def export_price_values(self) -> np.ndarray:
+        """year × grade, INR/kg: what buyers abroad pay, the grade's price × (1 + premium)
+        (numpy: a parameter sample's NPV reads it without labels)."""
+        return self.magnet_price.values * (1 + self.export_premium)
+
+    @property
     def export_price(self) -> xr.DataArray:
-        """year × grade, INR/kg: what buyers abroad pay, the grade's price × (1 + premium)."""
-        return self.magnet_price * (1 + self.export_premium)
+        """`export_price_values`, labelled year × grade (as `magnet_price`)."""
+        return self.magnet_price.copy(data=self.export_price_values)
 
     def reached_grades(self, group: str, threshold: float = 0.0) -> tuple[str, ...]:
         """Grade classes an export control on `group`'s elements reaches: those whose content

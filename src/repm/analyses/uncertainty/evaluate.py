@@ -1,7 +1,7 @@
 """Evaluate an output at given fact values: the scenario with those values in place of its fact
 references, validated, compiled and run through the one data flow — the samples side by side on
-the engine's draw axis (`simulate_sets`), each output read with only what it needs (part 6:
-`bench/uncertainty.py` times each phase).
+the engine's draw axis (`simulate_sets_unlabelled`: each set's arrays, not labelled), each output
+read with only what it needs (part 6: `bench/uncertainty.py` times each phase).
 
 Outputs:
 - `unit_npv`: the NPV of the scenario's first scheme unit in crore INR, as `repm finance`
@@ -261,7 +261,7 @@ class Evaluator:
 
     def _run(self, scenarios: list, chains: list) -> np.ndarray:
         """The output of each set: simulated side by side, or in pieces (`_pieces`)."""
-        from repm.simulate.sets import simulate_sets, simulate_sets_unlabelled
+        from repm.simulate.sets import simulate_sets_unlabelled
         from repm.simulate.shocks import sample
 
         step = self._step()
@@ -274,9 +274,8 @@ class Evaluator:
                     sample(sc.risk, c, ids, self.seed)
                     for sc, c in zip(scenarios, chains, strict=True)
                 ]
-            if self.output in FINANCE_OUTPUTS:  # the NPV reads the labelled Dataset
-                return simulate_sets(chains, step=step)
-            # run indicators and risk outputs read off the arrays (`_wide`, `_unmet`)
+            # every output reads the arrays of each set's run, unlabelled (`_wide`, `_unmet`,
+            # `_npv`)
             return simulate_sets_unlabelled(chains, shocks=shocks, step=step)
 
         if self._in_pieces():  # each set's unmet demand (draw × year) from its pieces
@@ -315,7 +314,8 @@ class Evaluator:
         from repm.analyses import finance as F
         from repm.results.build import Results
 
-        ctx = F.context(sc, chain, Results(data=sim.data, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
+        # the context reads the run's variables alone (`sim`: the run unlabelled)
+        ctx = F.context(sc, chain, Results(data=sim, indicators=None, scenario=sc.name))  # type: ignore[arg-type]
         return F.unit_npv(ctx, F.unit_specs(sc)[0])  # crore INR, as unit_metrics gives it
 
     def _pieces(self, sc, chain, step: str) -> np.ndarray:
