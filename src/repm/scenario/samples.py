@@ -44,38 +44,35 @@ def magnitude(x: Any) -> float:
     return float(getattr(x, "magnitude", x))
 
 
+def _walk(obj: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
+    """Every leaf of a Scenario (not a model, mapping or list) with its path, in field order."""
+    if isinstance(obj, BaseModel):
+        for name in type(obj).model_fields:
+            yield from _walk(getattr(obj, name), (*path, name))
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from _walk(v, (*path, k))
+    elif isinstance(obj, list | tuple):
+        for i, v in enumerate(obj):
+            yield from _walk(v, (*path, i))
+    else:
+        yield path, obj
+
+
+def _is_number(x: Any) -> bool:
+    return not isinstance(x, bool) and (isinstance(x, int | float) or hasattr(x, "magnitude"))
+
+
 def leaves(obj: Any, path: Path = ()) -> Iterator[tuple[Path, float]]:
     """Every number in a Scenario (floats, ints but not bools, quantities' magnitudes) with its
-    path, in field order."""
-    if isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            yield from leaves(getattr(obj, name), (*path, name))
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from leaves(v, (*path, k))
-    elif isinstance(obj, list | tuple):
-        for i, v in enumerate(obj):
-            yield from leaves(v, (*path, i))
-    elif isinstance(obj, bool) or obj is None or isinstance(obj, str):
-        return
-    elif isinstance(obj, int | float) or hasattr(obj, "magnitude"):
-        yield path, magnitude(obj)
+    path (below `path`), in field order."""
+    return ((p, magnitude(x)) for p, x in _walk(obj, path) if _is_number(x))
 
 
-def structure(obj: Any, path: Path = ()) -> Iterator[tuple[Path, Any]]:
-    """Every leaf of a Scenario that is not a number (texts, flags, None) with its path: with the
-    numbers' paths, what samples of one block share."""
-    if isinstance(obj, BaseModel):
-        for name in type(obj).model_fields:
-            yield from structure(getattr(obj, name), (*path, name))
-    elif isinstance(obj, dict):
-        for k, v in obj.items():
-            yield from structure(v, (*path, k))
-    elif isinstance(obj, list | tuple):
-        for i, v in enumerate(obj):
-            yield from structure(v, (*path, i))
-    elif isinstance(obj, bool | str) or obj is None:
-        yield path, obj
+def structure(obj: Any) -> Iterator[tuple[Path, Any]]:
+    """Every leaf of a Scenario that is not a number (texts, flags, None, …) with its path: with
+    the numbers' paths, what samples of one block share."""
+    return ((p, x) for p, x in _walk(obj) if not _is_number(x))
 
 
 @dataclass(frozen=True)
