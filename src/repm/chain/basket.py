@@ -185,23 +185,24 @@ def check(flows: dict[str, np.ndarray], names) -> None:
 
 def engine_upstream(
     basket: np.ndarray, flows: tuple[str, ...], names: tuple[str, ...], elements: tuple[str, ...],
-    ndpr_comp: dict[str, float], sep_out: np.ndarray,
+    ndpr_comp: dict[str, np.ndarray], sep_out: np.ndarray,
 ) -> dict[str, np.ndarray]:  # fmt: skip
-    """The engine's rows of the basket (year × flow × basket element → flow: year × engine
-    element), without domestic NdPr oxide, which the engine books itself as output × the NdPr
-    product's composition (`ndpr_comp`: element → t per t oxide). The engine carries NdPr at the
-    product's Nd:Pr split, the basket at the monazite's: upstream, each flow's Nd + Pr is split
-    as the product is (its total kept), and the SX loss is what the product does not take."""
-    # every flow at once (year × flow × engine element; elementwise, so each flow's numbers are
-    # those of the flow alone)
-    rows = basket[:, :, [names.index(e) for e in elements]]
+    """The engine's rows of the basket (set × year × flow × basket element → flow: set × year ×
+    engine element), without domestic NdPr oxide, which the engine books itself as output × the
+    NdPr product's composition (`ndpr_comp`: element → t per t oxide, by set; `sep_out`: set ×
+    year). The engine carries NdPr at the product's Nd:Pr split, the basket at the monazite's:
+    upstream, each flow's Nd + Pr is split as the product is (its total kept), and the SX loss
+    is what the product does not take. Elementwise, so a set's numbers are its own alone."""
+    # every flow at once (elementwise, so each flow's numbers are those of the flow alone)
+    rows = basket[..., [names.index(e) for e in elements]]
     ei = {e: i for i, e in enumerate(elements)}
-    total = sum(ndpr_comp.values())
-    ndpr = sum(rows[:, :, ei[e]] for e in ndpr_comp)
-    for e, c in ndpr_comp.items():
-        rows[:, :, ei[e]] = ndpr * c / total
+    comp = {e: np.asarray(c)[:, None] for e, c in ndpr_comp.items()}  # set × 1: by year
+    total = sum(comp.values())
+    ndpr = sum(rows[..., ei[e]] for e in comp)
+    for e, c in comp.items():
+        rows[..., ei[e]] = ndpr * c[..., None] / total[..., None]
     sx, concentrate = flows.index("sx_loss"), flows.index("concentrate")
-    for e, c in ndpr_comp.items():
-        rows[:, sx, ei[e]] = rows[:, concentrate, ei[e]] - sep_out * c
+    for e, c in comp.items():
+        rows[:, :, sx, ei[e]] = rows[:, :, concentrate, ei[e]] - sep_out * c
     skip = flows.index("oxide_domestic")
-    return {f: rows[:, k] for k, f in enumerate(flows) if k != skip}
+    return {f: rows[:, :, k] for k, f in enumerate(flows) if k != skip}

@@ -104,6 +104,17 @@ class Chain:
         return min(-(-self.future_from // 12), self.n_years)
 
     @property
+    def route_names(self) -> list:
+        """The tolling routes' labels (off the Dataset's Variables: `ds.route` builds a
+        DataArray, ~40 µs)."""
+        return list(self.tolling.variables["route"].values)
+
+    @property
+    def source_names(self) -> list:
+        """The overseas sources' labels."""
+        return list(self.overseas.variables["source"].values)
+
+    @property
     def grades(self) -> tuple[str, ...]:
         return self.model.grade_names
 

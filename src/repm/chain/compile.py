@@ -77,9 +77,7 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
     hs = part("history", history, s, years, dem, grade_split)
     pmf, n_ages, hist, hist_years = hs["pmf"], hs["n_ages"], hs["hist"], hs["hist_years"]
 
-    tiers = {s_: i for i, tier in enumerate(s.policy.sector_priority) for s_ in tier}
-    tier = np.array([tiers.get(n, len(s.policy.sector_priority)) for n in sectors])
-    stock0 = np.array([s.policy.stockpile.get(m, 0.0) for m in MATERIALS])
+    po = policy(s, model, sectors)
 
     rt = part("routes", routes, s, model, years, ci_on, y, origins)
     bk = part("basket", basket, s, model, chem, years,
@@ -98,7 +96,6 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
     on_basket = Labels.of(
         {"year": years, "flow": list(BASKET_FLOWS), "element": list(model.basket_names)}
     )
-    sw = s.risk.grade_switch
     return Chain(
         **rt,
         name=s.name,
@@ -115,13 +112,8 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         export_premium=float(dm["export_premium"]),
         future_from=s.risk.months_of_history(int(years[0]), len(years)),
         grade_down=next_lower_grade(dm["heavy"]),
-        switch_share=np.array(
-            [
-                sw.share if sw is not None and (sw.sectors is None or n in sw.sectors) else 0.0
-                for n in sectors
-            ]
-        ),
-        switch_after_months=sw.after_months if sw is not None else 0.0,
+        switch_share=po["switch_share"],
+        switch_after_months=po["switch_after_months"],
         grade_comp=labelled(gc, dims=("grade", "element"), coords=on),
         material_comp=labelled(mc, dims=("material", "element"), coords=on),
         recipe=labelled(recipe_, dims=("feed", "grade", "material"), coords=on),
@@ -148,24 +140,13 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         spare=labelled(spare, dims=("origin", "material"), coords=on),
         lifetime_pmf=labelled(pmf, dims=("sector", "age"), coords=on),
         history_inflow=labelled(hist, dims=("sector", "grade", "hist_year"), coords=on),
-        priority_tier=labelled(tier, dims=("sector",), coords=on),
-        stockpile0=labelled(stock0, dims=("material",), coords=on),
-        stockpile_fit=labelled(
-            [s.policy.magnet_stockpile_fit if m.kind == "magnet" else 1.0 for m in model.materials],
-            dims=("material",),
-            coords=on,
-        ),  # fmt: skip
+        priority_tier=labelled(po["tier"], dims=("sector",), coords=on),
+        stockpile0=labelled(po["stock0"], dims=("material",), coords=on),
+        stockpile_fit=labelled(po["fit"], dims=("material",), coords=on),
         collection_rate=s.supply.recycling.collection_rate,
         recycling_recovery=s.supply.recycling.recovery,
         working_stock_months=s.policy.working_stock_months,
-        sector_working_stock=labelled(
-            [
-                s.policy.sector_working_stock_months.get(n, s.policy.working_stock_months)
-                for n in sectors
-            ],
-            dims=("sector",),
-            coords=on,
-        ),
+        sector_working_stock=labelled(po["ws_sector"], dims=("sector",), coords=on),
         working_stock_refill_months=s.policy.working_stock_refill_months,
         chem=chem,
         oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=on),
@@ -173,3 +154,28 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         magnet_price=labelled(pr["magnet"], dims=("year", "grade"), coords=on),
         magnet_price_china=labelled(pr["magnet_china"], dims=("year", "grade"), coords=on),
     )
+
+
+def policy(s: Scenario, model, sectors) -> dict[str, Any]:
+    """The chain's arrays read off the scenario's policy and grade switch: priority tier by
+    sector, stockpile and its fit by material, working stock by sector, switch share by
+    sector and its delay (`compile_chain`'s; a block of samples reads each sample's)."""
+    p, sw = s.policy, s.risk.grade_switch
+    tiers = {s_: i for i, tier in enumerate(p.sector_priority) for s_ in tier}
+    return {
+        "tier": np.array([tiers.get(n, len(p.sector_priority)) for n in sectors]),
+        "stock0": np.array([p.stockpile.get(m, 0.0) for m in model.material_names]),
+        "fit": np.array(
+            [p.magnet_stockpile_fit if m.kind == "magnet" else 1.0 for m in model.materials]
+        ),
+        "ws_sector": np.array(
+            [p.sector_working_stock_months.get(n, p.working_stock_months) for n in sectors]
+        ),
+        "switch_share": np.array(
+            [
+                sw.share if sw is not None and (sw.sectors is None or n in sw.sectors) else 0.0
+                for n in sectors
+            ]
+        ),  # fmt: skip
+        "switch_after_months": sw.after_months if sw is not None else 0.0,
+    }

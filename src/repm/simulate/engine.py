@@ -187,9 +187,8 @@ def unlabelled(prep: Prepared, out) -> Unlabelled:
         "feed": list(FEEDS),
         "flow": [f for f, _, _ in FLOWS],
         "process": list(model.processes),
-        # the routes' labels off the Variables (`ds.route` builds a DataArray, ~40 µs)
-        "route": list(chain.tolling.variables["route"].values),
-        "source": list(chain.overseas.variables["source"].values),
+        "route": chain.route_names,
+        "source": chain.source_names,
     }
     V = Variable
     return Unlabelled(

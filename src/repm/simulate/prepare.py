@@ -7,13 +7,16 @@ kernel on them and labels what it returns; docs/architecture.md has the data flo
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import numpy as np
 import xarray as xr
 
 from repm.chain import HISTORY_YEARS, Chain
+from repm.chain.basket import FLOWS as BASKET_FLOWS
 from repm.chain.basket import engine_upstream
 from repm.chain.plan import Plan, default_plan
+from repm.chain.rules import fresh_alloy_per_magnet
 from repm.model import KINDS, ModelDefinition
 from repm.scenario.schema import FEEDS
 from repm.simulate import arrays
@@ -189,11 +192,13 @@ def prepare(
     once for all its chunks. Shared, not copied: the kernel writes none of its inputs
     (tests/test_engine.py). empty: makes the float64 copy of a risk sample's levels (a chunk's
     `Buffers.empty`; default `np.empty`)."""
-    shocks = shocks or no_shocks(chain)
     if like is None:
         like = _prepare_chain(chain, plan or default_plan(chain), step)
     elif like.chain is not chain or like.step != step or (plan or like.plan) is not like.plan:
         raise ValueError("`like` was prepared for another chain, plan or step")
+    if shocks is None:
+        return replace(like, shocks=no_shocks(chain), inputs=unshocked(like.inputs, like.dims),
+                       dims=dict(like.dims, D=1))  # fmt: skip
     inp, spy = like.inputs, like.inputs.spy
     O, M, G = like.dims["O"], like.dims["M"], like.dims["G"]  # noqa: E741
     dmult = (
@@ -217,107 +222,205 @@ def prepare(
     return replace(like, shocks=shocks, inputs=inp, dims=dict(like.dims, D=shocks.draws))
 
 
+def unshocked(inp: tuple, dims: dict) -> tuple:
+    """The kernel's inputs of one draw without shocks (`no_shocks`: everything available every
+    step, demand as planned, no grade switch)."""
+    O, M, G, Y = dims["O"], dims["M"], dims["G"], dims["Y"]  # noqa: E741
+    return inp._replace(
+        dmult=np.ones((1, Y)), dense=True, avail=np.ones((1, 1, 1, 1)), level=np.zeros((1, 1, 0)),
+        target=np.zeros((0, O, M)), ramp=np.ones((1, 1)), sw_step=np.full((1, G), -1, np.int64),
+    )  # fmt: skip
+
+
 def _prepare_chain(chain: Chain, plan: Plan, step: str) -> Prepared:
     """`prepare`'s draw-independent arrays: the shocks' (demand multiplier, availability,
-    spare ramp, switch steps) are placeholders until `prepare` puts a run's own in."""
-    model = chain.model
+    spare ramp, switch steps) are placeholders until `prepare` puts a run's own in. The chain's
+    arrays as one set of `stacked_inputs` (the rule a block of parameter sets runs too)."""
+    stacked, dims = stacked_inputs(chain_arrays(chain, plan), chain.model, step)
+    return Prepared(chain, None, step, set_inputs(stacked, 0), dims, plan)
+
+
+class ChainArrays(NamedTuple):
+    """What the kernel's inputs are made of, for sets of one structure stacked on a leading set
+    axis (a chain alone: a set axis of 1): each set's numbers as its Chain and plan hold them —
+    `chain_arrays` reads them off a Chain; a block of parameter samples has them from the
+    batched chain modules (`repm.simulate.block`)."""
+
+    bare: np.ndarray  # set × year × sector × grade, t/yr
+    emb: np.ndarray  # set × year × sector × grade, t/yr
+    export_dem: np.ndarray  # set × year × grade, t/yr
+    gc: np.ndarray  # set × grade × element
+    mc: np.ndarray  # set × material × element
+    recipe: np.ndarray  # set × feed × grade × material
+    cap: np.ndarray  # set × year × feed: the plan's capacity
+    share: np.ndarray  # set × (year or 1) × origin × material: the plan's import shares
+    stock0: np.ndarray  # set × material: the plan's stockpile
+    spare: np.ndarray  # set × origin × material, t/yr
+    sep: np.ndarray  # set × year
+    irel_max: np.ndarray  # set
+    y_am: np.ndarray  # set: the yields
+    y_alloy: np.ndarray
+    y_om: np.ndarray
+    r_scrap: np.ndarray
+    sx_recovery: np.ndarray
+    basket: np.ndarray  # set × year × basket flow × basket element
+    pmf: np.ndarray  # set × sector × age
+    hist: np.ndarray  # set × sector × grade × hist_year
+    tier: np.ndarray  # set × sector
+    fit: np.ndarray  # set × material
+    ws_months: np.ndarray  # set
+    refill_months: np.ndarray  # set
+    ws_sector_months: np.ndarray  # set × sector
+    collection: np.ndarray  # set
+    recovery: np.ndarray  # set
+    retention: np.ndarray  # set × year
+    future_from: np.ndarray  # set
+    down: np.ndarray  # set × grade
+    sw_share: np.ndarray  # set × sector
+    toll_cap: np.ndarray  # set × year × route
+    toll_grade: np.ndarray  # set × route
+    toll_lead_months: np.ndarray  # set × route
+    toll_partner: np.ndarray  # set × route
+    toll_first: np.ndarray  # set × route
+    toll_exposure: np.ndarray  # set × route × origin
+    ov_oxide: np.ndarray  # set × year × source
+    ov_country: np.ndarray  # set × source
+    ov_mixed: np.ndarray  # set × source
+
+
+def chain_arrays(chain: Chain, plan: Plan) -> ChainArrays:
+    """A chain's and plan's `ChainArrays`, as one set."""
+    tlv, ovv = chain.tolling.variables, chain.overseas.variables
+    Y, y = chain.n_years, chain.yields
+    one = lambda v: np.asarray(v)[None]  # noqa: E731
+    return ChainArrays(
+        bare=one(chain.demand_bare.values), emb=one(chain.demand_embedded.values),
+        export_dem=one(chain.export_demand.values), gc=one(chain.grade_comp.values),
+        mc=one(chain.material_comp.values), recipe=one(chain.recipe.values),
+        cap=one(_in_order(plan.capacity, "year", "feed")),
+        share=one(_shares_by_year(plan.import_share, chain.years)),
+        stock0=one(np.broadcast_to(plan.stockpile.values, (len(chain.materials),))),
+        spare=one(chain.spare.values), sep=one(chain.separation_output.values),
+        irel_max=one(chain.irel_to_units_max), y_am=one(y["alloy_to_magnet"]),
+        y_alloy=one(y["alloy_making"]), y_om=one(y["oxide_to_metal"]),
+        r_scrap=one(y["scrap_return"]), sx_recovery=one(y["sx_recovery"]),
+        basket=one(chain.basket.values), pmf=one(chain.lifetime_pmf.values),
+        hist=one(chain.history_inflow.values), tier=one(chain.priority_tier.values),
+        fit=one(chain.stockpile_fit.values), ws_months=one(chain.working_stock_months),
+        refill_months=one(chain.working_stock_refill_months),
+        ws_sector_months=one(chain.sector_working_stock.values),
+        collection=one(chain.collection_rate), recovery=one(chain.recycling_recovery),
+        retention=one(chain.retention.values), future_from=one(chain.future_from),
+        down=one(chain.grade_down), sw_share=one(chain.switch_share),
+        toll_cap=one(chain.tolling_capacity.values.reshape(Y, -1)),
+        toll_grade=one(tlv["grade"].values), toll_lead_months=one(tlv["lead_months"].values),
+        toll_partner=one(tlv["partner"].values), toll_first=one(tlv["first"].values),
+        toll_exposure=one(tlv["exposure"].values.reshape(-1, len(chain.origins))),
+        ov_oxide=one(chain.overseas_oxide.values.reshape(Y, -1)),
+        ov_country=one(ovv["country"].values), ov_mixed=one(ovv["mixed"].values),
+    )  # fmt: skip
+
+
+# Inputs the same for every set of one definition and step (the layout's index arrays, the
+# step); the shocks' are None here (`prepare` puts a run's own in)
+_SHARED = frozenset({
+    "spy", "dt", "group", "ndpr", "magnet", "embedded", "f_ox", "f_met", "rec_to", "up_flows",
+    "inflows", "outflows", "stocked", "grade_of",
+    "dmult", "dense", "avail", "level", "target", "ramp", "sw_step",
+})  # fmt: skip
+# a number per set (the kernel takes it as a Python number, as a Chain alone gives it)
+_SCALARS = frozenset({
+    "irel_max", "y_am", "y_alloy", "y_om", "r_scrap", "ws_frac", "refill_frac", "n_tiers",
+    "collection", "recovery", "fresh_per_mag", "strat_from",
+})  # fmt: skip
+
+
+def stacked_inputs(a: ChainArrays, model: ModelDefinition, step: str) -> tuple[tuple, dict]:
+    """The kernel's inputs of every set of `a` (`arrays.Inputs`, each field stacked on the set
+    axis but `_SHARED`'s), and the output sizes (D: 0 draws). Elementwise or row by row, so a
+    set's numbers are the same however many sets are stacked with it (tests/test_block_run.py);
+    `set_inputs` gives one set's."""
     lay = _layout(model)  # also checks the definition's flows against the engine's
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy = STEPS_PER_YEAR[step]
     dt = 1.0 / spy
-    Y = chain.n_years
-    S, G, E, M = len(chain.sectors), len(GRADES), len(ELEMENTS), len(MATERIALS)
-    O, F = len(chain.origins), len(FEEDS)  # noqa: E741
-    ndpr = lay.ndpr
-    H = HISTORY_YEARS
+    N, Y, S = a.bare.shape[:3]
+    G, E, M, F = len(GRADES), len(ELEMENTS), len(MATERIALS), len(FEEDS)
+    O, R, K = a.spare.shape[1], a.toll_cap.shape[2], a.ov_oxide.shape[2]  # noqa: E741
+    ndpr, H = lay.ndpr, HISTORY_YEARS
+    i64 = lambda v: np.ascontiguousarray(v, dtype=np.int64)  # noqa: E731
+    col = lambda v: np.asarray(v, dtype=float)[:, None]  # noqa: E731 - a number per set, broadcast
 
-    bare = chain.demand_bare.values
-    emb = chain.demand_embedded.values
-    gc = chain.grade_comp.values
-    mc = chain.material_comp.values
-    cap = _in_order(plan.capacity, "year", "feed")
-    sep = chain.separation_output.values
-    y_am = chain.yields["alloy_to_magnet"]
-    y_alloy = chain.yields["alloy_making"]
-    y_om = chain.yields["oxide_to_metal"]
-    r_scrap = chain.yields["scrap_return"]
-    pmf = chain.lifetime_pmf.values
-    sf_cum = 1.0 - np.cumsum(pmf, axis=1)  # survival after each whole age
-    tier = chain.priority_tier.values.astype(np.int64)
-    oxide_per = np.zeros(M)
+    mc, gc = _f64(a.mc), _f64(a.gc)
+    pmf = _f64(a.pmf)
+    sf_cum = 1.0 - np.cumsum(pmf, axis=2)  # survival after each whole age
+    tier = i64(a.tier)
+    oxide_per = np.zeros((N, M))
     for i in lay.oxides:
-        oxide_per[i] = 1.0 / mc[i].sum()
-    stock0 = np.broadcast_to(plan.stockpile.values, (M,)).astype(float).copy()
-    stock0[lay.embedded] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
+        oxide_per[:, i] = 1.0 / mc[:, i].sum(axis=1)
+    stock0 = np.array(a.stock0, dtype=float)
+    stock0[:, lay.embedded] = 0.0  # magnets inside sub-assemblies cannot be stockpiled
     # upstream of separation (draw-independent): the engine's elements' rows of the basket;
     # the kernel books domestic NdPr oxide itself (the same sep × composition)
-    ndpr_comp = {e: mc[ndpr, i] for i, e in enumerate(ELEMENTS) if mc[ndpr, i] > 0}
-    upstream = engine_upstream(
-        chain.basket.values, tuple(chain.basket.get_index("flow").tolist()), model.basket_names,
-        ELEMENTS, ndpr_comp, sep,
-    )  # fmt: skip
-    hist = chain.history_inflow.values
-    in_use0 = np.einsum("sgc,sc->sg", hist, sf_cum[:, H - 1 - np.arange(H)])[None]
+    on = mc[:, ndpr] > 0
+    if not (on == on[0]).all():
+        raise ValueError("sets whose NdPr oxide holds other elements; expected one structure")
+    ndpr_comp = {e: mc[:, ndpr, i] for i, e in enumerate(ELEMENTS) if on[0, i]}
+    upstream = engine_upstream(_f64(a.basket), BASKET_FLOWS, model.basket_names,
+                               ELEMENTS, ndpr_comp, _f64(a.sep))  # fmt: skip
+    hist = _f64(a.hist)
+    # in use when the horizon opens: set by set (an einsum's order of adding may follow shapes)
+    ages = H - 1 - np.arange(H)
+    in_use0 = np.stack(
+        [np.einsum("sgc,sc->sg", hist[n], sf_cum[n][:, ages])[None] for n in range(N)]
+    )
     # routes: a tolling partner's magnets are made from oxide like a domestic oxide-fed unit's
-    # (`chain.oxide_per_magnet_values`' NdPr oxide column)
-    recipe = chain.recipe.values
-    ox_per_mag = chain.oxide_per_magnet_values[:, ndpr]
-    el_per_mag = gc * chain.fresh_alloy_per_magnet / (y_alloy * y_om)
-    # the route Datasets' arrays as xarray Variables: a Dataset's `ds[name]` builds a DataArray
-    # with its coordinates (~20 µs each)
-    tl, tlv = chain.tolling, chain.tolling.variables
-    lead = np.rint(tlv["lead_months"].values / (12 / spy)).astype(np.int64)
-    ov, ovv = chain.overseas, chain.overseas.variables
-    ov_mixed = ovv["mixed"].values.astype(np.bool_)
-    ov_recovery = np.where(ov_mixed, chain.yields["sx_recovery"], 1.0).astype(float)
+    # (`Chain.oxide_per_magnet_values`' NdPr oxide column)
+    fresh = fresh_alloy_per_magnet(np.asarray(a.y_am, float), np.asarray(a.r_scrap, float))
+    ox_per_mag = a.recipe[:, FEEDS.index("oxide"), :, ndpr] * col(fresh)
+    el_per_mag = gc * col(fresh)[:, :, None] / (col(a.y_alloy) * col(a.y_om))[:, :, None]
+    mixed = np.asarray(a.ov_mixed, dtype=np.bool_)
+    future = np.asarray(a.future_from, dtype=np.int64)
 
     inp = arrays.Inputs(
-        spy=spy, dt=dt, bare=_f64(bare), emb=_f64(emb), dmult=None, cap=_f64(cap),
-        recipe=_f64(recipe), sep=_f64(sep), irel_max=float(chain.irel_to_units_max),
-        y_am=float(y_am), y_alloy=float(y_alloy), y_om=float(y_om), r_scrap=float(r_scrap),
-        share=_f64(_shares_by_year(plan.import_share, chain.years)),
-        spare=_f64(chain.spare.values * dt),
+        spy=spy, dt=dt, bare=_f64(a.bare), emb=_f64(a.emb), dmult=None, cap=_f64(a.cap),
+        recipe=_f64(a.recipe), sep=_f64(a.sep), irel_max=np.asarray(a.irel_max, float),
+        y_am=np.asarray(a.y_am, float), y_alloy=np.asarray(a.y_alloy, float),
+        y_om=np.asarray(a.y_om, float), r_scrap=np.asarray(a.r_scrap, float),
+        share=_f64(a.share), spare=_f64(a.spare * dt),
         dense=None, avail=None, level=None, target=None, ramp=None,  # the shocks': `prepare`
-        stock0=stock0, fit=_f64(chain.stockpile_fit.values), ws_frac=float(chain.working_stock_months / 12.0 / dt),
-        refill_frac=float(min(1.0, dt * 12.0 / chain.working_stock_refill_months)),
-        tier=tier, n_tiers=int(tier.max()) + 1, pmf=_f64(pmf), sf_cum=_f64(sf_cum),
-        history=_f64(chain.history_inflow.values), collection=float(chain.collection_rate),
-        recovery=float(chain.recycling_recovery), mc=_f64(mc), gc=_f64(gc),
-        group=lay.group.copy(), ndpr=ndpr, magnet=lay.magnet.copy(), embedded=lay.embedded.copy(),
-        f_ox=FEEDS.index("oxide"), f_met=FEEDS.index("metal"), rec_to=lay.rec_to.copy(),
-        oxide_per=oxide_per,
-        upstream=_f64(np.stack(list(upstream.values()), axis=1)),
+        stock0=stock0, fit=_f64(a.fit), ws_frac=np.asarray(a.ws_months, float) / 12.0 / dt,
+        refill_frac=np.minimum(1.0, dt * 12.0 / np.asarray(a.refill_months, float)),
+        tier=tier, n_tiers=tier.max(axis=1) + 1, pmf=pmf, sf_cum=sf_cum, history=hist,
+        collection=np.asarray(a.collection, float), recovery=np.asarray(a.recovery, float),
+        mc=mc, gc=gc, group=lay.group.copy(), ndpr=ndpr, magnet=lay.magnet.copy(),
+        embedded=lay.embedded.copy(), f_ox=FEEDS.index("oxide"), f_met=FEEDS.index("metal"),
+        rec_to=lay.rec_to.copy(), oxide_per=oxide_per,
+        upstream=_f64(np.stack(list(upstream.values()), axis=2)),
         up_flows=np.array([FLOW_INDEX[f] for f in upstream], dtype=np.int64),
         # the processes of the mass balance, and the stocks they hold
         inflows=lay.inflows.copy(), outflows=lay.outflows.copy(), stocked=lay.stocked.copy(),
-        in_use0=_f64(in_use0),
-        toll_cap=_f64(chain.tolling_capacity.values.reshape(Y, -1)),
-        toll_grade=tlv["grade"].values.astype(np.int64), toll_lead=lead,
-        toll_partner=tlv["partner"].values.astype(np.int64),
-        toll_exposure=_f64(tlv["exposure"].values.reshape(-1, O)),
-        toll_first=tlv["first"].values.astype(np.bool_),
-        ox_per_mag=_f64(ox_per_mag), el_per_mag=_f64(el_per_mag),
-        ov_oxide=_f64(chain.overseas_oxide.values.reshape(Y, -1)),
-        ov_country=ovv["country"].values.astype(np.int64), ov_recovery=_f64(ov_recovery),
-        ov_mixed=ov_mixed, retention=_f64(chain.retention.values),
-        fresh_per_mag=float(chain.fresh_alloy_per_magnet),
-        export_dem=_f64(chain.export_demand.values),
-        strat_from=int(-(-chain.future_from // (12 // spy))),  # first step wholly after as_of
-        down=np.ascontiguousarray(chain.grade_down, dtype=np.int64),
-        sw_share=_f64(chain.switch_share), sw_step=None,
-        ws_sector=_f64(chain.sector_working_stock.values / 12.0 / dt), grade_of=lay.grade_of.copy(),
+        in_use0=_f64(in_use0), toll_cap=_f64(a.toll_cap), toll_grade=i64(a.toll_grade),
+        toll_lead=i64(np.rint(np.asarray(a.toll_lead_months) / (12 / spy))),
+        toll_partner=i64(a.toll_partner), toll_exposure=_f64(a.toll_exposure),
+        toll_first=np.ascontiguousarray(a.toll_first, dtype=np.bool_),
+        ox_per_mag=_f64(ox_per_mag), el_per_mag=_f64(el_per_mag), ov_oxide=_f64(a.ov_oxide),
+        ov_country=i64(a.ov_country), ov_mixed=np.ascontiguousarray(mixed),
+        ov_recovery=_f64(np.where(mixed, col(a.sx_recovery), 1.0)),
+        retention=_f64(a.retention), fresh_per_mag=fresh, export_dem=_f64(a.export_dem),
+        strat_from=-(-future // (12 // spy)),  # first step wholly after as_of
+        down=i64(a.down), sw_share=_f64(a.sw_share), sw_step=None,
+        ws_sector=_f64(np.asarray(a.ws_sector_months, float) / 12.0 / dt),
+        grade_of=lay.grade_of.copy(),
     )  # fmt: skip
-    dims = dict(
-        D=0,
-        Y=Y,
-        S=S,
-        G=G,
-        F=F,
-        O=O,
-        M=M,
-        E=E,
-        P=len(model.processes),
-        R=tl.sizes["route"],
-        K=ov.sizes["source"],
-    )
-    return Prepared(chain, None, step, inp, dims, plan)
+    dims = dict(D=0, Y=Y, S=S, G=G, F=F, O=O, M=M, E=E, P=len(model.processes), R=R, K=K)
+    return inp, dims
+
+
+def set_inputs(stacked: tuple, n: int) -> tuple:
+    """Set n's kernel inputs of `stacked_inputs`: its rows (views, C-contiguous), a Python
+    number where the kernel takes one, the shared fields as they are."""
+    return arrays.Inputs(*(
+        v if name in _SHARED else v[n].item() if name in _SCALARS else v[n]
+        for name, v in zip(arrays.Inputs._fields, stacked, strict=True)
+    ))  # fmt: skip

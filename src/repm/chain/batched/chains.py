@@ -32,6 +32,7 @@ from repm.chain.batched.supply import (
 )
 from repm.chain.chain import Chain
 from repm.chain.compile import chemistry_of, compile_chain
+from repm.chain.labels import labelled
 from repm.chain.rules import fresh_alloy_per_magnet
 from repm.scenario.samples import SampleBlock
 from repm.scenario.schema import FEEDS
@@ -52,6 +53,13 @@ def compile_block(block: SampleBlock, scenarios: Sequence) -> list[Chain]:
 
 def block_parts(block: SampleBlock, scenarios: Sequence) -> list[dict]:
     """Each sample's `parts` for `compile_chain`: every module's result for it, by name."""
+    res = block_results(block, scenarios)
+    return [sample_parts(res, i) for i in range(block.n)]
+
+
+def block_results(block: SampleBlock, scenarios: Sequence) -> dict:
+    """Every module's result for the block, by name: arrays with a leading sample axis (the
+    modules' structure once: `*_SHARED`), in `compile_chain`'s order."""
     s = block.template
     model = s.definition
     years = np.array(s.horizon.years)
@@ -69,18 +77,69 @@ def block_parts(block: SampleBlock, scenarios: Sequence) -> list[dict]:
                       rt["retention"])  # fmt: skip
     alloy = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
     pr = prices_block(block, model, years, rc[:, FEEDS.index("oxide")] * alloy[:, None, None])
-    return [
-        {
-            "composition": sample(cp, i, COMPOSITION_SHARED),
-            "demand": sample(dm, i, DEMAND_SHARED),
-            "yields": sample(ylds, i, YIELDS_SHARED),
-            "recipe": sample(rc, i, RECIPE_SHARED),
-            "capacity": sample(ca, i, CAPACITY_SHARED),
-            "trade": sample(tr, i, TRADE_SHARED),
-            "history": sample(hs, i, HISTORY_SHARED),
-            "routes": routes_sample(rt, i),
-            "basket": sample(bk, i, BASKET_SHARED),
-            "prices": sample(pr, i, PRICES_SHARED),
-        }
-        for i in range(block.n)
-    ]
+    return {
+        "composition": cp, "demand": dm, "yields": ylds, "recipe": rc, "capacity": ca,
+        "trade": tr, "history": hs, "routes": rt, "basket": bk, "prices": pr,
+        "years": years, "chems": chems,
+    }  # fmt: skip
+
+
+_SHARED_KEYS = {
+    "composition": COMPOSITION_SHARED, "demand": DEMAND_SHARED, "yields": YIELDS_SHARED,
+    "recipe": RECIPE_SHARED, "capacity": CAPACITY_SHARED, "trade": TRADE_SHARED,
+    "history": HISTORY_SHARED, "basket": BASKET_SHARED, "prices": PRICES_SHARED,
+}  # fmt: skip
+
+
+def sample_parts(res: dict, i: int) -> dict:
+    """Sample i's `parts` for `compile_chain` out of `block_results`."""
+    parts = {name: sample(res[name], i, shared) for name, shared in _SHARED_KEYS.items()}
+    parts["routes"] = routes_sample(res["routes"], i)
+    return parts
+
+
+class SampleChain:
+    """Sample i's Chain of a block, compiled only when read beyond what a run's outputs read
+    first: its labels (the block's, one structure), its chemistry, fresh alloy per magnet,
+    nameplate capacity and monazite cracked, from the batched modules' arrays as
+    `compile_chain` labels them; anything else is its `compile_chain(s, parts=…)`, made on first
+    use (`chain`). The same numbers either way (tests/test_block_run.py)."""
+
+    def __init__(self, scenario, res: dict, i: int) -> None:
+        self._s, self._res, self._i = scenario, res, i
+        self._chain: Chain | None = None
+        model = scenario.definition
+        self.name, self.model, self.years = scenario.name, model, res["years"]
+        self.sectors, self.origins = res["demand"]["sectors"], res["trade"]["origins"]
+        self.grades, self.materials = model.grade_names, model.material_names
+        self.elements, self.n_years = model.element_names, len(self.years)
+        self.chem = res["chems"][i]
+        y = res["yields"]
+        self.fresh_alloy_per_magnet = fresh_alloy_per_magnet(
+            y["alloy_to_magnet"][i].item(), y["scrap_return"][i].item()
+        )
+        self.route_names = list(res["routes"]["routes"])
+        self.source_names = list(res["routes"]["sources"])
+
+    @property
+    def capacity_nameplate(self):
+        ca = self._res["capacity"]
+        return labelled(ca["plate"][self._i], dims=("year", "unit"),
+                        coords={"year": self.years, "unit": ca["unit_names"]})  # fmt: skip
+
+    @property
+    def monazite_processed(self):
+        return labelled(self._res["basket"]["cracked"][self._i], dims=("year",),
+                        coords={"year": self.years})  # fmt: skip
+
+    @property
+    def chain(self) -> Chain:
+        """The sample's whole Chain (compiled on first use)."""
+        if self._chain is None:
+            self._chain = compile_chain(self._s, parts=sample_parts(self._res, self._i))
+        return self._chain
+
+    def __getattr__(self, name: str):  # what is not above: the whole Chain's
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.chain, name)

@@ -1,0 +1,82 @@
+"""A block of parameter samples simulated without a Chain or a `prepare` each (issue 14 part 6):
+the batched chain modules' arrays (`repm.chain.batched.chains.block_results`) become the
+kernel's inputs for every sample at once (`prepare.stacked_inputs`, the rule a chain alone
+runs as one set), the samples run side by side on the draw axis, and each sample's run is read
+unlabelled beside a `SampleChain` (its labels and the arrays the outputs read first; a whole
+Chain only if more is read). The same numbers, bit for bit, as `simulate` on each sample's
+compiled chain (tests/test_block_run.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from repm.chain.basket import FLOWS as BASKET_FLOWS
+from repm.chain.batched.chains import SampleChain
+from repm.chain.compile import policy
+from repm.chain.demand import next_lower_grade
+from repm.scenario.samples import SampleBlock
+from repm.simulate import arrays, kernel
+from repm.simulate.engine import Unlabelled, unlabelled
+from repm.simulate.prepare import ChainArrays, Prepared, set_inputs, stacked_inputs, unshocked
+from repm.simulate.sets import _rows
+from repm.simulate.shocks import Shocks
+
+
+def block_arrays(res: dict, scenarios: Sequence) -> ChainArrays:
+    """The kernel's `ChainArrays` of a block (sample axis first) from its modules' results and
+    each sample's scenario (the policy's arrays, `compile.policy`), under the default plan
+    (the chain's capacity, import shares and stockpile), as `chain_arrays` reads them off each
+    sample's Chain."""
+    cp, dm, y, ca, tr = res["composition"], res["demand"], res["yields"], res["capacity"], res["trade"]  # fmt: skip
+    hs, rt, bk = res["history"], res["routes"], res["basket"]
+    model = scenarios[0].definition
+    N, Y = len(scenarios), len(res["years"])
+    po = [policy(s, model, dm["sectors"]) for s in scenarios]
+    per = lambda key: np.stack([p[key] for p in po])  # noqa: E731
+    each = lambda f: np.array([f(s) for s in scenarios])  # noqa: E731
+    rep = lambda v: np.repeat(np.asarray(v)[None], N, axis=0)  # noqa: E731 - the block's, each sample's
+    first = int(res["years"][0])
+    return ChainArrays(
+        bare=dm["bare"], emb=dm["emb"], export_dem=dm["exports"], gc=cp["gc"], mc=cp["mc"],
+        recipe=res["recipe"], cap=ca["cap"], share=tr["share"][:, None], stock0=per("stock0"),
+        spare=tr["spare"], sep=bk["sep_out"],
+        irel_max=each(lambda s: s.supply.separation.to_units_max),
+        y_am=y["alloy_to_magnet"], y_alloy=y["alloy_making"], y_om=y["oxide_to_metal"],
+        r_scrap=y["scrap_return"], sx_recovery=y["sx_recovery"],
+        basket=np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=2),
+        pmf=hs["pmf"], hist=hs["hist"], tier=per("tier"), fit=per("fit"),
+        ws_months=each(lambda s: s.policy.working_stock_months),
+        refill_months=each(lambda s: s.policy.working_stock_refill_months),
+        ws_sector_months=per("ws_sector"),
+        collection=each(lambda s: s.supply.recycling.collection_rate),
+        recovery=each(lambda s: s.supply.recycling.recovery),
+        retention=rt["retention"],
+        future_from=each(lambda s: s.risk.months_of_history(first, Y)),
+        down=np.stack([next_lower_grade(h) for h in dm["heavy"]]), sw_share=per("switch_share"),
+        toll_cap=rt["tolling_capacity"].reshape(N, Y, -1), toll_grade=rep(rt["tolling_grade"]),
+        toll_lead_months=rt["tolling_lead_months"], toll_partner=rep(rt["tolling_partner"]),
+        toll_first=rep(rt["tolling_first"]),
+        toll_exposure=rt["tolling_exposure"].reshape(N, -1, len(tr["origins"])),
+        ov_oxide=rt["overseas_oxide"].reshape(N, Y, -1), ov_country=rep(rt["overseas_country"]),
+        ov_mixed=rep(rt["overseas_mixed"]),
+    )  # fmt: skip
+
+
+def simulate_block(
+    block: SampleBlock, res: dict, scenarios: Sequence, step: str = "monthly"
+) -> tuple[list[SampleChain], list[Unlabelled]]:
+    """Each sample's chain (a `SampleChain`) and its run unlabelled (`engine.unlabelled`: mass
+    balance checked), the samples side by side, one draw each, no shocks, the default plan."""
+    chains = [SampleChain(s, res, i) for i, s in enumerate(scenarios)]
+    stacked, dims = stacked_inputs(block_arrays(res, scenarios), block.template.definition, step)
+    inps = [unshocked(set_inputs(stacked, n), dims) for n in range(len(chains))]
+    out = arrays.outputs({**dims, "D": len(chains)})
+    kernel.run_sets(inps, out, 1)
+    none = Shocks(availability=np.ones((1, 1, 1, 1)), n_materials=dims["M"])  # `no_shocks`'
+    return chains, [
+        unlabelled(Prepared(c, none, step, inp, {**dims, "D": 1}), _rows(out, n, n + 1))
+        for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
+    ]

@@ -1,0 +1,125 @@
+"""A block of parameter samples run without a Chain or `prepare` each (`repm.simulate.block`):
+every sample's kernel inputs, made for all at once from the batched modules' arrays, are the
+inputs `prepare` makes of that sample's compiled chain alone — field by field, type, dtype,
+shape and bits — so its run is that run; its `SampleChain` is its Chain where it answers without
+compiling; the Evaluator's numbers are those of the path through a Chain each."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from conftest import drawn_scenarios
+
+from repm.chain.batched.chains import SampleChain, block_results
+from repm.chain.compile import compile_chain
+from repm.scenario.load import shipped_names
+from repm.scenario.samples import SampleBlock
+from repm.simulate import arrays
+from repm.simulate.block import block_arrays, simulate_block
+from repm.simulate.prepare import prepare, set_inputs, stacked_inputs, unshocked
+from repm.simulate.sets import simulate_sets_unlabelled
+
+N = 6
+
+
+def _block(name: str):
+    scs = drawn_scenarios(name, 12)[:N]  # the batched modules' tests' samples (cached)
+    block = SampleBlock.gather(scs)
+    return block, scs, block_results(block, scs)
+
+
+def _same_inputs(got, want, where: str) -> None:
+    for field, a, b in zip(arrays.Inputs._fields, got, want, strict=True):
+        at = f"{where}: {field}"
+        assert type(a) is type(b), at  # a Python number where the kernel takes one
+        if isinstance(b, np.ndarray):
+            assert a.dtype == b.dtype and a.shape == b.shape, at
+            assert a.flags.c_contiguous and a.flags.writeable, at  # one numba type for both
+            assert np.array_equal(a, b, equal_nan=True), at
+            assert a.tobytes() == b.tobytes(), at  # bits, signed zeros among them
+        else:
+            assert a == b or (a != a and b != b), at
+
+
+@pytest.mark.parametrize("name", shipped_names())
+@pytest.mark.parametrize("step", ["monthly", "yearly"])
+def test_each_samples_inputs_are_its_chains(name, step):
+    block, scs, res = _block(name)
+    stacked, dims = stacked_inputs(block_arrays(res, scs), block.template.definition, step)
+    for n, s in enumerate(scs):
+        want = prepare(compile_chain(s), step=step)
+        assert dims == {**want.dims, "D": 0}
+        _same_inputs(unshocked(set_inputs(stacked, n), dims), want.inputs, f"{name} sample {n}")
+
+
+@pytest.mark.parametrize("name", ["india-baseline", "india-overseas-mines", "india-tolling-japan"])
+def test_each_samples_run_is_its_chains_run(name):
+    """The runs, array by array, and what the outputs read off each chain."""
+    block, scs, res = _block(name)
+    chains, sims = simulate_block(block, res, scs, "yearly")
+    want = simulate_sets_unlabelled([compile_chain(s) for s in scs], step="yearly")
+    for n, (got, ref) in enumerate(zip(sims, want, strict=True)):
+        assert got.variables.keys() == ref.variables.keys()
+        for k, v in ref.variables.items():
+            assert got.variables[k].dims == v.dims, (n, k)
+            assert np.asarray(got.variables[k].values).tobytes() == np.asarray(v.values).tobytes()
+        assert got.attrs == ref.attrs
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_a_sample_chain_answers_as_its_chain(name):
+    """What a SampleChain holds without compiling is the Chain's; the rest is the Chain's."""
+    block, scs, res = _block(name)
+    for i, s in enumerate(scs):
+        lazy, chain = SampleChain(s, res, i), compile_chain(s)
+        for attr in ("name", "years", "sectors", "origins", "grades", "materials", "elements",
+                     "n_years", "fresh_alloy_per_magnet", "route_names", "source_names"):  # fmt: skip
+            a, b = getattr(lazy, attr), getattr(chain, attr)
+            assert np.array_equal(a, b) and type(a) is type(b), attr
+        assert lazy.model is chain.model and lazy.chem == chain.chem
+        for attr in ("capacity_nameplate", "monazite_processed"):
+            a, b = getattr(lazy, attr), getattr(chain, attr)
+            assert a.identical(b), attr
+        assert lazy._chain is None  # none of that compiled it
+        assert lazy.spare.identical(chain.spare)  # the rest: the whole Chain's
+        assert lazy._chain is not None
+
+
+def _evaluator(output: str, step: str = "monthly"):
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Alternatives, Pooled
+    from repm.scenario import load_scenario
+
+    ev = Evaluator(load_scenario("india-baseline"), output, step=step, workers=1)
+    _, _, at = Pooled([ev], Alternatives.of("india-baseline", ())).draw(3, 8)
+    return ev, [dict(a) for a in at]
+
+
+def _through_chains(ev, values):
+    scs = [ev.scenario_at(v) for v in values]
+    chains = [compile_chain(s) for s in scs]
+    return ev._outputs(scs, chains, simulate_sets_unlabelled(chains, step=ev._step()))
+
+
+@pytest.mark.parametrize("output", ["magnet_imports", "unit_npv", "thorium_residue"])
+def test_the_evaluators_block_path_gives_the_chains_numbers(output):
+    ev, values = _evaluator(output, "yearly")
+    got = ev.many(values)
+    assert ev.block_fallbacks == 0 and ev.fast_samples == len(values)
+    assert got.tobytes() == _through_chains(ev, values).tobytes()
+
+
+def test_a_refused_block_runs_through_a_chain_each(monkeypatch):
+    """Whatever `simulate_block` raises, the block is run again the old way (its error, if any,
+    is the loop's) and counted."""
+    import repm.simulate.block as B
+
+    ev, values = _evaluator("magnet_imports", "yearly")
+
+    def refuse(*a, **kw):
+        raise ValueError("refused")
+
+    monkeypatch.setattr(B, "simulate_block", refuse)
+    got = ev.many(values)
+    assert ev.block_fallbacks == 1
+    assert got.tobytes() == _through_chains(ev, values).tobytes()
