@@ -123,3 +123,21 @@ def test_a_refused_block_runs_through_a_chain_each(monkeypatch):
     got = ev.many(values)
     assert ev.block_fallbacks == 1
     assert got.tobytes() == _through_chains(ev, values).tobytes()
+
+
+def test_a_set_out_of_balance_is_caught_as_a_run_alone_would_be(monkeypatch):
+    """The block checks all residuals at once only to let balanced sets pass; a set whose
+    residual is off fails its own check (its draw 0), the others pass theirs."""
+    from repm.simulate import kernel
+    from repm.simulate.balance import MassBalanceError
+
+    block, scs, res = _block("india-baseline")
+    run = kernel.run_sets
+
+    def leaky(inps, out, per_set, threads=None):
+        run(inps, out, per_set, threads)
+        out.residual[2, 3, 0, 0] += 50.0  # set 2, year 3: 50 t made from nothing
+
+    monkeypatch.setattr(kernel, "run_sets", leaky)
+    with pytest.raises(MassBalanceError, match=r"draw 0, year index 3"):
+        simulate_block(block, res, scs, "yearly")

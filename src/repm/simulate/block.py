@@ -19,7 +19,7 @@ from repm.chain.compile import policy
 from repm.chain.demand import next_lower_grade
 from repm.scenario.samples import SampleBlock
 from repm.simulate import arrays, kernel
-from repm.simulate.engine import Unlabelled, unlabelled
+from repm.simulate.engine import BALANCE_ATOL, Unlabelled, residual_by_year, unlabelled
 from repm.simulate.prepare import ChainArrays, Prepared, set_inputs, stacked_inputs, unshocked
 from repm.simulate.sets import _rows
 from repm.simulate.shocks import Shocks
@@ -72,11 +72,16 @@ def simulate_block(
     balance checked), the samples side by side, one draw each, no shocks, the default plan."""
     chains = [SampleChain(s, res, i) for i, s in enumerate(scenarios)]
     stacked, dims = stacked_inputs(block_arrays(res, scenarios), block.template.definition, step)
-    inps = [unshocked(set_inputs(stacked, n), dims) for n in range(len(chains))]
+    stacked = unshocked(stacked, dims)  # shared by every set (the kernel writes no input)
+    inps = [set_inputs(stacked, n) for n in range(len(chains))]
     out = arrays.outputs({**dims, "D": len(chains)})
     kernel.run_sets(inps, out, 1)
     none = Shocks(availability=np.ones((1, 1, 1, 1)), n_materials=dims["M"])  # `no_shocks`'
+    # every set within the check's least tolerance at once (one pass, not one a set); else each
+    # set checked as a run alone checks it
+    balanced = bool(residual_by_year(out.residual).max() <= BALANCE_ATOL)
+    one = {**dims, "D": 1}
     return chains, [
-        unlabelled(Prepared(c, none, step, inp, {**dims, "D": 1}), _rows(out, n, n + 1))
+        unlabelled(Prepared(c, none, step, inp, one), _rows(out, n, n + 1), balanced)
         for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
     ]

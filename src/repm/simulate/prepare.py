@@ -417,10 +417,18 @@ def stacked_inputs(a: ChainArrays, model: ModelDefinition, step: str) -> tuple[t
     return inp, dims
 
 
+# each field of a set's inputs: 0 the stack's (shared), 1 a number, 2 the set's row
+_MODES = tuple(
+    0 if f in _SHARED else 1 if f in _SCALARS else 2 for f in arrays.Inputs._fields
+)  # fmt: skip
+
+
 def set_inputs(stacked: tuple, n: int) -> tuple:
     """Set n's kernel inputs of `stacked_inputs`: its rows (views, C-contiguous), a Python
     number where the kernel takes one, the shared fields as they are."""
-    return arrays.Inputs(*(
-        v if name in _SHARED else v[n].item() if name in _SCALARS else v[n]
-        for name, v in zip(arrays.Inputs._fields, stacked, strict=True)
-    ))  # fmt: skip
+    return arrays.Inputs._make(
+        [
+            v if m == 0 else v[n] if m == 2 else v[n].item()
+            for m, v in zip(_MODES, stacked, strict=True)
+        ]
+    )
