@@ -34,21 +34,14 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
     base_t: dict[str, float] = {}
     for name, sec in d.sectors.items():
         if sec.basis == "driver":
-            try:
-                base_t[name] = _base_tonnes(sec)
-            except ValueError as exc:
-                raise UserError(str(exc), where=f"demand.sectors.{name}") from None
+            base_t[name] = driver_tonnes(name, sec)
         elif sec.basis == "share":
             base_t[name] = sec.share * base_total  # type: ignore[operator]
     residual = [n for n, sec in d.sectors.items() if sec.basis == "residual"]
     if residual:
         rest = base_total - sum(base_t.values())
-        if rest < 0:
-            raise UserError(
-                f"residual base-year demand is {rest:,.0f} t: the other sectors ({sum(base_t.values()):,.0f} t) "
-                f"exceed the {base} total of {base_total:,.0f} t; expected them to leave a non-negative rest",
-                where=f"demand.sectors.{residual[0]}",
-            )
+        if residual_negative(rest):
+            raise residual_error(rest, sum(base_t.values()), base, base_total, residual[0])
         base_t[residual[0]] = rest
     bottom = np.ascontiguousarray(  # year × sector, C order: row sums round as before
         np.array(
@@ -58,21 +51,14 @@ def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarra
     )
     if d.calibration == "anchored":
         sums = bottom.sum(axis=1, keepdims=True)
-        if np.any(sums <= 0):
-            raise UserError(
-                "sectors add up to zero demand; expected some demand to calibrate",
-                where="demand.sectors",
-            )
+        if nothing_to_calibrate(sums):
+            raise calibration_error()
         dem = total[:, None] * bottom / sums
     else:
         dem = bottom
 
-    if d.channels.bare_base > base_total + 1e-9:
-        raise UserError(
-            f"{d.channels.bare_base:,.0f} t/yr exceeds the {base} demand of {base_total:,.0f} t/yr; "
-            "expected the bare channel to be part of demand",
-            where="demand.channels.bare_base",
-        )
+    if bare_exceeds_demand(d.channels.bare_base, base_total):
+        raise bare_base_error(d.channels.bare_base, base, base_total)
     beta = _bare_base_shares(d, sectors, base_total, dem[yl.index(base)])
     ch = d.channels
     paths = [ch.localization_by_sector.get(n, ch.localization) for n in sectors]
@@ -219,37 +205,125 @@ def _bare_base_shares(d, sectors, base_total: float, base_dem: np.ndarray) -> np
     ch = d.channels
     if ch.bare_share is None:
         return np.full(len(sectors), ch.bare_base / base_total)
-    missing = [n for n in sectors if n not in ch.bare_share]
-    if missing:
-        raise UserError(
-            f"no bare share for sector {missing[0]!r}; expected one for every sector (or none)",
-            where="demand.channels.bare_share",
-        )
+    err = missing_bare_share(sectors, ch.bare_share)
+    if err is not None:
+        raise err
     raw = np.array([ch.bare_share[n] for n in sectors])
     implied = float(raw @ base_dem)
-    if implied <= 0:
-        raise UserError(
-            "the sector shares give no bare magnets; expected some sector with a share above 0",
-            where="demand.channels.bare_share",
-        )
+    if no_bare_magnets(implied):
+        raise no_bare_error()
     beta = raw * (ch.bare_base / implied)
-    # a sector the scaling takes past 100 % buys all its magnets bare, and the rest of the
-    # channel is split among the others by their shares (water-filling): the channel's level is
-    # the sourced figure, the split an assumption (with ranges drawn, their ends can meet so)
-    full = np.zeros(len(sectors), dtype=bool)
-    while beta.max() > 1 + 1e-12:
-        full |= beta > 1 + 1e-12
-        left = ch.bare_base - float(base_dem[full].sum())
+    if over_full(beta.max()):
+        beta = water_fill(ch.bare_base, raw, beta, base_dem)
+    return np.minimum(beta, 1.0)
+
+
+def water_fill(
+    bare_base: float, raw: np.ndarray, beta: np.ndarray, base_dem: np.ndarray
+) -> np.ndarray:
+    """One sample's bare shares (by sector) where the scaling takes a sector past 100 %: it
+    buys all its magnets bare, and the rest of the channel is split among the others by their
+    shares — the channel's level is the sourced figure, the split an assumption (with ranges
+    drawn, their ends can meet so). Raises where the sectors with a share cannot buy bare_base.
+    The batched demand calls it for each sample that needs it: one loop, one refusal."""
+    full = np.zeros(len(raw), dtype=bool)
+    while over_full(beta.max()):
+        full |= over_full(beta)
+        left = bare_base - float(base_dem[full].sum())
         room = float(raw[~full] @ base_dem[~full])
         if left <= 0 or room <= 0:
-            most = float(base_dem[raw > 0].sum())
-            raise UserError(
-                f"{ch.bare_base:,.0f} t is more than the sectors with a bare share buy "
-                f"({most:,.0f} t in the base year); expected at most that",
-                where="demand.channels.bare_base",
-            )
+            raise bare_overflow_error(bare_base, float(base_dem[raw > 0].sum()))
         beta = np.where(full, 1.0, raw * (left / room))
-    return np.minimum(beta, 1.0)
+    return beta
+
+
+# --- demand()'s checks, each one rule: the per-sample module and the batched one
+# (repm.chain.batched.demand, .channels) both call these. A condition takes a sample's numbers or
+# a block's arrays (a leading sample axis) and answers a verdict or a mask over the samples; an
+# error is made of one sample's numbers.
+
+
+def driver_tonnes(name: str, sec) -> float:
+    """A driver sector's base-year t/yr (`_base_tonnes`), or the UserError for units that are no
+    mass a year."""
+    try:
+        return _base_tonnes(sec)
+    except ValueError as exc:
+        raise UserError(str(exc), where=f"demand.sectors.{name}") from None
+
+
+def residual_negative(rest):
+    """The residual sector's base-year demand below zero: the other sectors take more."""
+    return rest < 0
+
+
+def residual_error(rest, others, base: int, base_total, sector: str) -> UserError:
+    return UserError(
+        f"residual base-year demand is {rest:,.0f} t: the other sectors ({others:,.0f} t) "
+        f"exceed the {base} total of {base_total:,.0f} t; expected them to leave a non-negative rest",
+        where=f"demand.sectors.{sector}",
+    )
+
+
+def nothing_to_calibrate(sums):
+    """Some year's bottom-up demand (`sums`: … × year × 1) adds up to zero or less."""
+    return np.any(sums <= 0, axis=(-2, -1))
+
+
+def calibration_error() -> UserError:
+    return UserError(
+        "sectors add up to zero demand; expected some demand to calibrate", where="demand.sectors"
+    )
+
+
+def bare_exceeds_demand(bare_base, base_total):
+    """The bare channel above the base year's demand (a 1e-9 t/yr margin for rounding)."""
+    return bare_base > base_total + 1e-9
+
+
+def bare_base_error(bare_base, base: int, base_total) -> UserError:
+    return UserError(
+        f"{bare_base:,.0f} t/yr exceeds the {base} demand of {base_total:,.0f} t/yr; "
+        "expected the bare channel to be part of demand",
+        where="demand.channels.bare_base",
+    )
+
+
+def missing_bare_share(sectors, bare_share: dict) -> UserError | None:
+    """The error for the first sector without a bare share (sector shares given for some), or
+    None: structure, the same for every sample of a block."""
+    missing = [n for n in sectors if n not in bare_share]
+    if not missing:
+        return None
+    return UserError(
+        f"no bare share for sector {missing[0]!r}; expected one for every sector (or none)",
+        where="demand.channels.bare_share",
+    )
+
+
+def no_bare_magnets(implied):
+    """The sector shares × base-year demand give no bare magnets."""
+    return implied <= 0
+
+
+def no_bare_error() -> UserError:
+    return UserError(
+        "the sector shares give no bare magnets; expected some sector with a share above 0",
+        where="demand.channels.bare_share",
+    )
+
+
+def over_full(share):
+    """A bare share past 100 % (beyond a 1e-12 margin): water-filling's trigger and its step."""
+    return share > 1 + 1e-12
+
+
+def bare_overflow_error(bare_base, most: float) -> UserError:
+    return UserError(
+        f"{bare_base:,.0f} t is more than the sectors with a bare share buy "
+        f"({most:,.0f} t in the base year); expected at most that",
+        where="demand.channels.bare_base",
+    )
 
 
 def heavy_content(model: ModelDefinition, gc: np.ndarray) -> np.ndarray:

@@ -1,13 +1,20 @@
 """The bare and embedded channels and the heavy-free shift of `repm.chain.demand`, for a block of
 samples (`repm.chain.batched.demand`): per-sample control flow on drawn values as masks (the
 loose mix's passes, an order of grades by drawn heavy content), water-filling per sample on
-just the samples whose shares overflow."""
+just the samples whose shares overflow (`repm.chain.demand.water_fill`, the per-sample loop)."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from repm.chain.batched.exact import Failures, py_min, rowdot
+from repm.chain.demand import (
+    missing_bare_share,
+    no_bare_error,
+    no_bare_magnets,
+    over_full,
+    water_fill,
+)
 from repm.errors import UserError
 from repm.scenario.samples import SampleBlock
 
@@ -22,44 +29,20 @@ def bare_base_shares(
     bb = b.get((*CH, "bare_base"))
     if ch.bare_share is None:
         return np.repeat((bb / base_total)[:, None], len(sectors), axis=1)
-    missing = [n for n in sectors if n not in ch.bare_share]
-    if missing:  # structure: every sample fails here, unless it failed before
-        err = UserError(
-            f"no bare share for sector {missing[0]!r}; expected one for every sector (or none)",
-            where="demand.channels.bare_share",
-        )
+    err = missing_bare_share(sectors, ch.bare_share)
+    if err is not None:  # structure: every sample fails here, unless it failed before
         fail.check(np.ones(b.n, dtype=bool), lambda _: err)
         fail.raise_first()
     raw = np.stack([b.get((*CH, "bare_share", n)) for n in sectors], axis=1)
     implied = rowdot(raw, base_dem)
-    fail.check(implied <= 0, lambda i: UserError(
-        "the sector shares give no bare magnets; expected some sector with a share above 0",
-        where="demand.channels.bare_share"))  # fmt: skip
+    fail.check(no_bare_magnets(implied), lambda _: no_bare_error())
     beta = raw * (bb / implied)[:, None]
-    for i in np.flatnonzero(fail.ok & (beta.max(axis=1) > 1 + 1e-12)).tolist():
-        beta[i] = water_fill(i, float(bb[i]), raw[i], beta[i], base_dem[i], fail)
+    for i in np.flatnonzero(fail.ok & over_full(beta.max(axis=1))).tolist():
+        try:  # the per-sample water-filling, on just the samples whose shares overflow
+            beta[i] = water_fill(float(bb[i]), raw[i], beta[i], base_dem[i])
+        except UserError as exc:
+            fail.check(np.arange(b.n) == i, lambda _, exc=exc: exc)
     return np.minimum(beta, 1.0)
-
-
-def water_fill(i: int, bb: float, raw, beta, base_dem, fail: Failures) -> np.ndarray:
-    """One sample's water-filling, as `_bare_base_shares` does it: a sector the scaling takes
-    past 100 % buys all bare, the rest of the channel goes to the others by their shares."""
-    full = np.zeros(len(raw), dtype=bool)
-    while beta.max() > 1 + 1e-12:
-        full |= beta > 1 + 1e-12
-        left = bb - float(base_dem[full].sum())
-        room = float(raw[~full] @ base_dem[~full])
-        if left <= 0 or room <= 0:
-            most = float(base_dem[raw > 0].sum())
-            err = UserError(
-                f"{bb:,.0f} t is more than the sectors with a bare share buy "
-                f"({most:,.0f} t in the base year); expected at most that",
-                where="demand.channels.bare_base",
-            )
-            fail.check(np.arange(len(fail.ok)) == i, lambda _, err=err: err)
-            return beta
-        beta = np.where(full, 1.0, raw * (left / room))
-    return beta
 
 
 def heavy_free_split(mix: np.ndarray, heavy: np.ndarray, shift: np.ndarray) -> np.ndarray:

@@ -21,7 +21,14 @@ from repm.chain.demand import (
     _edges,
     _heavy_elements,
     _tonnes_per_year,
+    bare_base_error,
+    bare_exceeds_demand,
+    calibration_error,
+    driver_tonnes,
     lifetime_pmf,
+    nothing_to_calibrate,
+    residual_error,
+    residual_negative,
 )
 from repm.errors import UserError
 from repm.model.units import registry
@@ -63,20 +70,15 @@ def demand_block(b: SampleBlock, model, years: np.ndarray, gc: np.ndarray) -> di
             exact = [d.sectors[n].basis == "driver" for n in base_t]  # Python floats
             others = python_sum(list(base_t.values()), exact)
             rest = base_total - others
-            fail.check(rest < 0, lambda i: UserError(
-                f"residual base-year demand is {rest[i]:,.0f} t: the other sectors "
-                f"({others[i]:,.0f} t) exceed the {base} total of {base_total[i]:,.0f} t; "
-                "expected them to leave a non-negative rest",
-                where=f"demand.sectors.{residual[0]}"))  # fmt: skip
+            fail.check(residual_negative(rest), lambda i: residual_error(
+                rest[i], others[i], base, base_total[i], residual[0]))  # fmt: skip
             base_t[residual[0]] = rest
         bottom = np.empty((S, len(yl), len(sectors)))  # sector last: rows sum as the loop's
         for k, n in enumerate(sectors):
             bottom[:, :, k] = base_t[n][:, None] * _activity(b, n, d.sectors[n], base, yl)
         if d.calibration == "anchored":
             sums = bottom.sum(axis=2, keepdims=True)
-            fail.check(np.any(sums <= 0, axis=(1, 2)), lambda i: UserError(
-                "sectors add up to zero demand; expected some demand to calibrate",
-                where="demand.sectors"))  # fmt: skip
+            fail.check(nothing_to_calibrate(sums), lambda _: calibration_error())
             dem = total[:, :, None] * bottom / sums
         else:
             dem = bottom
@@ -89,10 +91,8 @@ def _channels(b, model, years, gc, d, sectors, base_total, dem, fail) -> dict:
     """demand()'s second half: the bare and embedded channels by grade, exports."""
     S, Y, base = b.n, len(years), d.base_year
     bb = b.get((*CH, "bare_base"))
-    fail.check(bb > base_total + 1e-9, lambda i: UserError(
-        f"{bb[i]:,.0f} t/yr exceeds the {base} demand of {base_total[i]:,.0f} t/yr; "
-        "expected the bare channel to be part of demand",
-        where="demand.channels.bare_base"))  # fmt: skip
+    fail.check(bare_exceeds_demand(bb, base_total),
+               lambda i: bare_base_error(bb[i], base, base_total[i]))  # fmt: skip
     beta = bare_base_shares(b, sectors, base_total, dem[:, years.tolist().index(base)], fail)
     ch = d.channels
     pres = [(*CH, "localization_by_sector", n) if n in ch.localization_by_sector
@@ -217,9 +217,9 @@ def _base_tonnes(b: SampleBlock, name: str, sec, fail: Failures) -> np.ndarray:
                                      "intensity": Q(float(inten[k]), i.units),
                                      "adoption": float(adopt[k])})  # fmt: skip
         try:
-            out[k] = one.base_tonnes()
-        except ValueError as exc:
-            errs[k] = UserError(str(exc), where=f"demand.sectors.{name}")
+            out[k] = driver_tonnes(name, one)
+        except UserError as exc:
+            errs[k] = exc
     fail.check(np.isin(np.arange(b.n), list(errs)), errs.__getitem__)
     return out
 
