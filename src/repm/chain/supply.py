@@ -22,14 +22,27 @@ def yields(s: Scenario) -> dict[str, float]:
     ylds = {**y.model_dump(), "alloy_making": y.strip_casting, "alloy_to_magnet": a2m,
             "scrap_return": ret}  # fmt: skip
     mz = s.supply.monazite
-    if y.cracking_reo_per_t_monazite > mz.reo_fraction + 1e-12:
-        raise UserError(
-            f"{y.cracking_reo_per_t_monazite:g} t REO per t monazite exceeds the monazite's REO content "
-            f"{mz.reo_fraction:g}; expected recovery ≤ content",
-            where="supply.yields.cracking_reo_per_t_monazite",
-        )
+    if recovery_exceeds_content(y.cracking_reo_per_t_monazite, mz.reo_fraction):
+        raise recovery_error(y.cracking_reo_per_t_monazite, mz.reo_fraction)
 
     return ylds
+
+
+# yields()'s check, one rule: this module and the batched one (repm.chain.batched.supply) call it,
+# on a sample's numbers or a block's (S,) arrays (a mask over the samples)
+
+
+def recovery_exceeds_content(recovered, content):
+    """Cracking recovers more REO per t of monazite than it holds (a 1e-12 margin)."""
+    return recovered > content + 1e-12
+
+
+def recovery_error(recovered, content) -> UserError:
+    return UserError(
+        f"{float(recovered):g} t REO per t monazite exceeds the monazite's REO content "
+        f"{float(content):g}; expected recovery ≤ content",
+        where="supply.yields.cracking_reo_per_t_monazite",
+    )
 
 
 def capacity(s: Scenario, years: np.ndarray) -> dict:

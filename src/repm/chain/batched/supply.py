@@ -8,8 +8,7 @@ import numpy as np
 
 from repm.chain.batched.exact import Failures, py_max, py_sum
 from repm.chain.rules import magnet_stage_yields, ramp_share
-from repm.chain.supply import _groups
-from repm.errors import UserError
+from repm.chain.supply import _groups, recovery_error, recovery_exceeds_content
 from repm.model import ModelDefinition
 from repm.scenario.samples import SampleBlock
 from repm.scenario.schema import FEEDS
@@ -29,12 +28,7 @@ def yields_block(b: SampleBlock) -> dict[str, np.ndarray]:
     reo = b.get(("supply", "monazite", "reo_fraction"))
     fails = Failures(b.n)
     fails.check(
-        cracked > reo + 1e-12,
-        lambda i: UserError(
-            f"{float(cracked[i]):g} t REO per t monazite exceeds the monazite's REO content "
-            f"{float(reo[i]):g}; expected recovery ≤ content",
-            where="supply.yields.cracking_reo_per_t_monazite",
-        ),
+        recovery_exceeds_content(cracked, reo), lambda i: recovery_error(cracked[i], reo[i])
     )
     fails.raise_first()
     return ylds
