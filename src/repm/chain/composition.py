@@ -100,16 +100,25 @@ def recipe(s: Scenario, model: ModelDefinition, gc, ei, mi, f_ox) -> np.ndarray:
 
 def _element_shares(chem: Chemistry, elements) -> dict[str, float]:
     """Each element's share by mass of a separated product (NdPr at the model's Nd:Pr split)."""
-    if len(elements) == 1:
+    if composition_rule(elements) == "one":
         return {elements[0]: 1.0}
+    return chem.ndpr_split()
+
+
+def composition_rule(elements) -> str:
+    """How a separated product's elements are split: 'one' (a single element) or 'ndpr' (Nd
+    and Pr at the Nd:Pr split); a UserError for any other product. One rule for this module and
+    the batched one (repm.chain.batched.composition): structure, the same for every sample."""
+    if len(elements) == 1:
+        return "one"
     if set(elements) == {"Nd", "Pr"}:
-        return chem.ndpr_split()
+        return "ndpr"
     raise UserError(f"no composition rule for a product of {'+'.join(elements)}", where="model")
 
 
 def _oxide_per_metal(chem: Chemistry, elements) -> float:
     """kg of the product's oxide per kg of its metal."""
-    if set(elements) == {"Nd", "Pr"}:
+    if composition_rule(elements) == "ndpr":
         return chem.ndpr_oxide_per_metal
     return chem.oxide_per_metal(elements[0])
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from repm.chain.compile import _chemistry
-from repm.chain.composition import _contents, _layout
-from repm.errors import UserError
+from repm.chain.composition import _contents, _layout, composition_rule
 from repm.model import ModelDefinition
 from repm.model.facts import load_facts
 from repm.scenario.samples import SampleBlock
@@ -33,14 +32,12 @@ def stoichiometry(b: SampleBlock, model: ModelDefinition) -> tuple[dict, dict]:
     shares, f_ox = {}, {}
     for p, sep in model.separated.items():
         els = sep.elements
-        if len(els) == 1:
+        if composition_rule(els) == "one":
             shares[p] = {els[0]: np.ones(b.n)}
-        elif set(els) == {"Nd", "Pr"}:
-            shares[p] = {"Nd": 1 - pr, "Pr": pr}  # chem.ndpr_split()
         else:
-            raise UserError(f"no composition rule for a product of {'+'.join(els)}", where="model")
+            shares[p] = {"Nd": 1 - pr, "Pr": pr}  # chem.ndpr_split()
     for p, sep in model.separated.items():
-        if set(sep.elements) == {"Nd", "Pr"}:  # chem.ndpr_oxide_per_metal
+        if composition_rule(sep.elements) == "ndpr":  # chem.ndpr_oxide_per_metal
             f_ox[p] = (1 - pr) * chem.oxide_per_metal("Nd") + pr * chem.oxide_per_metal("Pr")
         else:
             f_ox[p] = np.full(b.n, chem.oxide_per_metal(sep.elements[0]))
