@@ -176,11 +176,24 @@ def check(flows: dict[str, np.ndarray], names) -> None:
     for process, (ins, outs) in BALANCES.items():
         res = sum(flows[f] for f in ins) - sum(flows[f] for f in outs)
         worst = np.abs(res).max(axis=0)
-        if (worst > TOLERANCE_T).any():
-            e = names[int(np.argmax(worst))]
-            raise MassBalanceError(
-                f"basket: {process} does not balance for {e} ({worst.max():.3g} t/yr)"
-            )
+        if unbalanced(worst):
+            raise balance_error(process, names, worst)
+
+
+# the mass balance's check, one rule: `check` and the batched basket (repm.chain.batched.basket)
+# call it, on a sample's worst residual by element or a block's (S, element)
+
+
+def unbalanced(worst):
+    """Some element's worst |inputs − outputs| over the years (`worst`: … × element) is past
+    the tolerance: a verdict, or a mask over a block's samples."""
+    return np.any(worst > TOLERANCE_T, axis=-1)
+
+
+def balance_error(process: str, names, worst: np.ndarray) -> MassBalanceError:
+    """The error for one sample's `worst` (by element): the element off most, and by how much."""
+    e = names[int(np.argmax(worst))]
+    return MassBalanceError(f"basket: {process} does not balance for {e} ({worst.max():.3g} t/yr)")
 
 
 def engine_upstream(

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from repm.chain.basket import BALANCES, FLOWS, TOLERANCE_T, _layout, _per_oxide
+from repm.chain.basket import BALANCES, FLOWS, _layout, _per_oxide, balance_error, unbalanced
 from repm.chain.batched.exact import Failures, interp
-from repm.errors import MassBalanceError
 from repm.model.chemistry import Chemistry
 from repm.scenario.samples import SampleBlock
 
@@ -99,9 +98,7 @@ def basket_block(
         res = _added([flows[f] for f in ins])
         res -= _added([flows[f] for f in outs])
         worst = np.abs(res, out=res).max(axis=1)  # S × element
-        fail.check((worst > TOLERANCE_T).any(axis=1), lambda i, w=worst, pr=process: (
-            MassBalanceError(f"basket: {pr} does not balance for "
-                             f"{names[int(np.argmax(w[i]))]} ({w[i].max():.3g} t/yr)")))  # fmt: skip
+        fail.check(unbalanced(worst), lambda i, w=worst, pr=process: balance_error(pr, names, w[i]))
     fail.raise_first()
     return dict(
         names=names, flows=flows, cracked=cracked, bound=bound, limits=limits, sep_out=sep_out,
