@@ -19,6 +19,7 @@ SHIPPED = (
     "india-2025-replay",
     "india-exports",
     "india-heavy-outside-china",
+    "india-heavy-outside-china-outage",
 )
 
 
