@@ -135,14 +135,14 @@ def test_a_block_here_leaves_the_evaluators_counts_to_the_caller():
         ev.slow_samples += 1
         return sum(b)
 
-    counts = {"fast_samples": 7, "slow_samples": 0, "text_fallbacks": 1}
+    counts = {"fast_samples": 7, "slow_samples": 0, "text_fallbacks": 1, "block_fallbacks": 2}
     ev = SimpleNamespace(phases={"validate": 5.0}, evaluations=3, seconds=2.0, _block=block,
                          **counts)  # fmt: skip
     got = pool._block_in_worker(ev, [1, 2])
     assert got == (
         3,
         {"validate": 1.0},
-        {"fast_samples": 1, "slow_samples": 1, "text_fallbacks": 0},
+        {"fast_samples": 1, "slow_samples": 1, "text_fallbacks": 0, "block_fallbacks": 0},
     )
     assert (ev.phases, ev.evaluations, ev.seconds) == ({"validate": 5.0}, 3, 2.0)
     assert {k: getattr(ev, k) for k in counts} == counts
