@@ -1,8 +1,8 @@
 """A risk chunk's event levels in one pass (`philox.all_levels`: every event episode by episode,
-and the spare ramp from them) and the kernel's float64 levels with the switch steps in one pass
-(`prepare._levels_and_switch`) give what the event-by-event levels, `shocks.spare_ramp`,
-`prepare._availability` and `shocks.switch_steps` give, bit for bit, on random candidates,
-levels and targets."""
+and the spare ramp from the restrictions among them) and the kernel's float64 levels with the
+switch steps in one pass (`prepare._levels_and_switch`) give what the event-by-event levels,
+`shocks.spare_ramp`, `prepare._availability` and `shocks.switch_steps` give, bit for bit, on
+random candidates, levels, targets and choices of the events that start the ramp."""
 
 from __future__ import annotations
 
@@ -40,10 +40,12 @@ def _events(draw):
 
 
 @settings(max_examples=300, deadline=None)
-@given(case=_events(), R=st.sampled_from([0.0, 0.5, 1.0, 3.0, 7.5]))
-def test_all_levels_are_the_event_by_event_levels_and_their_ramp(case, R):
+@given(case=_events(), R=st.sampled_from([0.0, 0.5, 1.0, 3.0, 7.5]), data=st.data())
+def test_all_levels_are_the_event_by_event_levels_and_their_ramp(case, R, data):
     D, T, events = case
     E = len(events)
+    # which events start the ramp (export restrictions; outages do not)
+    ramps = np.array(data.draw(st.lists(st.booleans(), min_size=E, max_size=E)), dtype=np.bool_)
     want = np.zeros((D, T, E), dtype=np.float32)
     for e, (pos, dur, sev, delay) in enumerate(events):
         philox.event_levels(pos, dur, sev, D, T, delay, want, e)
@@ -52,12 +54,12 @@ def test_all_levels_are_the_event_by_event_levels_and_their_ramp(case, R):
     first = np.cumsum([0] + [len(p) for p, _, _, _ in events]).astype(np.int64)
     philox.all_levels(
         np.concatenate([c[0] for c in events]), np.concatenate([c[1] for c in events]),
-        np.concatenate([c[2] for c in events]), first, np.array([c[3] for c in events]),
+        np.concatenate([c[2] for c in events]), first, np.array([c[3] for c in events]), ramps,
         got, float(R), ramp,
     )  # fmt: skip
     assert np.array_equal(got.view(np.uint32), want.view(np.uint32))  # signed zeros too
     if R > 0:
-        assert np.array_equal(ramp.view(np.uint64), spare_ramp(want, R).view(np.uint64))
+        assert np.array_equal(ramp.view(np.uint64), spare_ramp(want, R, ramps).view(np.uint64))
 
 
 @pytest.fixture(scope="module")

@@ -41,10 +41,18 @@ class Event(Block):
     targeted when its content of the controlled elements exceeds `content_threshold` (kg/kg;
     0: any content, as the April 2025 list; 0.001: the October 2025 0.1 % rule), and
     `other_grades_share` of the grades it does not reach is held up in practice all the same.
+    `kind` says which it is: only an export restriction starts (or keeps going) the spell over
+    which other origins' spare capacity ramps up (`Risk.spare_ramp_months`); an outage refuses
+    its origin's materials all the same but moves no one else's capacity.
     """
 
     name: str
-    kind: Literal["export_restriction", "outage"]
+    kind: Literal["export_restriction", "outage"] = Field(
+        description="export_restriction: an origin refuses exports, buyers turn to the others, "
+        "whose spare capacity ramps up from the restriction spell's first month "
+        "(risk.spare_ramp_months); outage: a supplier's plant stops, its materials are withheld "
+        "the same way, but it starts no ramp (other makers add no capacity for it)"
+    )
     origin: str
     elements: Literal["light", "heavy", "all"] | None = None
     include_magnets: bool = True
@@ -97,6 +105,12 @@ class Event(Block):
                 )
         return self
 
+    @property
+    def starts_spare_ramp(self) -> bool:
+        """Whether the event counts in the spell from which other origins' spare capacity ramps
+        up (`Risk.spare_ramp_months`): export restrictions do, outages do not."""
+        return self.kind == "export_restriction"
+
 
 class GradeSwitch(Block):
     """Makers moving to a lighter grade within an episode: once a grade's magnets have been
@@ -118,10 +132,12 @@ class Risk(Block):
     (hazard) start only after it, and the strategic stockpile is drawn only after it.
 
     `spare_ramp_months`: spare capacity is not there in full in month one. From the first month
-    of a spell (a month in which some event is active after one in which none was) it grows
-    linearly from 0 to full over that many months; a step gets the ramp's mean over its months
-    (with R months, month k of the spell gets (k + ½)/R while k + 1 ≤ R). An event starting while
-    another is active does not send suppliers back to zero."""
+    of a restriction spell (a month in which some `kind: export_restriction` event is active after
+    one in which none was) it grows linearly from 0 to full over that many months; a step gets the
+    ramp's mean over its months (with R months, month k of the spell gets (k + ½)/R while k + 1 ≤
+    R). A restriction starting while another is active does not send suppliers back to zero.
+    Outages (`kind: outage`) neither start a spell nor keep one going: outside restriction spells
+    all the spare is there."""
 
     as_of: str | None = None
     events: list[Event] = Field(default_factory=list)
@@ -148,7 +164,8 @@ class Risk(Block):
     spare_ramp_months: Months = Field(
         0.0,
         description="months over which other origins' spare capacity grows linearly from 0 to "
-        "full after a restriction spell begins (0: all of it at once)",
+        "full after a restriction spell begins — months with some kind: export_restriction event "
+        "active; outages start none (0: all of it at once)",
     )
     grade_switch: GradeSwitch | None = Field(
         None, description="makers moving to a lighter grade within an episode (none unless set)"

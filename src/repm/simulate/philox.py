@@ -170,7 +170,7 @@ def _event_levels(pos, dur, sev, D, T, delay, level, e):
 
 
 @jit.njit(**_JIT)
-def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
+def _all_levels(pos, dur, sev, first, delay, ramps, level, R, ramp):
     """Every event's levels into level (draw × month × event, zeros on entry), and the spare
     ramp from them, in one call: level[:, :, e] is `_event_levels`' for event e, whose
     candidates are pos, dur and sev[first[e]:first[e + 1]] (in draw, month order) and whose
@@ -178,8 +178,9 @@ def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
     begins an episode when the one before has ended, and only the months of an episode are
     written (the same values: 1 during the delay, the severity after, as float32). When ramp has
     rows (draw × month), ramp[d, t] is `spells._spare_ramp`'s over the months with some level
-    ≠ 0, ramp length R — the same float operations, so the same bits as `_event_levels` event
-    by event and then `shocks.spare_ramp`."""
+    ≠ 0 of an event that starts the ramp (ramps[e]: the export restrictions, not the outages),
+    ramp length R — the same float operations, so the same bits as `_event_levels` event by
+    event and then `shocks.spare_ramp`."""
     D, T, E = level.shape
     do_ramp = ramp.shape[0] > 0
     active = np.zeros(T, dtype=np.bool_)
@@ -194,6 +195,7 @@ def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
         for e in range(E):
             end = -1.0
             i, stop = j[e], first[e + 1]
+            spell = do_ramp and ramps[e]  # does this event's episode count in a spell?
             while i < stop and pos[i] < base + T:
                 t = pos[i] - base
                 if t >= end:  # an episode begins: its months, to its end or the horizon's
@@ -204,7 +206,7 @@ def _all_levels(pos, dur, sev, first, delay, level, R, ramp):
                     while u < T and u < end:
                         v = np.float32(1.0) if u < start + delay[e] else np.float32(s_now)
                         level[d, u, e] = v
-                        if v != 0:
+                        if spell and v != 0:
                             active[u] = True
                         u += 1
                 i += 1

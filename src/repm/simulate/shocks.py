@@ -64,7 +64,7 @@ class Shocks:
     factorised form `event_level` (draw × month × event, share of exports refused) with
     `event_target` (event × origin × material weights). `demand_multiplier` is draw × year.
     `spare_ramp` (draw × month, or None: 1) scales every origin's spare capacity while it ramps
-    up after a restriction spell begins (`spare_ramp`).
+    up after a restriction spell begins (`spare_ramp`: export restrictions only, not outages).
     """
 
     availability: np.ndarray | None = None
@@ -191,20 +191,24 @@ def ramp_factor(k: np.ndarray, months: float) -> np.ndarray:
     return np.where(k + 1.0 <= R, inside, np.where(k >= R, 1.0, crossing))
 
 
-def spare_ramp(level: np.ndarray, months: float) -> np.ndarray | None:
+def spare_ramp(
+    level: np.ndarray, months: float, ramps: np.ndarray | None = None
+) -> np.ndarray | None:
     """Share of spare capacity there each month (draw × month): 1 outside restriction spells; in
-    a spell (months with any event active, level > 0), the ramp from the spell's first month
-    (`ramp_factor`). None when there is no ramp. Each draw from its own levels only: the same
-    for any chunking. `sample` makes the same ramp in its pass over the levels
-    (`philox.all_levels`, tests/test_levels_pass.py)."""
-    if months <= 0 or level.shape[2] == 0:
+    a spell (months with some restriction active: level > 0 for an event e with ramps[e] — the
+    events that start the ramp, `Event.starts_spare_ramp`; None: every event), the ramp from the
+    spell's first month (`ramp_factor`). None when there is no ramp. Each draw from its own
+    levels only: the same for any chunking. `sample` makes the same ramp in its pass over the
+    levels (`philox.all_levels`, tests/test_levels_pass.py)."""
+    E = level.shape[2]
+    if months <= 0 or E == 0:
         return None
-    # draw × month: (level != 0).any(axis=2), as ORs over the events' slices: the same
-    # booleans, ~5× faster than NumPy's reduction over a last axis of a few events
-    nonzero = level != 0
-    active = nonzero[:, :, 0].copy()  # C order
-    for e in range(1, nonzero.shape[2]):
-        active |= nonzero[:, :, e]
+    starts = range(E) if ramps is None else np.flatnonzero(np.asarray(ramps, dtype=bool))
+    # draw × month: (level[:, :, starts] != 0).any(axis=2), as ORs over the events' slices: the
+    # same booleans, ~5× faster than NumPy's reduction over a last axis of a few events
+    active = np.zeros(level.shape[:2], dtype=bool)
+    for e in starts:
+        active |= level[:, :, e] != 0
     out = np.ones(active.shape)
     if active.any():  # the loop, compiled (`spells`): ramp_factor month by month, draw by draw
         from repm.simulate.spells import spare_ramp_loop
@@ -336,11 +340,12 @@ def sample(risk, chain: Chain, draw_ids: np.ndarray, seed: int) -> Shocks:
     level = np.zeros((D, T, E), dtype=np.float32)
     months = risk.spare_ramp_months
     ramp = np.empty((D, T)) if months > 0 and E > 0 else None  # `spare_ramp`'s cases
-    if E > 0:  # every event's levels and the ramp from them, one compiled pass
+    if E > 0:  # every event's levels and the ramp from the restrictions', one compiled pass
         first = np.cumsum([0] + [len(c[0]) for c in cands]).astype(np.int64)
+        ramps = np.array([ev.starts_spare_ramp for ev in risk.events], dtype=np.bool_)
         philox.all_levels(
             np.concatenate([c[0] for c in cands]), np.concatenate([c[1] for c in cands]),
-            np.concatenate([c[2] for c in cands]), first, np.array([c[3] for c in cands]),
+            np.concatenate([c[2] for c in cands]), first, np.array([c[3] for c in cands]), ramps,
             level, float(months), np.empty((0, 0)) if ramp is None else ramp,
         )  # fmt: skip
     target, price = event_targets(risk, chain)
