@@ -210,7 +210,8 @@ def spare_availability(scenario: Scenario, chain: Chain, n: int, seed: int) -> n
     capacity ramps up"), not from repm's `spare_ramp`. Only the draws are repm's (its sampled
     event levels, draw × month × event, and each event's weight on origin × material).
 
-    A restriction spell begins in a month with any event active after a month with none; s
+    A restriction spell begins in a month with any export restriction (`kind:
+    export_restriction`; outages do not count) active after a month with none; s
     months after it began, spare capacity is there at min(1, s / R), R = risk.spare_ramp_months,
     and a month of the spell gets that line's mean over the month: F(k + 1) − F(k), k the months
     since the spell began and F its integral (s² / 2R up to R, then s − R / 2). Outside a spell
@@ -225,6 +226,9 @@ def spare_availability(scenario: Scenario, chain: Chain, n: int, seed: int) -> n
     weight = np.asarray(sh.event_target, dtype=np.float64)  # event × origin × material
     D, T, E = level.shape
     R = float(scenario.risk.spare_ramp_months)
+    restrictions = [
+        e for e, ev in enumerate(scenario.risk.events) if ev.kind == "export_restriction"
+    ]
 
     def integral(s: np.ndarray) -> np.ndarray:
         return np.where(s <= R, s * s / (2.0 * R), s - R / 2.0)
@@ -233,7 +237,7 @@ def spare_availability(scenario: Scenario, chain: Chain, n: int, seed: int) -> n
     since = np.zeros(D)  # months since the spell began
     before = np.zeros(D, dtype=bool)  # was the month before restricted?
     for t in range(T):
-        now = (level[:, t, :] != 0).any(axis=1)
+        now = (level[:, t, restrictions] != 0).any(axis=1)
         since = np.where(now & before, since + 1.0, 0.0)
         if R > 0:
             there[:, t] = np.where(now, integral(since + 1.0) - integral(since), 1.0)

@@ -192,7 +192,8 @@ def lighter_grades(chain: Chain) -> dict[str, str]:
 def ramp(allowed: list[dict], months: float) -> list[float]:
     """Share of spare capacity there each month: 1 outside restriction spells (months where some
     origin lets less than all of something through); in a spell, the mean over the month of
-    min(1, s / months), s the months since the spell began."""
+    min(1, s / months), s the months since the spell began. (repm counts export restrictions
+    only, not `kind: outage` events; every event this bench runs is a restriction.)"""
     out, k = [], -1
     for month in allowed:
         active = any(v < 1.0 for per_origin in month.values() for v in per_origin.values())
