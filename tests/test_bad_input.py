@@ -35,6 +35,18 @@ CASES = [
          ("supply.units.0.capacity", "600 kg", "t/yr")),
     Case("shares-sum-to-0.9", ["run", "{dir}/s.yaml"], ("trade.shares.heavy", "0.9", "expected 1"),
          files={"s.yaml": GOOD + "trade:\n  shares:\n    heavy:\n      China: 0.88\n      Malaysia: 0.02\n"}),
+    # import shares on a year path (trade.share_paths): each mistake one line, all at once
+    Case("share-path-year-not-summing-to-1", ["run", "india-heavy-outside-china", "--set",
+         "trade.share_paths.heavy.2030.China=0.5"], ("trade.share_paths.heavy.2030", "0.92", "expected 1")),
+    Case("share-path-beside-shares", ["run", "--set", "trade.share_paths.heavy.2030.China=1"],
+         ("trade.share_paths.heavy", "trade.shares.heavy", "expected one of them")),
+    Case("share-path-mistakes-at-once", ["run", "{dir}/s.yaml"],
+         ("trade.share_paths.heavy.2030.Lynas: unknown origin", "trade.share_paths.heavy.2031: shares sum to 0.9",
+          "trade.share_paths.heavy: year 2090", "1974–2085", "trade.share_paths.heavvy: unknown material group",
+          "(4 mistakes)"),
+         files={"s.yaml": GOOD + "trade:\n  shares: {heavy: null}\n  share_paths:\n    heavy:\n"
+                "      2030: {China: 0.9, Lynas: 0.1}\n      2031: {China: 0.9}\n      2090: {China: 1}\n"
+                "    heavvy: {2030: {China: 1}}\n"}),
     Case("negative-capacity", ["run", "--set", "supply.units.0.capacity=-5"],
          ("supply.units.0.capacity", "-5", "≥ 0")),
     Case("nan", ["run", "--set", "supply.units.0.capacity=.nan"], ("supply.units.0.capacity", "nan", "finite")),

@@ -47,7 +47,7 @@ class Chain:
     tsp_p2o5_fraction: float  # P2O5 in the trisodium phosphate sold, kg/kg
     thorium_storage_cost: float  # INR per t of Th residue held, per year
     yields: dict[str, float]
-    import_share: xr.DataArray  # origin × material
+    import_share: xr.DataArray  # origin × material, or year × origin × material (a share path)
     spare: xr.DataArray  # origin × material, t/yr
     lifetime_pmf: xr.DataArray  # sector × age, share of a cohort leaving at that age
     history_inflow: xr.DataArray  # sector × grade × hist_year, t/yr before the horizon

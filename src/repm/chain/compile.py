@@ -3,8 +3,9 @@
 Everything the engine, the planner and finance need is here, with named dimensions: demand by
 year × sector × grade and channel, capacity by year × feed route, the recipe tensor that turns
 a tonne of fresh alloy into tonnes of each purchasable material, import shares and spare
-capacity by origin × material, lifetime distributions by sector. One source of coefficients;
-each part is built by its own module (demand, composition, supply, routes)."""
+capacity by origin × material (the shares by year too where a group follows a year path),
+lifetime distributions by sector. One source of coefficients; each part is built by its own
+module (demand, composition, supply, routes)."""
 
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ from repm.chain.supply import capacity, trade, yields
 from repm.model.chemistry import Chemistry
 from repm.model.facts import FactTable, load_facts
 from repm.scenario.schema import FEEDS, Scenario
+
+# the import shares' dims: one split for the horizon, or by year where a group follows a year path
+SHARE_DIMS = {2: ("origin", "material"), 3: ("year", "origin", "material")}
 
 
 @per_definition
@@ -136,7 +140,7 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         thorium_storage_cost=s.economics.thorium_storage_cost,
         coproduct_price=labelled(pr["coproduct"], dims=("year", "product"), coords=on),
         yields=ylds,
-        import_share=labelled(share, dims=("origin", "material"), coords=on),
+        import_share=labelled(share, dims=SHARE_DIMS[share.ndim], coords=on),
         spare=labelled(spare, dims=("origin", "material"), coords=on),
         lifetime_pmf=labelled(pmf, dims=("sector", "age"), coords=on),
         history_inflow=labelled(hist, dims=("sector", "grade", "hist_year"), coords=on),

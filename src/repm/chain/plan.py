@@ -36,7 +36,7 @@ def build_plan(
     for y in chain.years:
         cap.loc[{"year": y, "feed": "oxide"}] = capacity.get(int(y), 0.0)
     # year × origin × material: the scenario's shares, the plan's from its first planned year
-    share = chain.import_share.expand_dims(year=chain.years).copy()
+    share = shares_by_year(chain).copy()
     planned = chain.years[chain.first_planned_year :]
     for m, by in shares.items():
         share.loc[{"year": planned, "material": m}] = 0.0
@@ -46,6 +46,15 @@ def build_plan(
     for m, v in stockpile.items():
         stock.loc[{"material": m}] = v
     return Plan(capacity=cap, import_share=share, stockpile=stock)
+
+
+def shares_by_year(chain: Chain) -> xr.DataArray:
+    """The chain's import shares, year × origin × material: as compiled where a group follows a
+    year path (`trade.share_paths`), else the one split repeated every year."""
+    share = chain.import_share
+    if "year" not in share.dims:
+        share = share.expand_dims(year=chain.years)
+    return share.transpose("year", "origin", "material")
 
 
 def default_plan(chain: Chain) -> Plan:

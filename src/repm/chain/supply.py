@@ -7,7 +7,7 @@ import numpy as np
 
 from repm.chain.composition import _content
 from repm.chain.memo import per_definition
-from repm.chain.rules import magnet_stage_yields, ramp_share
+from repm.chain.rules import interp_path, magnet_stage_yields, ramp_share
 from repm.errors import UserError
 from repm.model import ModelDefinition
 from repm.scenario.schema import FEEDS, Scenario
@@ -65,7 +65,8 @@ def capacity(s: Scenario, years: np.ndarray) -> dict:
 
 
 def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, mi) -> dict:
-    """Usual import shares and spare capacity by origin × material."""
+    """Usual import shares and spare capacity by origin × material; the shares by year × origin
+    × material where a group's shares follow a year path (`trade.share_paths`)."""
     GRADES, MATERIALS = model.grade_names, model.material_names
     # trade
     origins = tuple(s.trade.origins)
@@ -103,7 +104,7 @@ def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, m
         return weights[peers.index(mat.name.removesuffix(f"_{mat.kind}"))]
 
     for group, (cols, mats, peer_lists) in _groups(model).items():
-        for o, v in s.trade.shares[group].items():
+        for o, v in s.trade.shares.get(group, {}).items():
             row = share[row_of[o]]
             for col in cols:
                 row[col] = v
@@ -119,8 +120,30 @@ def trade(s: Scenario, model: ModelDefinition, years, base, bare, emb, gc, ei, m
     shape = (len(origins), len(MATERIALS))
     share = np.array(share, dtype=float).reshape(shape)
     spare = np.array(spare, dtype=float).reshape(shape)
+    if s.trade.share_paths:
+        share = _shares_on_paths(s, model, years, share, row_of)
 
     return dict(origins=origins, share=share, spare=spare)
+
+
+def path_origins(path: dict, origins) -> list[str]:
+    """The origins a group's year path names at any of its years, in trade.origins' order."""
+    named = {o for by_origin in path.values() for o in by_origin}
+    return [o for o in origins if o in named]
+
+
+def _shares_on_paths(s: Scenario, model: ModelDefinition, years, share, row_of) -> np.ndarray:
+    """year × origin × material: the flat shares every year, a group with a year path its
+    origins' shares read along it (`interp_path`: linear between its years, flat beyond; an
+    origin a year does not name has 0 there)."""
+    out = np.repeat(share[None], len(years), axis=0)
+    groups = _groups(model)
+    for group, path in s.trade.share_paths.items():
+        cols = groups[group][0]
+        for o in path_origins(path, s.trade.origins):
+            along = interp_path({y: by.get(o, 0.0) for y, by in path.items()}, years)
+            out[:, row_of[o], cols] = along[:, None]
+    return out
 
 
 @per_definition

@@ -23,7 +23,7 @@ from repm.scenario.fields import (
 from repm.scenario.risk import Risk
 from repm.scenario.routes import Environment, Routes, route_mistakes
 from repm.scenario.supply import Supply
-from repm.scenario.trade import Policy, Trade
+from repm.scenario.trade import Policy, Trade, share_path_mistakes
 from repm.scenario.uncertainty import Uncertainty
 
 FEEDS = tuple(default_definition().feeds)  # oxide-, metal- or alloy-fed units
@@ -80,6 +80,7 @@ class Scenario(Block):
         if d.base_year < start:
             yield f"demand.anchors: base year {d.base_year} before the horizon start {start}"
         yield from self._path_mistakes(start, end)
+        yield from share_path_mistakes(self.trade, model.trade_groups, start, end)
         for i, u in enumerate(self.supply.units):
             if u.first_year > end + PATH_REACH:
                 yield f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"

@@ -16,6 +16,7 @@ from repm.scenario.fields import (
     TonnesPerYear,
     _one_of,
     definition_of,
+    path_years_mistakes,
 )  # fmt: skip
 
 
@@ -23,7 +24,16 @@ class Trade(Block):
     """Import origins, their shares per material group, and their spare export capacity to India."""
 
     origins: list[str]
-    shares: dict[str, dict[str, Fraction]]
+    shares: dict[str, dict[str, Fraction]] = Field(
+        description="material group → origin → share of India's imports, the same every year "
+        "(each group's shares sum to 1)",
+    )
+    share_paths: dict[str, dict[int, dict[str, Fraction]]] = Field(
+        default_factory=dict,
+        description="material group → year → origin → share, in place of the group's `shares`: "
+        "each year's shares sum to 1 (an origin not named has 0), read linearly between the "
+        "years and held flat beyond them",
+    )
     spare: dict[str, dict[str, TonnesPerYear]] = Field(default_factory=dict)
     spare_grade_mix: dict[str, Fraction] | None = Field(
         None,
@@ -91,14 +101,53 @@ class Trade(Block):
                 raise ValueError(
                     "; ".join(bad) + (f" ({len(bad)} mistakes)" if len(bad) > 1 else "")
                 )
-        missing = [g for g in GROUPS if g not in self.shares]
+        # a group with a year path takes its shares from it (checked with the horizon:
+        # `share_path_mistakes`)
+        missing = [g for g in GROUPS if g not in self.shares and g not in self.share_paths]
         if missing:
-            raise ValueError(f"shares: missing material group {missing[0]!r}")
+            raise ValueError(
+                f"shares: missing material group {missing[0]!r}; expected its shares here or "
+                "a year path in share_paths"
+            )
         for group, by_origin in self.shares.items():
+            if group in self.share_paths:  # refused with the path (`share_path_mistakes`)
+                continue
             total = sum(by_origin.values())
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"shares.{group}: shares sum to {total:.6g}; expected 1")
         return self
+
+
+def share_path_mistakes(trade: Trade, groups, start: int, end: int) -> list[str]:
+    """Every mistake in `trade.share_paths`, one line each: an unknown group or origin, a group
+    given in `shares` too, a group without a year, a year's shares not summing to 1 (each
+    year's must: the years between are read linearly, so they sum to 1 too), a year further
+    than PATH_REACH from the horizon."""
+    out = []
+    for group, path in trade.share_paths.items():
+        what = f"trade.share_paths.{group}"
+        if group not in groups:
+            out.append(f"{what}: unknown material group; expected one of {', '.join(groups)}")
+            continue
+        if group in trade.shares:
+            out.append(
+                f"{what}: given with trade.shares.{group}; expected one of them (a path replaces "
+                f"the group's shares in every year: set trade.shares.{group} to null)"
+            )
+        if not path:
+            out.append(f"{what}: no year given; expected year → origin → share")
+        for year, by_origin in path.items():
+            for o in by_origin:
+                if o not in trade.origins:
+                    out.append(
+                        f"{what}.{year}.{o}: unknown origin; expected one of the trade.origins "
+                        f"({', '.join(trade.origins)})"
+                    )
+            total = sum(by_origin.values())
+            if abs(total - 1.0) > 1e-6:
+                out.append(f"{what}.{year}: shares sum to {total:.6g}; expected 1")
+        out.extend(path_years_mistakes(path, start, end, what))
+    return out
 
 
 class Policy(Block):

@@ -41,7 +41,7 @@ def block_arrays(res: dict, scenarios: Sequence) -> ChainArrays:
     first = int(res["years"][0])
     return ChainArrays(
         bare=dm["bare"], emb=dm["emb"], export_dem=dm["exports"], gc=cp["gc"], mc=cp["mc"],
-        recipe=res["recipe"], cap=ca["cap"], share=tr["share"][:, None], stock0=per("stock0"),
+        recipe=res["recipe"], cap=ca["cap"], share=tr["share"] if tr["share"].ndim == 4 else tr["share"][:, None], stock0=per("stock0"),
         spare=tr["spare"], sep=bk["sep_out"],
         irel_max=each(lambda s: s.supply.separation.to_units_max),
         y_am=y["alloy_to_magnet"], y_alloy=y["alloy_making"], y_om=y["oxide_to_metal"],

@@ -79,10 +79,12 @@ def coefficients(
             need[..., j] = bare.values[..., GRADES.index(mat.grade)]
         else:
             need[..., j] = emb.values[None, :, GRADES.index(mat.grade)]
-    share = chain.import_share.values[:, mi]  # origin × material
+    # origin × material, or year × origin × material where a group follows a year path
+    share = chain.import_share.transpose(..., "origin", "material").values[..., mi]
     spare = chain.spare.values[:, mi]
     limit = origin_offer(
-        need[:, :, None, :], share[None, None], spare[None, None], avail[:, :, :, mi],
+        need[:, :, None, :], share[(None,) * (4 - share.ndim)], spare[None, None],
+        avail[:, :, :, mi],
         None if spare_avail is None else spare_avail[:, :, :, mi],
     )  # fmt: skip
     limit = xr.DataArray(limit, coords=[ks, years, origins, mats])

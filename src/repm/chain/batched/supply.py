@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from repm.chain.batched.exact import Failures, py_max, py_sum
+from repm.chain.batched.exact import Failures, interp, py_max, py_sum
 from repm.chain.rules import magnet_stage_yields, ramp_share
-from repm.chain.supply import _groups, recovery_error, recovery_exceeds_content
+from repm.chain.supply import _groups, path_origins, recovery_error, recovery_exceeds_content
 from repm.model import ModelDefinition
 from repm.scenario.samples import SampleBlock
 from repm.scenario.schema import FEEDS
@@ -85,8 +85,9 @@ def _base_mix(x: np.ndarray) -> list[np.ndarray]:
 
 
 def trade_block(b: SampleBlock, model: ModelDefinition, years, base, bare, emb, gc, ei, mi) -> dict:
-    """`trade()` for each sample: share, spare (S, origin, material); origins shared. bare, emb:
-    (S, year, sector, grade); gc: (S, grade, element)."""
+    """`trade()` for each sample: share (S, origin, material), or (S, year, origin, material)
+    where a group follows a year path, and spare (S, origin, material); origins shared. bare,
+    emb: (S, year, sector, grade); gc: (S, grade, element)."""
     s, GRADES, MATERIALS = b.template, model.grade_names, model.material_names
     origins = tuple(s.trade.origins)
     row_of = {o: i for i, o in enumerate(origins)}
@@ -122,7 +123,7 @@ def trade_block(b: SampleBlock, model: ModelDefinition, years, base, bare, emb, 
         return weights[peers.index(mat.name.removesuffix(f"_{mat.kind}"))]
 
     for group, (cols, mats, peer_lists) in _groups(model).items():
-        for o in s.trade.shares[group]:
+        for o in s.trade.shares.get(group, {}):
             share[:, row_of[o], cols] = b.get(("trade", "shares", group, o))[:, None]
         spares = s.trade.spare.get(group, {})
         if spares:
@@ -133,4 +134,27 @@ def trade_block(b: SampleBlock, model: ModelDefinition, years, base, bare, emb, 
                 v = b.get(("trade", "spare", group, o))
                 for col, w in zip(cols, weights, strict=True):
                     spare[:, row_of[o], col] = v * w
+    if s.trade.share_paths:
+        share = _shares_on_paths(b, model, years, share, row_of)
     return dict(origins=origins, share=share, spare=spare)
+
+
+def _shares_on_paths(
+    b: SampleBlock, model: ModelDefinition, years, share: np.ndarray, row_of: dict
+) -> np.ndarray:
+    """`supply._shares_on_paths` for each sample: (S, year, origin, material). A path's years
+    and the origins each names are structure; the shares are the samples' (S, year) arrays,
+    read along it by numpy's interp formula (`exact.interp`)."""
+    s = b.template
+    out = np.repeat(share[:, None], len(years), axis=1)
+    groups = _groups(model)
+    zero = np.zeros(b.n)
+    for group, path in s.trade.share_paths.items():
+        cols = groups[group][0]
+        xs = sorted(path)
+        p = ("trade", "share_paths", group)
+        for o in path_origins(path, s.trade.origins):
+            fp = np.stack([b.get((*p, y, o)) if o in path[y] else zero for y in xs], axis=1)
+            along = interp([float(y) for y in xs], fp, np.asarray(years, dtype=float))
+            out[:, :, row_of[o], cols] = along[:, :, None]
+    return out
