@@ -77,7 +77,12 @@ def test_a_sample_chain_answers_as_its_chain(name):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert np.array_equal(a, b) and type(a) is type(b), attr
         assert lazy.model is chain.model and lazy.chem == chain.chem
-        for attr in ("capacity_nameplate", "monazite_processed"):
+        for attr in (
+            "capacity_nameplate",
+            "monazite_processed",
+            "demand_total",
+            "demand_bottom_up",
+        ):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert a.identical(b), attr
         assert lazy._chain is None  # none of that compiled it
@@ -141,3 +146,20 @@ def test_a_set_out_of_balance_is_caught_as_a_run_alone_would_be(monkeypatch):
     monkeypatch.setattr(kernel, "run_sets", leaky)
     with pytest.raises(MassBalanceError, match=r"draw 0, year index 3"):
         simulate_block(block, res, scs, "yearly")
+
+
+@pytest.mark.parametrize(
+    "name", ["magnet_imports", "self_sufficiency", "thorium_residue", "hhi_magnet_imports"]
+)
+def test_these_indicators_need_no_sample_chain_compiled(name):
+    """The speed of the block path: these indicators read only what a SampleChain holds (a
+    change to `results.build._compute` that reads more of the chain first shows here), and
+    give the whole Chain's numbers."""
+    from repm.results.build import indicator_totals
+
+    scs = drawn_scenarios("india-baseline", 12)[:2]
+    block = SampleBlock.gather(scs)
+    chains, sims = simulate_block(block, block_results(block, scs), scs, "yearly")
+    got = indicator_totals(chains[0], sims[0], [name])[name]
+    assert chains[0]._chain is None
+    assert got.tobytes() == indicator_totals(compile_chain(scs[0]), sims[0], [name])[name].tobytes()

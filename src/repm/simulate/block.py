@@ -20,7 +20,14 @@ from repm.chain.demand import next_lower_grade
 from repm.scenario.samples import SampleBlock
 from repm.simulate import arrays, kernel
 from repm.simulate.engine import BALANCE_ATOL, Unlabelled, residual_by_year, unlabelled
-from repm.simulate.prepare import ChainArrays, Prepared, set_inputs, stacked_inputs, unshocked
+from repm.simulate.prepare import (
+    ChainArrays,
+    Prepared,
+    _layout,
+    set_inputs,
+    stacked_inputs,
+    unshocked,
+)
 from repm.simulate.sets import _rows
 from repm.simulate.shocks import Shocks
 
@@ -79,7 +86,11 @@ def simulate_block(
     none = Shocks(availability=np.ones((1, 1, 1, 1)), n_materials=dims["M"])  # `no_shocks`'
     # every set within the check's least tolerance at once (one pass, not one a set); else each
     # set checked as a run alone checks it
-    balanced = bool(residual_by_year(out.residual).max() <= BALANCE_ATOL)
+    # (as `simulate_raw`: sound where every flow enters some process's residual, so a NaN flow
+    # makes a residual NaN)
+    balanced = _layout(block.template.definition).every_flow_balanced and bool(
+        residual_by_year(out.residual).max() <= BALANCE_ATOL
+    )
     one = {**dims, "D": 1}
     return chains, [
         unlabelled(Prepared(c, none, step, inp, one), _rows(out, n, n + 1), balanced)

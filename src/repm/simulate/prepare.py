@@ -101,7 +101,7 @@ class _Layout:
     """What `prepare` and `wrap` read from the model definition alone: material indexes and the
     kernel's index arrays. The same for every chain of one definition, so built once per
     definition (`_layout`) rather than once per parameter set; `prepare` hands each run its own
-    copies of the arrays."""
+    copies of the arrays (a block's sets share one: the kernel writes none of its inputs)."""
 
     ndpr: int  # NdPr oxide's index
     oxides: tuple[int, ...]  # the oxide materials' indexes

@@ -87,7 +87,7 @@ class Evaluator:
     text_fallbacks: int = 0  # samples the drawn-value path refused and the texts validated
     fast_samples: int = 0  # samples whose Scenario a block made without validating it (_samples)
     slow_samples: int = 0  # samples the block's fast path left to scenario_at
-    block_fallbacks: int = 0  # blocks `simulate_block` refused, run through a Chain each
+    block_fallbacks: int = 0  # blocks the block path refused, run through a Chain each
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
 
@@ -249,10 +249,9 @@ class Evaluator:
 
         block, scenarios = self._timed("validate", lambda: self._samples(values))
         if block is not None and self.output not in RISK_OUTPUTS:
-            try:  # no Chain or `prepare` per sample (repm.simulate.block)
-                return self._simulated_block(block, scenarios)
-            except Exception:  # noqa: BLE001 — the loop below gives the loop's error, in its order
-                self.block_fallbacks += 1  # counted: a bug in the block path must not hide here
+            run = self._block_run(block, scenarios)
+            if run is not None:
+                return self._timed("output", lambda: self._outputs(scenarios, *run))
         # the chain's modules once for the block (no block: its samples were validated one
         # by one, and gathering their numbers back would cost more than compiling each)
         chains = self._timed(
@@ -265,17 +264,22 @@ class Evaluator:
         )
         return self._run(scenarios, chains)
 
-    def _simulated_block(self, block: SampleBlock, scenarios: list) -> np.ndarray:
-        """The output of each of a block's sets, the kernel's inputs made for all at once from
-        the batched modules' arrays (`simulate_block`; without shocks)."""
+    def _block_run(self, block: SampleBlock, scenarios: list) -> tuple | None:
+        """Each set's chain and run, the kernel's inputs made for all at once from the batched
+        modules' arrays (`simulate_block`; without shocks); None where that raised anything —
+        a sample a module refuses, or a bug — counted (`block_fallbacks`): the caller then
+        runs the block through a Chain each, whose error, if any, is the loop's, in its order."""
         from repm.chain.batched.chains import block_results
         from repm.simulate.block import simulate_block
 
-        res = self._timed("compile", lambda: block_results(block, scenarios))
-        chains, sims = self._timed(
-            "simulate", lambda: simulate_block(block, res, scenarios, self._step())
-        )
-        return self._timed("output", lambda: self._outputs(scenarios, chains, sims))
+        try:
+            res = self._timed("compile", lambda: block_results(block, scenarios))
+            return self._timed(
+                "simulate", lambda: simulate_block(block, res, scenarios, self._step())
+            )
+        except Exception:  # noqa: BLE001 — the loop's answer instead
+            self.block_fallbacks += 1
+            return None
 
     def _run(self, scenarios: list, chains: list) -> np.ndarray:
         """The output of each set: simulated side by side, or in pieces (`_pieces`)."""

@@ -101,9 +101,9 @@ def sample_parts(res: dict, i: int) -> dict:
 class SampleChain:
     """Sample i's Chain of a block, compiled only when read beyond what a run's outputs read
     first: its labels (the block's, one structure), its chemistry, fresh alloy per magnet,
-    nameplate capacity and monazite cracked, from the batched modules' arrays as
-    `compile_chain` labels them; anything else is its `compile_chain(s, parts=…)`, made on first
-    use (`chain`). The same numbers either way (tests/test_block_run.py)."""
+    demand by sector (bottom-up and calibrated), nameplate capacity and monazite cracked, from
+    the batched modules' arrays as `compile_chain` labels them; anything else is its
+    `compile_chain(s, parts=…)`, made on first use (`chain`). The same numbers either way (tests/test_block_run.py)."""
 
     def __init__(self, scenario, res: dict, i: int) -> None:
         self._s, self._res, self._i = scenario, res, i
@@ -128,6 +128,18 @@ class SampleChain:
                         coords={"year": self.years, "unit": ca["unit_names"]})  # fmt: skip
 
     @property
+    def demand_total(self):
+        return self._by_sector("dem")
+
+    @property
+    def demand_bottom_up(self):
+        return self._by_sector("bottom")
+
+    def _by_sector(self, key: str):
+        return labelled(self._res["demand"][key][self._i], dims=("year", "sector"),
+                        coords={"year": self.years, "sector": list(self.sectors)})  # fmt: skip
+
+    @property
     def monazite_processed(self):
         return labelled(self._res["basket"]["cracked"][self._i], dims=("year",),
                         coords={"year": self.years})  # fmt: skip
@@ -136,7 +148,10 @@ class SampleChain:
     def chain(self) -> Chain:
         """The sample's whole Chain (compiled on first use)."""
         if self._chain is None:
-            self._chain = compile_chain(self._s, parts=sample_parts(self._res, self._i))
+            try:
+                self._chain = compile_chain(self._s, parts=sample_parts(self._res, self._i))
+            except AttributeError as e:  # not read as "no attribute `chain`" (`__getattr__`)
+                raise RuntimeError(f"compiling sample {self._i}'s chain: {e}") from e
         return self._chain
 
     def __getattr__(self, name: str):  # what is not above: the whole Chain's
