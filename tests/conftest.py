@@ -61,7 +61,8 @@ _WARM_CODE = (
 # modules that never asked for the compiled engine when this was written (checked by running the
 # suite with `jit.compiled` recording its callers and every small run kept on the Python twin),
 # ~60 CPU s together: run first, the rest in their order (one that comes to need the engine only
-# waits for it)
+# waits for it). Some have since come to ask for a small part of it (SMALL below): the batched
+# modules' drawn samples Philox's array function, test_routes' shocks the spells.
 EARLY = (
     "test_store.py", "test_fuzz.py", "test_cli.py", "test_finance.py", "test_load.py",
     "test_basket.py", "test_small_fixes.py", "test_prices.py", "test_channels.py",
@@ -72,6 +73,13 @@ EARLY = (
     "test_batched_demand.py", "test_batched_basket.py", "test_batched_chains.py",
     "test_fast_samples.py", "test_block_run.py", "test_chain_checks.py",
 )  # fmt: skip
+
+# compiled modules an EARLY module compiles (or loads) itself, at once, instead of waiting for the
+# whole engine's compile: a few CPU s each (Philox's array function ~3 s, the spells ~1.5 s, where
+# the engine takes ~45). Waiting, the batched modules' tests held both workers ~70 s with one core
+# idle; the words and levels are the same either way (Numba writes each cache file whole)
+SMALL = ("repm.simulate.philox", "repm.simulate.spells")
+_IN_EARLY: list[bool] = [False]  # whether the test running in this process is an EARLY module's
 
 
 # --- one bytecode cache for the interpreters the tests start ---------------------------------
@@ -197,6 +205,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     waited: list[bool] = []
 
     def compiled_after_warm_up(module):
+        if _IN_EARLY[0] and module.__name__ in SMALL:
+            return ask(module)
         if worker_warm is not None:
             if not waited:
                 _wait_for_worker_warm(*worker_warm)
@@ -206,6 +216,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return ask(module)
 
     jit.compiled = compiled_after_warm_up
+
+
+@pytest.hookimpl(tryfirst=True)  # before the test's fixtures are set up
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    _IN_EARLY[0] = item.path.name in EARLY
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
