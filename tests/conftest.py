@@ -62,7 +62,8 @@ _WARM_CODE = (
 # suite with `jit.compiled` recording its callers and every small run kept on the Python twin),
 # ~60 CPU s together: run first, the rest in their order (one that comes to need the engine only
 # waits for it). Some have since come to ask for a small part of it (SMALL below): the batched
-# modules' drawn samples Philox's array function, test_routes' shocks the spells.
+# modules' drawn samples Philox's array function, test_routes' and the spell modules' shocks the
+# spells.
 EARLY = (
     "test_store.py", "test_fuzz.py", "test_cli.py", "test_finance.py", "test_load.py",
     "test_basket.py", "test_small_fixes.py", "test_prices.py", "test_channels.py",
@@ -72,6 +73,14 @@ EARLY = (
     "test_batched_supply.py",
     "test_batched_demand.py", "test_batched_basket.py", "test_batched_chains.py",
     "test_fast_samples.py", "test_block_run.py", "test_chain_checks.py",
+)  # fmt: skip
+
+# engine-free too when checked again (by the same recording, each module alone on an empty Numba
+# cache): ~10 CPU s more done while the engine compiles, not after it
+EARLY += (
+    "test_jit_cache.py", "test_chain_fast.py", "test_fold_tails.py", "test_loose_grades.py",
+    "test_units_reader.py", "test_year_order_stats.py", "test_sector_stock.py", "test_paths.py",
+    "test_grade_switch.py", "test_spells.py", "test_spare_ramp.py",
 )  # fmt: skip
 
 # compiled modules an EARLY module compiles (or loads) itself, at once, instead of waiting for the
