@@ -163,11 +163,15 @@ def test_workers_out_of_range_are_one_line_errors():
 def test_samples_on_a_dask_cluster_are_one_processs_numbers(monkeypatch):
     """`repm sensitivity/uncertainty --scheduler`: each Dask worker builds the Evaluator again
     from the merged scenario and evaluates whole blocks; the numbers are the same bit for bit,
-    each block counted once."""
+    each block counted once. One cluster of two worker processes for both outputs, reached by its
+    address (`--scheduler tcp://…`): 'local' starts a cluster per call (~10 s of two workers'
+    start-up and imports each time; tests/test_risk.py runs the draws on one)."""
     import numpy as np
     import pytest
 
     pytest.importorskip("distributed")
+    from distributed import LocalCluster
+
     from repm.analyses.uncertainty import evaluate, philox_uniforms
     from repm.analyses.uncertainty.evaluate import Evaluator
     from repm.scenario import load_scenario
@@ -179,19 +183,23 @@ def test_samples_on_a_dask_cluster_are_one_processs_numbers(monkeypatch):
     values = ev.inputs.values(philox_uniforms(ev.inputs.drawn, 3, np.arange(n)), n)
     at = [{k: float(v[d]) for k, v in values.items()} for d in range(n)]
     here = ev.many(at)
-    far = Evaluator(loaded, "magnet_imports", step="yearly", scheduler="local", workers=2)
-    seen: list[int] = []
-    there = far.many(at, progress=seen.append)
-    assert np.array_equal(here, there)
-    assert not np.all(here == here[0])
-    assert sum(seen) == far.evaluations == n
-    plain = Evaluator(load_scenario("india-baseline"), "magnet_imports", step="yearly", workers=1)
-    assert not np.array_equal(plain.many(at[:4]), here[:4])  # the --set reached the workers
-    # unmet demand by shock draw (`repm uncertainty --draws`' pool): the workers' too
-    kw = {"step": "yearly", "draws": 3, "per_draw": True}
-    here = Evaluator(loaded, "expected_unmet", workers=1, **kw).many(at[:6])
-    there = Evaluator(loaded, "expected_unmet", scheduler="local", workers=2, **kw).many(at[:6])
-    assert here.shape == (6, 3, 12) and np.array_equal(here, there)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                      dashboard_address=None) as cluster:  # fmt: skip
+        address = cluster.scheduler_address
+        far = Evaluator(loaded, "magnet_imports", step="yearly", scheduler=address, workers=2)
+        seen: list[int] = []
+        there = far.many(at, progress=seen.append)
+        assert np.array_equal(here, there)
+        assert not np.all(here == here[0])
+        assert sum(seen) == far.evaluations == n
+        plain = Evaluator(load_scenario("india-baseline"), "magnet_imports", step="yearly",
+                          workers=1)  # fmt: skip
+        assert not np.array_equal(plain.many(at[:4]), here[:4])  # the --set reached the workers
+        # unmet demand by shock draw (`repm uncertainty --draws`' pool): the workers' too
+        kw = {"step": "yearly", "draws": 3, "per_draw": True}
+        here = Evaluator(loaded, "expected_unmet", workers=1, **kw).many(at[:6])
+        there = Evaluator(loaded, "expected_unmet", scheduler=address, workers=2, **kw).many(at[:6])
+        assert here.shape == (6, 3, 12) and np.array_equal(here, there)
 
 
 def test_a_bad_scheduler_is_a_one_line_error():
