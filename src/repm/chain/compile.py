@@ -81,7 +81,7 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
     hs = part("history", history, s, years, dem, grade_split)
     pmf, n_ages, hist, hist_years = hs["pmf"], hs["n_ages"], hs["hist"], hs["hist_years"]
 
-    po = policy(s, model, sectors)
+    po = policy(s, model, sectors, years)
 
     rt = part("routes", routes, s, model, years, ci_on, y, origins)
     bk = part("basket", basket, s, model, chem, years,
@@ -114,7 +114,7 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         demand_embedded=labelled(emb, dims=("year", "sector", "grade"), coords=on),
         export_demand=labelled(dm["exports"], dims=("year", "grade"), coords=on),
         export_premium=float(dm["export_premium"]),
-        future_from=s.risk.months_of_history(int(years[0]), len(years)),
+        future_from=po["future_from"],
         grade_down=next_lower_grade(dm["heavy"]),
         switch_share=po["switch_share"],
         switch_after_months=po["switch_after_months"],
@@ -125,7 +125,7 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         capacity_nameplate=labelled(plate, dims=("year", "unit"), coords=on),
         capacity_effective_unit=labelled(eff, dims=("year", "unit"), coords=on),
         separation_output=labelled(sep_out, dims=("year",), coords=on),
-        irel_to_units_max=s.supply.separation.to_units_max,
+        irel_to_units_max=po["irel_max"],
         monazite_per_t_oxide=1.0 / bk["ndpr_per_t"],
         monazite_comp=labelled(bk["monazite_comp"], dims=("element",), coords=on_basket),
         monazite_processed=labelled(bk["cracked"], dims=("year",), coords=on),
@@ -147,11 +147,11 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         priority_tier=labelled(po["tier"], dims=("sector",), coords=on),
         stockpile0=labelled(po["stock0"], dims=("material",), coords=on),
         stockpile_fit=labelled(po["fit"], dims=("material",), coords=on),
-        collection_rate=s.supply.recycling.collection_rate,
-        recycling_recovery=s.supply.recycling.recovery,
-        working_stock_months=s.policy.working_stock_months,
+        collection_rate=po["collection"],
+        recycling_recovery=po["recovery"],
+        working_stock_months=po["ws_months"],
         sector_working_stock=labelled(po["ws_sector"], dims=("sector",), coords=on),
-        working_stock_refill_months=s.policy.working_stock_refill_months,
+        working_stock_refill_months=po["refill_months"],
         chem=chem,
         oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=on),
         oxide_price_china=labelled(pr["oxide_china"], dims=("year", "material"), coords=on),
@@ -160,13 +160,20 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
     )
 
 
-def policy(s: Scenario, model, sectors) -> dict[str, Any]:
-    """The chain's arrays read off the scenario's policy and grade switch: priority tier by
-    sector, stockpile and its fit by material, working stock by sector, switch share by
-    sector and its delay (`compile_chain`'s; a block of samples reads each sample's)."""
+def policy(s: Scenario, model, sectors, years) -> dict[str, Any]:
+    """The chain's numbers read off the scenario itself, not made by a module: priority tier by
+    sector, stockpile and its fit by material, working stock (by sector, its months and refill),
+    switch share by sector and its delay, IREL's cap to the units, recycling, the months of
+    history (`compile_chain`'s; a block of samples reads each sample's, `simulate.block`)."""
     p, sw = s.policy, s.risk.grade_switch
     tiers = {s_: i for i, tier in enumerate(p.sector_priority) for s_ in tier}
     return {
+        "irel_max": s.supply.separation.to_units_max,
+        "collection": s.supply.recycling.collection_rate,
+        "recovery": s.supply.recycling.recovery,
+        "ws_months": p.working_stock_months,
+        "refill_months": p.working_stock_refill_months,
+        "future_from": s.risk.months_of_history(int(years[0]), len(years)),
         "tier": np.array([tiers.get(n, len(p.sector_priority)) for n in sectors]),
         "stock0": np.array([p.stockpile.get(m, 0.0) for m in model.material_names]),
         "fit": np.array(

@@ -41,27 +41,27 @@ def block_arrays(res: dict, scenarios: Sequence) -> ChainArrays:
     hs, rt, bk = res["history"], res["routes"], res["basket"]
     model = scenarios[0].definition
     N, Y = len(scenarios), len(res["years"])
-    po = [policy(s, model, dm["sectors"]) for s in scenarios]
+    po = [policy(s, model, dm["sectors"], res["years"]) for s in scenarios]
     per = lambda key: np.stack([p[key] for p in po])  # noqa: E731
-    each = lambda f: np.array([f(s) for s in scenarios])  # noqa: E731
+    # the year axis where a share path gives one, else one row for every year
+    share = tr["share"] if tr["share"].ndim == 4 else tr["share"][:, None]
     rep = lambda v: np.repeat(np.asarray(v)[None], N, axis=0)  # noqa: E731 - the block's, each sample's
-    first = int(res["years"][0])
     return ChainArrays(
         bare=dm["bare"], emb=dm["emb"], export_dem=dm["exports"], gc=cp["gc"], mc=cp["mc"],
-        recipe=res["recipe"], cap=ca["cap"], share=tr["share"] if tr["share"].ndim == 4 else tr["share"][:, None], stock0=per("stock0"),
+        recipe=res["recipe"], cap=ca["cap"], share=share, stock0=per("stock0"),
         spare=tr["spare"], sep=bk["sep_out"],
-        irel_max=each(lambda s: s.supply.separation.to_units_max),
+        irel_max=per("irel_max"),
         y_am=y["alloy_to_magnet"], y_alloy=y["alloy_making"], y_om=y["oxide_to_metal"],
         r_scrap=y["scrap_return"], sx_recovery=y["sx_recovery"],
         basket=np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=2),
         pmf=hs["pmf"], hist=hs["hist"], tier=per("tier"), fit=per("fit"),
-        ws_months=each(lambda s: s.policy.working_stock_months),
-        refill_months=each(lambda s: s.policy.working_stock_refill_months),
+        ws_months=per("ws_months"),
+        refill_months=per("refill_months"),
         ws_sector_months=per("ws_sector"),
-        collection=each(lambda s: s.supply.recycling.collection_rate),
-        recovery=each(lambda s: s.supply.recycling.recovery),
+        collection=per("collection"),
+        recovery=per("recovery"),
         retention=rt["retention"],
-        future_from=each(lambda s: s.risk.months_of_history(first, Y)),
+        future_from=per("future_from"),
         down=np.stack([next_lower_grade(h) for h in dm["heavy"]]), sw_share=per("switch_share"),
         toll_cap=rt["tolling_capacity"].reshape(N, Y, -1), toll_grade=rep(rt["tolling_grade"]),
         toll_lead_months=rt["tolling_lead_months"], toll_partner=rep(rt["tolling_partner"]),
