@@ -45,7 +45,7 @@ def _same_inputs(got, want, where: str) -> None:
 @pytest.mark.parametrize("step", ["monthly", "yearly"])
 def test_each_samples_inputs_are_its_chains(name, step):
     block, scs, res = _block(name)
-    stacked, dims = stacked_inputs(block_arrays(res, scs), block.template.definition, step)
+    stacked, dims = stacked_inputs(block_arrays(block, res, scs), block.template.definition, step)
     for n, s in enumerate(scs):
         want = prepare(compile_chain(s), step=step)
         assert dims == {**want.dims, "D": 0}
@@ -71,7 +71,7 @@ def test_a_sample_chain_answers_as_its_chain(name):
     """What a SampleChain holds without compiling is the Chain's; the rest is the Chain's."""
     block, scs, res = _block(name)
     for i, s in enumerate(scs):
-        lazy, chain = SampleChain(s, res, i), compile_chain(s)
+        lazy, chain = SampleChain(block.template, scs, res, i), compile_chain(s)
         for attr in ("name", "years", "sectors", "origins", "grades", "materials", "elements",
                      "n_years", "fresh_alloy_per_magnet", "route_names", "source_names"):  # fmt: skip
             a, b = getattr(lazy, attr), getattr(chain, attr)
@@ -163,3 +163,36 @@ def test_these_indicators_need_no_sample_chain_compiled(name):
     got = indicator_totals(chains[0], sims[0], [name])[name]
     assert chains[0]._chain is None
     assert got.tobytes() == indicator_totals(compile_chain(scs[0]), sims[0], [name])[name].tobytes()
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_the_blocks_scenario_gives_each_samples_policy(name):
+    """The numbers read off the scenario itself (`compile.policy`), read once off the block's
+    Scenario of drawn arrays (fastpath), are each sample's — the kernel inputs made of them are
+    those made of each sample's Scenario, bit for bit; and some of them move."""
+    from dataclasses import replace
+
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Alternatives, Pooled
+    from repm.scenario import load_scenario
+
+    ev = Evaluator(load_scenario(name), "magnet_imports", step="yearly", workers=1)
+    _, _, at = Pooled([ev], Alternatives.of(name, ())).draw(0, N)
+    block, scs = ev._samples([dict(a) for a in at])
+    if ev._fast.plans[frozenset(at[0])].unc:  # fx drawn with an uncertainty block
+        assert block.scenario is None
+        return
+    assert block.scenario is not None
+    res = block_results(block, scs)
+    got = block_arrays(block, res, scs)
+    want = block_arrays(replace(block, scenario=None), res, scs)
+    for field, a, b in zip(type(got)._fields, got, want, strict=True):
+        assert type(a) is type(b), field
+        if isinstance(b, np.ndarray):
+            assert (a.dtype, a.shape, a.flags.c_contiguous) == (
+                b.dtype,
+                b.shape,
+                b.flags.c_contiguous,
+            ), field
+            assert a.tobytes() == b.tobytes(), field
+    assert np.ptp(got.collection) > 0  # drawn: an array on the block's Scenario

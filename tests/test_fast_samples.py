@@ -136,7 +136,9 @@ def _errors(ev: Evaluator, values: list[dict]) -> str:
      ("grade_uh_dy_content", 0.3, "supply.grades.uh"),  # an after-validator (RE content)
      ("ev_car_sales_fy25", -5.0, "demand.sectors.ev_car.activity"),  # a negative quantity
      ("fx_inr_per_usd", float("nan"), "economics.fx_inr_per_usd"),  # not finite
-     ("horizon_start", 2025.5, "horizon.start")],  # not a whole number
+     ("horizon_start", 2025.5, "horizon.start"),  # not a whole number
+     ("sx_recovery", 0.0, "sx_recovery"),  # a model check on the block's arrays (Yields)
+     ("india_magnet_demand_2030", 0.0, "demand.anchors")],  # a field check on them (anchors)
 )  # fmt: skip
 def test_an_invalid_sample_fails_as_scenario_at_does(fact, value, field):
     """A bad sample among good ones: the block raises scenario_at's UserError for it, and so does
@@ -212,3 +214,52 @@ def test_a_refused_plan_validates_every_sample(monkeypatch):
     block, fast = ev._samples(values)
     assert fast == slow and (ev.fast_samples, ev.slow_samples) == (0, 3) and block is None
     assert ev._fast.plans == {frozenset(values[0]): None}
+
+
+def _wild(ev: Evaluator, n: int, seed: int) -> list[dict]:
+    """n samples, each with 6 of its drawn values scaled by a factor in [0, 3]: many break a
+    bound or a check. Years are kept (a block's samples share their years: structure)."""
+    rng = np.random.default_rng(seed)
+    out = _draws(ev, n, seed)
+    keys = [k for k in out[0] if ev.table.facts[k].unit.strip() != "year"]
+    for v in out:
+        for k in rng.choice(keys, 6, replace=False):
+            v[k] *= rng.uniform(0, 3)
+    return out
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_the_blocks_checks_flag_the_samples_validation_refuses(name):
+    """The after-mode checks run once on the block's arrays (`Plan.block_scenario`,
+    repm.scenario.checks) flag exactly the samples whose own Scenario a validator refuses
+    (`Plan.scenarios`: None), over samples drawn wild enough that many are refused."""
+    ev = _ev(name)
+    values = _wild(ev, 200, seed=11)
+    FP._plan_of(ev, values)
+    plan = ev._fast.plans[frozenset(values[0])]
+    X, V, bad, fx = plan.values(values)
+    got = plan.block_scenario(X, V, fx)
+    if plan.unc:  # fx drawn with an uncertainty block: its ranges are read again at each fx
+        assert got is None
+        return
+    made, flagged = got
+    refused = np.array([s is None for s in plan.scenarios(X, V, bad, fx)])
+    assert (bad | flagged).tolist() == refused.tolist()
+    assert bad.sum() >= 10 and (flagged & ~bad).sum() >= 3  # within bounds, refused by a check
+
+
+def test_a_blocks_scenarios_are_made_only_when_read(monkeypatch):
+    """A run indicator the batched modules give makes no sample's Scenario (the block's, with
+    its checks, speaks for all); one that reads a compiled Chain, or a unit's NPV, makes each."""
+    made = []
+    real = FP.Plan.one
+    monkeypatch.setattr(FP.Plan, "one", lambda self, *a: made.append(a[-1]) or real(self, *a))
+    base = load_scenario("india-baseline")
+    values = _draws(_ev("india-baseline"), 6, seed=12)
+    for output, want in (("magnet_imports", []), ("domestic_content_share", list(range(6))),
+                         ("unit_npv", list(range(6)))):  # fmt: skip
+        made.clear()
+        ev = Evaluator(base, output, step="yearly", workers=1)
+        ev.many(values)
+        assert sorted(made) == want, output
+        assert (ev.eager_blocks, ev.slow_samples, ev.block_fallbacks) == (0, 0, 0)

@@ -44,8 +44,12 @@ def _chemistry(facts: FactTable) -> Chemistry:
 def chemistry_of(s: Scenario) -> Chemistry:
     """The scenario's stoichiometry: the fact table's atomic weights, at the scenario's Nd:Pr
     split (supply.pr_share_of_ndpr; the table's when not set)."""
+    return chemistry_at(s.supply.pr_share_of_ndpr)
+
+
+def chemistry_at(share: float | None) -> Chemistry:
+    """The fact table's stoichiometry at this Pr share of NdPr (None: the table's)."""
     chem = _chemistry(load_facts())
-    share = s.supply.pr_share_of_ndpr
     if share is None or share == chem.pr_share:
         return chem
     return replace(chem, pr_share=float(share))
@@ -164,7 +168,9 @@ def policy(s: Scenario, model, sectors, years) -> dict[str, Any]:
     """The chain's numbers read off the scenario itself, not made by a module: priority tier by
     sector, stockpile and its fit by material, working stock (by sector, its months and refill),
     switch share by sector and its delay, IREL's cap to the units, recycling, the months of
-    history (`compile_chain`'s; a block of samples reads each sample's, `simulate.block`)."""
+    history (`compile_chain`'s; a block of samples reads each sample's, `simulate.block`).
+    Written for a number and for a block's Scenario whose drawn fields hold arrays (one value a
+    sample: a list of numbers is then (samples, items), `_items`)."""
     p, sw = s.policy, s.risk.grade_switch
     tiers = {s_: i for i, tier in enumerate(p.sector_priority) for s_ in tier}
     return {
@@ -175,14 +181,14 @@ def policy(s: Scenario, model, sectors, years) -> dict[str, Any]:
         "refill_months": p.working_stock_refill_months,
         "future_from": s.risk.months_of_history(int(years[0]), len(years)),
         "tier": np.array([tiers.get(n, len(p.sector_priority)) for n in sectors]),
-        "stock0": np.array([p.stockpile.get(m, 0.0) for m in model.material_names]),
-        "fit": np.array(
+        "stock0": _items([p.stockpile.get(m, 0.0) for m in model.material_names]),
+        "fit": _items(
             [p.magnet_stockpile_fit if m.kind == "magnet" else 1.0 for m in model.materials]
         ),
-        "ws_sector": np.array(
+        "ws_sector": _items(
             [p.sector_working_stock_months.get(n, p.working_stock_months) for n in sectors]
         ),
-        "switch_share": np.array(
+        "switch_share": _items(
             [
                 sw.share if sw is not None and (sw.sectors is None or n in sw.sectors) else 0.0
                 for n in sectors
@@ -190,3 +196,11 @@ def policy(s: Scenario, model, sectors, years) -> dict[str, Any]:
         ),  # fmt: skip
         "switch_after_months": sw.after_months if sw is not None else 0.0,
     }
+
+
+def _items(values: list) -> np.ndarray:
+    """A list of numbers as an array (items,); where some are arrays (a block's samples),
+    (samples, items)."""
+    if all(np.ndim(v) == 0 for v in values):
+        return np.array(values)
+    return np.stack(np.broadcast_arrays(*values), axis=-1)

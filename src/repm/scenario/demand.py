@@ -8,6 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from repm.model import ModelDefinition
 from repm.model.units import pint  # as repm imports it (repm.startup.import_pint)
+from repm.scenario.checks import any_of, flagged
 from repm.scenario.fields import (
     Block,
     Fraction,
@@ -31,9 +32,9 @@ class Horizon(Block):
 
     @model_validator(mode="after")
     def _order(self) -> Horizon:
-        if self.end < self.start:
+        if flagged(self.end < self.start):
             raise ValueError(f"end {self.end:g} is before start {self.start:g}")
-        if self.end - self.start > 60:
+        if flagged(self.end - self.start > 60):
             raise ValueError("expected a horizon of at most 60 years")
         return self
 
@@ -91,7 +92,7 @@ class Sector(Block):
                 raise ValueError("activity_path: only a 'driver' sector has an activity")
             units, path = self.activity.units, {}
             same = tuple(self.activity.unit_items())  # cheaper than pint's own comparisons
-            if self.activity.magnitude <= 0:
+            if flagged(self.activity.magnitude <= 0):
                 raise ValueError(
                     f"activity: {self.activity:~} with an activity_path; expected the base year's "
                     "activity > 0 (the path is followed relative to it)"
@@ -116,7 +117,7 @@ class Sector(Block):
             object.__setattr__(self, "activity_path", path)  # frozen: set once, validated
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")
-        if abs(sum(self.grade_mix.values()) - 1) > 1e-6:
+        if flagged(abs(sum(self.grade_mix.values()) - 1) > 1e-6):
             raise ValueError(
                 f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
             )
@@ -189,7 +190,7 @@ class Exports(Block):
 
     @model_validator(mode="after")
     def _mix(self) -> Exports:
-        if abs(sum(self.grade_mix.values()) - 1) > 1e-6:
+        if flagged(abs(sum(self.grade_mix.values()) - 1) > 1e-6):
             raise ValueError(
                 f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
             )
@@ -245,7 +246,7 @@ class Demand(Block):
             bad += [
                 f"{where}.{g}: unknown grade; expected one of {', '.join(grades)}" for g in unknown
             ]
-            if not unknown and abs(sum(mix.values()) - 1) > 1e-6:
+            if not unknown and flagged(abs(sum(mix.values()) - 1) > 1e-6):
                 bad.append(f"{where}: shares sum to {sum(mix.values()):.6g}; expected 1")
         if bad:
             raise ValueError(
@@ -279,7 +280,7 @@ class Demand(Block):
     def _anchors(cls, v: dict[int, float]) -> dict[int, float]:
         if not v:
             raise ValueError("expected at least one anchor year")
-        if any(t <= 0 for t in v.values()):
+        if flagged(any_of(t <= 0 for t in v.values())):
             raise ValueError("expected anchor tonnages > 0")
         return dict(sorted(v.items()))
 

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from repm.scenario.checks import flagged
 from repm.scenario.fields import (
     FX,
     Block,
@@ -45,7 +46,7 @@ class Scheme(Block):
 
     @model_validator(mode="after")
     def _bid(self) -> Scheme:
-        if self.sli_bid > self.sli_cap_per_kg + 1e-9:
+        if flagged(self.sli_bid > self.sli_cap_per_kg + 1e-9):
             raise ValueError(
                 f"sli_bid: {self.sli_bid:g} INR/kg exceeds the cap of {self.sli_cap_per_kg:g} INR/kg"
             )

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from repm.scenario.checks import flagged
 from repm.scenario.fields import (
     Block,
     Fraction,
@@ -87,7 +88,7 @@ class Event(Block):
     @model_validator(mode="after")
     def _check(self, info: ValidationInfo) -> Event:
         MATERIALS = definition_of(info).material_names
-        if self.severity_low > self.severity_high:
+        if flagged(self.severity_low > self.severity_high):
             raise ValueError(
                 f"severity_low {self.severity_low:g} > severity_high {self.severity_high:g}"
             )

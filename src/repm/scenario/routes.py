@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from repm.scenario.checks import flagged
 from repm.scenario.fields import (
     Block,
     CroreINR,
@@ -90,7 +91,7 @@ class Overseas(Block):
 
     @model_validator(mode="after")
     def _ndpr(self) -> Overseas:
-        if self.product == "mixed_reo" and self.ndpr_share_of_reo <= 0:
+        if self.product == "mixed_reo" and flagged(self.ndpr_share_of_reo <= 0):
             raise ValueError(
                 f"ndpr_share_of_reo: {self.ndpr_share_of_reo:g}; expected > 0 for mixed_reo"
             )

@@ -82,6 +82,10 @@ class SampleBlock:
     template: Any  # a validated Scenario: the structure every sample shares
     values: Mapping[Path, np.ndarray]  # path → (S,) float64, as the validated Scenario holds it
     n: int
+    # the block's Scenario: the template with each drawn field holding the samples' values (an
+    # array, or the number all share), its after-mode validators run on them (fastpath.py);
+    # None: read each sample's Scenario
+    scenario: Any = None
 
     def get(self, path: Path) -> np.ndarray:
         """(S,) float64: the samples' numbers at `path`, the template's where none was drawn."""

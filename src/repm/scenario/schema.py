@@ -8,9 +8,11 @@ here once; each lives in its own module (demand, supply, trade, economics, risk,
 
 from __future__ import annotations
 
+import numpy as np
 from pydantic import PrivateAttr, ValidationInfo, model_validator
 
 from repm.model import ModelDefinition, default_definition
+from repm.scenario.checks import flagged, outside
 from repm.scenario.demand import Demand, Horizon
 from repm.scenario.economics import Economics, Scheme
 from repm.scenario.fields import (
@@ -82,7 +84,7 @@ class Scenario(Block):
         yield from self._path_mistakes(start, end)
         yield from share_path_mistakes(self.trade, model.trade_groups, start, end)
         for i, u in enumerate(self.supply.units):
-            if u.first_year > end + PATH_REACH:
+            if flagged(u.first_year > end + PATH_REACH):
                 yield f"supply.units.{i}.start_year: {u.first_year} is far beyond the horizon"
         allowed_m = [m.name for m in model.materials if m.kind != "embedded"]
         for material in self.policy.stockpile:
@@ -92,10 +94,11 @@ class Scenario(Block):
                     f"{', '.join(allowed_m)}"
                 )
             elif (
-                self.policy.stockpile[material] > 0
-                and self.economics.holding_cost_rate > 0
-                and material not in self.economics.prices
+                material not in self.economics.prices
                 and model.material(material).kind not in ("oxide", "magnet", "embedded")
+                and flagged(
+                    (self.policy.stockpile[material] > 0) & (self.economics.holding_cost_rate > 0)
+                )
             ):
                 yield (
                     f"economics.prices.{material}: missing; a stockpile of {material} needs a "
@@ -107,7 +110,7 @@ class Scenario(Block):
                     f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the "
                     "trade.origins"
                 )
-            if ev.start_year is not None and not start <= ev.start_year <= end:
+            if ev.start_year is not None and flagged(outside(ev.start_year, start, end)):
                 yield (
                     f"risk.events.{i}.start_year: {ev.start_year:g} outside the horizon "
                     f"{start}–{end}"
@@ -150,21 +153,22 @@ class Scenario(Block):
     def _scheme_mistakes(self):
         s = self.scheme
         for i, u in enumerate(self.supply.units):
-            if u.scheme and not (
-                s.unit_capacity_min - 1e-9 <= u.capacity <= s.unit_capacity_max + 1e-9
+            if u.scheme and flagged(
+                outside(u.capacity, s.unit_capacity_min - 1e-9, s.unit_capacity_max + 1e-9)
             ):
                 yield (
                     f"supply.units.{i}.capacity: {u.capacity:g} t/yr outside the scheme's "
                     f"{s.unit_capacity_min:g}–{s.unit_capacity_max:g} t/yr"
                 )
-            if u.scheme and s.unit_capacity_step > 0:
-                steps = u.capacity / s.unit_capacity_step
-                if abs(steps - round(steps)) > 1e-9:
+            if u.scheme:  # a step of 0: any capacity
+                step = s.unit_capacity_step
+                steps = u.capacity / np.where(step > 0, step, 1.0)
+                if flagged((step > 0) & (abs(steps - np.rint(steps)) > 1e-9)):
                     yield (
                         f"supply.units.{i}.capacity: {u.capacity:g} t/yr is not a multiple of the "
                         f"scheme's {s.unit_capacity_step:g} t/yr"
                     )
-            if u.sli_bid is not None and u.sli_bid > s.sli_cap_per_kg + 1e-9:
+            if u.sli_bid is not None and flagged(u.sli_bid > s.sli_cap_per_kg + 1e-9):
                 yield (
                     f"supply.units.{i}.sli_bid: {u.sli_bid:g} INR/kg exceeds the cap of "
                     f"{s.sli_cap_per_kg:g} INR/kg"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
+from repm.scenario.checks import flagged
 from repm.scenario.fields import (
     Block,
     Fraction,
@@ -31,7 +33,7 @@ class Grade(Block):
     @model_validator(mode="after")
     def _rare_earths(self) -> Grade:
         total = self.ndpr + self.dy + self.tb
-        if not 0 < total <= 0.40:
+        if flagged(np.logical_not((0 < total) & (total <= 0.40))):
             raise ValueError(
                 f"ndpr + dy + tb = {total:.4g} kg/kg; expected a rare-earth content above 0 and "
                 "at most 0.40 (sintered NdFeB is ~29–33 % rare earths)"
@@ -78,11 +80,11 @@ class Monazite(Block):
                 f"missing {missing[0]!r}; expected a share for every rare earth: {', '.join(rare)}"
             )
         total = sum(v.values())
-        if abs(total - 1.0) > 1e-6:
+        if flagged(abs(total - 1.0) > 1e-6):
             raise ValueError(
                 f"the shares add up to {total:.6g}; expected 1 (shares of the REO by oxide mass)"
             )
-        if v.get("Nd", 0) + v.get("Pr", 0) <= 0:
+        if flagged(v.get("Nd", 0) + v.get("Pr", 0) <= 0):
             raise ValueError("Nd + Pr = 0; expected NdPr in the REO")
         return {e: v[e] for e in rare}
 
@@ -160,7 +162,7 @@ class Yields(Block):
             "cracking_reo_per_t_monazite", "sx_recovery", "oxide_to_metal", "strip_casting",
             "sintering", "machining",
         ):  # fmt: skip
-            if getattr(self, name) <= 0:
+            if flagged(getattr(self, name) <= 0):
                 raise ValueError(f"{name}: {getattr(self, name):g}; expected a yield > 0")
         return self
 
@@ -194,9 +196,9 @@ class Unit(Block):
 
     @property
     def first_year(self) -> int:
-        if self.start_year is not None:
-            return int(self.start_year)
-        return int(self.award_year + self.gestation_years)  # type: ignore[operator]
+        """The first year of output (an int; a block's samples' years, `scenario.checks`)."""
+        y = self.start_year if self.start_year is not None else self.award_year + self.gestation_years  # type: ignore[operator]
+        return int(y) if np.ndim(y) == 0 else y.astype(int)
 
 
 class Recycling(Block):

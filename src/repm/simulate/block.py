@@ -32,17 +32,15 @@ from repm.simulate.sets import _rows
 from repm.simulate.shocks import Shocks
 
 
-def block_arrays(res: dict, scenarios: Sequence) -> ChainArrays:
+def block_arrays(block: SampleBlock, res: dict, scenarios: Sequence) -> ChainArrays:
     """The kernel's `ChainArrays` of a block (sample axis first) from its modules' results and
     each sample's scenario (the policy's arrays, `compile.policy`), under the default plan
     (the chain's capacity, import shares and stockpile), as `chain_arrays` reads them off each
     sample's Chain."""
     cp, dm, y, ca, tr = res["composition"], res["demand"], res["yields"], res["capacity"], res["trade"]  # fmt: skip
     hs, rt, bk = res["history"], res["routes"], res["basket"]
-    model = scenarios[0].definition
     N, Y = len(scenarios), len(res["years"])
-    po = [policy(s, model, dm["sectors"], res["years"]) for s in scenarios]
-    per = lambda key: np.stack([p[key] for p in po])  # noqa: E731
+    per = _policies(block, scenarios, dm["sectors"], res["years"])
     # the year axis where a share path gives one, else one row for every year
     share = tr["share"] if tr["share"].ndim == 4 else tr["share"][:, None]
     rep = lambda v: np.repeat(np.asarray(v)[None], N, axis=0)  # noqa: E731 - the block's, each sample's
@@ -72,13 +70,37 @@ def block_arrays(res: dict, scenarios: Sequence) -> ChainArrays:
     )  # fmt: skip
 
 
+def _policies(block: SampleBlock, scenarios: Sequence, sectors, years):
+    """Each of `compile.policy`'s numbers for the block's samples (sample axis first): read once
+    off the block's Scenario of drawn arrays where it has one (the numbers every sample shares
+    repeated), else off each sample's Scenario."""
+    model, N = block.template.definition, block.n
+    if block.scenario is not None:
+        try:
+            got = policy(block.scenario, model, sectors, years)
+            one = policy(block.template, model, sectors, years)
+            out = {}
+            for key, t in one.items():
+                v, t = np.asarray(got[key]), np.asarray(t)
+                if v.dtype != t.dtype or v.shape not in (t.shape, (N, *t.shape)):
+                    raise ValueError(f"policy {key}: {v.dtype} {v.shape}")
+                out[key] = np.ascontiguousarray(np.broadcast_to(v, (N, *t.shape)))
+            return out.__getitem__
+        except Exception:  # noqa: BLE001 — a number not written for arrays: each sample's
+            pass
+    po = [policy(s, model, sectors, years) for s in scenarios]
+    return lambda key: np.stack([p[key] for p in po])
+
+
 def simulate_block(
     block: SampleBlock, res: dict, scenarios: Sequence, step: str = "monthly"
 ) -> tuple[list[SampleChain], list[Unlabelled]]:
     """Each sample's chain (a `SampleChain`) and its run unlabelled (`engine.unlabelled`: mass
     balance checked), the samples side by side, one draw each, no shocks, the default plan."""
-    chains = [SampleChain(s, res, i) for i, s in enumerate(scenarios)]
-    stacked, dims = stacked_inputs(block_arrays(res, scenarios), block.template.definition, step)
+    chains = [SampleChain(block.template, scenarios, res, i) for i in range(block.n)]
+    stacked, dims = stacked_inputs(
+        block_arrays(block, res, scenarios), block.template.definition, step
+    )
     stacked = unshocked(stacked, dims)  # shared by every set (the kernel writes no input)
     inps = [set_inputs(stacked, n) for n in range(len(chains))]
     out = arrays.outputs({**dims, "D": len(chains)})

@@ -87,6 +87,7 @@ class Evaluator:
     text_fallbacks: int = 0  # samples the drawn-value path refused and the texts validated
     fast_samples: int = 0  # samples whose Scenario a block made without validating it (_samples)
     slow_samples: int = 0  # samples the block's fast path left to scenario_at
+    eager_blocks: int = 0  # blocks whose Scenarios were each made and validated (fastpath.py)
     block_fallbacks: int = 0  # blocks the block path refused, run through a Chain each
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)

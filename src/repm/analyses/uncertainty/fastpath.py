@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import math
 import operator
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -49,6 +49,7 @@ from repm.model import units
 from repm.model.units import Drawn, _conversion
 from repm.model.units import _fast as _FAST
 from repm.scenario import fields as F
+from repm.scenario.checks import collected
 from repm.scenario.load import scenario_fx, validate_scenario
 from repm.scenario.samples import SampleBlock, at, leaves, magnitude
 
@@ -262,6 +263,77 @@ class Plan:
                 out.append(None)
         return out
 
+    def block_scenario(self, X: np.ndarray, V: np.ndarray, fx: list) -> tuple | None:
+        """The block's Scenario — the template with each drawn field holding its samples'
+        values (an array; the number where every sample has the same bits), its after-mode
+        validators run once, their checks on the arrays (`repm.scenario.checks`) — and the
+        samples a check flags. None where a validator asked an array for its truth (a check not
+        written for arrays: each sample is then made and validated, `scenarios`), for a block of
+        one, or where fx reads the uncertainty block again at each sample's fx."""
+        n = V.shape[1]
+        if self.unc or n < 2:
+            return None
+        row: list = _shared(V)
+        Q = units.registry().Quantity
+        free = _shared(X[[c for _, c, _ in self.free]]) if self.free else []
+        for (_, _, unit), x in zip(self.free, free, strict=True):
+            row.append(_quantities([x], unit)[0] if np.ndim(x) == 0 else Q(x, unit))
+        ctx = {"facts": self.table, "definition": None,
+               "fx": self.fx0 if self.fx is None else np.array(fx, dtype=float)}  # fmt: skip
+        try:
+            with collected() as masks:
+                made = self.build(row, Info(ctx))
+            bad = np.zeros(n, dtype=bool)
+            for m in masks:
+                bad |= np.broadcast_to(m, (n,))
+        except Exception:  # noqa: BLE001 — each sample made and validated instead
+            return None
+        return made, bad
+
+    def one(self, X: np.ndarray, V: np.ndarray, fx: list, i: int):
+        """Sample i's Scenario (`scenarios`' for one sample)."""
+        row = V[:, i].tolist()
+        row.extend(_quantities([X[c, i].item()], u)[0] for _, c, u in self.free)
+        return self.build(row, Info({"facts": self.table, "fx": fx[i], "definition": None}))
+
+
+def _shared(M: np.ndarray) -> list:
+    """Each row's samples' values (row × sample): the number where all have the same bits, else
+    a copy of the row."""
+    bits = M.view(np.uint64)
+    same = (bits == bits[:, :1]).all(axis=1).tolist()
+    first = M[:, 0].tolist()
+    return [first[r] if same[r] else M[r].copy() for r in range(len(M))]
+
+
+class Scenarios(Sequence):
+    """A block's Scenarios, each made from its row when first read (`Plan.one`): a block run
+    reads its numbers off the block (`SampleBlock`), and a sample's Scenario only to compile its
+    Chain (finance, an indicator no batched module gives) — or where the block is refused. A
+    sample whose Scenario raises here (a check the block's missed) is `scenario_at`'s."""
+
+    def __init__(self, ev, plan: Plan, X, V, fx: list, values: list) -> None:
+        self._ev, self._plan, self._X, self._V, self._fx = ev, plan, X, V, fx
+        self._values, self._made = values, [None] * len(values)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        s = self._made[i]
+        if s is None:
+            try:
+                s = self._plan.one(self._X, self._V, self._fx, i)
+            except Exception:  # noqa: BLE001 — its own answer, or its message
+                s = self._ev.scenario_at(self._values[i])
+            self._made[i] = s
+        return s
+
+    def __setitem__(self, i: int, s) -> None:
+        self._made[i] = s
+
 
 def _quantities(xs: list[float], unit) -> list:
     """`ureg.Quantity(x, unit)` of each x, its instance made directly as pint makes it for a
@@ -321,10 +393,17 @@ def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock | None, 
     if plan is None:
         return _slow(ev, values, list(range(n)), [None] * n, None)
     X, V, bad, fx = plan.values(values)
-    scs = plan.scenarios(X, V, bad, fx)
-    slow = [i for i, s in enumerate(scs) if s is None]
+    got = plan.block_scenario(X, V, fx)
+    if got is None:  # each sample made and its validators run (a check not written for arrays)
+        ev.eager_blocks += 1
+        scs = plan.scenarios(X, V, bad, fx)
+        slow, made = [i for i, s in enumerate(scs) if s is None], None
+    else:
+        made, flagged = got
+        scs = Scenarios(ev, plan, X, V, fx, values)
+        slow = np.flatnonzero(bad | flagged).tolist()
     vals = {p: np.ascontiguousarray(V[r]) for r, p in enumerate(plan.paths)}
-    return _slow(ev, values, slow, scs, (plan, vals))
+    return _slow(ev, values, slow, scs, (plan, vals, made))
 
 
 def _plan_of(ev, values: list[Mapping[str, float]]) -> Plan | None:
@@ -352,7 +431,7 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock | N
     ev.fast_samples += len(values) - len(slow)
     if fast is None:
         return None, scs
-    plan, vals = fast
+    plan, vals, made = fast
     for i in slow:
         for p, arr in vals.items():
             arr[i] = magnitude(at(scs[i], p))
@@ -360,5 +439,14 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock | N
     if plan.unc:
         back += [p for p, _ in leaves(scs[0].uncertainty, ("uncertainty",))]
     for p in back:  # converted by a validator (activity_path) or re-read: as the Scenarios hold
-        vals[p] = np.array([magnitude(at(s, p)) for s in scs])
-    return SampleBlock(template=plan.template, values=vals, n=len(scs)), scs
+        if made is None:
+            vals[p] = np.array([magnitude(at(s, p)) for s in scs])
+            continue
+        x = at(made, p)
+        vals[p] = np.full(len(scs), np.nan)
+        vals[p][:] = getattr(x, "magnitude", x)
+        for i in slow:
+            vals[p][i] = magnitude(at(scs[i], p))
+    # the block's Scenario speaks for every sample only where none was made otherwise
+    return SampleBlock(template=plan.template, values=vals, n=len(scs),
+                       scenario=made if not slow else None), scs  # fmt: skip

@@ -15,6 +15,7 @@ from repm.chain.batched.composition import (
     COMPOSITION_SHARED,
     RECIPE_SHARED,
     composition_block,
+    pr_share,
     recipe_block,
 )
 from repm.chain.batched.demand import HISTORY_SHARED, demand_block, history_block
@@ -31,7 +32,7 @@ from repm.chain.batched.supply import (
     yields_block,
 )
 from repm.chain.chain import Chain
-from repm.chain.compile import chemistry_of, compile_chain
+from repm.chain.compile import chemistry_at, compile_chain
 from repm.chain.labels import labelled
 from repm.chain.rules import fresh_alloy_per_magnet
 from repm.scenario.samples import SampleBlock
@@ -63,7 +64,7 @@ def block_results(block: SampleBlock, scenarios: Sequence) -> dict:
     s = block.template
     model = s.definition
     years = np.array(s.horizon.years)
-    chems = [chemistry_of(sc) for sc in scenarios]
+    chems = [chemistry_at(x) for x in pr_share(block).tolist()]  # `chemistry_of` each
     cp = composition_block(block, model)
     gc, ei, mi = cp["gc"], cp["ei"], cp["mi"]
     dm = demand_block(block, model, years, gc)
@@ -105,11 +106,11 @@ class SampleChain:
     the batched modules' arrays as `compile_chain` labels them; anything else is its
     `compile_chain(s, parts=…)`, made on first use (`chain`). The same numbers either way (tests/test_block_run.py)."""
 
-    def __init__(self, scenario, res: dict, i: int) -> None:
-        self._s, self._res, self._i = scenario, res, i
-        self._chain: Chain | None = None
-        model = scenario.definition
-        self.name, self.model, self.years = scenario.name, model, res["years"]
+    def __init__(self, template, scenarios: Sequence, res: dict, i: int) -> None:
+        self._scs, self._res, self._i = scenarios, res, i  # the sample's Scenario read only to
+        self._chain: Chain | None = None  # compile its Chain (a block's are made when read)
+        model = template.definition
+        self.name, self.model, self.years = template.name, model, res["years"]
         self.sectors, self.origins = res["demand"]["sectors"], res["trade"]["origins"]
         self.grades, self.materials = model.grade_names, model.material_names
         self.elements, self.n_years = model.element_names, len(self.years)
@@ -149,7 +150,8 @@ class SampleChain:
         """The sample's whole Chain (compiled on first use)."""
         if self._chain is None:
             try:
-                self._chain = compile_chain(self._s, parts=sample_parts(self._res, self._i))
+                s = self._scs[self._i]
+                self._chain = compile_chain(s, parts=sample_parts(self._res, self._i))
             except AttributeError as e:  # not read as "no attribute `chain`" (`__getattr__`)
                 raise RuntimeError(f"compiling sample {self._i}'s chain: {e}") from e
         return self._chain
