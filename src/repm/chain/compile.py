@@ -201,6 +201,6 @@ def policy(s: Scenario, model, sectors, years) -> dict[str, Any]:
 def _items(values: list) -> np.ndarray:
     """A list of numbers as an array (items,); where some are arrays (a block's samples),
     (samples, items)."""
-    if all(np.ndim(v) == 0 for v in values):
+    if not any(isinstance(v, np.ndarray) for v in values):
         return np.array(values)
     return np.stack(np.broadcast_arrays(*values), axis=-1)

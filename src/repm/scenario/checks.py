@@ -23,6 +23,8 @@ _MASKS: ContextVar[list | None] = ContextVar("repm_check_masks", default=None)
 def flagged(bad) -> bool:
     """Whether a check fails: `bad`'s truth for a number; for an array (within `collected`),
     its samples recorded and False."""
+    if type(bad) is bool:
+        return bad
     if np.ndim(bad) == 0:
         return bool(bad)
     masks = _MASKS.get()
@@ -33,8 +35,19 @@ def flagged(bad) -> bool:
 
 
 def outside(x, lo, hi):
-    """Not lo ≤ x ≤ hi (NaN is outside), for a number or an array."""
-    return np.logical_not((lo <= x) & (x <= hi))
+    """x < lo or x > hi, for numbers or arrays (a check reads finite numbers: the fields refuse
+    any other)."""
+    return (x < lo) | (x > hi)
+
+
+def nearest(x):
+    """x rounded to the nearest whole number, half to even (`round`, `np.rint` for an array)."""
+    return np.rint(x) if isinstance(x, np.ndarray) else round(x)
+
+
+def positive_or_one(x):
+    """x where it is above 0, else 1 (a divisor that may be 0)."""
+    return np.where(x > 0, x, 1.0) if isinstance(x, np.ndarray) else (x if x > 0 else 1.0)
 
 
 @contextmanager

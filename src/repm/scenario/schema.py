@@ -8,11 +8,10 @@ here once; each lives in its own module (demand, supply, trade, economics, risk,
 
 from __future__ import annotations
 
-import numpy as np
 from pydantic import PrivateAttr, ValidationInfo, model_validator
 
 from repm.model import ModelDefinition, default_definition
-from repm.scenario.checks import flagged, outside
+from repm.scenario.checks import flagged, nearest, outside, positive_or_one
 from repm.scenario.demand import Demand, Horizon
 from repm.scenario.economics import Economics, Scheme
 from repm.scenario.fields import (
@@ -162,8 +161,8 @@ class Scenario(Block):
                 )
             if u.scheme:  # a step of 0: any capacity
                 step = s.unit_capacity_step
-                steps = u.capacity / np.where(step > 0, step, 1.0)
-                if flagged((step > 0) & (abs(steps - np.rint(steps)) > 1e-9)):
+                steps = u.capacity / positive_or_one(step)
+                if flagged((step > 0) & (abs(steps - nearest(steps)) > 1e-9)):
                     yield (
                         f"supply.units.{i}.capacity: {u.capacity:g} t/yr is not a multiple of the "
                         f"scheme's {s.unit_capacity_step:g} t/yr"

@@ -33,7 +33,7 @@ class Grade(Block):
     @model_validator(mode="after")
     def _rare_earths(self) -> Grade:
         total = self.ndpr + self.dy + self.tb
-        if flagged(np.logical_not((0 < total) & (total <= 0.40))):
+        if flagged((total <= 0) | (total > 0.40)):
             raise ValueError(
                 f"ndpr + dy + tb = {total:.4g} kg/kg; expected a rare-earth content above 0 and "
                 "at most 0.40 (sintered NdFeB is ~29–33 % rare earths)"
@@ -198,7 +198,7 @@ class Unit(Block):
     def first_year(self) -> int:
         """The first year of output (an int; a block's samples' years, `scenario.checks`)."""
         y = self.start_year if self.start_year is not None else self.award_year + self.gestation_years  # type: ignore[operator]
-        return int(y) if np.ndim(y) == 0 else y.astype(int)
+        return y.astype(int) if isinstance(y, np.ndarray) else int(y)
 
 
 class Recycling(Block):

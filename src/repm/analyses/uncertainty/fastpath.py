@@ -95,6 +95,7 @@ class Plan:
                        if not reads.isdisjoint(ids)]  # fmt: skip
         self.unc = self.fx is not None and bool(template.uncertainty)
         self.build = self._tree()
+        self._makers: list | None = None  # FreeQuantities' (`one`)
 
     def _row(self, path: tuple, func) -> int:
         _, lo, hi, integer = func.spec
@@ -292,8 +293,12 @@ class Plan:
 
     def one(self, X: np.ndarray, V: np.ndarray, fx: list, i: int):
         """Sample i's Scenario (`scenarios`' for one sample)."""
+        if self._makers is None:
+            self._makers = [_maker(u, 1.0) for _, _, u in self.free]
         row = V[:, i].tolist()
-        row.extend(_quantities([X[c, i].item()], u)[0] for _, c, u in self.free)
+        row.extend(
+            make(X[c, i].item()) for (_, c, _), make in zip(self.free, self._makers, strict=True)
+        )
         return self.build(row, Info({"facts": self.table, "fx": fx[i], "definition": None}))
 
 
@@ -336,24 +341,30 @@ class Scenarios(Sequence):
 
 
 def _quantities(xs: list[float], unit) -> list:
-    """`ureg.Quantity(x, unit)` of each x, its instance made directly as pint makes it for a
-    float (its magnitude and units container: ~20× faster, and a block makes one per sample and
-    drawn FreeQuantity); pint's own where it would make anything else."""
+    """`ureg.Quantity(x, unit)` of each float x, as pint makes it (`_maker`)."""
+    if not xs:
+        return []
+    make = _maker(unit, xs[0])
+    return [make(x) for x in xs]
+
+
+def _maker(unit, probe: float):
+    """A function making `ureg.Quantity(x, unit)` of a float x, its instance made directly as
+    pint makes it for a float (its magnitude and units container: ~20× faster, and a block makes
+    one per sample and drawn FreeQuantity); pint's own where it would make anything else (what
+    it makes of `probe` tells)."""
     Q = units.registry().Quantity
-    made = Q(xs[0], unit) if xs else None
-    if (
-        made is None
-        or vars(made).keys() != {"_magnitude", "_units"}
-        or made._magnitude is not xs[0]
-    ):
-        return [Q(x, unit) for x in xs]
+    made = Q(probe, unit)
+    if vars(made).keys() != {"_magnitude", "_units"} or made._magnitude is not probe:
+        return lambda x: Q(x, unit)
     cls, container, new = type(made), made._units, object.__new__
-    out = []
-    for x in xs:
+
+    def make(x: float):
         q = new(cls)
         q.__dict__.update(_magnitude=x, _units=container)
-        out.append(q)
-    return out
+        return q
+
+    return make
 
 
 def _free_unit(unit: str):
