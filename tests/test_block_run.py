@@ -110,7 +110,7 @@ def _through_chains(ev, values):
 def test_the_evaluators_block_path_gives_the_chains_numbers(output):
     ev, values = _evaluator(output, "yearly")
     got = ev.many(values)
-    assert ev.block_fallbacks == 0 and ev.fast_samples == len(values)
+    assert ev.block_fallbacks == 0 and ev.fast_samples == len(values) and ev.eager_blocks == 0
     assert got.tobytes() == _through_chains(ev, values).tobytes()
 
 

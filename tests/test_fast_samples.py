@@ -156,6 +156,8 @@ def test_an_invalid_sample_fails_as_scenario_at_does(fact, value, field):
         ev._samples(values)
     assert str(got.value) == str(want.value)
     assert ev.slow_samples == 1 and ev.fast_samples == 0  # it raised at the first bad one
+    # flagged on the block's arrays, not each sample validated (a horizon moved is structure)
+    assert ev.eager_blocks == (fact == "horizon_start")
     with pytest.raises(UserError) as got:
         ev.many(values)
     assert str(got.value) == str(want.value)
@@ -262,4 +264,34 @@ def test_a_blocks_scenarios_are_made_only_when_read(monkeypatch):
         ev = Evaluator(base, output, step="yearly", workers=1)
         ev.many(values)
         assert sorted(made) == want, output
-        assert (ev.eager_blocks, ev.slow_samples, ev.block_fallbacks) == (0, 0, 0)
+        assert (ev.eager_blocks, ev.slow_samples, ev.block_fallbacks, ev.missed_checks) == (
+            0, 0, 0, 0)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name", ["india-baseline", "india-overseas-mines", "india-buyer-incentive", "india-2025-replay"]
+)
+def test_a_drawn_year_is_checked_on_the_blocks_arrays(name):
+    """Each drawn year (a unit's award, an event's start, a route's start or end …) moved
+    across a block's samples, a few beyond the horizon: the block's checks (`first_year`, the
+    events' and routes' years) flag exactly the samples each one's validators refuse, without
+    validating each."""
+    ev = _ev(name)
+    base = _draws(ev, 12, seed=13)
+    years = [k for k in base[0] if ev.table.facts[k].unit.strip() == "year"
+             and not k.startswith("horizon_")]  # fmt: skip
+    assert years
+    FP._plan_of(ev, base)
+    plan = ev._fast.plans[frozenset(base[0])]
+    refused_any = 0
+    for fact in years:
+        values = [dict(v) for v in base]
+        for v, shift in zip(values, (0, 1, -1, 2, 5, -3, 20, -20, 40, -40, 60, 0), strict=True):
+            v[fact] = ev.table.facts[fact].central + shift
+        X, V, bad, fx = plan.values(values)
+        got = plan.block_scenario(X, V, fx)
+        assert got is not None, fact  # the checks read the years as arrays
+        refused = [s is None for s in plan.scenarios(X, V, bad, fx)]
+        assert (bad | got[1]).tolist() == refused, fact
+        refused_any += sum(refused)
+    assert refused_any > 0

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from repm.scenario.checks import flagged
+from repm.scenario.checks import flagged, outside
 from repm.scenario.fields import (
     Block,
     CroreINR,
@@ -147,9 +147,9 @@ def route_mistakes(r: Routes, origins: list[str], start: int, end: int):
             yield f"{where}: unknown origin {o!r}; expected one of the trade.origins"
 
     def years(x, where: str):
-        if not start <= x.start_year <= end:
+        if flagged(outside(x.start_year, start, end)):
             yield f"{where}.start_year: {x.start_year:g} outside the horizon {start}–{end}"
-        if getattr(x, "end_year", None) is not None and x.end_year < x.start_year:
+        if getattr(x, "end_year", None) is not None and flagged(x.end_year < x.start_year):
             yield f"{where}.end_year: {x.end_year:g} before the start year {x.start_year:g}"
 
     for i, t in enumerate(r.tolling):

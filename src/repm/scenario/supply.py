@@ -198,7 +198,10 @@ class Unit(Block):
     def first_year(self) -> int:
         """The first year of output (an int; a block's samples' years, `scenario.checks`)."""
         y = self.start_year if self.start_year is not None else self.award_year + self.gestation_years  # type: ignore[operator]
-        return y.astype(int) if isinstance(y, np.ndarray) else int(y)
+        if not isinstance(y, np.ndarray):
+            return int(y)
+        with np.errstate(invalid="ignore"):  # a sample's non-finite year: refused by its field
+            return y.astype(int)
 
 
 class Recycling(Block):

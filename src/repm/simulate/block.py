@@ -73,23 +73,20 @@ def block_arrays(block: SampleBlock, res: dict, scenarios: Sequence) -> ChainArr
 def _policies(block: SampleBlock, scenarios: Sequence, sectors, years):
     """Each of `compile.policy`'s numbers for the block's samples (sample axis first): read once
     off the block's Scenario of drawn arrays where it has one (the numbers every sample shares
-    repeated), else off each sample's Scenario."""
+    repeated; one not read so raises, and the block runs through a Chain each, counted), else
+    off each sample's Scenario."""
     model, N = block.template.definition, block.n
-    if block.scenario is not None:
-        try:
-            got = policy(block.scenario, model, sectors, years)
-            one = policy(block.template, model, sectors, years)
-            out = {}
-            for key, t in one.items():
-                v, t = np.asarray(got[key]), np.asarray(t)
-                if v.dtype != t.dtype or v.shape not in (t.shape, (N, *t.shape)):
-                    raise ValueError(f"policy {key}: {v.dtype} {v.shape}")
-                out[key] = np.ascontiguousarray(np.broadcast_to(v, (N, *t.shape)))
-            return out.__getitem__
-        except Exception:  # noqa: BLE001 — a number not written for arrays: each sample's
-            pass
-    po = [policy(s, model, sectors, years) for s in scenarios]
-    return lambda key: np.stack([p[key] for p in po])
+    if block.scenario is None:
+        po = [policy(s, model, sectors, years) for s in scenarios]
+        return lambda key: np.stack([p[key] for p in po])
+    got = policy(block.scenario, model, sectors, years)
+    out = {}
+    for key, t in policy(block.template, model, sectors, years).items():
+        v, t = np.asarray(got[key]), np.asarray(t)
+        if v.dtype != t.dtype or v.shape not in (t.shape, (N, *t.shape)):
+            raise ValueError(f"policy {key}: {v.dtype} {v.shape} off the block's Scenario")
+        out[key] = np.ascontiguousarray(np.broadcast_to(v, (N, *t.shape)))
+    return out.__getitem__
 
 
 def simulate_block(

@@ -91,6 +91,7 @@ class Evaluator:
     fast_samples: int = 0  # samples whose Scenario a block made without validating it (_samples)
     slow_samples: int = 0  # samples the block's fast path left to scenario_at
     eager_blocks: int = 0  # blocks whose Scenarios were each made and validated (fastpath.py)
+    missed_checks: int = 0  # samples the block's checks passed and their own Scenario refused
     block_fallbacks: int = 0  # blocks the block path refused, run through a Chain each
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # seconds by phase (`_timed`)
@@ -178,6 +179,11 @@ class Evaluator:
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
         per = self.sets_per_call()
+        if not self.scheduler and values:  # a block at least for each process the batch takes
+            from repm.analyses.uncertainty.pool import pool_workers
+
+            procs = pool_workers(self.workers, len(values), len(values))
+            per = min(per, max(2, -(-len(values) // procs)))
         blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.output in RISK_OUTPUTS and blocks and not self.scheduler:
             from repm.analyses.uncertainty.pool import pool_workers

@@ -332,6 +332,7 @@ class Scenarios(Sequence):
             try:
                 s = self._plan.one(self._X, self._V, self._fx, i)
             except Exception:  # noqa: BLE001 — its own answer, or its message
+                self._ev.missed_checks += 1  # a check the block's arrays missed (tests: none)
                 s = self._ev.scenario_at(self._values[i])
             self._made[i] = s
         return s
@@ -413,7 +414,8 @@ def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock | None, 
         made, flagged = got
         scs = Scenarios(ev, plan, X, V, fx, values)
         slow = np.flatnonzero(bad | flagged).tolist()
-    vals = {p: np.ascontiguousarray(V[r]) for r, p in enumerate(plan.paths)}
+    # copies: a sample's Scenario, made later from V, keeps its numbers whatever reads these
+    vals = {p: V[r].copy() for r, p in enumerate(plan.paths)}
     return _slow(ev, values, slow, scs, (plan, vals, made))
 
 
