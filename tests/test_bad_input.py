@@ -12,6 +12,10 @@ from conftest import run_cli
 
 GOOD = "extends: india-baseline\n"
 PLAN = "plan:\n  scenario: india-baseline\n  capacity: {2030: 100}\n"
+EVENT = (  # a risk event but for its origin
+    "name: x, kind: outage, materials: [dy_oxide], hazard: 0.1, duration: {mean_months: 2}, "
+    "severity_low: 1, severity_high: 1"
+)
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,17 @@ CASES = [
     # issue 15 part 3: each of these was exit 1 (a TypeError, a ValueError, an OSError)
     Case("preset-not-a-name", ["run", "{dir}/s.yaml"], ("risk.events.0", "unknown preset [1, 2]", "china_april_2025"),
          files={"s.yaml": GOOD + "risk:\n  events: [{preset: [1, 2]}]\n"}),
+    # a common cause names several origins (risk.events.N.origin a list): each unknown one, at once
+    Case("event-origins-unknown", ["risk", "--draws", "10", "{dir}/s.yaml"],
+         ("risk.events.0.origin: unknown origin 'Mars'", "risk.events.0.origin: unknown origin 'Venus'",
+          "trade.origins (China, Japan, Vietnam, Malaysia, Australia, USA, EU, Others)", "(2 mistakes)"),
+         files={"s.yaml": GOOD + "risk:\n  events: [{" + EVENT + ", origin: [Malaysia, Mars, Venus]}]\n"}),
+    Case("event-origins-empty", ["risk", "--draws", "10", "{dir}/s.yaml"],
+         ("risk.events.0.origin", "an empty list", "(got [])"),
+         files={"s.yaml": GOOD + "risk:\n  events: [{" + EVENT + ", origin: []}]\n"}),
+    Case("event-origins-twice", ["risk", "--draws", "10", "{dir}/s.yaml"],
+         ("risk.events.0.origin", "'EU' given more than once", "['EU', 'Malaysia', 'EU']"),
+         files={"s.yaml": GOOD + "risk:\n  events: [{" + EVENT + ", origin: [EU, Malaysia, EU]}]\n"}),
     Case("scheduler-garbage", ["risk", "--draws", "10", "--scheduler", "garbage"],
          ("--scheduler", "'garbage'", "tcp://HOST:8786")),
     Case("scheduler-bad-port", ["risk", "--draws", "10", "--scheduler", "tcp://127.0.0.1:99999"],

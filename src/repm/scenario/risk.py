@@ -33,6 +33,11 @@ class Duration(Block):
 class Event(Block):
     """A supply shock: an export restriction by one origin, or a supplier outage.
 
+    `origin` names one trade origin, or a list of them that one cause stops together (a common
+    cause: Chinese controls on the reagents or equipment of separators in several countries):
+    each episode — one onset, one length, one severity per draw — refuses the targets of every
+    origin named, in the same months; `third_country_share` then reaches the origins not named.
+
     `hazard` is the probability per year that an episode starts (a month's chance is
     1 − (1 − hazard)^(1/12)); `start_year` (and `start_month`) instead fixes one onset that
     happens with `probability` (default certain): a stress test.
@@ -54,7 +59,10 @@ class Event(Block):
         "(risk.spare_ramp_months); outage: a supplier's plant stops, its materials are withheld "
         "the same way, but it starts no ramp (other makers add no capacity for it)"
     )
-    origin: str
+    origin: str | list[str] = Field(
+        description="the trade origin the event refuses (one of trade.origins), or a list of "
+        "origins one cause stops together: one episode (onset, length, severity) for all of them"
+    )
     elements: Literal["light", "heavy", "all"] | None = None
     include_magnets: bool = True
     content_threshold: KgPerKg = 0.0
@@ -105,6 +113,30 @@ class Event(Block):
                     f"price_multiplier: unknown material {m!r}; expected one of {', '.join(MATERIALS)}"
                 )
         return self
+
+    @field_validator("origin", mode="before")
+    @classmethod
+    def _origins(cls, v: Any) -> Any:
+        """One origin, or a list of distinct origins, at least one (whether each is one of the
+        trade.origins is the scenario's check: `Scenario._cross_mistakes`)."""
+        if isinstance(v, list):
+            if not v:
+                raise ValueError("an empty list; expected an origin or a list of at least one")
+            if not all(isinstance(o, str) for o in v):
+                raise ValueError("expected an origin or a list of origins (names)")
+            twice = list(dict.fromkeys(o for o in v if v.count(o) > 1))
+            if twice:
+                raise ValueError(
+                    f"{', '.join(map(repr, twice))} given more than once; expected each origin once"
+                )
+        elif not isinstance(v, str):
+            raise ValueError("expected an origin or a list of origins (names)")
+        return v
+
+    @property
+    def origins(self) -> tuple[str, ...]:
+        """The origins the event refuses, in the order given (one, or the common cause's list)."""
+        return (self.origin,) if isinstance(self.origin, str) else tuple(self.origin)
 
     @property
     def starts_spare_ramp(self) -> bool:

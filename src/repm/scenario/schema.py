@@ -104,10 +104,10 @@ class Scenario(Block):
                     "price to cost its holding"
                 )
         for i, ev in enumerate(self.risk.events):
-            if ev.origin not in self.trade.origins:
+            for o in (o for o in ev.origins if o not in self.trade.origins):  # each, at once
                 yield (
-                    f"risk.events.{i}.origin: unknown origin {ev.origin!r}; expected one of the "
-                    "trade.origins"
+                    f"risk.events.{i}.origin: unknown origin {o!r}; expected one of the "
+                    f"trade.origins ({', '.join(self.trade.origins)})"
                 )
             if ev.start_year is not None and flagged(outside(ev.start_year, start, end)):
                 yield (

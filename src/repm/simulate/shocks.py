@@ -130,8 +130,9 @@ def no_shocks(chain: Chain, draws: int = 1) -> Shocks:
 
 
 def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
-    """Per event: weight on each origin × material (1 direct, third_country_share elsewhere),
-    and price multiplier − 1 per material."""
+    """Per event: weight on each origin × material (1 on the event's targets from each origin
+    it names, `Event.origins`; third_country_share on the finished ones from every origin it does
+    not name), and price multiplier − 1 per material."""
     model = chain.model
     MATERIALS = model.material_names
     O, M = len(chain.origins), len(MATERIALS)  # noqa: E741
@@ -149,7 +150,7 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
                     reached[key] = chain.reached_grades(*key)
                 mats |= model.restricted_by(group, ev.include_magnets, reached[key])
         cols = [MATERIALS.index(m) for m in sorted(mats)]
-        o = chain.origins.index(ev.origin)
+        named = [chain.origins.index(o) for o in ev.origins]  # one, or a common cause's list
         if ev.include_magnets and ev.other_grades_share > 0:  # held up though not covered
             spared = [
                 MATERIALS.index(model.form(kind, g))
@@ -157,14 +158,16 @@ def event_targets(risk, chain: Chain) -> tuple[np.ndarray, np.ndarray]:
                 for kind in ("alloy", "magnet")
                 if model.form(kind, g) not in mats
             ]
-            target[e, o, spared] = ev.other_grades_share
-        target[e, o, cols] = 1.0
+            for o in named:
+                target[e, o, spared] = ev.other_grades_share
+        for o in named:
+            target[e, o, cols] = 1.0
         if ev.third_country_share > 0:
             finished = [
                 MATERIALS.index(m) for m in sorted(mats)
                 if model.material(m).kind in ("alloy", "magnet")
             ]  # fmt: skip
-            others = [i for i in range(O) if i != o]
+            others = [i for i in range(O) if i not in named]
             target[e][np.ix_(others, finished)] = ev.third_country_share
         for m, mult in ev.price_multiplier.items():
             price[e, MATERIALS.index(m)] = mult - 1.0
