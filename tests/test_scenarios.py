@@ -20,6 +20,7 @@ SHIPPED = (
     "india-exports",
     "india-heavy-outside-china",
     "india-heavy-outside-china-outage",
+    "india-heavy-outside-china-common",
 )
 
 
