@@ -73,15 +73,19 @@ def test_a_sample_chain_answers_as_its_chain(name):
     for i, s in enumerate(scs):
         lazy, chain = SampleChain(block.template, scs, res, i), compile_chain(s)
         for attr in ("name", "years", "sectors", "origins", "grades", "materials", "elements",
-                     "n_years", "fresh_alloy_per_magnet", "route_names", "source_names"):  # fmt: skip
+                     "n_years", "fresh_alloy_per_magnet", "route_names", "source_names",
+                     "route_grades"):  # fmt: skip
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert np.array_equal(a, b) and type(a) is type(b), attr
+            assert getattr(a, "dtype", None) == getattr(b, "dtype", None), attr
         assert lazy.model is chain.model and lazy.chem == chain.chem
         for attr in (
             "capacity_nameplate",
             "monazite_processed",
             "demand_total",
             "demand_bottom_up",
+            "grade_comp",
+            "material_comp",
         ):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert a.identical(b), attr
@@ -149,8 +153,10 @@ def test_a_set_out_of_balance_is_caught_as_a_run_alone_would_be(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", ["magnet_imports", "self_sufficiency", "thorium_residue", "hhi_magnet_imports"]
-)
+    "name",
+    ["magnet_imports", "self_sufficiency", "thorium_residue", "hhi_magnet_imports",
+     "domestic_content_share", "china_content_share"],
+)  # fmt: skip
 def test_these_indicators_need_no_sample_chain_compiled(name):
     """The speed of the block path: these indicators read only what a SampleChain holds (a
     change to `results.build._compute` that reads more of the chain first shows here), and

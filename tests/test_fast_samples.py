@@ -251,17 +251,22 @@ def test_the_blocks_checks_flag_the_samples_validation_refuses(name):
 
 
 def test_a_blocks_scenarios_are_made_only_when_read(monkeypatch):
-    """A run indicator the batched modules give makes no sample's Scenario (the block's, with
-    its checks, speaks for all); one that reads a compiled Chain, or a unit's NPV, makes each."""
+    """Run indicators the batched modules give — `repm uncertainty`'s headline among them — make
+    no sample's Scenario (the block's, with its checks, speaks for all); one that reads a
+    compiled Chain (monazite's basket), or a unit's NPV, makes each."""
+    from repm.analyses.uncertainty.evaluate import headline
+
     made = []
     real = FP.Plan.one
     monkeypatch.setattr(FP.Plan, "one", lambda self, *a: made.append(a[-1]) or real(self, *a))
     base = load_scenario("india-baseline")
     values = _draws(_ev("india-baseline"), 6, seed=12)
-    for output, want in (("magnet_imports", []), ("domestic_content_share", list(range(6))),
-                         ("unit_npv", list(range(6)))):  # fmt: skip
+    for output, names, want in (("magnet_imports", None, []),
+                                ("magnet_imports", headline(), []),
+                                ("reo_mined", None, list(range(6))),
+                                ("unit_npv", None, list(range(6)))):  # fmt: skip
         made.clear()
-        ev = Evaluator(base, output, step="yearly", workers=1)
+        ev = Evaluator(base, output, step="yearly", workers=1, names=names)
         ev.many(values)
         assert sorted(made) == want, output
         assert (ev.eager_blocks, ev.slow_samples, ev.block_fallbacks, ev.missed_checks) == (

@@ -110,6 +110,11 @@ class Chain:
         return list(self.tolling.variables["route"].values)
 
     @property
+    def route_grades(self) -> np.ndarray:
+        """Each tolling route's grade, by index into `grades`."""
+        return self.tolling.variables["grade"].values
+
+    @property
     def source_names(self) -> list:
         """The overseas sources' labels."""
         return list(self.overseas.variables["source"].values)

@@ -104,8 +104,8 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     """Every indicator of a run, each handed to `add(name, values by year, **dims)`. `done`:
     None for the whole table; else a test whether the caller has what it wants — then the groups
     beside the chain's own flows run cheapest first and the computation stops once it is true.
-    The first two groups read `ds.variables` alone, so an unlabelled run is labelled only when
-    the caller wants more."""
+    The chain's own flows and the content shares read `ds.variables` alone, so an unlabelled
+    run is labelled only when the caller wants a group that reads more (`lab`)."""
     ds: Any = out if isinstance(out, Unlabelled) else out.data
     years = ds.variables["year"].values
     for name, var in ds.variables.items():  # the numpy below reads the engine's layouts
@@ -168,8 +168,6 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     add("import_share_china", ratio(china, imp_total))
     if done():
         return
-    if isinstance(ds, Unlabelled):  # the rest reads the labelled Dataset
-        ds = ds.dataset()
     add("ndpr_oxide_required", ds.variables["ndpr_oxide_required"].values.mean(axis=0))
     add("ndpr_oxide_domestic", ds.variables["separation_output"].values)
     add("ndpr_oxide_to_units", ds.variables["irel_to_units"].values.mean(axis=0))
@@ -182,9 +180,9 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     add("monazite_processed", ds.variables["monazite_processed"].values)
     if not partial:
         basket(chain, add)
-    flows = ds.flows  # draw × year × flow × element
-    th = flows.values[:, :, flows.flow.values.tolist().index("cracking_residue"),
-                      chain.elements.index("Th")]  # fmt: skip
+    flow_names = list(ds.variables["flow"].values)
+    th = ds.variables["flows"].values[:, :, flow_names.index("cracking_residue"),
+                                      chain.elements.index("Th")]  # draw × year × flow × element  # fmt: skip
     add("thorium_residue", th.mean(axis=0))
     add("in_use_stock", ds.variables["in_use_stock"].values.mean(axis=0).sum(axis=(1, 2)))
     add("end_of_life", ds.variables["eol"].values.mean(axis=0).sum(axis=(1, 2)))
@@ -204,15 +202,23 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     add("hhi_magnet_imports", hhi(mag_origin))
     add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))
 
+    labelled: list = []  # the run's Dataset, labelled for the groups that read more than arrays
+
+    def lab():
+        if not labelled:
+            labelled.append(ds.dataset() if isinstance(ds, Unlabelled) else ds)
+        return labelled[0]
+
     groups = [
-        lambda: routes(chain, ds, add, prod),
-        lambda: element_content(chain, ds, add),
-        lambda: content_shares(chain, ds, add, by),
-        lambda: geopolrisk(chain, ds, add, prod, by),
-        lambda: ledger(chain, ds, add, prod, by),
+        lambda: routes(chain, lab(), add, prod),
+        lambda: element_content(chain, lab(), add),
+        lambda: content_shares(chain, ds, add, by),  # `ds.variables` alone
+        lambda: geopolrisk(chain, lab(), add, prod, by),
+        lambda: ledger(chain, lab(), add, prod, by),
     ]
-    if partial:  # cheapest first (the basket is the chain's alone; routes reads most arrays)
-        groups = [lambda: basket(chain, add), *groups[1:3], groups[0], *groups[3:]]
+    if partial:  # cheapest first: the content shares read what a block's SampleChain holds,
+        # the basket is the chain's alone (a block's compiles it), routes read most arrays
+        groups = [groups[2], lambda: basket(chain, add), groups[1], groups[0], *groups[3:]]
     for group in groups:
         if done():
             return

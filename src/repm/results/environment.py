@@ -61,7 +61,7 @@ def ledger(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray, by: np.ndarray) 
         return imp_y[:, [mi[m] for m in mats]].sum(axis=1)
 
     by_route = over_draws(ds.variables["tolled"])  # year × route
-    grades = chain.tolling["grade"].values
+    grades = chain.route_grades
     tolled_g = [
         by_route[:, np.flatnonzero(grades == gi)].sum(axis=1) for gi in range(len(chain.grades))
     ]

@@ -91,7 +91,7 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
     ].values.mean(axis=0)  # year × grade, kept
     ndpr_gc = pick(chain.grade_comp.values, [col["Nd"], col["Pr"]]).sum(axis=1)
     tolled = ds.variables["tolled"].values.mean(axis=0)  # year × route
-    route_grade = chain.tolling["grade"].values
+    route_grade = chain.route_grades
     tolled_g = [
         pick(tolled, np.flatnonzero(route_grade == gi).tolist()).sum(axis=1)
         for gi in range(len(chain.grades))

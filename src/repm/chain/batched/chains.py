@@ -129,6 +129,20 @@ class SampleChain:
                         coords={"year": self.years, "unit": ca["unit_names"]})  # fmt: skip
 
     @property
+    def grade_comp(self):
+        return labelled(self._res["composition"]["gc"][self._i], dims=("grade", "element"),
+                        coords={"grade": list(self.grades), "element": list(self.elements)})  # fmt: skip
+
+    @property
+    def material_comp(self):
+        return labelled(self._res["composition"]["mc"][self._i], dims=("material", "element"),
+                        coords={"material": list(self.materials), "element": list(self.elements)})  # fmt: skip
+
+    @property
+    def route_grades(self):
+        return self._res["routes"]["tolling_grade"]
+
+    @property
     def demand_total(self):
         return self._by_sector("dem")
 
