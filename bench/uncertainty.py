@@ -165,7 +165,7 @@ def main() -> None:
         ("separate runs, each stored as repm run stores", v, c, per(t_sep_sim, m),
          per(t_sep_table, m) + per(t_store, m), 1),
         ("side by side, raw outputs", v, c, per(t_sets_sim), 0.0, 0),
-        ("side by side, magnet_imports (Evaluator)", *evaluator("magnet_imports", m), 0),
+        ("side by side, magnet_imports (Evaluator)", *evaluator("magnet_imports", n), 0),
         ("side by side, unit_npv (Evaluator, yearly)", *evaluator("unit_npv", n), None),
         (f"separate risk runs, {args.draws} draws each", v, c,
          per(t_shocks, m) + per(t_sep_risk, m), 0.0, 5),
