@@ -185,9 +185,6 @@ def test_the_blocks_scenario_gives_each_samples_policy(name):
     ev = Evaluator(load_scenario(name), "magnet_imports", step="yearly", workers=1)
     _, _, at = Pooled([ev], Alternatives.of(name, ())).draw(0, N)
     block, scs = ev._samples([dict(a) for a in at])
-    if ev._fast.plans[frozenset(at[0])].unc:  # fx drawn with an uncertainty block
-        assert block.scenario is None
-        return
     assert block.scenario is not None
     res = block_results(block, scs)
     got = block_arrays(block, res, scs)

@@ -121,6 +121,7 @@ def test_usd_read_at_each_samples_fx():
     assert len(set(block.values[path].tolist())) == 6  # moved with fx
     lows = {s.uncertainty["unmet_penalty"].low for s in fast}
     assert len(lows) == 6 and ("uncertainty", "unmet_penalty", "low") in block.values
+    assert ev.eager_blocks == 0 and block.scenario is not None  # the block's Scenario, each fx
     assert ev._fast.plans[frozenset(values[0])].by_fx and ev.slow_samples == 0
 
 
@@ -241,10 +242,9 @@ def test_the_blocks_checks_flag_the_samples_validation_refuses(name):
     plan = ev._fast.plans[frozenset(values[0])]
     X, V, bad, fx = plan.values(values)
     got = plan.block_scenario(X, V, fx)
-    if plan.unc:  # fx drawn with an uncertainty block: its ranges are read again at each fx
-        assert got is None
-        return
-    made, flagged = got
+    assert got is not None  # every shipped scenario's checks read the block's arrays
+    made, flagged, uncs = got
+    assert (uncs is not None) == plan.unc  # fx drawn with an uncertainty block: read at each fx
     refused = np.array([s is None for s in plan.scenarios(X, V, bad, fx)])
     assert (bad | flagged).tolist() == refused.tolist()
     assert bad.sum() >= 10 and (flagged & ~bad).sum() >= 3  # within bounds, refused by a check
@@ -258,7 +258,7 @@ def test_a_blocks_scenarios_are_made_only_when_read(monkeypatch):
 
     made = []
     real = FP.Plan.one
-    monkeypatch.setattr(FP.Plan, "one", lambda self, *a: made.append(a[-1]) or real(self, *a))
+    monkeypatch.setattr(FP.Plan, "one", lambda self, *a: made.append(a[3]) or real(self, *a))
     base = load_scenario("india-baseline")
     values = _draws(_ev("india-baseline"), 6, seed=12)
     for output, names, want in (("magnet_imports", None, []),

@@ -96,6 +96,7 @@ class Plan:
         self.unc = self.fx is not None and bool(template.uncertainty)
         self.build = self._tree()
         self._makers: list | None = None  # FreeQuantities' (`one`)
+        self._unc: Any = None  # the uncertainty block's AfterValidator (`uncertainty_at`)
 
     def _row(self, path: tuple, func) -> int:
         _, lo, hi, integer = func.spec
@@ -248,8 +249,6 @@ class Plan:
         rows = V.T.tolist()
         X_free = [_quantities(X[c].tolist(), u) for _, c, u in self.free]
         out: list = []
-        raw_unc = self.ev.raw.get("uncertainty") or {}
-        unc = after_of(type(self.template).model_fields["uncertainty"]) if self.unc else None
         for i, row in enumerate(rows):
             if bad[i]:
                 out.append(None)
@@ -257,48 +256,72 @@ class Plan:
             ctx = {"facts": self.table, "fx": fx[i], "definition": None}
             row.extend(q[i] for q in X_free)
             try:
-                if unc is not None:
-                    row.append(unc(dict(raw_unc), Info(ctx, "uncertainty")))
+                if self.unc:
+                    row.append(self.uncertainty_at(fx[i]))
                 out.append(self.build(row, Info(ctx)))
             except Exception:  # the slow path says what is wrong
                 out.append(None)
         return out
 
+    def uncertainty_at(self, fx: float | None) -> dict:
+        """The `uncertainty:` block validated at this fx (its ranges in USD read at it)."""
+        if self._unc is None:
+            self._unc = after_of(type(self.template).model_fields["uncertainty"])
+        raw = self.ev.raw.get("uncertainty") or {}
+        return self._unc(dict(raw), Info({"facts": self.table, "fx": fx, "definition": None},
+                                         "uncertainty"))  # fmt: skip
+
     def block_scenario(self, X: np.ndarray, V: np.ndarray, fx: list) -> tuple | None:
         """The block's Scenario — the template with each drawn field holding its samples'
         values (an array; the number where every sample has the same bits), its after-mode
-        validators run once, their checks on the arrays (`repm.scenario.checks`) — and the
-        samples a check flags. None where a validator asked an array for its truth (a check not
-        written for arrays: each sample is then made and validated, `scenarios`), for a block of
-        one, or where fx reads the uncertainty block again at each sample's fx."""
+        validators run once, their checks on the arrays (`repm.scenario.checks`) — the samples
+        a check flags, and, where fx is drawn and the scenario has an `uncertainty:` block, that
+        block as each sample reads it (else None; the block's Scenario holds the template's: no
+        other validator reads it). None where a validator asked an array for its truth (a check
+        not written for arrays: each sample is then made and validated, `scenarios`), or for a
+        block of one."""
         n = V.shape[1]
-        if self.unc or n < 2:
+        if n < 2:
             return None
+        uncs: list | None = None
+        bad = np.zeros(n, dtype=bool)
+        if self.unc:
+            uncs = []
+            for i, f in enumerate(fx):
+                try:
+                    uncs.append(self.uncertainty_at(f))
+                except Exception:  # noqa: BLE001 — the sample's own validation says what
+                    uncs.append(None)
+                    bad[i] = True
         row: list = _shared(V)
         Q = units.registry().Quantity
         free = _shared(X[[c for _, c, _ in self.free]]) if self.free else []
         for (_, _, unit), x in zip(self.free, free, strict=True):
             row.append(_quantities([x], unit)[0] if np.ndim(x) == 0 else Q(x, unit))
+        if self.unc:
+            row.append(self.template.uncertainty)
         ctx = {"facts": self.table, "definition": None,
                "fx": self.fx0 if self.fx is None else np.array(fx, dtype=float)}  # fmt: skip
         try:
             with collected() as masks:
                 made = self.build(row, Info(ctx))
-            bad = np.zeros(n, dtype=bool)
             for m in masks:
                 bad |= np.broadcast_to(m, (n,))
         except Exception:  # noqa: BLE001 — each sample made and validated instead
             return None
-        return made, bad
+        return made, bad, uncs
 
-    def one(self, X: np.ndarray, V: np.ndarray, fx: list, i: int):
-        """Sample i's Scenario (`scenarios`' for one sample)."""
+    def one(self, X: np.ndarray, V: np.ndarray, fx: list, i: int, unc: dict | None = None):
+        """Sample i's Scenario (`scenarios`' for one sample; `unc`: its `uncertainty:` block as
+        validated at its fx, when the block's Scenario made it)."""
         if self._makers is None:
             self._makers = [_maker(u, 1.0) for _, _, u in self.free]
         row = V[:, i].tolist()
         row.extend(
             make(X[c, i].item()) for (_, c, _), make in zip(self.free, self._makers, strict=True)
         )
+        if self.unc:
+            row.append(unc if unc is not None else self.uncertainty_at(fx[i]))
         return self.build(row, Info({"facts": self.table, "fx": fx[i], "definition": None}))
 
 
@@ -317,9 +340,9 @@ class Scenarios(Sequence):
     Chain (finance, an indicator no batched module gives) — or where the block is refused. A
     sample whose Scenario raises here (a check the block's missed) is `scenario_at`'s."""
 
-    def __init__(self, ev, plan: Plan, X, V, fx: list, values: list) -> None:
+    def __init__(self, ev, plan: Plan, X, V, fx: list, values: list, uncs: list | None) -> None:
         self._ev, self._plan, self._X, self._V, self._fx = ev, plan, X, V, fx
-        self._values, self._made = values, [None] * len(values)
+        self._values, self._made, self._uncs = values, [None] * len(values), uncs
 
     def __len__(self) -> int:
         return len(self._made)
@@ -330,7 +353,8 @@ class Scenarios(Sequence):
         s = self._made[i]
         if s is None:
             try:
-                s = self._plan.one(self._X, self._V, self._fx, i)
+                unc = self._uncs[i] if self._uncs is not None else None
+                s = self._plan.one(self._X, self._V, self._fx, i, unc)
             except Exception:  # noqa: BLE001 — its own answer, or its message
                 self._ev.missed_checks += 1  # a check the block's arrays missed (tests: none)
                 s = self._ev.scenario_at(self._values[i])
@@ -409,14 +433,14 @@ def samples(ev, values: list[Mapping[str, float]]) -> tuple[SampleBlock | None, 
     if got is None:  # each sample made and its validators run (a check not written for arrays)
         ev.eager_blocks += 1
         scs = plan.scenarios(X, V, bad, fx)
-        slow, made = [i for i, s in enumerate(scs) if s is None], None
+        slow, made, uncs = [i for i, s in enumerate(scs) if s is None], None, None
     else:
-        made, flagged = got
-        scs = Scenarios(ev, plan, X, V, fx, values)
+        made, flagged, uncs = got
+        scs = Scenarios(ev, plan, X, V, fx, values, uncs)
         slow = np.flatnonzero(bad | flagged).tolist()
     # copies: a sample's Scenario, made later from V, keeps its numbers whatever reads these
     vals = {p: V[r].copy() for r, p in enumerate(plan.paths)}
-    return _slow(ev, values, slow, scs, (plan, vals, made))
+    return _slow(ev, values, slow, scs, (plan, vals, made, uncs))
 
 
 def _plan_of(ev, values: list[Mapping[str, float]]) -> Plan | None:
@@ -444,13 +468,19 @@ def _slow(ev, values, slow: list[int], scs: list, fast) -> tuple[SampleBlock | N
     ev.fast_samples += len(values) - len(slow)
     if fast is None:
         return None, scs
-    plan, vals, made = fast
+    plan, vals, made, uncs = fast
     for i in slow:
         for p, arr in vals.items():
             arr[i] = magnitude(at(scs[i], p))
     back = [p for p, _, _ in plan.free]
-    if plan.unc:
-        back += [p for p, _ in leaves(scs[0].uncertainty, ("uncertainty",))]
+    slow_set = set(slow)
+    if plan.unc:  # each sample's uncertainty block, as its Scenario holds it (re-read at its fx)
+        unc_paths = [p for p, _ in leaves(plan.template.uncertainty, ("uncertainty",))]
+        if made is None:
+            back += unc_paths
+        for p in unc_paths if made is not None else ():
+            vals[p] = np.array([magnitude(at(scs[i], p)) if i in slow_set else magnitude(at(u, p[1:]))
+                                for i, u in enumerate(uncs)])  # fmt: skip
     for p in back:  # converted by a validator (activity_path) or re-read: as the Scenarios hold
         if made is None:
             vals[p] = np.array([magnitude(at(s, p)) for s in scs])
