@@ -74,7 +74,8 @@ def test_a_sample_chain_answers_as_its_chain(name):
         lazy, chain = SampleChain(block.template, scs, res, i), compile_chain(s)
         for attr in ("name", "years", "sectors", "origins", "grades", "materials", "elements",
                      "n_years", "fresh_alloy_per_magnet", "route_names", "source_names",
-                     "route_grades"):  # fmt: skip
+                     "route_grades", "base_year", "export_premium", "oxide_per_magnet_values",
+                     "export_price_values"):  # fmt: skip
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert np.array_equal(a, b) and type(a) is type(b), attr
             assert getattr(a, "dtype", None) == getattr(b, "dtype", None), attr
@@ -86,6 +87,12 @@ def test_a_sample_chain_answers_as_its_chain(name):
             "demand_bottom_up",
             "grade_comp",
             "material_comp",
+            "demand_bare",
+            "recipe",
+            "oxide_price",
+            "magnet_price",
+            "magnet_price_china",
+            "incentive",
         ):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert a.identical(b), attr
@@ -199,3 +206,17 @@ def test_the_blocks_scenario_gives_each_samples_policy(name):
             ), field
             assert a.tobytes() == b.tobytes(), field
     assert np.ptp(got.collection) > 0  # drawn: an array on the block's Scenario
+
+
+def test_a_units_npv_compiles_no_sample_chain(monkeypatch):
+    """A unit's NPV reads what a SampleChain holds (finance.context): no sample's Chain is
+    compiled, and the numbers are the path through a Chain each, byte for byte."""
+    import repm.chain.batched.chains as C
+
+    compiled = []
+    real = C.compile_chain
+    monkeypatch.setattr(C, "compile_chain", lambda *a, **k: compiled.append(1) or real(*a, **k))
+    ev, values = _evaluator("unit_npv", "yearly")
+    got = ev.many(values)
+    assert compiled == [] and ev.block_fallbacks == 0
+    assert got.tobytes() == _through_chains(ev, values).tobytes()

@@ -21,7 +21,7 @@ from repm.chain.batched.composition import (
 from repm.chain.batched.demand import HISTORY_SHARED, demand_block, history_block
 from repm.chain.batched.demand import SHARED as DEMAND_SHARED
 from repm.chain.batched.prices import PRICES_SHARED, prices_block
-from repm.chain.batched.routes import routes_block, routes_sample
+from repm.chain.batched.routes import incentive_set, routes_block, routes_sample
 from repm.chain.batched.slicing import sample
 from repm.chain.batched.supply import (
     CAPACITY_SHARED,
@@ -121,6 +121,8 @@ class SampleChain:
         )
         self.route_names = list(res["routes"]["routes"])
         self.source_names = list(res["routes"]["sources"])
+        self._coords = {"year": self.years, "sector": list(self.sectors), "grade": list(self.grades),
+                        "material": list(self.materials), "feed": list(FEEDS)}  # fmt: skip
 
     @property
     def capacity_nameplate(self):
@@ -141,6 +143,54 @@ class SampleChain:
     @property
     def route_grades(self):
         return self._res["routes"]["tolling_grade"]
+
+    # what valuing a unit reads (finance.context), as compile_chain labels it
+    @property
+    def base_year(self) -> int:
+        return int(self._number(self._res["demand"]["base"]))
+
+    @property
+    def export_premium(self) -> float:
+        return float(self._number(self._res["demand"]["export_premium"]))
+
+    @property
+    def demand_bare(self):
+        return self._labelled(self._res["demand"]["bare"], ("year", "sector", "grade"))
+
+    @property
+    def recipe(self):
+        return self._labelled(self._res["recipe"], ("feed", "grade", "material"))
+
+    @property
+    def oxide_price(self):
+        return self._labelled(self._res["prices"]["oxide"], ("year", "material"))
+
+    @property
+    def magnet_price(self):
+        return self._labelled(self._res["prices"]["magnet"], ("year", "grade"))
+
+    @property
+    def magnet_price_china(self):
+        return self._labelled(self._res["prices"]["magnet_china"], ("year", "grade"))
+
+    @property
+    def incentive(self):
+        r, i = self._res["routes"], self._i
+        return incentive_set({"years": r["years"], **{
+            k: np.ascontiguousarray(r[k][i])
+            for k in ("incentive_per_kg", "incentive_pass_through", "incentive_budget")}})  # fmt: skip
+
+    oxide_per_magnet_values = Chain.oxide_per_magnet_values  # the Chain's rules, on these
+    export_price_values = Chain.export_price_values
+
+    def _number(self, v):
+        """Sample i's number of a module's result: its row of an (S,) array, else the shared one."""
+        return v[self._i] if np.ndim(v) else v
+
+    def _labelled(self, block, dims: tuple):
+        """Sample i's row of a module's block array, labelled as compile_chain labels it."""
+        return labelled(np.ascontiguousarray(block[self._i]), dims=dims,
+                        coords={d: self._coords[d] for d in dims})  # fmt: skip
 
     @property
     def demand_total(self):

@@ -118,6 +118,18 @@ def routes_block(b: SampleBlock, model: ModelDefinition, years, ci_on, origins) 
     )  # fmt: skip
 
 
+def incentive_set(x: dict):
+    """The buyer incentive's Dataset of one sample's routes arrays (`routes()`'s `incentive`)."""
+    return labelled_set(
+        {
+            "per_kg": ("year", x["incentive_per_kg"]),
+            "pass_through": ("year", x["incentive_pass_through"]),
+        },
+        {"year": x["years"]},
+        attrs={"budget": x["incentive_budget"].item()},
+    )
+
+
 def routes_sample(res: dict, i: int) -> dict:
     """Sample i's `routes()`: its rows of `routes_block`'s arrays, labelled as routes() labels
     them."""
@@ -146,14 +158,7 @@ def routes_sample(res: dict, i: int) -> dict:
         },
         {"source": src},
     )
-    incentive = labelled_set(
-        {
-            "per_kg": ("year", x["incentive_per_kg"]),
-            "pass_through": ("year", x["incentive_pass_through"]),
-        },
-        yr,
-        attrs={"budget": x["incentive_budget"].item()},
-    )
+    incentive = incentive_set(x)
     stage_q = {"stage": x["stages"], "quantity": list(QUANTITIES)}
     return {
         "tolling_capacity": labelled(
