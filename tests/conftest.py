@@ -471,3 +471,19 @@ def drawn_scenarios(name: str, n: int, seed: int = 0) -> tuple:
     ev = Evaluator(load_scenario(name), "magnet_imports", step="yearly", workers=1)
     _, _, at = Pooled([ev], Alternatives.of(name, ())).draw(seed, n)
     return tuple(ev.scenario_at(dict(a)) for a in at)
+
+
+def unmet_on_the_same_draws(*names: str, draws: int = 2000):
+    """Each scenario's unmet demand, draw × year, on the same 2,000 draws of `repm risk` (seed
+    0, one chunk), and the years: two scenarios compared draw by draw."""
+    from repm.analyses.risk import run_draws
+    from repm.chain import compile_chain
+    from repm.scenario import load_scenario
+
+    runs, years = [], None
+    for name in names:
+        loaded = load_scenario(name)
+        chain = compile_chain(loaded.scenario)
+        years = chain.years
+        runs.append(run_draws(chain, loaded.scenario, draws=draws, seed=0, chunk_size=draws).total)
+    return (*runs, years)

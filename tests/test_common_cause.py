@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import unmet_on_the_same_draws
 
-from repm.analyses.risk import run_draws
 from repm.chain import compile_chain
 from repm.model import default_definition
 from repm.model.facts import load_facts
@@ -185,13 +185,7 @@ def test_the_common_cause_adds_unmet_demand_on_the_same_draws():
     """Same draws, same Chinese episodes and independent outages: the common cause withholds
     both plants' Dy/Tb together, so unmet demand is the same, bit for bit, before 2028 (the units
     buy no Dy/Tb before it) and higher on average after."""
-    runs = []
-    for name in (OUTAGE, NAME):
-        loaded = load_scenario(name)
-        chain = compile_chain(loaded.scenario)
-        runs.append(run_draws(chain, loaded.scenario, draws=2000, seed=0, chunk_size=2000))
-    base, hit = (r.total for r in runs)  # draw × year
-    years = compile_chain(load_scenario(NAME).scenario).years
+    base, hit, years = unmet_on_the_same_draws(OUTAGE, NAME)  # draw × year
     before = years < 2028
     np.testing.assert_array_equal(hit[:, before], base[:, before])
     diff = hit[:, ~before] - base[:, ~before]

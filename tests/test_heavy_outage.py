@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import unmet_on_the_same_draws
 
-from repm.analyses.risk import run_draws
 from repm.chain import compile_chain
 from repm.model import default_definition
 from repm.model.facts import load_facts
@@ -90,14 +90,9 @@ def test_outages_add_unmet_demand_on_the_same_draws():
     bit for bit, before it. Run as the scenarios are, with their 5-month ramp: only export
     restrictions start it (`kind: outage` events do not, tests/test_ramp_kind.py), so a Chinese
     episode that begins during an outage finds no more spare magnets than without the outage."""
-    runs = []
     for name in ("india-heavy-outside-china", NAME):
-        loaded = load_scenario(name)
-        assert loaded.scenario.risk.spare_ramp_months == 5
-        chain = compile_chain(loaded.scenario)
-        runs.append(run_draws(chain, loaded.scenario, draws=2000, seed=0, chunk_size=2000))
-    calm, hit = (r.total for r in runs)  # draw × year
-    years = compile_chain(load_scenario(NAME).scenario).years
+        assert load_scenario(name).scenario.risk.spare_ramp_months == 5
+    calm, hit, years = unmet_on_the_same_draws("india-heavy-outside-china", NAME)  # draw × year
     before = years < 2028
     np.testing.assert_array_equal(hit[:, before], calm[:, before])
     diff = hit[:, ~before] - calm[:, ~before]
