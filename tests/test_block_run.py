@@ -28,6 +28,16 @@ def _block(name: str):
     return block, scs, block_results(block, scs)
 
 
+def _bits(x) -> dict:
+    """A labelled array's or Dataset's every variable: its dtype and bits (labels by value)."""
+    parts = dict(x.coords.items())
+    parts.update(x.data_vars.items() if hasattr(x, "data_vars") else {"": x})
+    return {
+        k: (v.dtype, v.values.tobytes() if v.dtype.kind in "biufc" else v.values.tolist())
+        for k, v in parts.items()
+    }
+
+
 def _same_inputs(got, want, where: str) -> None:
     for field, a, b in zip(arrays.Inputs._fields, got, want, strict=True):
         at = f"{where}: {field}"
@@ -96,6 +106,9 @@ def test_a_sample_chain_answers_as_its_chain(name):
         ):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert a.identical(b), attr
+            assert _bits(a) == _bits(b), attr  # identical() compares values, not their bits
+            assert a.attrs == b.attrs and [type(x) for x in a.attrs.values()] == [
+                type(x) for x in b.attrs.values()], attr  # fmt: skip
         assert lazy._chain is None  # none of that compiled it
         assert lazy.spare.identical(chain.spare)  # the rest: the whole Chain's
         assert lazy._chain is not None

@@ -73,6 +73,15 @@ _SCRIPT = textwrap.dedent(
             "differ": bool(not np.all(here == here[0])), "threads": threads,
             "shape": list(pooled.shape),
         }
+    # an Evaluator's counts come back from its workers: every block made sample by sample here
+    from repm.analyses.uncertainty import fastpath
+    fastpath.Plan.block_scenario = lambda self, *a: None
+    counts = []
+    for workers in (1, 2):
+        ev = Evaluator(loaded, "magnet_imports", step="yearly", workers=workers)
+        ev.many(at)
+        counts.append([getattr(ev, k) for k in pool.COUNTS])
+    out["counts"] = counts
     # fork_map: a closure over what does not pickle (the validated scenario), items and
     # results crossing; in order, each reported once, in other processes
     import os
@@ -116,6 +125,8 @@ def test_pool_gives_one_processs_numbers_bit_for_bit():
         assert got["differ"], output  # the samples are not all one
         assert got["progress"] == got["n"], output
         assert got["evaluations"] == 2 * got["n"], output
+    one, two = out["counts"]  # fast, slow, text fallbacks, block fallbacks, eager blocks, missed
+    assert one == two and one[0] == 11 and one[4] == 3
     assert out["error"] is not None and "working_stock_months" in out["error"]
     assert out["error_workers"] == 2  # raised in a worker, reached the caller
     fm = out["fork_map"]
@@ -135,15 +146,17 @@ def test_a_block_here_leaves_the_evaluators_counts_to_the_caller():
         ev.slow_samples += 1
         return sum(b)
 
-    counts = {"fast_samples": 7, "slow_samples": 0, "text_fallbacks": 1, "block_fallbacks": 2}
+    counts = {"fast_samples": 7, "slow_samples": 0, "text_fallbacks": 1, "block_fallbacks": 2,
+              "eager_blocks": 0, "missed_checks": 0}
     ev = SimpleNamespace(phases={"validate": 5.0}, evaluations=3, seconds=2.0, _block=block,
                          **counts)  # fmt: skip
     got = pool._block_in_worker(ev, [1, 2])
     assert got == (
         3,
         {"validate": 1.0},
-        {"fast_samples": 1, "slow_samples": 1, "text_fallbacks": 0, "block_fallbacks": 0},
-    )
+        {"fast_samples": 1, "slow_samples": 1, "text_fallbacks": 0, "block_fallbacks": 0,
+         "eager_blocks": 0, "missed_checks": 0},
+    )  # fmt: skip
     assert (ev.phases, ev.evaluations, ev.seconds) == ({"validate": 5.0}, 3, 2.0)
     assert {k: getattr(ev, k) for k in counts} == counts
 

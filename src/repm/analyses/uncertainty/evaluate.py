@@ -184,6 +184,8 @@ class Evaluator:
 
             procs = pool_workers(self.workers, len(values), len(values))
             per = min(per, max(2, -(-len(values) // procs)))
+        if values:  # as even as the blocks allow (a block of one is made sample by sample)
+            per = -(-len(values) // -(-len(values) // per))
         blocks = [values[lo : lo + per] for lo in range(0, len(values), per)]
         if self.output in RISK_OUTPUTS and blocks and not self.scheduler:
             from repm.analyses.uncertainty.pool import pool_workers

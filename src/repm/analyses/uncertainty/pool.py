@@ -165,7 +165,8 @@ def _work(item: Any) -> Any:
         return _TASK(item)
 
 
-COUNTS = ("fast_samples", "slow_samples", "text_fallbacks", "block_fallbacks")  # an Evaluator's
+COUNTS = ("fast_samples", "slow_samples", "text_fallbacks", "block_fallbacks", "eager_blocks",
+          "missed_checks")  # an Evaluator's
 
 
 def _block_in_worker(ev, block: list) -> tuple[np.ndarray, dict[str, float], dict[str, int]]:

@@ -142,7 +142,9 @@ class SampleChain:
 
     @property
     def route_grades(self):
-        return self._res["routes"]["tolling_grade"]
+        v = self._res["routes"]["tolling_grade"].view()  # the block's: every sample's, unwritable
+        v.flags.writeable = False
+        return v
 
     # what valuing a unit reads (finance.context), as compile_chain labels it
     @property
