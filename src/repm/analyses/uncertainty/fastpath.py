@@ -1,11 +1,16 @@
 """A block of parameter samples' Scenarios without validating each (issue 14 part 6): the
 scenario validated once (the template), each drawn number converted for all samples at once
-(`SampleBlock`: field path → (S,) array), then each sample's Scenario made from the template by
-replacing the drawn leaves (`model_copy` along their paths) and re-running the after-mode
-validators of every model copied. Equal, float for float, to what `Evaluator.scenario_at`
+(`SampleBlock`: field path → (S,) array), then ONE Scenario for the block — the template with
+each drawn leaf holding its samples' array — whose after-mode validators run once, their checks
+on the arrays (`repm.scenario.checks.flagged`: the samples a check refuses are recorded). Each
+sample's own Scenario is made from the template (the drawn leaves replaced along their paths as
+`model_copy` would, the after-mode validators of every model copied run again) only when
+something reads it (`Scenarios`). Equal, float for float, to what `Evaluator.scenario_at`
 validates; a sample this path cannot vouch for (a value out of its field's bounds or not finite,
-a validator that raises, a fact value set that differs from the block's) goes through
-`scenario_at`, which returns its Scenario or raises its own message.
+a check that refuses it, a fact value set that differs from the block's) goes through
+`scenario_at`, which returns its Scenario or raises its own message; a block whose validators do
+not all read arrays (a condition asking an array for its truth) makes and validates each
+sample's Scenario at once instead (`Plan.scenarios`).
 
 What a drawn value goes through, as validation does it (fields.py, units.py, drawn.py):
 - `_quantity(unit, lo, hi, integer)` fields (their `spec`) read a `Drawn` as
