@@ -41,6 +41,8 @@ BALANCES = {
                                       "coproducts_stocked")),
 }  # fmt: skip
 TOLERANCE_T = 1e-6
+# t of monazite within which the plan counts as met (the year's figure: the path's or the plan's)
+CRACKED_MARGIN = 1e-9
 
 
 def element_of(formula: dict[str, float]) -> str:
@@ -128,7 +130,7 @@ def basket(
     # what decided each year's figure: the path or the NdPr plan, else the binding limit
     caps = np.stack([limits["mining"], limits["cracking"], limits["market"]])
     bound = np.where(
-        cracked >= want - 1e-9,
+        cracked >= want - CRACKED_MARGIN,
         np.where(limits["path"] >= planned / ndpr_per_t, "path", "ndpr plan"),
         np.array(["mining", "cracking", "market"])[np.argmin(caps, axis=0)],
     )

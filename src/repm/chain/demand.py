@@ -18,6 +18,8 @@ from repm.model.units import (
 from repm.scenario.schema import Scenario
 
 HISTORY_YEARS = 30  # cohorts before the horizon, to seed in-use stocks and end-of-life flows
+TINY = 1e-300  # a divisor's floor: a share of nothing is 0, not NaN
+SETTLED = 1e-15  # the loose channel's share still to place, at or below which it is all placed
 
 
 def demand(s: Scenario, model: ModelDefinition, years: np.ndarray, gc: np.ndarray) -> dict:
@@ -119,11 +121,11 @@ def _channels_by_mix(d, sectors, grades, mix, beta, bare_share, dem, heavy, shif
             for i, n in enumerate(sectors)
         ]
     )  # sector × grade: the base-year bare magnets, as shares of the sector's demand
-    bmix = loose / np.maximum(b, 1e-300)
-    emix = np.where(b < 1.0, np.maximum(mix - loose, 0.0) / np.maximum(1.0 - b, 1e-300), mix)
+    bmix = loose / np.maximum(b, TINY)
+    emix = np.where(b < 1.0, np.maximum(mix - loose, 0.0) / np.maximum(1.0 - b, TINY), mix)
     bsplit, esplit = heavy_free_split(bmix, heavy, shift), heavy_free_split(emix, heavy, shift)
     # the share of the base-year embedded channel bought bare this year (localisation, incentive)
-    turned = (bare_share - beta[None, :]) / np.maximum(1.0 - beta[None, :], 1e-300)
+    turned = (bare_share - beta[None, :]) / np.maximum(1.0 - beta[None, :], TINY)
     one_minus = (1.0 - beta)[None, :, None]
     bare = dem[:, :, None] * (b[None] * bsplit + one_minus * turned[:, :, None] * esplit)
     emb = dem[:, :, None] * one_minus * (1.0 - turned)[:, :, None] * esplit
@@ -140,7 +142,7 @@ def _loose_by_grade(mix: np.ndarray, beta: float, want: list[float]) -> np.ndarr
     take = np.minimum(beta * w, mix)
     for named in (w > 0, w <= 0):  # the grades the mix names, then the others
         excess = beta - float(take.sum())
-        if excess <= 1e-15:
+        if excess <= SETTLED:
             break
         left = np.where(named, mix - take, 0.0)
         room = float(left.sum())

@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from repm.chain.basket import BALANCES, FLOWS, _layout, _per_oxide, balance_error, unbalanced
+from repm.chain.basket import (
+    BALANCES,
+    CRACKED_MARGIN,
+    FLOWS,
+    _layout,
+    _per_oxide,
+    balance_error,
+    unbalanced,
+)
 from repm.chain.batched.exact import Failures, interp
 from repm.model.chemistry import Chemistry
 from repm.scenario.samples import SampleBlock
@@ -85,7 +93,7 @@ def basket_block(
     sep_out = np.minimum(np.minimum(planned, sep_cap), cracked * ndpr_per_t[:, None])
     caps = np.stack([limits["mining"], limits["cracking"], limits["market"]], axis=1)
     bound = np.where(
-        cracked >= want - 1e-9,
+        cracked >= want - CRACKED_MARGIN,
         np.where(limits["path"] >= planned / ndpr_per_t[:, None], "path", "ndpr plan"),
         np.array(["mining", "cracking", "market"])[np.argmin(caps, axis=1)],
     )

@@ -9,6 +9,8 @@ import numpy as np
 
 from repm.chain.batched.exact import Failures, py_min, rowdot
 from repm.chain.demand import (
+    SETTLED,
+    TINY,
     missing_bare_share,
     no_bare_error,
     no_bare_magnets,
@@ -78,7 +80,7 @@ def loose_by_grade(mix: np.ndarray, beta: np.ndarray, want: np.ndarray) -> np.nd
     going = np.ones(len(beta), dtype=bool)
     for named in (want > 0, want <= 0):  # the grades the mix names, then the others
         excess = beta - take.sum(axis=1)
-        going &= ~(excess <= 1e-15)
+        going &= ~(excess <= SETTLED)
         if not going.any():
             break
         left = np.where(named, mix - take, 0.0)
@@ -106,10 +108,10 @@ def channels_by_mix(b: SampleBlock, sectors, grades, mix, beta, bare_share, dem,
             cols.append(beta[:, i, None] * mix[:, i])
     loose = np.stack(cols, axis=1)  # S × sector × grade: base-year bare, shares of the sector's
     bb = beta[:, :, None]
-    bmix = loose / np.maximum(bb, 1e-300)
-    emix = np.where(bb < 1.0, np.maximum(mix - loose, 0.0) / np.maximum(1.0 - bb, 1e-300), mix)
+    bmix = loose / np.maximum(bb, TINY)
+    emix = np.where(bb < 1.0, np.maximum(mix - loose, 0.0) / np.maximum(1.0 - bb, TINY), mix)
     bsplit, esplit = heavy_free_split(bmix, heavy, shift), heavy_free_split(emix, heavy, shift)
-    turned = (bare_share - beta[:, None, :]) / np.maximum(1.0 - beta[:, None, :], 1e-300)
+    turned = (bare_share - beta[:, None, :]) / np.maximum(1.0 - beta[:, None, :], TINY)
     one_minus = (1.0 - beta)[:, None, :, None]
     bare = dem[..., None] * (bb[:, None] * bsplit + one_minus * turned[..., None] * esplit)
     emb = dem[..., None] * one_minus * (1.0 - turned)[..., None] * esplit
