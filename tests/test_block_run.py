@@ -11,7 +11,7 @@ import pytest
 from conftest import drawn_scenarios
 
 from repm.chain.batched.chains import SampleChain, block_results
-from repm.chain.compile import compile_chain
+from repm.chain.compile import LABELLED, compile_chain
 from repm.scenario.load import shipped_names
 from repm.scenario.samples import SampleBlock
 from repm.simulate import arrays
@@ -90,27 +90,14 @@ def test_a_sample_chain_answers_as_its_chain(name):
             assert np.array_equal(a, b) and type(a) is type(b), attr
             assert getattr(a, "dtype", None) == getattr(b, "dtype", None), attr
         assert lazy.model is chain.model and lazy.chem == chain.chem
-        for attr in (
-            "capacity_nameplate",
-            "monazite_processed",
-            "demand_total",
-            "demand_bottom_up",
-            "grade_comp",
-            "material_comp",
-            "demand_bare",
-            "recipe",
-            "oxide_price",
-            "magnet_price",
-            "magnet_price_china",
-            "incentive",
-        ):
+        for attr in (*LABELLED, "incentive"):
             a, b = getattr(lazy, attr), getattr(chain, attr)
             assert a.identical(b), attr
             assert _bits(a) == _bits(b), attr  # identical() compares values, not their bits
             assert a.attrs == b.attrs and [type(x) for x in a.attrs.values()] == [
                 type(x) for x in b.attrs.values()], attr  # fmt: skip
         assert lazy._chain is None  # none of that compiled it
-        assert lazy.spare.identical(chain.spare)  # the rest: the whole Chain's
+        assert lazy.basket.identical(chain.basket)  # the rest: the whole Chain's
         assert lazy._chain is not None
 
 

@@ -32,6 +32,43 @@ from repm.scenario.schema import FEEDS, Scenario
 
 # the import shares' dims: one split for the horizon, or by year where a group follows a year path
 SHARE_DIMS = {2: ("origin", "material"), 3: ("year", "origin", "material")}
+# the Chain's arrays read straight off one module's result and labelled: field → (module, key
+# of its result — None: the result itself —, dims). `compile_chain` labels a scenario's, a
+# block's `SampleChain` (repm.chain.batched.chains) sample i's row of the block's
+LABELLED = {
+    "demand_total": ("demand", "dem", ("year", "sector")),
+    "demand_bottom_up": ("demand", "bottom", ("year", "sector")),
+    "demand_bare": ("demand", "bare", ("year", "sector", "grade")),
+    "demand_embedded": ("demand", "emb", ("year", "sector", "grade")),
+    "export_demand": ("demand", "exports", ("year", "grade")),
+    "grade_comp": ("composition", "gc", ("grade", "element")),
+    "material_comp": ("composition", "mc", ("material", "element")),
+    "recipe": ("recipe", None, ("feed", "grade", "material")),
+    "capacity": ("capacity", "cap", ("year", "feed")),
+    "capacity_nameplate": ("capacity", "plate", ("year", "unit")),
+    "capacity_effective_unit": ("capacity", "eff", ("year", "unit")),
+    "separation_output": ("basket", "sep_out", ("year",)),
+    "monazite_processed": ("basket", "cracked", ("year",)),
+    "monazite_bound": ("basket", "bound", ("year",)),
+    "coproduct_price": ("prices", "coproduct", ("year", "product")),
+    "spare": ("trade", "spare", ("origin", "material")),
+    "lifetime_pmf": ("history", "pmf", ("sector", "age")),
+    "history_inflow": ("history", "hist", ("sector", "grade", "hist_year")),
+    "oxide_price": ("prices", "oxide", ("year", "material")),
+    "oxide_price_china": ("prices", "oxide_china", ("year", "material")),
+    "magnet_price": ("prices", "magnet", ("year", "grade")),
+    "magnet_price_china": ("prices", "magnet_china", ("year", "grade")),
+}  # fmt: skip
+
+
+def chain_labels(model, years, sectors, origins, units, coproducts, n_ages, hist_years) -> Labels:
+    """The labels of a chain's dims (`LABELLED`'s coordinates)."""
+    return Labels.of({
+        "year": years, "sector": list(sectors), "grade": list(model.grade_names),
+        "element": list(model.element_names), "material": list(model.material_names),
+        "feed": list(FEEDS), "unit": units, "product": coproducts, "origin": list(origins),
+        "age": np.arange(n_ages), "hist_year": hist_years,
+    })  # fmt: skip
 
 
 @per_definition
@@ -68,39 +105,33 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
 
     chem = chemistry_of(s)
     model = s.definition
-    GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     years = np.array(s.horizon.years)
     cp = part("composition", composition, s, model, chem)
-    gc, mc, ei, mi = cp["gc"], cp["mc"], cp["ei"], cp["mi"]
+    gc, ei, mi = cp["gc"], cp["ei"], cp["mi"]
     dm = part("demand", demand, s, model, years, gc)
-    sectors, base, dem, bottom = dm["sectors"], dm["base"], dm["dem"], dm["bottom"]
+    sectors, base, dem = dm["sectors"], dm["base"], dm["dem"]
     bare, emb, grade_split, ci_on = dm["bare"], dm["emb"], dm["grade_split"], dm["ci_on"]
     ylds = part("yields", yields, s)
     y = s.supply.yields
     recipe_ = part("recipe", recipe, s, model, gc, ei, mi, cp["f_ox"])
     ca = part("capacity", capacity, s, years)
-    unit_names, plate, eff, cap = ca["unit_names"], ca["plate"], ca["eff"], ca["cap"]
     tr = part("trade", trade, s, model, years, base, bare, emb, gc, ei, mi)
-    origins, share, spare = tr["origins"], tr["share"], tr["spare"]
+    origins, share = tr["origins"], tr["share"]
     hs = part("history", history, s, years, dem, grade_split)
-    pmf, n_ages, hist, hist_years = hs["pmf"], hs["n_ages"], hs["hist"], hs["hist_years"]
 
     po = policy(s, model, sectors, years)
 
     rt = part("routes", routes, s, model, years, ci_on, y, origins)
     bk = part("basket", basket, s, model, chem, years,
               tuple(model.separated["ndpr"].elements), rt["retention"].values)  # fmt: skip
-    sep_out = bk["sep_out"]
     alloy_per_magnet = fresh_alloy_per_magnet(ylds["alloy_to_magnet"], ylds["scrap_return"])
     pr = part("prices", prices, s, model, years, recipe_[FEEDS.index("oxide")] * alloy_per_magnet)
     # each array's coordinates: its dims' labels (the basket's elements are monazite's whole
     # content, its own Labels)
-    on = Labels.of({
-        "year": years, "sector": list(sectors), "grade": list(GRADES),
-        "element": list(ELEMENTS), "material": list(MATERIALS), "feed": list(FEEDS),
-        "unit": unit_names, "product": pr["coproducts"], "origin": list(origins),
-        "age": np.arange(n_ages), "hist_year": hist_years,
-    })  # fmt: skip
+    on = chain_labels(model, years, sectors, origins, ca["unit_names"], pr["coproducts"],
+                      hs["n_ages"], hs["hist_years"])  # fmt: skip
+    results = {"demand": dm, "composition": cp, "recipe": recipe_, "capacity": ca, "basket": bk,
+               "prices": pr, "trade": tr, "history": hs}  # fmt: skip
     on_basket = Labels.of(
         {"year": years, "flow": list(BASKET_FLOWS), "element": list(model.basket_names)}
     )
@@ -112,28 +143,18 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         base_year=int(base),
         sectors=sectors,
         origins=origins,
-        demand_total=labelled(dem, dims=("year", "sector"), coords=on),
-        demand_bottom_up=labelled(bottom, dims=("year", "sector"), coords=on),
-        demand_bare=labelled(bare, dims=("year", "sector", "grade"), coords=on),
-        demand_embedded=labelled(emb, dims=("year", "sector", "grade"), coords=on),
-        export_demand=labelled(dm["exports"], dims=("year", "grade"), coords=on),
+        **{
+            field: labelled(results[m] if k is None else results[m][k], dims=dims, coords=on)
+            for field, (m, k, dims) in LABELLED.items()
+        },
         export_premium=float(dm["export_premium"]),
         future_from=po["future_from"],
         grade_down=next_lower_grade(dm["heavy"]),
         switch_share=po["switch_share"],
         switch_after_months=po["switch_after_months"],
-        grade_comp=labelled(gc, dims=("grade", "element"), coords=on),
-        material_comp=labelled(mc, dims=("material", "element"), coords=on),
-        recipe=labelled(recipe_, dims=("feed", "grade", "material"), coords=on),
-        capacity=labelled(cap, dims=("year", "feed"), coords=on),
-        capacity_nameplate=labelled(plate, dims=("year", "unit"), coords=on),
-        capacity_effective_unit=labelled(eff, dims=("year", "unit"), coords=on),
-        separation_output=labelled(sep_out, dims=("year",), coords=on),
         irel_to_units_max=po["irel_max"],
         monazite_per_t_oxide=1.0 / bk["ndpr_per_t"],
         monazite_comp=labelled(bk["monazite_comp"], dims=("element",), coords=on_basket),
-        monazite_processed=labelled(bk["cracked"], dims=("year",), coords=on),
-        monazite_bound=labelled(bk["bound"], dims=("year",), coords=on),
         basket=labelled(
             np.stack([bk["flows"][f] for f in BASKET_FLOWS], axis=1),
             dims=("year", "flow", "element"),
@@ -142,12 +163,8 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         basket_per_oxide=labelled(bk["per_oxide"], dims=("element",), coords=on_basket),
         tsp_p2o5_fraction=s.supply.coproducts.tsp_p2o5_fraction,
         thorium_storage_cost=s.economics.thorium_storage_cost,
-        coproduct_price=labelled(pr["coproduct"], dims=("year", "product"), coords=on),
         yields=ylds,
         import_share=labelled(share, dims=SHARE_DIMS[share.ndim], coords=on),
-        spare=labelled(spare, dims=("origin", "material"), coords=on),
-        lifetime_pmf=labelled(pmf, dims=("sector", "age"), coords=on),
-        history_inflow=labelled(hist, dims=("sector", "grade", "hist_year"), coords=on),
         priority_tier=labelled(po["tier"], dims=("sector",), coords=on),
         stockpile0=labelled(po["stock0"], dims=("material",), coords=on),
         stockpile_fit=labelled(po["fit"], dims=("material",), coords=on),
@@ -157,10 +174,6 @@ def compile_chain(s: Scenario, parts: Mapping[str, Any] | None = None) -> Chain:
         sector_working_stock=labelled(po["ws_sector"], dims=("sector",), coords=on),
         working_stock_refill_months=po["refill_months"],
         chem=chem,
-        oxide_price=labelled(pr["oxide"], dims=("year", "material"), coords=on),
-        oxide_price_china=labelled(pr["oxide_china"], dims=("year", "material"), coords=on),
-        magnet_price=labelled(pr["magnet"], dims=("year", "grade"), coords=on),
-        magnet_price_china=labelled(pr["magnet_china"], dims=("year", "grade"), coords=on),
     )
 
 

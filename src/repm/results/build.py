@@ -180,9 +180,9 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     add("monazite_processed", ds.variables["monazite_processed"].values)
     if not partial:
         basket(chain, add)
-    flow_names = list(ds.variables["flow"].values)
+    flow_names = list(ds.variables["flow"].values)  # flows: draw × year × flow × element
     th = ds.variables["flows"].values[:, :, flow_names.index("cracking_residue"),
-                                      chain.elements.index("Th")]  # draw × year × flow × element  # fmt: skip
+                                      chain.elements.index("Th")]  # fmt: skip
     add("thorium_residue", th.mean(axis=0))
     add("in_use_stock", ds.variables["in_use_stock"].values.mean(axis=0).sum(axis=(1, 2)))
     add("end_of_life", ds.variables["eol"].values.mean(axis=0).sum(axis=(1, 2)))

@@ -32,7 +32,7 @@ from repm.chain.batched.supply import (
     yields_block,
 )
 from repm.chain.chain import Chain
-from repm.chain.compile import chemistry_at, compile_chain
+from repm.chain.compile import LABELLED, chain_labels, chemistry_at, compile_chain
 from repm.chain.labels import labelled
 from repm.chain.rules import fresh_alloy_per_magnet
 from repm.scenario.samples import SampleBlock
@@ -82,6 +82,8 @@ def block_results(block: SampleBlock, scenarios: Sequence) -> dict:
         "composition": cp, "demand": dm, "yields": ylds, "recipe": rc, "capacity": ca,
         "trade": tr, "history": hs, "routes": rt, "basket": bk, "prices": pr,
         "years": years, "chems": chems,
+        "labels": chain_labels(model, years, dm["sectors"], tr["origins"], ca["unit_names"],
+                               pr["coproducts"], hs["n_ages"], hs["hist_years"]),
     }  # fmt: skip
 
 
@@ -100,11 +102,13 @@ def sample_parts(res: dict, i: int) -> dict:
 
 
 class SampleChain:
-    """Sample i's Chain of a block, compiled only when read beyond what a run's outputs read
-    first: its labels (the block's, one structure), its chemistry, fresh alloy per magnet,
-    demand by sector (bottom-up and calibrated), nameplate capacity and monazite cracked, from
-    the batched modules' arrays as `compile_chain` labels them; anything else is its
-    `compile_chain(s, parts=…)`, made on first use (`chain`). The same numbers either way (tests/test_block_run.py)."""
+    """Sample i's Chain of a block, compiled only when read beyond what a run's outputs and a
+    unit's value read: its labels (the block's, one structure), chemistry, fresh alloy per
+    magnet, every array the Chain takes straight off a module (`compile.LABELLED`: sample i's
+    row of the block's, labelled as `compile_chain` labels it), the routes' grades, the base
+    year, the export premium and the buyer incentive; anything else is its
+    `compile_chain(s, parts=…)`, made on first use (`chain`). The same numbers either way
+    (tests/test_block_run.py)."""
 
     def __init__(self, template, scenarios: Sequence, res: dict, i: int) -> None:
         self._scs, self._res, self._i = scenarios, res, i  # the sample's Scenario read only to
@@ -121,24 +125,6 @@ class SampleChain:
         )
         self.route_names = list(res["routes"]["routes"])
         self.source_names = list(res["routes"]["sources"])
-        self._coords = {"year": self.years, "sector": list(self.sectors), "grade": list(self.grades),
-                        "material": list(self.materials), "feed": list(FEEDS)}  # fmt: skip
-
-    @property
-    def capacity_nameplate(self):
-        ca = self._res["capacity"]
-        return labelled(ca["plate"][self._i], dims=("year", "unit"),
-                        coords={"year": self.years, "unit": ca["unit_names"]})  # fmt: skip
-
-    @property
-    def grade_comp(self):
-        return labelled(self._res["composition"]["gc"][self._i], dims=("grade", "element"),
-                        coords={"grade": list(self.grades), "element": list(self.elements)})  # fmt: skip
-
-    @property
-    def material_comp(self):
-        return labelled(self._res["composition"]["mc"][self._i], dims=("material", "element"),
-                        coords={"material": list(self.materials), "element": list(self.elements)})  # fmt: skip
 
     @property
     def route_grades(self):
@@ -156,26 +142,6 @@ class SampleChain:
         return float(self._number(self._res["demand"]["export_premium"]))
 
     @property
-    def demand_bare(self):
-        return self._labelled(self._res["demand"]["bare"], ("year", "sector", "grade"))
-
-    @property
-    def recipe(self):
-        return self._labelled(self._res["recipe"], ("feed", "grade", "material"))
-
-    @property
-    def oxide_price(self):
-        return self._labelled(self._res["prices"]["oxide"], ("year", "material"))
-
-    @property
-    def magnet_price(self):
-        return self._labelled(self._res["prices"]["magnet"], ("year", "grade"))
-
-    @property
-    def magnet_price_china(self):
-        return self._labelled(self._res["prices"]["magnet_china"], ("year", "grade"))
-
-    @property
     def incentive(self):
         r, i = self._res["routes"], self._i
         return incentive_set({"years": r["years"], **{
@@ -189,28 +155,6 @@ class SampleChain:
         """Sample i's number of a module's result: its row of an (S,) array, else the shared one."""
         return v[self._i] if np.ndim(v) else v
 
-    def _labelled(self, block, dims: tuple):
-        """Sample i's row of a module's block array, labelled as compile_chain labels it."""
-        return labelled(np.ascontiguousarray(block[self._i]), dims=dims,
-                        coords={d: self._coords[d] for d in dims})  # fmt: skip
-
-    @property
-    def demand_total(self):
-        return self._by_sector("dem")
-
-    @property
-    def demand_bottom_up(self):
-        return self._by_sector("bottom")
-
-    def _by_sector(self, key: str):
-        return labelled(self._res["demand"][key][self._i], dims=("year", "sector"),
-                        coords={"year": self.years, "sector": list(self.sectors)})  # fmt: skip
-
-    @property
-    def monazite_processed(self):
-        return labelled(self._res["basket"]["cracked"][self._i], dims=("year",),
-                        coords={"year": self.years})  # fmt: skip
-
     @property
     def chain(self) -> Chain:
         """The sample's whole Chain (compiled on first use)."""
@@ -222,7 +166,14 @@ class SampleChain:
                 raise RuntimeError(f"compiling sample {self._i}'s chain: {e}") from e
         return self._chain
 
-    def __getattr__(self, name: str):  # what is not above: the whole Chain's
+    def __getattr__(self, name: str):  # a labelled array (`LABELLED`), else the whole Chain's
         if name.startswith("_"):
             raise AttributeError(name)
-        return getattr(self.chain, name)
+        got = LABELLED.get(name)
+        if got is None:
+            return getattr(self.chain, name)
+        module, key, dims = got
+        v = self._res[module] if key is None else self._res[module][key]
+        if key not in _SHARED_KEYS.get(module, ()):
+            v = sample(v, self._i)  # its row, as `sample_parts` slices it
+        return labelled(v, dims=dims, coords=self._res["labels"])
