@@ -100,5 +100,13 @@ def test_libm_pow_is_pythons_power_and_cs_where_python_raises():
     ref = np.array([x**y for x, y in zip(a.tolist(), b.tolist(), strict=True)])
     assert np.array_equal(libm_pow(a, b), ref)
     assert libm_pow(a[:, None], np.array([[2.0, 3.0]])).shape == (2000, 2)  # broadcast
+    # `math.pow` where neither raises: negative bases to whole powers, infinities, nans, ±0
+    special = [-2.5, -1.0, -0.0, 0.0, math.inf, -math.inf, math.nan, 1.0, 0.3]
+    x, y = np.meshgrid(special + [-1.7], [3.0, -3.0, 2.0, 0.0, math.inf, -math.inf, math.nan])
+    whole = np.isfinite(y) & (np.floor(np.nan_to_num(y)) == y)
+    ok = ~((x < 0) & np.isfinite(x) & ~whole & np.isfinite(y)) & ~((x == 0) & (y < 0))  # else raises
+    ref = [x_**y_ for x_, y_ in zip(x[ok].tolist(), y[ok].tolist(), strict=True)]
+    assert np.array_equal(libm_pow(x[ok], y[ok]), np.array(ref), equal_nan=True)
+    assert np.array_equal(np.signbit(libm_pow(x[ok], y[ok])), np.signbit(ref))
     edge = libm_pow([0.0, -8.0, 1e300], [-1.0, 1 / 3, 2.0])  # C: inf, nan, inf
     assert edge[0] == math.inf and math.isnan(edge[1]) and edge[2] == math.inf
