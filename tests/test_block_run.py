@@ -66,7 +66,8 @@ def test_each_samples_inputs_are_its_chains(name, step):
 def test_each_samples_run_is_its_chains_run(name):
     """The runs, array by array, and what the outputs read off each chain."""
     block, scs, res = _block(name)
-    chains, sims = simulate_block(block, res, scs, "yearly")
+    run = simulate_block(block, res, scs, "yearly")
+    chains, sims = run.chains, run.sets
     want = simulate_sets_unlabelled([compile_chain(s) for s in scs], step="yearly")
     for n, (got, ref) in enumerate(zip(sims, want, strict=True)):
         assert got.variables.keys() == ref.variables.keys()
@@ -172,7 +173,8 @@ def test_these_indicators_need_no_sample_chain_compiled(name):
 
     scs = drawn_scenarios("india-baseline", 12)[:2]
     block = SampleBlock.gather(scs)
-    chains, sims = simulate_block(block, block_results(block, scs), scs, "yearly")
+    run = simulate_block(block, block_results(block, scs), scs, "yearly")
+    chains, sims = run.chains, run.sets
     got = indicator_totals(chains[0], sims[0], [name])[name]
     assert chains[0]._chain is None
     assert got.tobytes() == indicator_totals(compile_chain(scs[0]), sims[0], [name])[name].tobytes()
@@ -220,3 +222,30 @@ def test_a_units_npv_compiles_no_sample_chain(monkeypatch):
     got = ev.many(values)
     assert compiled == [] and ev.block_fallbacks == 0
     assert got.tobytes() == _through_chains(ev, values).tobytes()
+
+
+@pytest.mark.parametrize("name", shipped_names())
+def test_a_blocks_runs_read_at_once_are_each_runs_indicators(name):
+    """`block_totals` reads every set's indicators in one pass (axes counted from the last):
+    each set's are its own run's (`indicator_totals`), bit for bit, for every indicator it
+    reads — the headline among them; one it does not read answers None, not a wrong number."""
+    from repm.analyses.uncertainty.evaluate import headline, run_indicators
+    from repm.results.build import block_totals, indicator_totals
+
+    block, scs, res = _block(name)
+    run = simulate_block(block, res, scs, "monthly")
+    read = []
+    for ind in run_indicators():
+        got = block_totals(run.chain, run.run, [ind], len(scs))
+        if got is None:
+            continue
+        read.append(ind)
+        for n, (c, sim) in enumerate(zip(run.chains, run.sets, strict=True)):
+            want = indicator_totals(c, sim, [ind])[ind]
+            assert got.shape == (len(scs), 1, len(want)) and got.dtype == np.float64
+            assert got[n, 0].tobytes() == want.tobytes(), (ind, n)
+    assert set(headline()) <= set(read)
+    assert "magnet_tolled" not in read  # the routes' group: set by set
+    assert block_totals(run.chain, run.run, ["magnet_imports", "magnet_tolled"], N) is None
+    both = block_totals(run.chain, run.run, ["thorium_residue", "magnet_imports"], N)
+    assert np.array_equal(both[:, 1], block_totals(run.chain, run.run, ["magnet_imports"], N)[:, 0])

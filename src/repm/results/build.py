@@ -11,7 +11,7 @@ sourcing.py (routes, whose rare earths, GeoPolRisk) and environment.py (the ledg
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from repm.results.elements import basket, element_content
 from repm.results.environment import ledger
 from repm.results.indicators import IndicatorTable, over_draws, ratio
 from repm.results.sourcing import content_shares, geopolrisk, hhi, routes
-from repm.simulate.engine import SimOutput, Unlabelled
+from repm.simulate.engine import SimOutput, StackedRun, Unlabelled
 
 # the tables and units are declared once, in repm.indicators
 HEADLINE = tuple((i.name, i.label) for i in indicators.table("headline"))
@@ -100,14 +100,32 @@ def indicator_totals(
     return got
 
 
+def block_totals(chain, run: StackedRun, names: Sequence[str], n: int) -> np.ndarray | None:
+    """sets × names × years: each of these indicators' totals in each of a block's `n` runs
+    (`run`, side by side; `chain`: its `BlockChain`) — `indicator_totals` of each set's run, bit
+    for bit, in one pass of `_compute` for all sets. None where one of `names` is not among what
+    a block reads (the chain's own flows and the content shares): read each set's run then."""
+    wanted = frozenset(names)
+    got: dict[str, np.ndarray] = {}
+    years = len(run.variables["year"].values)
+
+    def add(name: str, values, **dims: str) -> None:
+        if not dims and name in wanted:
+            got[name] = np.broadcast_to(np.asarray(values, dtype=float), (n, years))
+
+    _compute(chain, run, add, lambda: wanted <= got.keys())
+    if not wanted <= got.keys():
+        return None
+    return np.stack([got[name] for name in names], axis=1)
+
+
 def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     """Every indicator of a run, each handed to `add(name, values by year, **dims)`. `done`:
     None for the whole table; else a test whether the caller has what it wants — then the groups
     beside the chain's own flows run cheapest first and the computation stops once it is true.
     The chain's own flows and the content shares read `ds.variables` alone, so an unlabelled
     run is labelled only when the caller wants a group that reads more (`lab`)."""
-    ds: Any = out if isinstance(out, Unlabelled) else out.data
-    years = ds.variables["year"].values
+    ds: Any = out if isinstance(out, Unlabelled | StackedRun) else out.data
     for name, var in ds.variables.items():  # the numpy below reads the engine's layouts
         if "draw" in var.dims and var.ndim > 1 and var.dims[:2] != ("draw", "year"):
             raise ValueError(
@@ -120,87 +138,84 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
         done = lambda: False  # noqa: E731
 
     # numpy on the Dataset's known layouts where a parameter sample reads (xarray's selections
-    # cost ~50× the arithmetic); selections keep xarray's memory order, so sums add alike
+    # cost ~50× the arithmetic); selections keep xarray's memory order, so sums add alike. Axes
+    # count from the last: a block's runs side by side (`StackedRun`: a set axis before each
+    # array's dims) give each set's numbers, bit for bit (tests/test_block_run.py)
+    v = lambda name: ds.variables[name].values  # noqa: E731
+    mean = lambda name: over_draws(ds.variables[name])  # noqa: E731 - draw first
     mi = {m: i for i, m in enumerate(chain.materials)}
-    bare_v, emb_v = (
-        ds.variables["demand_bare"].values,
-        ds.variables["demand_embedded"].values,
-    )  # year × sector × grade
-    total_demand = (bare_v + emb_v).sum(axis=(1, 2))
-    prod = (
-        ds.variables["production"].values.sum(axis=(2, 3)).mean(axis=0)
-    )  # draw × year × feed × grade
-    by = over_draws(ds.variables["imports"])  # year × origin × material
+    bare_v, emb_v = v("demand_bare"), v("demand_embedded")  # year × sector × grade
+    total_demand = (bare_v + emb_v).sum(axis=(-2, -1))
+    prod = v("production").sum(axis=(-2, -1)).mean(axis=-2)  # draw × year × feed × grade
+    by = mean("imports")  # year × origin × material
     mag_idx = [mi[m] for m in chain.model.names(kind="magnet")]
     emb_idx = [mi[m] for m in chain.model.names(kind="embedded")]
-    imp_bare = by[..., mag_idx].sum(axis=(1, 2))
-    imp_emb = by[..., emb_idx].sum(axis=(1, 2))
+    imp_bare = by[..., mag_idx].sum(axis=(-2, -1))
+    imp_emb = by[..., emb_idx].sum(axis=(-2, -1))
     imp_total = imp_bare + imp_emb
 
     add("magnet_demand", total_demand)
-    add("magnet_demand_bare", bare_v.sum(axis=(1, 2)))
-    add("magnet_demand_embedded", emb_v.sum(axis=(1, 2)))
+    add("magnet_demand_bare", bare_v.sum(axis=(-2, -1)))
+    add("magnet_demand_embedded", emb_v.sum(axis=(-2, -1)))
     add("magnet_production_domestic", prod)
     add("magnet_imports", imp_total)
     add("magnet_imports_bare", imp_bare)
     add("magnet_imports_embedded", imp_emb)
-    add("magnet_capacity", ds.variables["capacity"].values.sum(axis=1))
-    add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=1))
+    add("magnet_capacity", v("capacity").sum(axis=-1))
+    add("magnet_capacity_nameplate", chain.capacity_nameplate.values.sum(axis=-1))
     if done():
         return
     # year × origin: magnets imported bare or embedded, by origin (xarray's isel-then-sum order)
-    mag_origin = np.ascontiguousarray(by[..., mag_idx + emb_idx]).sum(axis=2)
-    unmet = ds.variables["unmet"].values.mean(axis=0)  # year × sector × grade
-    add("unmet_demand", unmet.sum(axis=(1, 2)))
-    exported = ds.variables["magnet_exports"].values.mean(
-        axis=0
-    )  # year × grade, Indian magnets sold abroad
-    exported_total = exported.sum(axis=1)
+    mag_origin = np.ascontiguousarray(by[..., mag_idx + emb_idx]).sum(axis=-1)
+    unmet = mean("unmet")  # year × sector × grade
+    add("unmet_demand", unmet.sum(axis=(-2, -1)))
+    exported = mean("magnet_exports")  # year × grade, Indian magnets sold abroad
+    exported_total = exported.sum(axis=-1)
     add("magnet_exports", exported_total)
     for gi, g in enumerate(chain.grades):
-        add("magnet_exports", exported[:, gi], grade=g)
+        add("magnet_exports", exported[..., gi], grade=g)
     add("self_sufficiency", ratio(prod - exported_total, total_demand))
     china = (
-        by[:, chain.origins.index("China"), mag_idx + emb_idx].sum(axis=1)
+        by[..., chain.origins.index("China"), mag_idx + emb_idx].sum(axis=-1)
         if "China" in chain.origins
-        else np.zeros(len(years))
+        else np.zeros(imp_total.shape)
     )
     add("import_share_china", ratio(china, imp_total))
     if done():
         return
-    add("ndpr_oxide_required", ds.variables["ndpr_oxide_required"].values.mean(axis=0))
-    add("ndpr_oxide_domestic", ds.variables["separation_output"].values)
-    add("ndpr_oxide_to_units", ds.variables["irel_to_units"].values.mean(axis=0))
+    add("ndpr_oxide_required", mean("ndpr_oxide_required"))
+    add("ndpr_oxide_domestic", v("separation_output"))
+    add("ndpr_oxide_to_units", mean("irel_to_units"))
     for mat, name in (
         ("ndpr_oxide", "ndpr_oxide_imports"),
         ("dy_oxide", "dy_oxide_imports"),
         ("tb_oxide", "tb_oxide_imports"),
     ):
-        add(name, by[:, :, mi[mat]].sum(axis=1))
-    add("monazite_processed", ds.variables["monazite_processed"].values)
+        add(name, by[..., mi[mat]].sum(axis=-1))
+    add("monazite_processed", v("monazite_processed"))
     if not partial:
         basket(chain, add)
     flow_names = list(ds.variables["flow"].values)  # flows: draw × year × flow × element
-    th = ds.variables["flows"].values[:, :, flow_names.index("cracking_residue"),
-                                      chain.elements.index("Th")]  # fmt: skip
-    add("thorium_residue", th.mean(axis=0))
-    add("in_use_stock", ds.variables["in_use_stock"].values.mean(axis=0).sum(axis=(1, 2)))
-    add("end_of_life", ds.variables["eol"].values.mean(axis=0).sum(axis=(1, 2)))
+    th = v("flows")[..., flow_names.index("cracking_residue"), chain.elements.index("Th")]
+    add("thorium_residue", th.mean(axis=-2))  # draw × year
+    add("in_use_stock", mean("in_use_stock").sum(axis=(-2, -1)))
+    add("end_of_life", mean("eol").sum(axis=(-2, -1)))
     add(
         "demand_calibration_factor",
-        ratio(chain.demand_total.values.sum(axis=1), chain.demand_bottom_up.values.sum(axis=1)),
+        ratio(chain.demand_total.values.sum(axis=-1), chain.demand_bottom_up.values.sum(axis=-1)),
     )
-    add("mass_balance_residual", np.abs(ds.variables["residual"].values).max(axis=(0, 2, 3)))
+    add("mass_balance_residual", np.abs(v("residual")).max(axis=(-4, -2, -1)))
     # supply-risk indicators: how much comes from abroad, and how concentrated the sources are
-    tolled = (
-        ds.variables["tolled"].values.mean(axis=0).sum(axis=1)
-    )  # India's oxide, made abroad: not imported
+    tolled = mean("tolled").sum(axis=-1)  # India's oxide, made abroad: not imported
     add("import_dependence_magnets", ratio(imp_total, imp_total + prod + tolled))
-    ndpr_imp = by[:, :, mi["ndpr_oxide"]].sum(axis=1)
-    ndpr_used = ds.variables["feed_used"].values.mean(axis=0)[:, mi["ndpr_oxide"]]
+    ndpr_imp = by[..., mi["ndpr_oxide"]].sum(axis=-1)
+    ndpr_used = mean("feed_used")[..., mi["ndpr_oxide"]]
     add("import_dependence_ndpr_oxide", ratio(ndpr_imp, ndpr_used))
     add("hhi_magnet_imports", hhi(mag_origin))
-    add("hhi_ndpr_oxide_imports", hhi(by[:, :, mi["ndpr_oxide"]]))
+    add("hhi_ndpr_oxide_imports", hhi(by[..., mi["ndpr_oxide"]]))
+    if isinstance(ds, StackedRun):  # of the groups below, a block reads the content shares
+        content_shares(chain, ds, add, by)
+        return
 
     labelled: list = []  # the run's Dataset, labelled for the groups that read more than arrays
 

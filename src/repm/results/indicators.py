@@ -193,11 +193,13 @@ def mean_over_draws(da):
 
 def over_draws(var):
     """An engine output's values averaged over its draws (`mean_over_draws` in numpy, the same
-    floats: the indicators read their arrays without xarray's selections and reductions)."""
+    floats: the indicators read their arrays without xarray's selections and reductions). The
+    axes are counted from the last (the draw axis is `-len(dims)`), so values with parameter
+    sets before the dims (a block's runs side by side, `Variable`) give each set's own mean."""
     v = var.values
     if "draw" in var.dims[1:]:  # the numpy readers index the axes after it by position
         raise ValueError(f"expected draw first; got {var.dims}")
-    return v.mean(axis=0) if var.dims[:1] == ("draw",) else v
+    return v.mean(axis=-len(var.dims)) if var.dims[:1] == ("draw",) else v
 
 
 def ratio(a, b):

@@ -76,33 +76,34 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
         return np.ascontiguousarray(a[..., idx])
 
     re_idx = [col[e] for e, v in model.elements.items() if v.group != "actinide"]
-    gc = pick(chain.grade_comp.values, re_idx).sum(axis=1)  # grade: kg RE per kg magnet
-    mc = pick(chain.material_comp.values, re_idx).sum(axis=1)  # material: kg RE per kg
+    # axes count from the last: a block's runs side by side give each set's (`_compute`)
+    gc = pick(chain.grade_comp.values, re_idx).sum(axis=-1)  # grade: kg RE per kg magnet
+    mc = pick(chain.material_comp.values, re_idx).sum(axis=-1)  # material: kg RE per kg
     demand = (ds.variables["demand_bare"].values + ds.variables["demand_embedded"].values).sum(
-        axis=1
+        axis=-2
     )  # year × grade
-    content = (demand * gc).sum(axis=1)  # t RE in the magnets India uses
+    content = (demand * gc[..., None, :]).sum(axis=-1)  # t RE in the magnets India uses
     # NdPr oxide the units used that IREL separated (fresh or kept home): recycled and
     # imported oxide, stockpile and working-stock draws and overseas sources are not mined here
-    used = ds.variables["feed_used"].values.mean(axis=0)[:, mi["ndpr_oxide"]]
-    dom_share = np.minimum(ratio(ds.variables["irel_to_units"].values.mean(axis=0), used), 1.0)
-    prod_g = ds.variables["production"].values.mean(axis=0).sum(axis=1) - ds.variables[
-        "magnet_exports"
-    ].values.mean(axis=0)  # year × grade, kept
-    ndpr_gc = pick(chain.grade_comp.values, [col["Nd"], col["Pr"]]).sum(axis=1)
-    tolled = ds.variables["tolled"].values.mean(axis=0)  # year × route
+    used = over_draws(ds.variables["feed_used"])[..., mi["ndpr_oxide"]]
+    dom_share = np.minimum(ratio(over_draws(ds.variables["irel_to_units"]), used), 1.0)
+    prod_g = over_draws(ds.variables["production"]).sum(axis=-2) - over_draws(
+        ds.variables["magnet_exports"]
+    )  # year × grade, kept
+    ndpr_gc = pick(chain.grade_comp.values, [col["Nd"], col["Pr"]]).sum(axis=-1)
+    tolled = over_draws(ds.variables["tolled"])  # year × route
     route_grade = chain.route_grades
     tolled_g = [
-        pick(tolled, np.flatnonzero(route_grade == gi).tolist()).sum(axis=1)
+        pick(tolled, np.flatnonzero(route_grade == gi).tolist()).sum(axis=-1)
         for gi in range(len(chain.grades))
     ]
-    tolled_ndpr = sum(float(ndpr_gc[gi]) * t for gi, t in enumerate(tolled_g))
-    domestic = (prod_g * ndpr_gc).sum(axis=1) * dom_share + tolled_ndpr
+    tolled_ndpr = sum(ndpr_gc[..., gi, None] * t for gi, t in enumerate(tolled_g))
+    domestic = (prod_g * ndpr_gc[..., None, :]).sum(axis=-1) * dom_share + tolled_ndpr
     add("domestic_content_share", ratio(domestic, content))
     # China's share of each channel, and of all the rare-earth content India uses
     if "China" not in chain.origins:
         return
-    china = by[:, chain.origins.index("China"), :]  # year × material
+    china = by[..., chain.origins.index("China"), :]  # year × material
     channels = {
         "bare": list(model.names(kind="magnet")),
         "embedded": list(model.names(kind="embedded")),
@@ -111,19 +112,19 @@ def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
         idx = [mi[m] for m in mats]
         # (xarray's selection of materials keeps the material axis outermost in memory, as
         # numpy's by[..., idx] does: the two-axis sum adds in that order)
-        add("import_share_china", ratio(pick(china, idx).sum(axis=1),
-                                            by[..., idx].sum(axis=(1, 2))), channel=ch)  # fmt: skip
+        add("import_share_china", ratio(pick(china, idx).sum(axis=-1),
+                                            by[..., idx].sum(axis=(-2, -1))), channel=ch)  # fmt: skip
     for mat in model.names(kind="oxide"):
-        add("import_share_china", ratio(china[:, mi[mat]], by[:, :, mi[mat]].sum(axis=1)),
+        add("import_share_china", ratio(china[..., mi[mat]], by[..., mi[mat]].sum(axis=-1)),
             material=mat)  # fmt: skip
     # feed from China (oxide, metal, alloy) makes the units' whole output: the part that made
     # magnets sold abroad (demand.exports) is not in what India uses (a factor 1 without them)
-    made = ds.variables["production"].values.mean(axis=0).sum(axis=(1, 2))  # year
-    kept = 1.0 - ratio(ds.variables["magnet_exports"].values.mean(axis=0).sum(axis=1), made)
+    made = over_draws(ds.variables["production"]).sum(axis=(-2, -1))  # year
+    kept = 1.0 - ratio(over_draws(ds.variables["magnet_exports"]).sum(axis=-1), made)
     feeds = [mi[m] for k in ("oxide", "metal", "alloy") for m in model.names(kind=k)]
     china = china.copy()
-    china[:, feeds] *= kept[:, None]
-    from_china = (china * mc).sum(axis=1)  # t RE, as magnets or as oxide
+    china[..., feeds] *= kept[..., None]
+    from_china = (china * mc[..., None, :]).sum(axis=-1)  # t RE, as magnets or as oxide
     add("china_content_share", np.minimum(ratio(from_china, content), 1.0))
 
 

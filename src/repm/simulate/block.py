@@ -9,17 +9,29 @@ compiled chain (tests/test_block_run.py).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from repm.chain.basket import FLOWS as BASKET_FLOWS
-from repm.chain.batched.chains import SampleChain
+from repm.chain.batched.chains import BlockChain, SampleChain
 from repm.chain.compile import policy
 from repm.chain.demand import next_lower_grade
 from repm.scenario.samples import SampleBlock
 from repm.simulate import arrays, kernel
-from repm.simulate.engine import BALANCE_ATOL, Unlabelled, residual_by_year, unlabelled
+from repm.simulate.engine import (
+    BALANCE_ATOL,
+    FLOW_NAMES,
+    StackedRun,
+    Unlabelled,
+    Variable,
+    ndpr_oxide_required,
+    residual_by_year,
+    run_variables,
+    unlabelled,
+)
 from repm.simulate.prepare import (
     ChainArrays,
     Prepared,
@@ -89,15 +101,29 @@ def _policies(block: SampleBlock, scenarios: Sequence, sectors, years):
     return out.__getitem__
 
 
+@dataclass
+class BlockRun:
+    """A block's runs, one draw each, no shocks, the default plan: each sample's chain
+    (`SampleChain`) and run (`sets`: `engine.unlabelled`, made when first read), and all of them
+    side by side (`chain`, `run`: read as one run, `repm.results.build.block_totals`)."""
+
+    chains: list[SampleChain]
+    chain: BlockChain
+    run: StackedRun
+    _each: Callable[[], list[Unlabelled]]
+
+    @cached_property
+    def sets(self) -> list[Unlabelled]:
+        return self._each()
+
+
 def simulate_block(
     block: SampleBlock, res: dict, scenarios: Sequence, step: str = "monthly"
-) -> tuple[list[SampleChain], list[Unlabelled]]:
-    """Each sample's chain (a `SampleChain`) and its run unlabelled (`engine.unlabelled`: mass
-    balance checked), the samples side by side, one draw each, no shocks, the default plan."""
+) -> BlockRun:
+    """Each sample's chain and run (mass balance checked), the samples side by side."""
+    model = block.template.definition
     chains = [SampleChain(block.template, scenarios, res, i) for i in range(block.n)]
-    stacked, dims = stacked_inputs(
-        block_arrays(block, res, scenarios), block.template.definition, step
-    )
+    stacked, dims = stacked_inputs(block_arrays(block, res, scenarios), model, step)
     stacked = unshocked(stacked, dims)  # shared by every set (the kernel writes no input)
     inps = [set_inputs(stacked, n) for n in range(len(chains))]
     out = arrays.outputs({**dims, "D": len(chains)})
@@ -107,11 +133,35 @@ def simulate_block(
     # set checked as a run alone checks it
     # (as `simulate_raw`: sound where every flow enters some process's residual, so a NaN flow
     # makes a residual NaN)
-    balanced = _layout(block.template.definition).every_flow_balanced and bool(
+    balanced = _layout(model).every_flow_balanced and bool(
         residual_by_year(out.residual).max() <= BALANCE_ATOL
     )
     one = {**dims, "D": 1}
-    return chains, [
-        unlabelled(Prepared(c, none, step, inp, one), _rows(out, n, n + 1), balanced)
+
+    def each() -> list[Unlabelled]:
+        return [
+            unlabelled(Prepared(c, none, step, inp, one), _rows(out, n, n + 1), balanced)
+            for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
+        ]
+
+    chain = BlockChain(block.template, res)
+    run = BlockRun(chains, chain, _side_by_side(chain, chains, inps, stacked, out), each)
+    if not balanced:
+        run.sets  # noqa: B018 - each set's own check, which raises where a set is off
+    return run
+
+
+def _side_by_side(chain: BlockChain, chains, inps, stacked, out) -> StackedRun:
+    """The block's runs as one `StackedRun`: each array of `engine.run_variables` with the set
+    axis first (the kernel's outputs of one draw a set, the set's own inputs)."""
+    N = len(chains)
+    per_set = arrays.Outputs(*(a.reshape(N, 1, *a.shape[1:]) for a in out))  # views
+    required = np.stack([
+        ndpr_oxide_required(per_set.production[n], c.fresh_alloy_per_magnet, inp.gc,
+                            inp.y_alloy, inp.y_om, c.chem.ndpr_oxide_per_metal, chain.model)
         for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
-    ]
+    ])  # fmt: skip
+    variables = run_variables(per_set, stacked.bare, stacked.emb, stacked.cap, stacked.sep,
+                              chain.monazite_processed.values, required)  # fmt: skip
+    labels = {"year": chain.years, "flow": FLOW_NAMES, "element": list(chain.elements)}
+    return StackedRun({**variables, **{k: Variable((k,), np.asarray(v)) for k, v in labels.items()}})

@@ -158,6 +158,16 @@ class Unlabelled:
                              self.attrs)  # fmt: skip
 
 
+@dataclass(frozen=True)
+class StackedRun:
+    """Parameter sets' runs side by side (a block, `repm.simulate.block`): `variables` as
+    `Unlabelled`'s (`run_variables`, and the coordinates), each array with the set axis before
+    its dims, or without it where every set shares it. Read as a run is
+    (`repm.results.build.block_totals`), axes counted from the last."""
+
+    variables: dict[str, Variable]
+
+
 def unlabelled(prep: Prepared, out, balanced: bool = False) -> Unlabelled:
     """Check the kernel's output for mass balance: `wrap`'s arrays, unlabelled. `balanced`: the
     caller has found every residual within BALANCE_ATOL (the check could only pass)."""
@@ -165,19 +175,10 @@ def unlabelled(prep: Prepared, out, balanced: bool = False) -> Unlabelled:
     model = chain.model
     GRADES, MATERIALS, ELEMENTS = model.grade_names, model.material_names, model.element_names
     spy, D = inp.spy, out.unmet.shape[0]
-    gc, y_alloy, y_om = inp.gc, inp.y_alloy, inp.y_om
-    bare, emb, cap, sep = inp.bare, inp.emb, inp.cap, inp.sep
     if not balanced:
         check_mass_balance(out.residual, out.flows, model.processes, ELEMENTS)
-
-    # oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy)
-    f_ndpr = chain.chem.ndpr_oxide_per_metal
-    fresh_all = out.production * chain.fresh_alloy_per_magnet  # D,Y,F,G
-    lay = _layout(model)
-    nd, pr = lay.nd, lay.pr
-    ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, nd] + gc[:, pr])
-    ndpr_oxide_required = ndpr_el / y_alloy / y_om * f_ndpr
-
+    required = ndpr_oxide_required(out.production, chain.fresh_alloy_per_magnet, inp.gc,
+                                   inp.y_alloy, inp.y_om, chain.chem.ndpr_oxide_per_metal, model)  # fmt: skip
     coords = {
         "draw": np.arange(D) if shocks.draw_ids is None else shocks.draw_ids,
         "year": chain.years,
@@ -187,50 +188,71 @@ def unlabelled(prep: Prepared, out, balanced: bool = False) -> Unlabelled:
         "origin": list(chain.origins),
         "material": list(MATERIALS),
         "feed": list(FEEDS),
-        "flow": [f for f, _, _ in FLOWS],
+        "flow": FLOW_NAMES,
         "process": list(model.processes),
         "route": chain.route_names,
         "source": chain.source_names,
     }
-    V = Variable
     return Unlabelled(
-        {
-            "demand": V(("draw", "year", "sector", "grade"), out.demand),
-            "demand_bare": V(("year", "sector", "grade"), bare),
-            "demand_embedded": V(("year", "sector", "grade"), emb),
-            "capacity": V(("year", "feed"), cap),
-            "production": V(("draw", "year", "feed", "grade"), out.production),
-            "imports": V(("draw", "year", "origin", "material"), out.imports),
-            "stockpile_draw": V(("draw", "year", "material"), out.stock_draw),
-            "stockpile_level": V(("draw", "year", "material"), out.stockpile_level),
-            "stockpile_tonne_years": V(("draw", "year", "material"), out.tonne_years),
-            "working_stock": V(("draw", "year", "material"), out.working),
-            "recycled_inventory": V(("draw", "year", "material"), out.recycled),
-            "feed_used": V(("draw", "year", "material"), out.feed_used),
-            "irel_to_units": V(("draw", "year"), out.irel),
-            "unmet": V(("draw", "year", "sector", "grade"), out.unmet),
-            "unmet_bare": V(("draw", "year", "sector", "grade"), out.unmet_bare),
-            "served": V(("draw", "year", "sector", "grade"), out.served),
-            "short_steps": V(("draw", "year"), out.short_steps),
-            "short_steps_sector": V(("draw", "year", "sector"), out.short_sector),
-            "eol": V(("draw", "year", "sector", "grade"), out.eol),
-            "in_use_stock": V(("draw", "year", "sector", "grade"), out.in_use),
-            "ndpr_oxide_required": V(("draw", "year"), ndpr_oxide_required),
-            "separation_output": V(("year",), sep),
-            "monazite_processed": V(("year",), chain.monazite_processed.values),
-            "flows": V(("draw", "year", "flow", "element"), out.flows),
-            "residual": V(("draw", "year", "process", "element"), out.residual),
-            "tolled": V(("draw", "year", "route"), out.tolled),
-            "toll_oxide": V(("draw", "year"), out.toll_oxide),
-            "tolling_transit": V(("draw", "year", "grade"), out.transit),
-            "overseas_used": V(("draw", "year", "source"), out.overseas_used),
-            "oxide_exports": V(("draw", "year"), out.exports),
-            "magnet_exports": V(("draw", "year", "grade"), out.magnet_exports),
-            "oxide_retained": V(("draw", "year"), out.retained),
-        },
+        run_variables(out, inp.bare, inp.emb, inp.cap, inp.sep, chain.monazite_processed.values,
+                      required),  # fmt: skip
         coords,
         {"scenario": chain.name, "step": step, "draws": D, "steps_per_year": spy},
     )
+
+
+FLOW_NAMES = [f for f, _, _ in FLOWS]
+
+
+def ndpr_oxide_required(production, fresh_per_magnet, gc, y_alloy, y_om, f_ndpr, model):
+    """Oxide-equivalent NdPr of everything fed to domestic magnet making (oxide, metal or alloy),
+    draw × year, of one run's production (draw × year × feed × grade)."""
+    fresh_all = production * fresh_per_magnet  # D,Y,F,G
+    lay = _layout(model)
+    ndpr_el = np.einsum("dyfg,g->dy", fresh_all, gc[:, lay.nd] + gc[:, lay.pr])
+    return ndpr_el / y_alloy / y_om * f_ndpr
+
+
+def run_variables(out, bare, emb, cap, sep, monazite, ndpr_required) -> dict[str, Variable]:
+    """A run's arrays by name with their dims — the kernel's outputs `out`, the demand, capacity
+    and separation it ran on, the monazite cracked, the NdPr oxide required: declared once, for a
+    run (`unlabelled`) and for a block of parameter sets side by side, where every array has the
+    set axis before these dims (`repm.simulate.block`)."""
+    V = Variable
+    return {
+        "demand": V(("draw", "year", "sector", "grade"), out.demand),
+        "demand_bare": V(("year", "sector", "grade"), bare),
+        "demand_embedded": V(("year", "sector", "grade"), emb),
+        "capacity": V(("year", "feed"), cap),
+        "production": V(("draw", "year", "feed", "grade"), out.production),
+        "imports": V(("draw", "year", "origin", "material"), out.imports),
+        "stockpile_draw": V(("draw", "year", "material"), out.stock_draw),
+        "stockpile_level": V(("draw", "year", "material"), out.stockpile_level),
+        "stockpile_tonne_years": V(("draw", "year", "material"), out.tonne_years),
+        "working_stock": V(("draw", "year", "material"), out.working),
+        "recycled_inventory": V(("draw", "year", "material"), out.recycled),
+        "feed_used": V(("draw", "year", "material"), out.feed_used),
+        "irel_to_units": V(("draw", "year"), out.irel),
+        "unmet": V(("draw", "year", "sector", "grade"), out.unmet),
+        "unmet_bare": V(("draw", "year", "sector", "grade"), out.unmet_bare),
+        "served": V(("draw", "year", "sector", "grade"), out.served),
+        "short_steps": V(("draw", "year"), out.short_steps),
+        "short_steps_sector": V(("draw", "year", "sector"), out.short_sector),
+        "eol": V(("draw", "year", "sector", "grade"), out.eol),
+        "in_use_stock": V(("draw", "year", "sector", "grade"), out.in_use),
+        "ndpr_oxide_required": V(("draw", "year"), ndpr_required),
+        "separation_output": V(("year",), sep),
+        "monazite_processed": V(("year",), monazite),
+        "flows": V(("draw", "year", "flow", "element"), out.flows),
+        "residual": V(("draw", "year", "process", "element"), out.residual),
+        "tolled": V(("draw", "year", "route"), out.tolled),
+        "toll_oxide": V(("draw", "year"), out.toll_oxide),
+        "tolling_transit": V(("draw", "year", "grade"), out.transit),
+        "overseas_used": V(("draw", "year", "source"), out.overseas_used),
+        "oxide_exports": V(("draw", "year"), out.exports),
+        "magnet_exports": V(("draw", "year", "grade"), out.magnet_exports),
+        "oxide_retained": V(("draw", "year"), out.retained),
+    }
 
 
 _PRIMED: set[tuple] = set()  # the labels `_labelled_set` has made a template of

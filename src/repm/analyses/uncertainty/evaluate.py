@@ -119,6 +119,7 @@ class Evaluator:
         self._plans: dict = {}  # substitute's copying plan by the set of drawn ids
         self._shares: dict = {}  # normalise's share values by text (one table: this Evaluator's)
         self._fast: Any = None  # fastpath.FastSamples once a block asks (False: refused)
+        self._block_reads = True  # a block's runs read at once (`block_totals`) until refused
         if self.output in FINANCE_OUTPUTS:
             from repm.analyses import finance as F
 
@@ -263,7 +264,7 @@ class Evaluator:
         if block is not None and self.output not in RISK_OUTPUTS:
             run = self._block_run(block, scenarios)
             if run is not None:
-                return self._timed("output", lambda: self._outputs(scenarios, *run))
+                return self._timed("output", lambda: self._block_outputs(scenarios, run))
         # the chain's modules once for the block (no block: its samples were validated one
         # by one, and gathering their numbers back would cost more than compiling each)
         chains = self._timed(
@@ -322,6 +323,19 @@ class Evaluator:
             sims = self._timed("simulate", run)
             res = self._timed("output", lambda: self._outputs(scenarios, chains, sims))
         return res
+
+    def _block_outputs(self, scenarios, run) -> np.ndarray:
+        """`_outputs` of a block's runs (`simulate.block.BlockRun`): a run's indicators read for
+        every set at once where the block's reader has them (`block_totals`), else set by set."""
+        from repm.results.build import block_totals
+
+        if self.output not in FINANCE_OUTPUTS and self._block_reads:
+            names = self.names or (self.output,)
+            out = block_totals(run.chain, run.run, names, len(scenarios))
+            if out is not None:
+                return out if self.names is not None else out[:, 0]
+            self._block_reads = False  # these indicators are read set by set: don't try again
+        return self._outputs(scenarios, run.chains, run.sets)
 
     def _outputs(self, scenarios, chains, sims) -> np.ndarray:
         """The output from each set's run: (sets,) for unit_npv, (sets, names, years) with

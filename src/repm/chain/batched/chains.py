@@ -6,6 +6,7 @@ which builds the labelled arrays as it does for one scenario. The same Chains, b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -113,24 +114,16 @@ class SampleChain:
     def __init__(self, template, scenarios: Sequence, res: dict, i: int) -> None:
         self._scs, self._res, self._i = scenarios, res, i  # the sample's Scenario read only to
         self._chain: Chain | None = None  # compile its Chain (a block's are made when read)
-        model = template.definition
-        self.name, self.model, self.years = template.name, model, res["years"]
-        self.sectors, self.origins = res["demand"]["sectors"], res["trade"]["origins"]
-        self.grades, self.materials = model.grade_names, model.material_names
-        self.elements, self.n_years = model.element_names, len(self.years)
+        _labels(self, template, res)
         self.chem = res["chems"][i]
         y = res["yields"]
         self.fresh_alloy_per_magnet = fresh_alloy_per_magnet(
             y["alloy_to_magnet"][i].item(), y["scrap_return"][i].item()
         )
-        self.route_names = list(res["routes"]["routes"])
-        self.source_names = list(res["routes"]["sources"])
 
     @property
     def route_grades(self):
-        v = self._res["routes"]["tolling_grade"].view()  # the block's: every sample's, unwritable
-        v.flags.writeable = False
-        return v
+        return _route_grades(self._res)
 
     # what valuing a unit reads (finance.context), as compile_chain labels it
     @property
@@ -177,3 +170,47 @@ class SampleChain:
         if key not in _SHARED_KEYS.get(module, ()):
             v = sample(v, self._i)  # its row, as `sample_parts` slices it
         return labelled(v, dims=dims, coords=self._res["labels"])
+
+
+class BlockChain:
+    """A block's chains side by side, for reading its runs' indicators at once
+    (`repm.results.build.block_totals`): the labels every sample shares, the routes' grades, and
+    each `compile.LABELLED` array with the sample axis first (`.values`; one every sample shares
+    without it, to broadcast). Nothing else: a reader that wants more reads each sample's
+    `SampleChain`."""
+
+    def __init__(self, template, res: dict) -> None:
+        self._res = res
+        _labels(self, template, res)
+
+    @property
+    def route_grades(self):
+        return _route_grades(self._res)
+
+    def __getattr__(self, name: str):
+        got = LABELLED.get(name) if not name.startswith("_") else None
+        if got is None:
+            raise AttributeError(f"a block's chains hold no {name!r} side by side")
+        module, key, _ = got
+        return _Values(self._res[module] if key is None else self._res[module][key])
+
+
+class _Values(NamedTuple):
+    values: np.ndarray
+
+
+def _labels(chain, template, res: dict) -> None:
+    """The labels a block's chains share, set on `chain` as a Chain holds them."""
+    model = template.definition
+    chain.name, chain.model, chain.years = template.name, model, res["years"]
+    chain.sectors, chain.origins = res["demand"]["sectors"], res["trade"]["origins"]
+    chain.grades, chain.materials = model.grade_names, model.material_names
+    chain.elements, chain.n_years = model.element_names, len(chain.years)
+    chain.route_names = list(res["routes"]["routes"])
+    chain.source_names = list(res["routes"]["sources"])
+
+
+def _route_grades(res: dict) -> np.ndarray:
+    v = res["routes"]["tolling_grade"].view()  # the block's: every sample's, unwritable
+    v.flags.writeable = False
+    return v
