@@ -24,6 +24,7 @@ from repm.simulate import arrays, kernel
 from repm.simulate.engine import (
     BALANCE_ATOL,
     FLOW_NAMES,
+    Later,
     StackedRun,
     Unlabelled,
     Variable,
@@ -125,7 +126,7 @@ def simulate_block(
     chains = [SampleChain(block.template, scenarios, res, i) for i in range(block.n)]
     stacked, dims = stacked_inputs(block_arrays(block, res, scenarios), model, step)
     stacked = unshocked(stacked, dims)  # shared by every set (the kernel writes no input)
-    inps = [set_inputs(stacked, n) for n in range(len(chains))]
+    inps = set_inputs(stacked)
     out = arrays.outputs({**dims, "D": len(chains)})
     kernel.run_sets(inps, out, 1)
     none = Shocks(availability=np.ones((1, 1, 1, 1)), n_materials=dims["M"])  # `no_shocks`'
@@ -156,12 +157,17 @@ def _side_by_side(chain: BlockChain, chains, inps, stacked, out) -> StackedRun:
     axis first (the kernel's outputs of one draw a set, the set's own inputs)."""
     N = len(chains)
     per_set = arrays.Outputs(*(a.reshape(N, 1, *a.shape[1:]) for a in out))  # views
-    required = np.stack([
-        ndpr_oxide_required(per_set.production[n], c.fresh_alloy_per_magnet, inp.gc,
-                            inp.y_alloy, inp.y_om, c.chem.ndpr_oxide_per_metal, chain.model)
-        for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
-    ])  # fmt: skip
+
+    def required() -> np.ndarray:  # set by set, as each run's (an einsum adds as shapes say)
+        return np.stack([
+            ndpr_oxide_required(per_set.production[n], c.fresh_alloy_per_magnet, inp.gc,
+                                inp.y_alloy, inp.y_om, c.chem.ndpr_oxide_per_metal, chain.model)
+            for n, (c, inp) in enumerate(zip(chains, inps, strict=True))
+        ])  # fmt: skip
+
     variables = run_variables(per_set, stacked.bare, stacked.emb, stacked.cap, stacked.sep,
-                              chain.monazite_processed.values, required)  # fmt: skip
+                              chain.monazite_processed.values, None)  # fmt: skip
+    dims = variables["ndpr_oxide_required"].dims
+    variables["ndpr_oxide_required"] = Later(dims, required)  # made when an indicator reads it
     labels = {"year": chain.years, "flow": FLOW_NAMES, "element": list(chain.elements)}
     return StackedRun({**variables, **{k: Variable((k,), np.asarray(v)) for k, v in labels.items()}})

@@ -16,6 +16,7 @@ or the factorised event levels × targets, so draw × month × origin × materia
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -158,6 +159,21 @@ class Unlabelled:
                              self.attrs)  # fmt: skip
 
 
+class Later:
+    """A `Variable` whose values are made when first read (`.dims` and `.ndim` without them)."""
+
+    def __init__(self, dims: tuple[str, ...], make: Callable[[], Any]) -> None:
+        self.dims, self._make = dims, make
+
+    @property
+    def ndim(self) -> int:
+        return len(self.dims)
+
+    @cached_property
+    def values(self) -> Any:
+        return self._make()
+
+
 @dataclass(frozen=True)
 class StackedRun:
     """Parameter sets' runs side by side (a block, `repm.simulate.block`): `variables` as
@@ -165,7 +181,7 @@ class StackedRun:
     its dims, or without it where every set shares it. Read as a run is
     (`repm.results.build.block_totals`), axes counted from the last."""
 
-    variables: dict[str, Variable]
+    variables: dict[str, Variable | Later]
 
 
 def unlabelled(prep: Prepared, out, balanced: bool = False) -> Unlabelled:

@@ -60,7 +60,14 @@ def run_sets(inps, out, per_set: int, threads: int | None = None) -> None:
     P = len(inps)
     if P == 0:
         return
-    views = [Outputs(*(a[p * per_set : (p + 1) * per_set] for a in out)) for p in range(P)]
+    # each array's draws of each set: views (a C-contiguous array split once, not sliced per set;
+    # a reshape of any other would be a copy the kernel writes into unseen)
+    split = [
+        list(a[: P * per_set].reshape(P, per_set, *a.shape[1:])) if a.flags.c_contiguous
+        else [a[p * per_set : (p + 1) * per_set] for p in range(P)]
+        for a in out
+    ]  # fmt: skip
+    views = [Outputs._make(v) for v in zip(*split, strict=True)]
     steps = per_set * out.unmet.shape[1] * inps[0].spy
     if P * steps <= PY_DRAW_STEPS and not jit.is_compiled(loop.__name__):
         try:

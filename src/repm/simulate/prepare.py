@@ -6,6 +6,7 @@ kernel on them and labels what it returns; docs/architecture.md has the data flo
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, replace
 from typing import NamedTuple
 
@@ -237,7 +238,7 @@ def _prepare_chain(chain: Chain, plan: Plan, step: str) -> Prepared:
     spare ramp, switch steps) are placeholders until `prepare` puts a run's own in. The chain's
     arrays as one set of `stacked_inputs` (the rule a block of parameter sets runs too)."""
     stacked, dims = stacked_inputs(chain_arrays(chain, plan), chain.model, step)
-    return Prepared(chain, None, step, set_inputs(stacked, 0), dims, plan)
+    return Prepared(chain, None, step, set_inputs(stacked)[0], dims, plan)
 
 
 class ChainArrays(NamedTuple):
@@ -423,12 +424,15 @@ _MODES = tuple(
 )  # fmt: skip
 
 
-def set_inputs(stacked: tuple, n: int) -> tuple:
-    """Set n's kernel inputs of `stacked_inputs`: its rows (views, C-contiguous), a Python
-    number where the kernel takes one, the shared fields as they are."""
-    return arrays.Inputs._make(
-        [
-            v if m == 0 else v[n] if m == 2 else v[n].item()
-            for m, v in zip(_MODES, stacked, strict=True)
-        ]
-    )
+def set_inputs(stacked: tuple) -> list[tuple]:
+    """Each set's kernel inputs of `stacked_inputs`: its rows (views, C-contiguous), a Python
+    number where the kernel takes one, the shared fields as they are. (The columns split once
+    each — an array's rows, its numbers `tolist` — rather than each set indexing every field.)"""
+    n = len(stacked.bare)
+    columns = [
+        itertools.repeat(v, n) if m == 0 else list(v) if m == 2 else v.tolist()
+        for m, v in zip(_MODES, stacked, strict=True)
+    ]
+    return [arrays.Inputs._make(row) for row in zip(*columns, strict=True)]
+
+
