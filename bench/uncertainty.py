@@ -42,6 +42,7 @@ def main() -> None:
     ap.add_argument("--draws", type=int, default=50)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--runs", type=int, default=3, help="samples run as `repm run` commands")
+    ap.add_argument("--mc-draws", type=int, default=4000, help="draws of the `repm risk` yardstick")
     args = ap.parse_args()
 
     from repm.analyses.uncertainty import philox_uniforms
@@ -127,11 +128,15 @@ def main() -> None:
     # what the Evaluator does instead: each set's arrays checked, not labelled
     _, t_unl = timed(lambda: [unlabelled(p, _rows(raw, i, i + 1)) for i, p in enumerate(preps)])
 
+    ev_cpu: dict[str, float] = {}  # CPU ms per sample of each output's Evaluator, one process
+
     def evaluator(output: str, k: int, **kw) -> tuple[float, float, float, float]:
-        e = Evaluator(loaded, output, seed=args.seed, **kw)
+        e = Evaluator(loaded, output, seed=args.seed, workers=1, **kw)  # one process
         e.many(at[:2])  # warm
         e.phases.clear()
+        c0 = time.process_time()
         e.many(at[:k])
+        ev_cpu[output] = 1000 * (time.process_time() - c0) / k
         return tuple(1000 * e.phases.get(p, 0.0) / k for p in PHASES)  # type: ignore[return-value]
 
     from repm.analyses.uncertainty.pool import cpus
@@ -157,6 +162,17 @@ def main() -> None:
             simulate(c, shocks=sh, step="monthly")
 
     _, t_sep_risk = timed(separate_risk)
+
+    # the issue's yardstick: a Monte Carlo draw of the same baseline as `repm risk` runs it
+    # (run_draws: shocks sampled, chunks of 2,000 on both cores, reduced), wall and CPU ms a draw
+    from repm.analyses.risk.draws import run_draws
+
+    chain0 = compile_chain(loaded.scenario)
+    mc = lambda: run_draws(chain0, loaded.scenario, draws=args.mc_draws, seed=args.seed)  # noqa: E731
+    mc()  # warm
+    c0 = time.process_time()
+    _, t_mc = timed(mc)
+    mc_wall, mc_cpu = 1000 * t_mc / args.mc_draws, 1000 * (time.process_time() - c0) / args.mc_draws
 
     per = lambda t, k=n: 1000 * t / k  # noqa: E731 - ms per sample
     v, c = per(t_val), per(t_comp)
@@ -205,6 +221,11 @@ def main() -> None:
           f"run in memory (validated, compiled, simulated, its indicator table built) and "
           f"{sum(rows[1][1:5]) / walls[0][1]:.0f}× a separate run stored as `repm run` stores it "
           "(goal ≥ 100×)")  # fmt: skip
+    one_cpu = ev_cpu["magnet_imports"]
+    print(f"a Monte Carlo draw of the same baseline (`repm risk`: shocks sampled, chunks over both "
+          f"cores, {args.mc_draws:,} draws): {mc_wall:.3f} ms wall, {mc_cpu:.3f} CPU ms; a "
+          f"parameter evaluation (magnet_imports) is {walls[0][1] / mc_wall:.1f}× that in wall "
+          f"time over {w} processes, {one_cpu / mc_cpu:.1f}× in CPU time in one process")  # fmt: skip
     if args.runs > 0:  # what the issue names: a loop of `repm run` commands, one a sample
         from repm_runs import time_runs
 

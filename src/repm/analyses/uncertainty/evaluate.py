@@ -176,14 +176,14 @@ class Evaluator:
 
         values = list(values)
         spy = 1 if self._step() == "yearly" else 12
-        draws = self.draws if self.output in RISK_OUTPUTS else 1
+        draws = self.draws_per_set
         if len(values) * draws * len(self.years) * spy > kernel.PY_DRAW_STEPS:
             kernel.compiled()  # more than a few sets: the compiled kernel for every block
         per = self.sets_per_call()
         if not self.scheduler and values:  # a block at least for each process the batch takes
             from repm.analyses.uncertainty.pool import pool_workers
 
-            procs = pool_workers(self.workers, len(values), len(values))
+            procs = pool_workers(self.workers, len(values), len(values), self.draws_per_set)
             per = min(per, max(2, -(-len(values) // procs)))
         if values:  # as even as the blocks allow (a block of one is made sample by sample)
             per = -(-len(values) // -(-len(values) // per))
@@ -194,13 +194,18 @@ class Evaluator:
 
             # the calls held at once: one per process (a process's kernel threads share one)
             check_sets(min(len(blocks[0]) * draws, DRAWS_PER_CALL),
-                       pool_workers(self.workers, len(values), len(blocks)),
+                       pool_workers(self.workers, len(values), len(blocks), draws),
                        len(self.loaded.scenario.risk.events), DRAWS_PER_CALL)  # fmt: skip
         if self.scheduler and blocks:
             parts = self._on_cluster(blocks, progress)
         else:
             parts = run_blocks(self, blocks, progress)
         return np.concatenate(parts) if parts else np.empty(0)
+
+    @property
+    def draws_per_set(self) -> int:
+        """The engine's draws each set runs: its shock draws for a risk output, else one."""
+        return self.draws if self.output in RISK_OUTPUTS else 1
 
     def sets_per_call(self) -> int:
         """Sets to a kernel call: SETS_PER_CALL, fewer when each runs shock draws (at most

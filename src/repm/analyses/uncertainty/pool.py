@@ -29,9 +29,11 @@ from typing import Any
 
 import numpy as np
 
-# fewer sets run in this process: a pool's start (~0.1 s) and the workers' first block (their
-# caches are cold) cost more than a second core saves on a small batch
-POOL_FROM_SETS = 256
+# fewer draws (sets × each set's shock draws) run in this process: a pool's start and its
+# workers' blocks on one kernel thread each cost more than a second core saves on a small batch
+# (magnet_imports, bench/uncertainty.py: one process 0.35 ms a set, two 0.39 at 1,024 sets,
+# 0.33 at 2,048, 0.22 at 4,096; the kernel runs on both cores' threads in one process)
+POOL_FROM_DRAWS = 2048
 
 _TASK: Any = None  # the function a forked worker inherits (set just before the fork)
 last_workers = 1  # processes the last batch ran on (the benchmark prints it)
@@ -45,10 +47,12 @@ def cpus() -> int:
         return os.cpu_count() or 1
 
 
-def pool_workers(requested: int | None, sets: int, blocks: int) -> int:
-    """How many processes evaluate a batch: `requested` (the Evaluator's `workers`), else the
-    CPUs when the batch is large; never more than the blocks; 1 where forking is unsafe."""
-    n = requested if requested is not None else (cpus() if sets >= POOL_FROM_SETS else 1)
+def pool_workers(requested: int | None, sets: int, blocks: int, draws: int = 1) -> int:
+    """How many processes evaluate a batch of `sets` of `draws` shock draws each: `requested`
+    (the Evaluator's `workers`), else the CPUs when the batch is large; never more than the
+    blocks; 1 where forking is unsafe."""
+    large = sets * draws >= POOL_FROM_DRAWS
+    n = requested if requested is not None else (cpus() if large else 1)
     n = min(n, blocks)
     if n > 1 and not can_fork():
         return 1
@@ -64,7 +68,8 @@ def can_fork() -> bool:
 def run_blocks(ev, blocks: Sequence[list], progress: Callable[[int], None] | None) -> list:
     """`ev._block(b)` for each block, in order: here, or over a pool of forked processes."""
     global last_workers
-    workers = last_workers = pool_workers(ev.workers, sum(len(b) for b in blocks), len(blocks))
+    sets = sum(len(b) for b in blocks)
+    workers = last_workers = pool_workers(ev.workers, sets, len(blocks), ev.draws_per_set)
     if workers <= 1:
         parts = []
         for b in blocks:
