@@ -37,8 +37,10 @@ FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 RISK_OUTPUTS = {"expected_unmet": "t", "p_shortage": "fraction", "cvar95_unmet": "t"}
 # parameter sets simulated side by side in one kernel call (without shocks: a block's fixed
 # Python — the batched modules, the block's Scenario — spread over more sets; 64 → 128 took a
-# run indicator's sample from ~0.60–0.67 to ~0.53–0.56 ms, 256 and 512 gained ≤ 0.05 more)
-SETS_PER_CALL = 128
+# run indicator's sample from ~0.60–0.67 to ~0.53–0.56 ms; with the rest of a sample at ~0.3 ms,
+# 128 → 512 took it from 0.31–0.38 to 0.25–0.29 ms, 4,096 samples alternating, one process; a
+# block of 512 holds ~60 MB of kernel inputs and outputs)
+SETS_PER_CALL = 512
 # draws in one kernel call at most, sets × shock draws (each draw's outputs are held until the
 # call ends, ~64 KB: 64 sets × 1,000 draws held ~4 GB and ran slower for the page faults), but
 # two sets at least, one for each of the kernel's threads
