@@ -103,11 +103,15 @@ def test_a_sample_chain_answers_as_its_chain(name):
 
 
 def _evaluator(output: str, step: str = "monthly"):
-    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.evaluate import Evaluator, headline
     from repm.analyses.uncertainty.structure import Alternatives, Pooled
     from repm.scenario import load_scenario
 
-    ev = Evaluator(load_scenario("india-baseline"), output, step=step, workers=1)
+    loaded = load_scenario("india-baseline")
+    if output == "headline":  # `repm uncertainty`'s indicators side by side
+        ev = Evaluator(loaded, headline()[0], step=step, names=tuple(headline()), workers=1)
+    else:
+        ev = Evaluator(loaded, output, step=step, workers=1)
     _, _, at = Pooled([ev], Alternatives.of("india-baseline", ())).draw(3, 8)
     return ev, [dict(a) for a in at]
 
@@ -118,12 +122,20 @@ def _through_chains(ev, values):
     return ev._outputs(scs, chains, simulate_sets_unlabelled(chains, step=ev._step()))
 
 
-@pytest.mark.parametrize("output", ["magnet_imports", "unit_npv", "thorium_residue"])
+@pytest.mark.parametrize("output", ["magnet_imports", "unit_npv", "thorium_residue",
+                                    "magnet_tolled", "headline"])  # fmt: skip
 def test_the_evaluators_block_path_gives_the_chains_numbers(output):
+    """Read at once (`block_totals`: a run indicator, the headline side by side), set by set
+    (`magnet_tolled`: the routes' group; a unit's NPV): the path through a Chain each."""
+    from repm.analyses.uncertainty.evaluate import headline
+
     ev, values = _evaluator(output, "yearly")
     got = ev.many(values)
     assert ev.block_fallbacks == 0 and ev.fast_samples == len(values) and ev.eager_blocks == 0
+    assert ev._block_reads == (output != "magnet_tolled")  # who read it
     assert got.tobytes() == _through_chains(ev, values).tobytes()
+    if output == "headline":
+        assert got.shape == (len(values), len(headline()), len(ev.years))
 
 
 def test_a_refused_block_runs_through_a_chain_each(monkeypatch):

@@ -15,11 +15,12 @@ from repm.analyses.uncertainty import pool
 def test_workers_follow_the_batch_and_the_request(monkeypatch):
     monkeypatch.setattr(pool, "can_fork", lambda: True)
     monkeypatch.setattr(pool, "cpus", lambda: 4)
-    assert pool.pool_workers(None, pool.POOL_FROM_DRAWS - 1, 10) == 1  # small: here
-    assert pool.pool_workers(None, pool.POOL_FROM_DRAWS, 10) == 4  # large: every CPU
-    assert pool.pool_workers(None, pool.POOL_FROM_DRAWS, 3) == 3  # never more than the blocks
-    assert pool.pool_workers(None, 64, 10, draws=pool.POOL_FROM_DRAWS // 64) == 4  # sets × draws
-    assert pool.pool_workers(None, 64, 10, draws=pool.POOL_FROM_DRAWS // 64 - 1) == 1
+    one = pool.POOL_FROM_SETS_ONE_DRAW
+    assert pool.pool_workers(None, one - 1, 10) == 1  # small: here
+    assert pool.pool_workers(None, one, 10) == 4  # large: every CPU
+    assert pool.pool_workers(None, one, 3) == 3  # never more than the blocks
+    assert pool.pool_workers(None, pool.POOL_FROM_SETS, 10, draws=50) == 4  # shock draws each
+    assert pool.pool_workers(None, pool.POOL_FROM_SETS - 1, 10, draws=50) == 1
     assert pool.pool_workers(2, 10, 5) == 2  # asked for
     assert pool.pool_workers(1, 10_000, 200) == 1
     monkeypatch.setattr(pool, "can_fork", lambda: False)

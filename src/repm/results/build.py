@@ -214,7 +214,8 @@ def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
     add("hhi_magnet_imports", hhi(mag_origin))
     add("hhi_ndpr_oxide_imports", hhi(by[..., mi["ndpr_oxide"]]))
     if isinstance(ds, StackedRun):  # of the groups below, a block reads the content shares
-        content_shares(chain, ds, add, by)
+        if not done():
+            content_shares(chain, ds, add, by)
         return
 
     labelled: list = []  # the run's Dataset, labelled for the groups that read more than arrays

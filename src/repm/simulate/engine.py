@@ -178,7 +178,7 @@ class Later:
 class StackedRun:
     """Parameter sets' runs side by side (a block, `repm.simulate.block`): `variables` as
     `Unlabelled`'s (`run_variables`, and the coordinates), each array with the set axis before
-    its dims, or without it where every set shares it. Read as a run is
+    its dims (the coordinates without it). Read as a run is
     (`repm.results.build.block_totals`), axes counted from the last."""
 
     variables: dict[str, Variable | Later]

@@ -30,6 +30,7 @@ from repm.model.facts import FactTable, load_facts
 
 if TYPE_CHECKING:
     from repm.scenario.samples import SampleBlock
+    from repm.simulate.block import BlockRun
 
 FINANCE_OUTPUTS = {"unit_npv": "crore INR"}
 # with the shock model on: each parameter set runs `draws` shock draws (the same draw ids, so
@@ -284,9 +285,10 @@ class Evaluator:
         )
         return self._run(scenarios, chains)
 
-    def _block_run(self, block: SampleBlock, scenarios: list) -> tuple | None:
-        """Each set's chain and run, the kernel's inputs made for all at once from the batched
-        modules' arrays (`simulate_block`; without shocks); None where that raised anything —
+    def _block_run(self, block: SampleBlock, scenarios: list) -> BlockRun | None:
+        """The block's runs (`simulate_block`: each set's chain and run, and all side by side),
+        the kernel's inputs made for all at once from the batched modules' arrays, without
+        shocks; None where that raised anything —
         a sample a module refuses, or a bug — counted (`block_fallbacks`): the caller then
         runs the block through a Chain each, whose error, if any, is the loop's, in its order."""
         from repm.chain.batched.chains import block_results

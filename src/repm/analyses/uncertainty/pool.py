@@ -29,11 +29,19 @@ from typing import Any
 
 import numpy as np
 
-# fewer draws (sets × each set's shock draws) run in this process: a pool's start and its
-# workers' blocks on one kernel thread each cost more than a second core saves on a small batch
-# (magnet_imports, bench/uncertainty.py: one process 0.35 ms a set, two 0.39 at 1,024 sets,
-# 0.33 at 2,048, 0.22 at 4,096; the kernel runs on both cores' threads in one process)
-POOL_FROM_DRAWS = 2048
+# fewer sets run in this process: a pool's start and its workers' blocks on one kernel thread
+# each cost more than a second core saves on a small batch. Sets of one draw (a run indicator, a
+# unit's NPV) from 2,048 (magnet_imports, bench/uncertainty.py: one process 0.35 ms a set, two
+# 0.39 at 1,024 sets, 0.33 at 2,048, 0.22 at 4,096; one process runs the kernel on both cores'
+# threads); sets of shock draws each, from 256 (as measured before for those)
+POOL_FROM_SETS = 256
+POOL_FROM_SETS_ONE_DRAW = 2048
+
+
+def pooled(sets: int, draws: int) -> bool:
+    """Whether a batch of `sets` of `draws` draws each is large enough to fork for."""
+    return sets >= (POOL_FROM_SETS_ONE_DRAW if draws <= 1 else POOL_FROM_SETS)
+
 
 _TASK: Any = None  # the function a forked worker inherits (set just before the fork)
 last_workers = 1  # processes the last batch ran on (the benchmark prints it)
@@ -51,8 +59,7 @@ def pool_workers(requested: int | None, sets: int, blocks: int, draws: int = 1) 
     """How many processes evaluate a batch of `sets` of `draws` shock draws each: `requested`
     (the Evaluator's `workers`), else the CPUs when the batch is large; never more than the
     blocks; 1 where forking is unsafe."""
-    large = sets * draws >= POOL_FROM_DRAWS
-    n = requested if requested is not None else (cpus() if large else 1)
+    n = requested if requested is not None else (cpus() if pooled(sets, draws) else 1)
     n = min(n, blocks)
     if n > 1 and not can_fork():
         return 1

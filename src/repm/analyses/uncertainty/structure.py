@@ -293,7 +293,7 @@ class Pooled:
         labels = np.array([getattr(v, "scenario", 0) for v in at], dtype=np.int64)
         if not self.pooled:
             return self.evaluators[0].many(list(at), progress)
-        from repm.analyses.uncertainty.pool import POOL_FROM_DRAWS, cpus
+        from repm.analyses.uncertainty.pool import cpus, pooled
 
         out = None
         for k, ev in enumerate(self.evaluators):
@@ -301,8 +301,7 @@ class Pooled:
             if rows.size == 0:
                 continue
             workers = ev.workers
-            large = len(at) * ev.draws_per_set >= POOL_FROM_DRAWS  # as the whole batch warrants
-            if workers is None and large:
+            if workers is None and pooled(len(at), ev.draws_per_set):  # as the whole batch warrants
                 ev.workers = cpus()
             try:
                 part = ev.many([at[d] for d in rows], progress)

@@ -175,8 +175,7 @@ class SampleChain:
 class BlockChain:
     """A block's chains side by side, for reading its runs' indicators at once
     (`repm.results.build.block_totals`): the labels every sample shares, the routes' grades, and
-    each `compile.LABELLED` array with the sample axis first (`.values`; one every sample shares
-    without it, to broadcast). Nothing else: a reader that wants more reads each sample's
+    each `compile.LABELLED` array with the sample axis first (`.values`). Nothing else: a reader that wants more reads each sample's
     `SampleChain`."""
 
     def __init__(self, template, res: dict) -> None:
@@ -192,7 +191,8 @@ class BlockChain:
         if got is None:
             raise AttributeError(f"a block's chains hold no {name!r} side by side")
         module, key, _ = got
-        return _Values(self._res[module] if key is None else self._res[module][key])
+        v = self._res[module] if key is None else self._res[module][key]
+        return _Values(np.ascontiguousarray(v))  # C order, as each sample's row: sums add alike
 
 
 class _Values(NamedTuple):
