@@ -34,6 +34,15 @@ def flagged(bad) -> bool:
     return False
 
 
+SHARE_TOLERANCE = 1e-6  # how far a whole's shares may sum from 1 (inputs rounded by hand)
+
+
+def off_one(total):
+    """Shares summing to `total` miss a whole (1) by more than SHARE_TOLERANCE (a condition for
+    `flagged`, for numbers or arrays)."""
+    return abs(total - 1) > SHARE_TOLERANCE
+
+
 def outside(x, lo, hi):
     """x < lo or x > hi, for numbers or arrays (a check reads finite numbers: the fields refuse
     any other)."""

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from repm.model import ModelDefinition
 from repm.model.units import pint  # as repm imports it (repm.startup.import_pint)
-from repm.scenario.checks import any_of, flagged
+from repm.scenario.checks import any_of, flagged, off_one
 from repm.scenario.fields import (
     Block,
     Fraction,
@@ -117,7 +117,7 @@ class Sector(Block):
             object.__setattr__(self, "activity_path", path)  # frozen: set once, validated
         if self.basis == "share" and self.share is None:
             raise ValueError("basis 'share' needs `share`")
-        if flagged(abs(sum(self.grade_mix.values()) - 1) > 1e-6):
+        if flagged(off_one(sum(self.grade_mix.values()))):
             raise ValueError(
                 f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
             )
@@ -190,7 +190,7 @@ class Exports(Block):
 
     @model_validator(mode="after")
     def _mix(self) -> Exports:
-        if flagged(abs(sum(self.grade_mix.values()) - 1) > 1e-6):
+        if flagged(off_one(sum(self.grade_mix.values()))):
             raise ValueError(
                 f"grade_mix: shares sum to {sum(self.grade_mix.values()):.6g}; expected 1"
             )
@@ -246,7 +246,7 @@ class Demand(Block):
             bad += [
                 f"{where}.{g}: unknown grade; expected one of {', '.join(grades)}" for g in unknown
             ]
-            if not unknown and flagged(abs(sum(mix.values()) - 1) > 1e-6):
+            if not unknown and flagged(off_one(sum(mix.values()))):
                 bad.append(f"{where}: shares sum to {sum(mix.values()):.6g}; expected 1")
         if bad:
             raise ValueError(

@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from repm.scenario.checks import flagged
+from repm.scenario.checks import flagged, off_one
 from repm.scenario.fields import (
     Block,
     Fraction,
@@ -80,7 +80,7 @@ class Monazite(Block):
                 f"missing {missing[0]!r}; expected a share for every rare earth: {', '.join(rare)}"
             )
         total = sum(v.values())
-        if flagged(abs(total - 1.0) > 1e-6):
+        if flagged(off_one(total)):
             raise ValueError(
                 f"the shares add up to {total:.6g}; expected 1 (shares of the REO by oxide mass)"
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from repm.scenario.checks import flagged
+from repm.scenario.checks import SHARE_TOLERANCE, flagged, off_one
 from repm.scenario.fields import (
     Block,
     CroreINR,
@@ -84,7 +84,7 @@ class Trade(Block):
                 raise ValueError(
                     f"world_production.{group}: unknown material group; expected one of {', '.join(GROUPS)}"
                 )
-            if flagged(sum(by_country.values()) > 1 + 1e-6):
+            if flagged(sum(by_country.values()) > 1 + SHARE_TOLERANCE):
                 raise ValueError(
                     f"world_production.{group}: shares add up to {sum(by_country.values()):.3g}; expected at most 1"
                 )
@@ -96,7 +96,7 @@ class Trade(Block):
                 if g not in grades
             ]
             total = sum(self.spare_grade_mix.values())
-            if not bad and flagged(abs(total - 1) > 1e-6):
+            if not bad and flagged(off_one(total)):
                 bad.append(f"spare_grade_mix: shares sum to {total:.6g}; expected 1")
             if bad:
                 raise ValueError(
@@ -114,7 +114,7 @@ class Trade(Block):
             if group in self.share_paths:  # refused with the path (`share_path_mistakes`)
                 continue
             total = sum(by_origin.values())
-            if flagged(abs(total - 1.0) > 1e-6):
+            if flagged(off_one(total)):
                 raise ValueError(f"shares.{group}: shares sum to {total:.6g}; expected 1")
         return self
 
@@ -145,7 +145,7 @@ def share_path_mistakes(trade: Trade, groups, start: int, end: int) -> list[str]
                         f"({', '.join(trade.origins)})"
                     )
             total = sum(by_origin.values())
-            if flagged(abs(total - 1.0) > 1e-6):
+            if flagged(off_one(total)):
                 out.append(f"{what}.{year}: shares sum to {total:.6g}; expected 1")
         out.extend(path_years_mistakes(path, start, end, what))
     return out
