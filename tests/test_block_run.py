@@ -161,13 +161,13 @@ def test_a_set_out_of_balance_is_caught_as_a_run_alone_would_be(monkeypatch):
     from repm.simulate.balance import MassBalanceError
 
     block, scs, res = _block("india-baseline")
-    run = kernel.run_sets
+    run = kernel.run_stacked
 
-    def leaky(inps, out, per_set, threads=None):
-        run(inps, out, per_set, threads)
+    def leaky(stacked, out, per_set, threads=None):
+        run(stacked, out, per_set, threads)
         out.residual[2, 3, 0, 0] += 50.0  # set 2, year 3: 50 t made from nothing
 
-    monkeypatch.setattr(kernel, "run_sets", leaky)
+    monkeypatch.setattr(kernel, "run_stacked", leaky)
     with pytest.raises(MassBalanceError, match=r"draw 0, year index 3"):
         simulate_block(block, res, scs, "yearly")
 
@@ -261,3 +261,49 @@ def test_a_blocks_runs_read_at_once_are_each_runs_indicators(name):
     assert block_totals(run.chain, run.run, ["magnet_imports", "magnet_tolled"], N) is None
     both = block_totals(run.chain, run.run, ["thorium_residue", "magnet_imports"], N)
     assert np.array_equal(both[:, 1], block_totals(run.chain, run.run, ["magnet_imports"], N)[:, 0])
+
+
+@pytest.mark.parametrize("name", shipped_names())
+@pytest.mark.parametrize("step", ["monthly", "yearly"])
+def test_the_stacked_run_is_each_sets_run(name, step):
+    """`kernel.run_stacked` (each set's inputs made in compiled code) gives `run_sets`' bits on
+    every output, each set on its own draws, on one thread or two."""
+    from repm.simulate import kernel
+
+    block, scs, res = _block(name)
+    stacked, dims = stacked_inputs(block_arrays(block, res, scs), block.template.definition, step)
+    stacked = unshocked(stacked, dims)
+    want = arrays.outputs({**dims, "D": 2 * N})
+    kernel.compiled()  # the compiled path, however small the run
+    kernel.run_sets(set_inputs(stacked), want, 2)
+    for threads in (1, 2):
+        got = arrays.outputs({**dims, "D": 2 * N})
+        kernel.run_stacked(stacked, got, 2, threads)
+        for field, a, b in zip(arrays.Outputs._fields, got, want, strict=True):
+            assert a.tobytes() == b.tobytes(), f"{threads} threads: {field}"
+    assert len(kernel.compiled()._block.signatures) <= 1
+
+
+def test_a_sets_compiled_inputs_are_the_numba_types_of_its_python_ones():
+    """`stacked._sets` calls `_block` with each set's inputs and draws of the outputs made in
+    compiled code: the Numba types `set_inputs` and `run_sets`' views have (C-contiguous rows,
+    float64 and int64 numbers), or `_block` would be compiled a second time (~45 s, slower
+    code); and the same values."""
+    import numba
+
+    from repm.simulate import jit, stacked
+
+    block, scs, res = _block("india-baseline")
+    st, dims = stacked_inputs(block_arrays(block, res, scs), block.template.definition, "monthly")
+    st = unshocked(st, dims)
+    twins = jit.compiled(stacked)
+    for p, want in enumerate(set_inputs(st)):
+        got = twins._set_inputs(st, p)
+        _same_inputs(got, want, f"set {p}")
+    (sig,) = twins._set_inputs.signatures
+    assert twins._set_inputs.overloads[sig].signature.return_type == numba.typeof(want)
+    out = arrays.outputs({**dims, "D": 3 * N})
+    views = arrays.Outputs(*(a[3:6] for a in out))
+    twins._draws(out, 3, 6)
+    (sig,) = twins._draws.signatures
+    assert twins._draws.overloads[sig].signature.return_type == numba.typeof(views)

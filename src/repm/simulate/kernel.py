@@ -95,6 +95,38 @@ def run_sets(inps, out, per_set: int, threads: int | None = None) -> None:
             f.result()
 
 
+def run_stacked(stacked, out, per_set: int, threads: int | None = None) -> None:
+    """`run_sets` of each set of `stacked` (`prepare.stacked_inputs`: fields on a leading set
+    axis), by one call into compiled code a thread (`repm.simulate.stacked`: each set's inputs
+    and output views made there), not one a set: the same numbers bit for bit. Where the compiled
+    kernel is not loaded and the run is small, or an output is not C-contiguous, `run_sets` on
+    `set_inputs`."""
+    from repm.simulate import stacked as stacked_module  # imports `prepare` (xarray)
+    from repm.simulate.prepare import set_inputs
+
+    P = len(stacked.bare)
+    if P == 0:
+        return
+    steps = P * per_set * out.unmet.shape[1] * stacked.spy
+    small = steps <= PY_DRAW_STEPS and not jit.is_compiled(loop.__name__)
+    if small or not all(a.flags.c_contiguous for a in out):
+        run_sets(set_inputs(stacked), out, per_set, threads)
+        return
+    sets = jit.compiled(stacked_module)._sets
+    if getattr(_SERIAL, "on", False):
+        threads = 1
+    n = min(threads or os.cpu_count() or 1, P)
+    if n <= 1:
+        sets(0, P, per_set, stacked, out)
+        return
+    per = -(-P // n)
+    with ThreadPoolExecutor(n, thread_name_prefix="repm-kernel") as pool:
+        tasks = [pool.submit(sets, lo, min(P, lo + per), per_set, stacked, out)
+                 for lo in range(0, P, per)]  # fmt: skip
+        for f in tasks:
+            f.result()
+
+
 def run_serial(inp, out) -> None:
     """`run` on the calling thread only (the same numbers: each draw on its own)."""
     run(inp, out, threads=1)
