@@ -431,8 +431,9 @@ def _unreaped(pid: int) -> bool:
     return True
 
 
-def test_the_warm_up_compiles_what_a_risk_run_uses():
-    from repm.simulate import jit, loop, warm
+def test_the_warm_up_compiles_what_a_risk_run_and_a_block_of_samples_use():
+    from repm.simulate import jit, loop, stacked, warm
 
     warm.warm()
     assert jit.is_compiled(loop.__name__)
+    assert jit.compiled(stacked)._sets.signatures  # the block loop compiled (or loaded), once
