@@ -30,10 +30,11 @@ from typing import Any
 import numpy as np
 
 # fewer sets run in this process: a pool's start and its workers' blocks on one kernel thread
-# each cost more than a second core saves on a small batch. Sets of one draw (a run indicator, a
-# unit's NPV) from 2,048 (magnet_imports, bench/uncertainty.py: one process 0.35 ms a set, two
-# 0.39 at 1,024 sets, 0.33 at 2,048, 0.22 at 4,096; one process runs the kernel on both cores'
-# threads); sets of shock draws each, from 256 (as measured before for those)
+# each cost more than a second core saves on a small batch. Sets of one draw from 2,048: a unit's
+# NPV (mostly Python) 1.0 ms a set in one process, 0.7 over two at 2,048 (bench/uncertainty.py);
+# a run indicator's block is mostly kernel, which one process runs on both cores' threads:
+# magnet_imports 0.21 ms a set in one process, 0.26 over two at 2,048, both ~0.19 at 8,192.
+# Sets of shock draws each, from 256 (as measured before for those)
 POOL_FROM_SETS = 256
 POOL_FROM_SETS_ONE_DRAW = 2048
 
