@@ -10,13 +10,15 @@ run:
   the drawn facts, compile the chain, simulate one draw, build the indicator table — and, in a
   second row, also what it does after: write the run to the store (a temporary one);
 - side by side, raw outputs: validate and compile each sample, then simulate all of them in one
-  kernel call on the engine's draw axis (`repm.simulate.sets`), 64 samples a call;
+  kernel call on the engine's draw axis (`repm.simulate.sets`), SETS_PER_CALL samples a call;
 - `repm run` commands (bench/repm_runs.py), one a sample, its facts by `--set`: the issue's
   reference, timed on the first `--runs` samples;
 - side by side, as `repm sensitivity` evaluates an output (`Evaluator.many`): a run indicator
   (magnet_imports, from each sample's indicator table), a unit's NPV (yearly engine, `repm
   finance`'s NPV) and, with the shock model on (`--draws` shock draws per sample), the expected
-  unmet demand — against separate risk runs.
+  unmet demand — against separate risk runs;
+- the issue's yardstick: a Monte Carlo draw of the same baseline as `repm risk` runs it
+  (`run_draws`, `--mc-draws`), wall and CPU ms, and an evaluation's cost in draws.
 
 The per-sample cost is split into validation, compilation, simulation and the output (the
 indicator table, the NPV, the risk reduction), and a block's simulation into preparing each
