@@ -72,7 +72,7 @@ EARLY = (
     "test_mass_balance.py", "test_routes.py", "test_bad_input.py", "test_bounds.py",
     "test_batched_supply.py",
     "test_batched_demand.py", "test_batched_basket.py", "test_batched_chains.py",
-    "test_fast_samples.py", "test_block_run.py", "test_chain_checks.py",
+    "test_fast_samples.py", "test_chain_checks.py",
 )  # fmt: skip
 
 # engine-free too when checked again (by the same recording, each module alone on an empty Numba

@@ -269,7 +269,6 @@ def test_the_stacked_run_is_each_sets_run(name, step):
     """`kernel.run_stacked` (each set's inputs made in compiled code) gives `run_sets`' bits on
     every output, each set on its own draws, on one thread or two."""
     from repm.simulate import kernel
-
     block, scs, res = _block(name)
     stacked, dims = stacked_inputs(block_arrays(block, res, scs), block.template.definition, step)
     stacked = unshocked(stacked, dims)
@@ -307,3 +306,29 @@ def test_a_sets_compiled_inputs_are_the_numba_types_of_its_python_ones():
     twins._draws(out, 3, 6)
     (sig,) = twins._draws.signatures
     assert twins._draws.overloads[sig].signature.return_type == numba.typeof(views)
+
+
+def test_the_stacked_run_refuses_what_compiled_code_would_not_check():
+    """`run_stacked` writes through compiled code, which does not check bounds: outputs with too
+    few draws, a field with a row short, a read-only field (another Numba type: a compile of
+    its own) or a per-set number of another dtype are refused before any is run."""
+    from repm.simulate import kernel
+
+    block, scs, res = _block("india-baseline")
+    stacked, dims = stacked_inputs(block_arrays(block, res, scs), block.template.definition,
+                                   "yearly")  # fmt: skip
+    stacked = unshocked(stacked, dims)
+    kernel.compiled()  # the compiled path (a small run would go through `run_sets`)
+    with pytest.raises(ValueError, match="outputs of 5 draws for 6"):
+        kernel.run_stacked(stacked, arrays.outputs({**dims, "D": N - 1}), 1)
+    out = arrays.outputs({**dims, "D": N})
+    short = stacked._replace(emb=stacked.emb[:-1])
+    with pytest.raises(ValueError, match="emb: 5 rows for 6 sets"):
+        kernel.run_stacked(short, out, 1)
+    frozen = stacked.gc.copy()
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match="gc is read-only"):
+        kernel.run_stacked(stacked._replace(gc=frozen), out, 1)
+    with pytest.raises(ValueError, match="y_am: float32"):
+        kernel.run_stacked(stacked._replace(y_am=stacked.y_am.astype(np.float32)), out, 1)
+    kernel.run_stacked(stacked, out, 1)  # as it is: runs

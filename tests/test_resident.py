@@ -431,9 +431,21 @@ def _unreaped(pid: int) -> bool:
     return True
 
 
-def test_the_warm_up_compiles_what_a_risk_run_and_a_block_of_samples_use():
+def test_the_warm_up_compiles_what_a_risk_run_and_a_block_of_samples_use(monkeypatch):
+    """After the warm-up, a block of parameter samples compiles nothing more (its `_sets` takes
+    the warm-up's types: a read-only array or another dtype would be another signature)."""
+    from repm.analyses.uncertainty.evaluate import Evaluator
+    from repm.analyses.uncertainty.structure import Alternatives, Pooled
+    from repm.scenario import load_scenario
     from repm.simulate import jit, loop, stacked, warm
 
+    monkeypatch.setattr(jit, "_COMPILED", {})  # as a new process: nothing asked for yet
     warm.warm()
     assert jit.is_compiled(loop.__name__)
-    assert jit.compiled(stacked)._sets.signatures  # the block loop compiled (or loaded), once
+    sets = jit.compiled(stacked)._sets
+    assert len(sets.signatures) == 1  # the block loop compiled (or loaded) by the warm-up
+    ev = Evaluator(load_scenario("india-baseline"), "magnet_imports", workers=1)
+    _, _, at = Pooled([ev], Alternatives.of("india-baseline", ())).draw(0, 16)
+    ev.many([dict(a) for a in at])  # 16 sets × 144 months: the compiled kernel
+    assert ev.block_fallbacks == 0 and ev.fast_samples == 16
+    assert len(sets.signatures) == 1

@@ -98,7 +98,8 @@ def _policies(block: SampleBlock, scenarios: Sequence, sectors, years):
         v, t = np.asarray(got[key]), np.asarray(t)
         if v.dtype != t.dtype or v.shape not in (t.shape, (N, *t.shape)):
             raise ValueError(f"policy {key}: {v.dtype} {v.shape} off the block's Scenario")
-        out[key] = np.ascontiguousarray(np.broadcast_to(v, (N, *t.shape)))
+        # a copy of its own: writeable, as each sample's (a read-only array is another Numba type)
+        out[key] = np.array(np.broadcast_to(v, (N, *t.shape)), order="C")
     return out.__getitem__
 
 

@@ -112,6 +112,7 @@ def run_stacked(stacked, out, per_set: int, threads: int | None = None) -> None:
     if small or not all(a.flags.c_contiguous for a in out):
         run_sets(set_inputs(stacked), out, per_set, threads)
         return
+    _check_stacked(stacked, P, P * per_set, out)
     sets = jit.compiled(stacked_module)._sets
     if getattr(_SERIAL, "on", False):
         threads = 1
@@ -125,6 +126,26 @@ def run_stacked(stacked, out, per_set: int, threads: int | None = None) -> None:
                  for lo in range(0, P, per)]  # fmt: skip
         for f in tasks:
             f.result()
+
+
+def _check_stacked(stacked, sets: int, draws: int, out) -> None:
+    """What compiled code cannot check for itself (it writes past a short array unseen) and what
+    would make Numba compile `_sets` or `_block` again for another type: each per-set field one
+    row a set, writeable; its numbers float64, int64 or bool, as `set_inputs`' Python numbers
+    type; `out` at least `draws` draws. A ValueError names the field (a bug, not input)."""
+    from repm.simulate.prepare import _MODES
+
+    if out.unmet.shape[0] < draws:
+        raise ValueError(f"outputs of {out.unmet.shape[0]} draws for {draws}")
+    for field, mode, v in zip(stacked._fields, _MODES, stacked, strict=True):
+        if not isinstance(v, np.ndarray):
+            continue
+        if not v.flags.writeable:
+            raise ValueError(f"stacked input {field} is read-only")
+        if mode and len(v) != sets:
+            raise ValueError(f"stacked input {field}: {len(v)} rows for {sets} sets")
+        if mode == 1 and v.dtype not in (np.float64, np.int64, np.bool_):
+            raise ValueError(f"stacked input {field}: {v.dtype}; expected float64, int64 or bool")
 
 
 def run_serial(inp, out) -> None:
