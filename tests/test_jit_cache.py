@@ -67,3 +67,53 @@ def test_the_stamp_follows_the_sources(tmp_path: Path, monkeypatch) -> None:
     (tmp_path / "stamp_a.py").write_text("x = 3\n")
     monkeypatch.setitem(jit._STAMPS, "stamp_a", jit.source_stamp(a, set()))
     assert jit.source_stamp(b, {"stamp_a"}) != before
+
+
+FIELDS = """
+from collections import namedtuple
+P = namedtuple("P", {order!r})
+"""
+READER = """
+from repm.simulate.jit import njit, KERNEL
+from fieldsmod import P
+{stamp}
+
+@njit(**KERNEL)
+def first(p):
+    return p.a
+"""
+RUN_READER = """
+import fieldsmod, readmod
+from repm.simulate import jit
+print(jit.compiled(readmod).first(fieldsmod.P(a=1.0, b=2.0)))
+"""
+
+
+def test_a_field_order_in_the_stamp_reaches_the_cached_reader(tmp_path: Path) -> None:
+    """Numba's cache key holds a namedtuple's field types, not their names: a reader compiled
+    when `a` came first, served from the cache after `a` and `b` (one type) are swapped, would
+    read `b`. A module's `STAMP` (the loop's: `arrays.Inputs`' and `Outputs`' fields) is part of
+    its cache stamp, so the swap compiles it again."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache"), "PYTHONPATH": str(tmp_path)}
+
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", RUN_READER], env=env, capture_output=True,
+                              text=True, check=True).stdout.strip()  # fmt: skip
+
+    (tmp_path / "readmod.py").write_text(READER.format(stamp="STAMP = repr(P._fields)"))
+    (tmp_path / "fieldsmod.py").write_text(FIELDS.format(order=["a", "b"]))
+    assert run() == "1.0"  # compiled and cached
+    (tmp_path / "fieldsmod.py").write_text(FIELDS.format(order=["b", "a"]))  # reader unchanged
+    assert run() == "1.0"  # not b's 2.0 from the stale positions
+
+
+def test_the_loop_stamps_its_inputs_fields():
+    from repm.simulate import arrays, jit, loop
+
+    assert loop.STAMP == repr((arrays.Inputs._fields, arrays.Outputs._fields))
+    before = jit.source_stamp(loop, set())
+    loop.STAMP, saved = loop.STAMP + " ", loop.STAMP
+    try:
+        assert jit.source_stamp(loop, set()) != before
+    finally:
+        loop.STAMP = saved

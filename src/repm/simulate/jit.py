@@ -103,10 +103,12 @@ def _listen() -> None:
 
 def source_stamp(module: types.ModuleType, deps: set[str]) -> str:
     """sha256 of the module's source (and of `GENERATED`, the source of functions it makes at
-    import, if any) and of the stamps of the modules in `deps` (those whose marked functions it
-    calls, already prepared): any edit along the way changes it."""
+    import, and `STAMP`, what else its compiled code depends on, if any) and of the stamps of
+    the modules in `deps` (those whose marked functions it calls, already prepared): any edit
+    along the way changes it."""
     h = hashlib.sha256(Path(inspect.getfile(module)).read_bytes())
     h.update(getattr(module, "GENERATED", "").encode())
+    h.update(getattr(module, "STAMP", "").encode())
     for dep in sorted(deps):
         h.update(f"{dep}:{_STAMPS[dep]}".encode())
     return h.hexdigest()

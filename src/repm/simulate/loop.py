@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from repm.simulate.arrays import Inputs, Outputs
 from repm.simulate.books import _balance, _book_year, _end_of_life_year
 from repm.simulate.jit import LOOP, njit
 from repm.simulate.prefix import _copies, _copy_state, _copy_years, shared_years
@@ -61,6 +62,11 @@ from repm.simulate.step import (
 )
 from repm.simulate.stock import _cover, _cover_tables, _refill, _start_stock, _transpose
 from repm.simulate.units import _feed_draw, _feed_lists, _feed_ratios, _plan_year
+
+# the loop reads its inputs' and outputs' fields by name, compiled to positions, and Numba's cache
+# key holds the fields' types, not their names: two fields of one type swapped in `arrays` would
+# be served the old positions. Their order is part of this module's cache stamp (`jit.source_stamp`)
+STAMP = repr((Inputs._fields, Outputs._fields))
 
 
 @njit(**LOOP)
