@@ -117,3 +117,15 @@ def test_the_loop_stamps_its_inputs_fields():
         assert jit.source_stamp(loop, set()) != before
     finally:
         loop.STAMP = saved
+
+
+def test_the_stamp_holds_the_compile_options(monkeypatch):
+    """A marked function's options (fastmath, inlining …) are in its module's stamp: Numba's
+    cache key does not hold them all, and a cached function compiled with others would be
+    served."""
+    from repm.simulate import jit, loop
+
+    before = jit.source_stamp(loop, set())
+    fn = jit._MARKED[loop.__name__]["_block"]
+    monkeypatch.setattr(fn, "__jit_options__", {**fn.__jit_options__, "fastmath": True})
+    assert jit.source_stamp(loop, set()) != before

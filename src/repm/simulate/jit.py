@@ -103,12 +103,16 @@ def _listen() -> None:
 
 def source_stamp(module: types.ModuleType, deps: set[str]) -> str:
     """sha256 of the module's source (and of `GENERATED`, the source of functions it makes at
-    import, and `STAMP`, what else its compiled code depends on, if any) and of the stamps of
-    the modules in `deps` (those whose marked functions it calls, already prepared): any edit
-    along the way changes it."""
+    import, and `STAMP`, what else its compiled code depends on, if any), of its marked
+    functions' compile options, and of the stamps of the modules in `deps` (those whose marked
+    functions it calls, already prepared): any edit along the way changes it."""
     h = hashlib.sha256(Path(inspect.getfile(module)).read_bytes())
     h.update(getattr(module, "GENERATED", "").encode())
     h.update(getattr(module, "STAMP", "").encode())
+    # the options each marked function is compiled with (`KERNEL`, `LOOP` … live in this file,
+    # which no module's source holds; Numba's cache key does not hold them all, e.g. fastmath)
+    marked = _MARKED.get(module.__name__, {})
+    h.update(repr(sorted((f, sorted(fn.__jit_options__.items())) for f, fn in marked.items())).encode())
     for dep in sorted(deps):
         h.update(f"{dep}:{_STAMPS[dep]}".encode())
     return h.hexdigest()
