@@ -145,7 +145,11 @@ def plan_arrays(
             need[..., j] = bare[..., GRADES.index(m.split("_", 1)[1])]
         else:
             need[..., j] = emb[None, :, GRADES.index(m.split("_", 1)[1])]
-    share = chain.import_share.values[:, mi]
+    if chain.import_share.ndim != 2:  # year × origin × material: share paths
+        raise SystemExit(f"bench/plan.py: {scenario.name} sets import shares by year "
+                         "(trade.share_paths), which this reference model does not read; "
+                         "expected a scenario without them (the baseline)")  # fmt: skip
+    share = chain.import_share.values[:, mi]  # origin × material
     spare = chain.spare.values[:, mi]
     # an origin's usual share × availability, plus its spare × availability × the spare ramp
     limit = (
