@@ -119,12 +119,13 @@ def block_totals(chain, run: StackedRun, names: Sequence[str], n: int) -> np.nda
     return np.stack([got[name] for name in names], axis=1)
 
 
-def _compute(chain: Chain, out: SimOutput | Unlabelled, add, done) -> None:
+def _compute(chain: Chain, out: SimOutput | Unlabelled | StackedRun, add, done) -> None:
     """Every indicator of a run, each handed to `add(name, values by year, **dims)`. `done`:
     None for the whole table; else a test whether the caller has what it wants — then the groups
     beside the chain's own flows run cheapest first and the computation stops once it is true.
     The chain's own flows and the content shares read `ds.variables` alone, so an unlabelled
-    run is labelled only when the caller wants a group that reads more (`lab`)."""
+    run is labelled only when the caller wants a group that reads more (`lab`); a block's runs
+    side by side (`StackedRun`, `chain` its `BlockChain`) are read that far only."""
     ds: Any = out if isinstance(out, Unlabelled | StackedRun) else out.data
     for name, var in ds.variables.items():  # the numpy below reads the engine's layouts
         if "draw" in var.dims and var.ndim > 1 and var.dims[:2] != ("draw", "year"):

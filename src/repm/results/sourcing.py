@@ -62,12 +62,13 @@ def routes(chain: Chain, ds: xr.Dataset, add, prod: np.ndarray) -> None:
     add("consumer_incentive_cost", np.clip(budget - paid_before, 0.0, cost))
 
 
-def content_shares(chain: Chain, ds: xr.Dataset, add, by: np.ndarray) -> None:
+def content_shares(chain: Chain, ds, add, by: np.ndarray) -> None:
     """Whose rare earths India's magnets carry: the domestic content (mined and separated in
     India), China's share of each import channel, and China's share of all the content.
     (numpy on the arrays' known layouts — a parameter sample reads these; each selection is
     made C-ordered, as xarray's are, so every sum adds in xarray's order, bit for bit.)
-    `by`: the imports' mean over draws, year × origin × material."""
+    `ds`: the run's Dataset, or anything with its `variables` (a run unlabelled, a block's runs
+    side by side); `by`: the imports' mean over draws, year × origin × material."""
     model = chain.model
     col = {e: i for i, e in enumerate(chain.elements)}
     mi = {m: i for i, m in enumerate(chain.materials)}
